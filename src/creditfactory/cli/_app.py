@@ -1,0 +1,23 @@
+"""The root Typer app; each stage registers its commands or sub-app here."""
+
+from __future__ import annotations
+
+import typer
+
+from creditfactory.cli._demo import demo
+from creditfactory.cli._simulate import simulate
+
+app = typer.Typer(
+    name="creditfactory",
+    help="creditfactory: the full lifecycle of internet lending, from marketing to collections.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("simulate")(simulate)
+app.command("demo")(demo)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

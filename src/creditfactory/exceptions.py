@@ -1,0 +1,55 @@
+"""One error tree for the whole library.
+
+::
+
+    CreditFactoryError                      base of everything raised on purpose
+    ├── ConfigError(ValueError)             a configuration value is invalid
+    ├── DataError(ValueError)               input data is wrong
+    │   ├── SchemaError                     a table does not match its declared schema
+    │   └── ArtefactError                   a saved artefact is corrupt or of an unknown version
+    ├── NotFittedError(RuntimeError)        an estimator is used before ``fit``
+    └── StrategyError(ValueError)           a decision strategy is invalid
+
+Library code raises these with a message naming the field (or column) and the reason; the CLI
+and the API present them. Third-party errors are wrapped once, at the boundary, with
+``raise ... from exc``.
+"""
+
+from __future__ import annotations
+
+
+class CreditFactoryError(Exception):
+    """Base class of every error creditfactory raises on purpose."""
+
+
+class ConfigError(CreditFactoryError, ValueError):
+    """A configuration value is invalid (names the field and the reason)."""
+
+
+class DataError(CreditFactoryError, ValueError):
+    """Input data is wrong (names the column and the reason)."""
+
+
+class SchemaError(DataError):
+    """A table does not match its declared schema.
+
+    Carries the offending ``column`` and, where one row is to blame, its ``row`` number
+    (0-based, in file order).
+    """
+
+    def __init__(self, message: str, *, column: str | None = None, row: int | None = None):
+        super().__init__(message)
+        self.column = column
+        self.row = row
+
+
+class ArtefactError(DataError):
+    """A saved artefact (model, strategy, portfolio) is corrupt or of an unknown version."""
+
+
+class NotFittedError(CreditFactoryError, RuntimeError):
+    """An estimator or transformer is used before it was fitted."""
+
+
+class StrategyError(CreditFactoryError, ValueError):
+    """A decision strategy is invalid (names the file, the line and the problem)."""
