@@ -74,7 +74,7 @@ def test_lift_table_gains_and_ks(scored):
 
 
 def test_calibration_table_matches_sklearn(scored):
-    y, s = scored
+    y, _ = scored
     rng = np.random.default_rng(3)
     p = rng.random(y.size)  # no ties: equal-count bands coincide with sklearn's quantile bins
     t = calibration_table(y, p, n_bins=5)
