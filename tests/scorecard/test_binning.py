@@ -1,0 +1,169 @@
+"""Binning: tables, solvers, editing; WOE/IV cross-checked against optbinning."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from optbinning import OptimalBinning
+
+from creditfactory.exceptions import ConfigError, DataError
+from creditfactory.scorecard import (
+    Binner,
+    BinningConstraints,
+    BinningTable,
+    available_binners,
+    bin_feature,
+    get_binner,
+    register_binner,
+)
+
+
+@pytest.mark.filterwarnings("ignore:Setting an item of incompatible dtype")  # optbinning's build()
+def test_woe_iv_match_optbinning_table(apps):
+    X, y = apps
+    t = bin_feature(X["monthly_income"], y, name="monthly_income")
+    ob = OptimalBinning(
+        dtype="numerical", user_splits=list(t.splits), user_splits_fixed=[True] * len(t.splits)
+    )
+    ob.fit(X["monthly_income"].to_numpy(), y.to_numpy())
+    ref = ob.binning_table.build()
+    n = t.n_regular
+    np.testing.assert_array_equal(ref["Non-event"].iloc[:n].to_numpy(int), t.n_good[:n])
+    np.testing.assert_array_equal(ref["Event"].iloc[:n].to_numpy(int), t.n_bad[:n])
+    np.testing.assert_allclose(ref["WoE"].iloc[:n].to_numpy(float), t.woe[:n], atol=1e-9)
+    assert float(ref.loc["Totals", "IV"]) == pytest.approx(t.iv, abs=1e-9)
+
+
+def test_same_splits_as_optbinning_with_same_constraints(apps):
+    X, y = apps
+    c = BinningConstraints(monotonic_trend="descending", max_n_bins=5, min_bin_share=0.05)
+    t = bin_feature(X["monthly_income"], y, name="monthly_income", constraints=c)
+    ob = OptimalBinning(
+        dtype="numerical", monotonic_trend="descending", max_n_bins=5, min_bin_size=0.05
+    )
+    ob.fit(X["monthly_income"].to_numpy(), y.to_numpy())
+    np.testing.assert_allclose(t.splits, ob.splits)
+    assert t.trend() == "descending"
+    assert 2 <= t.n_regular <= 5
+    assert (t.count[: t.n_regular] / t.count[: t.n_regular].sum() >= 0.05 - 1e-9).all()
+
+
+def test_missing_and_special_values_get_their_own_bins(apps):
+    X, y = apps
+    t = bin_feature(X["inquiries_3m"], y, name="inquiries_3m", special_codes=[-9])
+    labels = t.labels()
+    assert labels[-2:] == ["special -9", "missing"]
+    assert t.count[-2] == (X["inquiries_3m"] == -9).sum()
+    assert t.count[-1] == 0
+    assert t.woe[-1] == 0.0  # empty bin is neutral
+    u = bin_feature(X["utilisation"], y, name="utilisation")
+    assert u.count[-1] == X["utilisation"].isna().sum()
+    assert t.count.sum() == len(X)
+
+
+def test_trend_options_are_honoured(apps):
+    X, y = apps
+    asc = bin_feature(X["utilisation"], y, name="u", constraints=BinningConstraints("ascending"))
+    assert asc.trend() == "ascending"
+    with pytest.raises(ConfigError, match="monotonic_trend"):
+        BinningConstraints(monotonic_trend="sideways")
+    with pytest.raises(ConfigError, match="min_bin_share"):
+        BinningConstraints(min_bin_share=0.7)
+
+
+def test_max_bins(apps):
+    X, y = apps
+    t = bin_feature(X["age"], y, name="age", constraints=BinningConstraints(max_n_bins=3))
+    assert t.n_regular <= 3
+
+
+def test_categorical_binning_and_unseen_categories(apps):
+    X, y = apps
+    t = bin_feature(X["channel"], y, name="channel")
+    assert t.kind == "categorical"
+    cats = sorted(c for g in t.groups for c in g)
+    assert cats == sorted(X["channel"].unique())
+    idx = t.bin_index(np.array(["education", "martian", None], dtype=object))
+    assert idx[1] == t.missing_bin
+    assert idx[2] == t.missing_bin
+    h = bin_feature(X["housing"], y, name="housing")
+    assert h.count[-1] == X["housing"].isna().sum()
+
+
+def test_text_in_numeric_column_is_named():
+    x = pd.Series(["1.5", "2", "3", "abc"] + ["4"] * 40, dtype=object)
+    y = np.r_[[0, 1] * 22]
+    with pytest.raises(DataError, match=r"column 'amount'.*'abc'"):
+        bin_feature(x, y, name="amount")
+    t = bin_feature(np.arange(44.0), y, name="amount")
+    with pytest.raises(DataError, match="column 'amount' is numeric but holds non-numeric"):
+        t.bin_index(np.array(["7", "oops"], dtype=object))
+
+
+def test_merge_split_group_recompute(apps):
+    X, y = apps
+    t = bin_feature(X["monthly_income"], y, name="monthly_income")
+    m = t.merge(0, 1)
+    assert m.n_regular == t.n_regular - 1
+    assert m.count.sum() == t.count.sum()
+    recount = BinningTable.from_data(
+        "monthly_income", "numerical", X["monthly_income"].to_numpy(), y.to_numpy(), splits=m.splits
+    )
+    assert recount.n_good == m.n_good
+    assert recount.n_bad == m.n_bad
+    s = m.split([5000.0], X["monthly_income"], y)
+    assert 5000.0 in s.splits
+    assert s.n_regular == m.n_regular + 1
+    with pytest.raises(ConfigError, match="cannot merge"):
+        t.merge(0, 99)
+    c = bin_feature(X["channel"], y, name="channel")
+    g = c.group(["branch", "app"])
+    assert ("branch", "app") in g.groups
+    g2 = c.group(["branch", "app"], X["channel"], y)
+    assert g2.n_good == g.n_good
+    assert g2.n_bad == g.n_bad
+    assert g.iv == pytest.approx(g2.iv)
+    with pytest.raises(ConfigError, match="unknown category 'mars'"):
+        c.group(["mars"])
+
+
+def test_render_export_plot_roundtrip(apps, tmp_path):
+    X, y = apps
+    t = bin_feature(X["utilisation"], y, name="utilisation")
+    df = t.to_frame()
+    assert df["bin"].iloc[-1] == "Totals"
+    assert df["iv"].iloc[-1] == pytest.approx(t.iv)
+    assert df["share"].iloc[:-1].sum() == pytest.approx(1.0)
+    t.to_csv(tmp_path / "t.csv")
+    assert pd.read_csv(tmp_path / "t.csv")["count"].iloc[-1] == len(X)
+    back = BinningTable.from_dict(json.loads(t.to_json()))
+    assert back == t
+    fig = t.plot()
+    assert len(fig.data) == 2
+    from rich.console import Console
+
+    console = Console(record=True, width=120)
+    console.print(t)
+    assert "utilisation" in console.export_text()
+
+
+def test_solver_registry():
+    assert "optbinning" in available_binners()
+    assert isinstance(get_binner("optbinning"), Binner)
+    with pytest.raises(ConfigError, match="not registered"):
+        get_binner("nope")
+
+    class Halves:
+        def fit_numeric(self, x, y, constraints):
+            return [float(np.median(x))]
+
+        def fit_categorical(self, x, y, constraints):
+            return [[c] for c in np.unique(x)]
+
+    register_binner("halves", Halves)
+    t = bin_feature(np.arange(100.0), np.r_[[0] * 50, [1] * 50], name="x", solver="halves")
+    assert t.splits == (49.5,)
+    assert t.bad_rate[:2].tolist() == [0.0, 1.0]
