@@ -1,0 +1,289 @@
+"""Applications: what a lender sees when someone applies (form, bureau, alternative data)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from creditfactory.data._config import CHANNELS, SimulationConfig
+from creditfactory.data._customers import CustomerBase
+from creditfactory.data._fraud import FraudLayout, ring_identifiers
+from creditfactory.data._identity import make_phones
+from creditfactory.data._random import choice_rows, ids, sigmoid
+from creditfactory.data._reference import (
+    CHANNEL_PRODUCTS,
+    CITIES,
+    PHONE_TIERS,
+    PRODUCT_AMOUNTS,
+    PRODUCT_TERMS,
+    PRODUCTS,
+)
+
+
+@dataclass(frozen=True)
+class ApplicationDraw:
+    """The applications table plus the simulator's hidden variables, row-aligned with it."""
+
+    frame: pd.DataFrame
+    is_fraud: np.ndarray
+    ring: np.ndarray  # ring number, -1 outside rings
+    forged: np.ndarray
+    latent: np.ndarray  # the applicant's standardised unobservable character
+    hidden: np.ndarray  # unobserved risk draw (standard normal) feeding the truth
+    month_index: np.ndarray  # month of application, 0 = first month of history
+
+
+def _month_starts(cfg: SimulationConfig) -> np.ndarray:
+    first = np.datetime64(cfg.first_month, "M")
+    months = first + np.arange(cfg.months_of_history + 1)
+    return months.astype("datetime64[D]")
+
+
+def _times_genuine(n: int, cfg: SimulationConfig, rng: np.random.Generator) -> np.ndarray:
+    starts = _month_starts(cfg)
+    weights = (1.0 + cfg.monthly_growth) ** np.arange(cfg.months_of_history)
+    month = rng.choice(cfg.months_of_history, size=n, p=weights / weights.sum())
+    length = (starts[1:] - starts[:-1]).astype(np.int64)[month]
+    day = np.floor(rng.random(n) * length).astype(np.int64)
+    hour = rng.choice(24, size=n, p=_HOURS / _HOURS.sum())
+    seconds = hour * 3600 + rng.integers(0, 3600, n)
+    return (
+        starts[month].astype("datetime64[s]")
+        + (day * 86_400).astype("timedelta64[s]")
+        + seconds.astype("timedelta64[s]")
+    )
+
+
+_HOURS = np.array(
+    [1.0, 0.6, 0.4, 0.3, 0.3, 0.4, 1.0, 2.5, 4.5, 6.0, 6.5, 6.5]
+    + [6.0, 6.0, 6.0, 6.0, 6.0, 6.0, 6.5, 7.0, 7.0, 6.0, 4.0, 2.0]
+)
+
+
+def _times_fraud(
+    layout: FraudLayout, cfg: SimulationConfig, rng: np.random.Generator
+) -> np.ndarray:
+    n = len(layout.ring)
+    span = (_month_starts(cfg)[-1] - _month_starts(cfg)[0]).astype(np.int64)
+    offset = rng.random(n) * span
+    in_ring = layout.ring >= 0
+    offset[in_ring] = layout.start_day[layout.ring[in_ring]] + rng.random(in_ring.sum()) * (
+        cfg.ring_burst_days
+    )
+    # fraudsters favour the night
+    night = rng.random(n) < 0.35
+    hour = np.where(night, rng.integers(0, 6, n), rng.integers(8, 24, n))
+    day = np.minimum(np.floor(offset), span - 1).astype(np.int64)
+    seconds = day * 86_400 + hour * 3600 + rng.integers(0, 3600, n)
+    return _month_starts(cfg)[0].astype("datetime64[s]") + seconds.astype("timedelta64[s]")
+
+
+def _take(frame: pd.DataFrame, column: str, index: np.ndarray) -> np.ndarray:
+    return frame[column].to_numpy()[index]
+
+
+def make_applications(
+    cfg: SimulationConfig,
+    genuine: CustomerBase,
+    fraudsters: CustomerBase,
+    layout: FraudLayout,
+    forged: np.ndarray,
+    rng: np.random.Generator,
+) -> ApplicationDraw:
+    """Draw every application: genuine ones from the customer base, fraudulent ones from the
+    fraudsters' identities and rings; rows come out sorted by time with ids in that order."""
+    n_fraud = len(fraudsters.frame)
+    n_gen = cfg.n_applications - n_fraud
+    gframe = genuine.frame
+    young = (gframe["birth_date"].to_numpy() > np.datetime64(cfg.first_month, "D")
+             - np.timedelta64(int(25 * 365.25), "D"))
+    propensity = np.exp(0.3 * young + 0.2 * (gframe["relationship"].to_numpy() == "none"))
+    propensity *= np.where(np.isnat(genuine.dormant_since), 1.0, 0.5)
+    who = rng.choice(len(gframe), size=n_gen, p=propensity / propensity.sum())
+
+    customers = pd.concat([gframe, fraudsters.frame], ignore_index=True)
+    index = np.concatenate([who, len(gframe) + np.arange(n_fraud)])
+    is_fraud = np.concatenate([np.zeros(n_gen, bool), np.ones(n_fraud, bool)])
+    ring = np.concatenate([np.full(n_gen, -1), layout.ring])
+    forged_all = np.concatenate([np.zeros(n_gen, bool), forged])
+    latent = np.concatenate([genuine.latent[who], fraudsters.latent])
+    applied_at = np.concatenate([_times_genuine(n_gen, cfg, rng), _times_fraud(layout, cfg, rng)])
+
+    order = np.argsort(applied_at, kind="stable")
+    index, is_fraud, ring, forged_all, latent, applied_at = (
+        a[order] for a in (index, is_fraud, ring, forged_all, latent, applied_at)
+    )
+    n = cfg.n_applications
+    col = {c: _take(customers, c, index) for c in customers.columns}
+    birth = col["birth_date"].astype("datetime64[D]")
+    age = ((applied_at.astype("datetime64[D]") - birth).astype(np.int64) / 365.25).astype(int)
+    month_index = (
+        applied_at.astype("datetime64[M]") - np.datetime64(cfg.first_month, "M")
+    ).astype(np.int64)
+
+    # channel and product
+    mix = np.array([cfg.channel_mix[c] for c in CHANNELS])
+    fraud_mix = np.array([0.03, 0.50, 0.05, 0.18, 0.02, 0.02, 0.0, 0.05, 0.0, 0.15])
+    ch_p = np.where(is_fraud[:, None], fraud_mix[None, :], mix[None, :])
+    rel = col["relationship"]
+    ch_p = ch_p * np.where((rel != "none")[:, None] & (np.arange(10) == 0)[None, :], 2.0, 1.0)
+    occ = col["occupation"]
+    ch_p[:, 6] *= np.where(np.isin(occ, ["farmer", "micro_business_owner"]), 4.0, 0.3)
+    ch_p[:, 5] *= np.where(occ == "student", 3.0, 1.0)
+    channel_idx = choice_rows(ch_p, rng)
+    channel = np.array(CHANNELS)[channel_idx]
+    prod_p = np.array([CHANNEL_PRODUCTS[c] for c in CHANNELS])[channel_idx]
+    prod_p[:, 2] *= np.where(occ == "micro_business_owner", 3.0, 0.4)
+    product_idx = choice_rows(prod_p, rng)
+    product = np.array(PRODUCTS)[product_idx]
+
+    income = col["monthly_income"].astype(float)
+    median, sd, lo, hi = (np.array([PRODUCT_AMOUNTS[p][i] for p in PRODUCTS]) for i in range(4))
+    amount = median[product_idx] * (income / 8000.0) ** 0.4 * np.exp(rng.normal(0, sd[product_idx]))
+    amount *= np.where(is_fraud, 1.6, 1.0)
+    amount = np.round(np.clip(amount, lo[product_idx], hi[product_idx]), -2)
+    term = np.zeros(n, dtype=np.int64)
+    for k, p in enumerate(PRODUCTS):
+        rows = product_idx == k
+        terms, shares = PRODUCT_TERMS[p]
+        term[rows] = rng.choice(np.array(terms), size=rows.sum(), p=np.array(shares))
+
+    declared_income = np.round(income * np.exp(rng.normal(0.05, 0.12, n)), -1)
+    declared_income = np.where(is_fraud, np.round(declared_income * 1.5, -1), declared_income)
+
+    # bureau
+    u = latent
+    is_young = age < 25
+    thin_logit = (
+        np.log(cfg.thin_file_share / (1 - cfg.thin_file_share + 1e-9) + 1e-9)
+        + 1.4 * is_young
+        - 0.9 * (age > 35)
+        + 0.8 * np.isin(occ, ["student", "farmer"])
+        - 1.2 * (rel != "none")
+        + 0.5 * is_fraud
+    )
+    thin = rng.random(n) < sigmoid(thin_logit + 0.2)
+    max_hist = np.maximum((age - 18) * 12, 6)
+    history = np.where(thin, np.nan, np.round(6 + rng.random(n) * (max_hist - 6)))
+    inq_rate = np.exp(0.1 + 0.45 * u + 0.3 * is_young) * np.where(thin, 0.4, 1.0)
+    inq_rate = np.where(is_fraud, 3.5, inq_rate)
+    inq3 = rng.poisson(inq_rate)
+    inq6 = inq3 + rng.poisson(inq_rate * 0.8)
+    delq = np.where(thin, 0, rng.poisson(np.exp(-2.0 + 0.8 * u)))
+    open_acc = np.where(thin, 0, rng.poisson(1.0 + np.nan_to_num(history, nan=0.0) / 40.0))
+    util = np.clip(sigmoid(-0.6 + 0.9 * u + rng.normal(0, 0.7, n)) * 1.25, 0.0, 1.5)
+    util = np.where(thin | (open_acc == 0), np.nan, np.round(util, 3))
+    debt = np.where(thin, 0.0, open_acc * income * 0.06 * rng.random(n))
+    debt = np.round(debt, -1)
+
+    # alternative data
+    own_device = ids("D", n)
+    own_phone = col["phone"].astype("U11")
+    own_address = ids("H", len(customers))[index]
+    own_contact = make_phones(n, rng)
+    household = rng.random(n) < 0.02  # families share a phone or tablet
+    own_device[household] = own_device[np.maximum(np.flatnonzero(household) - 1, 0)]
+    fraud_rows = np.flatnonzero(is_fraud)
+    fraud_layout_order = ring[fraud_rows]
+    # ring_identifiers expects rings contiguous in layout order; re-sort fraud rows by ring
+    by_ring = fraud_rows[np.argsort(np.where(fraud_layout_order < 0, 1 << 40, fraud_layout_order),
+                                    kind="stable")]
+    sub = FraudLayout(ring[by_ring], layout.ring_ids, layout.shares, layout.start_day)
+    shared = ring_identifiers(
+        sub,
+        {
+            "device": own_device[by_ring],
+            "phone": own_phone[by_ring],
+            "address": own_address[by_ring],
+            "contact": own_contact[by_ring],
+        },
+        rng,
+    )
+    own_device[by_ring] = shared["device"]
+    own_phone[by_ring] = shared["phone"]
+    own_address[by_ring] = shared["address"]
+    own_contact[by_ring] = shared["contact"]
+
+    ip = rng.integers(1, 255, (n, 4))
+    ip[:, 0] = rng.choice([36, 58, 101, 112, 117, 183, 220, 223], n)
+    in_ring = ring >= 0
+    ip[in_ring, :3] = np.column_stack(
+        [np.full(in_ring.sum(), 117), ring[in_ring] % 250 + 1, ring[in_ring] // 250 % 250 + 1]
+    )
+    ip_address = np.char.add(
+        np.char.add(np.char.add(ip[:, 0].astype(str), "."), np.char.add(ip[:, 1].astype(str), ".")),
+        np.char.add(np.char.add(ip[:, 2].astype(str), "."), ip[:, 3].astype(str)),
+    )
+    city = col["city"]
+    match_p = np.where(is_fraud, 0.45, 0.94)
+    other_city = np.array([c[0] for c in CITIES])[rng.integers(0, len(CITIES), n)]
+    gps_city = np.where(rng.random(n) < match_p, city, other_city)
+
+    contacts = np.where(
+        is_fraud,
+        np.round(np.exp(rng.normal(np.log(70), 0.9, n))),
+        np.round(np.exp(rng.normal(np.log(260), 0.6, n))),
+    ).astype(np.int64)
+    black_mean = np.where(is_fraud, 0.12, sigmoid(-4.6 + 0.45 * u))
+    black_share = np.round(np.clip(rng.beta(2.0, 2.0 / black_mean - 2.0), 0, 1), 4)
+    apps = rng.poisson(np.where(is_fraud, 9.0, np.exp(0.6 + 0.45 * u + 0.3 * is_young)))
+    fill = np.exp(rng.normal(np.where(is_fraud, np.log(75), np.log(240)), 0.45))
+    hour = (applied_at.astype("datetime64[h]").astype(np.int64)) % 24
+    night = hour < 6
+    tier_score = np.log(income / 6000.0) + rng.normal(0, 0.6, n) - 0.6 * is_fraud
+    phone_tier = np.array(PHONE_TIERS)[np.digitize(tier_score, [-0.6, 0.3, 1.0])]
+    spend = np.exp(rng.normal(np.log(700) + 0.6 * np.log(income / 8000.0) - 0.15 * u, 0.7))
+    spend = np.where(rng.random(n) < 0.25 + 0.3 * is_fraud, np.nan, np.round(spend, -1))
+
+    hidden = rng.normal(0.0, 1.0, n)
+    covered = rng.random(n) < cfg.third_party_coverage * np.where(thin, 0.6, 1.15)
+    tps = 640.0 - 38.0 * (0.55 * u + 0.65 * hidden + rng.normal(0, 0.55, n)) - 60.0 * is_fraud
+    tps = np.where(covered, np.round(np.clip(tps, 350, 950)), np.nan)
+
+    frame = pd.DataFrame(
+        {
+            "application_id": ids("A", n, width=9),
+            "customer_id": col["customer_id"],
+            "applied_at": applied_at,
+            "channel": channel,
+            "product": product,
+            "amount_requested": amount,
+            "term_requested": term,
+            "age": age,
+            "gender": col["gender"],
+            "occupation": occ,
+            "education": col["education"],
+            "housing": col["housing"],
+            "monthly_income": declared_income,
+            "city": city,
+            "city_tier": col["city_tier"].astype(np.int64),
+            "relationship": rel,
+            "thin_file": thin,
+            "bureau_history_months": history,
+            "inquiries_3m": inq3,
+            "inquiries_6m": inq6,
+            "delinquencies_24m": delq,
+            "open_accounts": open_acc,
+            "utilisation": util,
+            "bureau_monthly_debt": debt,
+            "device_id": own_device,
+            "phone": own_phone,
+            "ip_address": ip_address,
+            "address_id": own_address,
+            "emergency_contact_phone": own_contact,
+            "gps_city": gps_city,
+            "gps_city_mismatch": gps_city != city,
+            "contact_list_size": contacts,
+            "contacts_blacklisted_share": black_share,
+            "loan_apps_installed": apps,
+            "form_fill_seconds": np.round(fill, 1),
+            "night_application": night,
+            "phone_price_tier": phone_tier,
+            "ecommerce_spend": spend,
+            "third_party_score": tps,
+            "id_number": col["id_number"],
+        }
+    )
+    return ApplicationDraw(frame, is_fraud, ring, forged_all, latent, hidden, month_index)
