@@ -1,0 +1,193 @@
+"""Shared helpers for benchmark modules: timing, best-of-N, peak memory, machine facts.
+
+A benchmark module ``benchmarks/bench_<name>.py`` exposes ``run(quick: bool = False) -> dict``
+and may use these helpers::
+
+    from benchmarks._common import best_of, peak_rss_mib, timer
+
+    def run(quick: bool = False) -> dict:
+        with timer() as t:
+            book = simulate(config)
+        baseline = best_of(lambda: numpy_only(config), repeat=3)
+        return {"name": "simulate", "metrics": {"seconds": t.seconds,
+                "speed_vs_numpy": baseline.seconds / t.seconds,
+                "peak_rss_mib": peak_rss_mib()}, "notes": "..."}
+
+``benchmarks/run.py`` runs each module in its own process, so ``peak_rss_mib()`` read at the end
+of ``run`` is that benchmark's own peak (the runner records it too).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+PACKAGES = (
+    "creditfactory",
+    "numpy",
+    "pandas",
+    "polars",
+    "pyarrow",
+    "scikit-learn",
+    "scipy",
+    "optbinning",
+    "lightgbm",
+    "statsmodels",
+    "duckdb",
+)
+
+
+@dataclass
+class Timer:
+    """Elapsed wall-clock seconds of a ``with timer():`` block (``seconds`` set on exit)."""
+
+    seconds: float = float("nan")
+    _start: float = field(default=0.0, repr=False)
+
+
+@contextmanager
+def timer() -> Iterator[Timer]:
+    """Time a block with :func:`time.perf_counter`.
+
+    >>> with timer() as t:
+    ...     _ = sum(range(1000))
+    >>> t.seconds >= 0
+    True
+    """
+    t = Timer(_start=time.perf_counter())
+    try:
+        yield t
+    finally:
+        t.seconds = time.perf_counter() - t._start
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Result of :func:`best_of`: the best and all times, and the value of the last call."""
+
+    seconds: float
+    times: tuple[float, ...]
+    value: Any = field(repr=False)
+
+    @property
+    def median(self) -> float:
+        ordered = sorted(self.times)
+        mid = len(ordered) // 2
+        return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def best_of(fn: Callable[[], Any], repeat: int = 3, warmup: int = 0) -> Timing:
+    """Call ``fn`` ``warmup`` times untimed, then ``repeat`` times; keep the fastest.
+
+    The minimum is the least noisy estimate on a shared machine; ``Timing.median`` is there too.
+    Garbage is collected before each timed call so one call's leftovers do not bill the next.
+    """
+    if repeat < 1:
+        raise ValueError("repeat must be at least 1")
+    for _ in range(warmup):
+        fn()
+    times = []
+    value = None
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        value = fn()
+        times.append(time.perf_counter() - start)
+    return Timing(min(times), tuple(times), value)
+
+
+def _maxrss_mib(who: int) -> float:
+    rss = resource.getrusage(who).ru_maxrss
+    # Linux reports KiB, macOS bytes.
+    return rss / 2**20 if sys.platform == "darwin" else rss / 2**10
+
+
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process so far, in MiB."""
+    return _maxrss_mib(resource.RUSAGE_SELF)
+
+
+def children_peak_rss_mib() -> float:
+    """Largest peak resident memory of any finished child process, in MiB."""
+    return _maxrss_mib(resource.RUSAGE_CHILDREN)
+
+
+def current_rss_mib() -> float:
+    """Resident memory now, in MiB (psutil when installed, else /proc; NaN if unknown)."""
+    try:
+        import psutil
+
+        return float(psutil.Process().memory_info().rss) / 2**20
+    except ImportError:
+        pass
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
+def _total_memory_gib() -> float | None:
+    try:
+        import psutil
+
+        return round(psutil.virtual_memory().total / 2**30, 2)
+    except ImportError:
+        pass
+    try:
+        return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 2)
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            cwd=Path(__file__).resolve().parent,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def machine_info() -> dict[str, Any]:
+    """Facts that make a result comparable: CPUs, memory, Python, package versions, time."""
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    try:
+        usable_cpus = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable_cpus = os.cpu_count()
+    return {
+        "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "hostname": platform.node(),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "usable_cpus": usable_cpus,
+        "memory_gib": _total_memory_gib(),
+        "python": platform.python_version(),
+        "packages": versions,
+        "git": _git_commit(),
+    }
