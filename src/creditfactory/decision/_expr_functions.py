@@ -1,0 +1,242 @@
+"""Built-in functions of the expression language, each with a type rule and two back-ends.
+
+Null rules (the same in both back-ends):
+
+- ``min``/``max`` ignore null arguments and are null only when all are null;
+- ``clip(x, lo, hi)`` is null when ``x`` is; a null bound is ignored; it returns
+  ``max(lo, min(x, hi))``, so ``lo`` wins when ``lo > hi``;
+- ``coalesce(a, b, ...)`` is the first non-null argument;
+- ``if(c, a, b)`` is ``b`` when ``c`` is false *or null*;
+- ``is_null(x)`` is never null;
+- ``abs``, ``floor`` and the pricing functions are null when any argument is null or when the
+  result is not finite (e.g. a zero term).
+
+Polars note: the back-end writes "null unless ok" as ``pl.when(ok).then(x)`` and never as
+``.then(None)``/``.otherwise(None)``; in Polars 2.1 a literal compared with the latter form over
+an all-null column returns a length-1 result (found by the property tests).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from creditfactory.decision._expr_parse import ExpressionError
+from creditfactory.decision._expr_types import BOOL, Type, unify
+from creditfactory.pricing import _formulas as formulas
+
+PyFn = Callable[[dict[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One built-in: its arity, type rule and the Python and Polars builders."""
+
+    name: str
+    arity: tuple[int, int | None]
+    check: Callable[[list[Type]], Type]
+    py: Callable[[list[PyFn], list[Type], Type], PyFn]
+    pl: Callable[[list[pl.Expr], list[Type], Type], pl.Expr]
+    doc: str = ""
+
+
+def _numbers(types: Sequence[Type]) -> None:
+    for i, t in enumerate(types):
+        if not t.numeric:
+            raise ExpressionError(f"argument {i + 1} must be a number, got {t}")
+
+
+def _check_minmax(types: list[Type]) -> Type:
+    _numbers(types)
+    kind = "int" if all(t.kind in ("int", "null") for t in types) else "float"
+    return Type(kind, all(t.nullable for t in types))
+
+
+def _py_minmax(pick: Callable[..., Any]) -> Callable[[list[PyFn], list[Type], Type], PyFn]:
+    def build(fs: list[PyFn], types: list[Type], out: Type) -> PyFn:
+        cast = float if out.kind == "float" else (lambda v: v)
+
+        def run(env: dict[str, Any]) -> Any:
+            vals = [v for v in (f(env) for f in fs) if v is not None]
+            return cast(pick(vals)) if vals else None
+
+        return run
+
+    return build
+
+
+def _check_clip(types: list[Type]) -> Type:
+    _numbers(types)
+    kind = "int" if all(t.kind in ("int", "null") for t in types) else "float"
+    return Type(kind, types[0].nullable)
+
+
+def _py_clip(fs: list[PyFn], types: list[Type], out: Type) -> PyFn:
+    fx, flo, fhi = fs
+    cast = float if out.kind == "float" else (lambda v: v)
+
+    def run(env: dict[str, Any]) -> Any:
+        x = fx(env)
+        if x is None:
+            return None
+        hi = fhi(env)
+        if hi is not None and hi < x:
+            x = hi
+        lo = flo(env)
+        if lo is not None and lo > x:
+            x = lo
+        return cast(x)
+
+    return run
+
+
+def _pl_clip(es: list[pl.Expr], types: list[Type], out: Type) -> pl.Expr:
+    x, lo, hi = es
+    inner = pl.max_horizontal(lo, pl.min_horizontal(x, hi))
+    return pl.when(x.is_not_null()).then(inner)
+
+
+def _check_coalesce(types: list[Type]) -> Type:
+    out = types[0]
+    for t in types[1:]:
+        u = unify(out, t)
+        if u is None:
+            raise ExpressionError(f"arguments mix {out} and {t}")
+        out = u
+    return Type(out.kind, all(t.nullable for t in types))
+
+
+def _py_coalesce(fs: list[PyFn], types: list[Type], out: Type) -> PyFn:
+    cast = float if out.kind == "float" else (lambda v: v)
+
+    def run(env: dict[str, Any]) -> Any:
+        for f in fs:
+            v = f(env)
+            if v is not None:
+                return cast(v)
+        return None
+
+    return run
+
+
+def _check_if(types: list[Type]) -> Type:
+    cond, a, b = types
+    if cond.kind not in ("bool", "null"):
+        raise ExpressionError(f"the condition must be a bool, got {cond}")
+    u = unify(a, b)
+    if u is None:
+        raise ExpressionError(f"branches mix {a} and {b}")
+    return u
+
+
+def _py_if(fs: list[PyFn], types: list[Type], out: Type) -> PyFn:
+    fc, fa, fb = fs
+    if out.kind == "float":
+
+        def run(env: dict[str, Any]) -> Any:
+            v = fa(env) if fc(env) else fb(env)
+            return None if v is None else float(v)
+
+        return run
+    return lambda env: fa(env) if fc(env) else fb(env)
+
+
+def _pl_if(es: list[pl.Expr], types: list[Type], out: Type) -> pl.Expr:
+    return pl.when(es[0]).then(es[1]).otherwise(es[2])
+
+
+def _check_is_null(types: list[Type]) -> Type:
+    return BOOL
+
+
+def _float_fn(
+    fn: Callable[..., Any], name: str, doc: str, arity: tuple[int, int | None]
+) -> FunctionSpec:
+    """A numeric function of floats: null in, null out; a non-finite result becomes null."""
+
+    def check(types: list[Type]) -> Type:
+        _numbers(types)
+        return Type("float", True)
+
+    def py(fs: list[PyFn], types: list[Type], out: Type) -> PyFn:
+        def run(env: dict[str, Any]) -> Any:
+            args = []
+            for f in fs:
+                v = f(env)
+                if v is None:
+                    return None
+                args.append(float(v))
+            try:
+                r = float(fn(*args))
+            except (ZeroDivisionError, OverflowError, ValueError):
+                return None
+            return r if math.isfinite(r) else None
+
+        return run
+
+    def to_pl(es: list[pl.Expr], types: list[Type], out: Type) -> pl.Expr:
+        r = fn(*[e.cast(pl.Float64) for e in es])
+        ok = r.is_finite()
+        for e in es:  # Polars' min/max_horizontal skip nulls; a function of a null is null
+            ok = ok & e.is_not_null()
+        return pl.when(ok).then(r)
+
+    return FunctionSpec(name, arity, check, py, to_pl, doc)
+
+
+def _floor(x: Any) -> Any:
+    return x.floor() if isinstance(x, pl.Expr) else math.floor(x)
+
+
+FUNCTIONS: dict[str, FunctionSpec] = {
+    spec.name: spec
+    for spec in [
+        FunctionSpec(
+            "min", (1, None), _check_minmax, _py_minmax(min),
+            lambda es, ts, o: pl.min_horizontal(*es), "least non-null argument",
+        ),
+        FunctionSpec(
+            "max", (1, None), _check_minmax, _py_minmax(max),
+            lambda es, ts, o: pl.max_horizontal(*es), "greatest non-null argument",
+        ),
+        FunctionSpec("clip", (3, 3), _check_clip, _py_clip, _pl_clip, "max(lo, min(x, hi))"),
+        FunctionSpec(
+            "coalesce", (1, None), _check_coalesce, _py_coalesce,
+            lambda es, ts, o: pl.coalesce(*es), "first non-null argument",
+        ),
+        FunctionSpec("if", (3, 3), _check_if, _py_if, _pl_if, "if(cond, then, else)"),
+        FunctionSpec(
+            "is_null", (1, 1), _check_is_null,
+            lambda fs, ts, o: (lambda env, f=fs[0]: f(env) is None),
+            lambda es, ts, o: es[0].is_null(), "true when the argument is null",
+        ),
+        _float_fn(abs, "abs", "absolute value", (1, 1)),
+        _float_fn(_floor, "floor", "round down (a float)", (1, 1)),
+        _float_fn(formulas.floor_to, "floor_to", "floor_to(x, step): round down to step", (2, 2)),
+        _float_fn(
+            formulas.risk_based_apr, "risk_apr",
+            "risk_apr(pd, [lgd, cost_of_funds, operating_cost, target_return])", (1, 5),
+        ),
+        _float_fn(formulas.annuity_payment, "annuity_payment", "annuity_payment(amount, apr, term)",
+                  (3, 3)),
+        _float_fn(
+            formulas.affordable_limit, "affordable_limit",
+            "affordable_limit(monthly_income, monthly_debt, apr, term, [dti_cap])", (4, 5),
+        ),
+        _float_fn(
+            formulas.assign_limit, "assign_limit",
+            "assign_limit(income, debt, apr, term, income_multiple, cap, [dti_cap, step])",
+            (6, 8),
+        ),
+        _float_fn(formulas.expected_loss, "expected_loss", "expected_loss(pd, lgd, ead)", (3, 3)),
+        _float_fn(
+            formulas.expected_profit, "expected_profit",
+            "expected_profit(amount, apr, term, pd, [lgd, cost_of_funds, operating_cost])",
+            (4, 7),
+        ),
+    ]
+}  # fmt: skip
