@@ -1,0 +1,193 @@
+"""Dependencies point inward: the lifecycle never imports the delivery layers.
+
+Every module under ``src/creditfactory`` is parsed (not imported) and its imports resolved,
+relative and lazy ones included, as are ``importlib.import_module("...")`` calls with a literal
+name. Packages added later are covered without editing this file.
+"""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "creditfactory"
+
+LIFECYCLE = frozenset(
+    {
+        "data",
+        "scorecard",
+        "models",
+        "fraud",
+        "decision",
+        "pricing",
+        "servicing",
+        "collections",
+        "marketing",
+        "monitoring",
+        "audit",
+    }
+)
+DELIVERY = frozenset({"api", "store", "cli", "web", "batch"})
+WEB_AND_SQL = frozenset({"fastapi", "starlette", "sqlalchemy", "alembic", "uvicorn"})
+# What `data`, the bottom of the stack, may import from creditfactory besides itself.
+DATA_MAY_IMPORT = frozenset({"exceptions"})
+
+
+@dataclass(frozen=True)
+class Import:
+    module: str  # dotted name of the importing module
+    path: Path
+    line: int
+    target: str  # absolute dotted name imported
+
+
+def module_name(path: Path, root: Path) -> str:
+    parts = list(path.relative_to(root.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def imports_of(path: Path, root: Path) -> list[Import]:
+    """Every import in one file, resolved to absolute names (``from a import b`` gives a.b)."""
+    name = module_name(path, root)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: list[Import] = []
+    for node in ast.walk(tree):
+        targets: list[str] = []
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")
+                anchor = anchor[: len(anchor) - (node.level - 1)]
+                base = ".".join([*anchor, base] if base else anchor)
+            targets = [base] + [f"{base}.{alias.name}" for alias in node.names if alias.name != "*"]
+        elif (
+            isinstance(node, ast.Call)
+            and (
+                (isinstance(node.func, ast.Attribute) and node.func.attr == "import_module")
+                or (
+                    isinstance(node.func, ast.Name)
+                    and node.func.id in {"import_module", "__import__"}
+                )
+            )
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            targets = [node.args[0].value]
+        found.extend(Import(name, path, node.lineno, t) for t in targets)
+    return found
+
+
+def violations(root: Path) -> list[str]:
+    """Wrong-way imports in the package at ``root`` (a folder named after the package)."""
+    top = root.name
+    problems = []
+    for path in sorted(root.rglob("*.py")):
+        parts = path.relative_to(root).with_suffix("").parts
+        owner = parts[0]
+        if owner not in LIFECYCLE:
+            continue
+        for imp in imports_of(path, root):
+            head, _, rest = imp.target.partition(".")
+            where = f"{path.relative_to(root.parent)}:{imp.line}"
+            if head in WEB_AND_SQL:
+                problems.append(f"{where}: lifecycle package {owner!r} imports {imp.target}")
+            if head != top or not rest:
+                continue
+            sub = rest.split(".")[0]
+            if sub in DELIVERY:
+                problems.append(f"{where}: lifecycle package {owner!r} imports {imp.target}")
+            elif owner == "data" and sub not in DATA_MAY_IMPORT | {"data"}:
+                problems.append(f"{where}: 'data' may import only {top}.exceptions: {imp.target}")
+    return problems
+
+
+def test_source_tree_is_there() -> None:
+    assert (SRC / "__init__.py").is_file()
+    assert any(imports_of(p, SRC) for p in SRC.rglob("*.py"))  # the parser sees imports
+
+
+def test_lifecycle_never_imports_delivery_layers() -> None:
+    problems = violations(SRC)
+    assert not problems, "wrong-way imports:\n" + "\n".join(problems)
+
+
+# ------------------------------------------------- the checker itself, on a synthetic tree
+
+
+def write_tree(tmp_path: Path, files: dict[str, str]) -> Path:
+    root = tmp_path / "creditfactory"
+    for rel, source in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(source))
+    return root
+
+
+def test_checker_finds_every_kind_of_wrong_way_arrow(tmp_path: Path) -> None:
+    root = write_tree(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "exceptions.py": "",
+            "data/__init__.py": "from creditfactory.data._a import f\n",
+            "data/_a.py": """
+                from creditfactory.exceptions import DataError
+                from . import _b
+                from .. import scorecard
+                def f():
+                    import sqlalchemy
+                    return sqlalchemy
+            """,
+            "data/_b.py": "from ..store import tables\n",
+            "scorecard/__init__.py": "import creditfactory.api.routes\n",
+            "scorecard/_c.py": """
+                import importlib
+                from creditfactory.data import simulate
+                from creditfactory import cli
+                importlib.import_module("creditfactory.web")
+                from fastapi import APIRouter
+            """,
+            "store/__init__.py": "import sqlalchemy\nfrom creditfactory.data import simulate\n",
+            "newthing/__init__.py": "from creditfactory.store import x\n",
+        },
+    )
+    found = "\n".join(violations(root))
+    expected = [
+        "data/_a.py:4: 'data' may import only creditfactory.exceptions: creditfactory.scorecard",
+        "data/_a.py:6: lifecycle package 'data' imports sqlalchemy",
+        "data/_b.py:1: lifecycle package 'data' imports creditfactory.store",
+        "scorecard/__init__.py:1: lifecycle package 'scorecard' imports creditfactory.api.routes",
+        "scorecard/_c.py:4: lifecycle package 'scorecard' imports creditfactory.cli",
+        "scorecard/_c.py:5: lifecycle package 'scorecard' imports creditfactory.web",
+        "scorecard/_c.py:6: lifecycle package 'scorecard' imports fastapi",
+    ]
+    for line in expected:
+        assert line in found
+    assert "exceptions" not in found.replace("only creditfactory.exceptions", "")
+    assert "store/__init__" not in found  # delivery layers may import whatever they need
+    assert "newthing" not in found  # not a lifecycle package
+    assert "scorecard/_c.py:3" not in found  # scorecard may use data
+
+
+@pytest.mark.parametrize(
+    ("source", "target"),
+    [
+        ("from ..store import x", "creditfactory.store"),
+        ("from . import _b", "creditfactory.data._b"),
+        ("from .._x import y", "creditfactory._x.y"),
+        ("import a.b as c", "a.b"),
+    ],
+)
+def test_relative_imports_resolve(tmp_path: Path, source: str, target: str) -> None:
+    root = write_tree(tmp_path, {"data/_a.py": source + "\n"})
+    assert target in [i.target for i in imports_of(root / "data" / "_a.py", root)]
