@@ -97,8 +97,9 @@ def make_applications(
     n_fraud = len(fraudsters.frame)
     n_gen = cfg.n_applications - n_fraud
     gframe = genuine.frame
-    young = (gframe["birth_date"].to_numpy() > np.datetime64(cfg.first_month, "D")
-             - np.timedelta64(int(25 * 365.25), "D"))
+    young = gframe["birth_date"].to_numpy() > np.datetime64(cfg.first_month, "D") - np.timedelta64(
+        int(25 * 365.25), "D"
+    )
     propensity = np.exp(0.3 * young + 0.2 * (gframe["relationship"].to_numpy() == "none"))
     propensity *= np.where(np.isnat(genuine.dormant_since), 1.0, 0.5)
     who = rng.choice(len(gframe), size=n_gen, p=propensity / propensity.sum())
@@ -119,9 +120,9 @@ def make_applications(
     col = {c: _take(customers, c, index) for c in customers.columns}
     birth = col["birth_date"].astype("datetime64[D]")
     age = ((applied_at.astype("datetime64[D]") - birth).astype(np.int64) / 365.25).astype(int)
-    month_index = (
-        applied_at.astype("datetime64[M]") - np.datetime64(cfg.first_month, "M")
-    ).astype(np.int64)
+    month_index = (applied_at.astype("datetime64[M]") - np.datetime64(cfg.first_month, "M")).astype(
+        np.int64
+    )
 
     # channel and product
     mix = np.array([cfg.channel_mix[c] for c in CHANNELS])
@@ -188,8 +189,9 @@ def make_applications(
     fraud_rows = np.flatnonzero(is_fraud)
     fraud_layout_order = ring[fraud_rows]
     # ring_identifiers expects rings contiguous in layout order; re-sort fraud rows by ring
-    by_ring = fraud_rows[np.argsort(np.where(fraud_layout_order < 0, 1 << 40, fraud_layout_order),
-                                    kind="stable")]
+    by_ring = fraud_rows[
+        np.argsort(np.where(fraud_layout_order < 0, 1 << 40, fraud_layout_order), kind="stable")
+    ]
     sub = FraudLayout(ring[by_ring], layout.ring_ids, layout.shares, layout.start_day)
     shared = ring_identifiers(
         sub,

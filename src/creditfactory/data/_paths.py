@@ -95,8 +95,9 @@ def simulate_paths(
             logit = np.empty(len(dlq))
             for b in np.unique(bucket):
                 rows = bucket == b
-                logit[rows] = _cure_logit(_subset(sub, np.flatnonzero(rows)), int(b),
-                                          shocked[dlq][rows], cfg)
+                logit[rows] = _cure_logit(
+                    _subset(sub, np.flatnonzero(rows)), int(b), shocked[dlq][rows], cfg
+                )
             c = sigmoid(logit + np.where(risk.is_fraud[dlq], 0.0, eff[dlq, act] + skill))
             c = np.where(risk.is_fraud[dlq], sigmoid(logit), c)
             uu = u[dlq]
@@ -106,8 +107,9 @@ def simulate_paths(
             done = t >= risk.term[dlq]
             rolled = np.where(bucket >= MAX_BUCKET, CHARGED_OFF, bucket + 1)
             new[dlq] = np.where(cure, np.where(done, CLOSED, 0), np.where(partial, bucket, rolled))
-            stat[dlq] = np.where(cure, 0, np.where(partial, 1, np.where(
-                roll & (bucket >= MAX_BUCKET), 4, 2)))
+            stat[dlq] = np.where(
+                cure, 0, np.where(partial, 1, np.where(roll & (bucket >= MAX_BUCKET), 4, 2))
+            )
             action[dlq, col] = act
             collector[dlq, col] = who
             cure_prob[dlq, col] = c
@@ -118,7 +120,9 @@ def simulate_paths(
     return Paths(state, status, action, collector, cure_prob)
 
 
-def _draw_actions(bucket: np.ndarray, cfg: SimulationConfig, rng: np.random.Generator) -> np.ndarray:
+def _draw_actions(
+    bucket: np.ndarray, cfg: SimulationConfig, rng: np.random.Generator
+) -> np.ndarray:
     probs = np.zeros((MAX_BUCKET, len(COLLECTION_ACTIONS)))
     for b, name in enumerate(BUCKET_NAMES):
         for a, share in cfg.collection_policy[name].items():

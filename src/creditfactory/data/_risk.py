@@ -95,7 +95,9 @@ def true_log_odds(apps: pd.DataFrame, hidden: np.ndarray, cfg: SimulationConfig)
         + 0.3 * apps["night_application"].to_numpy(bool)
         + 0.2 * (apps["form_fill_seconds"].to_numpy(float) < 60.0)
         + 0.2 * apps["gps_city_mismatch"].to_numpy(bool)
-        + _lookup(apps["phone_price_tier"].to_numpy(), {"low": 0.2, "high": -0.1, "flagship": -0.15})
+        + _lookup(
+            apps["phone_price_tier"].to_numpy(), {"low": 0.2, "high": -0.1, "flagship": -0.15}
+        )
         + np.where(np.isnan(spend), 0.1, -0.15 * np.log1p(np.nan_to_num(spend) / 1000.0))
         + _lookup(apps["channel"].to_numpy(), CHANNEL_RISK)
         + 0.3 * ((occ == "student") & (apps["channel"].to_numpy() == "education"))

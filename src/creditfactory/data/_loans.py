@@ -1,0 +1,239 @@
+"""Booked loans and what happened to them: schedules, monthly performance and collections.
+
+Performance is a monthly snapshot taken on each instalment's due date. ``dpd`` counts 30 days
+per unpaid instalment, so M1 is 30 DPD, M3 is 90 DPD (the bad definition) and an account that
+spends a month in M6+ (180 DPD) without paying is charged off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from creditfactory.data._config import COLLECTION_ACTIONS, SimulationConfig
+from creditfactory.data._paths import CHARGED_OFF, CLOSED, STATUSES, Paths
+from creditfactory.data._random import ids
+from creditfactory.data._risk import _POOLED, BUCKET_NAMES, MAX_BUCKET
+from creditfactory.data._schedule import METHODS, schedule_arrays
+
+BUCKETS: tuple[str, ...] = ("M0", *BUCKET_NAMES, "charged_off")
+OUTCOMES: tuple[str, ...] = ("cured", "partial", "rolled", "charged_off")
+_METHOD_SHARES = {
+    "cash_loan": (0.7, 0.3, 0.0),
+    "instalment": (1.0, 0.0, 0.0),
+    "micro_business": (0.5, 0.2, 0.3),
+}
+
+
+@dataclass(frozen=True)
+class Book:
+    """The booked part of the portfolio."""
+
+    loans: pd.DataFrame
+    schedules: pd.DataFrame
+    performance: pd.DataFrame
+    collections: pd.DataFrame
+
+
+def _add_months(days: np.ndarray, months: np.ndarray | int) -> np.ndarray:
+    """Same day of month ``months`` later (days past the 28th move to the 28th)."""
+    start = days.astype("datetime64[M]")
+    day = np.minimum((days - start.astype("datetime64[D]")).astype(np.int64), 27)
+    return (start + months).astype("datetime64[D]") + day.astype("timedelta64[D]")
+
+
+def _categorical(codes: np.ndarray, categories: tuple[str, ...]) -> pd.Categorical:
+    return pd.Categorical.from_codes(codes.astype(np.int64), categories=list(categories))
+
+
+def book_loans(
+    apps: pd.DataFrame,
+    decisions: pd.DataFrame,
+    paths: Paths,
+    cfg: SimulationConfig,
+    rng: np.random.Generator,
+) -> Book:
+    """Turn approved applications and their paths into loans, schedules, performance and
+    collections, observed up to ``cfg.observation_date``."""
+    approved = np.flatnonzero(decisions["decision"].to_numpy() == "approve")
+    n = len(approved)
+    product = apps["product"].to_numpy()[approved]
+    method = np.zeros(n, dtype=np.int64)
+    for p, shares in _METHOD_SHARES.items():
+        rows = product == p
+        method[rows] = rng.choice(3, size=rows.sum(), p=np.array(shares))
+    principal = decisions["amount_approved"].to_numpy(float)[approved]
+    cents = np.rint(principal * 100).astype(np.int64)
+    apr = decisions["apr"].to_numpy(float)[approved]
+    term = decisions["term"].to_numpy(np.int64)[approved]
+    applied = apps["applied_at"].to_numpy().astype("datetime64[D]")[approved]
+    disbursed = applied + rng.integers(0, 3, n).astype("timedelta64[D]")
+    obs = np.datetime64(cfg.observation_date, "D")
+    months = paths.state.shape[1]
+    due = np.column_stack([_add_months(disbursed, t) for t in range(1, months + 1)])
+    observed = (due < obs).sum(axis=1)
+
+    sched = schedule_arrays(cents, apr, term, method)
+    state = paths.state[approved]
+    status = paths.status[approved]
+    loan_ids = ids("L", n, width=9)
+
+    # month-by-month money, in cents, following each account's path
+    offsets = np.concatenate([[0], np.cumsum(term)])
+    pay = np.zeros((n, months), dtype=np.int64)
+    bal = np.zeros((n, months), dtype=np.int64)
+    for t in range(1, int(min(term.max(initial=0), months)) + 1):
+        live = np.flatnonzero(term >= t)
+        pay[live, t - 1] = sched["payment"][offsets[live] + t - 1]
+        bal[live, t - 1] = sched["balance_after"][offsets[live] + t - 1]
+    due_amt = np.zeros((n, months), dtype=np.int64)
+    paid = np.zeros((n, months), dtype=np.int64)
+    arrears = np.zeros((n, months), dtype=np.int64)
+    prev_arrears = np.zeros(n, dtype=np.int64)
+    prev_state = np.zeros(n, dtype=np.int64)
+    for col in range(months):
+        st, ss = state[:, col], status[:, col]
+        d = pay[:, col] + prev_arrears
+        p = np.zeros(n, dtype=np.int64)
+        p = np.where(ss == 0, d, p)  # paid (or cured)
+        one_old = prev_arrears // np.maximum(prev_state, 1)
+        p = np.where(ss == 1, np.where(pay[:, col] > 0, pay[:, col], one_old), p)  # partial
+        p = np.where(ss == 3, d + bal[:, col], p)  # prepaid: clears the balance too
+        a = np.where(np.isin(ss, [1, 2, 4]), d - p, 0)
+        alive = st >= 0
+        due_amt[:, col] = np.where(alive, d, 0)
+        paid[:, col] = np.where(alive, p, 0)
+        arrears[:, col] = np.where(alive, a, 0)
+        prev_arrears = arrears[:, col]
+        prev_state = np.where(alive, st, 0).astype(np.int64)
+
+    mob = np.broadcast_to(np.arange(1, months + 1), (n, months))
+    keep = (state >= 0) & (mob <= observed[:, None])
+    li, ti = np.nonzero(keep)
+    st = state[li, ti].astype(np.int64)
+    ss = status[li, ti].astype(np.int64)
+    bucket = np.where(st == CHARGED_OFF, len(BUCKETS) - 1, np.where(st == CLOSED, 0, st))
+    principal_out = np.where((st == CLOSED) | (ss == 3) | (st == CHARGED_OFF), 0, bal[li, ti])
+    written_off = np.where(st == CHARGED_OFF, bal[li, ti] + arrears[li, ti], 0)
+    performance = pd.DataFrame(
+        {
+            "loan_id": loan_ids[li],
+            "month": due[li, ti],
+            "mob": (ti + 1).astype(np.int64),
+            "status": _categorical(ss, STATUSES),
+            "amount_due": due_amt[li, ti] / 100.0,
+            "amount_paid": paid[li, ti] / 100.0,
+            "arrears": np.where(st == CHARGED_OFF, 0, arrears[li, ti]) / 100.0,
+            "principal_outstanding": principal_out / 100.0,
+            "written_off": written_off / 100.0,
+            "dpd": np.where((st >= 1) & (st <= MAX_BUCKET), 30 * st, 0).astype(np.int64),
+            "bucket": _categorical(bucket, BUCKETS),
+            "closed": st == CLOSED,
+        }
+    )
+
+    final_state = _last_alive(state, observed)
+    loan_status = np.select(
+        [observed == 0, final_state == CHARGED_OFF, final_state == CLOSED, final_state >= 1],
+        ["not_yet_due", "charged_off", "closed", "delinquent"],
+        "current",
+    )
+    loans = pd.DataFrame(
+        {
+            "loan_id": loan_ids,
+            "application_id": apps["application_id"].to_numpy()[approved],
+            "customer_id": apps["customer_id"].to_numpy()[approved],
+            "product": product,
+            "principal": principal,
+            "term": term,
+            "apr": apr,
+            "repayment_method": np.array(METHODS)[method],
+            "disbursed_at": disbursed,
+            "first_due_date": due[:, 0],
+            "maturity_date": _add_months(disbursed, term),
+            "first_instalment": sched["payment"][offsets[:-1]] / 100.0,
+            "months_observed": np.minimum(observed, months).astype(np.int64),
+            "status": loan_status,
+        }
+    )
+    schedules = pd.DataFrame(
+        {
+            "loan_id": loan_ids[sched["loan"]],
+            "instalment_no": sched["instalment_no"],
+            "due_date": _add_months(disbursed[sched["loan"]], sched["instalment_no"]),
+            "payment": sched["payment"] / 100.0,
+            "principal": sched["principal"] / 100.0,
+            "interest": sched["interest"] / 100.0,
+            "balance_after": sched["balance_after"] / 100.0,
+        }
+    )
+    collections = _collections(
+        loan_ids, due[li, ti], li, ti, st, ss, paid[li, ti], state, paths, approved, cfg, rng
+    )
+    return Book(loans, schedules, performance, collections)
+
+
+def _last_alive(state: np.ndarray, observed: np.ndarray) -> np.ndarray:
+    months = state.shape[1]
+    mob = np.arange(1, months + 1)[None, :]
+    valid = (state >= 0) & (mob <= observed[:, None])
+    last = months - 1 - np.argmax(valid[:, ::-1], axis=1)
+    return state[np.arange(len(state)), last]
+
+
+def _collections(
+    loan_ids: np.ndarray,
+    month: np.ndarray,
+    li: np.ndarray,
+    ti: np.ndarray,
+    st: np.ndarray,
+    ss: np.ndarray,
+    paid_cents: np.ndarray,
+    state: np.ndarray,
+    paths: Paths,
+    approved: np.ndarray,
+    cfg: SimulationConfig,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """One row per delinquent account-month: the action, who took it, and what came of it."""
+    act = paths.action[approved][li, ti].astype(np.int64)
+    rows = np.flatnonzero(act >= 0)
+    li, ti, st, ss, act = li[rows], ti[rows], st[rows], ss[rows], act[rows]
+    paid_cents, month = paid_cents[rows], month[rows]
+    prev = np.where(ti > 0, state[li, np.maximum(ti - 1, 0)], 0).astype(np.int64)
+    who = paths.collector[approved][li, ti].astype(np.int64)
+    names = np.array(COLLECTION_ACTIONS)[act]
+    collector = np.full(len(rows), "SYSTEM", dtype=object)
+    for action, pool in _POOLED.items():
+        sel = names == action
+        collector[sel] = np.char.add(f"{pool.upper()}-", np.char.zfill(who[sel].astype(str), 3))
+    agency = names == "agency"
+    collector[agency] = np.char.add("AGENCY-", (li[agency] % 3 + 1).astype(str))
+    collector[names == "legal"] = "LEGAL"
+    personal = np.isin(names, ["agent_call", "field_visit"])
+    paying = paid_cents > 0
+    contact_p = np.where(names == "field_visit", 0.8, 0.55)
+    contact = personal & (rng.random(len(rows)) < np.where(paying, 0.95, contact_p))
+    ptp = contact & (rng.random(len(rows)) < np.where(paying, 0.75, 0.3))
+    cost = np.array([cfg.action_costs[a] for a in COLLECTION_ACTIONS])[act]
+    cost = cost + np.where(agency, 0.2 * paid_cents / 100.0, 0.0)
+    outcome = np.where(ss == 0, 0, np.where(ss == 1, 1, np.where(st == CHARGED_OFF, 3, 2)))
+    return pd.DataFrame(
+        {
+            "loan_id": loan_ids[li],
+            "month": month,
+            "mob": (ti + 1).astype(np.int64),
+            "bucket": _categorical(prev, BUCKETS),
+            "action": _categorical(act, COLLECTION_ACTIONS),
+            "collector_id": collector.astype(str),
+            "cost": np.round(cost, 2),
+            "right_party_contact": contact,
+            "promise_to_pay": ptp,
+            "promise_kept": ptp & paying,
+            "amount_recovered": paid_cents / 100.0,
+            "outcome": _categorical(outcome, OUTCOMES),
+            "true_cure_prob": paths.cure_prob[approved][li, ti].astype(float),
+        }
+    )
