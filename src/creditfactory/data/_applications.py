@@ -57,8 +57,33 @@ def _times_genuine(n: int, cfg: SimulationConfig, rng: np.random.Generator) -> n
 
 
 _HOURS = np.array(
-    [1.0, 0.6, 0.4, 0.3, 0.3, 0.4, 1.0, 2.5, 4.5, 6.0, 6.5, 6.5]
-    + [6.0, 6.0, 6.0, 6.0, 6.0, 6.0, 6.5, 7.0, 7.0, 6.0, 4.0, 2.0]
+    # relative application intensity by hour of day, 0h first
+    [
+        1.0,
+        0.6,
+        0.4,
+        0.3,
+        0.3,
+        0.4,
+        1.0,
+        2.5,
+        4.5,
+        6.0,
+        6.5,
+        6.5,
+        6.0,
+        6.0,
+        6.0,
+        6.0,
+        6.0,
+        6.0,
+        6.5,
+        7.0,
+        7.0,
+        6.0,
+        4.0,
+        2.0,
+    ]
 )
 
 
