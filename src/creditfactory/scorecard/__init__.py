@@ -1,5 +1,6 @@
 """Scorecard modelling: metrics, binning, WOE/IV, selection, points scaling and reason codes."""
 
+from creditfactory.scorecard._artefact import load
 from creditfactory.scorecard._binners import (
     Binner,
     BinningConstraints,
@@ -10,6 +11,9 @@ from creditfactory.scorecard._binners import (
 )
 from creditfactory.scorecard._binning import bin_feature, infer_kind
 from creditfactory.scorecard._binning_table import BinningTable
+from creditfactory.scorecard._export import to_scoring_spec, to_sql
+from creditfactory.scorecard._inputs import ScorecardWarning
+from creditfactory.scorecard._logit import LogitResult, fit_logit
 from creditfactory.scorecard._metrics import (
     auc,
     calibration_table,
@@ -20,17 +24,27 @@ from creditfactory.scorecard._metrics import (
     psi,
     psi_from_counts,
 )
+from creditfactory.scorecard._points import PointsScaling
+from creditfactory.scorecard._scorecard import Scorecard
+from creditfactory.scorecard._selection import SelectionReport, filter_features, stepwise, vif
 from creditfactory.scorecard._woe import iv, woe
 
 __all__ = [
     "Binner",
     "BinningConstraints",
     "BinningTable",
+    "LogitResult",
     "OptbinningBinner",
+    "PointsScaling",
+    "Scorecard",
+    "ScorecardWarning",
+    "SelectionReport",
     "auc",
     "available_binners",
     "bin_feature",
     "calibration_table",
+    "filter_features",
+    "fit_logit",
     "get_binner",
     "gini",
     "hosmer_lemeshow",
@@ -38,8 +52,13 @@ __all__ = [
     "iv",
     "ks",
     "lift_table",
+    "load",
     "psi",
     "psi_from_counts",
     "register_binner",
+    "stepwise",
+    "to_scoring_spec",
+    "to_sql",
+    "vif",
     "woe",
 ]

@@ -1,0 +1,148 @@
+"""Validation of the raw inputs a scorecard is fitted on and scores."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from sklearn.exceptions import DataConversionWarning
+
+from creditfactory.exceptions import DataError
+
+__all__ = ["ScorecardWarning", "as_frame", "check_target", "check_weights", "column_stats"]
+
+
+class ScorecardWarning(UserWarning):
+    """Something in the data was handled by a documented rule (unseen category, dropped column)."""
+
+
+def as_frame(X: object, columns: list[str] | None = None, name: str = "Scorecard") -> pd.DataFrame:
+    """A DataFrame view of ``X``; arrays get columns ``x0, x1, ...`` (or ``columns``)."""
+    if isinstance(X, pd.DataFrame):
+        if X.shape[0] == 0:
+            raise DataError("X has no rows")
+        if X.shape[1] == 0:
+            raise DataError(f"0 feature(s) (shape={X.shape}) while a minimum of 1 is required.")
+        return X
+    if sparse.issparse(X):
+        raise DataError("sparse input is not supported; pass a dense DataFrame or array")
+    if hasattr(X, "to_pandas"):  # polars and friends
+        return as_frame(X.to_pandas(), columns, name)  # type: ignore[attr-defined]
+    try:
+        arr = np.asarray(X)
+    except Exception as exc:
+        raise DataError(f"X cannot be read as a table: {exc}") from exc
+    if arr.ndim == 1:
+        raise DataError(
+            "X must be two-dimensional (rows x characteristics); got a 1-D array. "
+            "Reshape your data with array.reshape(-1, 1) if it holds one feature"
+        )
+    if arr.ndim != 2:
+        raise DataError(f"X must be two-dimensional, got {arr.ndim} dimensions")
+    if arr.shape[0] == 0:
+        raise DataError(
+            f"Found array with 0 sample(s) (shape={arr.shape}) while a minimum of 1 is required."
+        )
+    if arr.shape[1] == 0:
+        raise DataError(f"0 feature(s) (shape={arr.shape}) while a minimum of 1 is required.")
+    if arr.dtype.kind == "c":
+        raise DataError("Complex data not supported")
+    if columns is not None and arr.shape[1] != len(columns):
+        raise DataError(
+            f"X has {arr.shape[1]} features, but {name} is expecting {len(columns)} "
+            "features as input"
+        )
+    cols = columns if columns is not None else [f"x{i}" for i in range(arr.shape[1])]
+    if arr.dtype.kind in "fiub":
+        arr = arr.astype(float)
+        if np.isinf(arr).any():
+            raise DataError("X contains infinity; use NaN for missing values")
+    return pd.DataFrame(arr, columns=cols)
+
+
+def check_target(y: object, n_rows: int) -> np.ndarray:
+    """``y`` as an int8 array of 0/1 (1 = bad), with a clear error otherwise."""
+    if y is None:
+        raise DataError(
+            "Scorecard requires y to be passed, but the target y is None (0/1 with 1 = bad)"
+        )
+    arr = np.asarray(y)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        warnings.warn(
+            "A column-vector y was passed when a 1d array was expected",
+            DataConversionWarning,
+            stacklevel=3,
+        )
+        arr = arr.ravel()
+    if arr.ndim != 1:
+        raise DataError(f"the target y must be one-dimensional, got shape {arr.shape}")
+    if arr.shape[0] != n_rows:
+        raise DataError(f"X has {n_rows} rows but the target y has {arr.shape[0]}")
+    if arr.dtype.kind == "f" and np.isnan(arr).any():
+        raise DataError("Input y contains NaN: the target y must be 0/1 with 1 = bad, no missing")
+    if arr.dtype.kind == "f" and np.isinf(arr).any():
+        raise DataError("Input y contains infinity or a value too large: y must be 0/1")
+    values = pd.unique(pd.Series(arr, dtype=object))
+    bad = [v for v in values if not _is01(v)]
+    floats = [v for v in bad if isinstance(v, float | np.floating) and float(v) != round(float(v))]
+    if floats:
+        raise DataError(
+            f"the target y must be 0/1 with 1 = bad; found continuous values such as {floats[0]!r}"
+        )
+    if bad and all(isinstance(v, int | np.integer | float | np.floating) for v in bad):
+        raise DataError(
+            "Only binary classification is supported: the target y must be 0/1 with 1 = bad; "
+            f"found {', '.join(repr(v) for v in bad[:5])}"
+        )
+    if bad:
+        shown = ", ".join(repr(v) for v in bad[:5])
+        raise DataError(f"the target y must be 0/1 with 1 = bad; found {shown}")
+    out = arr.astype(float).astype(np.int8)
+    if out.min() == out.max():
+        raise DataError(
+            f"the target y holds one class only ({int(out[0])}); a scorecard needs goods and bads"
+        )
+    return out
+
+
+def _is01(v: object) -> bool:
+    if isinstance(v, bool | np.bool_):
+        return True
+    if isinstance(v, str):
+        return False
+    try:
+        f = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    return f in (0.0, 1.0)
+
+
+def check_weights(w: object, n_rows: int) -> np.ndarray | None:
+    """Non-negative finite frequency weights with a positive total, or ``None``."""
+    if w is None:
+        return None
+    arr = np.asarray(w, dtype=float)
+    if arr.ndim == 0:
+        arr = np.full(n_rows, float(arr))
+    if arr.shape != (n_rows,):
+        raise DataError(f"sample_weight has shape {arr.shape}, expected ({n_rows},)")
+    if not np.isfinite(arr).all() or (arr < 0).any():
+        raise DataError("sample_weight must be finite and non-negative")
+    if arr.sum() <= 0:
+        raise DataError("sample_weight sums to zero")
+    return arr
+
+
+def column_stats(col: pd.Series) -> dict[str, float]:
+    """Missing share and share of the most frequent value (missing counts as a value)."""
+    n = len(col)
+    miss = col.isna()
+    vc = col[~miss].value_counts()
+    top = int(vc.iloc[0]) if len(vc) else 0
+    return {
+        "missing_share": float(miss.mean()),
+        "single_share": max(top, int(miss.sum())) / n,
+        "n_unique": float(len(vc)),
+    }

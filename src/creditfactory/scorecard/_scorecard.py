@@ -1,0 +1,466 @@
+"""The ``Scorecard`` estimator: binning, WOE, selection, logistic regression and points."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
+
+from creditfactory.exceptions import ConfigError, DataError
+from creditfactory.scorecard._binners import BinningConstraints
+from creditfactory.scorecard._binning import bin_feature, infer_kind
+from creditfactory.scorecard._binning_table import BinningTable
+from creditfactory.scorecard._inputs import (
+    ScorecardWarning,
+    as_frame,
+    check_target,
+    check_weights,
+    column_stats,
+)
+from creditfactory.scorecard._logit import fit_logit
+from creditfactory.scorecard._points import PointsScaling
+from creditfactory.scorecard._selection import SelectionReport, filter_features, stepwise
+
+__all__ = ["Scorecard"]
+
+
+class Scorecard(ClassifierMixin, BaseEstimator):
+    """A credit scorecard: optimal binning, WOE, selection, logistic regression, points.
+
+    ``fit(X, y)`` takes a pandas DataFrame of raw characteristics (numeric and text columns,
+    missing values allowed) and a 0/1 target with 1 = bad. ``predict_proba`` gives the
+    probability of bad in column 1; ``predict_points`` the score (higher = safer).
+
+    Parameters
+    ----------
+    special_codes : list or dict, optional
+        Special values with bins of their own: one list for every numeric column, or a dict
+        ``{column: [values]}``.
+    categorical_features : list of str, optional
+        Columns to bin as categories even if numeric (e.g. codes).
+    monotonic_trend : str, default "auto"
+        Bad-rate shape over numeric bins (see :class:`BinningConstraints`).
+    max_n_bins, min_bin_share, min_bin_n_bad, min_bin_n_good : binning constraints
+    solver : str, default "optbinning"
+        Registered binning solver.
+    user_bins : dict, optional
+        Manual bins, ``{column: {"splits": [...]}}`` or ``{column: {"groups": [[...], ...]}}``
+        (take them from an edited :class:`BinningTable`).
+    min_iv, max_missing_share, max_single_share, max_corr, max_vif : selection filters
+    selection : {"forward", "backward", "both"} or None, default "forward"
+        Stepwise method after the filters; ``None`` keeps every feature that passed them.
+    criterion : {"bic", "aic", "pvalue"}, default "bic"
+    p_enter, p_remove : float
+        Thresholds for ``criterion="pvalue"``.
+    sign_constraint : bool, default True
+        Drop (and log) features whose coefficient has the wrong sign, so that points always
+        rise with WOE.
+    base_points, base_odds, pdo : float, default 600, 50, 20
+        Points scaling: ``base_points`` at good:bad odds ``base_odds``, ``pdo`` to double.
+    reason_texts : dict, optional
+        Human text per column for reason codes (default: the column name).
+    """
+
+    def __init__(
+        self,
+        *,
+        special_codes: list[Any] | dict[str, list[Any]] | None = None,
+        categorical_features: list[str] | None = None,
+        monotonic_trend: str = "auto",
+        max_n_bins: int | None = 6,
+        min_bin_share: float | None = 0.05,
+        min_bin_n_bad: int | None = None,
+        min_bin_n_good: int | None = None,
+        solver: str = "optbinning",
+        user_bins: dict[str, dict[str, Any]] | None = None,
+        min_iv: float = 0.02,
+        max_missing_share: float = 0.95,
+        max_single_share: float = 0.95,
+        max_corr: float = 0.7,
+        max_vif: float = 5.0,
+        selection: str | None = "forward",
+        criterion: str = "bic",
+        p_enter: float = 0.05,
+        p_remove: float = 0.10,
+        sign_constraint: bool = True,
+        base_points: float = 600.0,
+        base_odds: float = 50.0,
+        pdo: float = 20.0,
+        reason_texts: dict[str, str] | None = None,
+    ) -> None:
+        self.special_codes = special_codes
+        self.categorical_features = categorical_features
+        self.monotonic_trend = monotonic_trend
+        self.max_n_bins = max_n_bins
+        self.min_bin_share = min_bin_share
+        self.min_bin_n_bad = min_bin_n_bad
+        self.min_bin_n_good = min_bin_n_good
+        self.solver = solver
+        self.user_bins = user_bins
+        self.min_iv = min_iv
+        self.max_missing_share = max_missing_share
+        self.max_single_share = max_single_share
+        self.max_corr = max_corr
+        self.max_vif = max_vif
+        self.selection = selection
+        self.criterion = criterion
+        self.p_enter = p_enter
+        self.p_remove = p_remove
+        self.sign_constraint = sign_constraint
+        self.base_points = base_points
+        self.base_odds = base_odds
+        self.pdo = pdo
+        self.reason_texts = reason_texts
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        tags.input_tags.categorical = True
+        tags.classifier_tags.multi_class = False
+        return tags
+
+    # ------------------------------------------------------------------ fitting
+    def _specials_for(self, column: str) -> tuple[Any, ...]:
+        sc = self.special_codes
+        if sc is None:
+            return ()
+        if isinstance(sc, dict):
+            return tuple(sc.get(column, ()))
+        return tuple(sc)
+
+    def fit(self, X: object, y: object, sample_weight: object = None) -> Scorecard:
+        """Bin every column, select features, fit the logistic regression and scale points.
+
+        Columns entirely missing or constant are dropped and logged in ``selection_report_``
+        (with a :class:`ScorecardWarning`); a target that is not 0/1 raises :class:`DataError`.
+        ``sample_weight`` (frequency weights) is used by the regression and the selection.
+        """
+        frame = as_frame(X)
+        target = check_target(y, len(frame))
+        weights = check_weights(sample_weight, len(frame))
+        PointsScaling(self.base_points, self.base_odds, self.pdo)  # fail early on bad scaling
+        constraints = BinningConstraints(
+            monotonic_trend=self.monotonic_trend,
+            max_n_bins=self.max_n_bins,
+            min_bin_share=self.min_bin_share,
+            min_bin_n_bad=self.min_bin_n_bad,
+            min_bin_n_good=self.min_bin_n_good,
+        )
+        if isinstance(X, pd.DataFrame):
+            self.feature_names_in_ = np.asarray([str(c) for c in frame.columns], dtype=object)
+        self.n_features_in_ = frame.shape[1]
+        self._columns = [str(c) for c in frame.columns]
+        report = SelectionReport()
+        forced_cat = set(self.categorical_features or ())
+        user_bins = self.user_bins or {}
+        tables: dict[str, BinningTable] = {}
+        col_stats: dict[str, dict[str, float]] = {}
+        kinds: dict[str, str] = {}
+        for col, name in zip(frame.columns, self._columns, strict=True):
+            series = frame[col]
+            s = column_stats(series)
+            if s["n_unique"] == 0:
+                report.drop(name, "input", "column is entirely missing", 1.0)
+                continue
+            if s["n_unique"] == 1 and s["missing_share"] == 0:
+                report.drop(name, "input", "column is constant", 1.0)
+                continue
+            kind = "categorical" if name in forced_cat else infer_kind(series, name)
+            kinds[name] = kind
+            col_stats[name] = s
+            tables[name] = self._bin_one(series, target, name, kind, constraints, user_bins)
+        dropped_input = [r["feature"] for r in report.records]
+        if dropped_input:
+            warnings.warn(
+                f"dropped {len(dropped_input)} unusable column(s): {', '.join(dropped_input)} "
+                "(entirely missing or constant; see selection_report_)",
+                ScorecardWarning,
+                stacklevel=2,
+            )
+        if not tables:
+            raise DataError("no usable column: every column is entirely missing or constant")
+        W = pd.DataFrame(
+            {n: t.woe[t.bin_index(frame[c])] for (c, n), t in self._pairs(frame, tables)}
+        )
+        ivs = {n: t.iv for n, t in tables.items()}
+        kept = filter_features(
+            W,
+            ivs,
+            col_stats,
+            report,
+            min_iv=self.min_iv,
+            max_missing_share=self.max_missing_share,
+            max_single_share=self.max_single_share,
+            max_corr=self.max_corr,
+            max_vif=self.max_vif,
+        )
+        if self.selection is not None and kept:
+            kept = stepwise(
+                W[kept],
+                target,
+                report,
+                method=self.selection,
+                criterion=self.criterion,
+                p_enter=self.p_enter,
+                p_remove=self.p_remove,
+                sample_weight=weights,
+            )
+        kept, res = self._fit_signed(W, target, weights, kept, report)
+        if not kept:
+            # A scorecard needs a characteristic: keep the strongest one and say so.
+            best = max(ivs, key=lambda f: ivs[f])
+            kept = [best]
+            report.keep(best, "fallback", "no feature survived selection; kept the highest IV")
+            res = fit_logit(W[kept].to_numpy(float), target, weights)
+        for f in kept:
+            report.keep(f, "final", "in the model", ivs[f])
+        self.binning_tables_ = tables
+        self.kinds_ = kinds
+        self.column_stats_ = col_stats
+        self.selection_report_ = report
+        self.selected_features_ = kept
+        self.intercept_ = float(res.params[0])
+        self.coef_ = np.asarray(res.params[1:], dtype=float)
+        self.bse_ = np.asarray(res.bse, dtype=float)
+        self.pvalues_ = np.asarray(res.pvalues, dtype=float)
+        self.classes_ = np.array([0, 1])
+        self._build_points()
+        train_points = self.predict_points(frame)
+        self.train_score_edges_ = np.unique(np.quantile(train_points, np.linspace(0, 1, 11)[1:-1]))
+        idx = np.searchsorted(self.train_score_edges_, train_points, side="right")
+        self.train_score_counts_ = np.bincount(idx, minlength=self.train_score_edges_.size + 1)
+        return self
+
+    def _bin_one(self, series, target, name, kind, constraints, user_bins) -> BinningTable:
+        specials = self._specials_for(name) if kind == "numerical" else ()
+        if name in user_bins:
+            rule = user_bins[name]
+            unknown = set(rule) - {"splits", "groups"}
+            if unknown:
+                raise ConfigError(f"user_bins['{name}']: unknown key {sorted(unknown)[0]!r}")
+            return BinningTable.from_data(
+                name,
+                kind,  # type: ignore[arg-type]
+                series.to_numpy(dtype=object) if kind == "categorical" else series.to_numpy(),
+                target,
+                splits=rule.get("splits", ()),
+                groups=rule.get("groups", ()),
+                special_codes=specials,
+            )
+        return bin_feature(
+            series,
+            target,
+            name=name,
+            kind=kind,  # type: ignore[arg-type]
+            special_codes=specials,
+            constraints=constraints,
+            solver=self.solver,
+        )
+
+    def _pairs(self, frame: pd.DataFrame, tables: dict[str, BinningTable]):
+        lookup = dict(zip(self._columns, frame.columns, strict=True))
+        return [((lookup[n], n), t) for n, t in tables.items()]
+
+    def _fit_signed(self, W, target, weights, kept, report):
+        kept = list(kept)
+        while True:
+            res = fit_logit(W[kept].to_numpy(float), target, weights)
+            if not self.sign_constraint or not kept:
+                return kept, res
+            # WOE is ln(%good/%bad): a positive coefficient on P(bad) would reverse the trend.
+            z = res.params[1:] / np.where(res.bse[1:] > 0, res.bse[1:], 1.0)
+            worst = int(np.argmax(z))
+            if res.params[1 + worst] <= 0:
+                return kept, res
+            f = kept.pop(worst)
+            report.drop(f, "sign", "coefficient has the wrong sign", float(res.params[1 + worst]))
+
+    def _build_points(self) -> None:
+        k = len(self.selected_features_)
+        self.bin_points_ = {
+            f: self.scaling.bin_points(self.binning_tables_[f].woe, c, self.intercept_, k)
+            for f, c in zip(self.selected_features_, self.coef_, strict=True)
+        }
+
+    # ------------------------------------------------------------------ scoring
+    def _frame_for_scoring(self, X: object) -> pd.DataFrame:
+        check_is_fitted(self, "coef_")
+        if isinstance(X, pd.DataFrame):
+            frame = X
+            missing = [c for c in self.selected_features_ if c not in set(map(str, frame.columns))]
+            if missing:
+                raise DataError(
+                    f"column '{missing[0]}' is required by the scorecard but missing from X"
+                    + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
+                )
+            if any(not isinstance(c, str) for c in frame.columns):
+                frame = frame.rename(columns=str)
+            return frame
+        return as_frame(X, columns=self._columns, name=type(self).__name__)
+
+    def bin_indices(self, X: object) -> pd.DataFrame:
+        """Bin index of every selected feature for every row (unseen categories: missing bin).
+
+        Unseen categories are counted in a :class:`ScorecardWarning`.
+        """
+        frame = self._frame_for_scoring(X)
+        out = {}
+        unseen: dict[str, int] = {}
+        for f in self.selected_features_:
+            t = self.binning_tables_[f]
+            idx = t.bin_index(frame[f].to_numpy())
+            if t.kind == "categorical":
+                n_unseen = int(((idx == t.missing_bin) & frame[f].notna().to_numpy()).sum())
+                if n_unseen:
+                    unseen[f] = n_unseen
+            out[f] = idx
+        if unseen:
+            detail = ", ".join(f"'{c}': {n} rows" for c, n in unseen.items())
+            warnings.warn(
+                f"unseen categories scored as the missing bin ({detail})",
+                ScorecardWarning,
+                stacklevel=2,
+            )
+        return pd.DataFrame(out, index=frame.index)
+
+    def _points_matrix(self, X: object) -> np.ndarray:
+        idx = self.bin_indices(X)
+        return np.column_stack([self.bin_points_[f][idx[f].to_numpy()] for f in idx.columns])
+
+    def predict_points(self, X: object) -> np.ndarray:
+        """Score in points, higher = safer (``base_points`` at ``base_odds`` good:bad)."""
+        return self._points_matrix(X).sum(axis=1)
+
+    def decision_function(self, X: object) -> np.ndarray:
+        """Log-odds of bad."""
+        return self.scaling.logit_from_points(self.predict_points(X))
+
+    def predict_proba(self, X: object) -> np.ndarray:
+        """Probabilities ``[P(good), P(bad)]`` per row."""
+        z = self.decision_function(X)
+        p = 0.5 * (1.0 + np.tanh(0.5 * z))
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X: object) -> np.ndarray:
+        """1 (bad) where the probability of bad is at least 0.5, else 0."""
+        return (self.decision_function(X) >= 0).astype(int)
+
+    def transform_woe(self, X: object) -> pd.DataFrame:
+        """WOE of every selected feature."""
+        idx = self.bin_indices(X)
+        return pd.DataFrame(
+            {f: self.binning_tables_[f].woe[idx[f].to_numpy()] for f in idx.columns},
+            index=idx.index,
+        )
+
+    # ------------------------------------------------------------------ explanations
+    def reason_code_of(self, feature: str) -> str:
+        """Stable reason code of a training column: ``R`` + its 3-digit position by name."""
+        return f"R{sorted(self._columns).index(feature) + 1:03d}"
+
+    def reason_codes(self, X: object, n: int = 4) -> pd.DataFrame:
+        """For each row, the ``n`` characteristics that cost most points against their best.
+
+        Returns a long frame: ``row`` (position), ``rank`` (1 = costliest), ``code``,
+        ``feature``, ``bin``, ``points``, ``points_lost`` and ``text``. Characteristics at
+        their best attainable points are not reasons; a row may have fewer than ``n``.
+        """
+        pts = self._points_matrix(X)
+        feats = self.selected_features_
+        best = np.array([self._best_points(f) for f in feats])
+        lost = best[None, :] - pts
+        order = np.argsort(-lost, axis=1, kind="stable")[:, :n]
+        idx = self.bin_indices(X).to_numpy() if pts.size else None
+        texts = self.reason_texts or {}
+        rows = []
+        for r in range(pts.shape[0]):
+            for rank, j in enumerate(order[r], start=1):
+                if lost[r, j] <= 1e-9:
+                    break
+                f = feats[j]
+                label = self.binning_tables_[f].labels()[idx[r, j]]
+                rows.append(
+                    (
+                        r,
+                        rank,
+                        self.reason_code_of(f),
+                        f,
+                        label,
+                        pts[r, j],
+                        lost[r, j],
+                        f"{texts.get(f, f)}: {label}",
+                    )
+                )
+        cols = ["row", "rank", "code", "feature", "bin", "points", "points_lost", "text"]
+        return pd.DataFrame(rows, columns=cols)
+
+    def _best_points(self, f: str) -> float:
+        t = self.binning_tables_[f]
+        seen = t.count > 0
+        return float(self.bin_points_[f][seen].max())
+
+    def points_table(self) -> pd.DataFrame:
+        """Every selected feature's bins with WOE, coefficient and points."""
+        check_is_fitted(self, "coef_")
+        rows = []
+        for f, c in zip(self.selected_features_, self.coef_, strict=True):
+            t = self.binning_tables_[f]
+            for label, w, p, n, br in zip(
+                t.labels(), t.woe, self.bin_points_[f], t.count, t.bad_rate, strict=True
+            ):
+                rows.append((f, self.reason_code_of(f), label, n, br, w, c, p))
+        cols = ["feature", "code", "bin", "count", "bad_rate", "woe", "coefficient", "points"]
+        return pd.DataFrame(rows, columns=cols)
+
+    def coefficients(self) -> pd.DataFrame:
+        """Intercept and coefficients with standard errors, z and p-values, and IV."""
+        check_is_fitted(self, "coef_")
+        names = ["(intercept)", *self.selected_features_]
+        params = np.r_[self.intercept_, self.coef_]
+        ivs = [np.nan, *(self.binning_tables_[f].iv for f in self.selected_features_)]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = params / self.bse_
+        return pd.DataFrame(
+            {
+                "feature": names,
+                "coefficient": params,
+                "std_error": self.bse_,
+                "z": z,
+                "p_value": self.pvalues_,
+                "iv": ivs,
+            }
+        )
+
+    @property
+    def scaling(self) -> PointsScaling:
+        """The points scaling in use."""
+        return PointsScaling(self.base_points, self.base_odds, self.pdo)
+
+    def stability(self, X: object) -> pd.DataFrame:
+        """PSI of the score and of every selected feature's bins, training data against ``X``."""
+        from creditfactory.scorecard._metrics import psi_from_counts
+
+        idx = self.bin_indices(X)
+        rows = []
+        pts = self.predict_points(X)
+        cur = np.bincount(
+            np.searchsorted(self.train_score_edges_, pts, side="right"),
+            minlength=self.train_score_edges_.size + 1,
+        )
+        rows.append(("(score)", psi_from_counts(self.train_score_counts_, cur)))
+        for f in idx.columns:
+            t = self.binning_tables_[f]
+            cur = np.bincount(idx[f].to_numpy(), minlength=t.n_bins)
+            rows.append((f, psi_from_counts(t.count, cur)))
+        return pd.DataFrame(rows, columns=["feature", "psi"])
+
+    def save(self, path: str) -> None:
+        """Write the versioned JSON artefact to directory ``path`` (see :func:`load`)."""
+        from creditfactory.scorecard._artefact import save
+
+        save(self, path)

@@ -1,0 +1,94 @@
+"""Selection filters, stepwise regression and the Newton logit (cross-checked with statsmodels)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+
+from creditfactory.exceptions import ConfigError
+from creditfactory.scorecard import SelectionReport, filter_features, fit_logit, stepwise, vif
+
+
+@pytest.fixture(scope="module")
+def design():
+    rng = np.random.default_rng(5)
+    n = 3_000
+    a, b, c = rng.normal(size=(3, n))
+    W = pd.DataFrame(
+        {
+            "a": a,
+            "a_twin": a + 0.05 * rng.normal(size=n),
+            "b": b,
+            "c": c,
+            "noise": rng.normal(size=n),
+        }
+    )
+    y = (rng.random(n) < 1 / (1 + np.exp(-(-2 + 0.9 * a + 0.6 * b + 0.3 * c)))).astype(int)
+    return W, y
+
+
+def test_logit_matches_statsmodels(design):
+    W, y = design
+    r = fit_logit(W[["a", "b", "c"]].to_numpy(), y)
+    ref = sm.Logit(y, sm.add_constant(W[["a", "b", "c"]].to_numpy())).fit(disp=0)
+    np.testing.assert_allclose(r.params, ref.params, rtol=1e-6)
+    np.testing.assert_allclose(r.bse, ref.bse, rtol=1e-5)
+    np.testing.assert_allclose(r.pvalues, ref.pvalues, rtol=1e-4, atol=1e-300)
+    assert r.aic == pytest.approx(ref.aic)
+    assert r.bic == pytest.approx(ref.bic)
+    w = np.where(y == 1, 2.0, 1.0)
+    rw = fit_logit(W[["a"]].to_numpy(), y, w)
+    refw = sm.GLM(
+        y, sm.add_constant(W[["a"]].to_numpy()), family=sm.families.Binomial(), freq_weights=w
+    ).fit()
+    np.testing.assert_allclose(rw.params, refw.params, rtol=1e-6)
+
+
+def test_filters_explain_every_drop(design):
+    W, _y = design
+    ivs = {"a": 0.5, "a_twin": 0.49, "b": 0.2, "c": 0.05, "noise": 0.001}
+    stats = {f: {"missing_share": 0.0, "single_share": 0.01} for f in W}
+    stats["c"] = {"missing_share": 0.97, "single_share": 0.97}
+    rep = SelectionReport()
+    kept = filter_features(W, ivs, stats, rep)
+    assert kept == ["a", "b"]
+    d = rep.dropped
+    assert d["noise"] == "IV below 0.02"
+    assert d["c"].startswith("missing share above")
+    assert "|correlation| with 'a'" in d["a_twin"]
+    assert set(rep.to_frame()["feature"]) == {"noise", "c", "a_twin"}
+
+
+def test_vif_filter(design):
+    W, _ = design
+    v = vif(W[["a", "a_twin", "b"]].to_numpy())
+    assert v[0] > 100
+    assert v[2] < 1.1
+    ivs = dict.fromkeys(W, 0.3)
+    stats = {f: {"missing_share": 0.0, "single_share": 0.0} for f in W}
+    rep = SelectionReport()
+    kept = filter_features(W, ivs, stats, rep, max_corr=1.0, max_vif=5)
+    assert "a" not in kept or "a_twin" not in kept
+    assert any(r["step"] == "vif" for r in rep.records)
+
+
+@pytest.mark.parametrize("method", ["forward", "backward", "both"])
+@pytest.mark.parametrize("criterion", ["aic", "bic", "pvalue"])
+def test_stepwise_finds_the_signal(design, method, criterion):
+    W, y = design
+    rep = SelectionReport()
+    kept = stepwise(W[["a", "b", "c", "noise"]], y, rep, method=method, criterion=criterion)
+    assert {"a", "b", "c"} <= set(kept)
+    if criterion == "bic":
+        assert "noise" not in kept
+        assert "noise" in rep.dropped
+
+
+def test_stepwise_rejects_unknown_options(design):
+    W, y = design
+    with pytest.raises(ConfigError, match="stepwise"):
+        stepwise(W, y, SelectionReport(), method="sideways")
+    with pytest.raises(ConfigError, match="criterion"):
+        stepwise(W, y, SelectionReport(), criterion="r2")
