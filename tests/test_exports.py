@@ -1,15 +1,18 @@
 """Each package's public face is curated: ``__all__`` is sorted, true and complete.
 
 For every package under ``src/creditfactory`` whose ``__init__`` defines ``__all__``:
-``__all__`` is sorted with no repeats, every name in it exists, and every public name the
-``__init__`` defines (imports, classes, functions, assignments — not submodules) is listed.
-Packages are found on disk, so new ones are checked without editing this file.
+``__all__`` is sorted the way ruff's RUF022 sorts it (constants, classes, then functions and
+other names, each group in natural order) with no repeats; every name in it exists; and every
+public name the ``__init__`` defines (imports, classes, functions, assignments — not
+submodules) is listed. Packages are found on disk, so new ones are checked without editing
+this file.
 """
 
 from __future__ import annotations
 
 import ast
 import importlib
+import re
 import sys
 import textwrap
 from pathlib import Path
@@ -62,6 +65,15 @@ def bound_names(tree: ast.Module) -> list[tuple[str, ast.stmt]]:
     return names
 
 
+def isort_key(name: str) -> tuple[int, list[int | str]]:
+    """The order ruff's RUF022 gives ``__all__``: CONSTANTS, then Classes, then the rest.
+
+    Within each group, a natural sort (``item2`` before ``item10``).
+    """
+    group = 0 if len(name) > 1 and name.isupper() else 1 if name[:1].isupper() else 2
+    return group, [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
 def problems(package: ModuleType) -> list[str]:
     """What is wrong with the ``__all__`` of one imported package."""
     name = package.__name__
@@ -69,8 +81,9 @@ def problems(package: ModuleType) -> list[str]:
     if not isinstance(exported, list | tuple) or not all(isinstance(n, str) for n in exported):
         return [f"{name}.__all__ must be a list of strings"]
     found = []
-    if list(exported) != sorted(exported):
-        found.append(f"{name}.__all__ is not sorted; expected {sorted(exported)}")
+    if list(exported) != sorted(exported, key=isort_key):
+        expected = sorted(exported, key=isort_key)
+        found.append(f"{name}.__all__ is not sorted (as ruff's RUF022 sorts); expected {expected}")
     repeated = sorted({n for n in exported if list(exported).count(n) > 1})
     if repeated:
         found.append(f"{name}.__all__ lists {repeated} more than once")
@@ -115,6 +128,20 @@ def make_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, ini
     for loaded in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
         monkeypatch.delitem(sys.modules, loaded)
     return root
+
+
+def test_sort_order_matches_ruff() -> None:
+    names = ["read_table", "item10", "Schema", "TABLES", "item2", "X", "Column", "MAX_ROWS"]
+    assert sorted(names, key=isort_key) == [
+        "MAX_ROWS",
+        "TABLES",
+        "Column",
+        "Schema",
+        "X",
+        "item2",
+        "item10",
+        "read_table",
+    ]
 
 
 def test_checker_accepts_a_good_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
