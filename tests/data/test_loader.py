@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import re
 from pathlib import Path
@@ -9,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from creditfactory.data._loader import read_table
 from creditfactory.data._schema import Column, Schema
@@ -348,3 +351,52 @@ def test_not_parquet(tmp_path: Path) -> None:
 def test_schema_declaration_errors(make: object, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         make()  # type: ignore[operator]
+
+
+# ------------------------------------------------------------------ property: round trips
+
+PROPERTY_SCHEMA = Schema(
+    [
+        Column("i", "int"),
+        Column("f", "float", nullable=False),
+        Column("b", "bool"),
+        Column("s", "string"),
+        Column("d", "date"),
+    ]
+)
+
+
+@st.composite
+def frames(draw: st.DrawFn) -> pd.DataFrame:
+    n = draw(st.integers(0, 8))
+    ints = st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1))
+    floats = st.floats(allow_nan=False, allow_infinity=False)
+    text = st.one_of(st.none(), st.text(alphabet="ab ,\"'\n北京X9-", min_size=1, max_size=6))
+    days = st.one_of(st.none(), st.dates(dt.date(1900, 1, 1), dt.date(2100, 12, 31)))
+    return pd.DataFrame(
+        {
+            "i": pd.array(draw(st.lists(ints, min_size=n, max_size=n)), dtype="Int64"),
+            "f": np.array(draw(st.lists(floats, min_size=n, max_size=n)), dtype=float),
+            "b": pd.array(
+                draw(st.lists(st.one_of(st.none(), st.booleans()), min_size=n, max_size=n)),
+                dtype="boolean",
+            ),
+            "s": pd.array(draw(st.lists(text, min_size=n, max_size=n)), dtype="str"),
+            "d": pd.to_datetime(
+                pd.Series(draw(st.lists(days, min_size=n, max_size=n)), dtype=object)
+            ).astype("datetime64[us]"),
+        }
+    )
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(frame=frames())
+def test_any_frame_round_trips_through_csv_and_parquet(tmp_path: Path, frame: pd.DataFrame) -> None:
+    csv_path = tmp_path / "p.csv"
+    frame.to_csv(csv_path, index=False, date_format="%Y-%m-%d")
+    pd.testing.assert_frame_equal(read_table(csv_path, PROPERTY_SCHEMA), frame, check_dtype=False)
+    pq_path = tmp_path / "p.parquet"
+    frame.to_parquet(pq_path, index=False)
+    pd.testing.assert_frame_equal(read_table(pq_path, PROPERTY_SCHEMA), frame, check_dtype=False)
