@@ -263,3 +263,16 @@ def test_stability_report(fitted, holdout):
     assert (st["psi"] < 0.1).all()
     shifted = Xt.assign(utilisation=Xt["utilisation"] + 0.5)
     assert fitted.stability(shifted).set_index("feature").loc["utilisation", "psi"] > 0.25
+
+
+def test_identifier_and_datetime_columns_are_dropped(apps):
+    X, y = apps
+    X2 = X.assign(
+        application_id=[f"A{i:06d}" for i in range(len(X))],
+        applied_at=pd.date_range("2025-01-01", periods=len(X), freq="min"),
+    )
+    with pytest.warns(ScorecardWarning, match="application_id, applied_at"):
+        sc = Scorecard().fit(X2, y)
+    d = sc.selection_report_.dropped
+    assert "identifier-like" in d["application_id"]
+    assert d["applied_at"].startswith("datetime column")

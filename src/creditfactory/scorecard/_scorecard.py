@@ -51,9 +51,12 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         Manual bins, ``{column: {"splits": [...]}}`` or ``{column: {"groups": [[...], ...]}}``
         (take them from an edited :class:`BinningTable`).
     min_iv, max_missing_share, max_single_share, max_corr, max_vif : selection filters
+    max_n_categories : int, default 100
+        Text columns with more distinct values are identifier-like (ids, phones): they are
+        dropped and logged rather than binned.
     selection : {"forward", "backward", "both"} or None, default "forward"
         Stepwise method after the filters; ``None`` keeps every feature that passed them.
-    criterion : {"bic", "aic", "pvalue"}, default "bic"
+    criterion : {"aic", "bic", "pvalue"}, default "aic"
     p_enter, p_remove : float
         Thresholds for ``criterion="pvalue"``.
     sign_constraint : bool, default True
@@ -80,10 +83,11 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         min_iv: float = 0.02,
         max_missing_share: float = 0.95,
         max_single_share: float = 0.95,
+        max_n_categories: int = 100,
         max_corr: float = 0.7,
         max_vif: float = 5.0,
         selection: str | None = "forward",
-        criterion: str = "bic",
+        criterion: str = "aic",
         p_enter: float = 0.05,
         p_remove: float = 0.10,
         sign_constraint: bool = True,
@@ -104,6 +108,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         self.min_iv = min_iv
         self.max_missing_share = max_missing_share
         self.max_single_share = max_single_share
+        self.max_n_categories = max_n_categories
         self.max_corr = max_corr
         self.max_vif = max_vif
         self.selection = selection
@@ -170,7 +175,19 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             if s["n_unique"] == 1 and s["missing_share"] == 0:
                 report.drop(name, "input", "column is constant", 1.0)
                 continue
+            if pd.api.types.is_datetime64_any_dtype(series.dtype):
+                report.drop(name, "input", "datetime column; derive numeric features from it")
+                continue
             kind = "categorical" if name in forced_cat else infer_kind(series, name)
+            if kind == "categorical" and s["n_unique"] > self.max_n_categories:
+                report.drop(
+                    name,
+                    "input",
+                    f"{int(s['n_unique'])} categories (over {self.max_n_categories}): "
+                    "identifier-like",
+                    s["n_unique"],
+                )
+                continue
             kinds[name] = kind
             col_stats[name] = s
             tables[name] = self._bin_one(series, target, name, kind, constraints, user_bins)
@@ -178,7 +195,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         if dropped_input:
             warnings.warn(
                 f"dropped {len(dropped_input)} unusable column(s): {', '.join(dropped_input)} "
-                "(entirely missing or constant; see selection_report_)",
+                "(entirely missing, constant, datetime or identifier-like; see selection_report_)",
                 ScorecardWarning,
                 stacklevel=2,
             )
