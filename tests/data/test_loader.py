@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -276,9 +278,9 @@ PARQUET_ERRORS = [
     ("thin_file", [1, 2, 0], r"column 'thin_file', row 1: 2 is not a boolean"),
     ("channel", ["app", "x", None], r"column 'channel', row 1: 'x' is not one of"),
     ("birth_date", pd.to_datetime(["1990-01-01 10:00", None, None]), r"row 0: .*time of day"),
-    ("id_number", [1, 2, 3], r"column 'id_number': stored as int64, which is not string"),
-    ("amount", [True, False, True], r"column 'amount': stored as bool, which is not float"),
-    ("applied_at", [1, 2, 3], r"column 'applied_at': stored as int64, which is not datetime"),
+    ("id_number", [1, 2, 3], r"column 'id_number': holds integers, not string values"),
+    ("amount", [True, False, True], r"column 'amount': holds booleans, not float values"),
+    ("applied_at", [1, 2, 3], r"column 'applied_at': holds integers, not datetime values"),
 ]
 
 
@@ -308,6 +310,32 @@ def test_parquet_timezone_and_dictionary_columns(tmp_path: Path) -> None:
     out = read_table(write_parquet(tmp_path, frame), SCHEMA)
     assert out["applied_at"].iloc[0] == pd.Timestamp("2024-01-02 02:00")
     assert out["id_number"].iloc[0] == "11010519491231002X"
+
+
+def test_parquet_written_without_pandas_keeps_big_integers_and_null_booleans(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "spark.parquet"
+    table = pa.table(
+        {
+            "id": pa.array([2**62 + 1, None, 3], pa.int64()),
+            "flag": pa.array([True, None, False]),
+            "small": pa.array([1, 2, None], pa.uint8()),
+            "day": pa.array([dt.date(2024, 1, 2), None, dt.date(2024, 3, 4)]),
+        }
+    )
+    pq.write_table(table, path)
+    schema = Schema(
+        [Column("id", "int"), Column("flag", "bool"), Column("small", "int"), Column("day", "date")]
+    )
+    frame = read_table(path, schema)
+    assert frame["id"].tolist() == [2**62 + 1, pd.NA, 3]
+    assert frame["flag"].tolist() == [True, pd.NA, False]
+    assert frame["small"].tolist() == [1, 2, pd.NA]
+    assert frame["day"].tolist() == [pd.Timestamp("2024-01-02"), pd.NaT, pd.Timestamp("2024-03-04")]
+    pq.write_table(pa.table({"id": pa.array([1, 2**64 - 1], pa.uint64())}), path)
+    with pytest.raises(SchemaError, match="row 1: 18446744073709551615 is outside the 64-bit"):
+        read_table(path, Schema([Column("id", "int")]))
 
 
 def test_parquet_row_numbers_are_zero_based(tmp_path: Path) -> None:

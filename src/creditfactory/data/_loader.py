@@ -207,7 +207,18 @@ def _read_parquet(path: Path, schema: Schema, max_errors: int) -> pd.DataFrame:
     if len(set(table.column_names)) != len(table.column_names):
         twice = sorted({n for n in table.column_names if table.column_names.count(n) > 1})
         raise SchemaError(f"{path}: column {twice[0]!r}: appears twice", column=twice[0])
-    frame = table.to_pandas()
+    # Integers and booleans with nulls would otherwise come back as floats and objects (and
+    # integers past 2**53 would lose digits); files written by pandas carry their own dtypes.
+    nullable = {
+        **{
+            getattr(pa, f"{sign}int{bits}")(): f"{sign.upper()}Int{bits}"
+            for sign in ("", "u")
+            for bits in (8, 16, 32, 64)
+        },
+        pa.bool_(): "boolean",
+    }
+    mapper = {arrow: pd.api.types.pandas_dtype(name) for arrow, name in nullable.items()}
+    frame = table.to_pandas(types_mapper=mapper.get)
     if not isinstance(frame.index, pd.RangeIndex):
         # An index pandas stored as metadata: a named one is data, an unnamed one is not.
         named = any(name is not None for name in frame.index.names)

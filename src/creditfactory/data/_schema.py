@@ -429,13 +429,18 @@ def _parse_text(column: Column, s: pd.Series) -> tuple[pd.Series, np.ndarray, _W
         return s, np.zeros(len(s), dtype=bool), ""
     if kind == "int":
         ok = s.str.fullmatch(_INT_TEXT).fillna(False).to_numpy(dtype=bool, copy=True)
-        long = ok & (s.str.lstrip("+-").str.lstrip("0").str.len() > 18).fillna(False).to_numpy()
-        for i in np.flatnonzero(long):  # rare: check the range exactly
-            ok[i] = abs(int(s.iloc[i])) <= _INT64_MAX
+        # Range check on the digits themselves, before anything can overflow: digit strings
+        # of equal length compare like the numbers they spell.
+        digits = s.str.lstrip("+-").str.lstrip("0")
+        length = digits.str.len().fillna(0).to_numpy()
+        limit = np.where(s.str.startswith("-").fillna(False), str(_INT64_MAX + 1), str(_INT64_MAX))
+        overflow = ok & (
+            (length > 19) | ((length == 19) & (digits.fillna("").to_numpy(dtype=str) > limit))
+        )
+        ok &= ~overflow
         values = pd.Series(pd.array([None] * len(s), dtype="Int64"))
         if ok.any():
             values[ok] = pd.to_numeric(s[ok]).astype("int64").to_numpy()
-        overflow = long & ~ok
 
         def why(i: int) -> str:
             return "is outside the 64-bit integer range" if overflow[i] else "is not an integer"
@@ -468,7 +473,7 @@ def _convert_typed(column: Column, raw: pd.Series) -> tuple[pd.Series, np.ndarra
     dtype = raw.dtype
     kind = column.type
     present = raw.notna().to_numpy()
-    mismatch = f"stored as {dtype}, which is not {kind}"
+    mismatch = f"holds {_describe(dtype)}, not {kind} values"
     if kind in _TEXTUAL:
         if raw.isna().all():
             return raw.astype(_STRING_DTYPE), np.zeros(len(raw), bool), ""
@@ -477,11 +482,13 @@ def _convert_typed(column: Column, raw: pd.Series) -> tuple[pd.Series, np.ndarra
     numeric = pd.api.types.is_numeric_dtype(dtype) and not is_bool
     if kind == "int":
         if pd.api.types.is_integer_dtype(dtype):
-            values = raw.astype("Int64") if dtype.kind != "u" else raw.astype("float64")
-            too_big = present & (raw.astype("float64") > _INT64_MAX).to_numpy()
-            return values, too_big, "is outside the 64-bit integer range"
+            too_big = np.zeros(len(raw), dtype=bool)
+            if dtype.kind == "u":  # only unsigned 64-bit values can exceed int64
+                too_big = (raw.astype("UInt64") > _INT64_MAX).fillna(False).to_numpy(dtype=bool)
+            values = raw.mask(too_big).astype("Int64")
+            return values, present & too_big, "is outside the 64-bit integer range"
         if numeric:
-            f = raw.astype("float64").to_numpy()
+            f = raw.to_numpy(dtype="float64", na_value=np.nan)
             good = np.isfinite(f) & (np.floor(f) == f) & (np.abs(f) <= 2.0**63 - 1024)
             values = pd.Series(pd.array([None] * len(raw), dtype="Int64"))
             values[good] = f[good].astype(np.int64)
@@ -489,7 +496,7 @@ def _convert_typed(column: Column, raw: pd.Series) -> tuple[pd.Series, np.ndarra
         return mismatch if not raw.isna().all() else (raw.astype("Int64"), ~present, "")
     if kind == "float":
         if numeric or raw.isna().all():
-            values = raw.astype("float64")
+            values = pd.Series(raw.to_numpy(dtype="float64", na_value=np.nan))
             return values, present & ~np.isfinite(values.to_numpy()), "is not a number"
         return mismatch
     if kind == "bool":
@@ -516,6 +523,18 @@ def _convert_typed(column: Column, raw: pd.Series) -> tuple[pd.Series, np.ndarra
     if kind == "date":
         bad = present & (values != values.dt.normalize()).fillna(False).to_numpy(dtype=bool)
     return values, bad, "has a time of day; expected a date"
+
+
+def _describe(dtype: Any) -> str:
+    if pd.api.types.is_bool_dtype(dtype):
+        return "booleans"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "integers"
+    if pd.api.types.is_float_dtype(dtype):
+        return "floats"
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return "timestamps"
+    return f"{dtype} values"
 
 
 def _is_date(value: Any) -> bool:
