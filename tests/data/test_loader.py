@@ -227,11 +227,30 @@ def test_duplicate_header(tmp_path: Path) -> None:
         read_table(path, Schema([Column("a", "int")]))
 
 
-def test_malformed_row(tmp_path: Path) -> None:
-    path = write_csv(tmp_path, "1,2", "3,4,5", header="a,b")
-    with pytest.raises(SchemaError, match=r"malformed CSV.*line 3") as info:
-        read_table(path, Schema([Column("a", "int"), Column("b", "int")]))
-    assert info.value.row == 3
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        (["1,2", "3,4,5"], "line 3: expected 2 fields, found 3"),
+        (["1,2", "", "3"], "line 4: expected 2 fields, found 1"),
+        (['"a\nb",2', "   "], "line 4: expected 2 fields, found 1"),
+    ],
+)
+def test_rows_with_the_wrong_number_of_fields(
+    tmp_path: Path, rows: list[str], message: str
+) -> None:
+    path = write_csv(tmp_path, *rows, header="a,b")
+    with pytest.raises(SchemaError, match=message) as info:
+        read_table(path, Schema([Column("a", "string"), Column("b", "int")]))
+    assert info.value.row == int(message.split()[1].rstrip(":"))
+
+
+def test_wrong_encoding_is_a_data_error(tmp_path: Path) -> None:
+    path = tmp_path / "gbk.csv"
+    path.write_bytes("city\n北京\n".encode("gbk"))
+    schema = Schema([Column("city", "string")])
+    with pytest.raises(DataError, match="cannot read"):
+        read_table(path, schema)
+    assert read_table(path, schema, encoding="gbk")["city"].tolist() == ["北京"]
 
 
 def test_empty_file(tmp_path: Path) -> None:

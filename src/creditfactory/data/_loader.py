@@ -131,8 +131,48 @@ def _read_csv(
     if schema.extra == "ignore":  # do not even parse what is thrown away
         declared = set(schema.names)
         usecols = [name for name in header if name in declared]
+    frame = _read_csv_text(path, header, sep, encoding, usecols)
+
+    def locate(rows: list[int]) -> dict[int, int]:
+        return _csv_lines(path, encoding, sep, rows)
+
+    return _validate(
+        schema,
+        frame,
+        text=True,
+        max_errors=max_errors,
+        source=str(path),
+        locate=locate,
+        row_word="line",
+        missing_values=missing_values,
+    )
+
+
+def _read_csv_text(
+    path: Path, header: list[str], sep: str, encoding: str, usecols: list[str] | None
+) -> pd.DataFrame:
+    """Every cell as text (empty cells as ``""``): PyArrow's reader, pandas' when it refuses."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
     try:
-        frame = pd.read_csv(
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(encoding=encoding),
+            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(header, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+                include_columns=usecols,
+            ),
+        )
+        return table.to_pandas()
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        _check_field_counts(path, len(header), sep, encoding)
+    # pandas names other problems (and their lines) better than PyArrow does.
+    try:
+        return pd.read_csv(
             path,
             sep=sep,
             dtype=str,
@@ -148,19 +188,22 @@ def _read_csv(
     except (UnicodeDecodeError, OSError) as exc:
         raise DataError(f"{path}: cannot read: {exc}") from exc
 
-    def locate(rows: list[int]) -> dict[int, int]:
-        return _csv_lines(path, encoding, sep, rows)
 
-    return _validate(
-        schema,
-        frame,
-        text=True,
-        max_errors=max_errors,
-        source=str(path),
-        locate=locate,
-        row_word="line",
-        missing_values=missing_values,
-    )
+def _check_field_counts(path: Path, expected: int, sep: str, encoding: str) -> None:
+    """Raise for the first record whose number of fields differs from the header's."""
+    try:
+        with _open_text(path, encoding) as handle:
+            reader = csv.reader(handle, delimiter=sep)
+            start = 1
+            for record in reader:
+                if record and len(record) != expected:
+                    raise SchemaError(
+                        f"{path}: line {start}: expected {expected} fields, found {len(record)}",
+                        row=start,
+                    )
+                start = reader.line_num + 1
+    except (UnicodeDecodeError, csv.Error):
+        return  # let pandas say what is wrong
 
 
 def _csv_lines(path: Path, encoding: str, sep: str, rows: list[int]) -> dict[int, int]:
