@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from creditfactory.cli._demo import demo
+from creditfactory.cli._scorecard import app as scorecard_app
 from creditfactory.cli._simulate import simulate
 
 app = typer.Typer(
@@ -16,6 +17,7 @@ app = typer.Typer(
 )
 app.command("simulate")(simulate)
 app.command("demo")(demo)
+app.add_typer(scorecard_app, name="scorecard")
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from creditfactory.scorecard._binners import (
 from creditfactory.scorecard._binning import bin_feature, infer_kind
 from creditfactory.scorecard._binning_table import BinningTable
 from creditfactory.scorecard._export import to_scoring_spec, to_sql
-from creditfactory.scorecard._inputs import ScorecardWarning
+from creditfactory.scorecard._inputs import ScorecardWarning, check_target
 from creditfactory.scorecard._logit import LogitResult, fit_logit
 from creditfactory.scorecard._metrics import (
     auc,
@@ -25,6 +25,7 @@ from creditfactory.scorecard._metrics import (
     psi_from_counts,
 )
 from creditfactory.scorecard._points import PointsScaling
+from creditfactory.scorecard._report import build_report
 from creditfactory.scorecard._scorecard import Scorecard
 from creditfactory.scorecard._selection import SelectionReport, filter_features, stepwise, vif
 from creditfactory.scorecard._woe import iv, woe
@@ -42,7 +43,9 @@ __all__ = [
     "auc",
     "available_binners",
     "bin_feature",
+    "build_report",
     "calibration_table",
+    "check_target",
     "filter_features",
     "fit_logit",
     "get_binner",

@@ -19,14 +19,16 @@ from creditfactory.scorecard._binning_table import (
 __all__ = ["bin_feature", "infer_kind"]
 
 _NUMERIC_LOOKING = 0.9
+_MAX_TOKENS = 5
 
 
 def infer_kind(x: object, name: str) -> Kind:
-    """``numerical`` for numeric dtypes, ``categorical`` for text, category and bool columns.
+    """``numerical`` for numeric values, ``categorical`` for text, category and bool columns.
 
-    A text column whose values are nearly all numbers (at least 90 % of the non-missing ones)
-    but not all is taken for a numeric column polluted by text: a :class:`DataError` names the
-    column and an offending value.
+    Text that reads as numbers (phone numbers, ID numbers, codes) stays categorical. A column
+    of numbers polluted by a few text tokens (at least 90 % of the non-missing values are
+    numbers and the rest take at most 5 distinct values, such as ``"n/a"``) raises a
+    :class:`DataError` naming the column and an offending value.
     """
     s = x if isinstance(x, pd.Series) else pd.Series(np.asarray(x, dtype=object))
     if pd.api.types.is_bool_dtype(s.dtype):
@@ -37,17 +39,24 @@ def infer_kind(x: object, name: str) -> Kind:
     values = values[~values.map(lambda v: isinstance(v, float) and math.isnan(v))]
     if values.empty:
         return "categorical"
-    if values.map(lambda v: isinstance(v, bool | np.bool_)).all():
-        return "categorical"
+    is_number = values.map(
+        lambda v: (
+            isinstance(v, int | float | np.integer | np.floating)
+            and not isinstance(v, bool | np.bool_)
+        )
+    )
+    if is_number.all():
+        return "numerical"
     num = pd.to_numeric(values, errors="coerce")
     ok = num.notna()
-    if ok.all():
-        return "numerical"
-    if ok.mean() >= _NUMERIC_LOOKING:
-        raise DataError(
-            f"column '{name}' looks numeric but holds non-numeric value "
-            f"{values[~ok].iloc[0]!r} ({int((~ok).sum())} such rows); clean it or cast it to str"
-        )
+    if ok.mean() >= _NUMERIC_LOOKING and not ok.all():
+        tokens = pd.unique(values[~ok].astype(str))
+        if len(tokens) <= _MAX_TOKENS:
+            raise DataError(
+                f"column '{name}' looks numeric but holds non-numeric value "
+                f"{values[~ok].iloc[0]!r} ({int((~ok).sum())} such rows); "
+                "clean it or cast it to str"
+            )
     return "categorical"
 
 

@@ -1,0 +1,99 @@
+"""``creditfactory scorecard fit|score``: artefact, offline report, progress, clean errors."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from creditfactory.scorecard import load
+
+from .conftest import make_applications
+
+cli = pytest.importorskip("creditfactory.cli._scorecard")
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory):
+    X, y = make_applications(n=2_500, seed=4)
+    path = tmp_path_factory.mktemp("data") / "apps.csv"
+    X.assign(app_id=[f"A{i}" for i in range(len(X))], bad=y).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def fitted_dir(table, tmp_path_factory):
+    out = tmp_path_factory.mktemp("model")
+    cfg = out.parent / "sc.yaml"
+    cfg.write_text("max_n_bins: 5\nspecial_codes: {inquiries_3m: [-9]}\ntest_size: 0.25\n")
+    res = runner.invoke(
+        cli.app,
+        ["fit", "--data", str(table), "--target", "bad", "--out", str(out),
+         "--config", str(cfg), "--exclude", "app_id"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "AUC" in res.output
+    return out
+
+
+def test_fit_writes_artefact_and_offline_report(fitted_dir):
+    sc = load(fitted_dir)
+    assert sc.max_n_bins == 5
+    assert all(t.n_regular <= 5 for t in sc.binning_tables_.values())
+    html = (fitted_dir / "report.html").read_text()
+    assert html.count("<script src=") == 0  # plotly.js is inline: the page works offline
+    assert html.count("Plotly.newPlot") >= 4
+    for section in ("Selection log", "Coefficients", "Points table", "Calibration", "PSI"):
+        assert section in html
+    assert json.loads((fitted_dir / "scorecard.json").read_text())["format_version"] == 1
+
+
+def test_score_writes_points_and_reasons(fitted_dir, table, tmp_path):
+    out = tmp_path / "scored.parquet"
+    res = runner.invoke(
+        cli.app,
+        ["score", "--model", str(fitted_dir), "--data", str(table), "--out", str(out),
+         "--id-column", "app_id", "--reasons", "2", "--chunk-size", "700"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    scored = pd.read_parquet(out)
+    assert list(scored.columns) == ["app_id", "score", "p_bad", "reason_1", "reason_2"]
+    sc = load(fitted_dir)
+    data = pd.read_csv(table)
+    pd.testing.assert_series_equal(
+        scored["score"], pd.Series(sc.predict_points(data), name="score"), check_exact=True
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["fit", "--data", "nope.csv", "--target", "bad", "--out", "o"], "does not exist"),
+        (["fit", "--data", "{table}", "--target", "badd", "--out", "o"], "column 'badd'"),
+        (["fit", "--data", "{table}", "--target", "channel", "--out", "o"], "must be 0/1"),
+        (["score", "--model", "nowhere", "--data", "{table}", "--out", "x.csv"], "no scorecard"),
+        (["score", "--model", "m", "--data", "{table}", "--out", "x.txt"], ".csv or .parquet"),
+    ],
+)
+def test_bad_arguments_fail_cleanly(table, tmp_path, args, message):
+    args = [a.replace("{table}", str(table)) for a in args]
+    args = [str(tmp_path / a) if a in {"o", "nowhere", "m", "x.csv", "x.txt"} else a for a in args]
+    res = runner.invoke(cli.app, args)
+    assert res.exit_code == 2
+    assert message in res.output.replace("\n", " ")
+    assert "Traceback" not in res.output
+
+
+def test_unknown_config_key(table, tmp_path):
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("max_n_binz: 3\n")
+    res = runner.invoke(
+        cli.app,
+        ["fit", "--data", str(table), "--target", "bad", "--out", str(tmp_path / "o"),
+         "--config", str(cfg)],
+    )  # fmt: skip
+    assert res.exit_code == 2
+    assert "unknown setting 'max_n_binz'" in res.output
