@@ -158,7 +158,10 @@ def _read_csv_text(
     try:
         table = pacsv.read_csv(
             path,
-            read_options=pacsv.ReadOptions(encoding=encoding),
+            # PyArrow decodes UTF-8 natively (skipping a BOM); other encodings go through Python.
+            read_options=pacsv.ReadOptions(
+                encoding="utf8" if encoding == "utf-8-sig" else encoding
+            ),
             parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
                 column_types=dict.fromkeys(header, pa.string()),
