@@ -33,8 +33,9 @@ class DataError(CreditFactoryError, ValueError):
 class SchemaError(DataError):
     """A table does not match its declared schema.
 
-    Carries the offending ``column`` and, where one row is to blame, its ``row`` number
-    (0-based, in file order).
+    Carries the offending ``column`` and, where one row is to blame, its ``row``: the 1-based
+    line number for CSV files (the header is line 1), the 0-based row index for Parquet files
+    and in-memory frames.
     """
 
     def __init__(self, message: str, *, column: str | None = None, row: int | None = None):

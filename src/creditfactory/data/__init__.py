@@ -8,16 +8,24 @@ data against a declared schema.
 
 from creditfactory.data._config import SimulationConfig
 from creditfactory.data._identity import is_valid_id_number, valid_id_mask
+from creditfactory.data._loader import read_table
 from creditfactory.data._portfolio import TABLES, Portfolio
 from creditfactory.data._schedule import amortisation_schedule
+from creditfactory.data._schema import Column, Schema
 from creditfactory.data._simulate import simulate
+from creditfactory.data._summary import PortfolioSummary, summarise
 
 __all__ = [
     "TABLES",
+    "Column",
     "Portfolio",
+    "PortfolioSummary",
+    "Schema",
     "SimulationConfig",
     "amortisation_schedule",
     "is_valid_id_number",
+    "read_table",
     "simulate",
+    "summarise",
     "valid_id_mask",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -105,10 +106,6 @@ def _times_fraud(
     return _month_starts(cfg)[0].astype("datetime64[s]") + seconds.astype("timedelta64[s]")
 
 
-def _take(frame: pd.DataFrame, column: str, index: np.ndarray) -> np.ndarray:
-    return frame[column].to_numpy()[index]
-
-
 def make_applications(
     cfg: SimulationConfig,
     genuine: CustomerBase,
@@ -119,18 +116,15 @@ def make_applications(
 ) -> ApplicationDraw:
     """Draw every application: genuine ones from the customer base, fraudulent ones from the
     fraudsters' identities and rings; rows come out sorted by time with ids in that order."""
-    n_fraud = len(fraudsters.frame)
+    n_fraud = fraudsters.size
     n_gen = cfg.n_applications - n_fraud
-    gframe = genuine.frame
-    young = gframe["birth_date"].to_numpy() > np.datetime64(cfg.first_month, "D") - np.timedelta64(
-        int(25 * 365.25), "D"
-    )
-    propensity = np.exp(0.3 * young + 0.2 * (gframe["relationship"].to_numpy() == "none"))
+    garr = genuine.arrays
+    cutoff = np.datetime64(cfg.first_month, "D") - np.timedelta64(int(25 * 365.25), "D")
+    young = garr["birth_date"] > cutoff
+    propensity = np.exp(0.3 * young + 0.2 * (garr["relationship"] == "none"))
     propensity *= np.where(np.isnat(genuine.dormant_since), 1.0, 0.5)
-    who = rng.choice(len(gframe), size=n_gen, p=propensity / propensity.sum())
-
-    customers = pd.concat([gframe, fraudsters.frame], ignore_index=True)
-    index = np.concatenate([who, len(gframe) + np.arange(n_fraud)])
+    who = rng.choice(genuine.size, size=n_gen, p=propensity / propensity.sum())
+    index = np.concatenate([who, genuine.size + np.arange(n_fraud)])
     is_fraud = np.concatenate([np.zeros(n_gen, bool), np.ones(n_fraud, bool)])
     ring = np.concatenate([np.full(n_gen, -1), layout.ring])
     forged_all = np.concatenate([np.zeros(n_gen, bool), forged])
@@ -142,7 +136,13 @@ def make_applications(
         a[order] for a in (index, is_fraud, ring, forged_all, latent, applied_at)
     )
     n = cfg.n_applications
-    col = {c: _take(customers, c, index) for c in customers.columns}
+    col: dict[str, Any] = {
+        c: np.concatenate([garr[c], fraudsters.arrays[c]])[index]
+        for c in ("birth_date", "relationship", "occupation", "city", "monthly_income")
+    }
+    for c in ("customer_id", "gender", "education", "housing", "city_tier", "id_number", "phone"):
+        both = pd.concat([genuine.frame[c], fraudsters.frame[c]], ignore_index=True)
+        col[c] = both.take(index).reset_index(drop=True)
     birth = col["birth_date"].astype("datetime64[D]")
     age = ((applied_at.astype("datetime64[D]") - birth).astype(np.int64) / 365.25).astype(int)
     month_index = (applied_at.astype("datetime64[M]") - np.datetime64(cfg.first_month, "M")).astype(
@@ -206,8 +206,8 @@ def make_applications(
 
     # alternative data
     own_device = ids("D", n)
-    own_phone = col["phone"].astype("U11")
-    own_address = ids("H", len(customers))[index]
+    own_phone = col["phone"].to_numpy(dtype="U11")
+    own_address = ids("H", genuine.size + n_fraud)[index]
     own_contact = make_phones(n, rng)
     household = rng.random(n) < 0.02  # families share a phone or tablet
     own_device[household] = own_device[np.maximum(np.flatnonzero(household) - 1, 0)]
@@ -285,7 +285,7 @@ def make_applications(
             "housing": col["housing"],
             "monthly_income": declared_income,
             "city": city,
-            "city_tier": col["city_tier"].astype(np.int64),
+            "city_tier": col["city_tier"].to_numpy(np.int64),
             "relationship": rel,
             "thin_file": thin,
             "bureau_history_months": history,

@@ -26,8 +26,8 @@ def make_campaigns(
     customers: CustomerBase, cfg: SimulationConfig, rng: np.random.Generator
 ) -> pd.DataFrame:
     """Contacts of every campaign with treatment, response and the true uplift."""
-    frame = customers.frame
-    n_cust = len(frame)
+    frame = customers.arrays
+    n_cust = customers.size
     size = round(cfg.campaign_reach * n_cust)
     if cfg.n_campaigns == 0 or size == 0:
         return _empty()
@@ -35,7 +35,7 @@ def make_campaigns(
     for c in range(cfg.n_campaigns):
         offset = (c + 1) * cfg.months_of_history // (cfg.n_campaigns + 1)
         sent = np.datetime64(add_months(cfg.first_month, offset), "D") + np.timedelta64(9, "D")
-        eligible = np.flatnonzero(frame["customer_since"].to_numpy() <= sent)
+        eligible = np.flatnonzero(frame["customer_since"] <= sent)
         if len(eligible) == 0:
             continue
         dormant_type = ~np.isnat(customers.dormant_since[eligible])
@@ -55,13 +55,11 @@ def _contacts(
     cfg: SimulationConfig,
     rng: np.random.Generator,
 ) -> pd.DataFrame:
-    frame = customers.frame
+    frame = customers.arrays
     n = len(who)
-    age = (sent - frame["birth_date"].to_numpy()[who].astype("datetime64[D]")).astype(
-        np.int64
-    ) / 365.25
-    income = frame["monthly_income"].to_numpy(float)[who]
-    rel = frame["relationship"].to_numpy()[who]
+    age = (sent - frame["birth_date"][who].astype("datetime64[D]")).astype(np.int64) / 365.25
+    income = frame["monthly_income"][who].astype(float)
+    rel = frame["relationship"][who]
     risk = customers.latent[who]
     since = customers.dormant_since[who]
     gone = ~np.isnat(since) & (since < sent)
@@ -93,7 +91,7 @@ def _contacts(
     return pd.DataFrame(
         {
             "campaign_id": np.full(n, f"K{c + 1:03d}"),
-            "customer_id": frame["customer_id"].to_numpy()[who],
+            "customer_id": customers.frame["customer_id"].take(who).array,
             "sent_at": np.full(n, sent),
             "channel": names,
             "offer": np.array(OFFERS)[offer],

@@ -202,7 +202,7 @@ class SimulationConfig(BaseModel):
         "instalment and so stays in its bucket (status 'partial').",
     )
     base_cure_logit: tuple[float, float, float] = Field(
-        (1.0, -0.6, -2.2),
+        (0.7, -0.85, -2.2),
         description="Log-odds of curing in a month with no action, for M1, M2 and M3+, at "
         "average risk; actions and payer type add to it.",
     )

@@ -39,12 +39,18 @@ _EDU_BY_OCC = np.array(
 
 @dataclass(frozen=True)
 class CustomerBase:
-    """The customers table plus what the simulator keeps to itself about them."""
+    """The customers table (as arrays) plus what the simulator keeps to itself about them."""
 
-    frame: pd.DataFrame
+    frame: pd.DataFrame  # the customers table
+    arrays: dict[str, np.ndarray]  # columns the simulator computes with, as NumPy arrays
     latent: np.ndarray  # standardised unobservable character (higher = riskier)
     region: np.ndarray
     dormant_since: np.ndarray  # datetime64[D]; NaT for active customers
+
+    @property
+    def size(self) -> int:
+        """Number of customers."""
+        return len(self.latent)
 
 
 def cohort_of(birth_year: np.ndarray) -> np.ndarray:
@@ -155,4 +161,12 @@ def make_customers(
             "phone": make_phones(n, rng),
         }
     )
-    return CustomerBase(frame, latent, region, dormant_since)
+    arrays = {
+        "birth_date": birth,
+        "relationship": relationship,
+        "occupation": occupation,
+        "city": frame["city"].to_numpy(dtype="U16"),
+        "monthly_income": income,
+        "customer_since": customer_since,
+    }
+    return CustomerBase(frame, arrays, latent, region, dormant_since)

@@ -44,6 +44,11 @@ def _add_months(days: np.ndarray, months: np.ndarray | int) -> np.ndarray:
     return (start + months).astype("datetime64[D]") + day.astype("timedelta64[D]")
 
 
+def _take_ids(ids_: np.ndarray, index: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """``ids_[index]`` as a compact string array (no wide NumPy temporary)."""
+    return pd.Series(ids_, dtype="str").take(index).array
+
+
 def _categorical(codes: np.ndarray, categories: tuple[str, ...]) -> pd.Categorical:
     return pd.Categorical.from_codes(codes.astype(np.int64), categories=list(categories))
 
@@ -72,60 +77,41 @@ def book_loans(
     disbursed = applied + rng.integers(0, 3, n).astype("timedelta64[D]")
     obs = np.datetime64(cfg.observation_date, "D")
     months = paths.state.shape[1]
-    due = np.column_stack([_add_months(disbursed, t) for t in range(1, months + 1)])
-    observed = (due < obs).sum(axis=1)
+    first_due = _add_months(disbursed, 1)
+    observed = np.zeros(n, dtype=np.int64)
+    for t in range(1, months + 1):
+        observed += _add_months(disbursed, t) < obs
 
     sched = schedule_arrays(cents, apr, term, method)
     state = paths.state[approved]
     status = paths.status[approved]
     loan_ids = ids("L", n, width=9)
 
-    # month-by-month money, in cents, following each account's path
-    offsets = np.concatenate([[0], np.cumsum(term)])
-    pay = np.zeros((n, months), dtype=np.int64)
-    bal = np.zeros((n, months), dtype=np.int64)
-    for t in range(1, int(min(term.max(initial=0), months)) + 1):
-        live = np.flatnonzero(term >= t)
-        pay[live, t - 1] = sched["payment"][offsets[live] + t - 1]
-        bal[live, t - 1] = sched["balance_after"][offsets[live] + t - 1]
-    due_amt = np.zeros((n, months), dtype=np.int64)
-    paid = np.zeros((n, months), dtype=np.int64)
-    arrears = np.zeros((n, months), dtype=np.int64)
-    prev_arrears = np.zeros(n, dtype=np.int64)
-    prev_state = np.zeros(n, dtype=np.int64)
-    for col in range(months):
-        st, ss = state[:, col], status[:, col]
-        d = pay[:, col] + prev_arrears
-        p = np.zeros(n, dtype=np.int64)
-        p = np.where(ss == 0, d, p)  # paid (or cured)
-        one_old = prev_arrears // np.maximum(prev_state, 1)
-        p = np.where(ss == 1, np.where(pay[:, col] > 0, pay[:, col], one_old), p)  # partial
-        p = np.where(ss == 3, d + bal[:, col], p)  # prepaid: clears the balance too
-        a = np.where(np.isin(ss, [1, 2, 4]), d - p, 0)
-        alive = st >= 0
-        due_amt[:, col] = np.where(alive, d, 0)
-        paid[:, col] = np.where(alive, p, 0)
-        arrears[:, col] = np.where(alive, a, 0)
-        prev_arrears = arrears[:, col]
-        prev_state = np.where(alive, st, 0).astype(np.int64)
-
-    mob = np.broadcast_to(np.arange(1, months + 1), (n, months))
-    keep = (state >= 0) & (mob <= observed[:, None])
+    # one row per observed loan-month; each loan's rows are contiguous from month on book 1
+    keep = (state >= 0) & (np.arange(1, months + 1)[None, :] <= observed[:, None])
     li, ti = np.nonzero(keep)
     st = state[li, ti].astype(np.int64)
     ss = status[li, ti].astype(np.int64)
+    offsets = np.concatenate([[0], np.cumsum(term)])
+    scheduled = ti < term[li]
+    sidx = np.where(scheduled, offsets[li] + ti, 0)
+    pay = np.where(scheduled, sched["payment"][sidx], 0)
+    bal = np.where(scheduled, sched["balance_after"][sidx], 0)
+    due_amt, paid, arrears = _money(ti, st, ss, pay, bal, months)
+
     bucket = np.where(st == CHARGED_OFF, len(BUCKETS) - 1, np.where(st == CLOSED, 0, st))
-    principal_out = np.where((st == CLOSED) | (ss == 3) | (st == CHARGED_OFF), 0, bal[li, ti])
-    written_off = np.where(st == CHARGED_OFF, bal[li, ti] + arrears[li, ti], 0)
+    principal_out = np.where((st == CLOSED) | (ss == 3) | (st == CHARGED_OFF), 0, bal)
+    written_off = np.where(st == CHARGED_OFF, bal + arrears, 0)
+    month = _add_months(disbursed[li], ti + 1)
     performance = pd.DataFrame(
         {
-            "loan_id": loan_ids[li],
-            "month": due[li, ti],
+            "loan_id": _take_ids(loan_ids, li),
+            "month": month,
             "mob": (ti + 1).astype(np.int64),
             "status": _categorical(ss, STATUSES),
-            "amount_due": due_amt[li, ti] / 100.0,
-            "amount_paid": paid[li, ti] / 100.0,
-            "arrears": np.where(st == CHARGED_OFF, 0, arrears[li, ti]) / 100.0,
+            "amount_due": due_amt / 100.0,
+            "amount_paid": paid / 100.0,
+            "arrears": np.where(st == CHARGED_OFF, 0, arrears) / 100.0,
             "principal_outstanding": principal_out / 100.0,
             "written_off": written_off / 100.0,
             "dpd": np.where((st >= 1) & (st <= MAX_BUCKET), 30 * st, 0).astype(np.int64),
@@ -151,28 +137,55 @@ def book_loans(
             "apr": apr,
             "repayment_method": np.array(METHODS)[method],
             "disbursed_at": disbursed,
-            "first_due_date": due[:, 0],
+            "first_due_date": first_due,
             "maturity_date": _add_months(disbursed, term),
             "first_instalment": sched["payment"][offsets[:-1]] / 100.0,
             "months_observed": np.minimum(observed, months).astype(np.int64),
             "status": loan_status,
         }
     )
+    schedules_no = sched["instalment_no"]
     schedules = pd.DataFrame(
         {
-            "loan_id": loan_ids[sched["loan"]],
-            "instalment_no": sched["instalment_no"],
-            "due_date": _add_months(disbursed[sched["loan"]], sched["instalment_no"]),
-            "payment": sched["payment"] / 100.0,
-            "principal": sched["principal"] / 100.0,
-            "interest": sched["interest"] / 100.0,
-            "balance_after": sched["balance_after"] / 100.0,
+            "loan_id": _take_ids(loan_ids, sched["loan"]),
+            "instalment_no": sched.pop("instalment_no"),
+            "due_date": _add_months(disbursed[sched.pop("loan")], schedules_no),
+            "payment": sched.pop("payment") / 100.0,
+            "principal": sched.pop("principal") / 100.0,
+            "interest": sched.pop("interest") / 100.0,
+            "balance_after": sched.pop("balance_after") / 100.0,
         }
     )
     collections = _collections(
-        loan_ids, due[li, ti], li, ti, st, ss, paid[li, ti], state, paths, approved, cfg, rng
+        loan_ids, month, li, ti, st, ss, paid, state, paths, approved, cfg, rng
     )
     return Book(loans, schedules, performance, collections)
+
+
+def _money(
+    ti: np.ndarray, st: np.ndarray, ss: np.ndarray, pay: np.ndarray, bal: np.ndarray, months: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Amount due, paid and in arrears (cents) of each loan-month row, following the path:
+    arrears carry from a loan's previous row (the row just before it)."""
+    due_amt = np.zeros(len(ti), dtype=np.int64)
+    paid = np.zeros(len(ti), dtype=np.int64)
+    arrears = np.zeros(len(ti), dtype=np.int64)
+    order = np.argsort(ti, kind="stable")
+    bounds = np.searchsorted(ti[order], np.arange(months + 1))
+    for t in range(months):
+        rows = order[bounds[t] : bounds[t + 1]]
+        prev_arrears = arrears[rows - 1] if t > 0 else np.zeros(len(rows), dtype=np.int64)
+        prev_state = st[rows - 1] if t > 0 else np.zeros(len(rows), dtype=np.int64)
+        status = ss[rows]
+        d = pay[rows] + prev_arrears
+        one_old = prev_arrears // np.maximum(prev_state, 1)
+        p = np.where(status == 0, d, 0)  # paid (or cured)
+        p = np.where(status == 1, np.where(pay[rows] > 0, pay[rows], one_old), p)  # partial
+        p = np.where(status == 3, d + bal[rows], p)  # prepaid: clears the balance too
+        due_amt[rows] = d
+        paid[rows] = p
+        arrears[rows] = np.where(np.isin(status, [1, 2, 4]), d - p, 0)
+    return due_amt, paid, arrears
 
 
 def _last_alive(state: np.ndarray, observed: np.ndarray) -> np.ndarray:
@@ -198,12 +211,12 @@ def _collections(
     rng: np.random.Generator,
 ) -> pd.DataFrame:
     """One row per delinquent account-month: the action, who took it, and what came of it."""
-    act = paths.action[approved][li, ti].astype(np.int64)
+    act = paths.action[approved[li], ti].astype(np.int64)
     rows = np.flatnonzero(act >= 0)
     li, ti, st, ss, act = li[rows], ti[rows], st[rows], ss[rows], act[rows]
     paid_cents, month = paid_cents[rows], month[rows]
     prev = np.where(ti > 0, state[li, np.maximum(ti - 1, 0)], 0).astype(np.int64)
-    who = paths.collector[approved][li, ti].astype(np.int64)
+    who = paths.collector[approved[li], ti].astype(np.int64)
     names = np.array(COLLECTION_ACTIONS)[act]
     collector = np.full(len(rows), "SYSTEM", dtype=object)
     for action, pool in _POOLED.items():
@@ -222,7 +235,7 @@ def _collections(
     outcome = np.where(ss == 0, 0, np.where(ss == 1, 1, np.where(st == CHARGED_OFF, 3, 2)))
     return pd.DataFrame(
         {
-            "loan_id": loan_ids[li],
+            "loan_id": _take_ids(loan_ids, li),
             "month": month,
             "mob": (ti + 1).astype(np.int64),
             "bucket": _categorical(prev, BUCKETS),
@@ -234,6 +247,6 @@ def _collections(
             "promise_kept": ptp & paying,
             "amount_recovered": paid_cents / 100.0,
             "outcome": _categorical(outcome, OUTCOMES),
-            "true_cure_prob": paths.cure_prob[approved][li, ti].astype(float),
+            "true_cure_prob": paths.cure_prob[approved[li], ti].astype(float),
         }
     )

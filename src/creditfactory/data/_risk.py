@@ -15,9 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import brentq
 
 from creditfactory.data._config import COLLECTION_ACTIONS, PAYER_TYPES, SimulationConfig
 from creditfactory.data._random import sigmoid
+from creditfactory.exceptions import ConfigError
 
 BAD_MONTHS = 12  # performance window of the bad definition
 BAD_BUCKET = 3  # 90+ DPD: three instalments missed
@@ -204,7 +206,10 @@ def expected_cure(
             out += share * sigmoid(base)
         else:
             skills = collectors.skill[pool]
-            out += share * np.mean([sigmoid(base + s) for s in skills], axis=0)
+            acc = np.zeros(len(base))
+            for skill in skills:
+                acc += sigmoid(base + skill)
+            out += share * acc / len(skills)
     return np.where(risk.is_fraud, sigmoid(logit), out)
 
 
@@ -264,15 +269,17 @@ def calibrate_alpha(
     sample: np.ndarray | None = None,
 ) -> float:
     """Intercept of the miss hazard that makes the mean ``pd_true`` equal the target bad rate
-    (bisection; the mean is increasing in the intercept)."""
+    (Brent's method; the mean is increasing in the intercept)."""
     if sample is not None:
         risk = RiskModel(*(getattr(risk, f)[sample] for f in RiskModel.__dataclass_fields__))
         cures = {k: v[sample] for k, v in cures.items()}
+
+    def gap(alpha: float) -> float:
+        return float(probability_bad(risk, alpha, cures, cfg).mean()) - cfg.target_bad_rate
+
     lo, hi = -15.0, 5.0
-    for _ in range(40):
-        mid = 0.5 * (lo + hi)
-        if probability_bad(risk, mid, cures, cfg).mean() < cfg.target_bad_rate:
-            lo = mid
-        else:
-            hi = mid
-    return 0.5 * (lo + hi)
+    if gap(lo) >= 0 or gap(hi) <= 0:
+        raise ConfigError(
+            f"target_bad_rate: {cfg.target_bad_rate} cannot be reached with these risk settings"
+        )
+    return float(brentq(gap, lo, hi, xtol=1e-7))

@@ -91,7 +91,7 @@ def simulate(config: SimulationConfig | None = None, progress: Progress | None =
         rng=rs["identity"],
         fraud=True,
         forged=forged,
-        id_start=len(genuine.frame) + 1,
+        id_start=genuine.size + 1,
     )
     history_days = float(
         (np.datetime64(cfg.observation_date, "D") - np.datetime64(cfg.first_month, "D")).astype(
