@@ -1,8 +1,24 @@
-"""The decision engine: a safe expression language and strategies run online, in batch and in
-simulation from the same compiled YAML file."""
+"""The decision engine: a safe expression language and strategies compiled once from YAML and
+run online (``decide``), in batch (``decide_batch``) and in simulation (``simulate``)."""
 
 from creditfactory.decision._expr import Expression
 from creditfactory.decision._expr_parse import ExpressionError
 from creditfactory.decision._expr_types import NamedList, Type
+from creditfactory.decision._inputs import InputError, InputSpec
+from creditfactory.decision._models import DecisionModel, ModelRegistry, PointsModel, load_model
+from creditfactory.decision._strategy import Decision, Strategy
 
-__all__ = ["Expression", "ExpressionError", "NamedList", "Type"]
+__all__ = [
+    "Decision",
+    "DecisionModel",
+    "Expression",
+    "ExpressionError",
+    "InputError",
+    "InputSpec",
+    "ModelRegistry",
+    "NamedList",
+    "PointsModel",
+    "Strategy",
+    "Type",
+    "load_model",
+]

@@ -8,7 +8,7 @@ from typing import Any
 import polars as pl
 
 from creditfactory.decision._expr_compile import PyFn, to_polars, to_python
-from creditfactory.decision._expr_parse import Node, parse
+from creditfactory.decision._expr_parse import Binary, Call, Const, In, Node, Unary, Var, parse
 from creditfactory.decision._expr_types import NamedList, Type, check
 
 
@@ -23,6 +23,8 @@ class Expression:
         The variables in scope and their types.
     lists : mapping of str to NamedList, optional
         Named lists usable on the right of ``in``.
+    constants : mapping of str to value, optional
+        Named constants (a strategy's ``params``), substituted as literals.
 
     Examples
     --------
@@ -43,10 +45,11 @@ class Expression:
         text: str,
         variables: Mapping[str, Type],
         lists: Mapping[str, NamedList] | None = None,
+        constants: Mapping[str, Any] | None = None,
     ):
         self.text = text
         self.lists = dict(lists or {})
-        self.node: Node = parse(text)
+        self.node: Node = _substitute(parse(text), constants or {})
         self.type: Type = check(self.node, variables, self.lists)
         self.fn: PyFn = to_python(self.node, self.lists)
 
@@ -60,3 +63,21 @@ class Expression:
 
     def __repr__(self) -> str:
         return f"Expression({self.text!r}: {self.type})"
+
+
+def _substitute(node: Node, constants: Mapping[str, Any]) -> Node:
+    """Replace variables named in ``constants`` by literals."""
+    if not constants:
+        return node
+    if isinstance(node, Var) and node.name in constants:
+        return Const(node.pos, constants[node.name])
+    if isinstance(node, Unary):
+        node.operand = _substitute(node.operand, constants)
+    elif isinstance(node, Binary):
+        node.left = _substitute(node.left, constants)
+        node.right = _substitute(node.right, constants)
+    elif isinstance(node, In):
+        node.operand = _substitute(node.operand, constants)
+    elif isinstance(node, Call):
+        node.args = tuple(_substitute(a, constants) for a in node.args)
+    return node

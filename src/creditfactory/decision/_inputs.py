@@ -1,0 +1,188 @@
+"""Declared, typed strategy inputs: validation of one application and of a whole frame.
+
+Both paths give the same messages: ``"<field>: <problem>"`` with problems ``missing``,
+``null``, ``expected <kind>, got <kind>``, ``below minimum <m>``, ``above maximum <m>`` and
+``not an allowed value``. No value is coerced: an ``int`` field takes integers (and floats with an
+integral value, as pandas stores integer columns with gaps), a ``float`` field takes integers and
+floats (NaN counts as null), ``bool`` takes booleans only and ``str`` strings only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from creditfactory.decision._expr_types import Type
+from creditfactory.exceptions import DataError
+
+_MISSING = object()
+_PY_KIND = {int: "int", float: "float", bool: "bool", str: "str"}
+_PL_DTYPE = {"int": pl.Int64, "float": pl.Float64, "bool": pl.Boolean, "str": pl.String}
+
+
+class InputError(DataError):
+    """An application does not match the strategy's declared inputs; ``fields`` names them."""
+
+    def __init__(self, message: str, fields: Sequence[str] = ()):
+        super().__init__(message)
+        self.fields = list(fields)
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One declared input."""
+
+    name: str
+    kind: str
+    nullable: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
+    values: frozenset[Any] | None = None
+    line: int = 0
+
+    @property
+    def type(self) -> Type:
+        return Type(self.kind, self.nullable)
+
+
+def _kind_of(v: Any) -> str:
+    if isinstance(v, bool | np.bool_):
+        return "bool"
+    if isinstance(v, int | np.integer):
+        return "int"
+    if isinstance(v, float | np.floating):
+        return "float"
+    if isinstance(v, str):
+        return "str"
+    return type(v).__name__
+
+
+def check_value(spec: InputSpec, v: Any) -> tuple[Any, str | None]:
+    """Validated value and the problem (``None`` when fine) of one field."""
+    if v is _MISSING:
+        return None, "missing"
+    if v is not None and spec.kind != "str" and isinstance(v, float | np.floating) and v != v:
+        v = None
+    if v is None:
+        return None, (None if spec.nullable else "null")
+    got = _kind_of(v)
+    if got != spec.kind:
+        if spec.kind == "float" and got == "int":
+            v = float(v)
+        elif spec.kind == "int" and got == "float" and float(v).is_integer():
+            v = int(v)
+        else:
+            return None, f"expected {spec.kind}, got {got}"
+    elif got != "str":
+        v = _PY_CAST[got](v)
+    if spec.minimum is not None and v < spec.minimum:
+        return None, f"below minimum {spec.minimum:g}"
+    if spec.maximum is not None and v > spec.maximum:
+        return None, f"above maximum {spec.maximum:g}"
+    if spec.values is not None and v not in spec.values:
+        return None, "not an allowed value"
+    return v, None
+
+
+_PY_CAST = {"int": int, "float": float, "bool": bool}
+
+
+def validate_row(specs: Sequence[InputSpec], application: Mapping[str, Any]) -> dict[str, Any]:
+    """The declared inputs of one application, validated; raises :class:`InputError`."""
+    out: dict[str, Any] = {}
+    problems: list[tuple[str, str]] = []
+    get = application.get
+    for spec in specs:
+        v, problem = check_value(spec, get(spec.name, _MISSING))
+        if problem is not None:
+            problems.append((spec.name, problem))
+        out[spec.name] = v
+    if problems:
+        text = "; ".join(f"{n}: {p}" for n, p in problems)
+        raise InputError(f"invalid application: {text}", [n for n, _ in problems])
+    return out
+
+
+def _dtype_kind(dtype: pl.DataType) -> str:
+    if dtype == pl.Boolean:
+        return "bool"
+    if dtype.is_integer():
+        return "int"
+    if dtype.is_float():
+        return "float"
+    if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum | pl.Categorical):
+        return "str"
+    if dtype == pl.Null:
+        return "null"
+    return str(dtype)
+
+
+def validate_frame(
+    specs: Sequence[InputSpec], frame: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.Series]:
+    """Validated input columns (bad values set to null) and, per row, the problems or null.
+
+    The problems column holds ``"field: problem; field: problem"`` exactly as the online error
+    text after ``"invalid application: "``.
+    """
+    cols: list[pl.Series] = []
+    msgs: list[pl.Expr] = []
+    n = frame.height
+    for spec in specs:
+        dtype = _PL_DTYPE[spec.kind]
+        if spec.name not in frame.columns:
+            cols.append(pl.Series(spec.name, [None] * n, dtype=dtype))
+            msgs.append(pl.lit(f"{spec.name}: missing"))
+            continue
+        s = frame[spec.name]
+        kind = _dtype_kind(s.dtype)
+        problem = pl.Series([None] * n, dtype=pl.String)
+        if kind == "float" and spec.kind != "str":
+            s = s.fill_nan(None)
+        if kind == spec.kind or kind == "null" or (spec.kind == "float" and kind == "int"):
+            s = s.cast(dtype)
+        elif spec.kind == "int" and kind == "float":
+            frac = (s != s.floor()).fill_null(False)
+            problem = pl.select(pl.when(pl.lit(frac)).then(pl.lit("expected int, got float")))
+            problem = problem.to_series()
+            s = pl.select(pl.when(~pl.lit(frac)).then(pl.lit(s))).to_series().cast(pl.Int64)
+        else:
+            bad = s.is_not_null()
+            problem = pl.select(
+                pl.when(pl.lit(bad)).then(pl.lit(f"expected {spec.kind}, got {kind}"))
+            )
+            problem = problem.to_series()
+            s = pl.Series([None] * n, dtype=dtype)
+        s = s.alias(spec.name)
+        x = pl.lit(s)
+        checks = [] if spec.nullable else [(x.is_null() & pl.lit(problem).is_null(), "null")]
+        if spec.minimum is not None:
+            checks.append((x < spec.minimum, f"below minimum {spec.minimum:g}"))
+        if spec.maximum is not None:
+            checks.append((x > spec.maximum, f"above maximum {spec.maximum:g}"))
+        if spec.values is not None:
+            allowed = pl.Series(sorted(spec.values), dtype=dtype).implode()
+            checks.append((~x.is_in(allowed), "not an allowed value"))
+        expr = pl.lit(problem)
+        for cond, text in checks:
+            expr = pl.coalesce(expr, pl.when(cond.fill_null(False)).then(pl.lit(text)))
+        problem = pl.select(expr.alias("p")).to_series()
+        s = pl.select(pl.when(pl.lit(problem).is_null()).then(x)).to_series().alias(spec.name)
+        cols.append(s)
+        msgs.append(
+            pl.when(pl.lit(problem).is_not_null()).then(
+                pl.format(f"{spec.name}: {{}}", pl.lit(problem))
+            )
+        )
+    valid = pl.DataFrame(cols) if cols else pl.DataFrame(height=n)
+    joined = (
+        pl.select(pl.concat_str(msgs, separator="; ", ignore_nulls=True).alias("error")).to_series()
+        if msgs
+        else pl.Series("error", [None] * n, dtype=pl.String)
+    )
+    joined = pl.select(pl.when(pl.lit(joined) != "").then(pl.lit(joined))).to_series()
+    return valid, joined.alias("error")

@@ -1,0 +1,457 @@
+"""From a strategy's YAML to compiled steps; errors name the file, the line and the problem."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from creditfactory.decision._expr import Expression
+from creditfactory.decision._expr_parse import KEYWORDS, ExpressionError
+from creditfactory.decision._expr_types import NamedList, Type, literal_type, unify
+from creditfactory.decision._inputs import InputSpec
+from creditfactory.decision._models import ModelRegistry, load_model
+from creditfactory.decision._steps import (
+    DECLINE,
+    NONE,
+    REFER,
+    AssignStep,
+    ModelStep,
+    Rule,
+    RulesStep,
+    SplitStep,
+    Step,
+    TableStep,
+)
+from creditfactory.decision._table import Dim, Lookup, TableError, build_cells, parse_cell
+from creditfactory.decision._yaml import LDict, LList
+from creditfactory.exceptions import ArtefactError, CreditFactoryError, StrategyError
+
+OUTPUT_TYPES = {"limit": Type("float", True), "apr": Type("float", True), "term": Type("int", True)}
+RESERVED = frozenset({"decision", "reasons", "trace", "error", "strategy", "version"})
+TOP_KEYS = frozenset(
+    {"strategy", "version", "description", "inputs", "key", "lists", "params", "models", "flow",
+     "outputs"}
+)  # fmt: skip
+KINDS = ("int", "float", "bool", "str")
+
+
+@dataclass
+class Compiled:
+    name: str
+    version: str
+    description: str
+    inputs: list[InputSpec]
+    key: str | None
+    lists: dict[str, NamedList]
+    constants: dict[str, Any]
+    models: dict[str, Any]
+    steps: list[Step]
+    variables: dict[str, Type]
+    outputs: list[str]
+    scope: dict[str, Type] = field(default_factory=dict)
+
+
+class Ctx:
+    def __init__(self, source: str):
+        self.source = source
+        self.scope: dict[str, Type] = {}
+        self.inputs: set[str] = set()
+        self.lists: dict[str, NamedList] = {}
+        self.constants: dict[str, Any] = {}
+        self.models: dict[str, Any] = {}
+        self.variables: dict[str, Type] = dict(OUTPUT_TYPES)
+        self.step_names: set[str] = set()
+
+    def err(self, line: int, msg: str) -> StrategyError:
+        return StrategyError(f"{self.source}:{line}: {msg}")
+
+    def expr(self, text: Any, line: int, what: str) -> Expression:
+        if isinstance(text, bool | int | float):
+            text = str(text).lower() if isinstance(text, bool) else repr(text)
+        if not isinstance(text, str):
+            raise self.err(line, f"{what}: expected an expression, got {type(text).__name__}")
+        try:
+            return Expression(text, self.scope, self.lists, self.constants)
+        except ExpressionError as exc:
+            raise self.err(line, f"{what}: {exc} (in {text!r} at column {exc.pos + 1})") from None
+
+    def name(self, value: Any, line: int, what: str) -> str:
+        if not isinstance(value, str) or not value.isidentifier() or value in KEYWORDS:
+            raise self.err(line, f"{what}: {value!r} is not a valid name")
+        if value.startswith("__"):
+            raise self.err(line, f"{what}: names starting with '__' are reserved")
+        return value
+
+    def define(self, var: str, t: Type, line: int) -> bool:
+        """Declare or re-assign a derived variable; returns True when ints go into a float."""
+        self.name(var, line, "variable")
+        if var in self.inputs or var in self.constants or var in RESERVED:
+            raise self.err(line, f"cannot assign {var!r}: it is an input, a param or reserved")
+        old = self.variables.get(var)
+        fits = old is None or old.kind == t.kind or (old.kind, t.kind) == ("float", "int")
+        if not fits and t.kind != "null":
+            raise self.err(line, f"type mismatch: {var!r} is {old.kind}, cannot assign {t}")
+        kind = old.kind if old is not None else t.kind
+        if kind == "null":
+            raise self.err(line, f"cannot infer the type of {var!r} from null")
+        self.variables[var] = Type(kind, True)
+        self.scope[var] = Type(kind, t.nullable)
+        return kind == "float" and t.kind == "int"
+
+
+def _mapping(ctx: Ctx, value: Any, line: int, what: str) -> LDict:
+    if not isinstance(value, dict):
+        raise ctx.err(getattr(value, "line", line), f"{what}: expected a mapping")
+    return value  # type: ignore[return-value]
+
+
+def _seq(ctx: Ctx, value: Any, line: int, what: str) -> LList:
+    if not isinstance(value, list):
+        raise ctx.err(getattr(value, "line", line), f"{what}: expected a list")
+    return value  # type: ignore[return-value]
+
+
+def _keys(ctx: Ctx, m: LDict, allowed: set[str], required: set[str], what: str) -> None:
+    for k in m:
+        if k not in allowed:
+            raise ctx.err(m.line_of(k), f"{what}: unknown key {k!r} (allowed: {sorted(allowed)})")
+    for k in sorted(required - set(m)):
+        raise ctx.err(m.line, f"{what}: missing key {k!r}")
+
+
+def compile_strategy(doc: Any, source: str, registry: ModelRegistry | None, base: Path) -> Compiled:
+    ctx = Ctx(source)
+    doc = _mapping(ctx, doc, 1, "strategy file")
+    _keys(ctx, doc, set(TOP_KEYS), {"strategy", "version", "inputs", "flow"}, "strategy")
+    _inputs(ctx, _mapping(ctx, doc["inputs"], doc.line_of("inputs"), "inputs"))
+    specs = ctx.input_specs  # type: ignore[attr-defined]
+    key = doc.get("key")
+    if key is not None and key not in ctx.inputs:
+        raise ctx.err(doc.line_of("key"), f"key: {key!r} is not a declared input")
+    for name, raw in (doc.get("params") or {}).items():
+        line = doc["params"].line_of(name)
+        ctx.name(name, line, "params")
+        if raw is None or isinstance(raw, dict | list):
+            raise ctx.err(line, f"params: {name!r} must be a number, string or bool")
+        if name in ctx.inputs:
+            raise ctx.err(line, f"params: {name!r} is also an input")
+        ctx.constants[name] = raw
+    _lists(ctx, doc.get("lists") or LDict(), base)
+    _models(ctx, doc.get("models") or LDict(), registry, base)
+    flow = _seq(ctx, doc["flow"], doc.line_of("flow"), "flow")
+    steps = _flow(ctx, flow)
+    outputs = [str(o) for o in (doc.get("outputs") or [])]
+    for i, o in enumerate(outputs):
+        if o not in ctx.scope or o in ctx.constants:
+            raise ctx.err(doc["outputs"].item_lines[i], f"outputs: unknown variable {o!r}")
+    return Compiled(
+        name=str(doc["strategy"]),
+        version=str(doc["version"]),
+        description=str(doc.get("description") or ""),
+        inputs=specs,
+        key=key,
+        lists=ctx.lists,
+        constants=ctx.constants,
+        models=ctx.models,
+        steps=steps,
+        variables=dict(ctx.variables),
+        outputs=outputs,
+        scope=dict(ctx.scope),
+    )
+
+
+def _inputs(ctx: Ctx, inputs: LDict) -> None:
+    specs = []
+    for name, raw in inputs.items():
+        line = inputs.line_of(name)
+        ctx.name(name, line, "inputs")
+        if name in RESERVED or name in OUTPUT_TYPES:
+            raise ctx.err(line, f"inputs: {name!r} is a reserved name")
+        if isinstance(raw, str):
+            raw = LDict(type=raw)
+            raw.line, raw.key_lines = line, {}
+        raw = _mapping(ctx, raw, line, f"input {name!r}")
+        _keys(ctx, raw, {"type", "nullable", "min", "max", "values", "description"}, {"type"},
+              f"input {name!r}")  # fmt: skip
+        kind = raw["type"]
+        if kind not in KINDS:
+            raise ctx.err(raw.line_of("type"), f"input {name!r}: type must be one of {KINDS}")
+        lo, hi = raw.get("min"), raw.get("max")
+        for b, k in ((lo, "min"), (hi, "max")):
+            if b is not None and (kind not in ("int", "float") or not isinstance(b, int | float)):
+                raise ctx.err(
+                    raw.line_of(k), f"input {name!r}: {k} needs a numeric input and value"
+                )
+        values = raw.get("values")
+        if values is not None:
+            if not isinstance(values, list) or any(literal_type(v).kind != kind for v in values):
+                raise ctx.err(raw.line_of("values"), f"input {name!r}: values must be {kind}s")
+            values = frozenset(values)
+        nullable = bool(raw.get("nullable", False))
+        specs.append(InputSpec(name, kind, nullable, lo, hi, values, line))
+        ctx.inputs.add(name)
+        ctx.scope[name] = Type(kind, nullable)
+    ctx.input_specs = specs  # type: ignore[attr-defined]
+
+
+def _lists(ctx: Ctx, lists: LDict, base: Path) -> None:
+    for name, raw in lists.items():
+        line = lists.line_of(name)
+        ctx.name(name, line, "lists")
+        raw = _mapping(ctx, raw, line, f"list {name!r}")
+        _keys(ctx, raw, {"values", "file", "type", "description"}, set(), f"list {name!r}")
+        kind = raw.get("type", "str")
+        if "file" in raw:
+            path = base / str(raw["file"])
+            try:
+                lines = path.read_text(encoding="utf-8").splitlines()
+            except OSError as exc:
+                raise ctx.err(raw.line_of("file"), f"list {name!r}: cannot read {path}") from exc
+            items = [s.strip() for s in lines if s.strip() and not s.lstrip().startswith("#")]
+            if kind == "int":
+                items = [int(s) for s in items]
+        else:
+            items = list(raw.get("values") or [])
+        if any(literal_type(v).kind != kind for v in items):
+            raise ctx.err(raw.line, f"list {name!r}: every item must be a {kind}")
+        ctx.lists[name] = NamedList(kind, frozenset(items))
+
+
+def _models(ctx: Ctx, models: LDict, registry: ModelRegistry | None, base: Path) -> None:
+    for alias, raw in models.items():
+        line = models.line_of(alias)
+        raw = _mapping(ctx, raw, line, f"model {alias!r}")
+        _keys(ctx, raw, {"name", "version", "path", "description"}, {"version"}, f"model {alias!r}")
+        name, version = str(raw.get("name", alias)), str(raw["version"])
+        if registry is not None and (name, version) in registry:
+            ctx.models[alias] = registry.get(name, version)
+        elif "path" in raw:
+            try:
+                ctx.models[alias] = load_model(base / str(raw["path"]), name, version)
+            except (ArtefactError, CreditFactoryError) as exc:
+                raise ctx.err(line, f"missing model {name}@{version}: {exc}") from None
+        else:
+            raise ctx.err(line, f"missing model {name}@{version}: not registered and no path")
+
+
+STEP_KINDS = ("rules", "lists", "model", "table", "assign", "split")
+
+
+def _flow(ctx: Ctx, flow: LList) -> list[Step]:
+    steps = []
+    for i, item in enumerate(flow):
+        line = flow.item_lines[i]
+        item = _mapping(ctx, item, line, "flow step")
+        if len(item) != 1 or next(iter(item)) not in STEP_KINDS:
+            raise ctx.err(line, f"a flow step is one of {STEP_KINDS}, got {list(item)}")
+        kind = next(iter(item))
+        cfg = _mapping(ctx, item[kind], line, f"{kind} step")
+        name = ctx.name(cfg.get("name", f"{kind}_{i + 1}"), cfg.line_of("name"), "step name")
+        if name in ctx.step_names:
+            raise ctx.err(cfg.line_of("name"), f"duplicate step name {name!r}")
+        ctx.step_names.add(name)
+        steps.append(_BUILDERS[kind](ctx, cfg, name))
+    return steps
+
+
+def _rules(ctx: Ctx, cfg: LDict, name: str) -> Step:
+    _keys(ctx, cfg, {"name", "rules", "description"}, {"rules"}, f"rules {name!r}")
+    rules = []
+    seq = _seq(ctx, cfg["rules"], cfg.line_of("rules"), f"rules {name!r}")
+    for i, raw in enumerate(seq):
+        line = seq.item_lines[i]
+        raw = _mapping(ctx, raw, line, "rule")
+        allowed = {"name", "when", "action", "reason", "description"}
+        _keys(ctx, raw, allowed, {"name", "when", "action", "reason"}, "rule")
+        rname = ctx.name(raw["name"], line, "rule name")
+        action = raw["action"]
+        if action not in (DECLINE, REFER):
+            raise ctx.err(raw.line_of("action"), f"rule {rname!r}: action must be decline or refer")
+        expr = ctx.expr(raw["when"], raw.line_of("when"), f"rule {rname!r}")
+        if expr.type.kind not in ("bool", "null"):
+            raise ctx.err(raw.line_of("when"), f"rule {rname!r}: type mismatch: "
+                          f"the condition is {expr.type}, not bool")  # fmt: skip
+        rules.append(Rule(rname, expr, action, str(raw["reason"]), None, line))
+    return RulesStep(name, cfg.line, rules)
+
+
+def _list_checks(ctx: Ctx, cfg: LDict, name: str) -> Step:
+    _keys(ctx, cfg, {"name", "checks", "description"}, {"checks"}, f"lists {name!r}")
+    rules = []
+    seq = _seq(ctx, cfg["checks"], cfg.line_of("checks"), f"lists {name!r}")
+    for i, raw in enumerate(seq):
+        line = seq.item_lines[i]
+        raw = _mapping(ctx, raw, line, "list check")
+        _keys(ctx, raw, {"field", "list", "action", "reason", "bind"}, {"field", "list", "action"},
+              "list check")  # fmt: skip
+        fld, lst, action = raw["field"], raw["list"], raw["action"]
+        if lst not in ctx.lists:
+            raise ctx.err(raw.line_of("list"), f"unknown list {lst!r} (known: {sorted(ctx.lists)})")
+        if action not in (DECLINE, REFER, NONE):
+            raise ctx.err(
+                raw.line_of("action"), "list check: action must be decline, refer or none"
+            )
+        if action != NONE and "reason" not in raw:
+            raise ctx.err(line, "list check: a decline or refer check needs a reason")
+        expr = ctx.expr(f"{ctx.name(fld, line, 'field')} in {lst}", raw.line_of("field"),
+                        f"check of {fld!r} in {lst!r}")  # fmt: skip
+        bind = raw.get("bind")
+        rules.append(Rule(f"{fld} in {lst}", expr, action, raw.get("reason"), bind, line))
+        if bind is not None:
+            ctx.define(bind, Type("bool"), raw.line_of("bind"))
+    return RulesStep(name, cfg.line, rules, kind="lists")
+
+
+def _model(ctx: Ctx, cfg: LDict, name: str) -> Step:
+    _keys(ctx, cfg, {"name", "model", "bind", "reasons", "inputs", "description"},
+          {"model", "bind"}, f"model step {name!r}")  # fmt: skip
+    alias = cfg["model"]
+    if alias not in ctx.models:
+        raise ctx.err(cfg.line_of("model"), f"missing model {alias!r}: not declared under models")
+    model = ctx.models[alias]
+    renames = cfg.get("inputs") or {}
+    features = {}
+    for feat, kind in model.features.items():
+        var = renames.get(feat, feat)
+        if var not in ctx.scope:
+            raise ctx.err(cfg.line_of("model"), f"model {alias!r} needs {feat!r}: "
+                          f"unknown variable {var!r}")  # fmt: skip
+        t = ctx.scope[var]
+        if kind == "numeric" and t.kind not in ("int", "float"):
+            raise ctx.err(cfg.line_of("model"), f"type mismatch: model {alias!r} needs a number "
+                          f"for {feat!r}, {var!r} is {t}")  # fmt: skip
+        features[feat] = var
+    binds = _mapping(ctx, cfg["bind"], cfg.line_of("bind"), "bind")
+    for out, var in binds.items():
+        if out not in ("score", "pd"):
+            raise ctx.err(binds.line_of(out), f"bind: a model gives 'score' and 'pd', not {out!r}")
+        ctx.define(var, Type("float"), binds.line_of(out))
+    n = cfg.get("reasons", 4)
+    if not isinstance(n, int) or n < 0:
+        raise ctx.err(cfg.line_of("reasons"), "reasons: a count of reason codes (>= 0)")
+    return ModelStep(name, cfg.line, model, features, dict(binds), n)
+
+
+def _assign(ctx: Ctx, cfg: LDict, name: str) -> Step:
+    _keys(ctx, cfg, {"name", "set", "description"}, {"set"}, f"assign {name!r}")
+    items = []
+    sets = _mapping(ctx, cfg["set"], cfg.line_of("set"), "set")
+    for var, text in sets.items():
+        line = sets.line_of(var)
+        expr = ctx.expr(text, line, f"{var!r}")
+        to_float = ctx.define(var, expr.type, line)
+        items.append((var, expr, to_float))
+    return AssignStep(name, cfg.line, items)
+
+
+def _table(ctx: Ctx, cfg: LDict, name: str) -> Step:
+    _keys(ctx, cfg, {"name", "dimensions", "rows", "default", "description"},
+          {"dimensions", "rows"}, f"table {name!r}")  # fmt: skip
+    dims = []
+    dcfg = _mapping(ctx, cfg["dimensions"], cfg.line_of("dimensions"), "dimensions")
+    for dname, raw in dcfg.items():
+        line = dcfg.line_of(dname)
+        if not isinstance(raw, dict):
+            raw = LDict(expr=raw)
+            raw.line, raw.key_lines = line, {}
+        _keys(ctx, raw, {"expr", "domain", "values"}, {"expr"}, f"dimension {dname!r}")
+        expr = ctx.expr(raw["expr"], raw.line_of("expr"), f"dimension {dname!r}")
+        numeric = expr.type.kind in ("int", "float")
+        dim = Dim(dname, expr, numeric)
+        if numeric:
+            lo, hi = raw.get("domain", [None, None])
+            dim.domain = (
+                -math.inf if lo is None else float(lo),
+                math.inf if hi is None else float(hi),
+            )
+        else:
+            values = raw.get("values")
+            if values is None and isinstance(expr.node, object) and expr.text in ctx.inputs:
+                spec = next(s for s in ctx.input_specs if s.name == expr.text)  # type: ignore[attr-defined]
+                values = sorted(spec.values) if spec.values else None
+            if not values:
+                raise ctx.err(line, f"dimension {dname!r}: a categorical dimension needs values")
+            dim.values = list(values)
+        dims.append(dim)
+    seq = _seq(ctx, cfg["rows"], cfg.line_of("rows"), "rows")
+    conds, rows, lines = [], [], []
+    for i, raw in enumerate(seq):
+        line = seq.item_lines[i]
+        raw = _mapping(ctx, raw, line, "table row")
+        try:
+            conds.append(([parse_cell(d, raw.get(d.name), line) for d in dims], line))
+        except TableError as exc:
+            raise ctx.err(exc.line, f"table {name!r}: {exc}") from None
+        rows.append({k: v for k, v in raw.items() if k not in dcfg})
+        lines.append(line)
+    default = dict(cfg.get("default") or {"decision": REFER, "reason": f"{name.upper()}_NO_MATCH"})
+    try:
+        cells = build_cells(dims, conds)
+    except TableError as exc:
+        raise ctx.err(exc.line or cfg.line_of("rows"), f"table {name!r}: {exc}") from None
+    outputs: dict[str, Type] = {}
+    for r, line in zip([*rows, default], [*lines, cfg.line_of("default")], strict=True):
+        for k, v in r.items():
+            t = literal_type(v)
+            if isinstance(v, dict | list):
+                raise ctx.err(line, f"table {name!r}: output {k!r} must be a literal")
+            if k == "decision" and v not in (None, "approve", DECLINE, REFER):
+                raise ctx.err(line, f"table {name!r}: decision must be approve, decline or refer")
+            u = unify(outputs.get(k, t), t)
+            if u is None:
+                raise ctx.err(line, f"table {name!r}: type mismatch in output {k!r}: "
+                              f"{outputs[k]} and {t}")  # fmt: skip
+            outputs[k] = u
+    for k, t in outputs.items():
+        if k not in ("decision", "reason"):
+            ctx.define(k, Type(t.kind, True), cfg.line)
+        elif t.kind not in ("str", "null"):
+            raise ctx.err(cfg.line, f"table {name!r}: {k} must be text")
+    for r in [*rows, default]:  # ints in a float output become floats in both modes
+        for k, v in r.items():
+            if k in ctx.variables and ctx.variables[k].kind == "float" and v is not None:
+                r[k] = float(v)
+    return TableStep(name, cfg.line, Lookup(dims, cells), outputs, rows, default, lines)
+
+
+def _split(ctx: Ctx, cfg: LDict, name: str) -> Step:
+    _keys(ctx, cfg, {"name", "key", "salt", "arms", "description"}, {"key", "arms"},
+          f"split {name!r}")  # fmt: skip
+    key = cfg["key"]
+    if key not in ctx.inputs or ctx.scope[key] != Type("str"):
+        raise ctx.err(cfg.line_of("key"), f"split {name!r}: key must be a non-null str input")
+    arms_cfg = _seq(ctx, cfg["arms"], cfg.line_of("arms"), "arms")
+    before = dict(ctx.scope)
+    arms, scopes = [], []
+    for i, raw in enumerate(arms_cfg):
+        line = arms_cfg.item_lines[i]
+        raw = _mapping(ctx, raw, line, "arm")
+        _keys(ctx, raw, {"name", "share", "flow"}, {"name", "share", "flow"}, "arm")
+        share = raw["share"]
+        if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
+            raise ctx.err(raw.line_of("share"), "arm share must be in (0, 1]")
+        ctx.scope = dict(before)
+        steps = _flow(ctx, _seq(ctx, raw["flow"], raw.line_of("flow"), "arm flow"))
+        scopes.append(ctx.scope)
+        arms.append((ctx.name(raw["name"], line, "arm name"), float(share), steps))
+    if abs(sum(a[1] for a in arms) - 1.0) > 1e-9:
+        raise ctx.err(cfg.line_of("arms"), f"split {name!r}: shares must sum to 1")
+    merged = dict(before)
+    for s in scopes:
+        for var, t in s.items():
+            if var not in before:
+                merged[var] = Type(t.kind, True)
+    ctx.scope = merged
+    return SplitStep(name, cfg.line, key, str(cfg.get("salt", name)), arms)
+
+
+_BUILDERS = {
+    "rules": _rules,
+    "lists": _list_checks,
+    "model": _model,
+    "table": _table,
+    "assign": _assign,
+    "split": _split,
+}

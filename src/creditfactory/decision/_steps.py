@@ -1,0 +1,428 @@
+"""The steps of a strategy flow, each compiled twice: a closure for one application and Polars
+operations for a frame. ``_strategy`` parses the YAML into these.
+
+Flow semantics (the same in both modes):
+
+- a step runs only while the application is not declined (and, inside a split, only in its arm);
+- ``rules``/``lists``: every rule of the step is evaluated; a rule *fires* when its expression is
+  true (null does not fire); fired rules add their reason codes in order; a fired ``decline``
+  rule ends the flow after the step; a fired ``refer`` rule marks the application for review;
+- ``model`` binds score and probability; its reason codes are added after the strategy's own
+  when the final decision is not ``approve``;
+- ``table`` binds its outputs; a ``decision`` output of ``decline`` ends the flow, ``refer``
+  marks for review; a ``reason`` output is added when not null;
+- ``assign`` evaluates its expressions in order; ``split`` runs the sub-flow of one arm.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from creditfactory.decision._expr import Expression
+from creditfactory.decision._expr_types import Type
+from creditfactory.decision._hash import bucket, buckets
+from creditfactory.decision._models import DecisionModel
+from creditfactory.decision._table import Lookup
+
+DECLINE, REFER, NONE = "decline", "refer", "none"
+PL_DTYPES = {"int": pl.Int64, "float": pl.Float64, "bool": pl.Boolean, "str": pl.String}
+
+
+class Run:
+    """The state of one online decision."""
+
+    __slots__ = ("model_reasons", "reasons", "refer", "stop", "trace")
+
+    def __init__(self) -> None:
+        self.stop = False
+        self.refer = False
+        self.reasons: list[str] = []
+        self.model_reasons: list[str] = []
+        self.trace: list[str] = []
+
+
+OnlineStep = Callable[[dict[str, Any], Run], None]
+
+
+@dataclass
+class BatchPlan:
+    """Polars operations for a frame, plus what the final select gathers."""
+
+    dtypes: dict[str, pl.DataType]
+    ops: list[tuple[str, Any]] = field(default_factory=list)
+    reasons: list[tuple[str, pl.Expr]] = field(default_factory=list)
+    model_reasons: list[tuple[str, str]] = field(default_factory=list)
+    trace: list[tuple[str, str]] = field(default_factory=list)
+    n: int = 0
+
+    def new(self, prefix: str) -> str:
+        self.n += 1
+        return f"__{prefix}{self.n}"
+
+    def cols(self, *exprs: pl.Expr) -> None:
+        self.ops.append(("cols", list(exprs)))
+
+    def frame(self, fn: Callable[[pl.DataFrame], pl.DataFrame]) -> None:
+        self.ops.append(("frame", fn))
+
+    def guard(self, arm: pl.Expr) -> str:
+        g = self.new("g")
+        self.cols((~pl.col("__stop") & ~pl.col("__err") & arm).alias(g))
+        return g
+
+    def assign(self, var: str, value: pl.Expr, g: str) -> pl.Expr:
+        dtype = self.dtypes[var]
+        return pl.when(pl.col(g)).then(value.cast(dtype)).otherwise(pl.col(var)).alias(var)
+
+
+class Step:
+    """Base of the compiled steps."""
+
+    kind = ""
+
+    def __init__(self, name: str, line: int):
+        self.name = name
+        self.line = line
+
+    def online(self) -> OnlineStep:
+        raise NotImplementedError
+
+    def batch(self, plan: BatchPlan, arm: pl.Expr) -> None:
+        raise NotImplementedError
+
+    def outline(self) -> tuple[str, list[Any]]:
+        """``(label, children)`` for display; a child is a string or another outline."""
+        raise NotImplementedError
+
+
+@dataclass
+class Rule:
+    name: str
+    expr: Expression
+    action: str
+    reason: str | None
+    bind: str | None = None
+    line: int = 0
+
+
+class RulesStep(Step):
+    """Knock-out and refer rules (``rules``) or list look-ups (``lists``)."""
+
+    def __init__(self, name: str, line: int, rules: list[Rule], kind: str = "rules"):
+        super().__init__(name, line)
+        self.rules = rules
+        self.kind = kind
+
+    def online(self) -> OnlineStep:
+        name = self.name
+        entries = [(r.expr.fn, r.action, r.reason, r.bind) for r in self.rules]
+        if not any(r.bind for r in self.rules):
+            # the common case, kept lean for the online path
+            def run_rules(env: dict[str, Any], run: Run) -> None:
+                run.trace.append(name)
+                for fn, action, reason, _ in entries:
+                    if fn(env) is True:
+                        run.reasons.append(reason)
+                        if action == DECLINE:
+                            run.stop = True
+                        else:
+                            run.refer = True
+
+            return run_rules
+
+        def run_checks(env: dict[str, Any], run: Run) -> None:
+            run.trace.append(name)
+            declined = False
+            for fn, action, reason, bind in entries:
+                hit = fn(env) is True
+                if bind is not None:
+                    env[bind] = hit
+                if hit and action != NONE:
+                    run.reasons.append(reason)
+                    if action == DECLINE:
+                        declined = True
+                    else:
+                        run.refer = True
+            if declined:
+                run.stop = True
+
+        return run_checks
+
+    def batch(self, plan: BatchPlan, arm: pl.Expr) -> None:
+        g = plan.guard(arm)
+        plan.trace.append((g, self.name))
+        flags, declines, refers, bound = [], [], [], []
+        for r in self.rules:
+            f = plan.new("f")
+            flags.append((pl.col(g) & r.expr.polars().fill_null(False)).alias(f))
+            if r.action == DECLINE:
+                declines.append(pl.col(f))
+            elif r.action == REFER:
+                refers.append(pl.col(f))
+            if r.action != NONE:
+                plan.reasons.append((f, pl.lit(r.reason, dtype=pl.String)))
+            if r.bind is not None:
+                bound.append((f, r.bind))
+        plan.cols(*flags)
+        binds = [plan.assign(var, pl.col(f), g) for f, var in bound]
+        updates = []
+        if declines:
+            updates.append((pl.col("__stop") | pl.any_horizontal(declines)).alias("__stop"))
+        if refers:
+            updates.append((pl.col("__refer") | pl.any_horizontal(refers)).alias("__refer"))
+        if binds or updates:
+            plan.cols(*binds, *updates)
+
+    def outline(self) -> tuple[str, list[Any]]:
+        kids = []
+        for r in self.rules:
+            act = r.action if r.action != NONE else f"bind {r.bind}"
+            code = f" [{r.reason}]" if r.reason else ""
+            kids.append(f"{r.name}: {r.expr.text} -> {act}{code}")
+        return f"{self.kind} {self.name}", kids
+
+
+class ModelStep(Step):
+    kind = "model"
+
+    def __init__(
+        self,
+        name: str,
+        line: int,
+        model: DecisionModel,
+        features: dict[str, str],
+        binds: dict[str, str],
+        n_reasons: int,
+    ):
+        super().__init__(name, line)
+        self.model = model
+        self.features = features  # model feature -> strategy variable
+        self.binds = binds  # "score"/"pd" -> variable
+        self.n_reasons = n_reasons
+
+    def online(self) -> OnlineStep:
+        name, model, n = self.name, self.model, self.n_reasons
+        feats = list(self.features.items())
+        bind_score = self.binds.get("score")
+        bind_pd = self.binds.get("pd")
+
+        def run_model(env: dict[str, Any], run: Run) -> None:
+            run.trace.append(name)
+            score, pd_, reasons = model.score_row({f: env[v] for f, v in feats}, n)
+            if bind_score is not None:
+                env[bind_score] = score
+            if bind_pd is not None:
+                env[bind_pd] = pd_
+            run.model_reasons.extend(reasons)
+
+        return run_model
+
+    def batch(self, plan: BatchPlan, arm: pl.Expr) -> None:
+        g = plan.guard(arm)
+        plan.trace.append((g, self.name))
+        prefix = plan.new("m")
+        model, n = self.model, self.n_reasons
+        select = [pl.col(v).alias(f) for f, v in self.features.items()]
+
+        def score(df: pl.DataFrame) -> pl.DataFrame:
+            out = model.score_frame(df.select(select), n)
+            return df.hstack([out[c].alias(f"{prefix}_{c}") for c in ("score", "pd", "reasons")])
+
+        plan.frame(score)
+        plan.model_reasons.append((g, f"{prefix}_reasons"))
+        binds = [plan.assign(var, pl.col(f"{prefix}_{out}"), g) for out, var in self.binds.items()]
+        if binds:
+            plan.cols(*binds)
+
+    def outline(self) -> tuple[str, list[Any]]:
+        binds = ", ".join(f"{k} -> {v}" for k, v in self.binds.items())
+        return (
+            f"model {self.name}: {self.model.name}@{self.model.version}",
+            [f"features: {', '.join(self.features)}", f"binds: {binds}",
+             f"reason codes: {self.n_reasons}"],
+        )  # fmt: skip
+
+
+class TableStep(Step):
+    kind = "table"
+
+    def __init__(
+        self,
+        name: str,
+        line: int,
+        lookup: Lookup,
+        outputs: dict[str, Type],
+        rows: list[dict[str, Any]],
+        default: dict[str, Any],
+        lines: list[int],
+    ):
+        super().__init__(name, line)
+        self.lookup = lookup
+        self.outputs = outputs  # variable -> type (including "decision" and "reason" if used)
+        self.rows = rows
+        self.default = default
+        self.lines = lines
+
+    def _values(self, key: str) -> list[Any]:
+        return [r.get(key) for r in self.rows]
+
+    def online(self) -> OnlineStep:
+        name, lookup = self.name, self.lookup
+        variables = [k for k in self.outputs if k not in ("decision", "reason")]
+        table = [tuple(r.get(k) for k in variables) for r in self.rows]
+        dflt = tuple(self.default.get(k) for k in variables)
+        decisions = [*self._values("decision"), self.default.get("decision")]
+        reasons = [*self._values("reason"), self.default.get("reason")]
+
+        def run_table(env: dict[str, Any], run: Run) -> None:
+            run.trace.append(name)
+            i = lookup.row(env)
+            values = dflt if i is None else table[i]
+            for var, v in zip(variables, values, strict=True):
+                env[var] = v
+            if i is None:
+                i = -1
+            if reasons[i] is not None:
+                run.reasons.append(reasons[i])
+            d = decisions[i]
+            if d == DECLINE:
+                run.stop = True
+            elif d == REFER:
+                run.refer = True
+
+        return run_table
+
+    def batch(self, plan: BatchPlan, arm: pl.Expr) -> None:
+        g = plan.guard(arm)
+        plan.trace.append((g, self.name))
+        rowcol = plan.new("row")
+        plan.cols(self.lookup.row_expr().alias(rowcol))
+        idx = [*range(len(self.rows)), -1]
+
+        def mapped(key: str, dtype: pl.DataType) -> pl.Expr:
+            values = [*self._values(key), self.default.get(key)]
+            return pl.col(rowcol).replace_strict(idx, values, return_dtype=dtype)
+
+        binds = [
+            plan.assign(var, mapped(var, plan.dtypes[var]), g)
+            for var in self.outputs
+            if var not in ("decision", "reason")
+        ]
+        updates = []
+        decisions = [*self._values("decision"), self.default.get("decision")]
+        for flag, value in (("__stop", DECLINE), ("__refer", REFER)):
+            rows = [i for i, d in zip(idx, decisions, strict=True) if d == value]
+            if rows:
+                hit = pl.col(g) & pl.col(rowcol).is_in(pl.Series(rows, dtype=pl.Int64).implode())
+                updates.append((pl.col(flag) | hit).alias(flag))
+        if "reason" in self.outputs:
+            f = plan.new("f")
+            reason = mapped("reason", pl.String)
+            updates.append((pl.col(g) & reason.is_not_null()).alias(f))
+            plan.reasons.append((f, reason))
+        if binds or updates:
+            plan.cols(*binds, *updates)
+
+    def outline(self) -> tuple[str, list[Any]]:
+        dims = " x ".join(d.name for d in self.lookup.dims)
+        kids: list[Any] = []
+        for row, line in zip(self.rows, self.lines, strict=True):
+            kids.append(f"line {line}: " + ", ".join(f"{k}={v}" for k, v in row.items()))
+        if self.default:
+            kids.append("default: " + ", ".join(f"{k}={v}" for k, v in self.default.items()))
+        return f"table {self.name}: {dims} -> {', '.join(self.outputs)}", kids
+
+
+class AssignStep(Step):
+    kind = "assign"
+
+    def __init__(self, name: str, line: int, items: list[tuple[str, Expression, bool]]):
+        super().__init__(name, line)
+        self.items = items  # (variable, expression, cast to float)
+
+    def online(self) -> OnlineStep:
+        name = self.name
+        items = [(v, e.fn, to_float) for v, e, to_float in self.items]
+
+        def run_assign(env: dict[str, Any], run: Run) -> None:
+            run.trace.append(name)
+            for var, fn, to_float in items:
+                value = fn(env)
+                env[var] = float(value) if to_float and value is not None else value
+
+        return run_assign
+
+    def batch(self, plan: BatchPlan, arm: pl.Expr) -> None:
+        g = plan.guard(arm)
+        plan.trace.append((g, self.name))
+        for var, expr, _ in self.items:
+            plan.cols(plan.assign(var, expr.polars(), g))
+
+    def outline(self) -> tuple[str, list[Any]]:
+        return f"assign {self.name}", [f"{v} = {e.text}" for v, e, _ in self.items]
+
+
+class SplitStep(Step):
+    kind = "split"
+
+    def __init__(
+        self, name: str, line: int, key: str, salt: str, arms: list[tuple[str, float, list[Step]]]
+    ):
+        super().__init__(name, line)
+        self.key = key
+        self.salt = salt
+        self.arms = arms
+        cum, total = [], 0.0
+        for _, share, _ in arms[:-1]:
+            total += share
+            cum.append(total)
+        self.cuts = cum  # arm i when bucket < cuts[i]; the last arm takes the rest
+
+    def online(self) -> OnlineStep:
+        name, key, salt, cuts = self.name, self.key, self.salt, self.cuts
+        arms = [(f"{name}:{a}", [s.online() for s in steps]) for a, _, steps in self.arms]
+
+        def run_split(env: dict[str, Any], run: Run) -> None:
+            run.trace.append(name)
+            b = bucket(env[key], salt)
+            i = 0
+            while i < len(cuts) and b >= cuts[i]:
+                i += 1
+            label, steps = arms[i]
+            run.trace.append(label)
+            for step in steps:
+                step(env, run)
+                if run.stop:
+                    break
+
+        return run_split
+
+    def batch(self, plan: BatchPlan, arm: pl.Expr) -> None:
+        g = plan.guard(arm)
+        plan.trace.append((g, self.name))
+        bcol, acol = plan.new("bucket"), plan.new("arm")
+        key, salt = self.key, self.salt
+
+        def add_bucket(df: pl.DataFrame) -> pl.DataFrame:
+            return df.with_columns(pl.Series(bcol, buckets(df[key].to_arrow(), salt)))
+
+        plan.frame(add_bucket)
+        idx = pl.sum_horizontal([(pl.col(bcol) >= c).cast(pl.Int64) for c in self.cuts])
+        plan.cols(idx.alias(acol) if self.cuts else pl.lit(0, pl.Int64).alias(acol))
+        for i, (arm_name, _, steps) in enumerate(self.arms):
+            in_arm = arm & (pl.col(acol) == i)
+            ga = plan.guard(in_arm)
+            plan.trace.append((ga, f"{self.name}:{arm_name}"))
+            for step in steps:
+                step.batch(plan, in_arm)
+
+    def outline(self) -> tuple[str, list[Any]]:
+        kids = [
+            (f"arm {a} ({share:.0%})", [s.outline() for s in steps])
+            for a, share, steps in self.arms
+        ]
+        return f"split {self.name} by hash of {self.key} (salt {self.salt!r})", kids

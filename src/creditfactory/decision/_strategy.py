@@ -1,0 +1,251 @@
+"""A compiled strategy: :class:`Strategy` with ``decide`` (online) and ``decide_batch``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from creditfactory.decision._inputs import InputSpec, validate_frame, validate_row
+from creditfactory.decision._loader import Compiled, compile_strategy
+from creditfactory.decision._models import ModelRegistry
+from creditfactory.decision._steps import PL_DTYPES, BatchPlan, Run
+from creditfactory.decision._yaml import load_yaml, loads_yaml
+from creditfactory.exceptions import DataError
+
+INVALID_INPUT = "INVALID_INPUT"
+
+
+@dataclass
+class Decision:
+    """The outcome of one application.
+
+    ``decision`` is ``"approve"``, ``"decline"`` or ``"refer"``; ``limit``, ``apr`` and ``term``
+    are null on a decline; ``reasons`` lists reason codes in the order they arose (the
+    strategy's own, then the models' when the decision is not an approval); ``trace`` lists the
+    steps run; ``values`` holds the strategy's declared ``outputs``.
+    """
+
+    decision: str
+    limit: float | None
+    apr: float | None
+    term: int | None
+    reasons: list[str]
+    trace: list[str]
+    strategy: str
+    version: str
+    model_versions: dict[str, str] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict (for JSON, the API and the audit ledger)."""
+        return {
+            "decision": self.decision,
+            "limit": self.limit,
+            "apr": self.apr,
+            "term": self.term,
+            "reasons": list(self.reasons),
+            "trace": list(self.trace),
+            "strategy": self.strategy,
+            "version": self.version,
+            "model_versions": dict(self.model_versions),
+            "values": dict(self.values),
+        }
+
+
+class Strategy:
+    """A decision strategy compiled once from YAML; run online, in batch or in simulation.
+
+    Examples
+    --------
+    >>> s = Strategy.from_yaml('''
+    ... strategy: tiny
+    ... version: "1"
+    ... inputs: {age: {type: int, min: 0, max: 120}, income: {type: float, min: 0}}
+    ... flow:
+    ...   - rules:
+    ...       rules:
+    ...         - {name: young, when: "age < 18", action: decline, reason: KO_AGE}
+    ...   - assign: {set: {limit: "min(income * 3, 50000)", apr: "0.18"}}
+    ... ''')
+    >>> s.decide({"age": 30, "income": 8000.0}).limit
+    24000.0
+    >>> s.decide({"age": 16, "income": 8000.0}).reasons
+    ['KO_AGE']
+    """
+
+    def __init__(self, compiled: Compiled, source: str = "<string>"):
+        self._c = compiled
+        self.source = source
+        self.name = compiled.name
+        self.version = compiled.version
+        self.inputs: list[InputSpec] = compiled.inputs
+        self.outputs = list(compiled.outputs)
+        self.model_versions = {m.name: m.version for m in compiled.models.values()}
+        self._steps = [s.online() for s in compiled.steps]
+        self._init = dict.fromkeys(compiled.variables)
+        self._value_names = list(compiled.outputs)
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def load(cls, path: str | Path, models: ModelRegistry | None = None) -> Strategy:
+        """Read, check and compile a strategy file.
+
+        Raises
+        ------
+        StrategyError
+            Naming the file, the line and the problem (unknown variable, type mismatch, table
+            gap or overlap, missing model ...).
+        """
+        path = Path(path)
+        doc = load_yaml(path)
+        return cls(compile_strategy(doc, str(path), models, path.parent), str(path))
+
+    @classmethod
+    def from_yaml(
+        cls, text: str, models: ModelRegistry | None = None, base: str | Path = "."
+    ) -> Strategy:
+        """Compile a strategy from YAML text (relative paths resolve against ``base``)."""
+        doc = loads_yaml(text, "<string>")
+        return cls(compile_strategy(doc, "<string>", models, Path(base)))
+
+    # ------------------------------------------------------------------ online
+    def decide(self, application: Mapping[str, Any]) -> Decision:
+        """Decide one application.
+
+        Raises
+        ------
+        InputError
+            A declared input is missing, null, mistyped or out of range (the message names it).
+        """
+        env = self._init.copy()
+        env.update(validate_row(self.inputs, application))
+        run = Run()
+        for step in self._steps:
+            step(env, run)
+            if run.stop:
+                break
+        if run.stop:
+            return Decision(
+                "decline", None, None, None, run.reasons + run.model_reasons, run.trace,
+                self.name, self.version, self.model_versions,
+                {k: env[k] for k in self._value_names},
+            )  # fmt: skip
+        decision = "refer" if run.refer else "approve"
+        reasons = run.reasons + run.model_reasons if run.refer else run.reasons
+        return Decision(
+            decision, env["limit"], env["apr"], env["term"], reasons, run.trace,
+            self.name, self.version, self.model_versions,
+            {k: env[k] for k in self._value_names},
+        )  # fmt: skip
+
+    # ------------------------------------------------------------------ batch
+    def decide_batch(self, frame: Any) -> Any:
+        """Decide every row of a frame (Polars or pandas), vectorised; one output row per input.
+
+        Columns: the ``key`` input (when declared), ``decision``, ``limit``, ``apr``, ``term``,
+        ``reasons`` (list of codes), ``trace`` (list of steps), ``error`` (null, or the input
+        problems of a row, which is then ``refer`` with reason ``INVALID_INPUT``), the declared
+        ``outputs``, ``strategy`` and ``version``. Returns the same kind of frame it was given.
+        """
+        is_pandas = not isinstance(frame, pl.DataFrame | pl.LazyFrame)
+        if isinstance(frame, pl.LazyFrame):
+            frame = frame.collect()
+        elif is_pandas:
+            try:
+                frame = pl.from_pandas(frame)
+            except Exception as exc:  # pragma: no cover - pyarrow conversion failure
+                raise DataError(f"cannot convert the frame to Polars: {exc}") from exc
+        out = self._batch(frame)
+        return out.to_pandas() if is_pandas else out
+
+    def _batch(self, frame: pl.DataFrame) -> pl.DataFrame:
+        valid, error = validate_frame(self.inputs, frame)
+        plan = BatchPlan({v: PL_DTYPES[t.kind] for v, t in self._c.variables.items()})
+        for step in self._c.steps:
+            step.batch(plan, pl.lit(True))
+        init = [pl.lit(None, dtype=plan.dtypes[v]).alias(v) for v in self._c.variables]
+        df = valid.with_columns(
+            *init,
+            error,
+            pl.lit(False).alias("__stop"),
+            pl.lit(False).alias("__refer"),
+            error.is_not_null().alias("__err"),
+        )
+        lf = df.lazy()
+        for kind, op in plan.ops:
+            # "frame" ops (model scoring, hashing) need the materialised frame
+            lf = lf.with_columns(op) if kind == "cols" else op(lf.collect()).lazy()
+        return lf.select(self._final(plan)).collect()
+
+    def _final(self, plan: BatchPlan) -> list[pl.Expr]:
+        err, stop, refer = pl.col("__err"), pl.col("__stop"), pl.col("__refer")
+        decision = (
+            pl.when(err).then(pl.lit("refer"))
+            .when(stop).then(pl.lit("decline"))
+            .when(refer).then(pl.lit("refer"))
+            .otherwise(pl.lit("approve"))
+        )  # fmt: skip
+        not_approved = stop | refer
+        parts: list[pl.Expr] = [pl.when(pl.col(f)).then(v) for f, v in plan.reasons]
+        parts += [
+            pl.col(lst).list.head(pl.when(pl.col(g) & not_approved).then(1_000_000).otherwise(0))
+            for g, lst in plan.model_reasons
+        ]
+        parts.append(pl.when(err).then(pl.lit(INVALID_INPUT)))
+        reasons = pl.concat_list(parts).list.drop_nulls()
+        trace = (
+            pl.concat_list(
+                [pl.when(pl.col(g)).then(pl.lit(label)) for g, label in plan.trace]
+            ).list.drop_nulls()
+            if plan.trace
+            else pl.lit([], dtype=pl.List(pl.String))
+        )
+        kept = ~stop & ~err
+        cols = [] if self._c.key is None else [pl.col(self._c.key)]
+        cols += [
+            decision.alias("decision"),
+            pl.when(kept).then(pl.col("limit")).alias("limit"),
+            pl.when(kept).then(pl.col("apr")).alias("apr"),
+            pl.when(kept).then(pl.col("term")).alias("term"),
+            reasons.alias("reasons"),
+            trace.alias("trace"),
+            pl.col("error"),
+            *[pl.col(v) for v in self.outputs],
+            pl.lit(self.name).alias("strategy"),
+            pl.lit(self.version).alias("version"),
+        ]
+        return cols
+
+    # ------------------------------------------------------------------ description
+    def outline(self) -> tuple[str, list[Any]]:
+        """The flow as ``(label, children)`` for display (the CLI draws it as a tree)."""
+        inputs = [
+            f"{s.name}: {s.type}"
+            + (
+                f" in [{s.minimum:g}, {s.maximum:g}]"
+                if s.minimum is not None and s.maximum is not None
+                else ""
+            )
+            for s in self.inputs
+        ]
+        kids: list[Any] = [(f"inputs ({len(inputs)})", inputs)]
+        if self._c.lists:
+            kids.append(
+                (
+                    "lists",
+                    [f"{k}: {len(v.values)} {v.kind} items" for k, v in self._c.lists.items()],
+                )
+            )
+        if self._c.constants:
+            kids.append(("params", [f"{k} = {v!r}" for k, v in self._c.constants.items()]))
+        kids.append(("flow", [s.outline() for s in self._c.steps]))
+        if self.outputs:
+            kids.append(("outputs", list(self.outputs)))
+        return f"strategy {self.name} v{self.version}", kids
+
+    def __repr__(self) -> str:
+        return f"Strategy({self.name!r}, version={self.version!r}, steps={len(self._steps)})"
