@@ -32,7 +32,7 @@ def fitted_dir(table, tmp_path_factory):
     res = runner.invoke(
         cli.app,
         ["fit", "--data", str(table), "--target", "bad", "--out", str(out),
-         "--config", str(cfg), "--exclude", "app_id"],
+         "--config", str(cfg), "--exclude", "app_id", "--challenger"],
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     assert "AUC" in res.output
@@ -49,6 +49,8 @@ def test_fit_writes_artefact_and_offline_report(fitted_dir):
     for section in ("Selection log", "Coefficients", "Points table", "Calibration", "PSI"):
         assert section in html
     assert json.loads((fitted_dir / "scorecard.json").read_text())["format_version"] == 1
+    assert "lightgbm challenger" in html
+    assert (fitted_dir / "challenger" / "model.txt").exists()
 
 
 def test_score_writes_points_and_reasons(fitted_dir, table, tmp_path):

@@ -94,6 +94,9 @@ def fit(
     exclude: Annotated[
         list[str] | None, typer.Option("--exclude", help="Column to leave out (repeatable).")
     ] = None,
+    challenger: Annotated[
+        bool, typer.Option("--challenger", help="Also fit a LightGBM challenger and compare.")
+    ] = False,
 ) -> None:
     """Fit a scorecard, save its artefact and write an offline HTML validation report."""
     from creditfactory.scorecard import Scorecard, auc, build_report, check_target, ks
@@ -122,6 +125,16 @@ def fit(
         out.mkdir(parents=True, exist_ok=True)
         sc.save(out)
         has_test = te.size > 0
+        others = {}
+        if challenger or run.get("challenger", False):
+            from creditfactory.models import GBMChallenger
+
+            with console.status("fitting the LightGBM challenger"):
+                special = params.get("special_codes")
+                gbm = GBMChallenger(special_codes=special).fit(X.iloc[tr], y_all[tr])
+                gbm.save(str(out / "challenger"))
+            ev = te if has_test else tr
+            others["lightgbm challenger"] = gbm.predict_proba(X.iloc[ev])[:, 1]
         with console.status("writing the report"):
             html = build_report(
                 sc,
@@ -129,6 +142,7 @@ def fit(
                 y_all[tr],
                 X.iloc[te] if has_test else None,
                 y_all[te] if has_test else None,
+                challengers=others,
                 title=run.get("title", "Scorecard validation report"),
                 data_name=data.name,
             )

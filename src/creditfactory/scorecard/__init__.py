@@ -12,7 +12,7 @@ from creditfactory.scorecard._binners import (
 from creditfactory.scorecard._binning import bin_feature, infer_kind
 from creditfactory.scorecard._binning_table import BinningTable
 from creditfactory.scorecard._export import to_scoring_spec, to_sql
-from creditfactory.scorecard._inputs import ScorecardWarning, check_target
+from creditfactory.scorecard._inputs import ScorecardWarning, as_frame, check_target
 from creditfactory.scorecard._logit import LogitResult, fit_logit
 from creditfactory.scorecard._metrics import (
     auc,
@@ -40,6 +40,7 @@ __all__ = [
     "Scorecard",
     "ScorecardWarning",
     "SelectionReport",
+    "as_frame",
     "auc",
     "available_binners",
     "bin_feature",

@@ -1,0 +1,110 @@
+"""The challenger artefact: ``challenger.json`` (metadata) + ``model.txt`` (LightGBM text)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import creditfactory
+from creditfactory.exceptions import ArtefactError
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "load_challenger", "save_challenger"]
+
+FORMAT = "creditfactory.challenger.lightgbm"
+FORMAT_VERSION = 1
+META_FILE = "challenger.json"
+MODEL_FILE = "model.txt"
+
+
+def _digest(body: dict[str, Any]) -> str:
+    canon = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(canon.encode()).hexdigest()
+
+
+def save_challenger(model: Any, path: str | Path) -> Path:
+    """Write the model text and its metadata (with checksums of both) into ``path``."""
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(model, "booster_")
+    out = Path(path)
+    out.mkdir(parents=True, exist_ok=True)
+    text = model.booster_.model_to_string()
+    (out / MODEL_FILE).write_text(text, encoding="utf-8")
+    body = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "library_version": creditfactory.__version__,
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "params": model.get_params(),
+        "columns": list(model._columns),
+        "fitted_on_frame": hasattr(model, "feature_names_in_"),
+        "kinds": model.kinds_,
+        "categories": model.categories_,
+        "monotone": model.monotone_,
+        "dropped": model.dropped_,
+        "model_file": MODEL_FILE,
+        "model_sha256": hashlib.sha256(text.encode()).hexdigest(),
+    }
+    body["sha256"] = _digest(body)
+    target = out / META_FILE
+    target.write_text(json.dumps(body, indent=1), encoding="utf-8")
+    return target
+
+
+def load_challenger(path: str | Path) -> Any:
+    """Load a challenger saved with :meth:`GBMChallenger.save`; it scores identically.
+
+    Raises
+    ------
+    ArtefactError
+        Missing files, corrupt or edited content, or a newer format version.
+    """
+    import lightgbm as lgb
+
+    from creditfactory.models._challenger import GBMChallenger
+
+    p = Path(path)
+    meta = p / META_FILE
+    if not meta.exists():
+        raise ArtefactError(f"no challenger artefact at {meta}")
+    try:
+        body = json.loads(meta.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ArtefactError(f"{meta}: not valid JSON ({exc}); the artefact is corrupt") from exc
+    if not isinstance(body, dict) or body.get("format") != FORMAT:
+        raise ArtefactError(f"{meta}: not a creditfactory LightGBM challenger artefact")
+    version = body.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ArtefactError(
+            f"{meta}: format_version {version!r} is newer than this library reads "
+            f"({FORMAT_VERSION}); upgrade creditfactory"
+        )
+    digest = body.pop("sha256", None)
+    if digest != _digest(body):
+        raise ArtefactError(f"{meta}: checksum mismatch; the artefact is corrupt or was edited")
+    model_path = p / body["model_file"]
+    if not model_path.exists():
+        raise ArtefactError(f"{model_path}: the LightGBM model file is missing")
+    text = model_path.read_text(encoding="utf-8")
+    if hashlib.sha256(text.encode()).hexdigest() != body["model_sha256"]:
+        raise ArtefactError(f"{model_path}: checksum mismatch; the model file is corrupt")
+    try:
+        m = GBMChallenger(**body["params"])
+        m._columns = list(body["columns"])
+        m.n_features_in_ = len(m._columns)
+        if body["fitted_on_frame"]:
+            m.feature_names_in_ = np.asarray(m._columns, dtype=object)
+        m.kinds_ = dict(body["kinds"])
+        m.categories_ = {k: list(v) for k, v in body["categories"].items()}
+        m.monotone_ = {k: int(v) for k, v in body["monotone"].items()}
+        m.dropped_ = dict(body["dropped"])
+        m.booster_ = lgb.Booster(model_str=text)
+        m.classes_ = np.array([0, 1])
+    except (KeyError, TypeError, ValueError, lgb.basic.LightGBMError) as exc:
+        raise ArtefactError(f"{meta}: artefact content is incomplete or invalid ({exc})") from exc
+    return m
