@@ -21,6 +21,7 @@ from creditfactory.data._reference import (
     PRODUCT_TERMS,
     PRODUCTS,
 )
+from creditfactory.data._risk import shock_index
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,8 @@ def make_applications(
     month_index = (applied_at.astype("datetime64[M]") - np.datetime64(cfg.first_month, "M")).astype(
         np.int64
     )
+    # in the downturn, applicants arrive more stretched: more inquiries, higher utilisation ...
+    latent = latent + cfg.macro_shock_drift * (month_index >= shock_index(cfg))
 
     # channel and product
     mix = np.array([cfg.channel_mix[c] for c in CHANNELS])

@@ -191,6 +191,14 @@ class SimulationConfig(BaseModel):
         description="Log-odds added to the monthly delinquency hazard after the shock; cure "
         "log-odds fall by half of it.",
     )
+    macro_shock_drift: float = Field(
+        0.3,
+        ge=0.0,
+        le=3.0,
+        description="After the shock, applicants' unobservable stress rises by this many "
+        "standard deviations, so their bureau and alternative data drift (more inquiries, "
+        "higher utilisation): the population shift monitoring should find.",
+    )
     prepayment_rate: float = Field(
         0.015, ge=0.0, le=0.5, description="Monthly probability that a current loan prepays."
     )
@@ -277,6 +285,8 @@ class SimulationConfig(BaseModel):
         if any(v < 0 for v in mix.values()) or sum(mix.values()) <= 0:
             raise ValueError("shares must be non-negative and not all zero")
         total = sum(mix.values())
+        if abs(total - 1.0) < 1e-9:  # already shares: keep them exactly (round trips)
+            total = 1.0
         return {c: mix.get(c, 0.0) / total for c in CHANNELS}
 
     @field_validator("collection_policy")
@@ -294,6 +304,7 @@ class SimulationConfig(BaseModel):
             total = sum(shares.values())
             if any(v < 0 for v in shares.values()) or total <= 0:
                 raise ValueError(f"bucket {bucket}: shares must be non-negative, not all zero")
+            total = 1.0 if abs(total - 1.0) < 1e-9 else total
             out[bucket] = {a: shares[a] / total for a in shares}
         return out
 

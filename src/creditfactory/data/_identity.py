@@ -100,6 +100,8 @@ def make_id_numbers(
 ) -> np.ndarray:
     """Valid ID numbers for arrays of region codes (str), birth dates (datetime64[D]) and sex."""
     n = len(region)
+    if n == 0:
+        return np.array([], dtype="U18")
     birth = birth.astype("datetime64[D]")
     months = birth.astype("datetime64[M]")
     year = months.astype(np.int64) // 12 + 1970

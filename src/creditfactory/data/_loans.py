@@ -221,7 +221,8 @@ def _collections(
     collector = np.full(len(rows), "SYSTEM", dtype=object)
     for action, pool in _POOLED.items():
         sel = names == action
-        collector[sel] = np.char.add(f"{pool.upper()}-", np.char.zfill(who[sel].astype(str), 3))
+        size = cfg.n_call_agents if pool == "call" else cfg.n_field_agents
+        collector[sel] = ids(f"{pool.upper()}-", size, width=3)[who[sel]]
     agency = names == "agency"
     collector[agency] = np.char.add("AGENCY-", (li[agency] % 3 + 1).astype(str))
     collector[names == "legal"] = "LEGAL"

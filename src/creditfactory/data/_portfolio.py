@@ -58,6 +58,16 @@ class Portfolio:
     config: SimulationConfig | None = None
     meta: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # Parquet has no seconds unit: keep every timestamp in milliseconds so that a book read
+        # back from disk is identical to the one written
+        for name in TABLES:
+            table = getattr(self, name)
+            for col in table.columns:
+                dtype = table[col].dtype
+                if pd.api.types.is_datetime64_dtype(dtype) and str(dtype) != "datetime64[ms]":
+                    table[col] = table[col].astype("datetime64[ms]")
+
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tables by name, in :data:`TABLES` order."""
         return {name: getattr(self, name) for name in TABLES}

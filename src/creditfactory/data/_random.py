@@ -47,4 +47,6 @@ def logit(p: np.ndarray | float) -> np.ndarray:
 
 def ids(prefix: str, n: int, width: int = 8, start: int = 1) -> np.ndarray:
     """Identifiers ``prefix`` + zero-padded counter, e.g. ``A00000001``."""
+    if n == 0:
+        return np.array([], dtype=f"U{len(prefix) + width}")
     return np.char.add(prefix, np.char.zfill(np.arange(start, start + n).astype(str), width))

@@ -37,10 +37,12 @@ def schedule_arrays(
     out["loan"] = np.repeat(np.arange(n), term)
     out["instalment_no"] = np.arange(total) - np.repeat(offsets[:-1], term) + 1
 
+    # 1 - (1 + r)^-n, accurate for tiny rates too
+    discount = -np.expm1(-term * np.log1p(rate))
     with np.errstate(divide="ignore", invalid="ignore"):
         annuity = np.where(
-            rate > 0,
-            principal_cents * rate / (1.0 - (1.0 + rate) ** (-term.astype(float))),
+            discount > 0,
+            principal_cents * rate / np.where(discount > 0, discount, 1.0),
             principal_cents / np.maximum(term, 1),
         )
     level_payment = np.rint(annuity).astype(np.int64)

@@ -191,6 +191,8 @@ def _customers_table(genuine, fraudsters, apps: pd.DataFrame, campaigns: pd.Data
     ids = customers["customer_id"]
     last = customers["last_active_date"]
     for other in (last_app, last_resp):
+        if other.empty:
+            continue
         cand = ids.map(other)
         last = last.where(cand.isna() | (cand <= last), cand)
     customers["last_active_date"] = last.astype("datetime64[s]")

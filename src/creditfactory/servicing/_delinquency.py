@@ -61,7 +61,8 @@ def vintage_curves(
     reached ``dpd`` days past due by each month on book: rows are vintages, columns ``mob``.
 
     Loans that closed before a given ``mob`` count in the denominator with the state they
-    closed in, so curves only rise.
+    closed in, and each vintage's curve stops at the months on book its youngest loan has been
+    observed, so curves only rise.
     """
     _require(performance, ("loan_id", "mob", "dpd", "bucket"), "performance")
     _require(loans, ("loan_id", "disbursed_at", "months_observed"), "loans")
@@ -73,10 +74,16 @@ def vintage_curves(
     wide = ever.pivot_table(index="loan_id", columns="mob", values="ever", aggfunc="max")
     wide = wide.reindex(columns=range(1, max_mob + 1))
     # after a loan closes it stays in the state it ended in, while it is still observed
-    filled = wide.ffill(axis=1)
-    observed = np.arange(1, max_mob + 1)[None, :] <= info.loc[wide.index, "months_observed"]
-    filled = filled.where(observed.to_numpy() if hasattr(observed, "to_numpy") else observed)
+    months_obs = info.loc[wide.index, "months_observed"].to_numpy()[:, None]
+    observed = np.arange(1, max_mob + 1)[None, :] <= months_obs
+    filled = wide.astype(float).ffill(axis=1).where(observed)
     curves = filled.astype(float).groupby(info.loc[wide.index, "vintage"]).mean()
+    # a vintage's curve stops where its youngest loan stops being observed, so that every
+    # point of the curve is over the same loans
+    limit = info.loc[wide.index].groupby("vintage")["months_observed"].min()
+    curves = curves.where(
+        curves.columns.to_numpy()[None, :] <= limit.loc[curves.index].to_numpy()[:, None]
+    )
     curves.index.name = "vintage"
     return curves
 
