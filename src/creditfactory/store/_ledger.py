@@ -1,0 +1,102 @@
+"""Persisting the audit ledger: append under a lock on the head row, and verify.
+
+Appends take the write lock first (``UPDATE ledger_head``) so that concurrent writers queue up
+instead of forking the chain, on SQLite and PostgreSQL alike. ``verify`` walks the chain with
+:func:`creditfactory.audit.verify_chain` and then re-derives the digest of every record an entry
+vouches for (applications, decisions, reviews), so an ``UPDATE`` on those tables is caught too.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from creditfactory.audit import Entry, Problem, Verdict, make_entry, verify_chain
+from creditfactory.store._tables import LedgerHead, LedgerRow
+
+
+def ledger_head(session: Session) -> tuple[int, str]:
+    """``(count, last hash)`` as recorded in the head row."""
+    head = session.get(LedgerHead, 1)
+    if head is None:
+        return 0, "0" * 64
+    return head.seq, head.hash
+
+
+def append(
+    session: Session, kind: str, subject: str, actor: str, payload: Mapping[str, Any]
+) -> Entry:
+    """Append one entry in the caller's transaction and return it."""
+    # Taking the write lock before reading the head serialises appenders on both back-ends.
+    session.execute(update(LedgerHead).where(LedgerHead.id == 1).values(seq=LedgerHead.seq))
+    head = session.execute(select(LedgerHead).where(LedgerHead.id == 1)).scalar_one()
+    last = session.get(LedgerRow, head.seq) if head.seq else None
+    prev = _entry(last) if last is not None else None
+    entry = make_entry(prev, kind, subject, actor, payload)
+    session.add(
+        LedgerRow(
+            seq=entry.seq,
+            kind=entry.kind,
+            subject=entry.subject,
+            actor=entry.actor,
+            created_at=entry.created_at,
+            payload=json.dumps(entry.payload, sort_keys=True, separators=(",", ":")),
+            prev_hash=entry.prev_hash,
+            hash=entry.hash,
+        )
+    )
+    head.seq, head.hash, head.updated_at = entry.seq, entry.hash, entry.created_at
+    session.flush()
+    return entry
+
+
+def _entry(row: LedgerRow) -> Entry:
+    try:
+        payload = json.loads(row.payload)
+    except ValueError:
+        payload = {"__unreadable__": row.payload}
+    return Entry(
+        row.seq, row.kind, row.subject, row.actor, row.created_at, payload, row.prev_hash, row.hash
+    )
+
+
+def entries(session: Session, after: int = 0, limit: int | None = None) -> Iterator[Entry]:
+    """Ledger entries in ``seq`` order, streamed."""
+    stmt = select(LedgerRow).where(LedgerRow.seq > after).order_by(LedgerRow.seq)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    for row in session.execute(stmt.execution_options(yield_per=1000)).scalars():
+        yield _entry(row)
+
+
+def verify(session: Session, check_records: bool = True) -> Verdict:
+    """Verify the chain, the head row and (optionally) every record the ledger vouches for."""
+    from creditfactory.store._records import record_digests
+
+    count, head_hash = ledger_head(session)
+    rows = list(entries(session))
+    verdict = verify_chain(rows, expected_count=count, expected_head=head_hash)
+    if not verdict.ok or not check_records:
+        return verdict
+    current = record_digests(session)
+    vouched: dict[str, tuple[int, str]] = {}
+    for e in rows:  # the latest entry vouching for a record states what it must be now
+        for subject, expected in (e.payload.get("digests") or {}).items():
+            vouched[subject] = (e.seq, expected)
+    found: list[Problem] = []
+    for subject, (seq, expected) in vouched.items():
+        got = current.get(subject)
+        if got is None:
+            found.append(
+                Problem(seq, "record-removed", f"{subject} (vouched for by entry {seq}) is gone")
+            )
+        elif got != expected:
+            found.append(Problem(seq, "record-altered", f"{subject} no longer matches entry {seq}"))
+    for subject in sorted(set(current) - set(vouched)):
+        found.append(Problem(count + 1, "record-unvouched", f"{subject} is not in the ledger"))
+    verdict.problems.extend(sorted(found, key=lambda p: (p.seq, p.detail)))
+    return verdict

@@ -1,0 +1,1 @@
+"""Alembic migrations of the creditfactory store (run with :func:`creditfactory.store.migrate`)."""

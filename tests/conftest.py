@@ -1,0 +1,123 @@
+"""Shared fixtures: ``db_url`` runs a test on SQLite and on PostgreSQL.
+
+PostgreSQL is the server on 127.0.0.1:5432 (trust authentication, database ``test``), or
+``CREDITFACTORY_TEST_POSTGRES_URL``. Each test gets its own schema, dropped afterwards. When the
+server is unreachable the PostgreSQL variants skip, except under ``CI=true`` where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+PG_URL = os.environ.get(
+    "CREDITFACTORY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+_PG_STATE: dict[str, str | None] = {}
+
+
+def _pg_problem() -> str | None:
+    """Why PostgreSQL cannot be used (``None`` when it can); checked once per session."""
+    if "problem" not in _PG_STATE:
+        try:
+            import psycopg
+
+            dsn = PG_URL.replace("postgresql+psycopg://", "postgresql://")
+            with psycopg.connect(dsn, connect_timeout=3) as conn:
+                conn.execute("select 1")
+            _PG_STATE["problem"] = None
+        except Exception as exc:  # any failure to connect means "not available"
+            _PG_STATE["problem"] = f"{type(exc).__name__}: {exc}".strip()
+    return _PG_STATE["problem"]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A URL to an empty database: a fresh SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'cf.db'}"
+        return
+    problem = _pg_problem()
+    if problem is not None:
+        message = (
+            f"PostgreSQL at {PG_URL} is unreachable ({problem}); start it (trust auth, database "
+            "'test') or set CREDITFACTORY_TEST_POSTGRES_URL to run these tests"
+        )
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    import psycopg
+
+    schema = f"cf_test_{uuid.uuid4().hex[:12]}"
+    dsn = PG_URL.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    sep = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+SERVICE_STRATEGY = """
+strategy: service_test
+version: "{version}"
+key: application_id
+inputs:
+  application_id: str
+  id_number: str
+  phone: {{type: str, nullable: true}}
+  age: {{type: int, min: 18, max: 100}}
+  monthly_income: {{type: float, min: 0}}
+  bureau_monthly_debt: {{type: float, min: 0}}
+  inquiries_3m: {{type: int, min: 0}}
+  term_requested: {{type: int, min: 1, max: 60}}
+params:
+  multiple: {multiple}
+flow:
+  - rules:
+      name: knockouts
+      rules:
+        - {{name: low_income, when: "monthly_income < 3000", action: decline, reason: KO_INCOME}}
+        - {{name: debt, when: "bureau_monthly_debt > monthly_income * 0.6", action: decline, reason: KO_DTI}}
+        - {{name: shopping, when: "inquiries_3m >= 4", action: refer, reason: RF_INQUIRIES}}
+  - assign:
+      name: offer
+      set:
+        limit: "min(monthly_income * multiple, 50000)"
+        apr: "if(inquiries_3m >= 2, 0.21, 0.15)"
+        term: "term_requested"
+"""  # noqa: E501
+
+
+@pytest.fixture
+def strategy_yaml() -> str:
+    """A small strategy using only rules and assignments (version 1, limit multiple 3)."""
+    return SERVICE_STRATEGY.format(version="1", multiple=3)
+
+
+@pytest.fixture
+def strategy_yaml_v2() -> str:
+    """The same strategy, version 2, with a limit multiple of 2."""
+    return SERVICE_STRATEGY.format(version="2", multiple=2)
+
+
+@pytest.fixture
+def good_application() -> dict[str, object]:
+    """An application the test strategy approves."""
+    return {
+        "application_id": "A1",
+        "id_number": "110101199001011234",
+        "phone": "13800000000",
+        "age": 35,
+        "monthly_income": 10000.0,
+        "bureau_monthly_debt": 1000.0,
+        "inquiries_3m": 0,
+        "term_requested": 12,
+    }
