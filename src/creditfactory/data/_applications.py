@@ -214,15 +214,14 @@ def make_applications(
     own_contact = make_phones(n, rng)
     household = rng.random(n) < 0.02  # families share a phone or tablet
     own_device[household] = own_device[np.maximum(np.flatnonzero(household) - 1, 0)]
+    # ring members take identifiers from their ring's small shared pools; ring_identifiers
+    # wants the fraudulent rows grouped ring by ring, lone fraud last
     fraud_rows = np.flatnonzero(is_fraud)
-    fraud_layout_order = ring[fraud_rows]
-    # ring_identifiers expects rings contiguous in layout order; re-sort fraud rows by ring
-    by_ring = fraud_rows[
-        np.argsort(np.where(fraud_layout_order < 0, 1 << 40, fraud_layout_order), kind="stable")
-    ]
-    sub = FraudLayout(ring[by_ring], layout.ring_ids, layout.shares, layout.start_day)
+    ring_key = np.where(ring[fraud_rows] < 0, np.iinfo(np.int64).max, ring[fraud_rows])
+    by_ring = fraud_rows[np.argsort(ring_key, kind="stable")]
+    grouped = FraudLayout(ring[by_ring], layout.ring_ids, layout.shares, layout.start_day)
     shared = ring_identifiers(
-        sub,
+        grouped,
         {
             "device": own_device[by_ring],
             "phone": own_phone[by_ring],

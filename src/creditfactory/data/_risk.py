@@ -19,6 +19,7 @@ from scipy.optimize import brentq
 
 from creditfactory.data._config import COLLECTION_ACTIONS, PAYER_TYPES, SimulationConfig
 from creditfactory.data._random import sigmoid
+from creditfactory.data._reference import CHANNEL_RISK
 from creditfactory.exceptions import ConfigError
 
 BAD_MONTHS = 12  # performance window of the bad definition
@@ -51,8 +52,6 @@ def _instalment(amount: np.ndarray, term: np.ndarray, apr: float = 0.18) -> np.n
 def true_log_odds(apps: pd.DataFrame, hidden: np.ndarray, cfg: SimulationConfig) -> np.ndarray:
     """The known model: log-odds offset of the monthly miss hazard from what the lender sees
     (with non-linear effects and interactions) plus ``unobserved_risk_sd`` times ``hidden``."""
-    from creditfactory.data._reference import CHANNEL_RISK
-
     age = apps["age"].to_numpy(float)
     income = np.maximum(apps["monthly_income"].to_numpy(float), 500.0)
     occ = apps["occupation"].to_numpy()

@@ -11,11 +11,11 @@ import creditfactory
 from creditfactory.data._applications import make_applications
 from creditfactory.data._campaigns import make_campaigns
 from creditfactory.data._config import PAYER_TYPES, SimulationConfig
-from creditfactory.data._customers import make_customers
+from creditfactory.data._customers import CustomerBase, make_customers
 from creditfactory.data._fraud import layout_rings
 from creditfactory.data._incumbent import incumbent_decisions
 from creditfactory.data._loans import book_loans
-from creditfactory.data._paths import simulate_paths
+from creditfactory.data._paths import Paths, simulate_paths
 from creditfactory.data._portfolio import Portfolio
 from creditfactory.data._random import streams
 from creditfactory.data._risk import (
@@ -176,13 +176,16 @@ def simulate(config: SimulationConfig | None = None, progress: Progress | None =
     )
 
 
-def _truncate(paths, months: int):  # type: ignore[no-untyped-def]
-    from creditfactory.data._paths import Paths
-
+def _truncate(paths: Paths, months: int) -> Paths:
+    """The first ``months`` months on book of every path (views, no copies)."""
     return Paths(*(getattr(paths, f)[:, :months] for f in Paths.__dataclass_fields__))
 
 
-def _customers_table(genuine, fraudsters, apps: pd.DataFrame, campaigns: pd.DataFrame):  # type: ignore[no-untyped-def]
+def _customers_table(
+    genuine: CustomerBase, fraudsters: CustomerBase, apps: pd.DataFrame, campaigns: pd.DataFrame
+) -> pd.DataFrame:
+    """Both customer bases as one table, with activity dates brought up to date by their
+    applications and campaign responses (fraudsters join when they first apply)."""
     customers = pd.concat([genuine.frame, fraudsters.frame], ignore_index=True)
     last_app = apps.groupby("customer_id")["applied_at"].max().dt.floor("D")
     first_app = apps.groupby("customer_id")["applied_at"].min().dt.floor("D")
