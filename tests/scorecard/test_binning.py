@@ -167,3 +167,21 @@ def test_solver_registry():
     t = bin_feature(np.arange(100.0), np.r_[[0] * 50, [1] * 50], name="x", solver="halves")
     assert t.splits == (49.5,)
     assert t.bad_rate[:2].tolist() == [0.0, 1.0]
+
+
+def test_weights_equal_duplicated_rows(apps):
+    X, y = apps
+    x = X["utilisation"].to_numpy()[:1000]
+    yy = y.to_numpy()[:1000]
+    w = np.r_[np.full(500, 2.0), np.ones(500)]
+    weighted = BinningTable.from_data("u", "numerical", x, yy, splits=[0.3, 0.8], sample_weight=w)
+    dup = BinningTable.from_data(
+        "u", "numerical", np.r_[x[:500], x], np.r_[yy[:500], yy], splits=[0.3, 0.8]
+    )
+    assert weighted.n_good == dup.n_good
+    assert weighted.n_bad == dup.n_bad
+    half = BinningTable.from_data("u", "numerical", x, yy, splits=[0.3], sample_weight=w / 4)
+    assert any(isinstance(v, float) for v in half.n_good)
+    assert half.woe == pytest.approx(
+        BinningTable.from_data("u", "numerical", x, yy, splits=[0.3], sample_weight=w).woe
+    )

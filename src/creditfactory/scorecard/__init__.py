@@ -25,23 +25,27 @@ from creditfactory.scorecard._metrics import (
     psi_from_counts,
 )
 from creditfactory.scorecard._points import PointsScaling
+from creditfactory.scorecard._reject import AugmentedData, RejectInference, augment_rejects
 from creditfactory.scorecard._report import build_report
 from creditfactory.scorecard._scorecard import Scorecard
 from creditfactory.scorecard._selection import SelectionReport, filter_features, stepwise, vif
 from creditfactory.scorecard._woe import iv, woe
 
 __all__ = [
+    "AugmentedData",
     "Binner",
     "BinningConstraints",
     "BinningTable",
     "LogitResult",
     "OptbinningBinner",
     "PointsScaling",
+    "RejectInference",
     "Scorecard",
     "ScorecardWarning",
     "SelectionReport",
     "as_frame",
     "auc",
+    "augment_rejects",
     "available_binners",
     "bin_feature",
     "build_report",

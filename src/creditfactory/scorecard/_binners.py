@@ -10,7 +10,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -84,13 +84,16 @@ class Binner(Protocol):
     """A binning solver: regular values in, a rule out."""
 
     def fit_numeric(
-        self, x: np.ndarray, y: np.ndarray, constraints: BinningConstraints
+        self, x: np.ndarray, y: np.ndarray, constraints: BinningConstraints, **kwargs: Any
     ) -> list[float]:
-        """Split points (increasing) for numeric ``x`` (no missing or special values)."""
+        """Split points (increasing) for numeric ``x`` (no missing or special values).
+
+        A ``sample_weight`` keyword is passed only when the caller has weights.
+        """
         ...
 
     def fit_categorical(
-        self, x: np.ndarray, y: np.ndarray, constraints: BinningConstraints
+        self, x: np.ndarray, y: np.ndarray, constraints: BinningConstraints, **kwargs: Any
     ) -> list[list[str]]:
         """Groups of category labels for categorical ``x`` (strings, no missing values)."""
         ...
@@ -138,7 +141,11 @@ class OptbinningBinner:
         )
 
     def fit_numeric(
-        self, x: np.ndarray, y: np.ndarray, constraints: BinningConstraints
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        constraints: BinningConstraints,
+        sample_weight: np.ndarray | None = None,
     ) -> list[float]:
         """Split points from optbinning (empty when no split satisfies the constraints)."""
         if x.size == 0 or np.unique(x).size < 2 or np.unique(y).size < 2:
@@ -146,11 +153,15 @@ class OptbinningBinner:
         ob = self._make("numerical", constraints)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # optbinning/ortools chatter on tiny problems
-            ob.fit(np.asarray(x, dtype=float), np.asarray(y))
+            ob.fit(np.asarray(x, dtype=float), np.asarray(y), sample_weight=sample_weight)
         return [float(s) for s in ob.splits]
 
     def fit_categorical(
-        self, x: np.ndarray, y: np.ndarray, constraints: BinningConstraints
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        constraints: BinningConstraints,
+        sample_weight: np.ndarray | None = None,
     ) -> list[list[str]]:
         """Category groups from optbinning (categories never seen are left to the caller)."""
         cats = [str(c) for c in np.unique(x)]
@@ -159,7 +170,7 @@ class OptbinningBinner:
         ob = self._make("categorical", constraints)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ob.fit(np.asarray(x, dtype=object), np.asarray(y))
+            ob.fit(np.asarray(x, dtype=object), np.asarray(y), sample_weight=sample_weight)
         groups = [[str(c) for c in g] for g in ob.splits]
         covered = {c for g in groups for c in g}
         rest = [c for c in cats if c not in covered]

@@ -69,6 +69,7 @@ def bin_feature(
     special_codes: object = (),
     constraints: BinningConstraints | None = None,
     solver: str = "optbinning",
+    sample_weight: object = None,
 ) -> BinningTable:
     """Find the optimal bins of one feature and count goods and bads in them.
 
@@ -88,6 +89,8 @@ def bin_feature(
         Trend, bin count and bin size limits; defaults as :class:`BinningConstraints`.
     solver : str
         Name of a registered binning solver.
+    sample_weight : array-like, optional
+        Frequency weights (counts in the table become weighted sums).
 
     Returns
     -------
@@ -108,6 +111,7 @@ def bin_feature(
     kind = kind or infer_kind(x, name)
     specials = tuple(special_codes)  # type: ignore[arg-type]
     binner = get_binner(solver)
+    w = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
     if kind == "numerical":
         v = _as_float(x if not isinstance(x, pd.Series) else x.to_numpy(), name)
         regular = ~np.isnan(v)
@@ -120,5 +124,11 @@ def bin_feature(
     special_str = {str(code) for code in specials}
     if special_str:
         regular &= ~np.isin(s.astype(str), list(special_str))
-    groups = binner.fit_categorical(s[regular].astype(str), y_arr[regular], c)
-    return BinningTable.from_data(name, kind, s, y_arr, groups=groups, special_codes=specials)
+    groups = binner.fit_categorical(s[regular].astype(str), y_arr[regular], c, **_kw(w, regular))
+    return BinningTable.from_data(
+        name, kind, s, y_arr, groups=groups, special_codes=specials, sample_weight=w
+    )
+
+
+def _kw(w: np.ndarray | None, mask: np.ndarray) -> dict[str, np.ndarray]:
+    return {} if w is None else {"sample_weight": w[mask]}

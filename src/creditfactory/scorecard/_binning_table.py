@@ -46,7 +46,7 @@ class BinningTable:
         Category groups, one per regular bin (empty for a numeric feature).
     special_codes : tuple
         Declared special values, each with its own bin.
-    n_good, n_bad : tuple of int
+    n_good, n_bad : tuple of int (float when fitted with sample weights)
         Counts per bin, in bin order (regular, special, missing).
     """
 
@@ -55,9 +55,9 @@ class BinningTable:
     splits: tuple[float, ...] = ()
     groups: tuple[tuple[str, ...], ...] = ()
     special_codes: tuple[Any, ...] = ()
-    n_good: tuple[int, ...] = ()
-    n_bad: tuple[int, ...] = ()
-    category_counts: dict[str, tuple[int, int]] = field(default_factory=dict, compare=False)
+    n_good: tuple[float, ...] = ()
+    n_bad: tuple[float, ...] = ()
+    category_counts: dict[str, tuple[float, float]] = field(default_factory=dict, compare=False)
 
     # ----------------------------------------------------------------- construction
     @classmethod
@@ -71,8 +71,12 @@ class BinningTable:
         splits: object = (),
         groups: object = (),
         special_codes: object = (),
+        sample_weight: object = None,
     ) -> BinningTable:
-        """Count goods and bads of ``x`` (raw values) in the bins the rule describes."""
+        """Count goods and bads of ``x`` (raw values) in the bins the rule describes.
+
+        With ``sample_weight`` the counts are sums of weights.
+        """
         rule = cls(
             feature=feature,
             kind=kind,
@@ -83,18 +87,19 @@ class BinningTable:
         rule._check_rule()
         idx = rule.bin_index(x)
         y = np.asarray(y).astype(np.int64)
+        w = np.ones(y.size) if sample_weight is None else np.asarray(sample_weight, dtype=float)
         n = rule.n_bins
-        n_bad = np.bincount(idx, weights=y, minlength=n).round().astype(int)
-        n_all = np.bincount(idx, minlength=n)
-        cat_counts: dict[str, tuple[int, int]] = {}
+        n_bad = np.bincount(idx, weights=y * w, minlength=n)
+        n_all = np.bincount(idx, weights=w, minlength=n)
+        cat_counts: dict[str, tuple[float, float]] = {}
         if kind == "categorical":
-            s = pd.Series(_as_category_strings(x))
-            tab = pd.crosstab(s, y).reindex(columns=[0, 1], fill_value=0)
-            cat_counts = {str(k): (int(r[0]), int(r[1])) for k, r in tab.iterrows()}
+            frame = pd.DataFrame({"c": _as_category_strings(x), "b": y * w, "g": (1 - y) * w})
+            sums = frame.dropna(subset=["c"]).groupby("c")[["g", "b"]].sum()
+            cat_counts = {str(k): (_count(r["g"]), _count(r["b"])) for k, r in sums.iterrows()}
         return replace(
             rule,
-            n_good=tuple(int(v) for v in n_all - n_bad),
-            n_bad=tuple(int(v) for v in n_bad),
+            n_good=tuple(_count(v) for v in n_all - n_bad),
+            n_bad=tuple(_count(v) for v in n_bad),
             category_counts=cat_counts,
         )
 
@@ -164,7 +169,8 @@ class BinningTable:
     @property
     def count(self) -> np.ndarray:
         """Observations per bin."""
-        return np.asarray(self.n_good, dtype=np.int64) + np.asarray(self.n_bad, dtype=np.int64)
+        c = np.asarray(self.n_good, dtype=float) + np.asarray(self.n_bad, dtype=float)
+        return c.astype(np.int64) if np.all(c == np.round(c)) else c
 
     @property
     def woe(self) -> np.ndarray:
@@ -202,7 +208,7 @@ class BinningTable:
     def to_frame(self) -> pd.DataFrame:
         """The table as a pandas DataFrame with a ``Totals`` row."""
         c = self.count
-        total = max(int(c.sum()), 1)
+        total = max(float(c.sum()), 1e-12)
         ivs = iv(self.n_good, self.n_bad)
         df = pd.DataFrame(
             {
@@ -218,10 +224,10 @@ class BinningTable:
         )
         totals = {
             "bin": "Totals",
-            "count": int(c.sum()),
+            "count": _count(c.sum()),
             "share": 1.0,
-            "n_good": int(sum(self.n_good)),
-            "n_bad": int(sum(self.n_bad)),
+            "n_good": _count(sum(self.n_good)),
+            "n_bad": _count(sum(self.n_bad)),
             "bad_rate": sum(self.n_bad) / total,
             "woe": np.nan,
             "iv": float(ivs.sum()),
@@ -244,7 +250,7 @@ class BinningTable:
         for _, r in self.to_frame().iterrows():
             t.add_row(
                 str(r["bin"]),
-                f"{int(r['count']):,}",
+                f"{r['count']:,.0f}",
                 f"{r['share']:.1%}",
                 "" if pd.isna(r["bad_rate"]) else f"{r['bad_rate']:.2%}",
                 "" if pd.isna(r["woe"]) else f"{r['woe']:.4f}",
@@ -277,8 +283,8 @@ class BinningTable:
             splits=tuple(float(s) for s in d["splits"]),
             groups=tuple(tuple(str(c) for c in g) for g in d["groups"]),
             special_codes=tuple(d["special_codes"]),
-            n_good=tuple(int(v) for v in d["n_good"]),
-            n_bad=tuple(int(v) for v in d["n_bad"]),
+            n_good=tuple(_count(v) for v in d["n_good"]),
+            n_bad=tuple(_count(v) for v in d["n_bad"]),
         )
         t._check_rule()
         if len(t.n_good) != t.n_bins or len(t.n_bad) != t.n_bins:
@@ -391,6 +397,12 @@ class BinningTable:
             n_good=(*reg_g, *self.n_good[tail]),
             n_bad=(*reg_b, *self.n_bad[tail]),
         )
+
+
+def _count(v: Any) -> float:
+    """A count as ``int`` when whole (unweighted data), else ``float`` (weighted)."""
+    f = float(v)
+    return round(f) if abs(f - round(f)) < 1e-9 else f
 
 
 def _jsonable(v: Any) -> Any:

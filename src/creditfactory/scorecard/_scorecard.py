@@ -143,7 +143,8 @@ class Scorecard(ClassifierMixin, BaseEstimator):
 
         Columns entirely missing or constant are dropped and logged in ``selection_report_``
         (with a :class:`ScorecardWarning`); a target that is not 0/1 raises :class:`DataError`.
-        ``sample_weight`` (frequency weights) is used by the regression and the selection.
+        ``sample_weight`` (frequency weights) is used by the binning, the stepwise selection
+        and the regression.
         """
         frame = as_frame(X)
         target = check_target(y, len(frame))
@@ -190,7 +191,9 @@ class Scorecard(ClassifierMixin, BaseEstimator):
                 continue
             kinds[name] = kind
             col_stats[name] = s
-            tables[name] = self._bin_one(series, target, name, kind, constraints, user_bins)
+            tables[name] = self._bin_one(
+                series, target, name, kind, constraints, user_bins, weights
+            )
         dropped_input = [r["feature"] for r in report.records]
         if dropped_input:
             warnings.warn(
@@ -253,7 +256,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         self.train_score_counts_ = np.bincount(idx, minlength=self.train_score_edges_.size + 1)
         return self
 
-    def _bin_one(self, series, target, name, kind, constraints, user_bins) -> BinningTable:
+    def _bin_one(self, series, target, name, kind, constraints, user_bins, weights) -> BinningTable:
         specials = self._specials_for(name) if kind == "numerical" else ()
         if name in user_bins:
             rule = user_bins[name]
@@ -268,6 +271,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
                 splits=rule.get("splits", ()),
                 groups=rule.get("groups", ()),
                 special_codes=specials,
+                sample_weight=weights,
             )
         return bin_feature(
             series,
@@ -277,6 +281,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             special_codes=specials,
             constraints=constraints,
             solver=self.solver,
+            sample_weight=weights,
         )
 
     def _pairs(self, frame: pd.DataFrame, tables: dict[str, BinningTable]):
