@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import typer
 
+from creditfactory.cli._audit import app as audit_app
+from creditfactory.cli._batch import app as batch_app
 from creditfactory.cli._demo import demo
 from creditfactory.cli._scorecard import app as scorecard_app
+from creditfactory.cli._serve import serve
 from creditfactory.cli._simulate import simulate
+from creditfactory.cli._strategy import app as strategy_app
 
 app = typer.Typer(
     name="creditfactory",
@@ -18,6 +22,10 @@ app = typer.Typer(
 app.command("simulate")(simulate)
 app.command("demo")(demo)
 app.add_typer(scorecard_app, name="scorecard")
+app.command("serve")(serve)
+app.add_typer(batch_app, name="batch")
+app.add_typer(audit_app, name="audit")
+app.add_typer(strategy_app, name="strategy")
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ null. ``int`` widens to ``float`` wherever a number is expected.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -104,6 +105,15 @@ def check(
     return node.type
 
 
+def _hint(name: str, known: Mapping[str, object]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=3)
+    if close:
+        return " (did you mean " + " or ".join(repr(c) for c in close) + "?)"
+    names = sorted(known)
+    shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+    return f" (known: {shown or 'none'})"
+
+
 def _check(node: Node, variables, lists, functions) -> Type:
     def sub(child: Node) -> Type:
         child.type = _check(child, variables, lists, functions)
@@ -113,8 +123,9 @@ def _check(node: Node, variables, lists, functions) -> Type:
         return literal_type(node.value)
     if isinstance(node, Var):
         if node.name not in variables:
-            known = ", ".join(sorted(variables)) or "none"
-            raise ExpressionError(f"unknown variable {node.name!r} (known: {known})", node.pos)
+            raise ExpressionError(
+                f"unknown variable {node.name!r}{_hint(node.name, variables)}", node.pos
+            )
         return variables[node.name]
     if isinstance(node, Unary):
         t = sub(node.operand)

@@ -121,7 +121,13 @@ def _keys(ctx: Ctx, m: LDict, allowed: set[str], required: set[str], what: str) 
         raise ctx.err(m.line, f"{what}: missing key {k!r}")
 
 
-def compile_strategy(doc: Any, source: str, registry: ModelRegistry | None, base: Path) -> Compiled:
+def compile_strategy(
+    doc: Any,
+    source: str,
+    registry: ModelRegistry | None,
+    base: Path,
+    lists: dict[str, Any] | None = None,
+) -> Compiled:
     ctx = Ctx(source)
     doc = _mapping(ctx, doc, 1, "strategy file")
     _keys(ctx, doc, set(TOP_KEYS), {"strategy", "version", "inputs", "flow"}, "strategy")
@@ -139,6 +145,15 @@ def compile_strategy(doc: Any, source: str, registry: ModelRegistry | None, base
             raise ctx.err(line, f"params: {name!r} is also an input")
         ctx.constants[name] = raw
     _lists(ctx, doc.get("lists") or LDict(), base)
+    for name, values in (lists or {}).items():  # lists supplied at load time replace the file's
+        if name not in ctx.lists:
+            raise StrategyError(f"{source}: list {name!r} is not declared under lists")
+        items = frozenset(values)
+        if any(literal_type(v).kind != ctx.lists[name].kind for v in items):
+            raise StrategyError(
+                f"{source}: list {name!r}: every item must be a {ctx.lists[name].kind}"
+            )
+        ctx.lists[name] = NamedList(ctx.lists[name].kind, items)
     _models(ctx, doc.get("models") or LDict(), registry, base)
     flow = _seq(ctx, doc["flow"], doc.line_of("flow"), "flow")
     steps = _flow(ctx, flow)
@@ -413,7 +428,19 @@ def _table(ctx: Ctx, cfg: LDict, name: str) -> Step:
         for k, v in r.items():
             if k in ctx.variables and ctx.variables[k].kind == "float" and v is not None:
                 r[k] = float(v)
-    return TableStep(name, cfg.line, Lookup(dims, cells), outputs, rows, default, lines)
+    step = TableStep(name, cfg.line, Lookup(dims, cells), outputs, rows, default, lines)
+    step.shown = [", ".join(f"{k}={_show(v)}" for k, v in raw.items()) for raw in seq]
+    return step
+
+
+def _show(v: Any) -> str:
+    if v is None:
+        return "any"
+    if isinstance(v, list) and len(v) == 2 and all(isinstance(b, int | float | None) for b in v):
+        lo = "-inf" if v[0] is None else f"{v[0]:g}"
+        hi = "inf" if v[1] is None else f"{v[1]:g}"
+        return f"[{lo}, {hi})"
+    return str(v)
 
 
 def _split(ctx: Ctx, cfg: LDict, name: str) -> Step:

@@ -182,7 +182,8 @@ class RulesStep(Step):
         for r in self.rules:
             act = r.action if r.action != NONE else f"bind {r.bind}"
             code = f" [{r.reason}]" if r.reason else ""
-            kids.append(f"{r.name}: {r.expr.text} -> {act}{code}")
+            what = r.expr.text if r.name == r.expr.text else f"{r.name}: {r.expr.text}"
+            kids.append(f"{what} -> {act}{code}")
         return f"{self.kind} {self.name}", kids
 
 
@@ -266,6 +267,7 @@ class TableStep(Step):
         self.rows = rows
         self.default = default
         self.lines = lines
+        self.shown = [", ".join(f"{k}={v}" for k, v in row.items()) for row in rows]
 
     def _values(self, key: str) -> list[Any]:
         return [r.get(key) for r in self.rows]
@@ -330,8 +332,8 @@ class TableStep(Step):
     def outline(self) -> tuple[str, list[Any]]:
         dims = " x ".join(d.name for d in self.lookup.dims)
         kids: list[Any] = []
-        for row, line in zip(self.rows, self.lines, strict=True):
-            kids.append(f"line {line}: " + ", ".join(f"{k}={v}" for k, v in row.items()))
+        for text, line in zip(self.shown, self.lines, strict=True):
+            kids.append(f"line {line}: {text}")
         if self.default:
             kids.append("default: " + ", ".join(f"{k}={v}" for k, v in self.default.items()))
         return f"table {self.name}: {dims} -> {', '.join(self.outputs)}", kids

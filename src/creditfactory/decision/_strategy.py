@@ -91,8 +91,16 @@ class Strategy:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def load(cls, path: str | Path, models: ModelRegistry | None = None) -> Strategy:
+    def load(
+        cls,
+        path: str | Path,
+        models: ModelRegistry | None = None,
+        lists: Mapping[str, Any] | None = None,
+    ) -> Strategy:
         """Read, check and compile a strategy file.
+
+        ``models`` resolves the ``models:`` section before any artefact ``path``; ``lists``
+        replaces the contents of declared lists (e.g. today's blacklist from a database).
 
         Raises
         ------
@@ -102,15 +110,20 @@ class Strategy:
         """
         path = Path(path)
         doc = load_yaml(path)
-        return cls(compile_strategy(doc, str(path), models, path.parent), str(path))
+        compiled = compile_strategy(doc, str(path), models, path.parent, dict(lists or {}))
+        return cls(compiled, str(path))
 
     @classmethod
     def from_yaml(
-        cls, text: str, models: ModelRegistry | None = None, base: str | Path = "."
+        cls,
+        text: str,
+        models: ModelRegistry | None = None,
+        base: str | Path = ".",
+        lists: Mapping[str, Any] | None = None,
     ) -> Strategy:
         """Compile a strategy from YAML text (relative paths resolve against ``base``)."""
         doc = loads_yaml(text, "<string>")
-        return cls(compile_strategy(doc, "<string>", models, Path(base)))
+        return cls(compile_strategy(doc, "<string>", models, Path(base), dict(lists or {})))
 
     # ------------------------------------------------------------------ online
     def decide(self, application: Mapping[str, Any]) -> Decision:
@@ -162,7 +175,27 @@ class Strategy:
         out = self._batch(frame)
         return out.to_pandas() if is_pandas else out
 
-    def _batch(self, frame: pl.DataFrame) -> pl.DataFrame:
+    @property
+    def pd_variable(self) -> str | None:
+        """The variable bound to the first model's probability of bad, if any."""
+        for step in self._c.steps:
+            pd_var = getattr(step, "binds", {}).get("pd")
+            if pd_var is not None:
+                return pd_var
+        return None
+
+    def simulate(self, history: Any, against: Strategy | None = None, **options: Any) -> Any:
+        """Back-test on history with known outcomes; see :func:`simulate_strategy`.
+
+        ``history`` is a simulated ``Portfolio`` (true and lender-observed figures; the
+        incumbent policy is the comparison when ``against`` is None) or a frame of applications
+        with a ``bad`` column. Returns a :class:`SimulationReport`.
+        """
+        from creditfactory.decision._simulate import simulate_strategy
+
+        return simulate_strategy(self, history, against, **options)
+
+    def _batch(self, frame: pl.DataFrame, extra: list[str] | None = None) -> pl.DataFrame:
         valid, error = validate_frame(self.inputs, frame)
         plan = BatchPlan({v: PL_DTYPES[t.kind] for v, t in self._c.variables.items()})
         for step in self._c.steps:
@@ -179,9 +212,9 @@ class Strategy:
         for kind, op in plan.ops:
             # "frame" ops (model scoring, hashing) need the materialised frame
             lf = lf.with_columns(op) if kind == "cols" else op(lf.collect()).lazy()
-        return lf.select(self._final(plan)).collect()
+        return lf.select(self._final(plan, extra or [])).collect()
 
-    def _final(self, plan: BatchPlan) -> list[pl.Expr]:
+    def _final(self, plan: BatchPlan, extra: list[str]) -> list[pl.Expr]:
         err, stop, refer = pl.col("__err"), pl.col("__stop"), pl.col("__refer")
         decision = (
             pl.when(err).then(pl.lit("refer"))
@@ -214,7 +247,7 @@ class Strategy:
             reasons.alias("reasons"),
             trace.alias("trace"),
             pl.col("error"),
-            *[pl.col(v) for v in self.outputs],
+            *[pl.col(v) for v in dict.fromkeys([*self.outputs, *extra])],
             pl.lit(self.name).alias("strategy"),
             pl.lit(self.version).alias("version"),
         ]
@@ -249,3 +282,14 @@ class Strategy:
 
     def __repr__(self) -> str:
         return f"Strategy({self.name!r}, version={self.version!r}, steps={len(self._steps)})"
+
+
+def _bounds(spec: InputSpec) -> str:
+    parts = []
+    if spec.minimum is not None:
+        parts.append(f">= {spec.minimum:g}")
+    if spec.maximum is not None:
+        parts.append(f"<= {spec.maximum:g}")
+    if spec.values is not None:
+        parts.append(f"one of {len(spec.values)} values")
+    return f" ({', '.join(parts)})" if parts else ""

@@ -1,0 +1,227 @@
+"""Simulation mode: run strategies over history with known outcomes and compare them.
+
+On the simulator's portfolio the outcome (``truth.bad``, ``truth.pd_true``) is known for every
+application, declined ones included, so each figure comes twice: the *true* figure and what a
+lender would *observe*, which is outcomes only for loans the incumbent policy booked.
+
+Loan economics per approved application (the same formulas as :mod:`creditfactory.pricing`):
+amount = ``min(amount_requested, limit)``; revenue = ``amount x apr x (n + 1) / 2n x n / 12``
+when the loan does not go bad, else 0; cost of funds and operations on the same average
+balance; loss = ``lgd x amount`` when it goes bad (``pd_true x lgd x amount`` expected).
+``refer`` counts as a decline unless ``refer_as="approve"``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from creditfactory.exceptions import DataError
+from creditfactory.pricing import COST_OF_FUNDS, LGD, OPERATING_COST, balance_factor
+
+if TYPE_CHECKING:
+    from creditfactory.decision._strategy import Strategy
+
+TOTAL = "total"
+
+
+@dataclass
+class SimulationReport:
+    """Figures of one or two strategies on the same history.
+
+    ``summary``: one row per strategy and segment (plus ``total``); ``swap``: the swap-set
+    matrix (approved by both, by this one only = swap-in, by the other only = swap-out, by
+    neither) with counts and true and observed bad rates; ``names``: the two strategies.
+    """
+
+    summary: pl.DataFrame
+    swap: pl.DataFrame | None
+    names: tuple[str, str | None]
+    segment: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "names": list(self.names),
+            "segment": self.segment,
+            "summary": self.summary.to_dicts(),
+            "swap": None if self.swap is None else self.swap.to_dicts(),
+        }
+
+
+def _history(history: Any) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """Applications joined with their outcomes, and the incumbent's decisions if known."""
+    incumbent = None
+    if hasattr(history, "applications") and hasattr(history, "truth"):
+        apps = _polars(history.applications)
+        truth = _polars(history.truth).select(
+            "application_id", *[c for c in ("bad", "pd_true") if c in history.truth.columns]
+        )
+        apps = apps.join(truth, on="application_id", how="left", maintain_order="left")
+        inc = getattr(history, "incumbent_decisions", None)
+        if inc is not None:
+            incumbent = _polars(inc)
+    else:
+        apps = _polars(history)
+    if "bad" not in apps.columns:
+        raise DataError("history: needs a 'bad' outcome column (or a Portfolio with truth)")
+    if "application_id" not in apps.columns:
+        raise DataError("history: needs an 'application_id' column")
+    return apps, incumbent
+
+
+def _polars(frame: Any) -> pl.DataFrame:
+    return frame if isinstance(frame, pl.DataFrame) else pl.from_pandas(frame)
+
+
+def _book(strategy: Strategy, apps: pl.DataFrame, refer_as: str) -> tuple[pl.DataFrame, str]:
+    pd_var = strategy.pd_variable
+    out = strategy._batch(apps, extra=[pd_var] if pd_var else [])
+    ok = ("approve", "refer") if refer_as == "approve" else ("approve",)
+    approved = out["decision"].is_in(list(ok))
+    book = pl.DataFrame(
+        {
+            "approved": approved,
+            "amount": pl.select(
+                pl.min_horizontal(apps["amount_requested"], out["limit"].fill_null(float("inf")))
+            ).to_series(),
+            "apr": out["apr"],
+            "term": out["term"].cast(pl.Float64),
+            "pd_model": out[pd_var]
+            if pd_var
+            else pl.Series([None] * apps.height, dtype=pl.Float64),
+        }
+    )
+    return book, strategy.name
+
+
+def _incumbent_book(apps: pl.DataFrame, inc: pl.DataFrame) -> pl.DataFrame:
+    inc = apps.select("application_id").join(
+        inc, on="application_id", how="left", maintain_order="left"
+    )
+    return pl.DataFrame(
+        {
+            "approved": (inc["decision"] == "approve").fill_null(False),
+            "amount": inc["amount_approved"],
+            "apr": inc["apr"],
+            "term": inc["term"].cast(pl.Float64),
+            "pd_model": pl.Series([None] * apps.height, dtype=pl.Float64),
+        }
+    )
+
+
+def _economics(
+    book: pl.DataFrame, apps: pl.DataFrame, known: pl.Series, seg: str, **k: float
+) -> pl.DataFrame:
+    lgd, cof, opex = k["lgd"], k["cost_of_funds"], k["operating_cost"]
+    has_pd_true = "pd_true" in apps.columns
+    df = book.with_columns(
+        segment=apps[seg].cast(pl.String),
+        bad=apps["bad"].cast(pl.Float64),
+        pd_true=apps["pd_true"] if has_pd_true else pl.lit(None, dtype=pl.Float64),
+        known=known,
+    )
+    df = df.with_columns(pl.col("amount", "apr", "term", "pd_model").fill_nan(None))
+    a = pl.col("approved")
+    amount = pl.col("amount")
+    years = balance_factor(pl.col("term")) * pl.col("term") / 12.0
+
+    def on_approved(x: pl.Expr) -> pl.Expr:  # declined applications contribute nothing
+        return pl.when(a).then(x).otherwise(0.0)
+
+    return df.with_columns(
+        exposure=on_approved(amount),
+        revenue=on_approved(amount * pl.col("apr") * years * (1.0 - pl.col("bad"))),
+        carry=on_approved(amount * (cof + opex) * years),
+        loss=on_approved(amount * lgd * pl.col("bad")),
+        el_true=on_approved(amount * lgd * pl.col("pd_true")),
+        el_model=pl.when(a).then(amount * lgd * pl.col("pd_model")),
+        bad_known=pl.when(a & pl.col("known")).then(pl.col("bad")),
+    )
+
+
+def _summarise(df: pl.DataFrame, name: str) -> pl.DataFrame:
+    a = pl.col("approved")
+    aggs = [
+        pl.len().alias("applications"),
+        a.sum().alias("approved"),
+        a.mean().alias("approval_rate"),
+        pl.col("bad").filter(a).mean().alias("bad_rate_true"),
+        pl.col("bad_known").mean().alias("bad_rate_observed"),
+        (pl.col("bad_known").count() / a.sum()).alias("known_share"),
+        pl.col("exposure").sum(),
+        pl.when(pl.col("el_model").count() > 0)
+        .then(pl.col("el_model").sum())
+        .alias("expected_loss_model"),
+        pl.col("el_true").sum().alias("expected_loss_true"),
+        pl.col("loss").sum().alias("realised_loss"),
+        pl.col("revenue").sum(),
+        (pl.col("revenue").sum() - pl.col("carry").sum() - pl.col("loss").sum()).alias("profit"),
+    ]
+    by = df.group_by("segment").agg(aggs).sort("segment")
+    total = df.select(aggs).with_columns(segment=pl.lit(TOTAL))
+    return pl.concat([by, total.select(by.columns)]).select(
+        pl.lit(name).alias("strategy"), pl.all()
+    )
+
+
+def _swap(a: pl.DataFrame, b: pl.DataFrame) -> pl.DataFrame:
+    df = pl.DataFrame(
+        {"a": a["approved"], "b": b["approved"], "bad": a["bad"], "known": a["known"]}
+    )
+    cell = (
+        pl.when(pl.col("a") & pl.col("b")).then(pl.lit("both approve"))
+        .when(pl.col("a")).then(pl.lit("swap-in (this only)"))
+        .when(pl.col("b")).then(pl.lit("swap-out (other only)"))
+        .otherwise(pl.lit("both decline"))
+    )  # fmt: skip
+    order = ["both approve", "swap-in (this only)", "swap-out (other only)", "both decline"]
+    out = df.group_by(cell.alias("cell")).agg(
+        pl.len().alias("applications"),
+        pl.col("bad").mean().alias("bad_rate_true"),
+        pl.col("known").sum().alias("known"),
+        pl.col("bad").filter(pl.col("known")).mean().alias("bad_rate_observed"),
+    )
+    out = pl.DataFrame({"cell": order}).join(out, on="cell", how="left", maintain_order="left")
+    return out.with_columns(pl.col("applications", "known").fill_null(0))
+
+
+def simulate_strategy(
+    strategy: Strategy,
+    history: Any,
+    against: Strategy | None = None,
+    *,
+    segment: str = "channel",
+    refer_as: str = "decline",
+    lgd: float = LGD,
+    cost_of_funds: float = COST_OF_FUNDS,
+    operating_cost: float = OPERATING_COST,
+) -> SimulationReport:
+    """Run ``strategy`` (and ``against``, or else the history's incumbent policy) over history."""
+    if refer_as not in ("decline", "approve"):
+        raise DataError(f"refer_as: 'decline' or 'approve', not {refer_as!r}")
+    apps, incumbent = _history(history)
+    if segment not in apps.columns:
+        raise DataError(f"segment: no column {segment!r} in the history")
+    econ = {"lgd": lgd, "cost_of_funds": cost_of_funds, "operating_cost": operating_cost}
+    if incumbent is not None:
+        inc = apps.select("application_id").join(
+            incumbent, on="application_id", how="left", maintain_order="left"
+        )
+        known = (inc["decision"] == "approve").fill_null(False)
+    else:
+        known = pl.Series([True] * apps.height)  # outside the simulator, all outcomes are seen
+    book, name = _book(strategy, apps, refer_as)
+    mine = _economics(book, apps, known, segment, **econ)
+    parts = [_summarise(mine, name)]
+    other_name, swap = None, None
+    if against is not None:
+        other, other_name = _book(against, apps, refer_as)
+    elif incumbent is not None:
+        other, other_name = _incumbent_book(apps, incumbent), "incumbent"
+    if other_name is not None:
+        theirs = _economics(other, apps, known, segment, **econ)
+        parts.append(_summarise(theirs, other_name))
+        swap = _swap(mine, theirs)
+    return SimulationReport(pl.concat(parts), swap, (name, other_name), segment)

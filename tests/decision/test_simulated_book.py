@@ -1,0 +1,145 @@
+"""The reference strategy on the simulator: online == batch on 100,000 applications, the
+simulation report, and the CLI."""
+
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from creditfactory.cli import app
+from creditfactory.data import Portfolio, SimulationConfig, simulate
+from creditfactory.decision import Strategy
+
+REFERENCE = Path(__file__).parents[2] / "examples" / "strategies" / "reference.yaml"
+
+
+@pytest.fixture(scope="module")
+def reference() -> Strategy:
+    return Strategy.load(REFERENCE)
+
+
+@pytest.fixture(scope="module")
+def book() -> Portfolio:
+    return simulate(SimulationConfig(n_applications=5_000, seed=11))
+
+
+def _clean(row: dict) -> dict:
+    return {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()}
+
+
+@pytest.mark.slow
+def test_online_equals_batch_on_100k_simulated_applications(reference: Strategy) -> None:
+    apps = simulate(SimulationConfig(n_applications=100_000, seed=5)).applications
+    batch = reference.decide_batch(pl.from_pandas(apps))
+    assert batch.height == len(apps)
+    assert batch["error"].null_count() == len(apps)
+    decisions = batch["decision"].to_list()
+    limits = batch["limit"].to_list()
+    aprs = batch["apr"].to_list()
+    reasons = batch["reasons"].to_list()
+    mismatches = 0
+    for i, row in enumerate(apps.to_dict("records")):
+        d = reference.decide(_clean(row))
+        if (d.decision, d.limit, d.reasons) != (decisions[i], limits[i], reasons[i]) or not (
+            (d.apr is None and aprs[i] is None) or math.isclose(d.apr, aprs[i], rel_tol=1e-12)
+        ):
+            mismatches += 1
+    assert mismatches == 0
+    assert set(decisions) == {"approve", "decline", "refer"}
+
+
+def test_reference_strategy_is_sensible(reference: Strategy, book: Portfolio) -> None:
+    out = reference.decide_batch(book.applications)  # pandas in, pandas out
+    approve = (out["decision"] == "approve").to_numpy()
+    assert 0.4 < approve.mean() < 0.85
+    bad = book.truth["bad"].to_numpy()
+    assert bad[approve].mean() < bad.mean() / 1.5  # the strategy selects better risks
+    assert (out.loc[approve, "apr"] <= 0.24 + 1e-12).all()
+    assert (out.loc[approve, "limit"] >= 1000).all()
+
+
+def test_simulation_report(reference: Strategy, book: Portfolio) -> None:
+    report = reference.simulate(book)
+    assert report.names == ("reference", "incumbent")
+    total = report.summary.filter(pl.col("segment") == "total")
+    assert total["strategy"].to_list() == ["reference", "incumbent"]
+    ref, inc = total.to_dicts()
+    apps = book.applications
+    assert ref["applications"] == len(apps)
+    inc_rate = (book.incumbent_decisions["decision"] == "approve").mean()
+    assert inc["approval_rate"] == pytest.approx(inc_rate)
+    assert inc["bad_rate_observed"] == pytest.approx(inc["bad_rate_true"])  # all booked are seen
+    assert inc["expected_loss_model"] is None
+    assert ref["known_share"] < 1.0
+    # the model is calibrated: its expected loss is near the true expected loss
+    assert ref["expected_loss_model"] == pytest.approx(ref["expected_loss_true"], rel=0.25)
+    swap = report.swap
+    assert swap["applications"].sum() == len(apps)
+    both = swap.filter(pl.col("cell") == "both approve")["applications"].item()
+    swap_in = swap.filter(pl.col("cell") == "swap-in (this only)")["applications"].item()
+    assert both + swap_in == ref["approved"]
+    assert swap.filter(pl.col("cell") == "swap-in (this only)")["known"].item() == 0
+    # segments add up to the total
+    segs = report.summary.filter(
+        (pl.col("strategy") == "reference") & (pl.col("segment") != "total")
+    )
+    assert segs["approved"].sum() == ref["approved"]
+    assert segs["realised_loss"].sum() == pytest.approx(ref["realised_loss"])
+
+
+def test_simulation_against_another_strategy(reference: Strategy, book: Portfolio) -> None:
+    # a stricter variant: declines everything its reference approves below 595 points
+    text = REFERENCE.read_text(encoding="utf-8")
+    text = text.replace('when: "limit < min_limit"', 'when: "limit < min_limit or a_score < 595"')
+    stricter = Strategy.from_yaml(text, base=REFERENCE.parent)
+    report = reference.simulate(book, against=stricter, segment="product")
+    ref, other = report.summary.filter(pl.col("segment") == "total").to_dicts()
+    assert other["approved"] < ref["approved"]
+    assert other["bad_rate_true"] < ref["bad_rate_true"]
+    assert report.swap.filter(pl.col("cell") == "swap-out (other only)")["applications"].item() == 0
+
+
+def test_simulation_on_a_plain_frame(reference: Strategy, book: Portfolio) -> None:
+    frame = book.applications.merge(book.truth[["application_id", "bad"]])
+    report = reference.simulate(frame)
+    assert report.swap is None
+    total = report.summary.filter(pl.col("segment") == "total").row(0, named=True)
+    assert total["bad_rate_observed"] == pytest.approx(total["bad_rate_true"])
+    with pytest.raises(ValueError, match="needs a 'bad' outcome column"):
+        reference.simulate(book.applications)
+
+
+def test_cli_check_and_simulate(tmp_path: Path, book: Portfolio) -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, ["strategy", "check", str(REFERENCE)])
+    assert result.exit_code == 0, result.output
+    assert "risk_matrix" in result.output
+    assert "valid strategy" in result.output
+    shutil.copytree(REFERENCE.parent, tmp_path / "s", ignore=shutil.ignore_patterns("*.py"))
+    bad = tmp_path / "s" / "bad.yaml"
+    bad.write_text(REFERENCE.read_text(encoding="utf-8").replace("age < 18", "agee < 18"))
+    result = runner.invoke(app, ["strategy", "check", str(bad)])
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())  # Rich wraps long lines
+    assert "bad.yaml:73: rule 'underage': unknown variable 'agee' (did you mean 'age'" in text
+    assert "Traceback" not in result.output
+    book.write(tmp_path / "book")
+    result = runner.invoke(
+        app, ["strategy", "simulate", str(REFERENCE), "--book", str(tmp_path / "book")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "swap sets" in result.output
+    assert "incumbent" in result.output
+
+
+def test_decisions_are_deterministic(reference: Strategy, book: Portfolio) -> None:
+    a = reference.decide_batch(pl.from_pandas(book.applications))
+    b = reference.decide_batch(pl.from_pandas(book.applications).reverse()).reverse()
+    assert a.equals(b)
+    assert np.isfinite(a["limit"].drop_nulls().to_numpy()).all()
