@@ -1,0 +1,16 @@
+"""The HTTP decision service: ``create_app(settings)``, one router per resource."""
+
+from creditfactory.api._app import create_app
+from creditfactory.api._deps import PERMISSIONS
+from creditfactory.api._server import ServerProcess, free_port, serve, start_server
+from creditfactory.api._settings import Settings
+
+__all__ = [
+    "PERMISSIONS",
+    "ServerProcess",
+    "Settings",
+    "create_app",
+    "free_port",
+    "serve",
+    "start_server",
+]

@@ -1,0 +1,81 @@
+"""``create_app(settings)``: the FastAPI application of the decision service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from creditfactory.api import (
+    _applications,
+    _audit,
+    _decisions,
+    _keys,
+    _lists,
+    _models,
+    _reviews,
+    _strategies,
+)
+from creditfactory.api._errors import install
+from creditfactory.api._settings import Settings
+from creditfactory.exceptions import ConfigError
+from creditfactory.store import (
+    DecisionService,
+    Store,
+    activate,
+    active_strategy,
+    add_key,
+    add_strategy,
+    count_keys,
+    list_strategies,
+)
+
+ROUTERS = (
+    _applications, _decisions, _strategies, _models, _lists, _keys, _reviews, _audit,
+)  # fmt: skip
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the service: connect (and migrate) the store, bootstrap, mount the routers.
+
+    Nothing happens at import time; everything comes from ``settings`` (by default read from
+    ``CREDITFACTORY_*`` environment variables). OpenAPI is served at ``/docs``.
+    """
+    settings = settings or Settings()
+    store = Store(settings.database_url)
+    if settings.migrate:
+        store.migrate()
+    _bootstrap(store, settings)
+    secret = None if settings.list_secret is None else settings.list_secret.get_secret_value()
+    app = FastAPI(
+        title="creditfactory decision service",
+        version="1",
+        description="Decide applications, explain and review decisions, audit every change.",
+    )
+    app.state.settings = settings
+    app.state.store = store
+    app.state.service = DecisionService(store, secret, settings.qc_rate, settings.qc_seed)
+    install(app)
+    for module in ROUTERS:
+        app.include_router(module.router)
+
+    @app.get("/health", tags=["health"])
+    def health() -> dict[str, Any]:
+        """Liveness: no authentication."""
+        return {"status": "ok"}
+
+    return app
+
+
+def _bootstrap(store: Store, settings: Settings) -> None:
+    with store.session() as session:
+        if settings.admin_key is not None and count_keys(session) == 0:
+            add_key(session, "admin", "admin", settings.admin_key.get_secret_value(), "bootstrap")
+        if settings.strategy is not None and active_strategy(session) is None:
+            try:
+                source = settings.strategy.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ConfigError(f"strategy: cannot read {settings.strategy}: {exc}") from exc
+            same = [r for r in list_strategies(session) if r.source == source]
+            row = same[0] if same else add_strategy(session, source, "bootstrap")
+            activate(session, row.id, "bootstrap")

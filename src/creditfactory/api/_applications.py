@@ -1,0 +1,44 @@
+"""``/v1/applications``: decide, store and explain applications."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Header, Response, status
+from sqlalchemy import select
+
+from creditfactory.api._decisions import decision_public
+from creditfactory.api._deps import Caller, Reader, ServiceDep, SessionDep, allowed
+from creditfactory.api._schemas import ApplicationDecision, ApplicationPublic
+from creditfactory.store import DecisionRecord, get_application
+
+router = APIRouter(prefix="/v1/applications", tags=["applications"])
+
+
+@router.post("", response_model=ApplicationDecision, status_code=status.HTTP_201_CREATED)
+def create_application(
+    application: Annotated[dict[str, Any], Body(description="the active strategy's inputs")],
+    response: Response,
+    service: ServiceDep,
+    caller: Annotated[Caller, Depends(allowed("applications.create"))],
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> ApplicationDecision:
+    """Validate, decide and store an application; a retried ``Idempotency-Key`` replays."""
+    out = service.decide(application, caller.name, caller.id, idempotency_key)
+    if out.replayed:
+        response.status_code = status.HTTP_200_OK
+        response.headers["Idempotent-Replayed"] = "true"
+    return ApplicationDecision.of(out)
+
+
+@router.get("/{application_id}", response_model=ApplicationPublic)
+def read_application(application_id: int, session: SessionDep, _: Reader) -> ApplicationPublic:
+    """An application as received, with its decision and review."""
+    app = get_application(session, application_id)
+    rec = session.execute(
+        select(DecisionRecord).where(DecisionRecord.application_id == app.id)
+    ).scalar_one_or_none()
+    return ApplicationPublic(
+        id=app.id, external_id=app.external_id, payload=app.payload, received_at=app.received_at,
+        decision=None if rec is None else decision_public(session, rec),
+    )  # fmt: skip

@@ -1,0 +1,86 @@
+"""Dependencies: the store session, the caller (from ``X-API-Key``) and role checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader
+from sqlalchemy.orm import Session
+
+from creditfactory.api._settings import Settings
+from creditfactory.store import AuthError, DecisionService, Store, authenticate
+
+_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API key")
+
+# What each write needs; every GET accepts any valid key.
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "applications.create": frozenset({"admin", "analyst", "underwriter"}),
+    "reviews.decide": frozenset({"admin", "underwriter"}),
+    "strategies.upload": frozenset({"admin", "analyst"}),
+    "strategies.activate": frozenset({"admin"}),
+    "models.register": frozenset({"admin", "analyst"}),
+    "lists.write": frozenset({"admin", "analyst"}),
+    "keys.manage": frozenset({"admin"}),
+    "read": frozenset({"admin", "analyst", "underwriter", "read-only"}),
+}
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated caller."""
+
+    id: int
+    name: str
+    role: str
+
+
+def get_store(request: Request) -> Store:
+    return request.app.state.store  # type: ignore[no-any-return]
+
+
+def get_service(request: Request) -> DecisionService:
+    return request.app.state.service  # type: ignore[no-any-return]
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_session(store: Annotated[Store, Depends(get_store)]) -> Iterator[Session]:
+    """A session committed when the route returns without error."""
+    with store.session() as session:
+        yield session
+
+
+def get_caller(
+    store: Annotated[Store, Depends(get_store)],
+    key: Annotated[str | None, Depends(_header)],
+) -> Caller:
+    with store.sessions() as session:
+        row = authenticate(session, key)
+        return Caller(row.id, row.name, row.role)
+
+
+def allowed(permission: str) -> Callable[..., Caller]:
+    """A dependency returning the caller if its role grants ``permission`` (403 otherwise)."""
+    roles = PERMISSIONS[permission]
+
+    def check(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
+        if caller.role not in roles:
+            raise AuthError(
+                f"role {caller.role!r} may not {permission.replace('.', ' ')} "
+                f"(needs one of: {', '.join(sorted(roles))})",
+                status=403,
+            )
+        return caller
+
+    return check
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+ServiceDep = Annotated[DecisionService, Depends(get_service)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+Reader = Annotated[Caller, Depends(allowed("read"))]

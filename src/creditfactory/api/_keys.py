@@ -1,0 +1,35 @@
+"""``/v1/keys``: API keys with roles (admin only)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+from sqlalchemy import select
+
+from creditfactory.api._deps import Caller, SessionDep, allowed
+from creditfactory.api._schemas import KeyCreate, KeyCreated, KeyPublic
+from creditfactory.store import ApiKey, create_key, revoke_key
+
+router = APIRouter(prefix="/v1/keys", tags=["keys"])
+Admin = Annotated[Caller, Depends(allowed("keys.manage"))]
+
+
+@router.post("", response_model=KeyCreated, status_code=status.HTTP_201_CREATED)
+def create(body: KeyCreate, session: SessionDep, caller: Admin) -> KeyCreated:
+    """Create a key; the secret is in this response only."""
+    row, secret = create_key(session, body.name, body.role, caller.name)
+    return KeyCreated(**KeyPublic.model_validate(row).model_dump(), key=secret)
+
+
+@router.get("", response_model=list[KeyPublic])
+def read_keys(session: SessionDep, _: Admin) -> list[KeyPublic]:
+    """Every key (without secrets)."""
+    rows = session.execute(select(ApiKey).order_by(ApiKey.id)).scalars()
+    return [KeyPublic.model_validate(r) for r in rows]
+
+
+@router.delete("/{key_id}", response_model=KeyPublic)
+def revoke(key_id: int, session: SessionDep, caller: Admin) -> KeyPublic:
+    """Revoke a key (kept for the record)."""
+    return KeyPublic.model_validate(revoke_key(session, key_id, caller.name))

@@ -1,0 +1,39 @@
+"""``/v1/reviews``: the manual-review queue (refers and the QC sample)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+
+from creditfactory.api._decisions import decision_public
+from creditfactory.api._deps import Caller, Reader, ServiceDep, SessionDep, allowed
+from creditfactory.api._schemas import DecisionPublic, ReviewDecide, ReviewPublic
+from creditfactory.store import reviews
+
+router = APIRouter(prefix="/v1/reviews", tags=["reviews"])
+
+
+@router.get("", response_model=list[ReviewPublic])
+def queue(
+    session: SessionDep,
+    _: Reader,
+    status: Literal["pending", "done", "all"] = "pending",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[ReviewPublic]:
+    """Reviews, oldest first (pending ones by default)."""
+    rows = reviews(session, None if status == "all" else status, limit)
+    return [ReviewPublic.model_validate(r) for r in rows]
+
+
+@router.post("/{review_id}", response_model=DecisionPublic)
+def decide_review(
+    review_id: int,
+    body: ReviewDecide,
+    service: ServiceDep,
+    session: SessionDep,
+    caller: Annotated[Caller, Depends(allowed("reviews.decide"))],
+) -> DecisionPublic:
+    """Approve or decline with a reason; the override is stored beside the original decision."""
+    _, decision = service.review(review_id, body.outcome, body.reason, caller.name)
+    return decision_public(session, decision)

@@ -1,0 +1,200 @@
+"""Request and response schemas (kept apart from the tables)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from creditfactory.store import Outcome, Review
+
+
+class ReviewPublic(BaseModel):
+    """A manual review: why it was queued and, once done, the override."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    decision_id: int
+    queue_reason: str
+    status: str
+    outcome: str | None = None
+    reason: str | None = None
+    reviewer: str | None = None
+    queued_at: datetime
+    reviewed_at: datetime | None = None
+
+
+class DecisionPublic(BaseModel):
+    """A stored decision with its full explanation."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    application_id: int
+    decision: Literal["approve", "decline", "refer"]
+    final_decision: str = Field(description="the override if reviewed, else the decision")
+    limit: float | None
+    apr: float | None
+    term: int | None
+    reasons: list[str]
+    trace: list[str]
+    strategy: str
+    version: str
+    model_versions: dict[str, str]
+    values: dict[str, Any]
+    list_hits: list[str]
+    decided_at: datetime
+    review: ReviewPublic | None = None
+
+
+class ApplicationDecision(BaseModel):
+    """The answer to a new application."""
+
+    application_id: int
+    external_id: str | None
+    decision_id: int
+    decision: str
+    limit: float | None
+    apr: float | None
+    term: int | None
+    reasons: list[str]
+    strategy: str
+    version: str
+    review: ReviewPublic | None
+    replayed: bool = Field(
+        description="true when an Idempotency-Key retry returned the first answer"
+    )
+
+    @classmethod
+    def of(cls, out: Outcome) -> ApplicationDecision:
+        d = out.decision
+        return cls(
+            application_id=out.application.id, external_id=out.application.external_id,
+            decision_id=d.id, decision=d.decision, limit=d.limit, apr=d.apr, term=d.term,
+            reasons=d.reasons, strategy=d.strategy, version=d.version,
+            review=None if out.review is None else ReviewPublic.model_validate(out.review),
+            replayed=out.replayed,
+        )  # fmt: skip
+
+
+class ApplicationPublic(BaseModel):
+    """An application as received, with its decision."""
+
+    id: int
+    external_id: str | None
+    payload: dict[str, Any]
+    received_at: datetime
+    decision: DecisionPublic | None
+
+
+class StrategyCreate(BaseModel):
+    """A new strategy version: its YAML text (name and version come from inside it)."""
+
+    source: str = Field(min_length=1, description="the strategy YAML")
+    activate: bool = Field(False, description="activate it at once (admin only)")
+
+
+class StrategyPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    version: str
+    sha256: str
+    uploaded_by: str
+    uploaded_at: datetime
+    active: bool = False
+
+
+class StrategySource(StrategyPublic):
+    source: str
+
+
+class ModelCreate(BaseModel):
+    """A model artefact: a ``creditfactory.scoring_spec`` JSON document."""
+
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.\-]+$")
+    version: str = Field(min_length=1, max_length=50)
+    spec: dict[str, Any]
+
+
+class ModelPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    version: str
+    sha256: str
+    registered_by: str
+    registered_at: datetime
+
+
+class ListChange(BaseModel):
+    """Identifiers to add to or remove from a list; they are hashed before storage."""
+
+    field: str = Field(min_length=1, max_length=50, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    values: list[str] = Field(min_length=1, max_length=10_000)
+    note: str = Field("", max_length=200)
+
+
+class ListChangeResult(BaseModel):
+    list: str
+    field: str
+    changed: int
+
+
+class ListSummary(BaseModel):
+    list: str
+    field: str
+    entries: int
+
+
+class KeyCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    role: Literal["admin", "analyst", "underwriter", "read-only"]
+
+
+class KeyPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    role: str
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class KeyCreated(KeyPublic):
+    key: str = Field(description="the secret: shown once, stored only as a hash")
+
+
+class ReviewDecide(BaseModel):
+    """An underwriter's verdict on a queued decision."""
+
+    outcome: Literal["approve", "decline"]
+    reason: str = Field(min_length=3, max_length=2000)
+
+
+class LedgerEntryPublic(BaseModel):
+    seq: int
+    kind: str
+    subject: str
+    actor: str
+    created_at: str
+    payload: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class VerifyResult(BaseModel):
+    ok: bool
+    checked: int
+    head: str
+    first_problem: dict[str, Any] | None
+
+
+def review_public(review: Review | None) -> ReviewPublic | None:
+    return None if review is None else ReviewPublic.model_validate(review)

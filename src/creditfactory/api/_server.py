@@ -1,0 +1,98 @@
+"""Run the service: in this process (``serve``) or in a child process the caller stops."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from creditfactory.api._settings import Settings
+from creditfactory.exceptions import ConfigError
+
+
+def serve(settings: Settings | None = None, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Serve the API with uvicorn until interrupted."""
+    import uvicorn
+
+    from creditfactory.api._app import create_app
+
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port free right now on ``host``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class ServerProcess:
+    """A service started by :func:`start_server`; ``stop()`` ends it (also as a context)."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+
+    def stop(self, timeout: float = 10.0) -> int:
+        """Stop the server (SIGTERM, then SIGKILL after ``timeout``); returns its exit code."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return int(self.process.returncode)
+
+    def __enter__(self) -> ServerProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_server(
+    host: str = "127.0.0.1", port: int | None = None, env: Mapping[str, str] | None = None,
+    timeout: float = 60.0,
+) -> ServerProcess:  # fmt: skip
+    """Start ``creditfactory serve`` in a child process and wait until ``/health`` answers.
+
+    ``env`` adds ``CREDITFACTORY_*`` settings (database URL, admin key, strategy ...).
+
+    Raises
+    ------
+    ConfigError
+        The server exited or did not answer within ``timeout`` seconds (with its output).
+    """
+    import urllib.error
+    import urllib.request
+
+    port = port or free_port(host)
+    code = "import sys; from creditfactory.cli import main; sys.argv[0] = 'creditfactory'; main()"
+    cmd = [sys.executable, "-c", code, "serve", "--host", host, "--port", str(port)]
+    # a file, not a pipe: a chatty server must never block on a full pipe
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server
+    proc = subprocess.Popen(
+        cmd, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT
+    )
+    url = f"http://{host}:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            log.seek(0)
+            out = log.read().decode(errors="replace")
+            raise ConfigError(f"server exited with status {proc.returncode}: {out.strip()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=1.0) as answer:
+                if answer.status == 200:
+                    return ServerProcess(url, proc)
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.1)
+    ServerProcess(url, proc).stop()
+    raise ConfigError(f"server did not answer on {url} within {timeout:g} s")

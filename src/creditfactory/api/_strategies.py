@@ -1,0 +1,81 @@
+"""``/v1/strategies``: upload (validated), list, activate, roll back."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, status
+
+from creditfactory.api._deps import PERMISSIONS, Caller, Reader, SessionDep, allowed
+from creditfactory.api._schemas import StrategyCreate, StrategyPublic, StrategySource
+from creditfactory.store import (
+    AuthError,
+    StrategyVersion,
+    activate,
+    active_strategy,
+    add_strategy,
+    get_strategy,
+    list_strategies,
+    rollback,
+)
+
+router = APIRouter(prefix="/v1/strategies", tags=["strategies"])
+
+
+def public(row: StrategyVersion, active: StrategyVersion | None) -> StrategyPublic:
+    out = StrategyPublic.model_validate(row)
+    out.active = active is not None and active.id == row.id
+    return out
+
+
+@router.post("", response_model=StrategyPublic, status_code=status.HTTP_201_CREATED)
+def upload_strategy(
+    body: StrategyCreate,
+    session: SessionDep,
+    caller: Annotated[Caller, Depends(allowed("strategies.upload"))],
+) -> StrategyPublic:
+    """Upload a new version; it is compiled (422 naming the line if invalid) before storing."""
+    if body.activate and caller.role not in PERMISSIONS["strategies.activate"]:
+        raise AuthError(f"role {caller.role!r} may not activate strategies", status=403)
+    row = add_strategy(session, body.source, caller.name)
+    if body.activate:
+        activate(session, row.id, caller.name)
+    return public(row, active_strategy(session))
+
+
+@router.get("", response_model=list[StrategyPublic])
+def read_strategies(session: SessionDep, _: Reader) -> list[StrategyPublic]:
+    """Every uploaded version, oldest first, with the active one flagged."""
+    active = active_strategy(session)
+    return [public(r, active) for r in list_strategies(session)]
+
+
+@router.get("/{strategy_id}", response_model=StrategySource)
+def read_strategy(strategy_id: int, session: SessionDep, _: Reader) -> StrategySource:
+    """One version with its YAML source."""
+    row = get_strategy(session, strategy_id)
+    out = StrategySource.model_validate(row)
+    active = active_strategy(session)
+    out.active = active is not None and active.id == row.id
+    return out
+
+
+@router.post("/{strategy_id}/activate", response_model=StrategyPublic)
+def activate_strategy(
+    strategy_id: int,
+    request: Request,
+    session: SessionDep,
+    caller: Annotated[Caller, Depends(allowed("strategies.activate"))],
+) -> StrategyPublic:
+    """Put a version in force for new applications."""
+    row = activate(session, strategy_id, caller.name)
+    return public(row, row)
+
+
+@router.post("/rollback", response_model=StrategyPublic)
+def rollback_strategy(
+    session: SessionDep, caller: Annotated[Caller, Depends(allowed("strategies.activate"))]
+) -> StrategyPublic:
+    """Re-activate the version in force before the current one."""
+    row = rollback(session, caller.name)
+    return public(row, row)

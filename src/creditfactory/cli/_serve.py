@@ -1,0 +1,31 @@
+"""``creditfactory serve``: the decision service on uvicorn."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from creditfactory.cli._common import console, fail
+from creditfactory.exceptions import CreditFactoryError
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+) -> None:
+    """Serve the decision API (settings from CREDITFACTORY_* variables; docs at /docs)."""
+    from pydantic import ValidationError
+
+    from creditfactory.api import Settings
+    from creditfactory.api import serve as run
+
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        fail(f"invalid CREDITFACTORY_* settings: {exc}")
+    console.print(f"creditfactory service on http://{host}:{port} (docs at /docs)")
+    try:
+        run(settings, host=host, port=port)
+    except CreditFactoryError as exc:
+        fail(str(exc))

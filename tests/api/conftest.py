@@ -1,0 +1,50 @@
+"""An app on a fresh database (SQLite and PostgreSQL) with one key per role."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from fastapi.testclient import TestClient
+
+from creditfactory.api import Settings, create_app
+from creditfactory.store import add_key
+
+ADMIN = "admin-secret"
+
+
+@dataclass
+class Api:
+    client: TestClient
+    keys: dict[str, dict[str, str]]  # role -> headers
+
+    def as_(self, role: str) -> dict[str, str]:
+        return self.keys[role]
+
+
+@pytest.fixture
+def api(db_url: str) -> Iterator[Api]:
+    settings = Settings(
+        database_url=db_url, admin_key=ADMIN, list_secret="list-secret", qc_rate=0.0, qc_seed=3
+    )
+    app = create_app(settings)
+    store = app.state.store
+    keys = {"admin": {"X-API-Key": ADMIN}}
+    with store.session() as s:
+        for role in ("analyst", "underwriter", "read-only"):
+            add_key(s, role, role, f"{role}-secret", "test")
+            keys[role] = {"X-API-Key": f"{role}-secret"}
+    with TestClient(app) as client:
+        yield Api(client, keys)
+    store.dispose()
+
+
+@pytest.fixture
+def live(api: Api, strategy_yaml: str) -> Api:
+    """The app with the test strategy uploaded and active."""
+    r = api.client.post(
+        "/v1/strategies", json={"source": strategy_yaml, "activate": True}, headers=api.as_("admin")
+    )
+    assert r.status_code == 201, r.text
+    return api

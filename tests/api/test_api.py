@@ -1,0 +1,286 @@
+"""The HTTP API in process (TestClient) on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from tests.api.conftest import Api
+
+
+def post_app(api: Api, body: dict[str, Any], role: str = "underwriter", **headers: str) -> Any:
+    return api.client.post("/v1/applications", json=body, headers={**api.as_(role), **headers})
+
+
+def test_health_and_openapi_docs(api: Api) -> None:
+    assert api.client.get("/health").json() == {"status": "ok"}
+    assert api.client.get("/docs").status_code == 200
+    paths = api.client.get("/openapi.json").json()["paths"]
+    assert {"/v1/applications", "/v1/decisions/{decision_id}", "/v1/reviews/{review_id}"} <= set(
+        paths
+    )
+
+
+def test_application_is_decided_stored_and_explained(
+    live: Api, good_application: dict[str, Any]
+) -> None:
+    r = post_app(live, good_application)
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert (body["decision"], body["limit"], body["apr"], body["term"]) == (
+        "approve",
+        30000.0,
+        0.15,
+        12,
+    )
+    assert body["replayed"] is False
+    assert body["external_id"] == "A1"
+    d = live.client.get(
+        f"/v1/decisions/{body['decision_id']}", headers=live.as_("read-only")
+    ).json()
+    assert d["trace"] == ["knockouts", "offer"]
+    assert d["strategy"] == "service_test"
+    assert d["final_decision"] == "approve"
+    assert d["review"] is None
+    a = live.client.get(f"/v1/applications/{body['application_id']}", headers=live.as_("read-only"))
+    assert a.json()["payload"] == good_application
+    assert a.json()["decision"]["id"] == d["id"]
+    assert live.client.get("/v1/decisions/999", headers=live.as_("admin")).status_code == 404
+
+
+def test_bad_input_gives_field_level_422(live: Api, good_application: dict[str, Any]) -> None:
+    bad = {**good_application, "age": 12, "monthly_income": "lots"}
+    del bad["term_requested"]
+    r = post_app(live, bad)
+    assert r.status_code == 422
+    assert r.json()["detail"] == [
+        {"loc": ["body", "age"], "msg": "below minimum 18", "type": "value_error"},
+        {
+            "loc": ["body", "monthly_income"],
+            "msg": "expected float, got str",
+            "type": "value_error",
+        },
+        {"loc": ["body", "term_requested"], "msg": "missing", "type": "value_error"},
+    ]
+    not_object = live.client.post("/v1/applications", json=[1, 2], headers=live.as_("admin"))
+    assert not_object.status_code == 422
+    assert not_object.json()["detail"][0]["loc"] == ["body"]
+
+
+def test_idempotency_key_replays_the_first_decision(
+    live: Api, good_application: dict[str, Any]
+) -> None:
+    first = post_app(live, good_application, **{"Idempotency-Key": "retry-1"})
+    again = post_app(live, good_application, **{"Idempotency-Key": "retry-1"})
+    assert first.status_code == 201
+    assert again.status_code == 200
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["replayed"] is True
+    assert again.json()["decision_id"] == first.json()["decision_id"]
+    clash = post_app(live, {**good_application, "age": 50}, **{"Idempotency-Key": "retry-1"})
+    assert clash.status_code == 409
+    assert "different request" in clash.json()["detail"]
+    fresh = post_app(live, good_application)
+    assert fresh.json()["decision_id"] != first.json()["decision_id"]
+
+
+def test_no_active_strategy_is_a_conflict(api: Api, good_application: dict[str, Any]) -> None:
+    r = post_app(api, good_application)
+    assert r.status_code == 409
+    assert "no strategy is active" in r.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("role", "method", "path", "body", "allowed"),
+    [
+        ("read-only", "post", "/v1/applications", {}, False),
+        ("analyst", "post", "/v1/keys", {"name": "x", "role": "admin"}, False),
+        (
+            "underwriter",
+            "post",
+            "/v1/lists/blacklist/entries",
+            {"field": "phone", "values": ["1"]},
+            False,
+        ),
+        (
+            "analyst",
+            "post",
+            "/v1/lists/blacklist/entries",
+            {"field": "phone", "values": ["1"]},
+            True,
+        ),
+        ("analyst", "post", "/v1/strategies/1/activate", None, False),
+        ("underwriter", "post", "/v1/reviews/1", {"outcome": "approve", "reason": "fine"}, True),
+        ("analyst", "post", "/v1/reviews/1", {"outcome": "approve", "reason": "fine"}, False),
+        ("read-only", "get", "/v1/strategies", None, True),
+        ("underwriter", "get", "/v1/keys", None, False),
+    ],
+)
+def test_roles(live: Api, role: str, method: str, path: str, body: Any, allowed: bool) -> None:
+    r = live.client.request(method.upper(), path, json=body, headers=live.as_(role))
+    assert (r.status_code != 403) == allowed, r.text
+    if not allowed:
+        assert f"role {role!r} may not" in r.json()["detail"]
+
+
+def test_unknown_or_missing_key_is_401(live: Api) -> None:
+    assert live.client.get("/v1/strategies").status_code == 401
+    r = live.client.get("/v1/strategies", headers={"X-API-Key": "nope"})
+    assert r.status_code == 401
+    assert r.headers["WWW-Authenticate"] == "APIKey"
+
+
+def test_keys_create_and_revoke(api: Api) -> None:
+    r = api.client.post(
+        "/v1/keys", json={"name": "ops", "role": "underwriter"}, headers=api.as_("admin")
+    )
+    assert r.status_code == 201
+    secret, key_id = r.json()["key"], r.json()["id"]
+    assert api.client.get("/v1/strategies", headers={"X-API-Key": secret}).status_code == 200
+    assert all("key" not in k for k in api.client.get("/v1/keys", headers=api.as_("admin")).json())
+    api.client.delete(f"/v1/keys/{key_id}", headers=api.as_("admin"))
+    assert api.client.get("/v1/strategies", headers={"X-API-Key": secret}).status_code == 401
+    bad = api.client.post("/v1/keys", json={"name": "x", "role": "boss"}, headers=api.as_("admin"))
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["loc"] == ["body", "role"]
+
+
+def test_strategies_upload_activate_rollback(
+    api: Api, strategy_yaml: str, strategy_yaml_v2: str, good_application: dict[str, Any]
+) -> None:
+    admin, analyst = api.as_("admin"), api.as_("analyst")
+    v1 = api.client.post("/v1/strategies", json={"source": strategy_yaml}, headers=analyst).json()
+    v2 = api.client.post(
+        "/v1/strategies", json={"source": strategy_yaml_v2}, headers=analyst
+    ).json()
+    broken = api.client.post(
+        "/v1/strategies",
+        json={"source": strategy_yaml.replace("< 3000", "< salary")},
+        headers=analyst,
+    )
+    assert broken.status_code == 422
+    assert "unknown variable 'salary'" in broken.json()["detail"]
+    dup = api.client.post("/v1/strategies", json={"source": strategy_yaml}, headers=analyst)
+    assert dup.status_code == 409
+    api.client.post(f"/v1/strategies/{v1['id']}/activate", headers=admin)
+    api.client.post(f"/v1/strategies/{v2['id']}/activate", headers=admin)
+    assert post_app(api, good_application).json()["limit"] == 20000.0  # v2: 2 x income
+    back = api.client.post("/v1/strategies/rollback", headers=admin).json()
+    assert back["version"] == "1"
+    assert back["active"] is True
+    assert post_app(api, good_application).json()["limit"] == 30000.0
+    listed = api.client.get("/v1/strategies", headers=analyst).json()
+    assert [(s["version"], s["active"]) for s in listed] == [("1", True), ("2", False)]
+    src = api.client.get(f"/v1/strategies/{v2['id']}", headers=analyst).json()
+    assert src["source"] == strategy_yaml_v2
+
+
+def test_model_registration(api: Api) -> None:
+    spec = {
+        "format": "creditfactory.scoring_spec",
+        "format_version": 1,
+        "scaling": {"factor": 28.85, "offset": 487.1},
+        "characteristics": [
+            {
+                "name": "age",
+                "kind": "numerical",
+                "code": "R001",
+                "missing_points": 10.0,
+                "special": [],
+                "upper_edges": [25.0],
+                "points": [20.0, 40.0],
+            }
+        ],
+    }
+    h = api.as_("analyst")
+    assert (
+        api.client.post(
+            "/v1/models", json={"name": "a", "version": "1", "spec": spec}, headers=h
+        ).status_code
+        == 201
+    )
+    bad = api.client.post("/v1/models", json={"name": "b", "version": "1", "spec": {}}, headers=h)
+    assert bad.status_code == 422
+    assert "scoring_spec" in bad.json()["detail"]
+    assert [m["name"] for m in api.client.get("/v1/models", headers=h).json()] == ["a"]
+
+
+def test_lists_hash_identifiers_and_change_decisions(
+    live: Api, good_application: dict[str, Any]
+) -> None:
+    h = live.as_("analyst")
+    phone = good_application["phone"]
+    r = live.client.post(
+        "/v1/lists/blacklist/entries", json={"field": "phone", "values": [phone]}, headers=h
+    )
+    assert r.json()["changed"] == 1
+    declined = post_app(live, good_application).json()
+    assert declined["decision"] == "decline"
+    assert declined["reasons"] == ["LIST_BLACKLIST_PHONE"]
+    store = live.client.app.state.store  # type: ignore[attr-defined]
+    with store.engine.connect() as conn:
+        for table in ("list_entries", "ledger"):
+            rows = conn.execute(text(f"select * from {table}")).all()
+            assert phone not in repr(rows)
+    assert live.client.get("/v1/lists", headers=h).json() == [
+        {"list": "blacklist", "field": "phone", "entries": 1}
+    ]
+    live.client.post(
+        "/v1/lists/blacklist/remove", json={"field": "phone", "values": [phone]}, headers=h
+    )
+    assert post_app(live, good_application).json()["decision"] == "approve"
+
+
+def test_review_queue_and_override(live: Api, good_application: dict[str, Any]) -> None:
+    refer = post_app(live, {**good_application, "inquiries_3m": 5}).json()
+    assert refer["decision"] == "refer"
+    assert refer["review"]["status"] == "pending"
+    queue = live.client.get("/v1/reviews", headers=live.as_("underwriter")).json()
+    assert [q["decision_id"] for q in queue] == [refer["decision_id"]]
+    short = live.client.post(
+        f"/v1/reviews/{queue[0]['id']}",
+        json={"outcome": "approve", "reason": ""},
+        headers=live.as_("underwriter"),
+    )
+    assert short.status_code == 422
+    assert short.json()["detail"][0]["loc"] == ["body", "reason"]
+    done = live.client.post(
+        f"/v1/reviews/{queue[0]['id']}",
+        json={"outcome": "decline", "reason": "payslip forged"},
+        headers=live.as_("underwriter"),
+    ).json()
+    assert (done["decision"], done["final_decision"]) == ("refer", "decline")
+    assert done["review"]["reason"] == "payslip forged"
+    assert done["review"]["reviewer"] == "underwriter"
+    assert live.client.get("/v1/reviews", headers=live.as_("underwriter")).json() == []
+    again = live.client.post(
+        f"/v1/reviews/{queue[0]['id']}",
+        json={"outcome": "approve", "reason": "oops"},
+        headers=live.as_("underwriter"),
+    )
+    assert again.status_code == 409
+
+
+def test_every_write_is_in_the_ledger_and_it_verifies(
+    live: Api, good_application: dict[str, Any]
+) -> None:
+    post_app(live, good_application)
+    live.client.post(
+        "/v1/lists/greylist/entries",
+        json={"field": "phone", "values": ["1"]},
+        headers=live.as_("analyst"),
+    )
+    entries = live.client.get("/v1/audit/entries", headers=live.as_("read-only")).json()
+    kinds = [e["kind"] for e in entries]
+    assert kinds[-4:] == ["strategy.upload", "strategy.activate", "decision", "list.add"]
+    assert {e["actor"] for e in entries[-4:]} == {"admin", "underwriter", "analyst"}
+    v = live.client.get("/v1/audit/verify", headers=live.as_("read-only")).json()
+    assert v["ok"] is True
+    assert v["checked"] == len(entries)
+    store = live.client.app.state.store  # type: ignore[attr-defined]
+    with store.engine.begin() as conn:
+        conn.execute(text('UPDATE decisions SET "limit" = 99999'))
+    v = live.client.get("/v1/audit/verify", headers=live.as_("read-only")).json()
+    assert v["ok"] is False
+    assert v["first_problem"]["problem"] == "record-altered"

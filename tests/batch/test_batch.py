@@ -1,0 +1,163 @@
+"""The batch factory: chunked, and resumable after an interruption with every row once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+from typer.testing import CliRunner
+
+from creditfactory.batch import decide_file, parts_dir
+from creditfactory.cli import app
+from creditfactory.data import SimulationConfig, simulate
+from creditfactory.decision import Strategy
+from creditfactory.exceptions import ConfigError, DataError
+
+N = 3000
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    from tests.conftest import SERVICE_STRATEGY
+
+    root = tmp_path_factory.mktemp("batch")
+    apps = pl.from_pandas(simulate(SimulationConfig(n_applications=N, seed=5)).applications)
+    apps.write_parquet(root / "apps.parquet", row_group_size=700)
+    strategy = root / "strategy.yaml"
+    strategy.write_text(SERVICE_STRATEGY.format(version="1", multiple=3), encoding="utf-8")
+    return root / "apps.parquet", strategy
+
+
+@pytest.fixture(scope="module")
+def expected(files: tuple[Path, Path]) -> pl.DataFrame:
+    """The whole file decided in one call, with the input position as ``row``."""
+    apps, strategy = files
+    out = Strategy.load(strategy).decide_batch(pl.read_parquet(apps))
+    return out.with_columns(pl.int_range(0, N, dtype=pl.Int64).alias("row"))
+
+
+class KilledError(Exception):
+    pass
+
+
+def test_chunked_run_equals_one_batch_call(
+    files: tuple[Path, Path], expected: pl.DataFrame, tmp_path: Path
+) -> None:
+    apps, strategy = files
+    seen: list[tuple[int, int]] = []
+    report = decide_file(
+        Strategy.load(strategy), apps, tmp_path / "out.parquet", chunk_size=400,
+        progress=lambda c, cs, r, rs: seen.append((c, r)),
+    )  # fmt: skip
+    assert (report.rows, report.chunks, report.chunks_decided, report.chunks_resumed) == (
+        N,
+        8,
+        8,
+        0,
+    )
+    assert seen[0] == (0, 0)
+    assert seen[-1] == (8, N)
+    assert_frame_equal(pl.read_parquet(tmp_path / "out.parquet"), expected)
+    assert sum(report.decisions.values()) == N
+    assert not parts_dir(tmp_path / "out.parquet").exists()
+
+
+def test_interrupted_run_resumes_and_decides_each_row_once(
+    files: tuple[Path, Path], expected: pl.DataFrame, tmp_path: Path
+) -> None:
+    apps, strategy = files
+    out = tmp_path / "out.parquet"
+
+    def stop_after_three(chunks_done: int, *_: int) -> None:
+        if chunks_done == 3:
+            raise KilledError
+
+    with pytest.raises(KilledError):
+        decide_file(Strategy.load(strategy), apps, out, chunk_size=400, progress=stop_after_three)
+    assert not out.exists()
+    assert len(list(parts_dir(out).glob("part-*.parquet"))) == 3
+    (parts_dir(out) / "part-000005.tmp").write_bytes(b"half a chunk")  # cut off mid-write
+    decided: list[int] = []
+
+    class Counting:
+        def __init__(self, inner: Strategy):
+            self.inner, self.name, self.version = inner, inner.name, inner.version
+
+        def decide_batch(self, frame: pl.DataFrame) -> pl.DataFrame:
+            decided.append(frame.height)
+            return self.inner.decide_batch(frame)
+
+    report = decide_file(Counting(Strategy.load(strategy)), apps, out, chunk_size=400)
+    assert (report.chunks_resumed, report.chunks_decided) == (3, 5)
+    assert sum(decided) == N - 3 * 400  # only the rest was decided again
+    result = pl.read_parquet(out)
+    assert result["row"].to_list() == list(range(N))
+    assert result["application_id"].n_unique() == N
+    assert_frame_equal(result, expected)
+
+
+def test_resume_refuses_a_different_run(files: tuple[Path, Path], tmp_path: Path) -> None:
+    apps, strategy = files
+    out = tmp_path / "out.parquet"
+
+    def stop(chunks_done: int, *_: int) -> None:
+        if chunks_done == 1:
+            raise KilledError
+
+    with pytest.raises(KilledError):
+        decide_file(Strategy.load(strategy), apps, out, chunk_size=400, progress=stop)
+    with pytest.raises(ConfigError, match="differs in chunk_size, chunks; pass restart=True"):
+        decide_file(Strategy.load(strategy), apps, out, chunk_size=500)
+    report = decide_file(Strategy.load(strategy), apps, out, chunk_size=500, restart=True)
+    assert report.chunks_resumed == 0
+    assert report.rows == N
+    with pytest.raises(ConfigError, match="chunk_size: must be at least 1"):
+        decide_file(Strategy.load(strategy), apps, out, chunk_size=0)
+    (tmp_path / "bad.parquet").write_text("not parquet")
+    with pytest.raises(DataError, match="not a readable Parquet file"):
+        decide_file(Strategy.load(strategy), tmp_path / "bad.parquet", out)
+
+
+def test_cli_batch_decide(files: tuple[Path, Path], expected: pl.DataFrame, tmp_path: Path) -> None:
+    apps, strategy = files
+    out = tmp_path / "cli.parquet"
+    args = ["batch", "decide", "--strategy", str(strategy), "--input", str(apps), "--out", str(out)]
+    result = CliRunner().invoke(app, [*args, "--chunk-size", "1000"])
+    assert result.exit_code == 0, result.output
+    assert f"{N:,} rows in 3 chunks" in result.output
+    assert_frame_equal(pl.read_parquet(out), expected)
+
+
+@pytest.mark.slow
+def test_killed_process_resumes(
+    files: tuple[Path, Path], expected: pl.DataFrame, tmp_path: Path
+) -> None:
+    """SIGKILL the CLI half-way, run it again: every application decided exactly once."""
+    apps, strategy = files
+    out = tmp_path / "killed.parquet"
+    code = "import sys; from creditfactory.cli import main; sys.argv[0] = 'creditfactory'; main()"
+    cmd = [sys.executable, "-c", code, "batch", "decide", "--strategy", str(strategy),
+           "--input", str(apps), "--out", str(out), "--chunk-size", "10"]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    work = parts_dir(out)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if work.exists() and len(list(work.glob("part-*.parquet"))) >= 30:
+            os.kill(proc.pid, signal.SIGKILL)
+            break
+        time.sleep(0.005)
+    proc.wait(30)
+    assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    before = len(list(work.glob("part-*.parquet")))
+    assert 30 <= before < N // 10
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert f"{before} resumed" in result.stdout.replace("\n", " ")
+    assert_frame_equal(pl.read_parquet(out), expected)
