@@ -1,6 +1,7 @@
 """The HTTP decision service: ``create_app(settings)``, one router per resource."""
 
 from creditfactory.api._app import create_app
+from creditfactory.api._demo import service_demo
 from creditfactory.api._deps import PERMISSIONS
 from creditfactory.api._server import ServerProcess, free_port, serve, start_server
 from creditfactory.api._settings import Settings
@@ -12,5 +13,6 @@ __all__ = [
     "create_app",
     "free_port",
     "serve",
+    "service_demo",
     "start_server",
 ]

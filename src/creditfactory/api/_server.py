@@ -10,6 +10,7 @@ import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from creditfactory.api._settings import Settings
 from creditfactory.exceptions import ConfigError
@@ -37,9 +38,21 @@ class ServerProcess:
 
     url: str
     process: subprocess.Popen[bytes]
+    log: Any = None  # the file receiving the server's output
+
+    def output(self) -> str:
+        """What the server wrote so far."""
+        if self.log is None or self.log.closed:
+            return ""
+        self.log.seek(0)
+        return str(self.log.read().decode(errors="replace"))
 
     def stop(self, timeout: float = 10.0) -> int:
-        """Stop the server (SIGTERM, then SIGKILL after ``timeout``); returns its exit code."""
+        """Stop the server (SIGTERM, then SIGKILL after ``timeout``); returns its exit code.
+
+        uvicorn shuts down gracefully on SIGTERM and then re-raises it, so a clean stop
+        returns ``-SIGTERM`` (or 0).
+        """
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -47,6 +60,8 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.log is not None and not self.log.closed:
+            self.log.close()
         return int(self.process.returncode)
 
     def __enter__(self) -> ServerProcess:
@@ -86,13 +101,14 @@ def start_server(
         if proc.poll() is not None:
             log.seek(0)
             out = log.read().decode(errors="replace")
+            log.close()
             raise ConfigError(f"server exited with status {proc.returncode}: {out.strip()[-2000:]}")
         try:
             with urllib.request.urlopen(f"{url}/health", timeout=1.0) as answer:
                 if answer.status == 200:
-                    return ServerProcess(url, proc)
+                    return ServerProcess(url, proc, log)
         except (urllib.error.URLError, OSError):
             pass
         time.sleep(0.1)
-    ServerProcess(url, proc).stop()
+    ServerProcess(url, proc, log).stop()
     raise ConfigError(f"server did not answer on {url} within {timeout:g} s")

@@ -1,0 +1,106 @@
+"""The service part of ``make demo``: start the service, post applications, verify, stop.
+
+The demo command calls :func:`service_demo` and presents what it returns; nothing is printed
+here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import secrets
+import signal
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from creditfactory.api._server import start_server
+
+
+def _request(
+    method: str, url: str, body: Any = None, headers: Mapping[str, str] | None = None
+) -> tuple[int, dict[str, Any], dict[str, str]]:
+    data = None if body is None else json.dumps(body).encode("utf-8")
+    req = urllib.request.Request(url, data=data, method=method)
+    req.add_header("Content-Type", "application/json")
+    for k, v in (headers or {}).items():
+        req.add_header(k, v)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as answer:
+            return answer.status, json.loads(answer.read() or b"{}"), dict(answer.headers)
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}"), dict(exc.headers)
+
+
+def _jsonable(row: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in row.items():
+        if hasattr(v, "item"):
+            v = v.item()
+        if isinstance(v, float) and math.isnan(v):
+            v = None
+        if v is not None and not isinstance(v, bool | int | float | str):
+            v = str(v)
+        out[k] = v
+    return out
+
+
+def service_demo(
+    strategy: str | Path,
+    applications: Sequence[Mapping[str, Any]],
+    workdir: str | Path,
+    database_url: str | None = None,
+) -> dict[str, Any]:
+    """Start the service on 127.0.0.1, post ``applications`` (the first one twice, with the
+    same ``Idempotency-Key``), verify the audit ledger and stop the service.
+
+    Parameters
+    ----------
+    strategy : path
+        The strategy file the service activates at start-up.
+    applications : sequence of mappings
+        Applications (e.g. rows of the simulator's ``applications`` as dicts).
+    workdir : path
+        Where the SQLite database goes (unless ``database_url`` is given).
+
+    Returns
+    -------
+    dict
+        ``url``, ``decisions`` (one dict per application: id, decision, limit, apr, reasons),
+        ``retry_same_decision`` (bool), ``retry_status`` (200 for a replay), ``ledger``
+        (the verify result), ``exit_code`` and ``stopped_cleanly`` of the stopped server.
+    """
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    admin = "cf_demo_" + secrets.token_urlsafe(12)
+    env = {
+        "CREDITFACTORY_DATABASE_URL": database_url or f"sqlite:///{workdir / 'service.db'}",
+        "CREDITFACTORY_ADMIN_KEY": admin,
+        "CREDITFACTORY_STRATEGY": str(Path(strategy).resolve()),
+        "CREDITFACTORY_LIST_SECRET": secrets.token_urlsafe(16),
+    }
+    headers = {"X-API-Key": admin}
+    decisions: list[dict[str, Any]] = []
+    with start_server(env=env) as server:
+        first_key = "demo-" + secrets.token_hex(6)
+        for i, app in enumerate(applications):
+            h = {**headers, "Idempotency-Key": first_key} if i == 0 else headers
+            status, body, _ = _request("POST", f"{server.url}/v1/applications", _jsonable(app), h)
+            decisions.append({"status": status, **body})
+        retry_status, retry, replay_headers = _request(
+            "POST", f"{server.url}/v1/applications", _jsonable(applications[0]),
+            {**headers, "Idempotency-Key": first_key},
+        )  # fmt: skip
+        _, ledger, _ = _request("GET", f"{server.url}/v1/audit/verify", headers=headers)
+        url = server.url
+    return {
+        "url": url,
+        "decisions": decisions,
+        "retry_status": retry_status,
+        "retry_same_decision": retry.get("decision_id") == decisions[0].get("decision_id"),
+        "ledger": ledger,
+        "exit_code": server.process.returncode,
+        "stopped_cleanly": server.process.returncode in (0, -signal.SIGTERM),
+    }
