@@ -24,7 +24,9 @@ def test_service_demo_runs_the_real_server(tmp_path: Path, strategy_yaml: str) -
     assert [d["external_id"] for d in result["decisions"]] == apps["application_id"].head(
         5
     ).to_list()
-    assert result["retry_status"] == 200 and result["retry_same_decision"] is True
-    assert result["ledger"]["ok"] is True and result["ledger"]["checked"] == 1 + 2 + 5
+    assert result["retry_status"] == 200
+    assert result["retry_same_decision"] is True
+    assert result["ledger"]["ok"] is True
+    assert result["ledger"]["checked"] == 1 + 2 + 5
     assert result["stopped_cleanly"] is True
     assert (tmp_path / "service.db").exists()

@@ -89,7 +89,7 @@ def service_demo(
             h = {**headers, "Idempotency-Key": first_key} if i == 0 else headers
             status, body, _ = _request("POST", f"{server.url}/v1/applications", _jsonable(app), h)
             decisions.append({"status": status, **body})
-        retry_status, retry, replay_headers = _request(
+        retry_status, retry, _ = _request(
             "POST", f"{server.url}/v1/applications", _jsonable(applications[0]),
             {**headers, "Idempotency-Key": first_key},
         )  # fmt: skip
