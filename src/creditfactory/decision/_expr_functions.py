@@ -59,6 +59,19 @@ def _check_minmax(types: list[Type]) -> Type:
 def _py_minmax(pick: Callable[..., Any]) -> Callable[[list[PyFn], list[Type], Type], PyFn]:
     def build(fs: list[PyFn], types: list[Type], out: Type) -> PyFn:
         cast = float if out.kind == "float" else (lambda v: v)
+        if len(fs) == 2:  # the common case, kept lean for the online path
+            f1, f2 = fs
+            is_min = pick is min
+
+            def run2(env: dict[str, Any]) -> Any:
+                a, b = f1(env), f2(env)
+                if a is None:
+                    return None if b is None else cast(b)
+                if b is None:
+                    return cast(a)
+                return cast((a if a <= b else b) if is_min else (a if a >= b else b))
+
+            return run2
 
         def run(env: dict[str, Any]) -> Any:
             vals = [v for v in (f(env) for f in fs) if v is not None]
@@ -163,18 +176,17 @@ def _float_fn(
         return Type("float", True)
 
     def py(fs: list[PyFn], types: list[Type], out: Type) -> PyFn:
+        isfinite = math.isfinite
+
         def run(env: dict[str, Any]) -> Any:
-            args = []
-            for f in fs:
-                v = f(env)
-                if v is None:
-                    return None
-                args.append(float(v))
+            args = [f(env) for f in fs]
+            if None in args:
+                return None
             try:
-                r = float(fn(*args))
+                r = fn(*args)  # ints stay ints: the formulas give the same floats either way
             except (ZeroDivisionError, OverflowError, ValueError):
                 return None
-            return r if math.isfinite(r) else None
+            return float(r) if isfinite(r) else None
 
         return run
 

@@ -88,34 +88,39 @@ class PointsModel:
             self._chars.append(
                 (c["name"], c["kind"] == "numerical", table, pts, missing, special, best, c["code"])
             )
+        self._codes = [c[7] for c in self._chars]
 
     @property
     def features(self) -> dict[str, str]:
         return {c[0]: "numeric" if c[1] else "categorical" for c in self._chars}
-
-    def _points(self, v: Any, numeric: bool, table: Any, pts, missing, special) -> float:
-        if v is None or (numeric and v != v):
-            return missing
-        if special and v in special:
-            return special[v]
-        if numeric:
-            return pts[bisect_right(table, v)]
-        i = table.get(v)
-        return missing if i is None else pts[i]
 
     def score_row(
         self, row: Mapping[str, Any], n_reasons: int = 4
     ) -> tuple[float, float, list[str]]:
         score = 0.0
         lost = []
-        for name, numeric, table, pts, missing, special, best, code in self._chars:
-            p = self._points(row.get(name), numeric, table, pts, missing, special)
+        get = row.get
+        for name, numeric, table, pts, missing, special, best, _ in self._chars:
+            v = get(name)
+            if v is None:
+                p = missing
+            elif special and v in special:
+                p = special[v]
+            elif numeric:
+                p = pts[bisect_right(table, v)] if v == v else missing
+            else:
+                i = table.get(v)
+                p = missing if i is None else pts[i]
             score += p
-            lost.append((best - p, code))
+            lost.append(best - p)
         z = (score - self.offset) / self.factor
         pd_ = 1.0 / (1.0 + math.exp(z)) if z < 700 else 0.0
-        order = sorted(range(len(lost)), key=lambda j: -lost[j][0])[:n_reasons]
-        return score, pd_, [lost[j][1] for j in order if lost[j][0] > 1e-9]
+        if not n_reasons:
+            return score, pd_, []
+        # a stable sort, descending: ties keep the characteristics' order (as the scorecard does)
+        order = sorted(range(len(lost)), key=lost.__getitem__, reverse=True)[:n_reasons]
+        codes = self._codes
+        return score, pd_, [codes[j] for j in order if lost[j] > 1e-9]
 
     def score_frame(self, frame: pl.DataFrame, n_reasons: int = 4) -> pl.DataFrame:
         n, k = frame.height, len(self._chars)

@@ -211,9 +211,12 @@ class ModelStep(Step):
         bind_score = self.binds.get("score")
         bind_pd = self.binds.get("pd")
 
+        same_names = all(f == v for f, v in feats)
+
         def run_model(env: dict[str, Any], run: Run) -> None:
             run.trace.append(name)
-            score, pd_, reasons = model.score_row({f: env[v] for f, v in feats}, n)
+            row = env if same_names else {f: env[v] for f, v in feats}
+            score, pd_, reasons = model.score_row(row, n)
             if bind_score is not None:
                 env[bind_score] = score
             if bind_pd is not None:

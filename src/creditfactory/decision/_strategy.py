@@ -9,7 +9,7 @@ from typing import Any
 
 import polars as pl
 
-from creditfactory.decision._inputs import InputSpec, validate_frame, validate_row
+from creditfactory.decision._inputs import InputSpec, fast_checks, validate_frame, validate_row
 from creditfactory.decision._loader import Compiled, compile_strategy
 from creditfactory.decision._models import ModelRegistry
 from creditfactory.decision._steps import PL_DTYPES, BatchPlan, Run
@@ -19,7 +19,7 @@ from creditfactory.exceptions import DataError
 INVALID_INPUT = "INVALID_INPUT"
 
 
-@dataclass
+@dataclass(slots=True)
 class Decision:
     """The outcome of one application.
 
@@ -88,6 +88,7 @@ class Strategy:
         self._steps = [s.online() for s in compiled.steps]
         self._init = dict.fromkeys(compiled.variables)
         self._value_names = list(compiled.outputs)
+        self._fast = fast_checks(self.inputs)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -135,7 +136,7 @@ class Strategy:
             A declared input is missing, null, mistyped or out of range (the message names it).
         """
         env = self._init.copy()
-        env.update(validate_row(self.inputs, application))
+        validate_row(self.inputs, application, env, self._fast)
         run = Run()
         for step in self._steps:
             step(env, run)

@@ -10,6 +10,7 @@ share of exposure lost at default.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from creditfactory.pricing._generic import maximum, minimum, where
@@ -160,12 +161,12 @@ def floor_to(x: Any, step: Any) -> Any:
     1200.0
     """
     q = x / step
+    if isinstance(q, float | int):
+        return float(math.floor(q)) * step
     if type(q).__module__.startswith("polars"):
         return q.floor() * step
     if hasattr(q, "__array__"):
         import numpy as np
 
         return np.floor(q) * step
-    import math
-
     return float(math.floor(q)) * step

@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+_SCALARS = (float, int, bool)
+
 
 def _is_polars(*xs: Any) -> bool:
     return any(type(x).__module__.startswith("polars") for x in xs)
@@ -17,6 +19,8 @@ def _is_polars(*xs: Any) -> bool:
 
 def where(cond: Any, a: Any, b: Any) -> Any:
     """``a`` where ``cond`` holds, else ``b``."""
+    if type(cond) is bool:  # the online path: plain Python values
+        return a if cond else b
     if _is_polars(cond, a, b):
         import polars as pl
 
@@ -28,6 +32,8 @@ def where(cond: Any, a: Any, b: Any) -> Any:
 
 def minimum(a: Any, b: Any) -> Any:
     """Element-wise minimum."""
+    if type(a) in _SCALARS and type(b) in _SCALARS:
+        return a if a <= b else b
     if _is_polars(a, b):
         import polars as pl
 
@@ -39,6 +45,8 @@ def minimum(a: Any, b: Any) -> Any:
 
 def maximum(a: Any, b: Any) -> Any:
     """Element-wise maximum."""
+    if type(a) in _SCALARS and type(b) in _SCALARS:
+        return a if a >= b else b
     if _is_polars(a, b):
         import polars as pl
 
