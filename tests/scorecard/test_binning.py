@@ -40,7 +40,9 @@ def test_woe_iv_match_optbinning_table(apps):
 def test_same_splits_as_optbinning_with_same_constraints(apps):
     X, y = apps
     c = BinningConstraints(monotonic_trend="descending", max_n_bins=5, min_bin_share=0.05)
-    t = bin_feature(X["monthly_income"], y, name="monthly_income", constraints=c)
+    t = bin_feature(
+        X["monthly_income"], y, name="monthly_income", constraints=c, solver="optbinning"
+    )
     ob = OptimalBinning(
         dtype="numerical", monotonic_trend="descending", max_n_bins=5, min_bin_size=0.05
     )
@@ -185,3 +187,47 @@ def test_weights_equal_duplicated_rows(apps):
     assert half.woe == pytest.approx(
         BinningTable.from_data("u", "numerical", x, yy, splits=[0.3], sample_weight=w).woe
     )
+
+
+@pytest.mark.parametrize("feature", ["monthly_income", "age", "utilisation", "channel"])
+@pytest.mark.parametrize("trend", ["auto", "ascending", "descending"])
+def test_dp_solver_reaches_optbinning_iv(apps, feature, trend):
+    X, y = apps
+    c = BinningConstraints(monotonic_trend=trend, max_n_bins=5, min_bin_share=0.05)
+    dp = bin_feature(X[feature], y, name=feature, constraints=c, solver="dp")
+    ob = bin_feature(X[feature], y, name=feature, constraints=c, solver="optbinning")
+    assert dp.iv >= ob.iv - 1e-9
+    shares = dp.count[: dp.n_regular] / dp.count[: dp.n_regular].sum()
+    assert (shares >= 0.05 - 1e-9).all()
+    assert dp.n_regular <= 5
+    if trend != "auto" and dp.kind == "numerical":
+        assert dp.trend() in {trend, "flat"}
+
+
+def test_dp_partition_is_exact_against_brute_force():
+    import itertools
+
+    from creditfactory.scorecard import optimal_partition
+    from creditfactory.scorecard._woe import iv as iv_fn
+
+    rng = np.random.default_rng(3)
+    for _ in range(25):
+        P = int(rng.integers(3, 8))
+        g = rng.integers(20, 200, P).astype(float)
+        b = rng.integers(1, 40, P).astype(float)
+        c = BinningConstraints(max_n_bins=int(rng.integers(2, 5)), min_bin_share=0.1)
+        for direction in (1, -1, 0):
+            best = -np.inf
+            for k in range(0, c.max_n_bins):
+                for cuts in itertools.combinations(range(1, P), k):
+                    bounds = [0, *cuts, P]
+                    gg = np.array([g[s:e].sum() for s, e in itertools.pairwise(bounds)])
+                    bb = np.array([b[s:e].sum() for s, e in itertools.pairwise(bounds)])
+                    if ((gg + bb) < 0.1 * (g.sum() + b.sum())).any():
+                        continue
+                    r = bb / (gg + bb)
+                    if direction and not np.all(np.diff(r) * direction >= 0):
+                        continue
+                    best = max(best, float(iv_fn(gg, bb).sum()))
+            _, value = optimal_partition(g, b, c, direction)
+            assert value == pytest.approx(best), (P, direction)

@@ -276,3 +276,17 @@ def test_identifier_and_datetime_columns_are_dropped(apps):
     d = sc.selection_report_.dropped
     assert "identifier-like" in d["application_id"]
     assert d["applied_at"].startswith("datetime column")
+
+
+def test_weights_are_repeated_rows(apps):
+    X, y = apps
+    X, y = X.head(1_500), y.head(1_500)
+    rng = np.random.default_rng(0)
+    w = rng.integers(0, 3, len(X)).astype(float)
+    weighted = Scorecard().fit(X, y, sample_weight=w)
+    rep = np.repeat(np.arange(len(X)), w.astype(int))
+    repeated = Scorecard().fit(X.iloc[rep], y.iloc[rep])
+    assert weighted.selected_features_ == repeated.selected_features_
+    np.testing.assert_allclose(
+        weighted.predict_points(X), repeated.predict_points(X), rtol=0, atol=1e-6
+    )

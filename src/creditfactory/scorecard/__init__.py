@@ -11,6 +11,7 @@ from creditfactory.scorecard._binners import (
 )
 from creditfactory.scorecard._binning import bin_feature, infer_kind
 from creditfactory.scorecard._binning_table import BinningTable
+from creditfactory.scorecard._dp_binner import DPBinner, optimal_partition
 from creditfactory.scorecard._export import to_scoring_spec, to_sql
 from creditfactory.scorecard._inputs import ScorecardWarning, as_frame, check_target
 from creditfactory.scorecard._logit import LogitResult, fit_logit
@@ -36,6 +37,7 @@ __all__ = [
     "Binner",
     "BinningConstraints",
     "BinningTable",
+    "DPBinner",
     "LogitResult",
     "OptbinningBinner",
     "PointsScaling",
@@ -61,6 +63,7 @@ __all__ = [
     "ks",
     "lift_table",
     "load",
+    "optimal_partition",
     "psi",
     "psi_from_counts",
     "register_binner",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
@@ -35,26 +33,28 @@ def infer_kind(x: object, name: str) -> Kind:
         return "categorical"
     if pd.api.types.is_numeric_dtype(s.dtype):
         return "numerical"
-    values = s.dropna()
-    values = values[~values.map(lambda v: isinstance(v, float) and math.isnan(v))]
+    counts = s.value_counts(dropna=True)  # distinct values: cheap even on millions of rows
+    values = counts.index.to_series(index=range(len(counts)))
     if values.empty:
         return "categorical"
-    is_number = values.map(
-        lambda v: (
-            isinstance(v, int | float | np.integer | np.floating)
-            and not isinstance(v, bool | np.bool_)
+    if not pd.api.types.is_string_dtype(s.dtype) or s.dtype == object:
+        is_number = values.map(
+            lambda v: (
+                isinstance(v, int | float | np.integer | np.floating)
+                and not isinstance(v, bool | np.bool_)
+            )
         )
-    )
-    if is_number.all():
-        return "numerical"
-    num = pd.to_numeric(values, errors="coerce")
-    ok = num.notna()
-    if ok.mean() >= _NUMERIC_LOOKING and not ok.all():
-        tokens = pd.unique(values[~ok].astype(str))
+        if is_number.all():
+            return "numerical"
+    num = pd.to_numeric(values.astype(object), errors="coerce")
+    ok = num.notna().to_numpy()
+    share_ok = counts.to_numpy()[ok].sum() / counts.sum()
+    if share_ok >= _NUMERIC_LOOKING and not ok.all():
+        tokens = values[~ok]
         if len(tokens) <= _MAX_TOKENS:
             raise DataError(
                 f"column '{name}' looks numeric but holds non-numeric value "
-                f"{values[~ok].iloc[0]!r} ({int((~ok).sum())} such rows); "
+                f"{tokens.iloc[0]!r} ({int(counts.to_numpy()[~ok].sum())} such rows); "
                 "clean it or cast it to str"
             )
     return "categorical"
@@ -68,7 +68,7 @@ def bin_feature(
     kind: Kind | None = None,
     special_codes: object = (),
     constraints: BinningConstraints | None = None,
-    solver: str = "optbinning",
+    solver: str = "dp",
     sample_weight: object = None,
 ) -> BinningTable:
     """Find the optimal bins of one feature and count goods and bads in them.
@@ -87,8 +87,8 @@ def bin_feature(
         Values that each get a bin of their own (e.g. ``-9`` for "no bureau record").
     constraints : BinningConstraints, optional
         Trend, bin count and bin size limits; defaults as :class:`BinningConstraints`.
-    solver : str
-        Name of a registered binning solver.
+    solver : str, default "dp"
+        Name of a registered binning solver (``dp`` or ``optbinning``).
     sample_weight : array-like, optional
         Frequency weights (counts in the table become weighted sums).
 
@@ -117,8 +117,10 @@ def bin_feature(
         regular = ~np.isnan(v)
         for code in specials:
             regular &= v != float(code)
-        splits = binner.fit_numeric(v[regular], y_arr[regular], c)
-        return BinningTable.from_data(name, kind, v, y_arr, splits=splits, special_codes=specials)
+        splits = binner.fit_numeric(v[regular], y_arr[regular], c, **_kw(w, regular))
+        return BinningTable.from_data(
+            name, kind, v, y_arr, splits=splits, special_codes=specials, sample_weight=w
+        )
     s = _as_category_strings(x)
     regular = pd.notna(s)
     special_str = {str(code) for code in specials}

@@ -93,9 +93,13 @@ class BinningTable:
         n_all = np.bincount(idx, weights=w, minlength=n)
         cat_counts: dict[str, tuple[float, float]] = {}
         if kind == "categorical":
-            frame = pd.DataFrame({"c": _as_category_strings(x), "b": y * w, "g": (1 - y) * w})
-            sums = frame.dropna(subset=["c"]).groupby("c")[["g", "b"]].sum()
-            cat_counts = {str(k): (_count(r["g"]), _count(r["b"])) for k, r in sums.iterrows()}
+            codes, uniq = pd.factorize(_as_category_strings(x))  # missing -> -1
+            seen = codes >= 0
+            gs = np.bincount(codes[seen], weights=((1 - y) * w)[seen], minlength=len(uniq))
+            bs = np.bincount(codes[seen], weights=(y * w)[seen], minlength=len(uniq))
+            cat_counts = {
+                str(u): (_count(gv), _count(bv)) for u, gv, bv in zip(uniq, gs, bs, strict=True)
+            }
         return replace(
             rule,
             n_good=tuple(_count(v) for v in n_all - n_bad),
@@ -159,11 +163,12 @@ class BinningTable:
             idx[np.isnan(v)] = self.missing_bin
             return idx.astype(np.int64)
         s = _as_category_strings(x)
-        mapping = {c: i for i, g in enumerate(self.groups) for c in g}
-        for k, code in enumerate(self.special_codes):
-            mapping[str(code)] = n_reg + k
-        codes = pd.Series(s, dtype=object).map(mapping)
-        return codes.fillna(self.missing_bin).to_numpy(dtype=np.int64)
+        cats = [c for g in self.groups for c in g] + [str(c) for c in self.special_codes]
+        target = [i for i, g in enumerate(self.groups) for _ in g]
+        target += [n_reg + k for k in range(len(self.special_codes))]
+        lookup = np.r_[np.asarray(target, dtype=np.int64), self.missing_bin]
+        pos = pd.Index(cats, dtype=object).get_indexer(s)  # -1: missing or unseen
+        return lookup[pos]
 
     # ----------------------------------------------------------------- statistics
     @property
@@ -430,8 +435,15 @@ def _as_float(x: object, feature: str) -> np.ndarray:
 
 def _as_category_strings(x: object) -> np.ndarray:
     """Raw values as an object array of strings; missing values stay ``None``."""
-    s = pd.Series(np.asarray(x, dtype=object))
-    miss = s.isna()
-    out = s.astype(str).astype(object)
+    if isinstance(x, pd.Series) and pd.api.types.is_string_dtype(x.dtype) and x.dtype != object:
+        return x.to_numpy(dtype=object, na_value=None)
+    arr = np.asarray(x, dtype=object)
+    miss = pd.isna(arr)
+    if pd.api.types.infer_dtype(arr, skipna=True) in {"string", "empty"}:
+        if miss.any():
+            arr = arr.copy()
+            arr[miss] = None
+        return arr
+    out = pd.Series(arr).astype(str).to_numpy(dtype=object)
     out[miss] = None
-    return out.to_numpy(dtype=object)
+    return out

@@ -135,14 +135,19 @@ def check_weights(w: object, n_rows: int) -> np.ndarray | None:
     return arr
 
 
-def column_stats(col: pd.Series) -> dict[str, float]:
-    """Missing share and share of the most frequent value (missing counts as a value)."""
-    n = len(col)
-    miss = col.isna()
-    vc = col[~miss].value_counts()
-    top = int(vc.iloc[0]) if len(vc) else 0
+def column_stats(col: pd.Series, weights: np.ndarray | None = None) -> dict[str, float]:
+    """Missing share and share of the most frequent value (missing counts as a value).
+
+    With ``weights`` the shares are weighted (a weight of 2 counts like a repeated row).
+    """
+    w = np.ones(len(col)) if weights is None else np.asarray(weights, dtype=float)
+    total = w.sum()
+    miss = col.isna().to_numpy()
+    codes, uniq = pd.factorize(col[~miss])
+    per_value = np.bincount(codes, weights=w[~miss], minlength=len(uniq))
+    top = float(per_value.max()) if len(uniq) else 0.0
     return {
-        "missing_share": float(miss.mean()),
-        "single_share": max(top, int(miss.sum())) / n,
-        "n_unique": float(len(vc)),
+        "missing_share": float(w[miss].sum() / total),
+        "single_share": max(top, float(w[miss].sum())) / total,
+        "n_unique": float(len(uniq)),
     }

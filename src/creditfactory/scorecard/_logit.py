@@ -25,6 +25,8 @@ class LogitResult:
     loglik: float
     n_obs: float
     converged: bool
+    cov: np.ndarray | None = None
+    fitted: np.ndarray | None = None
 
     @property
     def aic(self) -> float:
@@ -71,7 +73,9 @@ def fit_logit(
     (True, (2,))
     """
     n = X.shape[0]
-    Z = np.column_stack([np.ones(n), X]).astype(float)
+    Z = np.empty((n, X.shape[1] + 1))
+    Z[:, 0] = 1.0
+    Z[:, 1:] = X
     y = np.asarray(y, dtype=float)
     w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)
     k = Z.shape[1]
@@ -81,8 +85,10 @@ def fit_logit(
         beta[0] = np.log(ybar / (1 - ybar))
     ridge = 1e-9 * np.eye(k)
     converged = False
+    eta = Z @ beta
+    ll = _loglik_eta(eta, y, w)
     for _ in range(max_iter):
-        p = _sigmoid(Z @ beta)
+        p = _sigmoid(eta)
         grad = Z.T @ (w * (y - p))
         h = (Z * (w * p * (1 - p))[:, None]).T @ Z + ridge
         try:
@@ -90,20 +96,26 @@ def fit_logit(
         except np.linalg.LinAlgError:
             step = np.linalg.lstsq(h, grad, rcond=None)[0]
         # Halve the step while it would lower the likelihood (guards quasi-separation).
-        ll_old = _loglik(Z, y, w, beta)
+        d_eta = Z @ step
         t = 1.0
-        while t > 1e-4 and _loglik(Z, y, w, beta + t * step) < ll_old - 1e-12:
+        while True:
+            eta_new = eta + t * d_eta
+            ll_new = _loglik_eta(eta_new, y, w)
+            if ll_new >= ll - 1e-12 or t <= 1e-4:
+                break
             t *= 0.5
         beta = beta + t * step
+        eta, ll = eta_new, ll_new
         if np.max(np.abs(t * step)) < tol:
             converged = True
             break
-    p = _sigmoid(Z @ beta)
+    p = _sigmoid(eta)
     h = (Z * (w * p * (1 - p))[:, None]).T @ Z + ridge
     try:
         cov = np.linalg.inv(h)
         bse = np.sqrt(np.clip(np.diag(cov), 0, None))
     except np.linalg.LinAlgError:
+        cov = np.full((k, k), np.nan)
         bse = np.full(k, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         pvalues = 2 * stats.norm.sf(np.abs(beta / bse))
@@ -111,13 +123,13 @@ def fit_logit(
         params=beta,
         bse=bse,
         pvalues=pvalues,
-        loglik=_loglik(Z, y, w, beta),
+        loglik=ll,
         n_obs=float(w.sum()),
         converged=converged,
+        cov=cov,
+        fitted=p,
     )
 
 
-def _loglik(Z: np.ndarray, y: np.ndarray, w: np.ndarray, beta: np.ndarray) -> float:
-    z = Z @ beta
-    # log(1 + e^z) computed stably
-    return float(np.sum(w * (y * z - np.logaddexp(0.0, z))))
+def _loglik_eta(eta: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
+    return float(np.dot(w, y * eta - np.logaddexp(0.0, eta)))

@@ -45,8 +45,9 @@ class Scorecard(ClassifierMixin, BaseEstimator):
     monotonic_trend : str, default "auto"
         Bad-rate shape over numeric bins (see :class:`BinningConstraints`).
     max_n_bins, min_bin_share, min_bin_n_bad, min_bin_n_good : binning constraints
-    solver : str, default "optbinning"
-        Registered binning solver.
+    solver : str, default "dp"
+        Registered binning solver: ``dp`` (exact dynamic programming, reaches at least
+        optbinning's IV under the same constraints) or ``optbinning``.
     user_bins : dict, optional
         Manual bins, ``{column: {"splits": [...]}}`` or ``{column: {"groups": [[...], ...]}}``
         (take them from an edited :class:`BinningTable`).
@@ -78,7 +79,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         min_bin_share: float | None = 0.05,
         min_bin_n_bad: int | None = None,
         min_bin_n_good: int | None = None,
-        solver: str = "optbinning",
+        solver: str = "dp",
         user_bins: dict[str, dict[str, Any]] | None = None,
         min_iv: float = 0.02,
         max_missing_share: float = 0.95,
@@ -149,6 +150,9 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         frame = as_frame(X)
         target = check_target(y, len(frame))
         weights = check_weights(sample_weight, len(frame))
+        if weights is not None and (weights == 0).any():  # a zero weight is a removed row
+            keep = weights > 0
+            frame, target, weights = frame.loc[keep], target[keep], weights[keep]
         PointsScaling(self.base_points, self.base_odds, self.pdo)  # fail early on bad scaling
         constraints = BinningConstraints(
             monotonic_trend=self.monotonic_trend,
@@ -169,7 +173,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         kinds: dict[str, str] = {}
         for col, name in zip(frame.columns, self._columns, strict=True):
             series = frame[col]
-            s = column_stats(series)
+            s = column_stats(series, weights)
             if s["n_unique"] == 0:
                 report.drop(name, "input", "column is entirely missing", 1.0)
                 continue
@@ -218,6 +222,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             max_single_share=self.max_single_share,
             max_corr=self.max_corr,
             max_vif=self.max_vif,
+            sample_weight=weights,
         )
         if self.selection is not None and kept:
             kept = stepwise(

@@ -7,11 +7,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from creditfactory.exceptions import ConfigError
 from creditfactory.scorecard._logit import LogitResult, fit_logit
 
-__all__ = ["SelectionReport", "filter_features", "stepwise", "vif"]
+__all__ = ["SelectionReport", "filter_features", "score_tests", "stepwise", "vif"]
 
 _METHODS = {"forward", "backward", "both"}
 _CRITERIA = {"aic", "bic", "pvalue"}
@@ -45,7 +46,19 @@ class SelectionReport:
         return pd.DataFrame(self.records, columns=["feature", "step", "action", "reason", "value"])
 
 
-def vif(W: np.ndarray) -> np.ndarray:
+def _corr(W: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c = np.corrcoef(W, rowvar=False) if w is None else _wcorr(W, w)
+    return np.nan_to_num(np.atleast_2d(c), nan=0.0)
+
+
+def _wcorr(W: np.ndarray, w: np.ndarray) -> np.ndarray:
+    cov = np.cov(W, rowvar=False, aweights=w)
+    d = np.sqrt(np.diag(np.atleast_2d(cov)))
+    return cov / np.outer(d, d)
+
+
+def vif(W: np.ndarray, sample_weight: np.ndarray | None = None) -> np.ndarray:
     """Variance inflation factor of every column of ``W`` (from the inverse correlation matrix).
 
     Examples
@@ -59,7 +72,7 @@ def vif(W: np.ndarray) -> np.ndarray:
     """
     if W.shape[1] < 2:
         return np.ones(W.shape[1])
-    corr = np.corrcoef(W, rowvar=False)
+    corr = _corr(W, sample_weight)
     try:
         return np.diag(np.linalg.inv(corr))
     except np.linalg.LinAlgError:
@@ -77,6 +90,7 @@ def filter_features(
     max_single_share: float = 0.95,
     max_corr: float = 0.7,
     max_vif: float = 5.0,
+    sample_weight: np.ndarray | None = None,
 ) -> list[str]:
     """Filter by missing share, single-value share, IV, correlation and VIF, in that order.
 
@@ -100,7 +114,7 @@ def filter_features(
             kept.append(f)
     kept.sort(key=lambda f: -ivs[f])
     if len(kept) > 1:
-        corr = np.abs(np.corrcoef(woe_frame[kept].to_numpy(float), rowvar=False))
+        corr = np.abs(_corr(woe_frame[kept].to_numpy(float), sample_weight))
         alive = [True] * len(kept)
         for i in range(len(kept)):
             if not alive[i]:
@@ -116,7 +130,7 @@ def filter_features(
                     )
         kept = [f for f, a in zip(kept, alive, strict=True) if a]
     while len(kept) > 1:
-        v = vif(woe_frame[kept].to_numpy(float))
+        v = vif(woe_frame[kept].to_numpy(float), sample_weight)
         worst = int(np.argmax(v))
         if v[worst] <= max_vif:
             break
@@ -125,8 +139,26 @@ def filter_features(
     return kept
 
 
-def _score(res: LogitResult, criterion: str) -> float:
-    return res.aic if criterion == "aic" else res.bic
+def score_tests(
+    res: LogitResult,
+    Z: np.ndarray,
+    C: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray | None,
+) -> np.ndarray:
+    """Rao score statistics (chi-squared, 1 df) for adding each column of ``C`` to a fit.
+
+    ``Z`` is the fitted model's design with the intercept column. One pass over the data scores
+    every candidate, so forward selection needs one fit per step instead of one per candidate.
+    """
+    p = res.fitted
+    ww = np.ones(y.size) if w is None else w
+    v = ww * p * (1 - p)
+    u = C.T @ (ww * (y - p))
+    A = (C * v[:, None]).T @ Z  # m x k
+    var = np.einsum("ij,ij->j", C * v[:, None], C) - np.einsum("ij,jk,ik->i", A, res.cov, A)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(var > 1e-12, u**2 / var, 0.0)
 
 
 def stepwise(
@@ -135,7 +167,7 @@ def stepwise(
     report: SelectionReport,
     *,
     method: str = "forward",
-    criterion: str = "bic",
+    criterion: str = "aic",
     p_enter: float = 0.05,
     p_remove: float = 0.10,
     sample_weight: np.ndarray | None = None,
@@ -143,9 +175,11 @@ def stepwise(
 ) -> list[str]:
     """Stepwise logistic regression on the WOE columns of ``W``.
 
-    ``method`` is ``forward``, ``backward`` or ``both``; ``criterion`` is ``aic``, ``bic`` (enter
-    or leave when the criterion improves) or ``pvalue`` (enter below ``p_enter``, leave above
-    ``p_remove``). Candidates enter in order of their effect; each decision is logged.
+    ``method`` is ``forward``, ``backward`` or ``both``; ``criterion`` is ``aic``, ``bic`` (a
+    feature enters or leaves when the criterion improves) or ``pvalue`` (enters below
+    ``p_enter``, leaves above ``p_remove``). As in SAS ``PROC LOGISTIC``, the candidate to enter
+    is the one with the largest score statistic and the one to leave has the smallest Wald
+    statistic; the criterion is then checked on the refitted model. Every decision is logged.
     """
     if method not in _METHODS:
         raise ConfigError(f"stepwise: {method!r} is not one of {sorted(_METHODS)}")
@@ -153,61 +187,72 @@ def stepwise(
         raise ConfigError(f"stepwise criterion: {criterion!r} is not one of {sorted(_CRITERIA)}")
     cols = list(W.columns)
     Xall = W.to_numpy(float)
+    y = np.asarray(y, dtype=float)
+    w = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
     pos = {c: i for i, c in enumerate(cols)}
-    cache: dict[tuple[str, ...], LogitResult] = {}
-
-    def fit(feats: list[str]) -> LogitResult:
-        key = tuple(sorted(feats))
-        if key not in cache:
-            cache[key] = fit_logit(
-                Xall[:, [pos[f] for f in feats]], y, sample_weight, max_iter=25, tol=1e-6
-            )
-        return cache[key]
-
     limit = max_features or len(cols)
     current: list[str] = [] if method != "backward" else list(cols)
     removed: set[str] = set()  # a feature that left never re-enters (no cycling)
 
+    def fit(feats: list[str], start: np.ndarray | None = None) -> LogitResult:
+        return fit_logit(Xall[:, [pos[f] for f in feats]], y, w, start=start, tol=1e-6)
+
+    def crit(r: LogitResult) -> float:
+        return r.aic if criterion == "aic" else r.bic
+
+    res = fit(current)
+
     def try_remove() -> bool:
+        nonlocal res
         if not current:
             return False
-        res = fit(current)
+        z2 = (res.params[1:] / res.bse[1:]) ** 2
+        j = int(np.nanargmin(z2))
+        f = current[j]
+        pval = float(stats.chi2.sf(z2[j], 1))
         if criterion == "pvalue":
-            pv = res.pvalues[1:]
-            worst = int(np.nanargmax(pv))
-            if pv[worst] > p_remove:
-                f = current.pop(worst)
-                removed.add(f)
-                report.drop(f, f"stepwise-{method}", f"p-value above {p_remove}", float(pv[worst]))
-                return True
-            return False
-        base = _score(res, criterion)
-        trials = [(_score(fit([c for c in current if c != f]), criterion), f) for f in current]
-        best, f = min(trials)
-        if best < base:
-            current.remove(f)
-            removed.add(f)
-            report.drop(f, f"stepwise-{method}", f"{criterion.upper()} improves without it", best)
-            return True
-        return False
+            if pval <= p_remove:
+                return False
+            new = fit([c for c in current if c != f])
+        else:
+            new = fit([c for c in current if c != f])
+            if crit(new) >= crit(res):
+                return False
+        current.remove(f)
+        removed.add(f)
+        why = (
+            f"p-value above {p_remove}"
+            if criterion == "pvalue"
+            else (f"{criterion.upper()} improves without it")
+        )
+        report.drop(f, f"stepwise-{method}", why, pval if criterion == "pvalue" else crit(new))
+        res = new
+        return True
 
     def try_add() -> bool:
-        if len(current) >= limit:
-            return False
+        nonlocal res
         cand = [c for c in cols if c not in current and c not in removed]
-        if not cand:
+        if len(current) >= limit or not cand:
             return False
-        trials = []
-        for f in cand:
-            res = fit([*current, f])
-            key = res.pvalues[-1] if criterion == "pvalue" else _score(res, criterion)
-            trials.append((key, f))
-        best, f = min(trials)
-        ok = best < p_enter if criterion == "pvalue" else best < _score(fit(current), criterion)
-        if ok:
-            current.append(f)
-            report.keep(f, f"stepwise-{method}", f"entered ({criterion})", float(best))
-        return ok
+        Z = np.column_stack([np.ones(y.size), Xall[:, [pos[f] for f in current]]])
+        s = score_tests(res, Z, Xall[:, [pos[f] for f in cand]], y, w)
+        j = int(np.argmax(s))
+        f = cand[j]
+        pval = float(stats.chi2.sf(s[j], 1))
+        if criterion == "pvalue" and pval >= p_enter:
+            return False
+        new = fit([*current, f], start=np.r_[res.params, 0.0])
+        if criterion != "pvalue" and crit(new) >= crit(res):
+            return False
+        current.append(f)
+        report.keep(
+            f,
+            f"stepwise-{method}",
+            f"entered ({criterion})",
+            pval if criterion == "pvalue" else crit(new),
+        )
+        res = new
+        return True
 
     if method == "backward":
         while try_remove():
