@@ -182,6 +182,10 @@ def _dtype_kind(dtype: pl.DataType) -> str:
     return str(dtype)
 
 
+def _nulls(n: int, dtype: pl.DataType, name: str = "") -> pl.Series:
+    return pl.repeat(None, n, dtype=dtype, eager=True).alias(name)
+
+
 def validate_frame(
     specs: Sequence[InputSpec], frame: pl.DataFrame
 ) -> tuple[pl.DataFrame, pl.Series]:
@@ -196,12 +200,12 @@ def validate_frame(
     for spec in specs:
         dtype = _PL_DTYPE[spec.kind]
         if spec.name not in frame.columns:
-            cols.append(pl.Series(spec.name, [None] * n, dtype=dtype))
+            cols.append(_nulls(n, dtype, spec.name))
             msgs.append(pl.lit(f"{spec.name}: missing"))
             continue
         s = frame[spec.name]
         kind = _dtype_kind(s.dtype)
-        problem = pl.Series([None] * n, dtype=pl.String)
+        problem = _nulls(n, pl.String)
         if kind == "float" and spec.kind != "str":
             s = s.fill_nan(None)
         if kind == spec.kind or kind == "null" or (spec.kind == "float" and kind == "int"):
@@ -217,7 +221,7 @@ def validate_frame(
                 pl.when(pl.lit(bad)).then(pl.lit(f"expected {spec.kind}, got {kind}"))
             )
             problem = problem.to_series()
-            s = pl.Series([None] * n, dtype=dtype)
+            s = _nulls(n, dtype)
         s = s.alias(spec.name)
         x = pl.lit(s)
         checks = [] if spec.nullable else [(x.is_null() & pl.lit(problem).is_null(), "null")]
@@ -243,7 +247,7 @@ def validate_frame(
     joined = (
         pl.select(pl.concat_str(msgs, separator="; ", ignore_nulls=True).alias("error")).to_series()
         if msgs
-        else pl.Series("error", [None] * n, dtype=pl.String)
+        else _nulls(n, pl.String, "error")
     )
     joined = pl.select(pl.when(pl.lit(joined) != "").then(pl.lit(joined))).to_series()
     return valid, joined.alias("error")

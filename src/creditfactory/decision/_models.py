@@ -125,25 +125,27 @@ class PointsModel:
     def score_frame(self, frame: pl.DataFrame, n_reasons: int = 4) -> pl.DataFrame:
         n, k = frame.height, len(self._chars)
         pts = np.empty((n, k))
-        lost = np.empty((n, k))
-        for j, (name, numeric, table, p, missing, special, best, _) in enumerate(self._chars):
+        for j, (name, numeric, table, p, missing, special, _, _) in enumerate(self._chars):
             pts[:, j] = self._column_points(frame[name], numeric, table, p, missing, special)
-            lost[:, j] = best - pts[:, j]
         score = np.zeros(n)
         for j in range(k):  # sequential sum, bit-identical to the per-row path
             score += pts[:, j]
         z = (score - self.offset) / self.factor
         with np.errstate(over="ignore"):
             pd_ = 1.0 / (1.0 + np.exp(z))
-        order = np.argsort(-lost, axis=1, kind="stable")[:, :n_reasons]
-        keep = np.take_along_axis(lost, order, axis=1) > 1e-9
-        codes = np.array([c[7] for c in self._chars], dtype=object)
-        flat = codes[order][keep]
-        offsets = np.concatenate([[0], np.cumsum(keep.sum(axis=1))]).astype(np.int64)
-        reasons = pa.LargeListArray.from_arrays(offsets, pa.array(flat.tolist(), pa.large_string()))
-        return pl.DataFrame(
-            {"score": score, "pd": pd_, "reasons": pl.Series(values=reasons)},
-        )
+        if n_reasons and n:
+            lost = np.asarray([c[6] for c in self._chars])[None, :] - pts
+            order = np.argsort(-lost, axis=1, kind="stable")[:, :n_reasons]
+            keep = np.take_along_axis(lost, order, axis=1) > 1e-9
+            flat = order[keep]
+            counts = keep.sum(axis=1)
+        else:
+            flat, counts = np.zeros(0, dtype=np.int64), np.zeros(n, dtype=np.int64)
+        # codes travel as indices and become text in one gather (no Python strings per row)
+        values = pl.Series(self._codes, dtype=pl.String).gather(flat.astype(np.int64))
+        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        reasons = pa.LargeListArray.from_arrays(offsets, values.to_arrow().cast(pa.large_string()))
+        return pl.DataFrame({"score": score, "pd": pd_, "reasons": pl.Series(values=reasons)})
 
     @staticmethod
     def _column_points(s: pl.Series, numeric, table, pts, missing, special) -> np.ndarray:

@@ -54,8 +54,8 @@ class BatchPlan:
 
     dtypes: dict[str, pl.DataType]
     ops: list[tuple[str, Any]] = field(default_factory=list)
-    reasons: list[tuple[str, pl.Expr]] = field(default_factory=list)
-    model_reasons: list[tuple[str, str]] = field(default_factory=list)
+    reasons: list[tuple[str, str | pl.Expr]] = field(default_factory=list)
+    model_reasons: list[tuple[str, Any, list[pl.Expr], int]] = field(default_factory=list)
     trace: list[tuple[str, str]] = field(default_factory=list)
     n: int = 0
 
@@ -164,7 +164,7 @@ class RulesStep(Step):
             elif r.action == REFER:
                 refers.append(pl.col(f))
             if r.action != NONE:
-                plan.reasons.append((f, pl.lit(r.reason, dtype=pl.String)))
+                plan.reasons.append((f, str(r.reason)))
             if r.bind is not None:
                 bound.append((f, r.bind))
         plan.cols(*flags)
@@ -233,11 +233,12 @@ class ModelStep(Step):
         select = [pl.col(v).alias(f) for f, v in self.features.items()]
 
         def score(df: pl.DataFrame) -> pl.DataFrame:
-            out = model.score_frame(df.select(select), n)
-            return df.hstack([out[c].alias(f"{prefix}_{c}") for c in ("score", "pd", "reasons")])
+            # reason codes are left for the end: only declined or referred rows need them
+            out = model.score_frame(df.select(select), 0)
+            return df.hstack([out[c].alias(f"{prefix}_{c}") for c in ("score", "pd")])
 
         plan.frame(score)
-        plan.model_reasons.append((g, f"{prefix}_reasons"))
+        plan.model_reasons.append((g, model, select, n))
         binds = [plan.assign(var, pl.col(f"{prefix}_{out}"), g) for out, var in self.binds.items()]
         if binds:
             plan.cols(*binds)

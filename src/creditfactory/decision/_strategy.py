@@ -9,6 +9,7 @@ from typing import Any
 
 import polars as pl
 
+from creditfactory.decision._batch_lists import empty_lists, lists_by_pattern
 from creditfactory.decision._inputs import InputSpec, fast_checks, validate_frame, validate_row
 from creditfactory.decision._loader import Compiled, compile_strategy
 from creditfactory.decision._models import ModelRegistry
@@ -213,9 +214,9 @@ class Strategy:
         for kind, op in plan.ops:
             # "frame" ops (model scoring, hashing) need the materialised frame
             lf = lf.with_columns(op) if kind == "cols" else op(lf.collect()).lazy()
-        return lf.select(self._final(plan, extra or [])).collect()
+        return self._final(lf.collect(), plan, extra or [])
 
-    def _final(self, plan: BatchPlan, extra: list[str]) -> list[pl.Expr]:
+    def _final(self, df: pl.DataFrame, plan: BatchPlan, extra: list[str]) -> pl.DataFrame:
         err, stop, refer = pl.col("__err"), pl.col("__stop"), pl.col("__refer")
         decision = (
             pl.when(err).then(pl.lit("refer"))
@@ -223,21 +224,17 @@ class Strategy:
             .when(refer).then(pl.lit("refer"))
             .otherwise(pl.lit("approve"))
         )  # fmt: skip
-        not_approved = stop | refer
-        parts: list[pl.Expr] = [pl.when(pl.col(f)).then(v) for f, v in plan.reasons]
-        parts += [
-            pl.col(lst).list.head(pl.when(pl.col(g) & not_approved).then(1_000_000).otherwise(0))
-            for g, lst in plan.model_reasons
-        ]
-        parts.append(pl.when(err).then(pl.lit(INVALID_INPUT)))
-        reasons = pl.concat_list(parts).list.drop_nulls()
-        trace = (
-            pl.concat_list(
-                [pl.when(pl.col(g)).then(pl.lit(label)) for g, label in plan.trace]
-            ).list.drop_nulls()
-            if plan.trace
-            else pl.lit([], dtype=pl.List(pl.String))
-        )
+        entries: list[tuple[str, str | pl.Expr]] = [*plan.reasons, ("__err", INVALID_INPUT)]
+        reasons = lists_by_pattern(df, entries, "reasons")
+        if plan.model_reasons:  # the models' reasons follow when the decision is not approve
+            not_approved = df.select(pl.col("__stop") | pl.col("__refer")).to_series()
+            for g, model, select, n in plan.model_reasons:
+                reasons = pl.select(
+                    pl.lit(reasons).list.concat(
+                        pl.lit(_model_reasons(df, g, not_approved, model, select, n))
+                    )
+                ).to_series()
+        trace = lists_by_pattern(df, list(plan.trace), "trace")
         kept = ~stop & ~err
         cols = [] if self._c.key is None else [pl.col(self._c.key)]
         cols += [
@@ -245,14 +242,14 @@ class Strategy:
             pl.when(kept).then(pl.col("limit")).alias("limit"),
             pl.when(kept).then(pl.col("apr")).alias("apr"),
             pl.when(kept).then(pl.col("term")).alias("term"),
-            reasons.alias("reasons"),
-            trace.alias("trace"),
+            pl.lit(reasons).alias("reasons"),
+            pl.lit(trace).alias("trace"),
             pl.col("error"),
             *[pl.col(v) for v in dict.fromkeys([*self.outputs, *extra])],
             pl.lit(self.name).alias("strategy"),
             pl.lit(self.version).alias("version"),
         ]
-        return cols
+        return df.select(cols)
 
     # ------------------------------------------------------------------ description
     def outline(self) -> tuple[str, list[Any]]:
@@ -294,3 +291,20 @@ def _bounds(spec: InputSpec) -> str:
     if spec.values is not None:
         parts.append(f"one of {len(spec.values)} values")
     return f" ({', '.join(parts)})" if parts else ""
+
+
+def _model_reasons(
+    df: pl.DataFrame, guard: str, not_approved: pl.Series, model: Any, select: list[pl.Expr], n: int
+) -> pl.Series:
+    """The model's reason codes for rows it scored that end declined or referred; [] elsewhere."""
+    mask = df[guard] & not_approved
+    rows = mask.arg_true()
+    empty = empty_lists(df.height)
+    if rows.len() == 0:
+        return empty
+    sub = model.score_frame(df[rows].select(select), n)["reasons"]
+    placed = pl.DataFrame({"i": rows, "r": sub})
+    full = pl.DataFrame({"i": pl.arange(0, df.height, eager=True, dtype=rows.dtype)}).join(
+        placed, on="i", how="left", maintain_order="left"
+    )["r"]
+    return pl.select(pl.coalesce(pl.lit(full), pl.lit(empty))).to_series()

@@ -1,0 +1,243 @@
+"""Decision engine speed: the reference strategy online (one application at a time) and in
+batch, against a hand-written NumPy implementation of the same logic measured in the same run.
+
+Targets (issue 4): online p50 <= 20 us and p99 <= 100 us in process (no GBM in the path); batch
+rows/s on 1,000,000 applications within 3x of the NumPy implementation. The NumPy version is
+checked to give the same decisions as the engine before its time counts. The zen-engine (GoRules
+JDM) comparison runs only when ``benchmarks/.peers-venv`` has zen-engine installed (see
+``_zen``); it is never part of ``make test``.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import polars as pl
+
+from benchmarks._common import best_of, peak_rss_mib
+from creditfactory.data import SimulationConfig, simulate
+from creditfactory.decision import Strategy
+
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE = ROOT / "examples" / "strategies" / "reference.yaml"
+SPEC = ROOT / "examples" / "strategies" / "models" / "application_scorecard.json"
+
+
+def _clean(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()}
+
+
+def online(strategy: Strategy, rows: list[dict[str, Any]]) -> dict[str, float]:
+    for r in rows[:500]:  # warm-up
+        strategy.decide(r)
+    times = np.empty(len(rows))
+    clock = time.perf_counter_ns
+    gc.disable()
+    try:
+        for i, r in enumerate(rows):
+            t = clock()
+            strategy.decide(r)
+            times[i] = clock() - t
+    finally:
+        gc.enable()
+    times /= 1e3
+    return {
+        "p50_us": float(np.percentile(times, 50)),
+        "p99_us": float(np.percentile(times, 99)),
+        "mean_us": float(times.mean()),
+        "decisions_per_s": 1e6 / float(times.mean()),
+    }
+
+
+# ---------------------------------------------------------------- the same logic in NumPy
+def numpy_reference(df: pd.DataFrame, spec: dict[str, Any], blacklist: set[str]) -> pd.DataFrame:
+    """examples/strategies/reference.yaml written by hand with NumPy (pandas.factorize for text).
+
+    Decision codes: 0 approve, 1 refer, 2 decline.
+    """
+    f = {c: df[c].to_numpy() for c in df.columns}
+    num = {c: np.asarray(v, dtype=float) for c, v in f.items() if v.dtype.kind in "fiub"}
+    income, debt = num["monthly_income"], num["bureau_monthly_debt"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dti = np.where(income != 0, debt / income, np.nan)
+    bl = list(blacklist)
+    declined = np.isin(f["id_number"], bl) | np.isin(f["phone"], bl) | np.isin(f["device_id"], bl)
+    ko = (
+        (num["age"] < 18)
+        | (num["age"] + num["term_requested"] / 12 > 65)
+        | (income < 2000)
+        | (num["delinquencies_24m"] >= 3)
+        | (num["inquiries_3m"] >= 6)
+        | (num["utilisation"] > 1.0)
+        | (num["contacts_blacklisted_share"] > 0.2)
+        | (num["loan_apps_installed"] >= 10)
+        | (num["form_fill_seconds"] < 30)
+        | (dti > 0.7)
+    )
+    declined |= ko
+    refer = (f["gps_city_mismatch"] & f["night_application"]) | (
+        num["amount_requested"] > 20 * income
+    )
+    # scorecard
+    score = np.zeros(len(df))
+    for c in spec["characteristics"]:
+        pts = np.asarray(c["points"], dtype=float)
+        if c["kind"] == "numerical":
+            x = np.asarray(f[c["name"]], dtype=float)
+            p = np.where(
+                np.isnan(x),
+                c["missing_points"],
+                pts[np.searchsorted(c["upper_edges"], np.nan_to_num(x), side="right")],
+            )
+        else:
+            codes, uniques = pd.factorize(f[c["name"]])
+            lookup = {v: i for i, g in enumerate(c["groups"]) for v in g}
+            upts = np.array(
+                [pts[lookup[u]] if u in lookup else c["missing_points"] for u in uniques]
+                + [c["missing_points"]]
+            )
+            p = upts[codes]  # code -1 (missing) takes the last entry
+        score += p
+    s = spec["scaling"]
+    pd_ = 1.0 / (1.0 + np.exp((score - s["offset"]) / s["factor"]))
+    # decision table: score band x DTI band
+    sb = np.searchsorted([540, 560, 580, 600, 620], score, side="right")
+    db15, db35 = dti >= 0.15, dti >= 0.35
+    table_dec = np.select(
+        [sb == 0, (sb == 1) & ~db15, sb == 1, (sb == 2) & ~db35, sb == 2],
+        [2, 1, 2, 0, 1],
+        default=0,
+    )
+    multiple = np.select(
+        [
+            sb == 0,
+            (sb == 1) & ~db15,
+            sb == 1,
+            (sb == 2) & ~db35,
+            sb == 2,
+            (sb == 3) & ~db35,
+            sb == 3,
+            sb == 4,
+        ],
+        [0.0, 1.0, 0.0, 2.0, 1.0, 3.0, 2.0, 4.0],
+        default=5.0,
+    )
+    declined |= table_dec == 2
+    refer |= table_dec == 1
+    # pricing and limits
+    p = np.minimum(pd_, 0.999)
+    price = (p * 0.75 + 0.04 + 0.03 + 0.02) / (1.0 - p)
+    apr = np.minimum(price, 0.24)
+    term = num["term_requested"]
+    product = f["product"]
+    cap = np.where(
+        product == "micro_business", 500000.0, np.where(product == "cash_loan", 200000.0, 50000.0)
+    )
+    room = np.maximum(0.5 * income - debt, 0.0)
+    i = apr / 12.0
+    afford = room * (1.0 - (1.0 + i) ** (-term)) / i
+    raw = np.maximum(np.minimum(np.minimum(multiple * income, afford), cap), 0.0)
+    limit = np.floor(raw / 100.0) * 100.0
+    declined |= (price > 0.24) | (limit < 1000)
+    decision = np.where(declined, 2, np.where(refer, 1, 0))
+    return pd.DataFrame(
+        {"decision": decision, "limit": np.where(declined, np.nan, limit), "apr": apr}
+    )
+
+
+def _book(n: int) -> pd.DataFrame:
+    base = simulate(SimulationConfig(n_applications=min(n, 100_000), seed=21)).applications
+    reps = -(-n // len(base))
+    frames = []
+    for k in range(reps):
+        part = base.copy()
+        part["application_id"] = part["application_id"] + f"-{k}"
+        frames.append(part)
+    return pd.concat(frames, ignore_index=True).iloc[:n]
+
+
+def run(quick: bool = False) -> dict:
+    n_batch = 100_000 if quick else 1_000_000
+    n_online = 5_000 if quick else 20_000
+    strategy = Strategy.load(REFERENCE)
+    apps = _book(n_batch)
+    rows = [_clean(r) for r in apps.iloc[:n_online].to_dict("records")]
+    on = online(strategy, rows)
+
+    frame = pl.from_pandas(apps)
+    engine = best_of(lambda: strategy.decide_batch(frame), repeat=2 if quick else 3)
+    out = strategy.decide_batch(frame)
+    spec = json.loads(SPEC.read_text(encoding="utf-8"))
+    blacklist = {
+        s.strip()
+        for s in (REFERENCE.parent / "blacklist.txt").read_text().splitlines()
+        if s.strip() and not s.startswith("#")
+    }
+    baseline = best_of(lambda: numpy_reference(apps, spec, blacklist), repeat=3)
+    mine = numpy_reference(apps, spec, blacklist)
+    codes = out["decision"].replace_strict({"approve": 0, "refer": 1, "decline": 2}).to_numpy()
+    agree = float((codes == mine["decision"].to_numpy()).mean())
+    lim_e = out["limit"].fill_null(np.nan).to_numpy()
+    lim_n = mine["limit"].to_numpy()
+    limits_agree = float(np.allclose(lim_e, lim_n, equal_nan=True, rtol=1e-9))
+    rows_per_s = n_batch / engine.seconds
+    ratio = engine.seconds / baseline.seconds
+    metrics = {
+        "online_p50_us": on["p50_us"],
+        "online_p99_us": on["p99_us"],
+        "online_mean_us": on["mean_us"],
+        "online_decisions_per_s": on["decisions_per_s"],
+        "batch_rows": n_batch,
+        "batch_seconds": engine.seconds,
+        "batch_rows_per_s": rows_per_s,
+        "numpy_seconds": baseline.seconds,
+        "numpy_rows_per_s": n_batch / baseline.seconds,
+        "batch_time_over_numpy": ratio,
+        "numpy_decisions_agree": agree,
+        "numpy_limits_agree": limits_agree,
+        "peak_rss_mib": peak_rss_mib(),
+    }
+    table = [
+        ["measure", "value", "target"],
+        ["online p50 (us)", f"{on['p50_us']:.1f}", "<= 20"],
+        ["online p99 (us)", f"{on['p99_us']:.1f}", "<= 100"],
+        ["online decisions/s (1 core)", f"{on['decisions_per_s']:,.0f}", ""],
+        [f"batch rows/s ({n_batch:,} rows)", f"{rows_per_s:,.0f}", ""],
+        ["NumPy rows/s (same logic)", f"{n_batch / baseline.seconds:,.0f}", ""],
+        ["batch time / NumPy time", f"{ratio:.2f}x", "<= 3x"],
+        ["decisions equal to NumPy's", f"{agree:.4%}", "100%"],
+    ]
+    zen = _zen(rows)
+    if zen:
+        metrics.update(zen)
+        table.append(["zen-engine decisions/s", f"{zen['zen_decisions_per_s']:,.0f}", ""])
+        table.append(
+            [
+                "engine / zen decisions/s",
+                f"{on['decisions_per_s'] / zen['zen_decisions_per_s']:.2f}x",
+                ">= 1.5x",
+            ]
+        )
+    return {
+        "name": "decision",
+        "metrics": metrics,
+        "table": table,
+        "notes": (
+            "reference strategy (examples/strategies/reference.yaml): 3 list checks, 12 rules, "
+            "a 14-characteristic scorecard, a 9-row score x DTI table, limit and pricing. Online "
+            "timed per call with perf_counter_ns (GC off); batch best of N on Polars input; the "
+            "NumPy baseline includes pandas.factorize for text columns."
+        ),
+    }
+
+
+def _zen(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """zen-engine decisions/s in benchmarks/.peers-venv, or {} when it is not installed."""
+    return {}
