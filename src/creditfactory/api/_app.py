@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -47,14 +49,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store.migrate()
     _bootstrap(store, settings)
     secret = None if settings.list_secret is None else settings.list_secret.get_secret_value()
+    service = DecisionService(store, secret, settings.qc_rate, settings.qc_seed)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        service.close()  # write what is queued, then stop the writer thread
+
     app = FastAPI(
+        lifespan=lifespan,
         title="creditfactory decision service",
         version="1",
         description="Decide applications, explain and review decisions, audit every change.",
     )
     app.state.settings = settings
     app.state.store = store
-    app.state.service = DecisionService(store, secret, settings.qc_rate, settings.qc_seed)
+    app.state.service = service
+    app.state.auth_cache = {}
     install(app)
     for module in ROUTERS:
         app.include_router(module.router)

@@ -16,15 +16,18 @@ router = APIRouter(prefix="/v1/applications", tags=["applications"])
 
 
 @router.post("", response_model=ApplicationDecision, status_code=status.HTTP_201_CREATED)
-def create_application(
+async def create_application(
     application: Annotated[dict[str, Any], Body(description="the active strategy's inputs")],
     response: Response,
     service: ServiceDep,
     caller: Annotated[Caller, Depends(allowed("applications.create"))],
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> ApplicationDecision:
-    """Validate, decide and store an application; a retried ``Idempotency-Key`` replays."""
-    out = service.decide(application, caller.name, caller.id, idempotency_key)
+    """Validate, decide and store an application; a retried ``Idempotency-Key`` replays.
+
+    The answer comes after the application, decision, review and ledger entry are committed.
+    """
+    out = await service.decide_async(application, caller.name, caller.id, idempotency_key)
     if out.replayed:
         response.status_code = status.HTTP_200_OK
         response.headers["Idempotent-Replayed"] = "true"

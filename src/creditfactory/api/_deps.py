@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
@@ -37,15 +38,15 @@ class Caller:
     role: str
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
     return request.app.state.store  # type: ignore[no-any-return]
 
 
-def get_service(request: Request) -> DecisionService:
+async def get_service(request: Request) -> DecisionService:
     return request.app.state.service  # type: ignore[no-any-return]
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
@@ -55,20 +56,40 @@ def get_session(store: Annotated[Store, Depends(get_store)]) -> Iterator[Session
         yield session
 
 
-def get_caller(
+AUTH_CACHE_SECONDS = 5.0
+
+
+async def get_caller(
+    request: Request,
     store: Annotated[Store, Depends(get_store)],
     key: Annotated[str | None, Depends(_header)],
 ) -> Caller:
+    """The caller of this key; remembered for a few seconds (a revocation in this process
+    forgets it at once, other processes within ``AUTH_CACHE_SECONDS``).
+
+    ``async`` so that a cache hit costs no thread hop; a miss queries the database inline
+    (one indexed look-up, once per key every few seconds).
+    """
+    cache: dict[str, tuple[float, Caller]] = request.app.state.auth_cache
+    if key:
+        hit = cache.get(key)
+        if hit is not None and time.monotonic() - hit[0] < AUTH_CACHE_SECONDS:
+            return hit[1]
     with store.sessions() as session:
         row = authenticate(session, key)
-        return Caller(row.id, row.name, row.role)
+        caller = Caller(row.id, row.name, row.role)
+    if key:
+        if len(cache) > 10_000:
+            cache.clear()
+        cache[key] = (time.monotonic(), caller)
+    return caller
 
 
 def allowed(permission: str) -> Callable[..., Caller]:
     """A dependency returning the caller if its role grants ``permission`` (403 otherwise)."""
     roles = PERMISSIONS[permission]
 
-    def check(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
+    async def check(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
         if caller.role not in roles:
             raise AuthError(
                 f"role {caller.role!r} may not {permission.replace('.', ' ')} "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Request, status
 from sqlalchemy import select
 
 from creditfactory.api._deps import Caller, SessionDep, allowed
@@ -30,6 +30,9 @@ def read_keys(session: SessionDep, _: Admin) -> list[KeyPublic]:
 
 
 @router.delete("/{key_id}", response_model=KeyPublic)
-def revoke(key_id: int, session: SessionDep, caller: Admin) -> KeyPublic:
-    """Revoke a key (kept for the record)."""
-    return KeyPublic.model_validate(revoke_key(session, key_id, caller.name))
+def revoke(key_id: int, session: SessionDep, request: Request, caller: Admin) -> KeyPublic:
+    """Revoke a key (kept for the record); it stops working at once in this process."""
+    row = revoke_key(session, key_id, caller.name)
+    session.commit()
+    request.app.state.auth_cache.clear()
+    return KeyPublic.model_validate(row)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, status
 
-from creditfactory.api._deps import PERMISSIONS, Caller, Reader, SessionDep, allowed
+from creditfactory.api._deps import PERMISSIONS, Caller, Reader, ServiceDep, SessionDep, allowed
 from creditfactory.api._schemas import StrategyCreate, StrategyPublic, StrategySource
 from creditfactory.store import (
     AuthError,
@@ -32,6 +32,7 @@ def public(row: StrategyVersion, active: StrategyVersion | None) -> StrategyPubl
 def upload_strategy(
     body: StrategyCreate,
     session: SessionDep,
+    service: ServiceDep,
     caller: Annotated[Caller, Depends(allowed("strategies.upload"))],
 ) -> StrategyPublic:
     """Upload a new version; it is compiled (422 naming the line if invalid) before storing."""
@@ -40,6 +41,8 @@ def upload_strategy(
     row = add_strategy(session, body.source, caller.name)
     if body.activate:
         activate(session, row.id, caller.name)
+        session.commit()
+        service.invalidate()
     return public(row, active_strategy(session))
 
 
@@ -63,19 +66,25 @@ def read_strategy(strategy_id: int, session: SessionDep, _: Reader) -> StrategyS
 @router.post("/{strategy_id}/activate", response_model=StrategyPublic)
 def activate_strategy(
     strategy_id: int,
-    request: Request,
     session: SessionDep,
+    service: ServiceDep,
     caller: Annotated[Caller, Depends(allowed("strategies.activate"))],
 ) -> StrategyPublic:
     """Put a version in force for new applications."""
     row = activate(session, strategy_id, caller.name)
+    session.commit()
+    service.invalidate()
     return public(row, row)
 
 
 @router.post("/rollback", response_model=StrategyPublic)
 def rollback_strategy(
-    session: SessionDep, caller: Annotated[Caller, Depends(allowed("strategies.activate"))]
+    session: SessionDep,
+    service: ServiceDep,
+    caller: Annotated[Caller, Depends(allowed("strategies.activate"))],
 ) -> StrategyPublic:
     """Re-activate the version in force before the current one."""
     row = rollback(session, caller.name)
+    session.commit()
+    service.invalidate()
     return public(row, row)

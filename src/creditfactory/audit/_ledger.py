@@ -45,6 +45,12 @@ def canonical_json(value: Any) -> str:
     >>> canonical_json({"b": 1, "a": [1.5, None, float("nan")]})
     '{"a":[1.5,null,null],"b":1}'
     """
+    try:  # the common case: plain JSON values, no NaN
+        return json.dumps(
+            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        )
+    except (TypeError, ValueError):
+        pass
     return json.dumps(
         _clean(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     )

@@ -62,11 +62,14 @@ def subject_of(record: Application | DecisionRecord | Review) -> str:
     return f"{kind}:{record.id}"
 
 
-def record_digest(record: Application | DecisionRecord | Review) -> str:
-    """The digest of one record's content."""
-    if isinstance(record, Application):
+def record_digest(record: Any, kind: str | None = None) -> str:
+    """The digest of one record's content (``kind`` names it when it is not an ORM row)."""
+    kind = kind or {Application: "application", DecisionRecord: "decision"}.get(
+        type(record), "review"
+    )
+    if kind == "application":
         return digest(application_content(record))
-    if isinstance(record, DecisionRecord):
+    if kind == "decision":
         return digest(decision_content(record))
     return digest(review_content(record))
 

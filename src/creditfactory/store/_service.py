@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -33,9 +34,11 @@ from creditfactory.store._repo import (
 from creditfactory.store._tables import (
     Application,
     DecisionRecord,
+    ListEntry,
     Review,
     StrategyVersion,
 )
+from creditfactory.store._writer import Pending, Writer
 
 OUTCOMES = ("approve", "decline")
 
@@ -63,17 +66,25 @@ class DecisionService:
         Share of automatic (approve / decline) decisions sampled for quality-control review.
     seed : int, optional
         Seed of the QC sampler (tests use it for reproducibility).
+    cache_seconds : float
+        How long the active strategy and the set of listed fields are remembered between
+        look-ups; :meth:`invalidate` forgets them at once (the API calls it after a change),
+        other processes see a change within this delay.
     """
 
     def __init__(
         self, store: Store, list_secret: str | None = None, qc_rate: float = 0.0,
-        seed: int | None = None,
+        seed: int | None = None, cache_seconds: float = 1.0,
     ):  # fmt: skip
         self.store = store
         self.list_secret = list_secret
         self.qc_rate = qc_rate
         self._rng = random.Random(seed)
-        self._cache: dict[int, Strategy] = {}
+        self.cache_seconds = cache_seconds
+        self.writer = Writer(store.engine)
+        self._compiled: dict[int, Strategy] = {}
+        self._active_cache: tuple[float, int, Strategy] | None = None
+        self._fields_cache: tuple[float, frozenset[str]] | None = None
         self._lock = threading.Lock()
 
     # ----------------------------------------------------------------------- strategies
@@ -82,12 +93,41 @@ class DecisionService:
         row = active_strategy(session)
         if row is None:
             raise ConflictError("no strategy is active: upload one and activate it")
-        compiled = self._cache.get(row.id)
+        compiled = self._compiled.get(row.id)
         if compiled is None:
             compiled = compile_source(session, row.source)
             with self._lock:
-                self._cache[row.id] = compiled
+                self._compiled[row.id] = compiled
         return row, compiled
+
+    def _active(self, session: Session) -> tuple[int, Strategy]:
+        """Like :meth:`strategy`, but remembered for ``cache_seconds`` (the hot path)."""
+        cached = self._active_cache
+        if cached is not None and time.monotonic() - cached[0] < self.cache_seconds:
+            return cached[1], cached[2]
+        row, compiled = self.strategy(session)
+        self._active_cache = (time.monotonic(), row.id, compiled)
+        return row.id, compiled
+
+    def _list_hits(self, session: Session, payload: Mapping[str, Any]) -> list[tuple[str, str]]:
+        if not self.list_secret:
+            return []
+        cached = self._fields_cache
+        if cached is None or time.monotonic() - cached[0] >= self.cache_seconds:
+            fields = frozenset(session.execute(select(ListEntry.field).distinct()).scalars())
+            cached = self._fields_cache = (time.monotonic(), fields)
+        if not any(payload.get(f) not in (None, "") for f in cached[1]):
+            return []
+        return list_hits(session, self.list_secret, payload)
+
+    def invalidate(self) -> None:
+        """Forget the cached active strategy and list fields (call after changing them)."""
+        self._active_cache = None
+        self._fields_cache = None
+
+    def close(self) -> None:
+        """Stop the writer thread (after writing what is queued)."""
+        self.writer.close()
 
     # ----------------------------------------------------------------------- deciding
     def find_replay(
@@ -114,11 +154,54 @@ class DecisionService:
         ).scalar_one_or_none()
         return Outcome(app, decision, review, replayed=True)
 
+    def prepare(
+        self, payload: Mapping[str, Any], actor: str, api_key_id: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> Outcome | Pending:  # fmt: skip
+        """Decide without writing: the replayed :class:`Outcome` of an earlier request with
+        this idempotency key, or the :class:`Pending` rows for the writer.
+
+        Raises
+        ------
+        InputError, ConflictError
+            As :meth:`decide`.
+        """
+        payload = dict(payload)
+        # only a retry needs telling apart from a different request under the same key
+        request_sha = "" if idempotency_key is None else request_digest(payload)
+        with self.store.sessions() as session:
+            if idempotency_key is not None:
+                replay = self.find_replay(session, api_key_id, idempotency_key, request_sha)
+                if replay is not None:
+                    return replay
+            row_id, strategy = self._active(session)
+            result = strategy.decide(payload)
+            hits = self._list_hits(session, payload)
+        return self._pending(
+            payload, request_sha, actor, api_key_id, idempotency_key, row_id, result, hits
+        )
+
+    def needs_database(self, payload: Mapping[str, Any], idempotency_key: str | None) -> bool:
+        """Whether :meth:`prepare` would query the database (else it is pure CPU work)."""
+        now_ = time.monotonic()
+        if idempotency_key is not None or self._active_cache is None:
+            return True
+        if now_ - self._active_cache[0] >= self.cache_seconds:
+            return True
+        if not self.list_secret:
+            return False
+        fields = self._fields_cache
+        if fields is None or now_ - fields[0] >= self.cache_seconds:
+            return True
+        return any(payload.get(f) not in (None, "") for f in fields[1])
+
     def decide(
         self, payload: Mapping[str, Any], actor: str, api_key_id: int | None = None,
         idempotency_key: str | None = None,
     ) -> Outcome:  # fmt: skip
         """Decide one application and store application, decision, ledger entry and review.
+
+        The rows are written by the group-commit writer; this returns once they are committed.
 
         Raises
         ------
@@ -127,73 +210,79 @@ class DecisionService:
         ConflictError
             No strategy is active, or the idempotency key was used for a different request.
         """
-        payload = dict(payload)
-        request_sha = request_digest(payload)
-        with self.store.session() as session:
-            if idempotency_key is not None:
-                replay = self.find_replay(session, api_key_id, idempotency_key, request_sha)
-                if replay is not None:
-                    return replay
-            row, strategy = self.strategy(session)
-            result = strategy.decide(payload)
-            hits = list_hits(session, self.list_secret, payload)
-            try:
-                return self._store(
-                    session, payload, request_sha, actor, api_key_id, idempotency_key, row,
-                    result, hits,
-                )  # fmt: skip
-            except IntegrityError:
-                if idempotency_key is None:
-                    raise
-                session.rollback()  # a concurrent retry won the race: answer with its decision
-        with self.store.session() as session:
-            replay = self.find_replay(session, api_key_id, idempotency_key, request_sha)
-            if replay is None:  # pragma: no cover - the unique key guarantees the row exists
-                raise ConflictError(f"Idempotency-Key {idempotency_key!r}: concurrent failure")
-            return replay
+        prepared = self.prepare(payload, actor, api_key_id, idempotency_key)
+        if isinstance(prepared, Outcome):
+            return prepared
+        try:
+            return self._outcome(self.writer.submit(prepared))
+        except IntegrityError:
+            return self._race(prepared)
 
-    def _store(
-        self, session: Session, payload: dict[str, Any], request_sha: str, actor: str,
-        api_key_id: int | None, idempotency_key: str | None, row: StrategyVersion,
-        result: Decision, hits: list[tuple[str, str]],
+    async def decide_async(
+        self, payload: Mapping[str, Any], actor: str, api_key_id: int | None = None,
+        idempotency_key: str | None = None,
     ) -> Outcome:  # fmt: skip
+        """:meth:`decide` for an event loop: CPU work inline, database work off the loop."""
+        from anyio import to_thread
+
+        if self.needs_database(payload, idempotency_key):
+            prepared = await to_thread.run_sync(
+                self.prepare, payload, actor, api_key_id, idempotency_key
+            )
+        else:
+            prepared = self.prepare(payload, actor, api_key_id, idempotency_key)
+        if isinstance(prepared, Outcome):
+            return prepared
+        try:
+            return self._outcome(await self.writer.submit_async(prepared))
+        except IntegrityError:
+            return await to_thread.run_sync(self._race, prepared)
+
+    @staticmethod
+    def _outcome(rows: tuple[Any, Any, Any]) -> Outcome:
+        app, rec, review = rows
+        return Outcome(app, rec, review, replayed=False)
+
+    def _race(self, item: Pending) -> Outcome:
+        """A concurrent retry with the same idempotency key won: answer with its decision."""
+        app = item.application
+        if app["idempotency_key"] is None:
+            raise ConflictError("a unique key was violated writing the decision")
+        with self.store.sessions() as session:
+            replay = self.find_replay(
+                session, app["api_key_id"], app["idempotency_key"], app["request_sha256"]
+            )
+        if replay is None:  # pragma: no cover - the unique key guarantees the row exists
+            raise ConflictError(f"Idempotency-Key {app['idempotency_key']!r}: write failed")
+        return replay
+
+    def _pending(
+        self, payload: dict[str, Any], request_sha: str, actor: str, api_key_id: int | None,
+        idempotency_key: str | None, strategy_id: int, result: Decision,
+        hits: list[tuple[str, str]],
+    ) -> Pending:  # fmt: skip
         decided = apply_lists(result, hits)
         external = payload.get("application_id")
-        app = Application(
-            external_id=None if external is None else str(external)[:100], payload=payload,
-            request_sha256=request_sha, idempotency_key=idempotency_key, api_key_id=api_key_id,
-            received_at=now(),
-        )  # fmt: skip
-        session.add(app)
-        session.flush()
-        rec = DecisionRecord(
-            application_id=app.id, strategy_id=row.id, strategy=result.strategy,
-            version=str(result.version), decision=decided["decision"], limit=decided["limit"],
-            apr=decided["apr"], term=decided["term"], reasons=decided["reasons"],
-            trace=list(result.trace), model_versions=dict(result.model_versions),
-            values=_plain(result.values), list_hits=[f"{n}:{f}" for n, f in hits],
-            decided_at=now(),
-        )  # fmt: skip
-        session.add(rec)
-        session.flush()
+        when = now()
+        application = {
+            "external_id": None if external is None else str(external)[:100],
+            "payload": payload, "request_sha256": request_sha,
+            "idempotency_key": idempotency_key, "api_key_id": api_key_id, "received_at": when,
+        }  # fmt: skip
+        decision = {
+            "strategy_id": strategy_id, "strategy": result.strategy,
+            "version": str(result.version), "decision": decided["decision"],
+            "limit": decided["limit"], "apr": decided["apr"], "term": decided["term"],
+            "reasons": decided["reasons"], "trace": list(result.trace),
+            "model_versions": dict(result.model_versions), "values": _plain(result.values),
+            "list_hits": [f"{n}:{f}" for n, f in hits], "decided_at": when,
+        }  # fmt: skip
         review = None
-        if rec.decision == "refer" or (self.qc_rate > 0 and self._rng.random() < self.qc_rate):
-            reason = "refer" if rec.decision == "refer" else "qc_sample"
-            review = Review(
-                decision_id=rec.id, queue_reason=reason, status="pending", queued_at=now()
-            )
-            session.add(review)
-            session.flush()
-        records: list[Any] = [app, rec] + ([review] if review is not None else [])
-        append(
-            session, "decision", subject_of(rec), actor,
-            {
-                "decision": rec.decision, "strategy": rec.strategy, "version": rec.version,
-                "reasons": rec.reasons,
-                "digests": {subject_of(r): record_digest(r) for r in records},
-            },
-        )  # fmt: skip
-        return Outcome(app, rec, review, replayed=False)
+        if decided["decision"] == "refer":
+            review = "refer"
+        elif self.qc_rate > 0 and self._rng.random() < self.qc_rate:
+            review = "qc_sample"
+        return Pending(application, decision, review, actor)
 
     # ----------------------------------------------------------------------- reviews
     def review(

@@ -1,0 +1,343 @@
+"""The decision service over HTTP, and the batch factory end to end.
+
+HTTP: ``creditfactory serve`` (uvicorn, one worker) on 127.0.0.1 with persistence and the audit
+ledger on (SQLite file in WAL mode; PostgreSQL too when reachable), loaded by a small keep-alive
+HTTP/1.1 load generator (asyncio sockets, one process, N connections) posting simulated
+applications. Baseline, same run, same generator, same payloads: a bare FastAPI endpoint on the
+same uvicorn that parses the payload into a dict and answers a constant. Target (issue 5):
+service decisions/s at least 0.5x the bare endpoint's requests/s.
+
+Batch: ``decide_file`` on simulated applications (read Parquet, decide in chunks, write parts,
+assemble the output Parquet), and the cost of resuming after a kill half-way: the resumed run's
+time against a full run's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from creditfactory.api import free_port, start_server
+from creditfactory.data import SimulationConfig, simulate
+
+STRATEGY = """
+strategy: bench
+version: "1"
+key: application_id
+inputs:
+  application_id: str
+  id_number: str
+  phone: {type: str, nullable: true}
+  age: {type: int, min: 18, max: 100}
+  monthly_income: {type: float, min: 0}
+  bureau_monthly_debt: {type: float, min: 0}
+  inquiries_3m: {type: int, min: 0}
+  delinquencies_24m: {type: int, min: 0}
+  utilisation: {type: float, nullable: true}
+  term_requested: {type: int, min: 1, max: 60}
+params:
+  multiple: 3
+flow:
+  - rules:
+      name: knockouts
+      rules:
+        - {name: low_income, when: "monthly_income < 3000", action: decline, reason: KO_INCOME}
+        - {name: debt, when: "bureau_monthly_debt > monthly_income * 0.6", action: decline, reason: KO_DTI}
+        - {name: delinquent, when: "delinquencies_24m >= 3", action: decline, reason: KO_DELQ}
+        - {name: maxed, when: "coalesce(utilisation, 0) > 1.2", action: refer, reason: RF_UTIL}
+        - {name: shopping, when: "inquiries_3m >= 4", action: refer, reason: RF_INQUIRIES}
+  - assign:
+      name: offer
+      set:
+        limit: "min(monthly_income * multiple, 50000)"
+        apr: "if(inquiries_3m >= 2, 0.21, 0.15)"
+        term: "term_requested"
+"""  # noqa: E501
+
+BARE = """
+from typing import Any
+from fastapi import Body, FastAPI
+import uvicorn, sys
+app = FastAPI()
+@app.post("/v1/applications")
+async def bare(application: dict[str, Any] = Body(...)) -> dict[str, Any]:
+    return {"decision": "approve", "limit": 1000.0, "apr": 0.15, "reasons": []}
+@app.get("/health")
+def health() -> dict[str, str]:
+    return {"status": "ok"}
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+"""
+
+ADMIN = "bench-admin-key"
+
+
+def _requests(rows: list[dict[str, Any]], key: str) -> list[bytes]:
+    out = []
+    for row in rows:
+        body = json.dumps(row).encode()
+        head = (
+            "POST /v1/applications HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Content-Type: application/json\r\nX-API-Key: {key}\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        out.append(head + body)
+    return out
+
+
+async def _worker(
+    port: int,
+    reqs: list[bytes],
+    start: int,
+    step: int,
+    stop_at: float,
+    lat: list[float],
+    status: dict[int, int],
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    i = start
+    try:
+        while time.perf_counter() < stop_at:
+            t0 = time.perf_counter()
+            writer.write(reqs[i % len(reqs)])
+            i += step
+            head = await reader.readuntil(b"\r\n\r\n")
+            code = int(head[9:12])
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line[:15].lower() == b"content-length:":
+                    length = int(line[15:])
+            await reader.readexactly(length)
+            lat.append(time.perf_counter() - t0)
+            status[code] = status.get(code, 0) + 1
+    finally:
+        writer.close()
+
+
+def load(port: int, reqs: list[bytes], seconds: float, connections: int) -> dict[str, float]:
+    """Requests/s and latency percentiles of ``connections`` keep-alive clients."""
+    lat: list[float] = []
+    status: dict[int, int] = {}
+
+    async def main() -> float:
+        t0 = time.perf_counter()
+        stop_at = t0 + seconds
+        await asyncio.gather(
+            *[_worker(port, reqs, k, connections, stop_at, lat, status) for k in range(connections)]
+        )
+        return time.perf_counter() - t0
+
+    wall = asyncio.run(main())
+    a = np.array(lat) * 1000
+    ok = sum(v for k, v in status.items() if 200 <= k < 300)
+    return {
+        "rps": ok / wall,
+        "p50_ms": float(np.percentile(a, 50)),
+        "p99_ms": float(np.percentile(a, 99)),
+        "requests": float(len(lat)),
+        "errors": float(len(lat) - ok),
+    }
+
+
+def _wait(port: int, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("server did not start")
+
+
+def _pg_url() -> str | None:
+    url = os.environ.get(
+        "CREDITFACTORY_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    )
+    try:
+        import psycopg
+
+        with psycopg.connect(url.replace("+psycopg", ""), connect_timeout=2) as conn:
+            conn.execute("select 1")
+    except Exception:  # unreachable: benchmark SQLite only
+        return None
+    return url
+
+
+def http(
+    rows: list[dict[str, Any]], seconds: float, connections: int, tmp: Path
+) -> list[list[Any]]:
+    strategy = tmp / "strategy.yaml"
+    strategy.write_text(STRATEGY, encoding="utf-8")
+    reqs = _requests(rows, ADMIN)
+    results: list[list[Any]] = []
+    port = free_port()
+    bare = subprocess.Popen([sys.executable, "-c", BARE, str(port)])
+    try:
+        _wait(port, bare)
+        load(port, reqs, 1.0, connections)  # warm-up
+        b = load(port, reqs, seconds, connections)
+    finally:
+        bare.terminate()
+        bare.wait()
+    results.append(["bare FastAPI", "-", b["rps"], b["p50_ms"], b["p99_ms"], 1.0, b["errors"]])
+    targets = [("SQLite (WAL)", f"sqlite:///{tmp / 'bench.db'}")]
+    pg = _pg_url()
+    if pg is not None:
+        import psycopg
+
+        schema = f"cf_bench_{os.getpid()}"
+        with psycopg.connect(pg.replace("+psycopg", ""), autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+        targets.append(("PostgreSQL", f"{pg}?options=-csearch_path%3D{schema}"))
+    try:
+        for label, url in targets:
+            env = {
+                "CREDITFACTORY_DATABASE_URL": url,
+                "CREDITFACTORY_ADMIN_KEY": ADMIN,
+                "CREDITFACTORY_STRATEGY": str(strategy),
+                "CREDITFACTORY_QC_RATE": "0.05",
+                "CREDITFACTORY_LIST_SECRET": "bench",
+            }
+            with start_server(env=env) as server:
+                sport = int(server.url.rsplit(":", 1)[1])
+                load(sport, reqs, 1.0, connections)
+                s = load(sport, reqs, seconds, connections)
+            results.append(
+                [
+                    "service",
+                    label,
+                    s["rps"],
+                    s["p50_ms"],
+                    s["p99_ms"],
+                    s["rps"] / b["rps"],
+                    s["errors"],
+                ]
+            )
+    finally:
+        if pg is not None:
+            with psycopg.connect(pg.replace("+psycopg", ""), autocommit=True) as conn:
+                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    return results
+
+
+def batch(n: int, chunk: int, tmp: Path) -> dict[str, float]:
+    from creditfactory.batch import decide_file, parts_dir
+    from creditfactory.decision import Strategy
+
+    apps = pl.from_pandas(simulate(SimulationConfig(n_applications=n, seed=11)).applications)
+    src = tmp / "apps.parquet"
+    apps.write_parquet(src)
+    del apps
+    strategy = Strategy.from_yaml(STRATEGY)
+    t0 = time.perf_counter()
+    report = decide_file(strategy, src, tmp / "full.parquet", chunk_size=chunk)
+    full = time.perf_counter() - t0
+
+    class Kill(Exception):  # noqa: N818 - stands for SIGKILL half-way
+        pass
+
+    def kill_half(done: int, chunks: int, *_: int) -> None:
+        if done == chunks // 2:
+            raise Kill
+
+    out = tmp / "resumed.parquet"
+    t0 = time.perf_counter()
+    with contextlib.suppress(Kill):
+        decide_file(strategy, src, out, chunk_size=chunk, progress=kill_half)
+    first_half = time.perf_counter() - t0
+    assert parts_dir(out).exists()
+    t0 = time.perf_counter()
+    resumed = decide_file(strategy, src, out, chunk_size=chunk)
+    second = time.perf_counter() - t0
+    rows = pl.scan_parquet(out).select(pl.len(), pl.col("row").n_unique()).collect().row(0)
+    assert rows == (n, n), rows
+    return {
+        "rows": float(n),
+        "chunks": float(report.chunks),
+        "seconds": full,
+        "rows_per_s": n / full,
+        "killed_after_s": first_half,
+        "resume_s": second,
+        "resume_overhead": (first_half + second) / full - 1.0,
+        "resumed_chunks": float(resumed.chunks_resumed),
+    }
+
+
+def run(quick: bool = False) -> dict:
+    seconds, connections = (3.0, 8) if quick else (10.0, 16)
+    n_batch = 100_000 if quick else 1_000_000
+    apps = pl.from_pandas(simulate(SimulationConfig(n_applications=2_000, seed=3)).applications)
+    cols = [
+        "application_id",
+        "id_number",
+        "phone",
+        "age",
+        "monthly_income",
+        "bureau_monthly_debt",
+        "inquiries_3m",
+        "delinquencies_24m",
+        "utilisation",
+        "term_requested",
+        "channel",
+        "product",
+        "amount_requested",
+    ]
+    rows = apps.select(cols).with_columns(pl.col("utilisation").fill_nan(None)).to_dicts()
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        h = http(rows, seconds, connections, tmp)
+        b = batch(n_batch, 100_000 if not quick else 20_000, tmp)
+    table = [["server", "database", "req/s", "p50 ms", "p99 ms", "ratio to bare", "errors"]]
+    table += [
+        [a, db, f"{r:,.0f}", f"{p50:.1f}", f"{p99:.1f}", f"{ratio:.2f}", f"{e:.0f}"]
+        for a, db, r, p50, p99, ratio, e in h
+    ]
+    table += [
+        [
+            "batch",
+            f"{b['rows']:,.0f} rows",
+            f"{b['rows_per_s']:,.0f} rows/s",
+            f"{b['seconds']:.1f} s",
+            f"resume {b['resume_s']:.1f} s",
+            f"overhead {b['resume_overhead']:+.0%}",
+            "",
+        ]
+    ]
+    metrics: dict[str, float] = {
+        "bare_rps": h[0][2],
+        "bare_p99_ms": h[0][4],
+        "service_sqlite_rps": h[1][2],
+        "service_sqlite_p99_ms": h[1][4],
+        "ratio_sqlite": h[1][5],
+    }
+    if len(h) > 2:
+        metrics |= {"service_pg_rps": h[2][2], "service_pg_p99_ms": h[2][4], "ratio_pg": h[2][5]}
+    metrics |= {f"batch_{k}": v for k, v in b.items()}
+    return {
+        "name": "service",
+        "metrics": metrics,
+        "table": table,
+        "notes": (
+            f"HTTP: {connections} keep-alive connections for {seconds:g} s each, one uvicorn "
+            "worker, persistence + ledger on, QC sampling 5%; ratio = service decisions/s over "
+            "a bare FastAPI endpoint parsing the same payload (target >= 0.5). Batch: "
+            f"{n_batch:,} simulated applications, Parquet in and out, killed at half the chunks "
+            "and resumed; overhead = (killed run + resumed run) / full run - 1."
+        ),
+    }
