@@ -25,6 +25,7 @@ from creditfactory.scorecard._woe import iv, woe
 __all__ = ["BinningTable", "Kind"]
 
 Kind = Literal["numerical", "categorical"]
+_FEW_EDGES = 12
 
 
 def _fmt(v: float) -> str:
@@ -154,21 +155,38 @@ class BinningTable:
 
     def bin_index(self, x: object) -> np.ndarray:
         """Bin index of every raw value (missing and unseen categories go to the missing bin)."""
+        return self.bin_index_and_unseen(x)[0]
+
+    def bin_index_and_unseen(self, x: object) -> tuple[np.ndarray, int]:
+        """Bin indices and the number of non-missing values no bin knows (unseen categories)."""
         n_reg = self.n_regular
         if self.kind == "numerical":
             v = _as_float(x, self.feature)
-            idx = np.searchsorted(np.asarray(self.splits, dtype=float), v, side="right")
+            if len(self.splits) <= _FEW_EDGES:  # a few comparisons beat a binary search
+                idx = np.zeros(v.size, dtype=np.intp)
+                for edge in self.splits:
+                    idx += v >= edge
+            else:
+                idx = np.searchsorted(np.asarray(self.splits, dtype=float), v, side="right")
             for k, code in enumerate(self.special_codes):
                 idx[v == float(code)] = n_reg + k
-            idx[np.isnan(v)] = self.missing_bin
-            return idx.astype(np.int64)
-        s = _as_category_strings(x)
+            nan = np.isnan(v)
+            if nan.any():
+                idx[nan] = self.missing_bin
+            return idx, 0
+        # Hash the distinct values once (fast on Arrow strings), then map the few distinct ones.
+        values = x if isinstance(x, pd.Series) else np.asarray(x, dtype=object)
+        codes, uniq = pd.factorize(values, use_na_sentinel=True)
         cats = [c for g in self.groups for c in g] + [str(c) for c in self.special_codes]
         target = [i for i, g in enumerate(self.groups) for _ in g]
         target += [n_reg + k for k in range(len(self.special_codes))]
         lookup = np.r_[np.asarray(target, dtype=np.int64), self.missing_bin]
-        pos = pd.Index(cats, dtype=object).get_indexer(s)  # -1: missing or unseen
-        return lookup[pos]
+        pos = pd.Index(cats, dtype=object).get_indexer([str(u) for u in uniq])
+        per_value = np.r_[lookup[pos], self.missing_bin]  # code -1 (missing) -> last entry
+        unseen = 0
+        if (pos < 0).any():
+            unseen = int(np.isin(codes, np.flatnonzero(pos < 0)).sum())
+        return per_value[codes], unseen
 
     # ----------------------------------------------------------------- statistics
     @property

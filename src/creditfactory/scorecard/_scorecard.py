@@ -60,6 +60,10 @@ class Scorecard(ClassifierMixin, BaseEstimator):
     criterion : {"aic", "bic", "pvalue"}, default "aic"
     p_enter, p_remove : float
         Thresholds for ``criterion="pvalue"``.
+    selection_max_rows : int or None, default 100000
+        Stepwise selection runs on a stratified random sample of at most this many rows
+        (seeded, so fits are reproducible); the bins and the final coefficients always use
+        every row. ``None`` selects on all rows.
     sign_constraint : bool, default True
         Drop (and log) features whose coefficient has the wrong sign, so that points always
         rise with WOE.
@@ -91,6 +95,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         criterion: str = "aic",
         p_enter: float = 0.05,
         p_remove: float = 0.10,
+        selection_max_rows: int | None = 100_000,
         sign_constraint: bool = True,
         base_points: float = 600.0,
         base_odds: float = 50.0,
@@ -116,6 +121,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         self.criterion = criterion
         self.p_enter = p_enter
         self.p_remove = p_remove
+        self.selection_max_rows = selection_max_rows
         self.sign_constraint = sign_constraint
         self.base_points = base_points
         self.base_odds = base_odds
@@ -225,15 +231,16 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             sample_weight=weights,
         )
         if self.selection is not None and kept:
+            rows = self._selection_rows(target)
             kept = stepwise(
-                W[kept],
-                target,
+                W[kept].iloc[rows],
+                target[rows],
                 report,
                 method=self.selection,
                 criterion=self.criterion,
                 p_enter=self.p_enter,
                 p_remove=self.p_remove,
-                sample_weight=weights,
+                sample_weight=None if weights is None else weights[rows],
             )
         kept, res = self._fit_signed(W, target, weights, kept, report)
         if not kept:
@@ -260,6 +267,17 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         idx = np.searchsorted(self.train_score_edges_, train_points, side="right")
         self.train_score_counts_ = np.bincount(idx, minlength=self.train_score_edges_.size + 1)
         return self
+
+    def _selection_rows(self, target: np.ndarray) -> np.ndarray:
+        n, cap = target.size, self.selection_max_rows
+        if cap is None or n <= cap:
+            return np.arange(n)
+        rng = np.random.default_rng(0)
+        rows = [
+            rng.choice(np.flatnonzero(target == k), round(cap * np.mean(target == k)), False)
+            for k in (0, 1)
+        ]
+        return np.sort(np.concatenate(rows))
 
     def _bin_one(self, series, target, name, kind, constraints, user_bins, weights) -> BinningTable:
         specials = self._specials_for(name) if kind == "numerical" else ()
@@ -330,38 +348,42 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             return frame
         return as_frame(X, columns=self._columns, name=type(self).__name__)
 
-    def bin_indices(self, X: object) -> pd.DataFrame:
-        """Bin index of every selected feature for every row (unseen categories: missing bin).
-
-        Unseen categories are counted in a :class:`ScorecardWarning`.
-        """
-        frame = self._frame_for_scoring(X)
+    def _bins(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
         out = {}
         unseen: dict[str, int] = {}
         for f in self.selected_features_:
-            t = self.binning_tables_[f]
-            idx = t.bin_index(frame[f].to_numpy())
-            if t.kind == "categorical":
-                n_unseen = int(((idx == t.missing_bin) & frame[f].notna().to_numpy()).sum())
-                if n_unseen:
-                    unseen[f] = n_unseen
+            idx, n_unseen = self.binning_tables_[f].bin_index_and_unseen(frame[f])
+            if n_unseen:
+                unseen[f] = n_unseen
             out[f] = idx
         if unseen:
             detail = ", ".join(f"'{c}': {n} rows" for c, n in unseen.items())
             warnings.warn(
                 f"unseen categories scored as the missing bin ({detail})",
                 ScorecardWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
-        return pd.DataFrame(out, index=frame.index)
+        return out
+
+    def bin_indices(self, X: object) -> pd.DataFrame:
+        """Bin index of every selected feature for every row (unseen categories: missing bin).
+
+        Unseen categories are counted in a :class:`ScorecardWarning`.
+        """
+        frame = self._frame_for_scoring(X)
+        return pd.DataFrame(self._bins(frame), index=frame.index)
 
     def _points_matrix(self, X: object) -> np.ndarray:
-        idx = self.bin_indices(X)
-        return np.column_stack([self.bin_points_[f][idx[f].to_numpy()] for f in idx.columns])
+        bins = self._bins(self._frame_for_scoring(X))
+        return np.column_stack([self.bin_points_[f][i] for f, i in bins.items()])
 
     def predict_points(self, X: object) -> np.ndarray:
         """Score in points, higher = safer (``base_points`` at ``base_odds`` good:bad)."""
-        return self._points_matrix(X).sum(axis=1)
+        bins = self._bins(self._frame_for_scoring(X))
+        total = np.zeros(next(iter(bins.values())).size)
+        for f, i in bins.items():
+            total += self.bin_points_[f][i]
+        return total
 
     def decision_function(self, X: object) -> np.ndarray:
         """Log-odds of bad."""

@@ -195,7 +195,8 @@ def stepwise(
     removed: set[str] = set()  # a feature that left never re-enters (no cycling)
 
     def fit(feats: list[str], start: np.ndarray | None = None) -> LogitResult:
-        return fit_logit(Xall[:, [pos[f] for f in feats]], y, w, start=start, tol=1e-6)
+        # warm-started Newton converges in a few steps; the final model is refitted exactly
+        return fit_logit(Xall[:, [pos[f] for f in feats]], y, w, start=start, tol=1e-4, max_iter=3)
 
     def crit(r: LogitResult) -> float:
         return r.aic if criterion == "aic" else r.bic
