@@ -4,34 +4,35 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Response, status
+from fastapi import APIRouter, Body, Depends, Header, Request, Response, status
 from sqlalchemy import select
 
 from creditfactory.api._decisions import decision_public
-from creditfactory.api._deps import Caller, Reader, ServiceDep, SessionDep, allowed
+from creditfactory.api._deps import Caller, Reader, SessionDep, allowed
 from creditfactory.api._schemas import ApplicationDecision, ApplicationPublic
-from creditfactory.store import DecisionRecord, get_application
+from creditfactory.store import DecisionRecord, DecisionService, get_application
 
 router = APIRouter(prefix="/v1/applications", tags=["applications"])
+JSON = "application/json"
 
 
 @router.post("", response_model=ApplicationDecision, status_code=status.HTTP_201_CREATED)
 async def create_application(
     application: Annotated[dict[str, Any], Body(description="the active strategy's inputs")],
-    response: Response,
-    service: ServiceDep,
+    request: Request,
     caller: Annotated[Caller, Depends(allowed("applications.create"))],
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
-) -> ApplicationDecision:
+) -> Response:
     """Validate, decide and store an application; a retried ``Idempotency-Key`` replays.
 
     The answer comes after the application, decision, review and ledger entry are committed.
     """
+    service: DecisionService = request.app.state.service  # no dependency: this is the hot path
     out = await service.decide_async(application, caller.name, caller.id, idempotency_key)
-    if out.replayed:
-        response.status_code = status.HTTP_200_OK
-        response.headers["Idempotent-Replayed"] = "true"
-    return ApplicationDecision.of(out)
+    body = ApplicationDecision.of(out).model_dump_json().encode()
+    if out.replayed:  # already validated: answer directly rather than re-validate
+        return Response(body, status.HTTP_200_OK, {"Idempotent-Replayed": "true"}, JSON)
+    return Response(body, status.HTTP_201_CREATED, media_type=JSON)
 
 
 @router.get("/{application_id}", response_model=ApplicationPublic)

@@ -59,11 +59,7 @@ def get_session(store: Annotated[Store, Depends(get_store)]) -> Iterator[Session
 AUTH_CACHE_SECONDS = 5.0
 
 
-async def get_caller(
-    request: Request,
-    store: Annotated[Store, Depends(get_store)],
-    key: Annotated[str | None, Depends(_header)],
-) -> Caller:
+async def get_caller(request: Request, key: Annotated[str | None, Depends(_header)]) -> Caller:
     """The caller of this key; remembered for a few seconds (a revocation in this process
     forgets it at once, other processes within ``AUTH_CACHE_SECONDS``).
 
@@ -75,6 +71,7 @@ async def get_caller(
         hit = cache.get(key)
         if hit is not None and time.monotonic() - hit[0] < AUTH_CACHE_SECONDS:
             return hit[1]
+    store: Store = request.app.state.store
     with store.sessions() as session:
         row = authenticate(session, key)
         caller = Caller(row.id, row.name, row.role)
@@ -89,7 +86,8 @@ def allowed(permission: str) -> Callable[..., Caller]:
     """A dependency returning the caller if its role grants ``permission`` (403 otherwise)."""
     roles = PERMISSIONS[permission]
 
-    async def check(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
+    async def check(request: Request, key: Annotated[str | None, Depends(_header)]) -> Caller:
+        caller = await get_caller(request, key)
         if caller.role not in roles:
             raise AuthError(
                 f"role {caller.role!r} may not {permission.replace('.', ' ')} "

@@ -10,6 +10,7 @@ its items are written one by one so that only the offending one fails.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from concurrent.futures import Future
@@ -43,6 +44,34 @@ class Pending:
     future: Future[tuple[Application, DecisionRecord, Review | None]] = field(
         default_factory=Future
     )
+    loop: Any = None  # set, with ``awaitable``, when an event loop awaits the item
+    awaitable: Any = None
+
+
+def _settle_on_loop(done: list[tuple[Any, Any, BaseException | None]]) -> None:
+    for fut, result, exc in done:
+        if fut.cancelled():
+            continue
+        if exc is not None:
+            fut.set_exception(exc)
+        else:
+            fut.set_result(result)
+
+
+def _settle(batch: list[Pending], results: list[Any] | None, exc: BaseException | None) -> None:
+    """Hand each item its result (or the error): one wake-up per event loop per batch."""
+    by_loop: dict[Any, list[tuple[Any, Any, BaseException | None]]] = {}
+    for i, item in enumerate(batch):
+        result = None if results is None else results[i]
+        if item.loop is not None:
+            by_loop.setdefault(item.loop, []).append((item.awaitable, result, exc))
+        elif exc is not None:
+            item.future.set_exception(exc)
+        else:
+            item.future.set_result(result)
+    for loop, done in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
+            loop.call_soon_threadsafe(_settle_on_loop, done)
 
 
 def _typed(model: type, values: dict[str, Any]) -> Any:
@@ -73,8 +102,10 @@ class Writer:
         """Queue ``item`` and await its commit without holding a thread."""
         import asyncio
 
+        item.loop = asyncio.get_running_loop()
+        item.awaitable = item.loop.create_future()
         self._enqueue(item)
-        return await asyncio.wrap_future(item.future)
+        return await item.awaitable  # type: ignore[no-any-return]
 
     def _enqueue(self, item: Pending) -> None:
         if self._thread is None or not self._thread.is_alive():
@@ -118,19 +149,17 @@ class Writer:
             results = self._write(batch)
         except IntegrityError as exc:
             if len(batch) == 1:
-                batch[0].future.set_exception(exc)
+                _settle(batch, None, exc)
                 return
             for item in batch:  # find the one that clashes; the others go through
                 self._write_safely([item])
             return
         except BaseException as exc:  # handed to every waiting request
-            for item in batch:
-                item.future.set_exception(exc)
+            _settle(batch, None, exc)
             return
         self.batches += 1
         self.items += len(batch)
-        for item, result in zip(batch, results, strict=True):
-            item.future.set_result(result)
+        _settle(batch, results, None)
 
     def _write(
         self, batch: list[Pending]
