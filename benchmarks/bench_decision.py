@@ -11,8 +11,12 @@ JDM) comparison runs only when ``benchmarks/.peers-venv`` has zen-engine install
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 import math
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -214,17 +218,21 @@ def run(quick: bool = False) -> dict:
         ["batch time / NumPy time", f"{ratio:.2f}x", "<= 3x"],
         ["decisions equal to NumPy's", f"{agree:.4%}", "100%"],
     ]
-    zen = _zen(rows)
-    if zen:
-        metrics.update(zen)
+    zen = _zen(rows, spec, blacklist)
+    if "zen_decisions" in zen:
+        mine_online = [strategy.decide(r).decision for r in rows]
+        same = [a == b for a, b in zip(mine_online, zen.pop("zen_decisions"), strict=True)]
+        speedup = on["decisions_per_s"] / zen["zen_decisions_per_s"]
+        p50_ratio = zen["zen_p50_us"] / on["p50_us"]
+        metrics.update(zen, zen_decisions_agree=float(np.mean(same)), speed_over_zen=speedup)
+        metrics["p50_speed_over_zen"] = p50_ratio
+        table.append(["zen-engine p50 (us)", f"{zen['zen_p50_us']:.1f}", ""])
         table.append(["zen-engine decisions/s", f"{zen['zen_decisions_per_s']:,.0f}", ""])
-        table.append(
-            [
-                "engine / zen decisions/s",
-                f"{on['decisions_per_s'] / zen['zen_decisions_per_s']:.2f}x",
-                ">= 1.5x",
-            ]
-        )
+        table.append(["engine / zen-engine decisions/s", f"{speedup:.1f}x", ">= 1.5x"])
+        table.append(["zen-engine p50 / engine p50", f"{p50_ratio:.1f}x", ""])
+        table.append(["decisions equal to zen-engine's", f"{np.mean(same):.4%}", "100%"])
+    elif zen:
+        metrics.update(zen)
     return {
         "name": "decision",
         "metrics": metrics,
@@ -238,6 +246,167 @@ def run(quick: bool = False) -> dict:
     }
 
 
-def _zen(rows: list[dict[str, Any]]) -> dict[str, float]:
-    """zen-engine decisions/s in benchmarks/.peers-venv, or {} when it is not installed."""
-    return {}
+# ---------------------------------------------------------------- zen-engine (GoRules JDM)
+PEERS = ROOT / "benchmarks" / ".peers-venv"
+_ZEN_RUNNER = """
+import json, sys, time, zen
+graph, rows_path, out_path = sys.argv[1:4]
+rows = json.load(open(rows_path))
+decision = zen.ZenEngine().create_decision(open(graph).read())
+for r in rows[:500]:
+    decision.evaluate(r)
+times, decisions = [], []
+clock = time.perf_counter_ns
+for r in rows:
+    t = clock()
+    res = decision.evaluate(r)
+    times.append(clock() - t)
+    decisions.append(res["result"]["decision"])
+json.dump({"times_ns": times, "decisions": decisions}, open(out_path, "w"))
+"""
+
+
+def _zen_python() -> Path | None:
+    """benchmarks/.peers-venv with zen-engine, created on demand; None when unavailable."""
+    py = PEERS / "bin" / "python"
+    try:
+        if not py.exists():
+            subprocess.run([sys.executable, "-m", "venv", str(PEERS)], check=True, timeout=300)
+        if subprocess.run([str(py), "-c", "import zen"], capture_output=True).returncode != 0:
+            subprocess.run(
+                [str(py), "-m", "pip", "install", "-q", "zen-engine"],
+                check=True, capture_output=True, timeout=600,
+            )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return py
+
+
+def _points_expr(c: dict[str, Any]) -> str:
+    """One scorecard characteristic as a ZEN expression (nested conditionals)."""
+    x, miss = c["name"], repr(float(c["missing_points"]))
+    pts = [repr(float(p)) for p in c["points"]]
+    if c["kind"] == "numerical":
+        expr = pts[-1]
+        for edge, p in reversed(list(zip(c["upper_edges"], pts, strict=False))):
+            expr = f"({x} < {edge!r} ? {p} : {expr})"
+    else:
+        expr = miss
+        for group, p in reversed(list(zip(c["groups"], pts, strict=True))):
+            items = ", ".join(json.dumps(v) for v in group)
+            expr = f"({x} in [{items}] ? {p} : {expr})"
+    for sp in c.get("special", []):
+        expr = f"({x} == {json.dumps(sp['value'])} ? {float(sp['points'])!r} : {expr})"
+    return f"{x} == null ? {miss} : {expr}"
+
+
+def zen_graph(spec: dict[str, Any], blacklist: set[str]) -> dict[str, Any]:
+    """examples/strategies/reference.yaml as a GoRules JDM graph (expression and table nodes)."""
+
+    def node(i: str, kind: str, content: dict[str, Any] | None = None) -> dict[str, Any]:
+        n = {"id": i, "type": kind, "name": i, "position": {"x": 0, "y": 0}}
+        if content is not None:
+            n["content"] = content
+        return n
+
+    def expressions(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+        return {
+            "passThrough": True,
+            "expressions": [{"id": f"{k}", "key": a, "value": b} for k, (a, b) in enumerate(pairs)],
+        }
+
+    bl = "[" + ", ".join(json.dumps(v) for v in sorted(blacklist)) + "]"
+    ko = " or ".join([
+        "age < 18", "age + term_requested / 12 > 65", "monthly_income < 2000",
+        "delinquencies_24m >= 3", "inquiries_3m >= 6", "(utilisation ?? 0) > 1.0",
+        "contacts_blacklisted_share > 0.2", "loan_apps_installed >= 10",
+        "form_fill_seconds < 30", "($.dti ?? 0) > 0.7",
+    ])  # fmt: skip
+    chars = spec["characteristics"]
+    features = [
+        ("dti", "monthly_income != 0 ? bureau_monthly_debt / monthly_income : null"),
+        ("blacklisted", f"id_number in {bl} or phone in {bl} or device_id in {bl}"),
+        ("ko", ko),
+        ("refer_rules", "(gps_city_mismatch and night_application) or "
+                        "amount_requested > 20 * monthly_income"),
+    ] + [(f"pts_{c['name']}", _points_expr(c)) for c in chars]  # fmt: skip
+    sc = spec["scaling"]
+    score = [
+        ("score", " + ".join(f"pts_{c['name']}" for c in chars)),
+        ("pd", f"1 / (1 + {math.e!r} ^ (($.score - {sc['offset']!r}) / {sc['factor']!r}))"),
+    ]
+    bands = [("< 540", "any", "decline", 0, "")]
+    bands += [("[540..560)", "< 0.15", "refer", 1, "E"), ("[540..560)", "", "decline", 0, "")]
+    bands += [("[560..580)", "< 0.35", "approve", 2, "D"), ("[560..580)", "", "refer", 1, "D")]
+    bands += [("[580..600)", "< 0.35", "approve", 3, "C"), ("[580..600)", "", "approve", 2, "C")]
+    bands += [("[600..620)", "", "approve", 4, "B"), (">= 620", "", "approve", 5, "A")]
+    rules = [
+        {"_id": f"r{k}", "i1": a, "i2": "" if b == "any" else b, "o1": json.dumps(d),
+         "o2": str(m), "o3": json.dumps(t)}
+        for k, (a, b, d, m, t) in enumerate(bands)
+    ]  # fmt: skip
+    table = {
+        "hitPolicy": "first",
+        "passThrough": True,
+        "inputs": [{"id": "i1", "field": "score", "name": "score"},
+                   {"id": "i2", "field": "dti", "name": "dti"}],
+        "outputs": [{"id": "o1", "field": "table_decision", "name": "decision"},
+                    {"id": "o2", "field": "multiple", "name": "multiple"},
+                    {"id": "o3", "field": "tier", "name": "tier"}],
+        "rules": rules,
+    }  # fmt: skip
+    pricing = [
+        ("p", "min([pd, 0.999])"),
+        ("price", "($.p * 0.75 + 0.04 + 0.03 + 0.02) / (1 - $.p)"),
+        ("apr", "min([$.price, 0.24])"),
+        ("cap", "product == 'micro_business' ? 500000 : (product == 'cash_loan' ? 200000 : 50000)"),
+        ("room", "max([0.5 * monthly_income - bureau_monthly_debt, 0])"),
+        ("i", "$.apr / 12"),
+        ("afford", "$.room * (1 - (1 + $.i) ^ (-term_requested)) / $.i"),
+        ("limit", "floor(max([min([multiple * monthly_income, $.afford, $.cap]), 0]) / 100) * 100"),
+    ]
+    final = [
+        ("decision", "blacklisted or ko ? 'decline' : "
+                     "((table_decision == 'decline' or price > 0.24 or limit < 1000) ? 'decline' : "
+                     "((refer_rules or table_decision == 'refer') ? 'refer' : 'approve'))"),
+    ]  # fmt: skip
+    nodes = [
+        node("input", "inputNode"),
+        node("features", "expressionNode", expressions(features)),
+        node("score", "expressionNode", expressions(score)),
+        node("risk_matrix", "decisionTableNode", table),
+        node("pricing", "expressionNode", expressions(pricing)),
+        node("decision", "expressionNode", expressions(final)),
+        node("output", "outputNode"),
+    ]
+    order = [n["id"] for n in nodes]
+    edges = [
+        {"id": f"e{k}", "sourceId": a, "targetId": b, "type": "edge"}
+        for k, (a, b) in enumerate(itertools.pairwise(order))
+    ]
+    return {"nodes": nodes, "edges": edges}
+
+
+def _zen(rows: list[dict[str, Any]], spec: dict[str, Any], blacklist: set[str]) -> dict[str, Any]:
+    """zen-engine decisions/s on the same applications in benchmarks/.peers-venv; {} if absent."""
+    py = _zen_python()
+    if py is None:
+        return {}
+    with tempfile.TemporaryDirectory() as tmp:
+        graph, data, out = Path(tmp, "graph.json"), Path(tmp, "rows.json"), Path(tmp, "out.json")
+        graph.write_text(json.dumps(zen_graph(spec, blacklist)))
+        data.write_text(json.dumps(rows, default=str))  # timestamps are not inputs
+        done = subprocess.run(
+            [str(py), "-c", _ZEN_RUNNER, str(graph), str(data), str(out)],
+            capture_output=True, text=True, timeout=1200,
+        )  # fmt: skip
+        if done.returncode != 0:
+            return {"zen_error": done.stderr[-500:]}
+        res = json.loads(out.read_text())
+    times = np.asarray(res["times_ns"], dtype=float) / 1e3
+    return {
+        "zen_p50_us": float(np.percentile(times, 50)),
+        "zen_p99_us": float(np.percentile(times, 99)),
+        "zen_decisions_per_s": 1e6 / float(times.mean()),
+        "zen_decisions": res["decisions"],
+    }
