@@ -45,6 +45,19 @@ _OPS: dict[str, Callable[[Any, Any], Any]] = {
 _PL_DTYPES = {"int": pl.Int64, "float": pl.Float64, "bool": pl.Boolean, "str": pl.String}
 
 
+_VAR_CONST: dict[str, Callable[[str, Any], PyFn]] = {
+    "<": lambda n, c: lambda env: env[n] < c,
+    "<=": lambda n, c: lambda env: env[n] <= c,
+    ">": lambda n, c: lambda env: env[n] > c,
+    ">=": lambda n, c: lambda env: env[n] >= c,
+    "==": lambda n, c: lambda env: env[n] == c,
+    "!=": lambda n, c: lambda env: env[n] != c,
+    "+": lambda n, c: lambda env: env[n] + c,
+    "-": lambda n, c: lambda env: env[n] - c,
+    "*": lambda n, c: lambda env: env[n] * c,
+}
+
+
 def to_python(node: Node, lists: Mapping[str, NamedList] | None = None) -> PyFn:
     """Compile a checked tree into a closure over an environment dict."""
     lists = lists or {}
@@ -128,7 +141,7 @@ def _binary(node: Binary, lists: Mapping[str, NamedList]) -> PyFn:
         if isinstance(node.left, Var):
             name = node.left.name
             if not nullable:
-                return lambda env: fn(env[name], c)
+                return _VAR_CONST[op](name, c)
             return lambda env: None if (a := env[name]) is None else fn(a, c)
         if not nullable:
             return lambda env: fn(lf(env), c)

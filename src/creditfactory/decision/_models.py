@@ -89,6 +89,11 @@ class PointsModel:
                 (c["name"], c["kind"] == "numerical", table, pts, missing, special, best, c["code"])
             )
         self._codes = [c[7] for c in self._chars]
+        # the per-row path maps categories straight to points
+        self._row_chars = [
+            (n, num, t if num else {v: pts[i] for v, i in t.items()}, pts, miss, sp, b, code)
+            for n, num, t, pts, miss, sp, b, code in self._chars
+        ]
 
     @property
     def features(self) -> dict[str, str]:
@@ -100,7 +105,7 @@ class PointsModel:
         score = 0.0
         lost = []
         get = row.get
-        for name, numeric, table, pts, missing, special, best, _ in self._chars:
+        for name, numeric, table, pts, missing, special, best, _ in self._row_chars:
             v = get(name)
             if v is None:
                 p = missing
@@ -109,8 +114,7 @@ class PointsModel:
             elif numeric:
                 p = pts[bisect_right(table, v)] if v == v else missing
             else:
-                i = table.get(v)
-                p = missing if i is None else pts[i]
+                p = table.get(v, missing)  # categorical: value -> points, unseen -> missing
             score += p
             lost.append(best - p)
         z = (score - self.offset) / self.factor
