@@ -143,3 +143,26 @@ def test_decisions_are_deterministic(reference: Strategy, book: Portfolio) -> No
     b = reference.decide_batch(pl.from_pandas(book.applications).reverse()).reverse()
     assert a.equals(b)
     assert np.isfinite(a["limit"].drop_nulls().to_numpy()).all()
+
+
+def test_champion_challenger_example(reference: Strategy, book: Portfolio) -> None:
+    cc = Strategy.load(REFERENCE.parent / "champion_challenger.yaml")
+    frame = pl.from_pandas(book.applications)
+    out = cc.decide_batch(frame)
+    arms = out["trace"].list.eval(
+        pl.element().filter(pl.element().str.starts_with("pricing_test:"))
+    )
+    arm = arms.list.first()
+    reached = arm.is_not_null()
+    share = (arm.filter(reached) == "pricing_test:challenger").mean()
+    assert 0.16 < share < 0.24
+    for i, row in enumerate(book.applications.head(1500).to_dict("records")):
+        d = cc.decide(_clean(row))
+        batch = out.row(i, named=True)
+        assert (d.decision, d.limit, d.reasons, d.trace) == (
+            batch["decision"], batch["limit"], batch["reasons"], batch["trace"],
+        )  # fmt: skip
+    report = cc.simulate(book, against=reference)
+    swap = report.swap.filter(pl.col("cell") != "both decline")
+    assert swap["applications"].sum() > 0
+    assert report.names == ("reference_cc", "reference")
