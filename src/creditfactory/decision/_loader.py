@@ -346,7 +346,9 @@ def _model(ctx: Ctx, cfg: LDict, name: str) -> Step:
     n = cfg.get("reasons", 4)
     if not isinstance(n, int) or n < 0:
         raise ctx.err(cfg.line_of("reasons"), "reasons: a count of reason codes (>= 0)")
-    return ModelStep(name, cfg.line, model, features, dict(binds), n)
+    step = ModelStep(name, cfg.line, model, features, dict(binds), n)
+    step.stable = all(v in ctx.inputs for v in features.values())
+    return step
 
 
 def _assign(ctx: Ctx, cfg: LDict, name: str) -> Step:

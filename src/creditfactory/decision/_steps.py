@@ -35,13 +35,17 @@ PL_DTYPES = {"int": pl.Int64, "float": pl.Float64, "bool": pl.Boolean, "str": pl
 class Run:
     """The state of one online decision."""
 
+    def model_codes(self) -> list[str]:
+        """The models' reason codes, in step order (computed only when needed)."""
+        return [c for model, row, n in self.model_reasons for c in model.score_row(row, n)[2]]
+
     __slots__ = ("model_reasons", "reasons", "refer", "stop", "trace")
 
     def __init__(self) -> None:
         self.stop = False
         self.refer = False
         self.reasons: list[str] = []
-        self.model_reasons: list[str] = []
+        self.model_reasons: list[tuple[Any, Any, int]] = []  # (model, row, n), resolved last
         self.trace: list[str] = []
 
 
@@ -204,6 +208,7 @@ class ModelStep(Step):
         self.features = features  # model feature -> strategy variable
         self.binds = binds  # "score"/"pd" -> variable
         self.n_reasons = n_reasons
+        self.stable = True  # every feature is a strategy input (set by the loader)
 
     def online(self) -> OnlineStep:
         name, model, n = self.name, self.model, self.n_reasons
@@ -211,17 +216,20 @@ class ModelStep(Step):
         bind_score = self.binds.get("score")
         bind_pd = self.binds.get("pd")
 
-        same_names = all(f == v for f, v in feats)
+        # Reason codes are worked out at the end, and only for declines and referrals; when
+        # every feature is an input (which later steps cannot change) the row is the env itself.
+        same_names = self.stable and all(f == v for f, v in feats)
 
         def run_model(env: dict[str, Any], run: Run) -> None:
             run.trace.append(name)
             row = env if same_names else {f: env[v] for f, v in feats}
-            score, pd_, reasons = model.score_row(row, n)
+            score, pd_, _ = model.score_row(row, 0)
             if bind_score is not None:
                 env[bind_score] = score
             if bind_pd is not None:
                 env[bind_pd] = pd_
-            run.model_reasons.extend(reasons)
+            if n:
+                run.model_reasons.append((model, row, n))
 
         return run_model
 

@@ -145,12 +145,12 @@ class Strategy:
                 break
         if run.stop:
             return Decision(
-                "decline", None, None, None, run.reasons + run.model_reasons, run.trace,
+                "decline", None, None, None, run.reasons + run.model_codes(), run.trace,
                 self.name, self.version, self.model_versions,
                 {k: env[k] for k in self._value_names},
             )  # fmt: skip
         decision = "refer" if run.refer else "approve"
-        reasons = run.reasons + run.model_reasons if run.refer else run.reasons
+        reasons = run.reasons + run.model_codes() if run.refer else run.reasons
         return Decision(
             decision, env["limit"], env["apr"], env["term"], reasons, run.trace,
             self.name, self.version, self.model_versions,
