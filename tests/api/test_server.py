@@ -30,3 +30,33 @@ def test_service_demo_runs_the_real_server(tmp_path: Path, strategy_yaml: str) -
     assert result["ledger"]["checked"] == 1 + 2 + 5
     assert result["stopped_cleanly"] is True
     assert (tmp_path / "service.db").exists()
+
+
+def test_bootstrap_with_the_reference_strategy(tmp_path: Path) -> None:
+    """A strategy file with relative model and list files activates at start-up and decides."""
+    from fastapi.testclient import TestClient
+
+    from creditfactory.api import Settings, create_app
+
+    reference = Path(__file__).resolve().parents[2] / "examples" / "strategies" / "reference.yaml"
+    if not reference.exists():
+        pytest.skip("examples/strategies/reference.yaml is not in this checkout")
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'ref.db'}", admin_key="k", strategy=reference
+    )
+    app = create_app(settings)
+    row = simulate(SimulationConfig(n_applications=50, seed=4)).applications.iloc[0].to_dict()
+    body = {k: (None if v != v else v) for k, v in row.items() if k != "applied_at"}
+    with TestClient(app) as client:
+        r = client.post("/v1/applications", json=body, headers={"X-API-Key": "k"})
+        assert r.status_code == 201, r.text
+        assert r.json()["strategy"] == "reference"
+        assert r.json()["decision"] in {"approve", "decline", "refer"}
+    app.state.store.dispose()
+    again = create_app(settings)  # a restart finds it active and compiles it again
+    with TestClient(again) as client:
+        assert (
+            client.post("/v1/applications", json=body, headers={"X-API-Key": "k"}).status_code
+            == 201
+        )
+    again.state.store.dispose()

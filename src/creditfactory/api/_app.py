@@ -87,6 +87,7 @@ def _bootstrap(store: Store, settings: Settings) -> None:
                 source = settings.strategy.read_text(encoding="utf-8")
             except OSError as exc:
                 raise ConfigError(f"strategy: cannot read {settings.strategy}: {exc}") from exc
+            base = str(settings.strategy.resolve().parent)
             same = [r for r in list_strategies(session) if r.source == source]
-            row = same[0] if same else add_strategy(session, source, "bootstrap")
+            row = same[0] if same else add_strategy(session, source, "bootstrap", base)
             activate(session, row.id, "bootstrap")

@@ -147,19 +147,30 @@ def list_models(session: Session) -> list[ModelArtefact]:
 
 
 # ---------------------------------------------------------------------------------- strategies
-def compile_source(session: Session, source: str) -> Strategy:
-    """Compile strategy YAML against the registered models (``StrategyError`` if invalid)."""
-    return Strategy.from_yaml(source, model_registry(session))
+def compile_source(session: Session, source: str, base_dir: str | None = None) -> Strategy:
+    """Compile strategy YAML against the registered models (``StrategyError`` if invalid).
+
+    Relative ``path`` / ``file`` references resolve against ``base_dir`` (default: the
+    working directory); models registered under the same name and version take precedence.
+    """
+    return Strategy.from_yaml(source, model_registry(session), base=base_dir or ".")
 
 
-def add_strategy(session: Session, source: str, actor: str) -> StrategyVersion:
-    """Validate and store a new strategy version (name and version come from the YAML)."""
-    strategy = compile_source(session, source)
+def add_strategy(
+    session: Session, source: str, actor: str, base_dir: str | None = None
+) -> StrategyVersion:
+    """Validate and store a new strategy version (name and version come from the YAML).
+
+    ``base_dir`` is kept for strategies read from a file on the server (the bootstrap), so
+    their relative model and list files resolve next to them.
+    """
+    strategy = compile_source(session, source, base_dir)
     row = StrategyVersion(
         name=strategy.name,
         version=str(strategy.version),
         source=source,
         sha256=_sha256(source),
+        base_dir=base_dir,
         uploaded_by=actor,
         uploaded_at=now(),
     )
@@ -209,7 +220,7 @@ def activate(
 ) -> StrategyVersion:
     """Put a version in force."""
     row = get_strategy(session, strategy_id)
-    compile_source(session, row.source)  # its models must still be registered
+    compile_source(session, row.source, row.base_dir)  # its models must still load
     session.add(Activation(strategy_id=row.id, action=action, actor=actor, at=now()))
     session.flush()
     append(

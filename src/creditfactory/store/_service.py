@@ -95,7 +95,7 @@ class DecisionService:
             raise ConflictError("no strategy is active: upload one and activate it")
         compiled = self._compiled.get(row.id)
         if compiled is None:
-            compiled = compile_source(session, row.source)
+            compiled = compile_source(session, row.source, row.base_dir)
             with self._lock:
                 self._compiled[row.id] = compiled
         return row, compiled

@@ -51,6 +51,7 @@ class StrategyVersion(Base):
     version: Mapped[str] = mapped_column(String(50))
     source: Mapped[str] = mapped_column(Text)
     sha256: Mapped[str] = mapped_column(String(64))
+    base_dir: Mapped[str | None] = mapped_column(Text, nullable=True)  # since revision 0002
     uploaded_by: Mapped[str] = mapped_column(String(100))
     uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
