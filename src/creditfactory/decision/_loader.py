@@ -223,7 +223,9 @@ def _lists(ctx: Ctx, lists: LDict, base: Path) -> None:
             try:
                 lines = path.read_text(encoding="utf-8").splitlines()
             except OSError as exc:
-                raise ctx.err(raw.line_of("file"), f"list {name!r}: cannot read {path}") from exc
+                raise ctx.err(
+                    raw.line_of("file"), f"list {name!r}: cannot read {path.resolve()}"
+                ) from exc
             items = [s.strip() for s in lines if s.strip() and not s.lstrip().startswith("#")]
             if kind == "int":
                 items = [int(s) for s in items]
