@@ -166,3 +166,19 @@ def test_champion_challenger_example(reference: Strategy, book: Portfolio) -> No
     swap = report.swap.filter(pl.col("cell") != "both decline")
     assert swap["applications"].sum() > 0
     assert report.names == ("reference_cc", "reference")
+
+
+def test_simulation_by_arm(reference: Strategy, book: Portfolio) -> None:
+    cc = Strategy.load(REFERENCE.parent / "champion_challenger.yaml")
+    report = cc.simulate(book, against=reference, segment="arm:pricing_test")
+    mine = report.summary.filter(pl.col("strategy") == "reference_cc")
+    assert set(mine["segment"]) == {"champion", "challenger", "(not reached)", "total"}
+    arms = mine.filter(pl.col("segment").is_in(["champion", "challenger"]))
+    assert arms["approved"].sum() == mine.filter(pl.col("segment") == "total")["approved"].item()
+    # the challenger asks a higher return: on its own arm its APRs are higher, so is revenue/loan
+    ref = report.summary.filter(pl.col("strategy") == "reference")
+    ch_mine = mine.filter(pl.col("segment") == "challenger").row(0, named=True)
+    ch_ref = ref.filter(pl.col("segment") == "challenger").row(0, named=True)
+    assert ch_mine["revenue"] / ch_mine["exposure"] > ch_ref["revenue"] / ch_ref["exposure"]
+    with pytest.raises(ValueError, match="has no split step 'nope'"):
+        cc.simulate(book, segment="arm:nope")

@@ -84,7 +84,9 @@ def simulate(
         Path | None,
         typer.Option("--against", help="Strategy to compare with (default: the incumbent)."),
     ] = None,
-    segment: Annotated[str, typer.Option(help="Application column to segment by.")] = "channel",
+    segment: Annotated[
+        str, typer.Option(help="Application column, or arm:<split> for champion/challenger arms.")
+    ] = "channel",
 ) -> None:
     """Back-test a strategy on a simulated book: true and lender-observed figures, swap sets."""
     from creditfactory.data import Portfolio

@@ -8,7 +8,9 @@ Loan economics per approved application (the same formulas as :mod:`creditfactor
 amount = ``min(amount_requested, limit)``; revenue = ``amount x apr x (n + 1) / 2n x n / 12``
 when the loan does not go bad, else 0; cost of funds and operations on the same average
 balance; loss = ``lgd x amount`` when it goes bad (``pd_true x lgd x amount`` expected).
-``refer`` counts as a decline unless ``refer_as="approve"``.
+``refer`` counts as a decline unless ``refer_as="approve"``. ``segment="arm:<split>"`` segments
+by the arm of a champion/challenger split that each application went to (both strategies are
+then compared on the same arms' populations).
 """
 
 from __future__ import annotations
@@ -75,7 +77,9 @@ def _polars(frame: Any) -> pl.DataFrame:
     return frame if isinstance(frame, pl.DataFrame) else pl.from_pandas(frame)
 
 
-def _book(strategy: Strategy, apps: pl.DataFrame, refer_as: str) -> tuple[pl.DataFrame, str]:
+def _book(
+    strategy: Strategy, apps: pl.DataFrame, refer_as: str, arm_of: str | None = None
+) -> tuple[pl.DataFrame, str]:
     pd_var = strategy.pd_variable
     out = strategy._batch(apps, extra=[pd_var] if pd_var else [])
     ok = ("approve", "refer") if refer_as == "approve" else ("approve",)
@@ -93,6 +97,12 @@ def _book(strategy: Strategy, apps: pl.DataFrame, refer_as: str) -> tuple[pl.Dat
             else pl.Series([None] * apps.height, dtype=pl.Float64),
         }
     )
+    if arm_of is not None:  # the arm of split ``arm_of`` each application went to
+        prefix = f"{arm_of}:"
+        arm = out["trace"].list.eval(pl.element().filter(pl.element().str.starts_with(prefix)))
+        book = book.with_columns(
+            arm=arm.list.first().str.strip_prefix(prefix).fill_null("(not reached)")
+        )
     return book, strategy.name
 
 
@@ -202,7 +212,12 @@ def simulate_strategy(
     if refer_as not in ("decline", "approve"):
         raise DataError(f"refer_as: 'decline' or 'approve', not {refer_as!r}")
     apps, incumbent = _history(history)
-    if segment not in apps.columns:
+    arm_of = segment.removeprefix("arm:") if segment.startswith("arm:") else None
+    if arm_of is not None and not any(
+        s.kind == "split" and s.name == arm_of for s in strategy.iter_steps()
+    ):
+        raise DataError(f"segment: {strategy.name!r} has no split step {arm_of!r}")
+    if arm_of is None and segment not in apps.columns:
         raise DataError(f"segment: no column {segment!r} in the history")
     econ = {"lgd": lgd, "cost_of_funds": cost_of_funds, "operating_cost": operating_cost}
     if incumbent is not None:
@@ -212,7 +227,10 @@ def simulate_strategy(
         known = (inc["decision"] == "approve").fill_null(False)
     else:
         known = pl.Series([True] * apps.height)  # outside the simulator, all outcomes are seen
-    book, name = _book(strategy, apps, refer_as)
+    book, name = _book(strategy, apps, refer_as, arm_of)
+    if arm_of is not None:  # both strategies are compared on this strategy's arms
+        apps = apps.with_columns(book["arm"].alias(segment))
+        book = book.drop("arm")
     mine = _economics(book, apps, known, segment, **econ)
     parts = [_summarise(mine, name)]
     other_name, swap = None, None

@@ -177,10 +177,23 @@ class Strategy:
         out = self._batch(frame)
         return out.to_pandas() if is_pandas else out
 
+    def iter_steps(self) -> list[Any]:
+        """Every compiled step, arms of splits included, in flow order."""
+        out: list[Any] = []
+
+        def walk(steps: list[Any]) -> None:
+            for step in steps:
+                out.append(step)
+                for _, _, arm_steps in getattr(step, "arms", []):
+                    walk(arm_steps)
+
+        walk(self._c.steps)
+        return out
+
     @property
     def pd_variable(self) -> str | None:
         """The variable bound to the first model's probability of bad, if any."""
-        for step in self._c.steps:
+        for step in self.iter_steps():
             pd_var = getattr(step, "binds", {}).get("pd")
             if pd_var is not None:
                 return pd_var
