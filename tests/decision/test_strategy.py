@@ -219,3 +219,16 @@ def test_from_yaml_matches_load(tmp_path: Path, registry: ModelRegistry) -> None
     a = Strategy.load(path, registry).decide(GOOD)
     b = Strategy.from_yaml(FULL, registry).decide(GOOD)
     assert a == b
+
+
+def test_explain_names_every_reason(full: Strategy) -> None:
+    d = full.decide({**GOOD, "utilisation": 1.1, "housing": "rent", "inquiries_3m": 5, "age": 20})
+    explained = full.explain(d)
+    assert [c for c, _ in explained] == d.reasons
+    assert explained[0][1].startswith("matrix (line ")
+    assert explained[1] == ("R002", "tiny: utilisation")
+    texts = full.reason_texts()
+    assert texts["KO_AGE"] == "knockouts: underage: age < 18"
+    assert texts["BL_PHONE"] == "list_checks: phone in blacklist"
+    assert texts["NO_CELL"] == "matrix: no row matched"
+    assert "strategy: full" in full.text

@@ -51,6 +51,7 @@ class Compiled:
     variables: dict[str, Type]
     outputs: list[str]
     scope: dict[str, Type] = field(default_factory=dict)
+    text: str = ""
 
 
 class Ctx:

@@ -89,6 +89,8 @@ class PointsModel:
                 (c["name"], c["kind"] == "numerical", table, pts, missing, special, best, c["code"])
             )
         self._codes = [c[7] for c in self._chars]
+        #: reason code -> characteristic name (for explanations)
+        self.reason_texts = {c[7]: c[0] for c in self._chars}
         # the per-row path maps categories straight to points
         self._row_chars = [
             (n, num, t if num else {v: pts[i] for v, i in t.items()}, pts, miss, sp, b, code)

@@ -81,6 +81,7 @@ class Strategy:
     def __init__(self, compiled: Compiled, source: str = "<string>"):
         self._c = compiled
         self.source = source
+        self.text = compiled.text  # the YAML the strategy was compiled from
         self.name = compiled.name
         self.version = compiled.version
         self.inputs: list[InputSpec] = compiled.inputs
@@ -113,6 +114,7 @@ class Strategy:
         path = Path(path)
         doc = load_yaml(path)
         compiled = compile_strategy(doc, str(path), models, path.parent, dict(lists or {}))
+        compiled.text = path.read_text(encoding="utf-8")
         return cls(compiled, str(path))
 
     @classmethod
@@ -125,7 +127,9 @@ class Strategy:
     ) -> Strategy:
         """Compile a strategy from YAML text (relative paths resolve against ``base``)."""
         doc = loads_yaml(text, "<string>")
-        return cls(compile_strategy(doc, "<string>", models, Path(base), dict(lists or {})))
+        compiled = compile_strategy(doc, "<string>", models, Path(base), dict(lists or {}))
+        compiled.text = text
+        return cls(compiled)
 
     # ------------------------------------------------------------------ online
     def decide(self, application: Mapping[str, Any]) -> Decision:
@@ -265,6 +269,40 @@ class Strategy:
         return df.select(cols)
 
     # ------------------------------------------------------------------ description
+    def reason_texts(self) -> dict[str, str]:
+        """What each reason code this strategy can give stands for (code -> text)."""
+        texts: dict[str, str] = {}
+        for step in self.iter_steps():
+            if step.kind in ("rules", "lists"):
+                for r in step.rules:
+                    if r.reason:
+                        what = r.expr.text if r.name == r.expr.text else f"{r.name}: {r.expr.text}"
+                        texts.setdefault(r.reason, f"{step.name}: {what}")
+            elif step.kind == "table":
+                for row, shown, line in zip(step.rows, step.shown, step.lines, strict=True):
+                    if row.get("reason"):
+                        texts.setdefault(row["reason"], f"{step.name} (line {line}): {shown}")
+                if step.default.get("reason"):
+                    texts.setdefault(step.default["reason"], f"{step.name}: no row matched")
+            elif step.kind == "model":
+                for code, text in getattr(step.model, "reason_texts", {}).items():
+                    texts.setdefault(code, f"{step.model.name}: {text}")
+        texts.setdefault(INVALID_INPUT, "the application does not match the declared inputs")
+        return texts
+
+    def explain(self, decision: Decision) -> list[tuple[str, str]]:
+        """Each reason code of ``decision`` with what it stands for, in order.
+
+        >>> s = Strategy.from_yaml(
+        ...     "strategy: x\\nversion: '1'\\ninputs: {age: int}\\nflow:\\n"
+        ...     "  - rules: {rules: [{name: young, when: 'age < 18', action: decline, reason: KO}]}"
+        ... )
+        >>> s.explain(s.decide({"age": 16}))
+        [('KO', 'rules_1: young: age < 18')]
+        """
+        texts = self.reason_texts()
+        return [(code, texts.get(code, "")) for code in decision.reasons]
+
     def outline(self) -> tuple[str, list[Any]]:
         """The flow as ``(label, children)`` for display (the CLI draws it as a tree)."""
         inputs = [
