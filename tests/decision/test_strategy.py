@@ -232,3 +232,14 @@ def test_explain_names_every_reason(full: Strategy) -> None:
     assert texts["BL_PHONE"] == "list_checks: phone in blacklist"
     assert texts["NO_CELL"] == "matrix: no row matched"
     assert "strategy: full" in full.text
+
+
+def test_key_and_inputs_among_outputs() -> None:
+    s = Strategy.from_yaml(
+        "strategy: k\nversion: '1'\nkey: id\ninputs: {id: str, age: int}\n"
+        "flow:\n  - assign: {set: {x: 'age * 2'}}\noutputs: [id, x, age]\n"
+    )
+    out = s.decide_batch(pl.DataFrame({"id": ["a"], "age": [3]}))
+    assert out.columns[:2] == ["id", "decision"]
+    assert out.row(0, named=True)["x"] == 6
+    assert s.decide({"id": "a", "age": 3}).values == {"id": "a", "x": 6, "age": 3}

@@ -262,7 +262,7 @@ class Strategy:
             pl.lit(reasons).alias("reasons"),
             pl.lit(trace).alias("trace"),
             pl.col("error"),
-            *[pl.col(v) for v in dict.fromkeys([*self.outputs, *extra])],
+            *[pl.col(v) for v in dict.fromkeys([*self.outputs, *extra]) if v != self._c.key],
             pl.lit(self.name).alias("strategy"),
             pl.lit(self.version).alias("version"),
         ]
