@@ -206,6 +206,23 @@ class BinningTable:
         return float(iv(self.n_good, self.n_bad).sum())
 
     @property
+    def iv_pvalue(self) -> float:
+        """P-value of the feature's IV against "no association" (chi-squared approximation).
+
+        Under independence ``IV * G * B / (G + B)`` is approximately chi-squared with
+        ``k - 1`` degrees of freedom (``k`` non-empty bins), as IV is the symmetric
+        Kullback-Leibler divergence between the goods' and bads' bin distributions. Optimised
+        bins make the true p-value larger than this, so use a strict threshold.
+        """
+        from scipy import stats
+
+        g, b = float(sum(self.n_good)), float(sum(self.n_bad))
+        k = int((self.count > 0).sum())
+        if k < 2 or g <= 0 or b <= 0:
+            return 1.0
+        return float(stats.chi2.sf(self.iv * g * b / (g + b), k - 1))
+
+    @property
     def bad_rate(self) -> np.ndarray:
         """Share of bads per bin (NaN for an empty bin)."""
         c = self.count

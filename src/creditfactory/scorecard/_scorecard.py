@@ -45,6 +45,8 @@ class Scorecard(ClassifierMixin, BaseEstimator):
     monotonic_trend : str, default "auto"
         Bad-rate shape over numeric bins (see :class:`BinningConstraints`).
     max_n_bins, min_bin_share, min_bin_n_bad, min_bin_n_good : binning constraints
+        Defaults 10 bins, 1 % of the rows and 20 bads per bin (chosen on the simulator: on
+        200,000 rows and on 13,000 they beat 6 bins of 5 %; see docs/scorecard.md).
     solver : str, default "dp"
         Registered binning solver: ``dp`` (exact dynamic programming, reaches at least
         optbinning's IV under the same constraints) or ``optbinning``.
@@ -52,6 +54,10 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         Manual bins, ``{column: {"splits": [...]}}`` or ``{column: {"groups": [[...], ...]}}``
         (take them from an edited :class:`BinningTable`).
     min_iv, max_missing_share, max_single_share, max_corr, max_vif : selection filters
+        Defaults 0.01, 0.95, 0.95, 0.8 and 10.
+    max_iv_pvalue : float or None, default 0.001
+        Drop a feature whose IV is not significant (:attr:`BinningTable.iv_pvalue`): on small
+        samples optimised bins give pure noise an IV above any fixed threshold.
     max_n_categories : int, default 100
         Text columns with more distinct values are identifier-like (ids, phones): they are
         dropped and logged rather than binned.
@@ -79,18 +85,19 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         special_codes: list[Any] | dict[str, list[Any]] | None = None,
         categorical_features: list[str] | None = None,
         monotonic_trend: str = "auto",
-        max_n_bins: int | None = 6,
-        min_bin_share: float | None = 0.05,
-        min_bin_n_bad: int | None = None,
+        max_n_bins: int | None = 10,
+        min_bin_share: float | None = 0.01,
+        min_bin_n_bad: int | None = 20,
         min_bin_n_good: int | None = None,
         solver: str = "dp",
         user_bins: dict[str, dict[str, Any]] | None = None,
-        min_iv: float = 0.02,
+        min_iv: float = 0.01,
+        max_iv_pvalue: float | None = 0.001,
         max_missing_share: float = 0.95,
         max_single_share: float = 0.95,
         max_n_categories: int = 100,
-        max_corr: float = 0.7,
-        max_vif: float = 5.0,
+        max_corr: float = 0.8,
+        max_vif: float = 10.0,
         selection: str | None = "forward",
         criterion: str = "aic",
         p_enter: float = 0.05,
@@ -112,6 +119,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         self.solver = solver
         self.user_bins = user_bins
         self.min_iv = min_iv
+        self.max_iv_pvalue = max_iv_pvalue
         self.max_missing_share = max_missing_share
         self.max_single_share = max_single_share
         self.max_n_categories = max_n_categories
@@ -229,6 +237,8 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             max_corr=self.max_corr,
             max_vif=self.max_vif,
             sample_weight=weights,
+            iv_pvalues={n: t.iv_pvalue for n, t in tables.items()},
+            max_iv_pvalue=self.max_iv_pvalue,
         )
         if self.selection is not None and kept:
             rows = self._selection_rows(target)

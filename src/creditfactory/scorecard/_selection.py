@@ -91,8 +91,11 @@ def filter_features(
     max_corr: float = 0.7,
     max_vif: float = 5.0,
     sample_weight: np.ndarray | None = None,
+    iv_pvalues: dict[str, float] | None = None,
+    max_iv_pvalue: float | None = None,
 ) -> list[str]:
-    """Filter by missing share, single-value share, IV, correlation and VIF, in that order.
+    """Filter by missing share, single-value share, IV (size and significance), correlation
+    and VIF, in that order.
 
     ``stats`` holds ``missing_share`` and ``single_share`` per feature. Among a correlated pair
     the feature with the lower IV goes; VIF drops the worst feature until all are below the limit.
@@ -110,6 +113,10 @@ def filter_features(
             )
         elif ivs[f] < min_iv:
             report.drop(f, "iv", f"IV below {min_iv}", ivs[f])
+        elif max_iv_pvalue is not None and iv_pvalues and iv_pvalues[f] > max_iv_pvalue:
+            report.drop(
+                f, "iv_pvalue", f"IV not significant (p above {max_iv_pvalue})", iv_pvalues[f]
+            )
         else:
             kept.append(f)
     kept.sort(key=lambda f: -ivs[f])
