@@ -80,6 +80,20 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
 """
 
 ADMIN = "bench-admin-key"
+REFERENCE = Path(__file__).resolve().parents[1] / "examples" / "strategies" / "reference.yaml"
+
+
+def strategy_file(tmp: Path) -> Path:
+    """The reference strategy (scorecard, table, pricing) when it loads, else a small one."""
+    from creditfactory.decision import Strategy
+
+    try:
+        Strategy.load(REFERENCE)
+        return REFERENCE
+    except Exception:  # not in this checkout, or not loadable: measure the small strategy
+        path = tmp / "strategy.yaml"
+        path.write_text(STRATEGY, encoding="utf-8")
+        return path
 
 
 def _requests(rows: list[dict[str, Any]], key: str) -> list[bytes]:
@@ -179,10 +193,8 @@ def _pg_url() -> str | None:
 
 
 def http(
-    rows: list[dict[str, Any]], seconds: float, connections: int, tmp: Path
+    rows: list[dict[str, Any]], seconds: float, connections: int, tmp: Path, strategy: Path
 ) -> list[list[Any]]:
-    strategy = tmp / "strategy.yaml"
-    strategy.write_text(STRATEGY, encoding="utf-8")
     reqs = _requests(rows, ADMIN)
     results: list[list[Any]] = []
     port = free_port()
@@ -236,18 +248,30 @@ def http(
     return results
 
 
-def batch(n: int, chunk: int, tmp: Path) -> dict[str, float]:
+def batch(n: int, chunk: int, tmp: Path, strategy_path: Path) -> dict[str, float]:
     from creditfactory.batch import decide_file, parts_dir
     from creditfactory.decision import Strategy
 
-    apps = pl.from_pandas(simulate(SimulationConfig(n_applications=n, seed=11)).applications)
+    # 100,000 simulated applications repeated with fresh ids: the engine's work per row is the
+    # same, and the benchmark stays far from the simulator's memory needs at 1,000,000
+    base = pl.from_pandas(
+        simulate(SimulationConfig(n_applications=min(n, 100_000), seed=11)).applications
+    )
+    copies = -(-n // base.height)
+    apps = pl.concat(
+        [base.with_columns(pl.col("application_id") + f"-{k}") for k in range(copies)]
+    ).head(n)
     src = tmp / "apps.parquet"
     apps.write_parquet(src)
-    del apps
-    strategy = Strategy.from_yaml(STRATEGY)
-    t0 = time.perf_counter()
-    report = decide_file(strategy, src, tmp / "full.parquet", chunk_size=chunk)
-    full = time.perf_counter() - t0
+    del apps, base
+    strategy = Strategy.load(strategy_path)
+    strategy.decide_batch(pl.read_parquet(src, n_rows=1000))  # warm-up
+    fulls = []
+    for k in range(2):  # the better of two full runs is the reference
+        t0 = time.perf_counter()
+        report = decide_file(strategy, src, tmp / f"full{k}.parquet", chunk_size=chunk)
+        fulls.append(time.perf_counter() - t0)
+    full = min(fulls)
 
     class Kill(Exception):  # noqa: N818 - stands for SIGKILL half-way
         pass
@@ -283,26 +307,16 @@ def run(quick: bool = False) -> dict:
     seconds, connections = (3.0, 8) if quick else (10.0, 16)
     n_batch = 100_000 if quick else 1_000_000
     apps = pl.from_pandas(simulate(SimulationConfig(n_applications=2_000, seed=3)).applications)
-    cols = [
-        "application_id",
-        "id_number",
-        "phone",
-        "age",
-        "monthly_income",
-        "bureau_monthly_debt",
-        "inquiries_3m",
-        "delinquencies_24m",
-        "utilisation",
-        "term_requested",
-        "channel",
-        "product",
-        "amount_requested",
-    ]
-    rows = apps.select(cols).with_columns(pl.col("utilisation").fill_nan(None)).to_dicts()
+    floats = [c for c, t in apps.schema.items() if t == pl.Float64]
+    # the whole application, as a channel would send it
+    rows = apps.with_columns(
+        pl.col("applied_at").cast(pl.String), pl.col(floats).fill_nan(None)
+    ).to_dicts()
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        h = http(rows, seconds, connections, tmp)
-        b = batch(n_batch, 100_000 if not quick else 20_000, tmp)
+        strategy = strategy_file(tmp)
+        h = http(rows, seconds, connections, tmp, strategy)
+        b = batch(n_batch, 100_000 if not quick else 20_000, tmp, strategy)
     table = [["server", "database", "req/s", "p50 ms", "p99 ms", "ratio to bare", "errors"]]
     table += [
         [a, db, f"{r:,.0f}", f"{p50:.1f}", f"{p99:.1f}", f"{ratio:.2f}", f"{e:.0f}"]
@@ -319,6 +333,7 @@ def run(quick: bool = False) -> dict:
             "",
         ]
     ]
+    strategy_name = "reference.yaml" if strategy == REFERENCE else "a small rules-only one"
     metrics: dict[str, float] = {
         "bare_rps": h[0][2],
         "bare_p99_ms": h[0][4],
@@ -334,10 +349,12 @@ def run(quick: bool = False) -> dict:
         "metrics": metrics,
         "table": table,
         "notes": (
-            f"HTTP: {connections} keep-alive connections for {seconds:g} s each, one uvicorn "
-            "worker, persistence + ledger on, QC sampling 5%; ratio = service decisions/s over "
+            f"Strategy: {strategy_name}. HTTP: {connections} keep-alive connections for "
+            f"{seconds:g} s each, one uvicorn worker, persistence + ledger on, QC sampling 5%; "
+            "ratio = service decisions/s over "
             "a bare FastAPI endpoint parsing the same payload (target >= 0.5). Batch: "
             f"{n_batch:,} simulated applications, Parquet in and out, killed at half the chunks "
-            "and resumed; overhead = (killed run + resumed run) / full run - 1."
+            "and resumed; overhead = (killed run + resumed run) / full run - 1 (full run: the "
+            "better of two)."
         ),
     }

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, insert, update
 from sqlalchemy.exc import IntegrityError
 
 from creditfactory.audit import make_entry
@@ -31,6 +31,20 @@ _DEC = DecisionRecord.__table__
 _REV = Review.__table__
 _LEDGER = LedgerRow.__table__
 _HEAD = LedgerHead.__table__
+
+# Built once: constructing statements per batch costs more than executing them on SQLite.
+# Taking the write lock first (an UPDATE) makes concurrent writers in other processes queue up.
+_LOCK_HEAD = (
+    update(_HEAD)
+    .where(_HEAD.c.id == 1)
+    .values(seq=_HEAD.c.seq)
+    .returning(_HEAD.c.seq, _HEAD.c.hash)
+)
+_INSERT_APP = insert(_APP).returning(_APP.c.id, sort_by_parameter_order=True)
+_INSERT_DEC = insert(_DEC).returning(_DEC.c.id, sort_by_parameter_order=True)
+_INSERT_REV = insert(_REV).returning(_REV.c.id, sort_by_parameter_order=True)
+_INSERT_LEDGER = insert(_LEDGER)
+_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1)
 
 
 @dataclass
@@ -165,43 +179,18 @@ class Writer:
         self, batch: list[Pending]
     ) -> list[tuple[Application, DecisionRecord, Review | None]]:
         with self.engine.begin() as conn:
-            # the write lock first, so concurrent writers (other workers) queue up here
-            conn.execute(update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq))
-            seq, head_hash = conn.execute(
-                select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1)
-            ).one()
-            app_ids = (
-                conn.execute(
-                    insert(_APP).returning(_APP.c.id, sort_by_parameter_order=True),
-                    [p.application for p in batch],
-                )
-                .scalars()
-                .all()
-            )
+            seq, head_hash = conn.execute(_LOCK_HEAD).one()
+            app_ids = conn.execute(_INSERT_APP, [p.application for p in batch]).scalars().all()
             decisions = [
                 {**p.decision, "application_id": a} for p, a in zip(batch, app_ids, strict=True)
             ]
-            dec_ids = (
-                conn.execute(
-                    insert(_DEC).returning(_DEC.c.id, sort_by_parameter_order=True), decisions
-                )
-                .scalars()
-                .all()
-            )
+            dec_ids = conn.execute(_INSERT_DEC, decisions).scalars().all()
             reviews = [
                 {"decision_id": d, "queue_reason": p.review_reason, "status": "pending",
                  "queued_at": p.decision["decided_at"]}
                 for p, d in zip(batch, dec_ids, strict=True) if p.review_reason is not None
             ]  # fmt: skip
-            rev_ids = (
-                conn.execute(
-                    insert(_REV).returning(_REV.c.id, sort_by_parameter_order=True), reviews
-                )
-                .scalars()
-                .all()
-                if reviews
-                else []
-            )
+            rev_ids = conn.execute(_INSERT_REV, reviews).scalars().all() if reviews else []
             by_decision = {
                 r["decision_id"]: {**r, "id": i} for r, i in zip(reviews, rev_ids, strict=True)
             }
@@ -242,12 +231,11 @@ class Writer:
                 ledger.append(_row(entry))
                 prev = entry
                 out.append((app, rec, review))
-            conn.execute(insert(_LEDGER), ledger)
+            conn.execute(_INSERT_LEDGER, ledger)
             assert prev is not None
             conn.execute(
-                update(_HEAD).where(_HEAD.c.id == 1)
-                .values(seq=prev.seq, hash=prev.hash, updated_at=prev.created_at)
-            )  # fmt: skip
+                _MOVE_HEAD, {"seq": prev.seq, "hash": prev.hash, "updated_at": prev.created_at}
+            )
         return out
 
 
