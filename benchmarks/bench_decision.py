@@ -240,8 +240,9 @@ def run(quick: bool = False) -> dict:
         "notes": (
             "reference strategy (examples/strategies/reference.yaml): 3 list checks, 12 rules, "
             "a 14-characteristic scorecard, a 9-row score x DTI table, limit and pricing. Online "
-            "timed per call with perf_counter_ns (GC off); batch best of N on Polars input; the "
-            "NumPy baseline includes pandas.factorize for text columns."
+            "timed per call with perf_counter_ns (GC off); batch best of N on Polars input "
+            "(multi-threaded); the NumPy baseline is single-threaded and includes "
+            "pandas.factorize for text columns; the machine is shared, so compare ratios."
         ),
     }
 

@@ -243,3 +243,14 @@ def test_key_and_inputs_among_outputs() -> None:
     assert out.columns[:2] == ["id", "decision"]
     assert out.row(0, named=True)["x"] == 6
     assert s.decide({"id": "a", "age": 3}).values == {"id": "a", "x": 6, "age": 3}
+
+
+def test_misspelt_dimension_is_caught(tmp_path: Path) -> None:
+    body = (
+        "  - table:\n      dimensions: {channel: channel, s: score}\n      rows:\n"
+        "        - {chanel: app, s: any, tier: 1}\n"
+    )
+    with pytest.raises(
+        StrategyError, match="'chanel' is not a dimension \\(did you mean 'channel'"
+    ):
+        load_text(tmp_path, body)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -404,7 +405,13 @@ def _table(ctx: Ctx, cfg: LDict, name: str) -> Step:
             conds.append(([parse_cell(d, raw.get(d.name), line) for d in dims], line))
         except TableError as exc:
             raise ctx.err(exc.line, f"table {name!r}: {exc}") from None
-        rows.append({k: v for k, v in raw.items() if k not in dcfg})
+        outs = {k: v for k, v in raw.items() if k not in dcfg}
+        for k in outs:  # a misspelt dimension would silently become an output
+            close = difflib.get_close_matches(str(k), list(dcfg), n=1, cutoff=0.75)
+            if close:
+                raise ctx.err(raw.line_of(k), f"table {name!r}: {k!r} is not a dimension "
+                              f"(did you mean {close[0]!r}?)")  # fmt: skip
+        rows.append(outs)
         lines.append(line)
     default = dict(cfg.get("default") or {"decision": REFER, "reason": f"{name.upper()}_NO_MATCH"})
     try:
