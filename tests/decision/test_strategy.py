@@ -254,3 +254,12 @@ def test_misspelt_dimension_is_caught(tmp_path: Path) -> None:
         StrategyError, match="'chanel' is not a dimension \\(did you mean 'channel'"
     ):
         load_text(tmp_path, body)
+
+
+def test_lists_supplied_at_load_time(registry: ModelRegistry) -> None:
+    s = Strategy.from_yaml(FULL, registry, lists={"blacklist": ["13712345678"]})
+    assert s.decide(GOOD).reasons == ["BL_PHONE"]
+    with pytest.raises(StrategyError, match="list 'nope' is not declared"):
+        Strategy.from_yaml(FULL, registry, lists={"nope": []})
+    with pytest.raises(StrategyError, match="every item must be a str"):
+        Strategy.from_yaml(FULL, registry, lists={"blacklist": [1]})
