@@ -66,7 +66,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
     criterion : {"aic", "bic", "pvalue"}, default "aic"
     p_enter, p_remove : float
         Thresholds for ``criterion="pvalue"``.
-    selection_max_rows : int or None, default 100000
+    selection_max_rows : int or None, default 50000
         Stepwise selection runs on a stratified random sample of at most this many rows
         (seeded, so fits are reproducible); the bins and the final coefficients always use
         every row. ``None`` selects on all rows.
@@ -102,7 +102,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         criterion: str = "aic",
         p_enter: float = 0.05,
         p_remove: float = 0.10,
-        selection_max_rows: int | None = 100_000,
+        selection_max_rows: int | None = 50_000,
         sign_constraint: bool = True,
         base_points: float = 600.0,
         base_odds: float = 50.0,
@@ -323,8 +323,14 @@ class Scorecard(ClassifierMixin, BaseEstimator):
 
     def _fit_signed(self, W, target, weights, kept, report):
         kept = list(kept)
+        rows = self._selection_rows(target)
         while True:
-            res = fit_logit(W[kept].to_numpy(float), target, weights)
+            X = W[kept].to_numpy(float)
+            start = None
+            if rows.size < target.size:  # warm start from the sample: 2-3 full-data steps
+                wr = None if weights is None else weights[rows]
+                start = fit_logit(X[rows], target[rows], wr, tol=1e-4).params
+            res = fit_logit(X, target, weights, start=start)
             if not self.sign_constraint or not kept:
                 return kept, res
             # WOE is ln(%good/%bad): a positive coefficient on P(bad) would reverse the trend.
