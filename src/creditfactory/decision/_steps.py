@@ -35,10 +35,6 @@ PL_DTYPES = {"int": pl.Int64, "float": pl.Float64, "bool": pl.Boolean, "str": pl
 class Run:
     """The state of one online decision."""
 
-    def model_codes(self) -> list[str]:
-        """The models' reason codes, in step order (computed only when needed)."""
-        return [c for model, row, n in self.model_reasons for c in model.score_row(row, n)[2]]
-
     __slots__ = ("model_reasons", "reasons", "refer", "stop", "trace")
 
     def __init__(self) -> None:
@@ -47,6 +43,10 @@ class Run:
         self.reasons: list[str] = []
         self.model_reasons: list[tuple[Any, Any, int]] = []  # (model, row, n), resolved last
         self.trace: list[str] = []
+
+    def model_codes(self) -> list[str]:
+        """The models' reason codes, in step order (computed only when needed)."""
+        return [c for model, row, n in self.model_reasons for c in model.score_row(row, n)[2]]
 
 
 OnlineStep = Callable[[dict[str, Any], Run], None]
