@@ -1,6 +1,7 @@
 """The decision engine: a safe expression language and strategies compiled once from YAML and
 run online (``decide``), in batch (``decide_batch``) and in simulation (``simulate``)."""
 
+from creditfactory.decision._estimator import EstimatorModel
 from creditfactory.decision._expr import Expression
 from creditfactory.decision._expr_parse import ExpressionError
 from creditfactory.decision._expr_types import NamedList, Type
@@ -11,6 +12,7 @@ from creditfactory.decision._strategy import Decision, Strategy
 __all__ = [
     "Decision",
     "DecisionModel",
+    "EstimatorModel",
     "Expression",
     "ExpressionError",
     "InputError",

@@ -208,12 +208,19 @@ class ModelRegistry:
 
 
 def load_model(path: str | Path, name: str, version: str) -> DecisionModel:
-    """Load a model artefact from a directory (a scorecard) or a scoring-spec JSON file.
+    """Load a model artefact from a directory (a scorecard or a challenger) or a scoring spec.
 
     A directory holding ``scorecard.json`` is read with ``creditfactory.scorecard.load`` and
-    turned into its scoring spec; a ``.json`` file must be a scoring spec.
+    turned into its scoring spec (a fast :class:`PointsModel`); one holding ``challenger.json``
+    with ``creditfactory.models.load_challenger`` (an ``EstimatorModel``); a ``.json`` file must
+    be a scoring spec.
     """
     path = Path(path)
+    if path.is_dir() and (path / "challenger.json").exists():
+        from creditfactory.decision._estimator import EstimatorModel
+        from creditfactory.models import load_challenger
+
+        return EstimatorModel(name, version, load_challenger(path))
     if path.is_dir() and (path / "scorecard.json").exists():
         from creditfactory.scorecard import load, to_scoring_spec
 
