@@ -161,3 +161,61 @@ def test_killed_process_resumes(
     assert result.returncode == 0, result.stderr
     assert f"{before} resumed" in result.stdout.replace("\n", " ")
     assert_frame_equal(pl.read_parquet(out), expected)
+
+
+def test_ledger_records_each_chunk_once_across_a_resume(
+    files: tuple[Path, Path], tmp_path: Path, db_url: str
+) -> None:
+    import json
+
+    from creditfactory.batch import LedgerRecorder, file_sha256
+    from creditfactory.store import Store, entries, verify
+
+    apps, strategy = files
+    store = Store(db_url)
+    store.migrate()
+    out = tmp_path / "out.parquet"
+
+    class KilledWhileRecording(LedgerRecorder):
+        def chunk(self, run_id: str, chunk: int, *args: object) -> None:
+            if chunk == 2:  # the part is on disk, the ledger entry never written
+                raise KilledError
+            super().chunk(run_id, chunk, *args)  # type: ignore[arg-type]
+
+    with pytest.raises(KilledError):
+        decide_file(Strategy.load(strategy), apps, out, chunk_size=1000,
+                    recorder=KilledWhileRecording(store))  # fmt: skip
+    assert len(list(parts_dir(out).glob("part-*.parquet"))) == 3
+    report = decide_file(Strategy.load(strategy), apps, out, chunk_size=1000,
+                         recorder=LedgerRecorder(store))  # fmt: skip
+    assert report.chunks_resumed == 3
+    with store.session() as s:
+        rows = [e for e in entries(s) if e.kind.startswith("batch.")]
+        assert verify(s).ok
+    chunks = sorted(e.payload["chunk"] for e in rows if e.kind == "batch.chunk")
+    assert chunks == [0, 1, 2]
+    complete = [e for e in rows if e.kind == "batch.complete"]
+    assert len(complete) == 1
+    assert complete[0].payload["sha256"] == file_sha256(out)
+    assert complete[0].payload["decisions"] == report.decisions
+    assert json.dumps(complete[0].payload["rows"]) == str(N)
+    store.dispose()
+
+
+def test_resume_redoes_a_part_that_is_not_its_chunk(
+    files: tuple[Path, Path], expected: pl.DataFrame, tmp_path: Path
+) -> None:
+    apps, strategy = files
+    out = tmp_path / "out.parquet"
+
+    def stop(chunks_done: int, *_: int) -> None:
+        if chunks_done == 2:
+            raise KilledError
+
+    with pytest.raises(KilledError):
+        decide_file(Strategy.load(strategy), apps, out, chunk_size=1000, progress=stop)
+    work = parts_dir(out)
+    (work / "part-000002.parquet").write_bytes((work / "part-000001.parquet").read_bytes())
+    report = decide_file(Strategy.load(strategy), apps, out, chunk_size=1000)
+    assert (report.chunks_resumed, report.chunks_decided) == (2, 1)
+    assert_frame_equal(pl.read_parquet(out), expected)

@@ -74,6 +74,7 @@ def decide_file(
     strategy_id: str | None = None,
     restart: bool = False,
     progress: Progress | None = None,
+    recorder: Any = None,
 ) -> BatchReport:
     """Decide every row of a Parquet file with ``strategy.decide_batch``, resumably.
 
@@ -92,6 +93,9 @@ def decide_file(
         Discard the chunks of an earlier, interrupted run instead of resuming it.
     progress : callable, optional
         ``progress(chunks_done, chunks, rows_done, rows)`` after each chunk (and once at start).
+    recorder : LedgerRecorder, optional
+        Records each chunk (SHA-256 of its part, decision counts) and the finished file in the
+        audit ledger of a store.
 
     Returns
     -------
@@ -123,6 +127,13 @@ def decide_file(
     if restart and work.exists():
         shutil.rmtree(work)
     done = _resume(work, manifest)
+    run_id = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:16]
+    if recorder is not None:  # chunks written but not recorded when the last run was killed
+        recorded = recorder.recorded_chunks(run_id)
+        for i in sorted(done - recorded):
+            part = work / f"part-{i:06d}.parquet"
+            frame = pl.read_parquet(part, columns=["decision"])
+            recorder.chunk(run_id, i, part, frame.height, _counts(frame))
     report = progress or (lambda *_: None)
     rows_done = sum(min(chunk_size, n - i * chunk_size) for i in done)
     report(len(done), chunks, rows_done, n)
@@ -141,14 +152,25 @@ def decide_file(
         tmp = part.with_suffix(".tmp")
         result.write_parquet(tmp)
         os.replace(tmp, part)
+        if recorder is not None:
+            recorder.chunk(run_id, i, part, result.height, _counts(result))
         decided += 1
         rows_done += frame.height
         report(len(done) + decided, chunks, rows_done, n)
     counts = _assemble(work, out, chunks)
+    if recorder is not None:
+        recorder.complete(run_id, manifest, out, dict(counts))
     shutil.rmtree(work)
     return BatchReport(
         out, n, chunks, decided, len(done), time.perf_counter() - start, dict(counts)
     )
+
+
+def _counts(frame: pl.DataFrame) -> dict[str, int]:
+    if "decision" not in frame.columns:
+        return {}
+    vc = frame["decision"].value_counts()
+    return {str(k): int(v) for k, v in zip(vc[:, 0], vc[:, 1], strict=True)}
 
 
 def _resume(work: Path, manifest: dict[str, Any]) -> set[int]:
@@ -174,7 +196,26 @@ def _resume(work: Path, manifest: dict[str, Any]) -> set[int]:
         )
     for tmp in work.glob("*.tmp"):  # a chunk cut off mid-write never counts
         tmp.unlink()
-    return {int(p.stem.split("-")[1]) for p in work.glob("part-*.parquet")}
+    done: set[int] = set()
+    size, n = manifest["chunk_size"], manifest["input_fingerprint"]["rows"]
+    for part in work.glob("part-*.parquet"):
+        i = int(part.stem.split("-")[1])
+        if _part_ok(part, i * size, min(size, n - i * size)):
+            done.add(i)
+        else:  # not this chunk's rows (or unreadable): decide it again
+            part.unlink()
+    return done
+
+
+def _part_ok(part: Path, offset: int, length: int) -> bool:
+    """Whether a part holds exactly input rows ``offset .. offset + length - 1``, in order."""
+    try:
+        rows = pl.read_parquet(part, columns=["row"])["row"]
+    except Exception:  # unreadable part: redo it
+        return False
+    return rows.len() == length and rows.equals(
+        pl.int_range(offset, offset + length, dtype=pl.Int64, eager=True).alias("row")
+    )
 
 
 def _assemble(work: Path, out: Path, chunks: int) -> Counter[str]:

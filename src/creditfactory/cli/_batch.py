@@ -23,15 +23,25 @@ def decide(
     restart: Annotated[
         bool, typer.Option(help="discard an interrupted run's chunks instead of resuming")
     ] = False,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="record each chunk and the output's SHA-256 in this store's ledger"),
+    ] = None,
 ) -> None:
     """Decide every application in a Parquet file; killed and rerun, it resumes."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
     from rich.table import Table
 
-    from creditfactory.batch import decide_file
+    from creditfactory.batch import LedgerRecorder, decide_file
     from creditfactory.decision import Strategy
+    from creditfactory.store import Store
 
     try:
+        recorder = None
+        if database_url is not None:
+            store = Store(database_url)
+            store.migrate()
+            recorder = LedgerRecorder(store)
         compiled = Strategy.load(strategy)
         sha = hashlib.sha256(strategy.read_bytes()).hexdigest()
         with Progress(
@@ -45,7 +55,7 @@ def decide(
 
             report = decide_file(
                 compiled, input, out, chunk_size=chunk_size, strategy_id=sha, restart=restart,
-                progress=progress,
+                progress=progress, recorder=recorder,
             )  # fmt: skip
     except CreditFactoryError as exc:
         fail(str(exc))
