@@ -263,3 +263,12 @@ def test_lists_supplied_at_load_time(registry: ModelRegistry) -> None:
         Strategy.from_yaml(FULL, registry, lists={"nope": []})
     with pytest.raises(StrategyError, match="every item must be a str"):
         Strategy.from_yaml(FULL, registry, lists={"blacklist": [1]})
+
+
+def test_pandas_missing_markers_are_null(full: Strategy) -> None:
+    import pandas as pd
+
+    for marker in (float("nan"), pd.NA):
+        assert full.decide({**GOOD, "utilisation": marker}).decision == "approve"
+        with pytest.raises(InputError, match="housing: null"):
+            full.decide({**GOOD, "housing": marker})

@@ -4,7 +4,8 @@ Both paths give the same messages: ``"<field>: <problem>"`` with problems ``miss
 ``null``, ``expected <kind>, got <kind>``, ``below minimum <m>``, ``above maximum <m>`` and
 ``not an allowed value``. No value is coerced: an ``int`` field takes integers (and floats with an
 integral value, as pandas stores integer columns with gaps), a ``float`` field takes integers and
-floats (NaN counts as null), ``bool`` takes booleans only and ``str`` strings only.
+floats, ``bool`` takes booleans only and ``str`` strings only. NaN, ``pandas.NA`` and
+``pandas.NaT`` count as null in every field (pandas marks missing text with NaN).
 """
 
 from __future__ import annotations
@@ -65,8 +66,10 @@ def check_value(spec: InputSpec, v: Any) -> tuple[Any, str | None]:
     """Validated value and the problem (``None`` when fine) of one field."""
     if v is _MISSING:
         return None, "missing"
-    if v is not None and spec.kind != "str" and isinstance(v, float | np.floating) and v != v:
-        v = None
+    if v is not None and (
+        (isinstance(v, float | np.floating) and v != v) or type(v).__name__ in _PANDAS_NULLS
+    ):
+        v = None  # NaN (also pandas' marker of a missing string), pd.NA and pd.NaT are null
     if v is None:
         return None, (None if spec.nullable else "null")
     got = _kind_of(v)
@@ -89,6 +92,7 @@ def check_value(spec: InputSpec, v: Any) -> tuple[Any, str | None]:
 
 
 _PY_CAST = {"int": int, "float": float, "bool": bool}
+_PANDAS_NULLS = frozenset({"NAType", "NaTType"})
 
 
 _EXACT = {"int": int, "float": float, "bool": bool, "str": str}
