@@ -91,6 +91,8 @@ def test_null_input_propagates() -> None:
         ("if(age, 1, 2)", "the condition must be a bool", 0),
         ("if(thin, 1, 'a')", "branches mix int and str", 0),
         ("not age", "'not' needs a bool", 0),
+        ("1e999 + age", "number '1e999' is out of range", 0),
+        ("age + 99999999999999999999", "does not fit 64 bits", 6),
     ],
 )
 def test_errors_name_problem_and_column(text: str, match: str, pos: int) -> None:

@@ -75,6 +75,10 @@ def tokenize(text: str) -> list[Token]:
                 value: Any = float(raw) if any(ch in raw for ch in ".eE") else int(raw)
             except ValueError:
                 raise ExpressionError(f"malformed number {text[i:j]!r}", i) from None
+            if isinstance(value, float) and value in (float("inf"), float("-inf")):
+                raise ExpressionError(f"number {text[i:j]!r} is out of range", i)
+            if isinstance(value, int) and value >= 2**63:
+                raise ExpressionError(f"number {text[i:j]!r} does not fit 64 bits", i)
             tokens.append(Token("num", value, i))
             i = j
         elif c.isalpha() or c == "_":
