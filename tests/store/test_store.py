@@ -242,3 +242,26 @@ def test_qc_sample_queues_automatic_decisions(
     assert out.review.queue_reason == "qc_sample"
     never = DecisionService(store, qc_rate=0.0)
     assert never.decide(good_application, "channel").review is None
+
+
+def test_concurrent_retries_with_one_idempotency_key_store_one_decision(
+    service: DecisionService, good_application: dict[str, Any]
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from creditfactory.store import Application
+
+    with service.store.session() as s:
+        key, _ = create_key(s, "channel", "underwriter", "test")
+    with ThreadPoolExecutor(8) as pool:
+        outs = list(
+            pool.map(
+                lambda _: service.decide(good_application, "channel", key.id, "same-key"),
+                range(16),
+            )
+        )
+    assert len({o.decision.id for o in outs}) == 1
+    assert sum(not o.replayed for o in outs) == 1
+    with service.store.session() as s:
+        assert len(s.execute(select(Application)).scalars().all()) == 1
+        assert verify(s).ok
