@@ -186,72 +186,61 @@ def _dtype_kind(dtype: pl.DataType) -> str:
     return str(dtype)
 
 
-def _nulls(n: int, dtype: pl.DataType, name: str = "") -> pl.Series:
-    return pl.repeat(None, n, dtype=dtype, eager=True).alias(name)
-
-
 def validate_frame(
     specs: Sequence[InputSpec], frame: pl.DataFrame
 ) -> tuple[pl.DataFrame, pl.Series]:
     """Validated input columns (bad values set to null) and, per row, the problems or null.
 
     The problems column holds ``"field: problem; field: problem"`` exactly as the online error
-    text after ``"invalid application: "``.
+    text after ``"invalid application: "``. One Polars query does all the checks.
     """
-    cols: list[pl.Series] = []
-    msgs: list[pl.Expr] = []
-    n = frame.height
+    values: list[pl.Expr] = []
+    problems: list[pl.Expr] = []
     for spec in specs:
-        dtype = _PL_DTYPE[spec.kind]
-        if spec.name not in frame.columns:
-            cols.append(_nulls(n, dtype, spec.name))
-            msgs.append(pl.lit(f"{spec.name}: missing"))
-            continue
-        s = frame[spec.name]
-        kind = _dtype_kind(s.dtype)
-        problem = _nulls(n, pl.String)
-        if kind == "float" and spec.kind != "str":
-            s = s.fill_nan(None)
-        if kind == spec.kind or kind == "null" or (spec.kind == "float" and kind == "int"):
-            s = s.cast(dtype)
-        elif spec.kind == "int" and kind == "float":
-            frac = (s != s.floor()).fill_null(False)
-            problem = pl.select(pl.when(pl.lit(frac)).then(pl.lit("expected int, got float")))
-            problem = problem.to_series()
-            s = pl.select(pl.when(~pl.lit(frac)).then(pl.lit(s))).to_series().cast(pl.Int64)
-        else:
-            bad = s.is_not_null()
-            problem = pl.select(
-                pl.when(pl.lit(bad)).then(pl.lit(f"expected {spec.kind}, got {kind}"))
-            )
-            problem = problem.to_series()
-            s = _nulls(n, dtype)
-        s = s.alias(spec.name)
-        x = pl.lit(s)
-        checks = [] if spec.nullable else [(x.is_null() & pl.lit(problem).is_null(), "null")]
-        if spec.minimum is not None:
-            checks.append((x < spec.minimum, f"below minimum {spec.minimum:g}"))
-        if spec.maximum is not None:
-            checks.append((x > spec.maximum, f"above maximum {spec.maximum:g}"))
-        if spec.values is not None:
-            allowed = pl.Series(sorted(spec.values), dtype=dtype).implode()
-            checks.append((~x.is_in(allowed), "not an allowed value"))
-        expr = pl.lit(problem)
-        for cond, text in checks:
-            expr = pl.coalesce(expr, pl.when(cond.fill_null(False)).then(pl.lit(text)))
-        problem = pl.select(expr.alias("p")).to_series()
-        s = pl.select(pl.when(pl.lit(problem).is_null()).then(x)).to_series().alias(spec.name)
-        cols.append(s)
-        msgs.append(
-            pl.when(pl.lit(problem).is_not_null()).then(
-                pl.format(f"{spec.name}: {{}}", pl.lit(problem))
-            )
-        )
-    valid = pl.DataFrame(cols) if cols else pl.DataFrame(height=n)
-    joined = (
-        pl.select(pl.concat_str(msgs, separator="; ", ignore_nulls=True).alias("error")).to_series()
-        if msgs
-        else _nulls(n, pl.String, "error")
+        value, problem = _check_column(spec, frame)
+        values.append(pl.when(problem.is_null()).then(value).alias(spec.name))
+        problems.append(pl.format(f"{spec.name}: {{}}", problem))
+    error = (
+        pl.concat_str(problems, separator="; ", ignore_nulls=True)
+        if problems
+        else pl.repeat(None, pl.len(), dtype=pl.String)
     )
-    joined = pl.select(pl.when(pl.lit(joined) != "").then(pl.lit(joined))).to_series()
-    return valid, joined.alias("error")
+    out = frame.lazy().select(*values, pl.when(error != "").then(error).alias("error")).collect()
+    return out.drop("error"), out["error"]
+
+
+def _check_column(spec: InputSpec, frame: pl.DataFrame) -> tuple[pl.Expr, pl.Expr]:
+    """The column as the declared type, and its problem per row (null when fine)."""
+    dtype = _PL_DTYPE[spec.kind]
+    nothing = pl.repeat(None, pl.len(), dtype=dtype)
+    if spec.name not in frame.columns:
+        return nothing, pl.repeat(pl.lit("missing"), pl.len())
+    col = pl.col(spec.name)
+    kind = _dtype_kind(frame.schema[spec.name])
+    type_problem: pl.Expr | None = None
+    if kind == "float":
+        col = col.fill_nan(None)
+    if kind == spec.kind or kind == "null" or (spec.kind == "float" and kind == "int"):
+        x = col.cast(dtype)
+    elif spec.kind == "int" and kind == "float":
+        frac = (col != col.floor()).fill_null(False)
+        type_problem = pl.when(frac).then(pl.lit("expected int, got float"))
+        x = pl.when(~frac).then(col).cast(pl.Int64)
+    else:
+        type_problem = pl.when(col.is_not_null()).then(pl.lit(f"expected {spec.kind}, got {kind}"))
+        x = nothing
+    checks: list[tuple[pl.Expr, str]] = []
+    if not spec.nullable:
+        null = x.is_null() if type_problem is None else x.is_null() & type_problem.is_null()
+        checks.append((null, "null"))
+    if spec.minimum is not None:
+        checks.append((x < spec.minimum, f"below minimum {spec.minimum:g}"))
+    if spec.maximum is not None:
+        checks.append((x > spec.maximum, f"above maximum {spec.maximum:g}"))
+    if spec.values is not None:
+        allowed = pl.Series(sorted(spec.values), dtype=dtype).implode()
+        checks.append((~x.is_in(allowed), "not an allowed value"))
+    parts = [] if type_problem is None else [type_problem]
+    parts += [pl.when(cond.fill_null(False)).then(pl.lit(text)) for cond, text in checks]
+    problem = pl.coalesce(parts) if parts else pl.repeat(None, pl.len(), dtype=pl.String)
+    return x, problem
