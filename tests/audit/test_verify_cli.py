@@ -38,3 +38,23 @@ def test_audit_verify_cli_refuses_an_empty_database(tmp_path: Any) -> None:
     result = CliRunner().invoke(app, ["audit", "verify", "--database-url", url])
     assert result.exit_code == 2
     assert "no creditfactory database here" in " ".join(result.output.split())
+
+
+def test_audit_verify_cli_prints_the_head_and_checks_anchors(tmp_path: Any) -> None:
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    store = Store(url)
+    store.migrate()
+    runner = CliRunner()
+    from creditfactory.store import append
+
+    with store.session() as s:
+        append(s, "note", "x:1", "me", {"n": 1})
+    ok = runner.invoke(app, ["audit", "verify", "--database-url", url])
+    head = ok.output.split("head ")[1].split()[0]
+    assert len(head) == 64
+    anchored = runner.invoke(app, ["audit", "verify", "--database-url", url, "--anchor", head])
+    assert anchored.exit_code == 0
+    missing = runner.invoke(app, ["audit", "verify", "--database-url", url, "--anchor", "f" * 64])
+    assert missing.exit_code == 1
+    assert "anchor-missing" in missing.output
+    store.dispose()

@@ -85,3 +85,30 @@ def test_record_written_behind_the_ledger_is_caught(filled: Store) -> None:
     )
     assert first.problem == "record-unvouched"
     assert "application:99" in first.detail
+
+
+def test_history_rewritten_with_recomputed_hashes_is_caught_by_an_anchor(filled: Store) -> None:
+    """An attacker who rewrites an entry and recomputes every later hash and the head defeats
+    the chain alone; the head hash kept outside the database (an anchor) still catches it."""
+    import json
+
+    from creditfactory.audit import entry_hash
+    from creditfactory.store import LedgerHead, LedgerRow, entries
+
+    with filled.session() as s:
+        anchor = verify(s).head
+        rows = list(entries(s))
+    prev = "0" * 64
+    with filled.session() as s:
+        for e in rows:
+            payload = {**e.payload, "decision": "approve"} if e.seq == 5 else e.payload
+            h = entry_hash(e.seq, e.kind, e.subject, e.actor, e.created_at, payload, prev)
+            row = s.get(LedgerRow, e.seq)
+            row.payload = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+            row.prev_hash, row.hash, prev = prev, h, h
+        head = s.get(LedgerHead, 1)
+        head.hash = prev
+    with filled.session() as s:
+        assert verify(s).ok  # the chain alone cannot tell
+        first = verify(s, anchors=[anchor]).first
+    assert first.problem == "anchor-missing"

@@ -21,6 +21,10 @@ def verify(
     records: Annotated[
         bool, typer.Option(help="also check the records the ledger vouches for")
     ] = True,
+    anchor: Annotated[
+        list[str] | None,
+        typer.Option(help="an entry hash kept outside the database that must still be there"),
+    ] = None,
 ) -> None:
     """Verify the ledger; exit status 1 and the first altered/removed/reordered entry if not."""
     from creditfactory.api import Settings
@@ -33,16 +37,15 @@ def verify(
         if current_revision(store.engine) is None:
             fail(f"{url}: no creditfactory database here (no migrations applied)")
         with store.session() as session:
-            verdict = check(session, check_records=records)
+            verdict = check(session, check_records=records, anchors=anchor or ())
         store.dispose()
     except CreditFactoryError as exc:
         fail(str(exc))
     except Exception as exc:  # a driver error: present it, no stack trace
         fail(f"{url}: {type(exc).__name__}: {exc}")
     if verdict.ok:
-        console.print(
-            f"[bold green]ledger intact[/]: {verdict.checked} entries, head {verdict.head[:16]}…"
-        )
+        console.print(f"[bold green]ledger intact[/]: {verdict.checked} entries")
+        console.print(f"head {verdict.head}  (keep it elsewhere; check later with --anchor)")
         return
     first = verdict.first
     assert first is not None

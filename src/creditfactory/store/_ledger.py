@@ -9,7 +9,7 @@ vouches for (applications, decisions, reviews), so an ``UPDATE`` on those tables
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select, update
@@ -73,13 +73,26 @@ def entries(session: Session, after: int = 0, limit: int | None = None) -> Itera
         yield _entry(row)
 
 
-def verify(session: Session, check_records: bool = True) -> Verdict:
-    """Verify the chain, the head row and (optionally) every record the ledger vouches for."""
+def verify(session: Session, check_records: bool = True, anchors: Sequence[str] = ()) -> Verdict:
+    """Verify the chain, the head row and (optionally) every record the ledger vouches for.
+
+    ``anchors`` are entry hashes kept outside the database (e.g. the head printed by an earlier
+    ``creditfactory audit verify``); each must still be the hash of an entry of the intact
+    chain, which rules out history rewritten wholesale, hashes and head included.
+    """
     from creditfactory.store._records import record_digests
 
     count, head_hash = ledger_head(session)
     rows = list(entries(session))
     verdict = verify_chain(rows, expected_count=count, expected_head=head_hash)
+    if verdict.ok and anchors:
+        known = {e.hash for e in rows}
+        for anchor in anchors:
+            if anchor not in known:
+                verdict.problems.append(
+                    Problem(0, "anchor-missing", f"no entry has the anchored hash {anchor}")
+                )
+                break
     if not verdict.ok or not check_records:
         return verdict
     current = record_digests(session)
