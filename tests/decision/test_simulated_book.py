@@ -182,3 +182,20 @@ def test_simulation_by_arm(reference: Strategy, book: Portfolio) -> None:
     assert ch_mine["revenue"] / ch_mine["exposure"] > ch_ref["revenue"] / ch_ref["exposure"]
     with pytest.raises(ValueError, match="has no split step 'nope'"):
         cc.simulate(book, segment="arm:nope")
+
+
+def test_cli_decide_explains(tmp_path: Path, book: Portfolio) -> None:
+    import json
+
+    runner = CliRunner()
+    row = _clean(book.applications.iloc[0].to_dict())
+    row.pop("applied_at")
+    app_file = tmp_path / "app.json"
+    app_file.write_text(json.dumps(row, default=str))
+    result = runner.invoke(app, ["strategy", "decide", str(REFERENCE), str(app_file)])
+    assert result.exit_code == 0, result.output
+    expected = Strategy.load(REFERENCE).decide(row).decision
+    assert expected in result.output
+    result = runner.invoke(app, ["strategy", "decide", str(REFERENCE), '{"age": 30}'])
+    assert result.exit_code == 2
+    assert "application_id: missing" in " ".join(result.output.split())

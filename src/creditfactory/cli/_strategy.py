@@ -57,6 +57,48 @@ def check(
     console.print(f"[green]ok[/]: {file} is a valid strategy")
 
 
+@app.command("decide")
+def decide(
+    file: Annotated[Path, typer.Argument(help="Strategy YAML file.")],
+    application: Annotated[
+        str, typer.Argument(help="The application: a JSON file, or a JSON object inline.")
+    ],
+) -> None:
+    """Decide one application and explain the decision (reason codes and the steps taken)."""
+    import json
+
+    from creditfactory.decision import InputError
+
+    strategy = _load(file)
+    try:
+        text = (
+            application if application.lstrip().startswith("{") else Path(application).read_text()
+        )
+        payload = json.loads(text)
+    except (OSError, ValueError) as exc:
+        fail(f"application: cannot read JSON ({exc})")
+    if not isinstance(payload, dict):
+        fail("application: expected a JSON object")
+    try:
+        d = strategy.decide(payload)
+    except InputError as exc:
+        fail(str(exc))
+    colour = {"approve": "green", "decline": "red", "refer": "yellow"}[d.decision]
+    table = Table(title=f"{strategy.name} v{strategy.version}", show_header=False)
+    table.add_row("decision", f"[bold {colour}]{d.decision}[/]")
+    for key in ("limit", "apr", "term"):
+        value = getattr(d, key)
+        table.add_row(
+            key, "-" if value is None else f"{value:,.4g}" if key == "apr" else f"{value:,}"
+        )
+    for name, value in d.values.items():
+        table.add_row(name, f"{value:.4g}" if isinstance(value, float) else str(value))
+    table.add_row("steps", " > ".join(d.trace))
+    console.print(table)
+    for code, text in strategy.explain(d):
+        console.print(f"  [bold]{code}[/]  {text}")
+
+
 _COLUMNS = [
     ("approved", "{:,}"),
     ("approval_rate", "{:.1%}"),
