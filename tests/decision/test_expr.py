@@ -120,3 +120,10 @@ def test_never_uses_python_eval() -> None:
         Expression("__import__('os')", VARS)
     with pytest.raises(ExpressionError, match="unknown variable '__class__'"):
         Expression("__class__", VARS)
+
+
+def test_pathological_input_is_refused_cleanly() -> None:
+    with pytest.raises(ExpressionError, match="nests too deeply"):
+        Expression("(" * 3000 + "1" + ")" * 3000, VARS)
+    with pytest.raises(ExpressionError, match="longer than"):
+        Expression("1 + " * 5000 + "1", VARS)

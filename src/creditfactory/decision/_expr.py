@@ -8,7 +8,17 @@ from typing import Any
 import polars as pl
 
 from creditfactory.decision._expr_compile import PyFn, to_polars, to_python
-from creditfactory.decision._expr_parse import Binary, Call, Const, In, Node, Unary, Var, parse
+from creditfactory.decision._expr_parse import (
+    Binary,
+    Call,
+    Const,
+    ExpressionError,
+    In,
+    Node,
+    Unary,
+    Var,
+    parse,
+)
 from creditfactory.decision._expr_types import NamedList, Type, check
 
 
@@ -50,8 +60,11 @@ class Expression:
         self.text = text
         self.lists = dict(lists or {})
         self.node: Node = _substitute(parse(text), constants or {})
-        self.type: Type = check(self.node, variables, self.lists)
-        self.fn: PyFn = to_python(self.node, self.lists)
+        try:
+            self.type: Type = check(self.node, variables, self.lists)
+            self.fn: PyFn = to_python(self.node, self.lists)
+        except RecursionError:
+            raise ExpressionError("expression nests too deeply") from None
 
     def evaluate(self, env: dict[str, Any]) -> Any:
         """Value for one row (``None`` is null)."""

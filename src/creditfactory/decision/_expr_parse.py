@@ -290,6 +290,9 @@ class _Parser:
         raise ExpressionError(f"expected a value, found {found}", tok.pos)
 
 
+MAX_LENGTH = 10_000
+
+
 def parse(text: str) -> Node:
     """Parse ``text`` into an expression tree (no names or types are checked here).
 
@@ -298,4 +301,9 @@ def parse(text: str) -> Node:
     """
     if not isinstance(text, str):
         raise ExpressionError(f"an expression must be text, not {type(text).__name__}")
-    return _Parser(text).parse()
+    if len(text) > MAX_LENGTH:
+        raise ExpressionError(f"expression longer than {MAX_LENGTH} characters")
+    try:
+        return _Parser(text).parse()
+    except RecursionError:
+        raise ExpressionError("expression nests too deeply") from None
