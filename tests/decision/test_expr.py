@@ -125,5 +125,8 @@ def test_never_uses_python_eval() -> None:
 def test_pathological_input_is_refused_cleanly() -> None:
     with pytest.raises(ExpressionError, match="nests too deeply"):
         Expression("(" * 3000 + "1" + ")" * 3000, VARS)
+    with pytest.raises(ExpressionError, match="deeper than 200 levels"):
+        Expression("1 + " * 300 + "1", VARS)
+    assert Expression("1 + " * 150 + "1", VARS).evaluate({}) == 151
     with pytest.raises(ExpressionError, match="longer than"):
         Expression("1 + " * 5000 + "1", VARS)

@@ -291,6 +291,7 @@ class _Parser:
 
 
 MAX_LENGTH = 10_000
+MAX_DEPTH = 200
 
 
 def parse(text: str) -> Node:
@@ -304,6 +305,27 @@ def parse(text: str) -> Node:
     if len(text) > MAX_LENGTH:
         raise ExpressionError(f"expression longer than {MAX_LENGTH} characters")
     try:
-        return _Parser(text).parse()
+        node = _Parser(text).parse()
     except RecursionError:
         raise ExpressionError("expression nests too deeply") from None
+    if _depth(node) > MAX_DEPTH:  # the checker and both back-ends recurse over the tree
+        raise ExpressionError(f"expression nests deeper than {MAX_DEPTH} levels")
+    return node
+
+
+def _depth(root: Node) -> int:
+    deepest, stack = 0, [(root, 1)]
+    while stack:
+        node, d = stack.pop()
+        deepest = max(deepest, d)
+        kids: tuple[Any, ...] = ()
+        if isinstance(node, Unary):
+            kids = (node.operand,)
+        elif isinstance(node, Binary):
+            kids = (node.left, node.right)
+        elif isinstance(node, In):
+            kids = (node.operand,)
+        elif isinstance(node, Call):
+            kids = node.args
+        stack.extend((k, d + 1) for k in kids)
+    return deepest
