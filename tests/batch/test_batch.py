@@ -219,3 +219,90 @@ def test_resume_redoes_a_part_that_is_not_its_chunk(
     report = decide_file(Strategy.load(strategy), apps, out, chunk_size=1000)
     assert (report.chunks_resumed, report.chunks_decided) == (2, 1)
     assert_frame_equal(pl.read_parquet(out), expected)
+
+
+def test_batch_with_lists_decides_like_the_online_service(
+    files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The hashed lists make the same decisions, limits and reason codes online and in batch."""
+    from creditfactory.batch import ListScreen
+    from creditfactory.decision import InputError
+    from creditfactory.store import (
+        DecisionService,
+        Store,
+        activate,
+        add_list_entries,
+        add_strategy,
+    )
+
+    apps_path, strategy_path = files
+    apps = pl.read_parquet(apps_path).head(300)
+    small = tmp_path / "apps.parquet"
+    apps.write_parquet(small)
+    store = Store(f"sqlite:///{tmp_path / 'lists.db'}")
+    store.migrate()
+    secret = "s3cret"
+    phones, ids = apps["phone"].to_list(), apps["id_number"].to_list()
+    with store.session() as s:
+        activate(s, add_strategy(s, strategy_path.read_text(), "ana").id, "boss")
+        add_list_entries(s, secret, "blacklist", "phone", phones[0:300:7], "ana")
+        add_list_entries(s, secret, "blacklist", "id_number", ids[0:300:11], "ana")
+        add_list_entries(s, secret, "greylist", "phone", phones[1:300:5], "ana")
+        add_list_entries(s, secret, "whitelist", "id_number", ids[2:300:3], "ana")
+    service = DecisionService(store, list_secret=secret)
+    online = {}
+    for row in apps.to_dicts():
+        try:
+            d = service.decide(row, "channel").decision
+        except InputError:
+            continue
+        online[row["application_id"]] = (d.decision, d.limit, d.apr, d.term, d.reasons,
+                                          sorted(d.list_hits))  # fmt: skip
+    screen = ListScreen.from_store(store, secret)
+    decide_file(Strategy.load(strategy_path), small, tmp_path / "out.parquet", chunk_size=70,
+                lists=screen)  # fmt: skip
+    batch = pl.read_parquet(tmp_path / "out.parquet")
+    compared = 0
+    for r in batch.iter_rows(named=True):
+        if r["application_id"] in online:
+            got = (r["decision"], r["limit"], r["apr"], r["term"], r["reasons"],
+                   sorted(r["list_hits"]))  # fmt: skip
+            assert got == online[r["application_id"]], r["application_id"]
+            compared += 1
+    assert compared > 250
+    kinds = {d[0] for d in online.values()}
+    assert {"approve", "decline", "refer"} <= kinds
+    assert any("LIST_GREYLIST_PHONE" in d[4] for d in online.values())
+    assert any(d[4][:1] == ["LIST_BLACKLIST_ID_NUMBER"] for d in online.values())
+    service.close()
+    store.dispose()
+
+
+def test_cli_batch_with_database_records_and_screens(
+    files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from creditfactory.store import Store, add_list_entries, entries
+
+    apps, strategy = files
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    store = Store(url)
+    store.migrate()
+    first_phone = pl.read_parquet(apps, n_rows=1)["phone"][0]
+    with store.session() as s:
+        add_list_entries(s, "k", "blacklist", "phone", [first_phone], "ana")
+    out = tmp_path / "cli.parquet"
+    args = ["batch", "decide", "--strategy", str(strategy), "--input", str(apps), "--out", str(out)]
+    no_db = CliRunner().invoke(app, [*args, "--lists"])
+    assert no_db.exit_code == 2
+    assert "--lists needs --database-url" in " ".join(no_db.output.split())
+    monkeypatch.setenv("CREDITFACTORY_LIST_SECRET", "k")
+    result = CliRunner().invoke(app, [*args, "--database-url", url, "--lists"])
+    assert result.exit_code == 0, result.output
+    first = pl.read_parquet(out, n_rows=1).row(0, named=True)
+    assert first["decision"] == "decline"
+    assert first["reasons"][0] == "LIST_BLACKLIST_PHONE"
+    with store.session() as s:
+        kinds = [e.kind for e in entries(s)]
+    assert kinds.count("batch.chunk") == 1
+    assert kinds[-1] == "batch.complete"
+    store.dispose()

@@ -13,7 +13,7 @@ import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from creditfactory.exceptions import DataError
@@ -32,6 +32,8 @@ def _clean(value: Any) -> Any:
         return [_clean(v) for v in value]
     if value is None or isinstance(value, bool | int | str):
         return value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
     if hasattr(value, "item"):  # NumPy scalars
         return _clean(value.item())
     raise DataError(f"cannot hash a value of type {type(value).__name__}: {value!r}")
@@ -39,6 +41,9 @@ def _clean(value: Any) -> Any:
 
 def canonical_json(value: Any) -> str:
     """Canonical JSON text of ``value``: sorted keys, no whitespace, NaN and inf as null.
+
+    Dates and times become ISO-8601 text, NumPy scalars plain numbers; any other type is a
+    :class:`DataError`.
 
     Examples
     --------

@@ -75,6 +75,7 @@ def decide_file(
     restart: bool = False,
     progress: Progress | None = None,
     recorder: Any = None,
+    lists: Any = None,
 ) -> BatchReport:
     """Decide every row of a Parquet file with ``strategy.decide_batch``, resumably.
 
@@ -93,6 +94,9 @@ def decide_file(
         Discard the chunks of an earlier, interrupted run instead of resuming it.
     progress : callable, optional
         ``progress(chunks_done, chunks, rows_done, rows)`` after each chunk (and once at start).
+    lists : ListScreen, optional
+        The service's hashed lists, applied to every row with the online service's rule (so
+        a batch and the API decide an application alike); part of the manifest.
     recorder : LedgerRecorder, optional
         Records each chunk (SHA-256 of its part, decision counts) and the finished file in the
         audit ledger of a store.
@@ -122,6 +126,7 @@ def decide_file(
         "strategy": strategy_id or f"{strategy.name}@{strategy.version}",
         "chunk_size": chunk_size,
         "chunks": chunks,
+        "lists": None if lists is None else lists.fingerprint(),
     }
     work = parts_dir(out)
     if restart and work.exists():
@@ -145,6 +150,8 @@ def decide_file(
         offset = i * chunk_size
         frame = scan.slice(offset, chunk_size).collect()
         result = strategy.decide_batch(frame)
+        if lists is not None:
+            result = lists.apply(frame, result)
         result = result.with_columns(
             pl.int_range(offset, offset + frame.height, dtype=pl.Int64).alias("row")
         )

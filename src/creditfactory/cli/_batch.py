@@ -27,21 +27,35 @@ def decide(
         str | None,
         typer.Option(help="record each chunk and the output's SHA-256 in this store's ledger"),
     ] = None,
+    lists: Annotated[
+        bool,
+        typer.Option(
+            help="apply that store's hashed lists like the service (CREDITFACTORY_LIST_SECRET)"
+        ),
+    ] = False,
 ) -> None:
     """Decide every application in a Parquet file; killed and rerun, it resumes."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
     from rich.table import Table
 
-    from creditfactory.batch import LedgerRecorder, decide_file
+    from creditfactory.api import Settings
+    from creditfactory.batch import LedgerRecorder, ListScreen, decide_file
     from creditfactory.decision import Strategy
     from creditfactory.store import Store
 
     try:
-        recorder = None
+        recorder = screen = None
         if database_url is not None:
             store = Store(database_url)
             store.migrate()
             recorder = LedgerRecorder(store)
+            if lists:
+                secret = Settings().list_secret
+                if secret is None:
+                    fail("--lists needs CREDITFACTORY_LIST_SECRET (the key the lists use)")
+                screen = ListScreen.from_store(store, secret.get_secret_value())
+        elif lists:
+            fail("--lists needs --database-url (the store holding the lists)")
         compiled = Strategy.load(strategy)
         sha = hashlib.sha256(strategy.read_bytes()).hexdigest()
         with Progress(
@@ -55,7 +69,7 @@ def decide(
 
             report = decide_file(
                 compiled, input, out, chunk_size=chunk_size, strategy_id=sha, restart=restart,
-                progress=progress, recorder=recorder,
+                progress=progress, recorder=recorder, lists=screen,
             )  # fmt: skip
     except CreditFactoryError as exc:
         fail(str(exc))

@@ -20,6 +20,7 @@ from creditfactory.store._repo import (
     create_key,
     get_strategy,
     hash_identifier,
+    list_index,
     list_models,
     list_strategies,
     list_summary,
@@ -34,6 +35,7 @@ from creditfactory.store._service import (
     apply_lists,
     get_application,
     get_decision,
+    list_codes,
     reviews,
 )
 from creditfactory.store._tables import (
@@ -89,6 +91,8 @@ __all__ = [
     "get_strategy",
     "hash_identifier",
     "ledger_head",
+    "list_codes",
+    "list_index",
     "list_models",
     "list_strategies",
     "list_summary",

@@ -372,6 +372,15 @@ def list_hits(
     return sorted({(n, f) for n, f in rows}, key=lambda t: (order.get(t[0], 9), t[1]))
 
 
+def list_index(session: Session) -> dict[tuple[str, str], frozenset[str]]:
+    """``{(list, field): hashes}`` of every list entry (for screening a whole batch)."""
+    out: dict[tuple[str, str], set[str]] = {}
+    stmt = select(ListEntry.list_name, ListEntry.field, ListEntry.value_hash)
+    for name, field, h in session.execute(stmt).all():
+        out.setdefault((name, field), set()).add(h)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
 def request_digest(payload: Mapping[str, Any]) -> str:
     """The digest of a request body (to tell an idempotent retry from a different request)."""
     try:

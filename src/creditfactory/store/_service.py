@@ -10,7 +10,7 @@ import json
 import random
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -166,7 +166,7 @@ class DecisionService:
         InputError, ConflictError
             As :meth:`decide`.
         """
-        payload = dict(payload)
+        payload = json_payload(payload)
         # only a retry needs telling apart from a different request under the same key
         request_sha = "" if idempotency_key is None else request_digest(payload)
         with self.store.sessions() as session:
@@ -321,30 +321,59 @@ class DecisionService:
             return rev, decision
 
 
-def apply_lists(result: Decision, hits: list[tuple[str, str]]) -> dict[str, Any]:
-    """The decision after the service's hashed lists: a blacklist hit declines, a greylist hit
-    turns an approval into a refer; whitelist hits are only recorded.
+def json_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The application as it will be stored: JSON values only (dates as ISO text, NaN as null).
+
+    Raises
+    ------
+    DataError
+        A value has no JSON form (the message names its type).
 
     Examples
     --------
-    >>> d = Decision("approve", 5000.0, 0.2, 12, [], ["rules"], "s", "1")
-    >>> apply_lists(d, [("greylist", "phone")])["decision"]
-    'refer'
-    >>> apply_lists(d, [("blacklist", "id_number")])["reasons"]
-    ['LIST_BLACKLIST_ID_NUMBER']
+    >>> from datetime import date
+    >>> json_payload({"applied": date(2024, 1, 2), "x": float("nan")})
+    {'applied': '2024-01-02', 'x': None}
+    """
+    try:
+        json.dumps(payload, allow_nan=False)
+        return dict(payload)
+    except (TypeError, ValueError):
+        return dict(json.loads(canonical_json(dict(payload))))
+
+
+def list_codes(hits: Sequence[tuple[str, str]], list_name: str) -> list[str]:
+    """Reason codes (``LIST_<LIST>_<FIELD>``) of the hits on one list, in hit order."""
+    return [f"LIST_{n}_{f}".upper() for n, f in hits if n == list_name]
+
+
+def apply_lists(result: Decision, hits: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """The decision after the service's hashed lists.
+
+    Any blacklist hit declines (limit, APR and term cleared) with the blacklist codes first;
+    otherwise a greylist hit turns an approval into a refer with the greylist codes last;
+    whitelist hits are only recorded. The batch factory applies the same rule
+    (:class:`creditfactory.batch.ListScreen`).
+
+    Examples
+    --------
+    >>> d = Decision("approve", 5000.0, 0.2, 12, ["R1"], ["rules"], "s", "1")
+    >>> apply_lists(d, [("greylist", "phone")])["reasons"]
+    ['R1', 'LIST_GREYLIST_PHONE']
+    >>> apply_lists(d, [("blacklist", "id_number"), ("blacklist", "phone")])["reasons"]
+    ['LIST_BLACKLIST_ID_NUMBER', 'LIST_BLACKLIST_PHONE', 'R1']
     """
     out = {
         "decision": result.decision, "limit": result.limit, "apr": result.apr,
         "term": result.term, "reasons": list(result.reasons),
     }  # fmt: skip
-    for name, field in hits:
-        code = f"LIST_{name}_{field}".upper()
-        if name == "blacklist":
-            out.update(decision="decline", limit=None, apr=None, term=None)
-            out["reasons"] = [code, *out["reasons"]]
-        elif name == "greylist" and out["decision"] == "approve":
-            out["decision"] = "refer"
-            out["reasons"] = [*out["reasons"], code]
+    black, grey = list_codes(hits, "blacklist"), list_codes(hits, "greylist")
+    if black:
+        out.update(decision="decline", limit=None, apr=None, term=None)
+        out["reasons"] = [*black, *out["reasons"]]
+    elif grey and out["decision"] == "approve":
+        out["decision"] = "refer"
+        out["reasons"] = [*out["reasons"], *grey]
     return out
 
 
