@@ -16,6 +16,7 @@ from creditfactory.store import (
     DecisionService,
     ListEntry,
     NotFoundError,
+    Review,
     Store,
     activate,
     active_strategy,
@@ -265,3 +266,26 @@ def test_concurrent_retries_with_one_idempotency_key_store_one_decision(
     with service.store.session() as s:
         assert len(s.execute(select(Application)).scalars().all()) == 1
         assert verify(s).ok
+
+
+def test_concurrent_reviews_of_one_item_let_exactly_one_win(
+    service: DecisionService, good_application: dict[str, Any]
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    out = service.decide({**good_application, "inquiries_3m": 5}, "channel")
+
+    def attempt(i: int) -> str:
+        try:
+            service.review(out.review.id, "approve" if i % 2 else "decline", f"reason {i}", f"u{i}")
+        except ConflictError:
+            return "lost"
+        return f"u{i}"
+
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(attempt, range(6)))
+    winners = [r for r in results if r != "lost"]
+    assert len(winners) == 1
+    with service.store.session() as s:
+        assert verify(s).ok
+        assert s.get(Review, out.review.id).reviewer == winners[0]

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -300,13 +300,19 @@ class DecisionService:
 
             raise DataError(f"outcome: {outcome!r} is not one of {', '.join(OUTCOMES)}")
         with self.store.session() as session:
-            rev = session.get(Review, review_id, with_for_update=True)
+            # a conditional UPDATE, so that of two concurrent reviews exactly one wins
+            done = session.execute(
+                update(Review)
+                .where(Review.id == review_id, Review.status == "pending")
+                .values(status="done", outcome=outcome, reason=reason, reviewer=reviewer,
+                        reviewed_at=now())
+                .execution_options(synchronize_session=False)
+            )  # fmt: skip
+            rev = session.get(Review, review_id, populate_existing=True)
             if rev is None:
                 raise NotFoundError(f"review {review_id} not found")
-            if rev.status != "pending":
+            if done.rowcount != 1:  # type: ignore[attr-defined]
                 raise ConflictError(f"review {review_id} was already completed by {rev.reviewer}")
-            rev.status, rev.outcome, rev.reason = "done", outcome, reason
-            rev.reviewer, rev.reviewed_at = reviewer, now()
             session.flush()
             decision = session.get(DecisionRecord, rev.decision_id)
             assert decision is not None
