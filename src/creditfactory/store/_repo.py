@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from creditfactory.audit import canonical_json, digest
@@ -38,6 +39,14 @@ LIST_NAMES = ("blacklist", "greylist", "whitelist")
 def now() -> datetime:
     """The current time, timezone-aware UTC."""
     return datetime.now(UTC)
+
+
+def _flush_unique(session: Session, conflict: str) -> None:
+    """Flush; a unique-key violation (a concurrent duplicate) becomes a ConflictError."""
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise ConflictError(conflict) from exc
 
 
 def _sha256(text: str) -> str:
@@ -63,7 +72,7 @@ def add_key(session: Session, name: str, role: str, secret: str, actor: str) -> 
         name=name, role=role, key_hash=_sha256(secret), prefix=secret[:8], created_at=now()
     )
     session.add(key)
-    session.flush()
+    _flush_unique(session, f"api key {name!r} already exists")
     append(session, "key.create", f"api_key:{key.id}", actor, {"name": name, "role": role})
     return key
 
@@ -122,7 +131,7 @@ def register_model(
     if session.execute(exists).first() is not None:
         raise ConflictError(f"model {name}@{version} is already registered")
     session.add(row)
-    session.flush()
+    _flush_unique(session, f"model {name}@{version} is already registered")
     append(
         session,
         "model.register",
@@ -180,7 +189,7 @@ def add_strategy(
     if session.execute(exists).first() is not None:
         raise ConflictError(f"strategy {row.name} version {row.version} already exists")
     session.add(row)
-    session.flush()
+    _flush_unique(session, f"strategy {row.name} version {row.version} already exists")
     append(
         session,
         "strategy.upload",
