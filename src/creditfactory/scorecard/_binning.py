@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
 from creditfactory.exceptions import DataError
 from creditfactory.scorecard._binners import BinningConstraints, get_binner
-from creditfactory.scorecard._binning_table import (
-    BinningTable,
-    Kind,
-    _as_category_strings,
-    _as_float,
-)
+from creditfactory.scorecard._binning_table import BinningTable, Kind, _as_float, _count
 
-__all__ = ["bin_feature", "infer_kind"]
+__all__ = ["bin_feature", "fit_feature", "infer_kind"]
 
 _NUMERIC_LOOKING = 0.9
 _MAX_TOKENS = 5
@@ -106,8 +103,26 @@ def bin_feature(
     >>> t.trend(), t.iv > 0.3
     ('ascending', True)
     """
+    return fit_feature(
+        x, y, name=name, kind=kind, special_codes=special_codes, constraints=constraints,
+        solver=solver, sample_weight=sample_weight,
+    )[0]  # fmt: skip
+
+
+def fit_feature(
+    x: object,
+    y: object,
+    *,
+    name: str,
+    kind: Kind | None = None,
+    special_codes: object = (),
+    constraints: BinningConstraints | None = None,
+    solver: str = "dp",
+    sample_weight: object = None,
+) -> tuple[BinningTable, np.ndarray]:
+    """:func:`bin_feature` that also returns every row's bin index (one pass over the data)."""
     c = constraints or BinningConstraints()
-    y_arr = np.asarray(y)
+    y_arr = np.asarray(y).astype(np.int64)
     kind = kind or infer_kind(x, name)
     specials = tuple(special_codes)  # type: ignore[arg-type]
     binner = get_binner(solver)
@@ -118,18 +133,77 @@ def bin_feature(
         for code in specials:
             regular &= v != float(code)
         splits = binner.fit_numeric(v[regular], y_arr[regular], c, **_kw(w, regular))
-        return BinningTable.from_data(
-            name, kind, v, y_arr, splits=splits, special_codes=specials, sample_weight=w
-        )
-    s = _as_category_strings(x)
-    regular = pd.notna(s)
-    special_str = {str(code) for code in specials}
-    if special_str:
-        regular &= ~np.isin(s.astype(str), list(special_str))
-    groups = binner.fit_categorical(s[regular].astype(str), y_arr[regular], c, **_kw(w, regular))
-    return BinningTable.from_data(
-        name, kind, s, y_arr, groups=groups, special_codes=specials, sample_weight=w
+        rule = BinningTable(
+            feature=name, kind=kind, splits=tuple(float(s) for s in splits),
+            special_codes=specials,
+        )  # fmt: skip
+        rule._check_rule()
+        idx = rule.bin_index(v)
+        return _with_counts(rule, idx, y_arr, w), idx
+    return _fit_categorical(x, y_arr, w, name, specials, binner, c)
+
+
+def _with_counts(
+    rule: BinningTable, idx: np.ndarray, y: np.ndarray, w: np.ndarray | None
+) -> BinningTable:
+    ww = np.ones(y.size) if w is None else w
+    n_bad = np.bincount(idx, weights=y * ww, minlength=rule.n_bins)
+    n_all = np.bincount(idx, weights=ww, minlength=rule.n_bins)
+    return replace(
+        rule,
+        n_good=tuple(_count(v) for v in n_all - n_bad),
+        n_bad=tuple(_count(v) for v in n_bad),
     )
+
+
+def _fit_categorical(x, y, w, name, specials, binner, c) -> tuple[BinningTable, np.ndarray]:
+    """Categorical binning on per-category counts: the rows are hashed once."""
+    values = x if isinstance(x, pd.Series) else np.asarray(x, dtype=object)
+    codes, uniq = pd.factorize(values, use_na_sentinel=True)
+    # distinct raw values can share a label (1 and "1"): aggregate by label
+    label_codes, labels = pd.factorize(np.array([str(u) for u in uniq], dtype=object))
+    labels = np.asarray(labels, dtype=object)
+    row_label = np.r_[label_codes, -1][codes]  # -1: missing
+    ww = np.ones(y.size) if w is None else w
+    seen = row_label >= 0
+    g_lab = np.bincount(row_label[seen], weights=((1 - y) * ww)[seen], minlength=labels.size)
+    b_lab = np.bincount(row_label[seen], weights=(y * ww)[seen], minlength=labels.size)
+    g_miss, b_miss = float(((1 - y) * ww)[~seen].sum()), float((y * ww)[~seen].sum())
+    special_str = [str(code) for code in specials]
+    regular = ~np.isin(labels, special_str) & ((g_lab + b_lab) > 0)
+    if hasattr(binner, "fit_categorical_counts"):
+        groups = binner.fit_categorical_counts(labels[regular], g_lab[regular], b_lab[regular], c)
+    else:
+        mask = seen & np.r_[regular, False][row_label]
+        groups = binner.fit_categorical(labels[row_label[mask]], y[mask], c, **_kw(w, mask))
+    rule = BinningTable(
+        feature=name, kind="categorical", groups=tuple(tuple(str(v) for v in g) for g in groups),
+        special_codes=specials,
+    )  # fmt: skip
+    rule._check_rule()
+    bin_of_label = np.full(labels.size, rule.missing_bin, dtype=np.int64)
+    pos = {lab: i for i, lab in enumerate(labels)}
+    for b, g in enumerate(rule.groups):
+        for lab in g:
+            if lab in pos:
+                bin_of_label[pos[lab]] = b
+    for k, lab in enumerate(special_str):
+        if lab in pos:
+            bin_of_label[pos[lab]] = rule.n_regular + k
+    idx = np.r_[bin_of_label, rule.missing_bin][row_label]
+    n_good = np.bincount(bin_of_label, weights=g_lab, minlength=rule.n_bins)
+    n_bad = np.bincount(bin_of_label, weights=b_lab, minlength=rule.n_bins)
+    n_good[rule.missing_bin] += g_miss
+    n_bad[rule.missing_bin] += b_miss
+    table = replace(
+        rule,
+        n_good=tuple(_count(v) for v in n_good),
+        n_bad=tuple(_count(v) for v in n_bad),
+        category_counts={
+            str(lab): (_count(g), _count(b)) for lab, g, b in zip(labels, g_lab, b_lab, strict=True)
+        },
+    )
+    return table, idx
 
 
 def _kw(w: np.ndarray | None, mask: np.ndarray) -> dict[str, np.ndarray]:

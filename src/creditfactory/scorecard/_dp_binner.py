@@ -204,7 +204,16 @@ class DPBinner:
         if cats.size < 2 or np.unique(y).size < 2:
             return [[str(c) for c in cats]] if cats.size else []
         g, b = self._counts(idx, y, sample_weight, cats.size)
-        order = np.argsort(b / np.maximum(g + b, 1e-12), kind="stable")
+        return self.fit_categorical_counts(cats, g, b, constraints)
+
+    def fit_categorical_counts(
+        self, cats: np.ndarray, g: np.ndarray, b: np.ndarray, constraints: BinningConstraints
+    ) -> list[list[str]]:
+        """Category groups from per-category good and bad counts (no row data needed)."""
+        cats = np.asarray(cats, dtype=object)
+        if cats.size < 2 or g.sum() <= 0 or b.sum() <= 0:
+            return [[str(c) for c in cats]] if cats.size else []
+        order = np.lexsort((cats.astype(str), b / np.maximum(g + b, 1e-12)))
         g, b, cats = g[order], b[order], cats[order]
         # too many categories: merge neighbours (in bad-rate order) into equal-count pre-bins
         groups = [[str(c)] for c in cats]

@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from creditfactory.exceptions import ConfigError, DataError
 from creditfactory.scorecard._binners import BinningConstraints
-from creditfactory.scorecard._binning import bin_feature, infer_kind
+from creditfactory.scorecard._binning import fit_feature, infer_kind
 from creditfactory.scorecard._binning_table import BinningTable
 from creditfactory.scorecard._inputs import (
     ScorecardWarning,
@@ -183,6 +183,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         forced_cat = set(self.categorical_features or ())
         user_bins = self.user_bins or {}
         tables: dict[str, BinningTable] = {}
+        bin_idx: dict[str, np.ndarray] = {}
         col_stats: dict[str, dict[str, float]] = {}
         kinds: dict[str, str] = {}
         for col, name in zip(frame.columns, self._columns, strict=True):
@@ -209,7 +210,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
                 continue
             kinds[name] = kind
             col_stats[name] = s
-            tables[name] = self._bin_one(
+            tables[name], bin_idx[name] = self._bin_one(
                 series, target, name, kind, constraints, user_bins, weights
             )
         dropped_input = [r["feature"] for r in report.records]
@@ -222,9 +223,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             )
         if not tables:
             raise DataError("no usable column: every column is entirely missing or constant")
-        W = pd.DataFrame(
-            {n: t.woe[t.bin_index(frame[c])] for (c, n), t in self._pairs(frame, tables)}
-        )
+        W = pd.DataFrame({n: t.woe[bin_idx[n]] for n, t in tables.items()})
         ivs = {n: t.iv for n, t in tables.items()}
         kept = filter_features(
             W,
@@ -272,7 +271,9 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         self.pvalues_ = np.asarray(res.pvalues, dtype=float)
         self.classes_ = np.array([0, 1])
         self._build_points()
-        train_points = self.predict_points(frame)
+        train_points = np.zeros(target.size)
+        for f in kept:
+            train_points += self.bin_points_[f][bin_idx[f]]
         self.train_score_edges_ = np.unique(np.quantile(train_points, np.linspace(0, 1, 11)[1:-1]))
         idx = np.searchsorted(self.train_score_edges_, train_points, side="right")
         self.train_score_counts_ = np.bincount(idx, minlength=self.train_score_edges_.size + 1)
@@ -289,14 +290,16 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         ]
         return np.sort(np.concatenate(rows))
 
-    def _bin_one(self, series, target, name, kind, constraints, user_bins, weights) -> BinningTable:
+    def _bin_one(
+        self, series, target, name, kind, constraints, user_bins, weights
+    ) -> tuple[BinningTable, np.ndarray]:
         specials = self._specials_for(name) if kind == "numerical" else ()
         if name in user_bins:
             rule = user_bins[name]
             unknown = set(rule) - {"splits", "groups"}
             if unknown:
                 raise ConfigError(f"user_bins['{name}']: unknown key {sorted(unknown)[0]!r}")
-            return BinningTable.from_data(
+            table = BinningTable.from_data(
                 name,
                 kind,  # type: ignore[arg-type]
                 series.to_numpy(dtype=object) if kind == "categorical" else series.to_numpy(),
@@ -306,7 +309,8 @@ class Scorecard(ClassifierMixin, BaseEstimator):
                 special_codes=specials,
                 sample_weight=weights,
             )
-        return bin_feature(
+            return table, table.bin_index(series)
+        return fit_feature(
             series,
             target,
             name=name,
@@ -316,10 +320,6 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             solver=self.solver,
             sample_weight=weights,
         )
-
-    def _pairs(self, frame: pd.DataFrame, tables: dict[str, BinningTable]):
-        lookup = dict(zip(self._columns, frame.columns, strict=True))
-        return [((lookup[n], n), t) for n, t in tables.items()]
 
     def _fit_signed(self, W, target, weights, kept, report):
         kept = list(kept)

@@ -203,7 +203,7 @@ def stepwise(
 
     def fit(feats: list[str], start: np.ndarray | None = None) -> LogitResult:
         # warm-started Newton converges in a few steps; the final model is refitted exactly
-        return fit_logit(Xall[:, [pos[f] for f in feats]], y, w, start=start, tol=1e-4, max_iter=3)
+        return fit_logit(Xall[:, [pos[f] for f in feats]], y, w, start=start, tol=1e-4, max_iter=2)
 
     def crit(r: LogitResult) -> float:
         return r.aic if criterion == "aic" else r.bic
