@@ -9,10 +9,10 @@ from sqlalchemy import select
 
 from creditfactory.api._decisions import decision_public
 from creditfactory.api._deps import Caller, Reader, SessionDep, allowed
-from creditfactory.api._schemas import ApplicationDecision, ApplicationPublic
+from creditfactory.api._schemas import ERRORS, ApplicationDecision, ApplicationPublic
 from creditfactory.store import DecisionRecord, DecisionService, get_application
 
-router = APIRouter(prefix="/v1/applications", tags=["applications"])
+router = APIRouter(prefix="/v1/applications", tags=["applications"], responses=ERRORS)
 JSON = "application/json"
 
 

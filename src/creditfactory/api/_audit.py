@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from creditfactory.api._deps import Reader, SessionDep
-from creditfactory.api._schemas import LedgerEntryPublic, VerifyResult
+from creditfactory.api._schemas import ERRORS, LedgerEntryPublic, VerifyResult
 from creditfactory.store import entries, verify
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"])
+router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=ERRORS)
 
 
 @router.get("/entries", response_model=list[LedgerEntryPublic])

@@ -7,10 +7,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from creditfactory.api._deps import Reader, SessionDep
-from creditfactory.api._schemas import DecisionPublic, review_public
+from creditfactory.api._schemas import ERRORS, DecisionPublic, review_public
 from creditfactory.store import DecisionRecord, Review, get_decision
 
-router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
+router = APIRouter(prefix="/v1/decisions", tags=["decisions"], responses=ERRORS)
 
 
 def decision_public(session: Session, rec: DecisionRecord) -> DecisionPublic:

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, Request, status
 from sqlalchemy import select
 
 from creditfactory.api._deps import Caller, SessionDep, allowed
-from creditfactory.api._schemas import KeyCreate, KeyCreated, KeyPublic
+from creditfactory.api._schemas import ERRORS, KeyCreate, KeyCreated, KeyPublic
 from creditfactory.store import ApiKey, create_key, revoke_key
 
-router = APIRouter(prefix="/v1/keys", tags=["keys"])
+router = APIRouter(prefix="/v1/keys", tags=["keys"], responses=ERRORS)
 Admin = Annotated[Caller, Depends(allowed("keys.manage"))]
 
 

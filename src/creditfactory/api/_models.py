@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, status
 
 from creditfactory.api._deps import Caller, Reader, SessionDep, allowed
-from creditfactory.api._schemas import ModelCreate, ModelPublic
+from creditfactory.api._schemas import ERRORS, ModelCreate, ModelPublic
 from creditfactory.store import list_models, register_model
 
-router = APIRouter(prefix="/v1/models", tags=["models"])
+router = APIRouter(prefix="/v1/models", tags=["models"], responses=ERRORS)
 
 
 @router.post("", response_model=ModelPublic, status_code=status.HTTP_201_CREATED)

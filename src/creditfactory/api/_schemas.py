@@ -198,3 +198,18 @@ class VerifyResult(BaseModel):
 
 def review_public(review: Review | None) -> ReviewPublic | None:
     return None if review is None else ReviewPublic.model_validate(review)
+
+
+class ErrorPublic(BaseModel):
+    """The body of every error other than a field-level 422."""
+
+    detail: str
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorPublic, "description": "invalid configuration or argument"},
+    401: {"model": ErrorPublic, "description": "missing, unknown or revoked API key"},
+    403: {"model": ErrorPublic, "description": "the key's role may not do this"},
+    404: {"model": ErrorPublic, "description": "no such record"},
+    409: {"model": ErrorPublic, "description": "conflicts with the current state"},
+}

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, status
 
 from creditfactory.api._deps import PERMISSIONS, Caller, Reader, ServiceDep, SessionDep, allowed
-from creditfactory.api._schemas import StrategyCreate, StrategyPublic, StrategySource
+from creditfactory.api._schemas import ERRORS, StrategyCreate, StrategyPublic, StrategySource
 from creditfactory.store import (
     AuthError,
     StrategyVersion,
@@ -19,7 +19,7 @@ from creditfactory.store import (
     rollback,
 )
 
-router = APIRouter(prefix="/v1/strategies", tags=["strategies"])
+router = APIRouter(prefix="/v1/strategies", tags=["strategies"], responses=ERRORS)
 
 
 def public(row: StrategyVersion, active: StrategyVersion | None) -> StrategyPublic:
