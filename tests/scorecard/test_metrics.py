@@ -113,3 +113,20 @@ def test_psi_known_values():
     assert psi(a, b) > 0.5
     with pytest.raises(DataError, match="same length"):
         psi_from_counts([1, 2], [1, 2, 3])
+
+
+def test_psi_and_gini_match_optbinning_metrics(scored):
+    from optbinning.binning.metrics import gini as ob_gini
+    from optbinning.binning.metrics import jeffrey
+
+    e = np.array([120.0, 300, 410, 170])
+    a = np.array([100.0, 280, 450, 190])
+    assert psi_from_counts(e, a) == pytest.approx(
+        jeffrey(a / a.sum(), e / e.sum(), return_sum=True)
+    )
+    # Gini of a score with a few distinct values = optbinning's Gini of the binned counts
+    y, s = scored
+    band = np.digitize(s, np.quantile(s, [0.2, 0.4, 0.6, 0.8]))
+    events = np.bincount(band, weights=y)
+    nonevents = np.bincount(band, weights=1 - y)
+    assert gini(y, band) == pytest.approx(ob_gini(events, nonevents), abs=1e-12)
