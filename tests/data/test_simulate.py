@@ -118,15 +118,11 @@ def test_phone_numbers_are_mainland_mobiles(book: Portfolio) -> None:
 
 def test_observed_performance_agrees_with_the_truth(book: Portfolio) -> None:
     """Every approved loan observed for 12 months shows 90+ DPD within them iff it is bad."""
-    loans = book.loans.merge(book.truth[["application_id", "bad"]], on="application_id")
-    seasoned = loans[loans["months_observed"] >= 12]
-    perf = book.performance[book.performance["mob"] <= 12]
-    hit = perf.groupby("loan_id")["dpd"].max().ge(90)
-    charged = perf.loc[perf["bucket"] == "charged_off", "loan_id"].unique()
-    hit.loc[hit.index.isin(charged)] = True
-    observed_bad = seasoned["loan_id"].map(hit).fillna(False).astype(bool)
-    assert len(seasoned) > 1_000
-    assert (observed_bad.to_numpy() == seasoned["bad"].astype(bool).to_numpy()).all()
+    observed = book.observed_outcomes(months=12, dpd=90)
+    truth = observed.merge(book.truth[["application_id", "bad"]], on="application_id")
+    assert len(observed) > 1_000
+    assert len(observed) == (book.loans["months_observed"] >= 12).sum()
+    assert (truth["bad_x"] == truth["bad_y"]).all()
 
 
 def test_only_approved_applications_have_performance(book: Portfolio) -> None:

@@ -1,26 +1,197 @@
-"""``creditfactory demo``: the main job end to end on the embedded defaults."""
+"""``creditfactory demo``: the main job end to end on the embedded defaults.
+
+1. simulate a lending book with known truth (SQLite-free: Parquet files);
+2. fit an application scorecard on the loans the incumbent booked, as a lender would;
+3. run the reference strategy with that scorecard on every application, in batch, and compare
+   it with the incumbent policy on true outcomes (approval, bad rate, loss, profit, swap sets);
+4. decide one application online and explain it;
+5. start the decision service on 127.0.0.1, post a few applications (one retried with the same
+   idempotency key), verify the audit ledger and stop the service.
+"""
 
 from __future__ import annotations
 
+import time
+import warnings
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import numpy as np
 import typer
+from rich.table import Table
 
-from creditfactory.cli._common import console
+from creditfactory.cli._common import console, fail
 from creditfactory.cli._simulate import print_summary, simulate_with_progress
-from creditfactory.data import SimulationConfig
+from creditfactory.cli._strategy import print_simulation
+from creditfactory.data import Portfolio, SimulationConfig
+
+REFERENCE = Path(__file__).resolve().parents[3] / "examples" / "strategies" / "reference.yaml"
+IDENTIFIERS = ("application_id", "id_number", "phone", "device_id")
 
 
 def demo(
     applications: Annotated[int, typer.Option(help="Applications to simulate.")] = 50_000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
     out: Annotated[Path, typer.Option(help="Where the demo writes its files.")] = Path("data/demo"),
+    strategy_file: Annotated[
+        Path, typer.Option("--strategy", help="Strategy to run (default: the reference).")
+    ] = REFERENCE,
+    service: Annotated[bool, typer.Option(help="Also run the HTTP service part.")] = True,
 ) -> None:
-    """Simulate a portfolio, store it as Parquet and print its summary."""
+    """Simulate a book, fit a scorecard, run the reference strategy in batch against the
+    incumbent, decide one application online, and exercise the decision service."""
+    if not strategy_file.is_file():
+        fail(f"--strategy: {strategy_file} does not exist")
     console.rule("[bold]creditfactory demo[/]")
-    console.print("1. Simulating a lending book with known ground truth ...")
-    portfolio = simulate_with_progress(SimulationConfig(n_applications=applications, seed=seed))
-    book = portfolio.write(out / "book")
-    print_summary(portfolio)
-    console.print(f"[green]Book written to[/] {book}/")
+    console.print("[bold]1. Simulating a lending book with known ground truth[/]")
+    book = simulate_with_progress(SimulationConfig(n_applications=applications, seed=seed))
+    where = book.write(out / "book")
+    print_summary(book)
+    console.print(f"book written to {where}/")
+
+    console.print("\n[bold]2. Fitting the application scorecard on booked, seasoned loans[/]")
+    from creditfactory.decision import ModelRegistry, Strategy, load_model
+
+    shipped = Strategy.load(strategy_file)
+    card_dir = _fit_scorecard(book, shipped, out / "scorecard")
+
+    console.print("\n[bold]3. The reference strategy in batch, against the incumbent policy[/]")
+    registry = ModelRegistry([load_model(card_dir, "application_scorecard", "1")])
+    strategy = Strategy.load(strategy_file, models=registry)
+    started = time.perf_counter()
+    decisions = strategy.decide_batch(book.applications)
+    seconds = time.perf_counter() - started
+    counts = decisions["decision"].value_counts().to_dict()
+    console.print(
+        f"decided {len(decisions):,} applications in {seconds:.2f} s "
+        f"({len(decisions) / seconds:,.0f} a second): {counts}"
+    )
+    report = strategy.simulate(book, segment="product")
+    print_simulation(report, "on the demo book")
+    _verdict(report.summary, strategy.name)
+
+    console.print("\n[bold]4. One application decided online, with its explanation[/]")
+    _online(strategy, book, decisions)
+
+    if service:
+        console.print("\n[bold]5. The decision service on 127.0.0.1[/]")
+        _service(shipped_path=strategy_file, book=book, workdir=out / "service")
+    console.rule("[bold green]demo finished[/]")
+
+
+def _fit_scorecard(book: Portfolio, strategy: Any, where: Path) -> Path:
+    from creditfactory.exceptions import CreditFactoryError
+    from creditfactory.scorecard import Scorecard, ScorecardWarning, auc
+
+    declared = [spec.name for spec in strategy.inputs]
+    features = [c for c in declared if c in book.applications.columns and c not in IDENTIFIERS]
+    observed = book.observed_outcomes(months=12, dpd=90)
+    train = book.applications.merge(observed[["application_id", "bad"]], on="application_id")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScorecardWarning)
+        try:
+            card = Scorecard().fit(train[features], train["bad"])
+        except CreditFactoryError as exc:
+            fail(f"scorecard: {exc}")
+    card.save(str(where))
+    truth = book.truth[["application_id", "bad", "pd_true"]]
+    ttd = book.applications.merge(truth, on="application_id")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScorecardWarning)
+        p_ttd = card.predict_proba(ttd[features])[:, 1]
+    table = Table(title="Application scorecard", show_header=False)
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    table.add_row("trained on (booked loans with 12 months on book)", f"{len(train):,}")
+    table.add_row("observed bad rate in training", f"{train['bad'].mean():.2%}")
+    table.add_row(
+        "characteristics offered / kept", f"{len(features)} / {len(card.selected_features_)}"
+    )
+    table.add_row("AUC, through the door (true outcomes)", f"{auc(ttd['bad'], p_ttd):.3f}")
+    table.add_row(
+        "AUC of the truth itself (ceiling)",
+        f"{auc(ttd['bad'], ttd['pd_true']):.3f}" if "pd_true" in ttd else "-",
+    )
+    console.print(table)
+    console.print(f"artefact written to {where}/")
+    return where
+
+
+def _verdict(summary: Any, name: str) -> None:
+    total = summary.filter(summary["segment"] == "total")
+    rows = {r["strategy"]: r for r in total.iter_rows(named=True)}
+    mine, inc = rows.get(name), rows.get("incumbent")
+    if mine is None or inc is None:
+        return
+    console.print(
+        f"[bold]{name}[/] approves {mine['approval_rate']:.1%} "
+        f"(incumbent {inc['approval_rate']:.1%}) at a true bad rate of "
+        f"{mine['bad_rate_true']:.2%} (incumbent {inc['bad_rate_true']:.2%}); realised loss "
+        f"{mine['realised_loss']:,.0f} vs {inc['realised_loss']:,.0f} CNY, profit "
+        f"{mine['profit']:,.0f} vs {inc['profit']:,.0f} CNY (true outcomes)."
+    )
+
+
+def _online(strategy: Any, book: Portfolio, decisions: Any) -> None:
+    apps = book.applications
+    # a decline with several reasons shows the most; the batch decisions say where one is
+    n_reasons = decisions["reasons"].map(len).to_numpy()
+    declined = decisions["decision"].to_numpy() == "decline"
+    candidates = np.flatnonzero(declined & (n_reasons >= 2))
+    pick = int(candidates[0]) if len(candidates) else int(np.flatnonzero(declined)[0])
+    row = {k: _plain(v) for k, v in apps.iloc[pick].items()}
+    started = time.perf_counter()
+    decision = strategy.decide(row)
+    micros = (time.perf_counter() - started) * 1e6
+    table = Table(
+        title=f"Application {row['application_id']} ({micros:,.0f} µs)", show_header=False
+    )
+    table.add_column("field")
+    table.add_column("value")
+    table.add_row("decision", f"[bold]{decision.decision}[/]")
+    if decision.decision == "approve":
+        table.add_row(
+            "limit / APR / term",
+            f"{decision.limit:,.0f} CNY / {decision.apr:.2%} / {decision.term} months",
+        )
+    for code, text in strategy.explain(decision):
+        table.add_row(code, text or "(model reason)")
+    table.add_row("path", " → ".join(decision.trace))
+    table.add_row("versions", f"{decision.strategy} {decision.version}; {decision.model_versions}")
+    console.print(table)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def _service(shipped_path: Path, book: Portfolio, workdir: Path) -> None:
+    from creditfactory.api import service_demo
+
+    rows = [
+        {k: _plain(v) for k, v in r.items()} for r in book.applications.head(5).to_dict("records")
+    ]
+    result = service_demo(shipped_path, rows, workdir)
+    table = Table(title=f"Decisions from {result['url']}")
+    for col in ("application", "HTTP", "decision", "limit", "APR", "reasons"):
+        table.add_column(col)
+    for row, d in zip(rows, result["decisions"], strict=True):
+        table.add_row(
+            row["application_id"],
+            str(d.get("status")),
+            str(d.get("decision")),
+            str(d.get("limit")),
+            str(d.get("apr")),
+            ", ".join(d.get("reasons") or []),
+        )
+    console.print(table)
+    console.print(
+        f"retry with the same Idempotency-Key: HTTP {result['retry_status']}, "
+        f"same decision: {result['retry_same_decision']}"
+    )
+    console.print(f"audit ledger: {result['ledger']}")
+    console.print(f"service stopped cleanly: {result['stopped_cleanly']}")

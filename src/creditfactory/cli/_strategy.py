@@ -142,10 +142,20 @@ def simulate(
         report = strategy.simulate(pf, against=other, segment=segment)
     except CreditFactoryError as exc:
         fail(str(exc))
+    print_simulation(report, f"on {book}")
+    console.print(
+        "true figures use the simulator's outcomes for every application; observed figures use "
+        "only loans the incumbent booked."
+    )
+
+
+def print_simulation(report: Any, where: str) -> None:
+    """Print a simulation report: one table per strategy by segment, then the swap sets."""
+    segment = report.segment
     for name in report.names:
         if name is None:
             continue
-        table = Table(title=f"{name} on {book} (by {segment})")
+        table = Table(title=f"{name} {where} (by {segment})")
         table.add_column(segment)
         for col, _ in _COLUMNS:
             table.add_column(col.replace("_", " "), justify="right")
@@ -168,7 +178,3 @@ def simulate(
                 _fmt("{:.2%}", row["bad_rate_observed"]),
             )
         console.print(swap)
-    console.print(
-        "true figures use the simulator's outcomes for every application; observed figures use "
-        "only loans the incumbent booked."
-    )

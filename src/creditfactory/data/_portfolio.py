@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from creditfactory.data._config import SimulationConfig
@@ -79,6 +80,22 @@ class Portfolio:
             raise KeyError("'truth' is the simulator's ground truth; nothing in it is observable")
         table = getattr(self, name)
         return table.drop(columns=[c for c in table.columns if c.startswith(TRUTH_PREFIX)])
+
+    def observed_outcomes(self, months: int = 12, dpd: int = 90) -> pd.DataFrame:
+        """What the lender knows: for each loan observed at least ``months`` months on book,
+        whether it reached ``dpd`` days past due (or was charged off) within them.
+
+        Returns ``application_id``, ``loan_id`` and ``bad`` (0/1), one row per such loan.
+        """
+        seasoned = self.loans.loc[
+            self.loans["months_observed"] >= months, ["application_id", "loan_id"]
+        ]
+        perf = self.performance
+        window = perf[perf["loan_id"].isin(seasoned["loan_id"]) & (perf["mob"] <= months)]
+        hit = (window["dpd"] >= dpd) | (window["bucket"] == "charged_off")
+        bad = hit.groupby(window["loan_id"], observed=True).any()
+        out = seasoned.assign(bad=seasoned["loan_id"].map(bad).fillna(False).astype(np.int64))
+        return out.reset_index(drop=True)
 
     def write(self, directory: str | Path) -> Path:
         """Write one Parquet file per table plus ``portfolio.json`` (config and metadata).

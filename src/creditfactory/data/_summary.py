@@ -59,12 +59,7 @@ def summarise(pf: Portfolio) -> PortfolioSummary:
     frame["bad_approved"] = frame["bad"].where(frame["approved"])
     approved = frame["approved"]
 
-    perf = pf.performance
-    seasoned = pf.loans.loc[pf.loans["months_observed"] >= 12, "loan_id"]
-    window = perf[perf["loan_id"].isin(seasoned) & (perf["mob"] <= 12)]
-    ever90 = window.groupby("loan_id", observed=True)["dpd"].max() >= 90
-    charged = window.loc[window["bucket"] == "charged_off", "loan_id"].unique()
-    ever90.loc[ever90.index.isin(charged)] = True
+    observed = pf.observed_outcomes(months=12, dpd=90)
     overview = {
         "applications": float(len(frame)),
         "approval_rate": float(approved.mean()),
@@ -73,7 +68,7 @@ def summarise(pf: Portfolio) -> PortfolioSummary:
         "bad_rate_all": float(frame["bad"].mean()),
         "bad_rate_approved": float(frame.loc[approved, "bad"].mean()),
         "bad_rate_declined": float(frame.loc[~approved, "bad"].mean()),
-        "observed_90dpd_12m": float(ever90.mean()) if len(ever90) else float("nan"),
+        "observed_90dpd_12m": float(observed["bad"].mean()) if len(observed) else float("nan"),
         "fraud_rate": float(frame["is_fraud"].mean()),
         "fraud_rate_approved": float(frame.loc[approved, "is_fraud"].mean()),
         "rings": float(pf.truth["ring_id"].nunique()),

@@ -1,0 +1,35 @@
+"""``creditfactory demo`` runs the main job end to end (small sizes here; ``make demo`` runs the
+defaults)."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from creditfactory.cli import app
+from creditfactory.data import Portfolio
+
+runner = CliRunner()
+
+
+def test_demo_end_to_end(tmp_path) -> None:
+    result = runner.invoke(app, ["demo", "--applications", "8000", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "Application scorecard" in out
+    assert "AUC, through the door" in out
+    assert "swap sets: reference vs incumbent" in out
+    assert "reference approves" in out
+    assert "profit" in out
+    assert "path" in out
+    assert "blacklist" in out
+    assert "same decision: True" in out
+    assert "'ok': True" in out
+    assert "stopped cleanly: True" in out
+    assert len(Portfolio.read(tmp_path / "book").applications) == 8000
+    assert (tmp_path / "scorecard").is_dir()
+
+
+def test_demo_refuses_a_missing_strategy(tmp_path) -> None:
+    result = runner.invoke(app, ["demo", "--strategy", str(tmp_path / "nope.yaml")])
+    assert result.exit_code == 2
+    assert "does not exist" in result.output
