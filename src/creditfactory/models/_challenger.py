@@ -273,22 +273,33 @@ class GBMChallenger(ClassifierMixin, BaseEstimator):
         contrib = self.contributions(frame).drop(columns="(base)")
         vals = contrib.to_numpy()
         order = np.argsort(-vals, axis=1, kind="stable")[:, :n]
+        top = np.take_along_axis(vals, order, axis=1)
+        keep = top > 0
+        keep &= np.cumprod(keep, axis=1).astype(bool)
+        row, col = np.nonzero(keep)
+        j = order[row, col]
         factor = PointsScaling(self.base_points, self.base_odds, self.pdo).factor
         feats = list(contrib.columns)
         lookup = {str(c): c for c in frame.columns}
-        rows = []
-        for r in range(vals.shape[0]):
-            for rank, j in enumerate(order[r], start=1):
-                if vals[r, j] <= 0:
-                    break
-                f = feats[j]
-                value = frame[lookup[f]].iloc[r]
-                rows.append(
-                    (r, rank, self.reason_code_of(f), f, str(value), np.nan,
-                     factor * vals[r, j], f"{f}: {value}")
-                )  # fmt: skip
-        cols = ["row", "rank", "code", "feature", "bin", "points", "points_lost", "text"]
-        return pd.DataFrame(rows, columns=cols)
+        value = np.empty(row.size, dtype=object)
+        for k, f in enumerate(feats):  # one vectorised read per feature, not per row
+            sel = j == k
+            if sel.any():
+                value[sel] = frame[lookup[f]].to_numpy(dtype=object)[row[sel]]
+        value_txt = np.asarray([str(v) for v in value], dtype=object)
+        feature = np.asarray(feats, dtype=object)[j]
+        return pd.DataFrame(
+            {
+                "row": row,
+                "rank": col + 1,
+                "code": np.asarray([self.reason_code_of(f) for f in feats], dtype=object)[j],
+                "feature": feature,
+                "bin": value_txt,
+                "points": np.full(row.size, np.nan),
+                "points_lost": factor * vals[row, j],
+                "text": feature + ": " + value_txt,
+            }
+        )
 
     def save(self, path: str) -> None:
         """Write ``challenger.json`` and ``model.txt`` into directory ``path``."""

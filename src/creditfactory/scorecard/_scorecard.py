@@ -435,34 +435,38 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         ``feature``, ``bin``, ``points``, ``points_lost`` and ``text``. Characteristics at
         their best attainable points are not reasons; a row may have fewer than ``n``.
         """
-        pts = self._points_matrix(X)
+        frame = self._frame_for_scoring(X)
+        bins = self._bins(frame)
         feats = self.selected_features_
+        idx = np.column_stack([bins[f] for f in feats])
+        pts = np.column_stack([self.bin_points_[f][bins[f]] for f in feats])
         best = np.array([self._best_points(f) for f in feats])
         lost = best[None, :] - pts
         order = np.argsort(-lost, axis=1, kind="stable")[:, :n]
-        idx = self.bin_indices(X).to_numpy() if pts.size else None
+        lost_top = np.take_along_axis(lost, order, axis=1)
+        keep = lost_top > 1e-9
+        # a characteristic at its best ends the list: keep ranks before the first non-reason
+        keep &= np.cumprod(keep, axis=1).astype(bool)
+        row, col = np.nonzero(keep)
+        j = order[row, col]
         texts = self.reason_texts or {}
-        rows = []
-        for r in range(pts.shape[0]):
-            for rank, j in enumerate(order[r], start=1):
-                if lost[r, j] <= 1e-9:
-                    break
-                f = feats[j]
-                label = self.binning_tables_[f].labels()[idx[r, j]]
-                rows.append(
-                    (
-                        r,
-                        rank,
-                        self.reason_code_of(f),
-                        f,
-                        label,
-                        pts[r, j],
-                        lost[r, j],
-                        f"{texts.get(f, f)}: {label}",
-                    )
-                )
-        cols = ["row", "rank", "code", "feature", "bin", "points", "points_lost", "text"]
-        return pd.DataFrame(rows, columns=cols)
+        labels = [np.asarray(self.binning_tables_[f].labels(), dtype=object) for f in feats]
+        offsets = np.cumsum([0] + [len(lb) for lb in labels[:-1]])
+        bin_label = np.concatenate(labels)[offsets[j] + idx[row, j]]
+        feature = np.asarray(feats, dtype=object)[j]
+        prefix = np.asarray([texts.get(f, f) for f in feats], dtype=object)[j]
+        return pd.DataFrame(
+            {
+                "row": row,
+                "rank": col + 1,
+                "code": np.asarray([self.reason_code_of(f) for f in feats], dtype=object)[j],
+                "feature": feature,
+                "bin": bin_label,
+                "points": pts[row, j],
+                "points_lost": lost[row, j],
+                "text": prefix + ": " + bin_label,
+            }
+        )
 
     def _best_points(self, f: str) -> float:
         t = self.binning_tables_[f]
