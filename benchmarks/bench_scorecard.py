@@ -9,7 +9,7 @@ Measured in the same run:
 - quality: test AUC and KS of our default ``Scorecard()`` and of optbinning's documented default
   pipeline (``BinningProcess`` + ``LogisticRegression`` inside ``optbinning.scorecard.Scorecard``),
   the LightGBM challenger, and the oracle (the simulator's true probability ``pd_true``);
-- fit time of both scorecards on the training rows;
+- fit time of both scorecards on the training rows (best of two runs each);
 - scoring speed on 1,000,000 rows (raw frames, text columns included) for both, and two plain
   NumPy scorers of our fitted model (searchsorted + gather; summing comparisons against the bin
   edges) that read pre-encoded numeric arrays;
@@ -288,15 +288,23 @@ def run(quick: bool = False) -> dict:
     Xt, yt = _features(test), test["bad"].to_numpy()
 
     Scorecard().fit(X.head(3_000), y[:3_000])  # warm imports and caches for both
-    with timer() as t_ours:
-        ours = Scorecard().fit(X, y)
+    fits = []
+    for _ in range(2):  # best of two: the reference machine is shared and noisy
+        with timer() as t_ours:
+            ours = Scorecard().fit(X, y)
+        fits.append(t_ours.seconds)
+    t_ours.seconds = min(fits)
     p_ours = ours.predict_proba(Xt)[:, 1]
 
     Xo, Xto = _as_optbinning_input(X), _as_optbinning_input(Xt)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        with timer() as t_ob:
-            ob = _optbinning_pipeline(Xo).fit(Xo, y)
+        ob_fits = []
+        for _ in range(2):
+            with timer() as t_ob:
+                ob = _optbinning_pipeline(Xo).fit(Xo, y)
+            ob_fits.append(t_ob.seconds)
+        t_ob.seconds = min(ob_fits)
         p_ob = ob.predict_proba(Xto)[:, 1]
 
     with timer() as t_gbm:
