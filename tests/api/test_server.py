@@ -30,6 +30,9 @@ def test_service_demo_runs_the_real_server(tmp_path: Path, strategy_yaml: str) -
     assert result["ledger"]["checked"] == 1 + 2 + 5
     assert result["stopped_cleanly"] is True
     assert (tmp_path / "service.db").exists()
+    again = service_demo(strategy, rows[:2], tmp_path)  # a second run in the same folder
+    assert [d["status"] for d in again["decisions"]] == [201, 201]
+    assert again["ledger"]["checked"] == 1 + 2 + 2
 
 
 def test_bootstrap_with_the_reference_strategy(tmp_path: Path) -> None:

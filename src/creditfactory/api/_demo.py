@@ -63,7 +63,8 @@ def service_demo(
     applications : sequence of mappings
         Applications (e.g. rows of the simulator's ``applications`` as dicts).
     workdir : path
-        Where the SQLite database goes (unless ``database_url`` is given).
+        Where the SQLite database ``service.db`` goes (replaced on each run) unless
+        ``database_url`` is given.
 
     Returns
     -------
@@ -74,6 +75,9 @@ def service_demo(
     """
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
+    if database_url is None:  # a fresh demo database each run (its admin key is new each time)
+        for leftover in workdir.glob("service.db*"):
+            leftover.unlink()
     admin = "cf_demo_" + secrets.token_urlsafe(12)
     env = {
         "CREDITFACTORY_DATABASE_URL": database_url or f"sqlite:///{workdir / 'service.db'}",
