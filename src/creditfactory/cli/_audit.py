@@ -27,11 +27,16 @@ def verify(
     ] = None,
 ) -> None:
     """Verify the ledger; exit status 1 and the first altered/removed/reordered entry if not."""
+    from pydantic import ValidationError
+
     from creditfactory.api import Settings
     from creditfactory.store import Store, current_revision
     from creditfactory.store import verify as check
 
-    url = database_url or Settings().database_url
+    try:
+        url = database_url or Settings().database_url
+    except ValidationError as exc:
+        fail(f"invalid CREDITFACTORY_* settings: {exc}")
     try:
         store = Store(url)
         if current_revision(store.engine) is None:

@@ -35,6 +35,7 @@ def decide(
     ] = False,
 ) -> None:
     """Decide every application in a Parquet file; killed and rerun, it resumes."""
+    from pydantic import ValidationError
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
     from rich.table import Table
 
@@ -50,7 +51,10 @@ def decide(
             store.migrate()
             recorder = LedgerRecorder(store)
             if lists:
-                secret = Settings().list_secret
+                try:
+                    secret = Settings().list_secret
+                except ValidationError as exc:
+                    fail(f"invalid CREDITFACTORY_* settings: {exc}")
                 if secret is None:
                     fail("--lists needs CREDITFACTORY_LIST_SECRET (the key the lists use)")
                 screen = ListScreen.from_store(store, secret.get_secret_value())

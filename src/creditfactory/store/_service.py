@@ -45,11 +45,15 @@ OUTCOMES = ("approve", "decline")
 
 @dataclass
 class Outcome:
-    """What ``decide`` did: the stored rows and whether this was an idempotent replay."""
+    """What ``decide`` did: the stored rows and whether this was an idempotent replay.
 
-    application: Application
-    decision: DecisionRecord
-    review: Review | None
+    A replay carries the ORM rows read back; a new decision carries plain records with the same
+    attributes (built by the writer, which inserts with Core statements).
+    """
+
+    application: Application | Any
+    decision: DecisionRecord | Any
+    review: Review | Any | None
     replayed: bool
 
 
