@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -186,7 +186,10 @@ class Verdict:
 
 
 def verify_chain(
-    entries: Iterable[Entry], expected_count: int | None = None, expected_head: str | None = None
+    entries: Iterable[Entry],
+    expected_count: int | None = None,
+    expected_head: str | None = None,
+    lookup: Callable[[str], int | None] | None = None,
 ) -> Verdict:
     """Walk entries in stored order and report the first altered, removed or reordered one.
 
@@ -197,6 +200,10 @@ def verify_chain(
     expected_count, expected_head : optional
         The number of entries and the last hash recorded elsewhere (the head record, or an
         anchor kept outside the database); they reveal entries removed from the end.
+    lookup : callable, optional
+        ``lookup(hash)`` gives the ``seq`` of the stored entry with that hash, or ``None``. With
+        it the entries are streamed (constant memory: the store passes a database query);
+        without it they are held in memory to answer that question.
 
     Returns
     -------
@@ -216,9 +223,14 @@ def verify_chain(
     >>> verify_chain([a, forged, c]).first.seq
     2
     """
-    items = list(entries)
-    by_hash = {e.hash: e for e in items}
-    top = max((e.seq for e in items), default=0) + 1
+    items: Iterable[Entry] = entries
+    if lookup is None:
+        items = list(entries)
+        by_hash = {e.hash: e.seq for e in items}
+        lookup = by_hash.get
+        top = max((e.seq for e in items), default=0) + 1
+    else:
+        top = (expected_count or 0) + 1
     prev_hash, expected_seq, checked = GENESIS, 1, 0
     verdict = Verdict(checked=0, head=GENESIS)
     for e in items:
@@ -226,7 +238,7 @@ def verify_chain(
             e.seq, e.kind, e.subject, e.actor, e.created_at, e.payload, e.prev_hash
         )
         if recomputed != e.hash:
-            moved = _original_seq(e, top)
+            moved = _original_seq(e, max(top, e.seq + 1))
             if moved is not None and moved != e.seq:
                 verdict.problems.append(
                     Problem(
@@ -257,12 +269,11 @@ def verify_chain(
             )
             break
         if e.prev_hash != prev_hash:
-            if e.prev_hash in by_hash:
+            before = lookup(e.prev_hash)
+            if before is not None:
                 verdict.problems.append(
                     Problem(
-                        e.seq,
-                        "reordered",
-                        f"entry {e.seq} follows entry {by_hash[e.prev_hash].seq}, not {e.seq - 1}",
+                        e.seq, "reordered", f"entry {e.seq} follows entry {before}, not {e.seq - 1}"
                     )
                 )
             else:

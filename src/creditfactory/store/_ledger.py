@@ -69,8 +69,12 @@ def entries(session: Session, after: int = 0, limit: int | None = None) -> Itera
     stmt = select(LedgerRow).where(LedgerRow.seq > after).order_by(LedgerRow.seq)
     if limit is not None:
         stmt = stmt.limit(limit)
-    for row in session.execute(stmt.execution_options(yield_per=1000)).scalars():
-        yield _entry(row)
+    result = session.execute(stmt.execution_options(yield_per=1000))
+    try:
+        for row in result.scalars():
+            yield _entry(row)
+    finally:  # a walk stopped early must not leave a server-side cursor behind
+        result.close()
 
 
 def verify(session: Session, check_records: bool = True, anchors: Sequence[str] = ()) -> Verdict:
@@ -80,36 +84,48 @@ def verify(session: Session, check_records: bool = True, anchors: Sequence[str] 
     ``creditfactory audit verify``); each must still be the hash of an entry of the intact
     chain, which rules out history rewritten wholesale, hashes and head included.
     """
-    from creditfactory.store._records import record_digests
+    from creditfactory.store._records import iter_record_digests
 
     count, head_hash = ledger_head(session)
-    rows = list(entries(session))
-    verdict = verify_chain(rows, expected_count=count, expected_head=head_hash)
-    if verdict.ok and anchors:
-        known = {e.hash for e in rows}
+    vouched: dict[str, tuple[int, str]] = {}
+
+    def walk() -> Iterator[Entry]:
+        for e in entries(session):  # streamed: the chain is checked in constant memory
+            if check_records:  # the latest entry vouching for a record says what it must be
+                for subject, expected in (e.payload.get("digests") or {}).items():
+                    vouched[subject] = (e.seq, str(expected))
+            yield e
+
+    def lookup(h: str) -> int | None:
+        stmt = select(LedgerRow.seq).where(LedgerRow.hash == h).limit(1)
+        return session.execute(stmt).scalar()
+
+    stream = walk()
+    try:
+        verdict = verify_chain(stream, expected_count=count, expected_head=head_hash, lookup=lookup)
+    finally:
+        stream.close()
+    if verdict.ok:
         for anchor in anchors:
-            if anchor not in known:
+            if lookup(anchor) is None:
                 verdict.problems.append(
                     Problem(0, "anchor-missing", f"no entry has the anchored hash {anchor}")
                 )
                 break
     if not verdict.ok or not check_records:
         return verdict
-    current = record_digests(session)
-    vouched: dict[str, tuple[int, str]] = {}
-    for e in rows:  # the latest entry vouching for a record states what it must be now
-        for subject, expected in (e.payload.get("digests") or {}).items():
-            vouched[subject] = (e.seq, expected)
     found: list[Problem] = []
-    for subject, (seq, expected) in vouched.items():
-        got = current.get(subject)
-        if got is None:
+    for subject, got in iter_record_digests(session):
+        seen = vouched.pop(subject, None)
+        if seen is None:
+            found.append(Problem(count + 1, "record-unvouched", f"{subject} is not in the ledger"))
+        elif seen[1] != got:
             found.append(
-                Problem(seq, "record-removed", f"{subject} (vouched for by entry {seq}) is gone")
+                Problem(seen[0], "record-altered", f"{subject} no longer matches entry {seen[0]}")
             )
-        elif got != expected:
-            found.append(Problem(seq, "record-altered", f"{subject} no longer matches entry {seq}"))
-    for subject in sorted(set(current) - set(vouched)):
-        found.append(Problem(count + 1, "record-unvouched", f"{subject} is not in the ledger"))
+    for subject, (seq, _) in vouched.items():
+        found.append(
+            Problem(seq, "record-removed", f"{subject} (vouched for by entry {seq}) is gone")
+        )
     verdict.problems.extend(sorted(found, key=lambda p: (p.seq, p.detail)))
     return verdict

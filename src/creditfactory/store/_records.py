@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import select
@@ -74,12 +75,19 @@ def record_digest(record: Any, kind: str | None = None) -> str:
     return digest(review_content(record))
 
 
-def record_digests(session: Session) -> dict[str, str]:
-    """``{subject: digest}`` of every application, decision and review in the database."""
-    out: dict[str, str] = {}
+def iter_record_digests(session: Session) -> Iterator[tuple[str, str]]:
+    """``(subject, digest)`` of every application, decision and review, streamed."""
     for model in (Application, DecisionRecord, Review):
         stmt = select(model).order_by(model.id).execution_options(yield_per=2000)
-        for rec in session.execute(stmt).scalars():
-            out[subject_of(rec)] = record_digest(rec)
-        session.expunge_all()
-    return out
+        result = session.execute(stmt)
+        try:
+            for rec in result.scalars():
+                yield subject_of(rec), record_digest(rec)
+                session.expunge(rec)
+        finally:
+            result.close()
+
+
+def record_digests(session: Session) -> dict[str, str]:
+    """``{subject: digest}`` of every application, decision and review in the database."""
+    return dict(iter_record_digests(session))
