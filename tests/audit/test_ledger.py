@@ -98,3 +98,13 @@ def test_any_single_payload_change_is_caught_at_its_entry(n: int, data: st.DataO
     first = verify_chain(entries).first
     assert first is not None
     assert first.seq == k + 1
+
+
+def test_streaming_walk_with_a_lookup_gives_the_same_verdicts() -> None:
+    entries = chain(6)
+    by_hash = {e.hash: e.seq for e in entries}
+    moved = [*entries[:2], entries[3], entries[2], *entries[4:]]
+    for stored in (entries, entries[:2] + entries[3:], moved):
+        held = verify_chain(stored, expected_count=len(stored))
+        streamed = verify_chain(iter(stored), expected_count=len(stored), lookup=by_hash.get)
+        assert (held.ok, held.first) == (streamed.ok, streamed.first)
