@@ -162,8 +162,9 @@ class BinningTable:
         n_reg = self.n_regular
         if self.kind == "numerical":
             v = _as_float(x, self.feature)
-            if len(self.splits) <= _FEW_EDGES:  # a few comparisons beat a binary search
-                idx = np.zeros(v.size, dtype=np.intp)
+            if len(self.splits) <= _FEW_EDGES and self.n_bins < 127:
+                # a few comparisons beat a binary search; 1 byte per row: less memory traffic
+                idx = np.zeros(v.size, dtype=np.int8)
                 for edge in self.splits:
                     idx += v >= edge
             else:
@@ -183,6 +184,8 @@ class BinningTable:
         lookup = np.r_[np.asarray(target, dtype=np.int64), self.missing_bin]
         pos = pd.Index(cats, dtype=object).get_indexer([str(u) for u in uniq])
         per_value = np.r_[lookup[pos], self.missing_bin]  # code -1 (missing) -> last entry
+        if self.n_bins < 127:
+            per_value = per_value.astype(np.int8)
         unseen = 0
         if (pos < 0).any():
             unseen = int(np.isin(codes, np.flatnonzero(pos < 0)).sum())
@@ -455,7 +458,7 @@ def _as_float(x: object, feature: str) -> np.ndarray:
     """Raw values as float64, with a clear error naming the column for non-numeric text."""
     arr = np.asarray(x)
     if arr.dtype.kind in "fiub":
-        return arr.astype(float)
+        return arr.astype(float, copy=False)  # callers never write into it
     s = pd.Series(arr, dtype=object)
     num = pd.to_numeric(s, errors="coerce")
     bad = num.isna() & s.notna() & ~s.map(lambda v: isinstance(v, float) and math.isnan(v))
