@@ -123,20 +123,28 @@ def _prebins(
     the thresholds of a CART tree grown as optbinning grows its pre-bins (so the solver sees
     every cut optbinning could choose, and more).
     """
-    u = np.unique(x)
+    u, inv = np.unique(x, return_inverse=True)
     if u.size <= n_quantiles:
         return (u[:-1] + u[1:]) / 2.0
-    order = np.argsort(x, kind="stable")
-    cw = np.cumsum(np.ones(x.size) if w is None else w[order])
+    # Work on distinct values with their good and bad weights: the weighted quantiles and the
+    # weighted CART tree are the same as on the rows, and much cheaper when values repeat.
+    ww = np.ones(x.size) if w is None else w
+    wb = np.bincount(inv, weights=ww * y, minlength=u.size)
+    wg = np.bincount(inv, weights=ww * (1 - y), minlength=u.size)
+    cw = np.cumsum(wg + wb)
     probs = np.linspace(0, 1, n_quantiles + 1)[1:-1] * cw[-1]
-    q = x[order][np.minimum(np.searchsorted(cw, probs, side="left"), x.size - 1)]
+    q = u[np.minimum(np.searchsorted(cw, probs, side="left"), u.size - 1)]
     from sklearn.tree import DecisionTreeClassifier
 
+    xa = np.r_[u, u].reshape(-1, 1)
+    ya = np.r_[np.zeros(u.size), np.ones(u.size)]
+    wa = np.r_[wg, wb]
+    keep = wa > 0
     tree = DecisionTreeClassifier(
         min_weight_fraction_leaf=min(0.05, c.min_bin_share or 0.05),
         max_leaf_nodes=c.max_n_prebins,
         random_state=0,
-    ).fit(x.reshape(-1, 1), y, sample_weight=w)
+    ).fit(xa[keep], ya[keep], sample_weight=wa[keep])
     t = tree.tree_.threshold[tree.tree_.feature >= 0]
     # CART sends x <= t left; the next distinct value above t is the equivalent "x < edge"
     t_edges = u[np.minimum(np.searchsorted(u, t, side="right"), u.size - 1)]
