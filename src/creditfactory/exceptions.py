@@ -8,7 +8,10 @@
     │   ├── SchemaError                     a table does not match its declared schema
     │   └── ArtefactError                   a saved artefact is corrupt or of an unknown version
     ├── NotFittedError(RuntimeError)        an estimator is used before ``fit``
-    └── StrategyError(ValueError)           a decision strategy is invalid
+    ├── StrategyError(ValueError)           a decision strategy is invalid
+    ├── NotFoundError(LookupError)          a stored record does not exist
+    ├── ConflictError(RuntimeError)         a write conflicts with the stored state
+    └── AuthError(PermissionError)          the caller is unknown or lacks the role
 
 Library code raises these with a message naming the field (or column) and the reason; the CLI
 and the API present them. Third-party errors are wrapped once, at the boundary, with
@@ -54,3 +57,19 @@ class NotFittedError(CreditFactoryError, RuntimeError):
 
 class StrategyError(CreditFactoryError, ValueError):
     """A decision strategy is invalid (names the file, the line and the problem)."""
+
+
+class NotFoundError(CreditFactoryError, LookupError):
+    """A record does not exist (names the kind and the id)."""
+
+
+class ConflictError(CreditFactoryError, RuntimeError):
+    """A write conflicts with the current state (duplicate, already reviewed, reused key ...)."""
+
+
+class AuthError(CreditFactoryError, PermissionError):
+    """The caller is unknown (``status=401``) or lacks the role for an action (``status=403``)."""
+
+    def __init__(self, message: str, status: int = 401):
+        super().__init__(message)
+        self.status = status
