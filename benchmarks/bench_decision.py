@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import polars as pl
+import yaml
 
 from benchmarks._common import best_of, peak_rss_mib
 from creditfactory.data import SimulationConfig, simulate
@@ -31,6 +32,9 @@ from creditfactory.decision import Strategy
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "examples" / "strategies" / "reference.yaml"
+# the hand-written versions price with the strategy's own parameters
+P = yaml.safe_load(REFERENCE.read_text(encoding="utf-8"))["params"]
+COSTS = P["cost_of_funds"] + P["operating_cost"] + P["target_return"]
 SPEC = ROOT / "examples" / "strategies" / "models" / "application_scorecard.json"
 
 
@@ -137,19 +141,19 @@ def numpy_reference(df: pd.DataFrame, spec: dict[str, Any], blacklist: set[str])
     refer |= table_dec == 1
     # pricing and limits
     p = np.minimum(pd_, 0.999)
-    price = (p * 0.75 + 0.04 + 0.03 + 0.02) / (1.0 - p)
-    apr = np.minimum(price, 0.24)
+    price = (p * P["lgd"] + COSTS) / (1.0 - p)
+    apr = np.minimum(price, P["max_apr"])
     term = num["term_requested"]
     product = f["product"]
     cap = np.where(
         product == "micro_business", 500000.0, np.where(product == "cash_loan", 200000.0, 50000.0)
     )
-    room = np.maximum(0.5 * income - debt, 0.0)
+    room = np.maximum(P["dti_cap"] * income - debt, 0.0)
     i = apr / 12.0
     afford = room * (1.0 - (1.0 + i) ** (-term)) / i
     raw = np.maximum(np.minimum(np.minimum(multiple * income, afford), cap), 0.0)
     limit = np.floor(raw / 100.0) * 100.0
-    declined |= (price > 0.24) | (limit < 1000)
+    declined |= (price > P["max_apr"]) | (limit < P["min_limit"])
     decision = np.where(declined, 2, np.where(refer, 1, 0))
     return pd.DataFrame(
         {"decision": decision, "limit": np.where(declined, np.nan, limit), "apr": apr}
@@ -358,17 +362,18 @@ def zen_graph(spec: dict[str, Any], blacklist: set[str]) -> dict[str, Any]:
     }  # fmt: skip
     pricing = [
         ("p", "min([pd, 0.999])"),
-        ("price", "($.p * 0.75 + 0.04 + 0.03 + 0.02) / (1 - $.p)"),
-        ("apr", "min([$.price, 0.24])"),
+        ("price", f"($.p * {P['lgd']} + {COSTS!r}) / (1 - $.p)"),
+        ("apr", f"min([$.price, {P['max_apr']}])"),
         ("cap", "product == 'micro_business' ? 500000 : (product == 'cash_loan' ? 200000 : 50000)"),
-        ("room", "max([0.5 * monthly_income - bureau_monthly_debt, 0])"),
+        ("room", f"max([{P['dti_cap']} * monthly_income - bureau_monthly_debt, 0])"),
         ("i", "$.apr / 12"),
         ("afford", "$.room * (1 - (1 + $.i) ^ (-term_requested)) / $.i"),
         ("limit", "floor(max([min([multiple * monthly_income, $.afford, $.cap]), 0]) / 100) * 100"),
     ]
     final = [
         ("decision", "blacklisted or ko ? 'decline' : "
-                     "((table_decision == 'decline' or price > 0.24 or limit < 1000) ? 'decline' : "
+                     f"((table_decision == 'decline' or price > {P['max_apr']} "
+                     f"or limit < {P['min_limit']}) ? 'decline' : "
                      "((refer_rules or table_decision == 'refer') ? 'refer' : 'approve'))"),
     ]  # fmt: skip
     nodes = [
