@@ -231,3 +231,18 @@ def test_dp_partition_is_exact_against_brute_force():
                     best = max(best, float(iv_fn(gg, bb).sum()))
             _, value = optimal_partition(g, b, c, direction)
             assert value == pytest.approx(best), (P, direction)
+
+
+@pytest.mark.parametrize("trend", ["peak", "valley", "none"])
+def test_other_trends_with_the_dp_solver(trend):
+    rng = np.random.default_rng(2)
+    x = rng.uniform(-3, 3, 4_000)
+    logit = -2 - np.abs(x) if trend == "peak" else -2 + np.abs(x)  # peaked or U-shaped risk
+    y = (rng.random(4_000) < 1 / (1 + np.exp(-logit))).astype(int)
+    t = bin_feature(x, y, name="x", constraints=BinningConstraints(monotonic_trend=trend))
+    r = t.bad_rate[: t.n_regular]
+    assert t.n_regular >= 3
+    if trend == "peak":
+        assert r.argmax() not in (0, len(r) - 1)
+    if trend == "valley":
+        assert r.argmin() not in (0, len(r) - 1)

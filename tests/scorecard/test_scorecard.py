@@ -290,3 +290,11 @@ def test_weights_are_repeated_rows(apps):
     np.testing.assert_allclose(
         weighted.predict_points(X), repeated.predict_points(X), rtol=0, atol=1e-6
     )
+
+
+def test_polars_frames_score_like_pandas(fitted, holdout):
+    pl = pytest.importorskip("polars")
+    Xt, _ = holdout
+    np.testing.assert_allclose(
+        fitted.predict_points(pl.from_pandas(Xt.head(100))), fitted.predict_points(Xt.head(100))
+    )
