@@ -298,3 +298,19 @@ def test_polars_frames_score_like_pandas(fitted, holdout):
     np.testing.assert_allclose(
         fitted.predict_points(pl.from_pandas(Xt.head(100))), fitted.predict_points(Xt.head(100))
     )
+
+
+def test_score_record_matches_batch_scoring(fitted, holdout):
+    Xt, _ = holdout
+    rows = Xt.head(300)
+    batch = fitted.predict_points(rows)
+    one = [fitted.score_record(r) for r in rows.to_dict("records")]
+    np.testing.assert_allclose(one, batch, rtol=0, atol=1e-9)
+    rec = rows.to_dict("records")[0]
+    with pytest.warns(ScorecardWarning, match="'channel': 1 rows"):
+        unseen = fitted.score_record({**rec, "channel": "mars"})
+    assert unseen == pytest.approx(fitted.score_record({**rec, "channel": None}))
+    with pytest.raises(DataError, match="column 'age' is required"):
+        fitted.score_record({k: v for k, v in rec.items() if k != "age"})
+    with pytest.raises(DataError, match=r"column 'age' is numeric.*'old'"):
+        fitted.score_record({**rec, "age": "old"})

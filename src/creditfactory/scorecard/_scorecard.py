@@ -23,6 +23,7 @@ from creditfactory.scorecard._inputs import (
 )
 from creditfactory.scorecard._logit import fit_logit
 from creditfactory.scorecard._points import PointsScaling
+from creditfactory.scorecard._record import RecordScorer
 from creditfactory.scorecard._selection import SelectionReport, filter_features, stepwise
 
 __all__ = ["Scorecard"]
@@ -342,6 +343,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             report.drop(f, "sign", "coefficient has the wrong sign", float(res.params[1 + worst]))
 
     def _build_points(self) -> None:
+        self._record_scorer = None
         k = len(self.selected_features_)
         self.bin_points_ = {
             f: self.scaling.bin_points(self.binning_tables_[f].woe, c, self.intercept_, k)
@@ -400,6 +402,16 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         for f, i in bins.items():
             total += self.bin_points_[f][i]
         return total
+
+    def score_record(self, record: dict[str, Any]) -> float:
+        """Points of one application given as a mapping of column to raw value.
+
+        The online path: plain Python, no DataFrame, same points as :meth:`predict_points`.
+        """
+        check_is_fitted(self, "coef_")
+        if getattr(self, "_record_scorer", None) is None:
+            self._record_scorer = RecordScorer(self)
+        return self._record_scorer.points(record)
 
     def decision_function(self, X: object) -> np.ndarray:
         """Log-odds of bad."""
