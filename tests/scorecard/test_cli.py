@@ -50,6 +50,7 @@ def test_fit_writes_artefact_and_offline_report(fitted_dir):
         assert section in html
     assert json.loads((fitted_dir / "scorecard.json").read_text())["format_version"] == 1
     assert "lightgbm challenger" in html
+    assert "Challenger comparison" in html
     assert (fitted_dir / "challenger" / "model.txt").exists()
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import spearmanr
 
 import creditfactory
 from creditfactory.scorecard._metrics import (
@@ -154,6 +155,19 @@ def build_report(
         ]
     )
     roc, kfig = _roc_ks_figures(sets)
+    challenger_rows = []
+    for name, p in (challengers or {}).items():
+        p = np.asarray(p, dtype=float)
+        challenger_rows.append(
+            {
+                "challenger": name,
+                "AUC": auc(yte, p),
+                "AUC - scorecard": auc(yte, p) - auc(yte, p_te),
+                "KS": ks(yte, p),
+                "KS - scorecard": ks(yte, p) - ks(yte, p_te),
+                "rank correlation with scorecard": float(spearmanr(p, p_te).statistic),
+            }
+        )
     gains = lift_table(yte, p_te)
     calib = calibration_table(yte, p_te)
     hl_stat, hl_p = hosmer_lemeshow(yte, p_te)
@@ -217,6 +231,7 @@ def build_report(
         "hl_stat": hl_stat,
         "hl_p": hl_p,
         "psi": _table_html(sc.stability(Xte)) if has_test else None,
+        "challengers": _table_html(pd.DataFrame(challenger_rows)) if challenger_rows else None,
         "ivs": _table_html(ivs),
         "selection": _table_html(sc.selection_report_.to_frame()),
         "coefficients": _table_html(sc.coefficients(), "{:.4g}"),
