@@ -314,3 +314,15 @@ def test_score_record_matches_batch_scoring(fitted, holdout):
         fitted.score_record({k: v for k, v in rec.items() if k != "age"})
     with pytest.raises(DataError, match=r"column 'age' is numeric.*'old'"):
         fitted.score_record({**rec, "age": "old"})
+
+
+def test_reason_code_map_and_texts(apps):
+    X, y = apps
+    sc = Scorecard(
+        reason_code_map={"utilisation": "A17"}, reason_texts={"utilisation": "Credit utilisation"}
+    ).fit(X, y)
+    rc = sc.reason_codes(X.head(200))
+    util = rc[rc["feature"] == "utilisation"]
+    assert (util["code"] == "A17").all()
+    assert util["text"].str.startswith("Credit utilisation: ").all()
+    assert sc.reason_code_of("age") == "R001"

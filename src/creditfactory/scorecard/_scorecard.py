@@ -78,6 +78,8 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         Points scaling: ``base_points`` at good:bad odds ``base_odds``, ``pdo`` to double.
     reason_texts : dict, optional
         Human text per column for reason codes (default: the column name).
+    reason_code_map : dict, optional
+        Fixed reason code per column (default: ``R`` + position among the sorted columns).
     """
 
     def __init__(
@@ -109,6 +111,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         base_odds: float = 50.0,
         pdo: float = 20.0,
         reason_texts: dict[str, str] | None = None,
+        reason_code_map: dict[str, str] | None = None,
     ) -> None:
         self.special_codes = special_codes
         self.categorical_features = categorical_features
@@ -136,6 +139,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         self.base_odds = base_odds
         self.pdo = pdo
         self.reason_texts = reason_texts
+        self.reason_code_map = reason_code_map
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -437,7 +441,14 @@ class Scorecard(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ explanations
     def reason_code_of(self, feature: str) -> str:
-        """Stable reason code of a training column: ``R`` + its 3-digit position by name."""
+        """Reason code of a training column.
+
+        From ``reason_code_map`` when given (codes your adverse-action list prescribes), else
+        ``R`` + the column's 3-digit position among the training columns sorted by name.
+        """
+        mapped = (self.reason_code_map or {}).get(feature)
+        if mapped is not None:
+            return str(mapped)
         return f"R{sorted(self._columns).index(feature) + 1:03d}"
 
     def reason_codes(self, X: object, n: int = 4) -> pd.DataFrame:
