@@ -186,6 +186,12 @@ def test_scoring_spec_is_self_contained(fitted, holdout):
     rows = Xt.head(200).to_dict("records")
     got = np.array([_score_with_spec(spec, r) for r in rows])
     np.testing.assert_allclose(got, fitted.predict_points(Xt.head(200)), atol=1e-9)
+    # the reason-code reference travels with the spec
+    first = fitted.reason_codes(Xt.head(1), n=1)
+    char = next(c for c in spec["characteristics"] if c["name"] == first["feature"].iloc[0])
+    assert char["best_points"] - first["points"].iloc[0] == pytest.approx(
+        first["points_lost"].iloc[0]
+    )
 
 
 def test_works_in_a_pipeline(apps):

@@ -55,7 +55,9 @@ def to_scoring_spec(sc: Scorecard) -> dict[str, Any]:
     For each characteristic, in order: ``missing_points``, ``special`` (value -> points), and
     either ``upper_edges`` with ``points`` (numeric: the first bin whose edge exceeds the value;
     the last bin otherwise) or ``groups`` with ``points`` (categorical; unseen -> missing).
-    The score is the sum over characteristics; ``scaling`` converts it to a probability:
+    ``best_points`` is the reference reason codes use (the best points among bins that held
+    training rows, as :meth:`Scorecard.reason_codes`). The score is the sum over
+    characteristics; ``scaling`` converts it to a probability:
     ``p_bad = 1 / (1 + exp((score - offset) / factor))``.
     """
     chars = []
@@ -73,6 +75,8 @@ def to_scoring_spec(sc: Scorecard) -> dict[str, Any]:
             ],
             "labels": t.labels(),
             "points": pts[: t.n_regular],
+            # reference of reason codes: the best points among bins seen in training
+            "best_points": float(sc._best_points(f)),
         }
         if t.kind == "numerical":
             entry["upper_edges"] = list(t.splits)
