@@ -332,3 +332,16 @@ def test_reason_code_map_and_texts(apps):
     assert (util["code"] == "A17").all()
     assert util["text"].str.startswith("Credit utilisation: ").all()
     assert sc.reason_code_of("age") == "R001"
+
+
+def test_whole_points(apps, tmp_path):
+    X, y = apps
+    sc = Scorecard(points_decimals=0).fit(X, y)
+    table = sc.points_table()
+    assert (table["points"] == table["points"].round()).all()
+    pts = sc.predict_points(X.head(50))
+    assert (pts == np.round(pts)).all()
+    p = sc.predict_proba(X.head(50))[:, 1]
+    np.testing.assert_allclose(sc.scaling.points_from_logit(np.log(p / (1 - p))), pts)
+    sc.save(tmp_path / "m")
+    np.testing.assert_array_equal(load(tmp_path / "m").predict_points(X.head(50)), pts)

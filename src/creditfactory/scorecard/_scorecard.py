@@ -76,6 +76,9 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         rise with WOE.
     base_points, base_odds, pdo : float, default 600, 50, 20
         Points scaling: ``base_points`` at good:bad odds ``base_odds``, ``pdo`` to double.
+    points_decimals : int or None, default None
+        Round every bin's points to this many decimals (0 for whole points, as printed
+        scorecards do). Scores, probabilities and exports then follow the rounded points.
     reason_texts : dict, optional
         Human text per column for reason codes (default: the column name).
     reason_code_map : dict, optional
@@ -110,6 +113,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         base_points: float = 600.0,
         base_odds: float = 50.0,
         pdo: float = 20.0,
+        points_decimals: int | None = None,
         reason_texts: dict[str, str] | None = None,
         reason_code_map: dict[str, str] | None = None,
     ) -> None:
@@ -138,6 +142,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         self.base_points = base_points
         self.base_odds = base_odds
         self.pdo = pdo
+        self.points_decimals = points_decimals
         self.reason_texts = reason_texts
         self.reason_code_map = reason_code_map
 
@@ -353,6 +358,10 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             f: self.scaling.bin_points(self.binning_tables_[f].woe, c, self.intercept_, k)
             for f, c in zip(self.selected_features_, self.coef_, strict=True)
         }
+        if self.points_decimals is not None:
+            self.bin_points_ = {
+                f: np.round(p, self.points_decimals) for f, p in self.bin_points_.items()
+            }
 
     # ------------------------------------------------------------------ scoring
     def _frame_for_scoring(self, X: object) -> pd.DataFrame:
