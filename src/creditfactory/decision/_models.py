@@ -80,7 +80,9 @@ class PointsModel:
             pts = [float(p) for p in c["points"]]
             special = {s["value"]: float(s["points"]) for s in c.get("special", [])}
             missing = float(c["missing_points"])
-            best = max([*pts, missing, *special.values()])
+            # the reference reason codes measure against: the spec's (the best points among
+            # bins that held training data) when it says, else the best bin of all
+            best = float(c.get("best_points", max([*pts, missing, *special.values()])))
             if c["kind"] == "numerical":
                 table: Any = [float(e) for e in c["upper_edges"]]
             else:
