@@ -39,6 +39,12 @@ def _clean(value: Any) -> Any:
     raise DataError(f"cannot hash a value of type {type(value).__name__}: {value!r}")
 
 
+# built once: ``json.dumps`` with options builds an encoder per call
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
+
 def canonical_json(value: Any) -> str:
     """Canonical JSON text of ``value``: sorted keys, no whitespace, NaN and inf as null.
 
@@ -51,14 +57,10 @@ def canonical_json(value: Any) -> str:
     '{"a":[1.5,null,null],"b":1}'
     """
     try:  # the common case: plain JSON values, no NaN
-        return json.dumps(
-            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-        )
+        return _CANONICAL.encode(value)
     except (TypeError, ValueError):
         pass
-    return json.dumps(
-        _clean(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
+    return _CANONICAL.encode(_clean(value))
 
 
 def digest(value: Any) -> str:
@@ -130,6 +132,40 @@ def entry_hash(
         "prev_hash": prev_hash,
     }
     return digest(body)
+
+
+def entry_hash_text(
+    seq: int,
+    kind: str,
+    subject: str,
+    actor: str,
+    created_at: str,
+    payload_text: str,
+    prev_hash: str,
+) -> str:
+    """:func:`entry_hash` from the payload's canonical JSON text (already serialised once).
+
+    ``payload_text`` must be ``canonical_json(payload)``; the body around it is assembled in
+    canonical order (sorted keys), so the hash is the one :func:`entry_hash` gives.
+
+    Examples
+    --------
+    >>> p = {"b": [1, 2.5], "a": "é"}
+    >>> t = canonical_json(p)
+    >>> entry_hash_text(3, "k", "s:1", "bob", "2026-01-01T00:00:00", t, GENESIS) == entry_hash(
+    ...     3, "k", "s:1", "bob", "2026-01-01T00:00:00", p, GENESIS)
+    True
+    """
+    text = (
+        f'{{"actor":{_text(actor)},"created_at":{_text(created_at)},"kind":{_text(kind)},'
+        f'"payload":{payload_text},"prev_hash":{_text(prev_hash)},"seq":{int(seq)},'
+        f'"subject":{_text(subject)}}}'
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _text(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)
 
 
 def make_entry(

@@ -6,6 +6,7 @@ strategy is cached per stored version, so a request costs one engine call plus t
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import threading
@@ -29,7 +30,6 @@ from creditfactory.store._repo import (
     compile_source,
     list_hits,
     now,
-    request_digest,
 )
 from creditfactory.store._tables import (
     Application,
@@ -170,19 +170,26 @@ class DecisionService:
         InputError, ConflictError
             As :meth:`decide`.
         """
-        payload = json_payload(payload)
+        payload, text = canonical_payload(payload)
         # only a retry needs telling apart from a different request under the same key
-        request_sha = "" if idempotency_key is None else request_digest(payload)
-        with self.store.sessions() as session:
-            if idempotency_key is not None:
-                replay = self.find_replay(session, api_key_id, idempotency_key, request_sha)
-                if replay is not None:
-                    return replay
-            row_id, strategy = self._active(session)
+        request_sha = "" if idempotency_key is None else _sha256(text)
+        if not self.needs_database(payload, idempotency_key):  # the hot path: no session
+            cached = self._active_cache
+            assert cached is not None
+            row_id, strategy = cached[1], cached[2]
             result = strategy.decide(payload)
-            hits = self._list_hits(session, payload)
+            hits: list[tuple[str, str]] = []
+        else:
+            with self.store.sessions() as session:
+                if idempotency_key is not None:
+                    replay = self.find_replay(session, api_key_id, idempotency_key, request_sha)
+                    if replay is not None:
+                        return replay
+                row_id, strategy = self._active(session)
+                result = strategy.decide(payload)
+                hits = self._list_hits(session, payload)
         return self._pending(
-            payload, request_sha, actor, api_key_id, idempotency_key, row_id, result, hits
+            payload, text, request_sha, actor, api_key_id, idempotency_key, row_id, result, hits
         )
 
     def needs_database(self, payload: Mapping[str, Any], idempotency_key: str | None) -> bool:
@@ -261,7 +268,8 @@ class DecisionService:
         return replay
 
     def _pending(
-        self, payload: dict[str, Any], request_sha: str, actor: str, api_key_id: int | None,
+        self, payload: dict[str, Any], text: str, request_sha: str, actor: str,
+        api_key_id: int | None,
         idempotency_key: str | None, strategy_id: int, result: Decision,
         hits: list[tuple[str, str]],
     ) -> Pending:  # fmt: skip
@@ -278,15 +286,19 @@ class DecisionService:
             "version": str(result.version), "decision": decided["decision"],
             "limit": decided["limit"], "apr": decided["apr"], "term": decided["term"],
             "reasons": decided["reasons"], "trace": list(result.trace),
-            "model_versions": dict(result.model_versions), "values": _plain(result.values),
+            "model_versions": dict(result.model_versions), "values": None,
             "list_hits": [f"{n}:{f}" for n, f in hits], "decided_at": when,
         }  # fmt: skip
+        values = canonical_json(dict(result.values))  # serialised once: stored and digested
+        decision["values"] = json.loads(values)
         review = None
         if decided["decision"] == "refer":
             review = "refer"
         elif self.qc_rate > 0 and self._rng.random() < self.qc_rate:
             review = "qc_sample"
-        return Pending(application, decision, review, actor)
+        return Pending(
+            application, decision, review, actor, texts={"payload": text, "values": values}
+        )
 
     # ----------------------------------------------------------------------- reviews
     def review(
@@ -352,6 +364,35 @@ def json_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
         return dict(json.loads(canonical_json(dict(payload))))
 
 
+def canonical_payload(payload: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
+    """:func:`json_payload` and its canonical JSON text, serialised once.
+
+    Raises
+    ------
+    DataError
+        A value has no JSON form (the message names its type).
+
+    Examples
+    --------
+    >>> canonical_payload({"b": 1, "a": float("nan")})
+    ({'a': None, 'b': 1}, '{"a":null,"b":1}')
+    """
+    try:  # the common case: plain JSON values already
+        return dict(payload), _CANONICAL.encode(payload)
+    except (TypeError, ValueError):
+        text = canonical_json(dict(payload))
+        return dict(json.loads(text)), text
+
+
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def list_codes(hits: Sequence[tuple[str, str]], list_name: str) -> list[str]:
     """Reason codes (``LIST_<LIST>_<FIELD>``) of the hits on one list, in hit order."""
     return [f"LIST_{n}_{f}".upper() for n, f in hits if n == list_name]
@@ -385,10 +426,6 @@ def apply_lists(result: Decision, hits: Sequence[tuple[str, str]]) -> dict[str, 
         out["decision"] = "refer"
         out["reasons"] = [*out["reasons"], *grey]
     return out
-
-
-def _plain(values: Mapping[str, Any]) -> dict[str, Any]:
-    return dict(json.loads(canonical_json(dict(values))))
 
 
 def get_decision(session: Session, decision_id: int) -> DecisionRecord:

@@ -2,64 +2,119 @@
 
 A request hands its rows to :class:`Writer` and waits for the commit, so nothing is answered
 before it is stored. The writer thread takes everything queued (up to ``max_batch``), locks the
-ledger head, inserts applications, decisions, reviews and ledger entries with one multi-row
-statement per table, moves the head and commits: one commit and one lock round trip for the
-whole batch instead of one per request. If a batch fails on a unique key (an idempotency race),
-its items are written one by one so that only the offending one fails.
+ledger head, reserves ids for the batch, inserts applications, decisions, reviews and ledger
+entries (one ``executemany`` per table, straight through the DB-API cursor), moves the head and
+commits: one commit and one lock round trip for the whole batch instead of one per request. On
+PostgreSQL the statements go in psycopg pipelines (three round trips per batch, commit included).
+If a batch fails on a unique key (an idempotency race), its items are written one by one so that
+only the offending one fails.
+
+Serialising is done once, by whoever builds the :class:`Pending` (the request's thread): each JSON
+column's canonical text is both what is stored and what the record's ledger digest covers, and
+the digest text is assembled around the ids the writer reserves, so the writer only hashes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
+import math
 import queue
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Engine, insert, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, Table
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from creditfactory.audit import make_entry
-from creditfactory.audit._ledger import Entry
+from creditfactory.audit import canonical_json, entry_hash_text, utc_now
 from creditfactory.store._records import record_digest
 from creditfactory.store._tables import Application, DecisionRecord, LedgerHead, LedgerRow, Review
 
-_APP = Application.__table__
-_DEC = DecisionRecord.__table__
-_REV = Review.__table__
-_LEDGER = LedgerRow.__table__
-_HEAD = LedgerHead.__table__
+_APP_COLS = ("id", "external_id", "payload", "request_sha256", "idempotency_key", "api_key_id",
+             "received_at")  # fmt: skip
+_DEC_COLS = ("id", "application_id", "strategy_id", "strategy", "version", "decision", "limit",
+             "apr", "term", "reasons", "trace", "model_versions", "values", "list_hits",
+             "decided_at")  # fmt: skip
+_REV_COLS = ("id", "decision_id", "queue_reason", "status", "queued_at")
+_LEDGER_COLS = ("seq", "kind", "subject", "actor", "created_at", "payload", "prev_hash", "hash")
+_JSON_COLS = ("reasons", "trace", "model_versions", "values", "list_hits")
 
-# Built once: constructing statements per batch costs more than executing them on SQLite.
-# Taking the write lock first (an UPDATE) makes concurrent writers in other processes queue up.
-_LOCK_HEAD = (
-    update(_HEAD)
-    .where(_HEAD.c.id == 1)
-    .values(seq=_HEAD.c.seq)
-    .returning(_HEAD.c.seq, _HEAD.c.hash)
-)
-_INSERT_APP = insert(_APP).returning(_APP.c.id, sort_by_parameter_order=True)
-_INSERT_DEC = insert(_DEC).returning(_DEC.c.id, sort_by_parameter_order=True)
-_INSERT_REV = insert(_REV).returning(_REV.c.id, sort_by_parameter_order=True)
-_INSERT_LEDGER = insert(_LEDGER)
-_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1)
+
+_encode_str = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) uses
+
+
+def _cj(value: Any) -> str:
+    """``canonical_json(value)``, faster for the scalars a row is made of."""
+    kind = type(value)
+    if kind is str:
+        return _encode_str(value)  # type: ignore[no-any-return]
+    if value is None:
+        return "null"
+    if kind is int:
+        return int.__repr__(value)
+    if kind is float and math.isfinite(value):
+        return float.__repr__(value)
+    return canonical_json(value)
 
 
 @dataclass
 class Pending:
-    """One decision waiting to be written: column values without ids, and the caller's future."""
+    """One decision waiting to be written: column values without ids, and the caller's future.
+
+    On construction the JSON columns are serialised once (canonical JSON, :attr:`texts`) and the
+    canonical texts of the application's and the decision's digest content are assembled around
+    the places where the ids go (:attr:`app_digest`, :attr:`dec_digest`).
+    """
 
     application: dict[str, Any]
     decision: dict[str, Any]
     review_reason: str | None
     actor: str
-    future: Future[tuple[Application, DecisionRecord, Review | None]] = field(
-        default_factory=Future
-    )
+    future: Future[tuple[Any, Any, Any]] = field(default_factory=Future)
     loop: Any = None  # set, with ``awaitable``, when an event loop awaits the item
     awaitable: Any = None
+    texts: dict[str, str] = field(default_factory=dict)
+    app_digest: tuple[str, str] = ("", "")
+    dec_digest: tuple[str, str, str] = ("", "", "")
+
+    def __post_init__(self) -> None:
+        a, d = self.application, self.decision
+        # what a Float / Integer column gives back, so that the digest survives the round trip
+        for name in ("limit", "apr"):
+            if d.get(name) is not None:
+                d[name] = float(d[name])
+        if d.get("term") is not None:
+            d["term"] = int(d["term"])
+        texts = self.texts
+        if "payload" not in texts:
+            texts["payload"] = _cj(a["payload"])
+        for name in _JSON_COLS:
+            if name not in texts:
+                texts[name] = _cj(d[name])
+        # application_content / decision_content in canonical (sorted-key) order
+        self.app_digest = (
+            f'{{"api_key_id":{_cj(a["api_key_id"])},"external_id":{_cj(a["external_id"])},"id":',
+            f',"idempotency_key":{_cj(a["idempotency_key"])},"payload":{texts["payload"]},'
+            f'"request_sha256":{_cj(a["request_sha256"])}}}',
+        )
+        self.dec_digest = (
+            '{"application_id":',
+            f',"apr":{_cj(d["apr"])},"decision":{_cj(d["decision"])},"id":',
+            f',"limit":{_cj(d["limit"])},"list_hits":{texts["list_hits"]},'
+            f'"model_versions":{texts["model_versions"]},"reasons":{texts["reasons"]},'
+            f'"strategy":{_cj(d["strategy"])},"strategy_id":{_cj(d["strategy_id"])},'
+            f'"term":{_cj(d["term"])},"trace":{texts["trace"]},"values":{texts["values"]},'
+            f'"version":{_cj(d["version"])}}}',
+        )
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _settle_on_loop(done: list[tuple[Any, Any, BaseException | None]]) -> None:
@@ -88,9 +143,56 @@ def _settle(batch: list[Pending], results: list[Any] | None, exc: BaseException 
             loop.call_soon_threadsafe(_settle_on_loop, done)
 
 
-def _typed(model: type, values: dict[str, Any]) -> Any:
-    """A plain record with the attributes of a ``model`` row (cheaper than an ORM object)."""
-    return SimpleNamespace(**values)
+class _Sql:
+    """The writer's statements for one dialect (DB-API parameter style, quoted names)."""
+
+    def __init__(self, engine: Engine):
+        dialect = engine.dialect
+        self.postgres = dialect.name == "postgresql"
+        q = dialect.identifier_preparer.quote
+        mark = "%s" if dialect.paramstyle in ("format", "pyformat") else "?"
+
+        def insert(table: Table, cols: tuple[str, ...]) -> str:
+            marks = ", ".join(
+                f"{mark}::json" if self.postgres and c in ("payload", *_JSON_COLS)
+                and table.name != "ledger" else mark
+                for c in cols
+            )  # fmt: skip
+            names = ", ".join(q(c) for c in cols)
+            return f"INSERT INTO {q(table.name)} ({names}) VALUES ({marks})"
+
+        app, dec, rev = Application.__table__, DecisionRecord.__table__, Review.__table__
+        ledger, head = LedgerRow.__table__, LedgerHead.__table__
+        self.insert_app = insert(app, _APP_COLS)  # type: ignore[arg-type]
+        self.insert_dec = insert(dec, _DEC_COLS)  # type: ignore[arg-type]
+        self.insert_rev = insert(rev, _REV_COLS)  # type: ignore[arg-type]
+        self.insert_ledger = insert(ledger, _LEDGER_COLS)  # type: ignore[arg-type]
+        h = q(head.name)  # type: ignore[attr-defined]
+        # taking the write lock first (an UPDATE) makes writers in other processes queue up
+        self.lock_head = f"UPDATE {h} SET seq = seq WHERE id = 1 RETURNING seq, hash"
+        self.move_head = (
+            f"UPDATE {h} SET seq = {mark}, hash = {mark}, updated_at = {mark} WHERE id = 1"
+        )
+        if self.postgres:  # sequences hand out ids that no other writer will take
+            self.ids = (
+                f"SELECT nextval({mark}::regclass), nextval({mark}::regclass), "
+                f"CASE WHEN g <= {mark} THEN nextval({mark}::regclass) END "
+                f"FROM generate_series(1, {mark}) AS g"
+            )
+        else:  # under SQLite's write lock, max(id) + 1 ... is what the rowid would be
+            self.ids = (
+                f"SELECT (SELECT coalesce(max(id), 0) FROM {q(app.name)}), "
+                f"(SELECT coalesce(max(id), 0) FROM {q(dec.name)}), "
+                f"(SELECT coalesce(max(id), 0) FROM {q(rev.name)})"
+            )
+        self.sequences: tuple[str, str, str] | None = None
+        # the bind processors of the plain columns (SQLite stores datetimes as text)
+        self.procs: dict[str, Callable[[Any], Any]] = {}
+        for table in (app, dec, rev):
+            for col in table.columns:
+                proc = col.type._cached_bind_processor(dialect)
+                if proc is not None and col.name not in ("payload", *_JSON_COLS):
+                    self.procs[col.name] = proc
 
 
 class Writer:
@@ -102,22 +204,22 @@ class Writer:
         self._queue: queue.Queue[Pending | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        self._sql: _Sql | None = None
         self.batches = 0
         self.items = 0
 
-    def submit(self, item: Pending) -> tuple[Application, DecisionRecord, Review | None]:
+    def submit(self, item: Pending) -> tuple[Any, Any, Any]:
         """Queue ``item`` and wait until it is committed; re-raises the write's error."""
         self._enqueue(item)
         return item.future.result()
 
-    async def submit_async(
-        self, item: Pending
-    ) -> tuple[Application, DecisionRecord, Review | None]:
+    async def submit_async(self, item: Pending) -> tuple[Any, Any, Any]:
         """Queue ``item`` and await its commit without holding a thread."""
         import asyncio
 
-        item.loop = asyncio.get_running_loop()
-        item.awaitable = item.loop.create_future()
+        loop = asyncio.get_running_loop()
+        item.awaitable = loop.create_future()
+        item.loop = loop
         self._enqueue(item)
         return await item.awaitable  # type: ignore[no-any-return]
 
@@ -175,76 +277,117 @@ class Writer:
         self.items += len(batch)
         _settle(batch, results, None)
 
-    def _write(
-        self, batch: list[Pending]
-    ) -> list[tuple[Application, DecisionRecord, Review | None]]:
+    def _write(self, batch: list[Pending]) -> list[tuple[Any, Any, Any]]:
+        """Write ``batch`` in one transaction; DB-API errors come back as SQLAlchemy's."""
+        if self._sql is None:
+            self._sql = _Sql(self.engine)
+        sql = self._sql
+        dbapi = self.engine.dialect.loaded_dbapi
         with self.engine.begin() as conn:
-            seq, head_hash = conn.execute(_LOCK_HEAD).one()
-            app_ids = conn.execute(_INSERT_APP, [p.application for p in batch]).scalars().all()
-            decisions = [
-                {**p.decision, "application_id": a} for p, a in zip(batch, app_ids, strict=True)
-            ]
-            dec_ids = conn.execute(_INSERT_DEC, decisions).scalars().all()
-            reviews = [
-                {"decision_id": d, "queue_reason": p.review_reason, "status": "pending",
-                 "queued_at": p.decision["decided_at"]}
-                for p, d in zip(batch, dec_ids, strict=True) if p.review_reason is not None
-            ]  # fmt: skip
-            rev_ids = conn.execute(_INSERT_REV, reviews).scalars().all() if reviews else []
-            by_decision = {
-                r["decision_id"]: {**r, "id": i} for r, i in zip(reviews, rev_ids, strict=True)
-            }
-            prev: Entry | None = None
-            if seq:
-                prev = SimpleNamespace(seq=seq, hash=head_hash)  # type: ignore[assignment]
-            out: list[tuple[Application, DecisionRecord, Review | None]] = []
-            ledger: list[dict[str, Any]] = []
-            for p, app_id, dec, dec_id in zip(batch, app_ids, decisions, dec_ids, strict=True):
-                app = _typed(Application, {**p.application, "id": app_id})
-                rec = _typed(DecisionRecord, {**dec, "id": dec_id})
-                rv = by_decision.get(dec_id)
-                review = (
-                    None
-                    if rv is None
-                    else _typed(
-                        Review,
-                        {
-                            **rv,
-                            "outcome": None,
-                            "reason": None,
-                            "reviewer": None,
-                            "reviewed_at": None,
-                        },
-                    )
-                )
-                digests = {
-                    f"application:{app_id}": record_digest(app, "application"),
-                    f"decision:{dec_id}": record_digest(rec, "decision"),
-                }
-                if review is not None:
-                    digests[f"review:{review.id}"] = record_digest(review, "review")
-                entry = make_entry(
-                    prev, "decision", f"decision:{dec_id}", p.actor,
-                    {"decision": rec.decision, "strategy": rec.strategy, "version": rec.version,
-                     "reasons": rec.reasons, "digests": digests},
-                )  # fmt: skip
-                ledger.append(_row(entry))
-                prev = entry
-                out.append((app, rec, review))
-            conn.execute(_INSERT_LEDGER, ledger)
-            assert prev is not None
-            conn.execute(
-                _MOVE_HEAD, {"seq": prev.seq, "hash": prev.hash, "updated_at": prev.created_at}
+            raw = conn.connection.dbapi_connection
+            assert raw is not None
+            try:
+                if sql.postgres:
+                    return self._write_postgres(sql, raw, batch)
+                return self._write_rows(sql, raw.cursor(), batch, self._sqlite_ids)
+            except dbapi.Error as exc:
+                raise DBAPIError.instance(
+                    "group commit", None, exc, dbapi.Error, dialect=self.engine.dialect
+                ) from exc
+
+    # ------------------------------------------------------------------ back-ends
+    @staticmethod
+    def _sqlite_ids(sql: _Sql, cur: Any, n: int, k: int) -> tuple[Any, ...]:
+        seq, head_hash = cur.execute(sql.lock_head).fetchone()
+        a, d, r = cur.execute(sql.ids).fetchone()
+        return (
+            seq, head_hash, range(a + 1, a + n + 1), range(d + 1, d + n + 1),
+            range(r + 1, r + k + 1),
+        )  # fmt: skip
+
+    def _write_postgres(self, sql: _Sql, raw: Any, batch: list[Pending]) -> list[Any]:
+        if sql.sequences is None:
+            cur = raw.cursor()
+            cur.execute(
+                "SELECT pg_get_serial_sequence('applications', 'id'), "
+                "pg_get_serial_sequence('decisions', 'id'), "
+                "pg_get_serial_sequence('reviews', 'id')"
             )
+            sql.sequences = tuple(cur.fetchone())
+
+        def ids(sql: _Sql, _: Any, n: int, k: int) -> tuple[Any, ...]:
+            assert sql.sequences is not None
+            sa, sd, sr = sql.sequences
+            with raw.pipeline():  # the lock and the ids in one round trip
+                c1, c2 = raw.cursor(), raw.cursor()
+                c1.execute(sql.lock_head)
+                c2.execute(sql.ids, (sa, sd, k, sr, n))
+            seq, head_hash = c1.fetchone()
+            rows = c2.fetchall()
+            return (
+                seq, head_hash, [r[0] for r in rows], [r[1] for r in rows],
+                [r[2] for r in rows[:k]],
+            )  # fmt: skip
+
+        with raw.pipeline():  # the inserts and the head in one more round trip
+            return self._write_rows(sql, raw.cursor(), batch, ids)
+
+    @staticmethod
+    def _write_rows(
+        sql: _Sql, cur: Any, batch: list[Pending], ids: Callable[..., tuple[Any, ...]]
+    ) -> list[Any]:
+        reviewed = [p for p in batch if p.review_reason is not None]
+        seq, prev_hash, app_ids, dec_ids, rev_ids = ids(sql, cur, len(batch), len(reviewed))
+        rev_of = {id(p): r for p, r in zip(reviewed, rev_ids, strict=True)}
+        procs = sql.procs
+        when = utc_now()
+        apps, decs, revs, ledger, out = [], [], [], [], []
+        for p, app_id, dec_id in zip(batch, app_ids, dec_ids, strict=True):
+            a, d, t = p.application, p.decision, p.texts
+            a0, a1 = p.app_digest
+            d0, d1, d2 = p.dec_digest
+            digests = (
+                f'{{"application:{app_id}":"{_sha(f"{a0}{app_id}{a1}")}",'
+                f'"decision:{dec_id}":"{_sha(f"{d0}{app_id}{d1}{dec_id}{d2}")}"'
+            )
+            app_row = {**a, "id": app_id}
+            dec_row = {**d, "id": dec_id, "application_id": app_id}
+            apps.append(
+                tuple(t["payload"] if c == "payload" else _bind(procs, c, app_row[c])
+                      for c in _APP_COLS)
+            )  # fmt: skip
+            decs.append(tuple(t[c] if c in t else _bind(procs, c, dec_row[c]) for c in _DEC_COLS))
+            review = None
+            rev_id = rev_of.get(id(p))
+            if rev_id is not None:
+                rv = {
+                    "id": rev_id, "decision_id": dec_id, "queue_reason": p.review_reason,
+                    "status": "pending", "queued_at": d["decided_at"], "outcome": None,
+                    "reason": None, "reviewer": None, "reviewed_at": None,
+                }  # fmt: skip
+                revs.append(tuple(_bind(procs, c, rv[c]) for c in _REV_COLS))
+                review = SimpleNamespace(**rv)
+                digests += f',"review:{rev_id}":"{record_digest(review, "review")}"'
+            payload = (
+                f'{{"decision":{_cj(d["decision"])},"digests":{digests}}},'
+                f'"reasons":{t["reasons"]},"strategy":{_cj(d["strategy"])},'
+                f'"version":{_cj(d["version"])}}}'
+            )
+            seq += 1
+            subject = f"decision:{dec_id}"
+            h = entry_hash_text(seq, "decision", subject, p.actor, when, payload, prev_hash)
+            ledger.append((seq, "decision", subject, p.actor, when, payload, prev_hash, h))
+            prev_hash = h
+            out.append((SimpleNamespace(**app_row), SimpleNamespace(**dec_row), review))
+        cur.executemany(sql.insert_app, apps)
+        cur.executemany(sql.insert_dec, decs)
+        if revs:
+            cur.executemany(sql.insert_rev, revs)
+        cur.executemany(sql.insert_ledger, ledger)
+        cur.execute(sql.move_head, (seq, prev_hash, when))
         return out
 
 
-def _row(entry: Entry) -> dict[str, Any]:
-    import json
-
-    return {
-        "seq": entry.seq, "kind": entry.kind, "subject": entry.subject, "actor": entry.actor,
-        "created_at": entry.created_at,
-        "payload": json.dumps(entry.payload, sort_keys=True, separators=(",", ":")),
-        "prev_hash": entry.prev_hash, "hash": entry.hash,
-    }  # fmt: skip
+def _bind(procs: dict[str, Callable[[Any], Any]], column: str, value: Any) -> Any:
+    proc = procs.get(column)
+    return value if proc is None or value is None else proc(value)
