@@ -165,7 +165,12 @@ def entry_hash_text(
 
 
 def _text(value: str) -> str:
+    if type(value) is str:
+        return _encode_str(value)  # what json.dumps(value, ensure_ascii=False) does
     return json.dumps(value, ensure_ascii=False)
+
+
+_encode_str: Callable[[str], str] = json.encoder.encode_basestring  # type: ignore[attr-defined]
 
 
 def make_entry(

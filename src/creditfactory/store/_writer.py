@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Engine, Table
+from sqlalchemy import Connection, Engine, Table
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from creditfactory.audit import canonical_json, entry_hash_text, utc_now
@@ -81,6 +81,8 @@ class Pending:
     texts: dict[str, str] = field(default_factory=dict)
     app_digest: tuple[str, str] = ("", "")
     dec_digest: tuple[str, str, str] = ("", "", "")
+    app_values: tuple[Any, ...] = ()  # the row after its id, JSON as text
+    dec_values: tuple[Any, ...] = ()  # the row after its id and application id
 
     def __post_init__(self) -> None:
         a, d = self.application, self.decision
@@ -96,6 +98,8 @@ class Pending:
         for name in _JSON_COLS:
             if name not in texts:
                 texts[name] = _cj(d[name])
+        self.app_values = tuple(texts.get(c, a.get(c)) for c in _APP_COLS[1:])
+        self.dec_values = tuple(texts.get(c, d.get(c)) for c in _DEC_COLS[2:])
         # application_content / decision_content in canonical (sorted-key) order
         self.app_digest = (
             f'{{"api_key_id":{_cj(a["api_key_id"])},"external_id":{_cj(a["external_id"])},"id":',
@@ -153,13 +157,19 @@ class _Sql:
         mark = "%s" if dialect.paramstyle in ("format", "pyformat") else "?"
 
         def insert(table: Table, cols: tuple[str, ...]) -> str:
-            marks = ", ".join(
-                f"{mark}::json" if self.postgres and c in ("payload", *_JSON_COLS)
-                and table.name != "ledger" else mark
-                for c in cols
-            )  # fmt: skip
             names = ", ".join(q(c) for c in cols)
-            return f"INSERT INTO {q(table.name)} ({names}) VALUES ({marks})"
+            if not self.postgres:  # executemany: SQLite steps one prepared statement per row
+                marks = ", ".join([mark] * len(cols))
+                return f"INSERT INTO {q(table.name)} ({names}) VALUES ({marks})"
+            # one statement for the whole batch: a column array per parameter
+            json_cols = set() if table.name == "ledger" else {"payload", *_JSON_COLS}
+            # binary arrays: text in text format would be escaped character by character
+            arrays = ", ".join(f"%b::{_pg_array(table.c[c].type)}" for c in cols)
+            picks = ", ".join(f"u.{q(c)}::json" if c in json_cols else f"u.{q(c)}" for c in cols)
+            return (
+                f"INSERT INTO {q(table.name)} ({names}) SELECT {picks} "
+                f"FROM unnest({arrays}) AS u({names})"
+            )
 
         app, dec, rev = Application.__table__, DecisionRecord.__table__, Review.__table__
         ledger, head = LedgerRow.__table__, LedgerHead.__table__
@@ -205,6 +215,7 @@ class Writer:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._sql: _Sql | None = None
+        self._conn: Connection | None = None
         self.batches = 0
         self.items = 0
 
@@ -239,6 +250,10 @@ class Writer:
             self._queue.put(None)
             self._thread.join(timeout)
         self._thread = None
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            self._conn = None
 
     def _loop(self) -> None:
         while True:
@@ -283,17 +298,28 @@ class Writer:
             self._sql = _Sql(self.engine)
         sql = self._sql
         dbapi = self.engine.dialect.loaded_dbapi
-        with self.engine.begin() as conn:
-            raw = conn.connection.dbapi_connection
-            assert raw is not None
-            try:
-                if sql.postgres:
-                    return self._write_postgres(sql, raw, batch)
-                return self._write_rows(sql, raw.cursor(), batch, self._sqlite_ids)
-            except dbapi.Error as exc:
-                raise DBAPIError.instance(
-                    "group commit", None, exc, dbapi.Error, dialect=self.engine.dialect
-                ) from exc
+        # the writer keeps its connection: no pool check-out (nor pre-ping) per batch
+        if self._conn is None or self._conn.closed or self._conn.invalidated:
+            self._conn = self.engine.connect()
+        conn = self._conn
+        try:
+            with conn.begin():
+                raw = conn.connection.dbapi_connection
+                assert raw is not None
+                try:
+                    if sql.postgres:
+                        return self._write_postgres(sql, raw, batch)
+                    return self._write_rows(sql, raw.cursor(), batch, self._sqlite_ids)
+                except dbapi.Error as exc:
+                    raise DBAPIError.instance(
+                        "group commit", None, exc, dbapi.Error, dialect=self.engine.dialect
+                    ) from exc
+        except DBAPIError as exc:
+            if not isinstance(exc, IntegrityError):  # maybe broken: the next batch reconnects
+                with contextlib.suppress(Exception):
+                    conn.invalidate()
+                self._conn = None
+            raise
 
     # ------------------------------------------------------------------ back-ends
     @staticmethod
@@ -340,6 +366,8 @@ class Writer:
         seq, prev_hash, app_ids, dec_ids, rev_ids = ids(sql, cur, len(batch), len(reviewed))
         rev_of = {id(p): r for p, r in zip(reviewed, rev_ids, strict=True)}
         procs = sql.procs
+        app_procs = [(i, procs[c]) for i, c in enumerate(_APP_COLS[1:]) if c in procs]
+        dec_procs = [(i, procs[c]) for i, c in enumerate(_DEC_COLS[2:]) if c in procs]
         when = utc_now()
         apps, decs, revs, ledger, out = [], [], [], [], []
         for p, app_id, dec_id in zip(batch, app_ids, dec_ids, strict=True):
@@ -352,11 +380,12 @@ class Writer:
             )
             app_row = {**a, "id": app_id}
             dec_row = {**d, "id": dec_id, "application_id": app_id}
-            apps.append(
-                tuple(t["payload"] if c == "payload" else _bind(procs, c, app_row[c])
-                      for c in _APP_COLS)
-            )  # fmt: skip
-            decs.append(tuple(t[c] if c in t else _bind(procs, c, dec_row[c]) for c in _DEC_COLS))
+            if procs:
+                apps.append((app_id, *_bound(p.app_values, app_procs)))
+                decs.append((dec_id, app_id, *_bound(p.dec_values, dec_procs)))
+            else:
+                apps.append((app_id, *p.app_values))
+                decs.append((dec_id, app_id, *p.dec_values))
             review = None
             rev_id = rev_of.get(id(p))
             if rev_id is not None:
@@ -379,13 +408,46 @@ class Writer:
             ledger.append((seq, "decision", subject, p.actor, when, payload, prev_hash, h))
             prev_hash = h
             out.append((SimpleNamespace(**app_row), SimpleNamespace(**dec_row), review))
-        cur.executemany(sql.insert_app, apps)
-        cur.executemany(sql.insert_dec, decs)
-        if revs:
-            cur.executemany(sql.insert_rev, revs)
-        cur.executemany(sql.insert_ledger, ledger)
+        if sql.postgres:  # one statement per table: columns as arrays
+            for stmt, rows in (
+                (sql.insert_app, apps),
+                (sql.insert_dec, decs),
+                (sql.insert_rev, revs),
+                (sql.insert_ledger, ledger),
+            ):
+                if rows:
+                    cur.execute(stmt, [list(c) for c in zip(*rows, strict=True)])
+        else:
+            cur.executemany(sql.insert_app, apps)
+            cur.executemany(sql.insert_dec, decs)
+            if revs:
+                cur.executemany(sql.insert_rev, revs)
+            cur.executemany(sql.insert_ledger, ledger)
         cur.execute(sql.move_head, (seq, prev_hash, when))
         return out
+
+
+def _pg_array(kind: Any) -> str:
+    """The PostgreSQL array type a column's values travel in (JSON as text, cast on insert)."""
+    from sqlalchemy import JSON, DateTime, Float, Integer
+
+    if isinstance(kind, Integer):
+        return "bigint[]"
+    if isinstance(kind, Float):
+        return "float8[]"
+    if isinstance(kind, DateTime):
+        return "timestamptz[]"
+    if isinstance(kind, JSON):
+        return "text[]"
+    return "text[]"
+
+
+def _bound(values: tuple[Any, ...], procs: list[tuple[int, Callable[[Any], Any]]]) -> list[Any]:
+    out = list(values)
+    for i, proc in procs:
+        if out[i] is not None:
+            out[i] = proc(out[i])
+    return out
 
 
 def _bind(procs: dict[str, Callable[[Any], Any]], column: str, value: Any) -> Any:
