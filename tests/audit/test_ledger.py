@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
@@ -108,3 +109,23 @@ def test_streaming_walk_with_a_lookup_gives_the_same_verdicts() -> None:
         held = verify_chain(stored, expected_count=len(stored))
         streamed = verify_chain(iter(stored), expected_count=len(stored), lookup=by_hash.get)
         assert (held.ok, held.first) == (streamed.ok, streamed.first)
+
+
+@given(
+    payload=st.dictionaries(
+        st.text(max_size=5),
+        st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=8)),
+        max_size=5,
+    ),
+    who=st.text(max_size=10),
+)
+def test_entry_hash_text_is_entry_hash_of_the_canonical_text(
+    payload: dict[str, object], who: str
+) -> None:
+    from creditfactory.audit import entry_hash_text
+
+    clean = json.loads(canonical_json(payload))
+    text = canonical_json(payload)
+    assert entry_hash_text(7, "decision", "decision:1", who, "t", text, "ab") == entry_hash(
+        7, "decision", "decision:1", who, "t", clean, "ab"
+    )

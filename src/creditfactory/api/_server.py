@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import socket
 import subprocess
@@ -22,7 +23,12 @@ def serve(settings: Settings | None = None, host: str = "127.0.0.1", port: int =
 
     from creditfactory.api._app import create_app
 
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    app = create_app(settings)
+    # what start-up built (modules, the app, compiled strategies) lives as long as the process:
+    # keeping it out of every later garbage collection saves a few per cent per request
+    gc.collect()
+    gc.freeze()
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -75,7 +75,7 @@ class Pending:
     decision: dict[str, Any]
     review_reason: str | None
     actor: str
-    future: Future[tuple[Any, Any, Any]] = field(default_factory=Future)
+    future: Future[tuple[Any, Any, Any]] | None = None  # set when a thread waits for the item
     loop: Any = None  # set, with ``awaitable``, when an event loop awaits the item
     awaitable: Any = None
     texts: dict[str, str] = field(default_factory=dict)
@@ -138,6 +138,8 @@ def _settle(batch: list[Pending], results: list[Any] | None, exc: BaseException 
         result = None if results is None else results[i]
         if item.loop is not None:
             by_loop.setdefault(item.loop, []).append((item.awaitable, result, exc))
+        elif item.future is None:  # nobody waits (written directly, e.g. in a test)
+            continue
         elif exc is not None:
             item.future.set_exception(exc)
         else:
@@ -221,8 +223,9 @@ class Writer:
 
     def submit(self, item: Pending) -> tuple[Any, Any, Any]:
         """Queue ``item`` and wait until it is committed; re-raises the write's error."""
+        item.future = future = Future()
         self._enqueue(item)
-        return item.future.result()
+        return future.result()
 
     async def submit_async(self, item: Pending) -> tuple[Any, Any, Any]:
         """Queue ``item`` and await its commit without holding a thread."""

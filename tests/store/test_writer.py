@@ -1,0 +1,139 @@
+"""The group-commit writer: what it stores is what the ledger vouches for, on both back-ends."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from creditfactory.audit import canonical_json, entry_hash
+from creditfactory.store import (
+    Application,
+    DecisionRecord,
+    DecisionService,
+    LedgerRow,
+    Review,
+    Store,
+    activate,
+    add_strategy,
+    verify,
+)
+from creditfactory.store._records import record_digests
+from creditfactory.store._service import canonical_payload
+from creditfactory.store._writer import Pending
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    s = Store(db_url)
+    s.migrate()
+    yield s
+    s.dispose()
+
+
+@pytest.fixture
+def service(store: Store, strategy_yaml: str) -> Iterator[DecisionService]:
+    with store.session() as s:
+        activate(s, add_strategy(s, strategy_yaml, "ana").id, "boss")
+    svc = DecisionService(store, qc_rate=0.5, seed=3)
+    yield svc
+    svc.close()
+
+
+def _variants(good: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {**good, "application_id": f"A{i}", "inquiries_3m": i % 6, "phone": "电话 ☎ \"q\"",
+         "note": float("nan") if i % 4 == 0 else 1e16, "tiny": 1e-05}
+        for i in range(24)
+    ]  # fmt: skip
+
+
+async def _decide_concurrently(service: DecisionService, rows: list[dict[str, Any]]) -> list[Any]:
+    return await asyncio.gather(*(service.decide_async(r, "channel") for r in rows))
+
+
+def test_batches_store_what_the_ledger_vouches_for(
+    service: DecisionService, good_application: dict[str, Any]
+) -> None:
+    service.decide({**good_application, "application_id": "warm"}, "channel")  # caches
+    outs = asyncio.run(_decide_concurrently(service, _variants(good_application)))
+    assert service.writer.items == 25
+    assert service.writer.batches < 25  # concurrent requests were grouped
+    assert {o.decision.decision for o in outs} >= {"approve", "refer"}
+    reviews = [o.review for o in outs if o.review is not None]
+    assert {r.queue_reason for r in reviews} == {"refer", "qc_sample"}
+    with service.store.session() as s:
+        assert verify(s).ok
+        stored = record_digests(s)
+        rows = s.execute(select(LedgerRow).where(LedgerRow.kind == "decision")).scalars().all()
+        vouched: dict[str, str] = {}
+        for row in rows:
+            payload = json.loads(row.payload)
+            assert row.payload == canonical_json(payload)  # stored exactly as hashed
+            assert row.hash == entry_hash(
+                row.seq, row.kind, row.subject, row.actor, row.created_at, payload, row.prev_hash
+            )
+            vouched |= payload["digests"]
+        in_db = set(s.execute(select(Review.id)).scalars())  # the warm-up's review too, if any
+        assert len(vouched) == 50 + len(in_db)  # 25 applications, 25 decisions, the reviews
+        assert vouched == {k: v for k, v in stored.items() if k in vouched}
+        # what the answer said is what was stored
+        for o in outs:
+            rec = s.get(DecisionRecord, o.decision.id)
+            app = s.get(Application, o.application.id)
+            assert rec is not None
+            assert app is not None
+            assert rec.application_id == app.id
+            assert (rec.decision, rec.limit, rec.reasons) == (
+                o.decision.decision, o.decision.limit, o.decision.reasons,
+            )  # fmt: skip
+            assert app.payload == o.application.payload
+            assert app.payload["note"] is None or app.payload["note"] == 1e16  # NaN -> null
+        assert {r.id for r in reviews} <= in_db
+
+
+def test_ids_continue_after_rows_written_elsewhere(
+    service: DecisionService, good_application: dict[str, Any]
+) -> None:
+    first = service.decide(good_application, "channel")
+    # a decision written by another writer (another process) in between
+    other = DecisionService(service.store)
+    second = other.decide({**good_application, "application_id": "B"}, "channel")
+    other.close()
+    third = service.decide({**good_application, "application_id": "C"}, "channel")
+    ids = [o.application.id for o in (first, second, third)]
+    assert ids == sorted(set(ids))
+    with service.store.session() as s:
+        assert verify(s).ok
+
+
+def test_pending_keeps_the_column_types_the_database_gives_back(
+    good_application: dict[str, Any],
+) -> None:
+    payload, text = canonical_payload({"b": 2, "a": float("inf")})
+    assert (payload, text) == ({"a": None, "b": 2}, '{"a":null,"b":2}')
+    p = Pending(
+        {"external_id": "x", "payload": payload, "request_sha256": "", "idempotency_key": None,
+         "api_key_id": None, "received_at": None},
+        {"strategy_id": 1, "strategy": "s", "version": "1", "decision": "approve", "limit": 500,
+         "apr": 0.1, "term": 12.0, "reasons": [], "trace": ["r"], "model_versions": {},
+         "values": {"é": 1}, "list_hits": [], "decided_at": None},
+        None, "me",
+    )  # fmt: skip
+    assert (p.decision["limit"], p.decision["term"]) == (500.0, 12)
+    assert p.texts["payload"] == text
+    assert p.texts["values"] == '{"é":1}'
+    a0, a1 = p.app_digest
+    assert json.loads(f"{a0}7{a1}") == {
+        "api_key_id": None, "external_id": "x", "id": 7, "idempotency_key": None,
+        "payload": payload, "request_sha256": "",
+    }  # fmt: skip
+    d0, d1, d2 = p.dec_digest
+    assert f"{d0}7{d1}9{d2}" == canonical_json(
+        {**{k: v for k, v in p.decision.items() if k != "decided_at"}, "id": 9,
+         "application_id": 7}
+    )  # fmt: skip
