@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import creditfactory
+from creditfactory._artefacts import read_artefact, write_artefact
 from creditfactory.exceptions import ArtefactError
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "load_challenger", "save_challenger"]
@@ -19,11 +19,6 @@ FORMAT = "creditfactory.challenger.lightgbm"
 FORMAT_VERSION = 1
 META_FILE = "challenger.json"
 MODEL_FILE = "model.txt"
-
-
-def _digest(body: dict[str, Any]) -> str:
-    canon = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    return hashlib.sha256(canon.encode()).hexdigest()
 
 
 def save_challenger(model: Any, path: str | Path) -> Path:
@@ -50,10 +45,7 @@ def save_challenger(model: Any, path: str | Path) -> Path:
         "model_file": MODEL_FILE,
         "model_sha256": hashlib.sha256(text.encode()).hexdigest(),
     }
-    body["sha256"] = _digest(body)
-    target = out / META_FILE
-    target.write_text(json.dumps(body, indent=1), encoding="utf-8")
-    return target
+    return write_artefact(out / META_FILE, body)
 
 
 def load_challenger(path: str | Path) -> Any:
@@ -70,23 +62,7 @@ def load_challenger(path: str | Path) -> Any:
 
     p = Path(path)
     meta = p / META_FILE
-    if not meta.exists():
-        raise ArtefactError(f"no challenger artefact at {meta}")
-    try:
-        body = json.loads(meta.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ArtefactError(f"{meta}: not valid JSON ({exc}); the artefact is corrupt") from exc
-    if not isinstance(body, dict) or body.get("format") != FORMAT:
-        raise ArtefactError(f"{meta}: not a creditfactory LightGBM challenger artefact")
-    version = body.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise ArtefactError(
-            f"{meta}: format_version {version!r} is newer than this library reads "
-            f"({FORMAT_VERSION}); upgrade creditfactory"
-        )
-    digest = body.pop("sha256", None)
-    if digest != _digest(body):
-        raise ArtefactError(f"{meta}: checksum mismatch; the artefact is corrupt or was edited")
+    body = read_artefact(meta, FORMAT, FORMAT_VERSION, "challenger")
     model_path = p / body["model_file"]
     if not model_path.exists():
         raise ArtefactError(f"{model_path}: the LightGBM model file is missing")

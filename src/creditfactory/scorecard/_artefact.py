@@ -8,8 +8,6 @@ written by a newer format version, rather than score wrongly.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,8 @@ from typing import Any
 import numpy as np
 
 import creditfactory
+from creditfactory._artefacts import read_artefact as _read
+from creditfactory._artefacts import write_artefact
 from creditfactory.exceptions import ArtefactError
 from creditfactory.scorecard._binning_table import BinningTable
 from creditfactory.scorecard._scorecard import Scorecard
@@ -27,10 +27,6 @@ __all__ = ["ARTEFACT_FILE", "FORMAT", "FORMAT_VERSION", "load", "save"]
 FORMAT = "creditfactory.scorecard"
 FORMAT_VERSION = 1
 ARTEFACT_FILE = "scorecard.json"
-
-
-def _canonical(d: dict[str, Any]) -> bytes:
-    return json.dumps(d, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
 
 
 def _clean(v: Any) -> Any:
@@ -98,13 +94,7 @@ def save(sc: Scorecard, path: str | Path) -> Path:
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(sc, "coef_")
-    body = to_artefact_dict(sc)
-    body["sha256"] = hashlib.sha256(_canonical(body)).hexdigest()
-    out = Path(path)
-    out.mkdir(parents=True, exist_ok=True)
-    target = out / ARTEFACT_FILE
-    target.write_text(json.dumps(body, indent=1, allow_nan=False), encoding="utf-8")
-    return target
+    return write_artefact(Path(path) / ARTEFACT_FILE, to_artefact_dict(sc))
 
 
 def read_artefact(path: str | Path) -> dict[str, Any]:
@@ -112,26 +102,7 @@ def read_artefact(path: str | Path) -> dict[str, Any]:
     p = Path(path)
     if p.is_dir():
         p = p / ARTEFACT_FILE
-    if not p.exists():
-        raise ArtefactError(f"no scorecard artefact at {p}")
-    try:
-        body = json.loads(p.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ArtefactError(f"{p}: not valid JSON ({exc}); the artefact is corrupt") from exc
-    if not isinstance(body, dict) or body.get("format") != FORMAT:
-        raise ArtefactError(f"{p}: not a creditfactory scorecard artefact")
-    version = body.get("format_version")
-    if not isinstance(version, int) or version < 1:
-        raise ArtefactError(f"{p}: format_version {version!r} is invalid")
-    if version > FORMAT_VERSION:
-        raise ArtefactError(
-            f"{p}: format_version {version} is newer than this library reads "
-            f"({FORMAT_VERSION}); upgrade creditfactory"
-        )
-    digest = body.pop("sha256", None)
-    if digest != hashlib.sha256(_canonical(body)).hexdigest():
-        raise ArtefactError(f"{p}: checksum mismatch; the artefact is corrupt or was edited")
-    return body
+    return _read(p, FORMAT, FORMAT_VERSION, "scorecard")
 
 
 def load(path: str | Path) -> Scorecard:
