@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from creditfactory.audit import canonical_json, entry_hash
@@ -24,7 +26,7 @@ from creditfactory.store import (
 )
 from creditfactory.store._records import record_digests
 from creditfactory.store._service import canonical_payload
-from creditfactory.store._writer import Pending
+from creditfactory.store._writer import Pending, _cj
 
 
 @pytest.fixture
@@ -137,3 +139,15 @@ def test_pending_keeps_the_column_types_the_database_gives_back(
         {**{k: v for k, v in p.decision.items() if k != "decided_at"}, "id": 9,
          "application_id": 7}
     )  # fmt: skip
+
+
+@given(
+    st.one_of(
+        st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=6),
+        st.lists(st.text(max_size=6), max_size=4),
+        st.dictionaries(st.text(max_size=4), st.text(max_size=4), max_size=4),
+        st.lists(st.one_of(st.integers(), st.text(max_size=3)), max_size=3),
+    )
+)  # fmt: skip
+def test_fast_scalar_serialiser_is_canonical_json(value: Any) -> None:
+    assert _cj(value) == canonical_json(value)

@@ -59,6 +59,12 @@ def _cj(value: Any) -> str:
         return int.__repr__(value)
     if kind is float and math.isfinite(value):
         return float.__repr__(value)
+    if kind is list and all(type(v) is str for v in value):  # reasons, trace, list hits
+        return f"[{','.join(map(_encode_str, value))}]"
+    if kind is dict and all(type(k) is str and type(v) is str for k, v in value.items()):
+        return (
+            "{" + ",".join(f"{_encode_str(k)}:{_encode_str(value[k])}" for k in sorted(value)) + "}"
+        )
     return canonical_json(value)
 
 
