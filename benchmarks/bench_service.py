@@ -5,7 +5,9 @@ ledger on (SQLite file in WAL mode; PostgreSQL too when reachable), loaded by a 
 HTTP/1.1 load generator (asyncio sockets, one process, N connections) posting simulated
 applications. Baseline, same run, same generator, same payloads: a bare FastAPI endpoint on the
 same uvicorn that parses the payload into a dict and answers a constant. Target (issue 5):
-service decisions/s at least 0.5x the bare endpoint's requests/s.
+service decisions/s at least 0.5x the bare endpoint's requests/s. Both servers run on uvicorn's
+defaults (one worker, asyncio loop, h11). Beside requests/s, each server's CPU time per request
+is measured (its process, all threads): on a shared machine it is the steadier comparison.
 
 Batch: ``decide_file`` on simulated applications (read Parquet, decide in chunks, write parts,
 assemble the output Parquet), and the cost of resuming after a kill half-way: the resumed run's
@@ -138,10 +140,18 @@ async def _worker(
         writer.close()
 
 
-def load(port: int, reqs: list[bytes], seconds: float, connections: int) -> dict[str, float]:
-    """Requests/s and latency percentiles of ``connections`` keep-alive clients."""
+def load(
+    port: int, reqs: list[bytes], seconds: float, connections: int, pid: int | None = None
+) -> dict[str, float]:
+    """Requests/s and latency percentiles of ``connections`` keep-alive clients; with ``pid``,
+    also the server's CPU time per request (user + system, all its threads), which the other
+    jobs on a shared machine disturb much less than requests/s."""
+    import psutil
+
     lat: list[float] = []
     status: dict[int, int] = {}
+    server = None if pid is None else psutil.Process(pid)
+    cpu0 = None if server is None else server.cpu_times()
 
     async def main() -> float:
         t0 = time.perf_counter()
@@ -152,9 +162,15 @@ def load(port: int, reqs: list[bytes], seconds: float, connections: int) -> dict
         return time.perf_counter() - t0
 
     wall = asyncio.run(main())
+    cpu_ms = float("nan")
+    if server is not None and cpu0 is not None and lat:
+        cpu1 = server.cpu_times()
+        used = cpu1.user + cpu1.system - cpu0.user - cpu0.system
+        cpu_ms = used / len(lat) * 1000
     a = np.array(lat) * 1000
     ok = sum(v for k, v in status.items() if 200 <= k < 300)
     return {
+        "cpu_ms": cpu_ms,
         "rps": ok / wall,
         "p50_ms": float(np.percentile(a, 50)),
         "p99_ms": float(np.percentile(a, 99)),
@@ -220,8 +236,10 @@ def http(
             with start_server(env=env) as server:
                 sport = int(server.url.rsplit(":", 1)[1])
                 load(sport, reqs, 1.0, connections)
-                s = load(sport, reqs, seconds, connections)
-            results.append(["service", label, s["rps"], s["p50_ms"], s["p99_ms"], s["errors"]])
+                s = load(sport, reqs, seconds, connections, server.process.pid)
+            results.append(
+                ["service", label, s["rps"], s["p50_ms"], s["p99_ms"], s["errors"], s["cpu_ms"]]
+            )
     finally:
         if pg is not None:
             with psycopg.connect(pg.replace("+psycopg", ""), autocommit=True) as conn:
@@ -230,11 +248,12 @@ def http(
     # runs is the baseline (the ratio errs against the service)
     second = _bare(reqs, seconds, connections)
     b = max(first, second, key=lambda r: r["rps"])
-    bare_row = ["bare FastAPI", "-", b["rps"], b["p50_ms"], b["p99_ms"], 1.0, b["errors"]]
+    bare_cpu = min(first["cpu_ms"], second["cpu_ms"])  # the cheaper run, again against the service
+    bare_row = ["bare FastAPI", "-", b["rps"], b["p50_ms"], b["p99_ms"], 1.0, b["errors"], bare_cpu]
     return (
         [bare_row]
-        + [[*r[:5], r[2] / b["rps"], r[5]] for r in results]
-        + [["bare (runs)", "-", first["rps"], second["rps"], 0.0, 0.0, 0.0]]
+        + [[*r[:5], r[2] / b["rps"], r[5], r[6]] for r in results]
+        + [["bare (runs)", "-", first["rps"], second["rps"], 0.0, 0.0, 0.0, bare_cpu]]
     )
 
 
@@ -244,7 +263,7 @@ def _bare(reqs: list[bytes], seconds: float, connections: int) -> dict[str, floa
     try:
         _wait(port, bare)
         load(port, reqs, 1.0, connections)  # warm-up
-        return load(port, reqs, seconds, connections)
+        return load(port, reqs, seconds, connections, bare.pid)
     finally:
         bare.terminate()
         bare.wait()
@@ -319,12 +338,17 @@ def run(quick: bool = False) -> dict:
         strategy = strategy_file(tmp)
         h = http(rows, seconds, connections, tmp, strategy)
         b = batch(n_batch, 100_000 if not quick else 20_000, tmp, strategy)
-    table = [["server", "database", "req/s", "p50 ms", "p99 ms", "ratio to bare", "errors"]]
+    table = [
+        ["server", "database", "req/s", "p50 ms", "p99 ms", "ratio to bare", "errors",
+         "CPU ms/req", "CPU ratio"]
+    ]  # fmt: skip
     runs = h.pop()  # the two bare runs
+    bare_cpu = h[0][7]
     table += [
-        [a, db, f"{r:,.0f}", f"{p50:.1f}", f"{p99:.1f}", f"{ratio:.2f}", f"{e:.0f}"]
-        for a, db, r, p50, p99, ratio, e in h
-    ]
+        [a, db, f"{r:,.0f}", f"{p50:.1f}", f"{p99:.1f}", f"{ratio:.2f}", f"{e:.0f}",
+         f"{cpu:.3f}", f"{bare_cpu / cpu:.2f}"]
+        for a, db, r, p50, p99, ratio, e, cpu in h
+    ]  # fmt: skip
     table += [
         [
             "batch",
@@ -334,6 +358,8 @@ def run(quick: bool = False) -> dict:
             f"resume {b['resume_s']:.1f} s",
             f"overhead {b['resume_overhead']:+.0%}",
             "",
+            "",
+            "",
         ]
     ]
     strategy_name = "reference.yaml" if strategy == REFERENCE else "a small rules-only one"
@@ -342,12 +368,18 @@ def run(quick: bool = False) -> dict:
         "bare_rps_before": runs[2],
         "bare_rps_after": runs[3],
         "bare_p99_ms": h[0][4],
+        "bare_cpu_ms": bare_cpu,
         "service_sqlite_rps": h[1][2],
         "service_sqlite_p99_ms": h[1][4],
+        "service_sqlite_cpu_ms": h[1][7],
         "ratio_sqlite": h[1][5],
+        "cpu_ratio_sqlite": bare_cpu / h[1][7],
     }
     if len(h) > 2:
-        metrics |= {"service_pg_rps": h[2][2], "service_pg_p99_ms": h[2][4], "ratio_pg": h[2][5]}
+        metrics |= {
+            "service_pg_rps": h[2][2], "service_pg_p99_ms": h[2][4], "service_pg_cpu_ms": h[2][7],
+            "ratio_pg": h[2][5], "cpu_ratio_pg": bare_cpu / h[2][7],
+        }  # fmt: skip
     metrics |= {f"batch_{k}": v for k, v in b.items()}
     return {
         "name": "service",
@@ -357,7 +389,9 @@ def run(quick: bool = False) -> dict:
             f"Strategy: {strategy_name}. HTTP: {connections} keep-alive connections for "
             f"{seconds:g} s each, one uvicorn worker, persistence + ledger on, QC sampling 5%; "
             "ratio = service decisions/s over "
-            "a bare FastAPI endpoint parsing the same payload (target >= 0.5). Batch: "
+            "a bare FastAPI endpoint parsing the same payload (target >= 0.5), both on uvicorn's "
+            "defaults (asyncio loop, h11); CPU ratio = the bare server's CPU time per request "
+            "over the service's (all threads; the database server's own CPU not counted). Batch: "
             f"{n_batch:,} simulated applications, Parquet in and out, killed at half the chunks "
             "and resumed; overhead = (killed run + resumed run) / full run - 1 (full run: the "
             "better of two)."
