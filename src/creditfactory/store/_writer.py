@@ -373,69 +373,94 @@ class Writer:
     def _write_rows(
         sql: _Sql, cur: Any, batch: list[Pending], ids: Callable[..., tuple[Any, ...]]
     ) -> list[Any]:
-        reviewed = [p for p in batch if p.review_reason is not None]
-        seq, prev_hash, app_ids, dec_ids, rev_ids = ids(sql, cur, len(batch), len(reviewed))
-        rev_of = {id(p): r for p, r in zip(reviewed, rev_ids, strict=True)}
-        procs = sql.procs
-        app_procs = [(i, procs[c]) for i, c in enumerate(_APP_COLS[1:]) if c in procs]
-        dec_procs = [(i, procs[c]) for i, c in enumerate(_DEC_COLS[2:]) if c in procs]
-        when = utc_now()
-        apps, decs, revs, ledger, out = [], [], [], [], []
-        for p, app_id, dec_id in zip(batch, app_ids, dec_ids, strict=True):
-            a, d, t = p.application, p.decision, p.texts
-            a0, a1 = p.app_digest
-            d0, d1, d2 = p.dec_digest
-            digests = (
-                f'{{"application:{app_id}":"{_sha(f"{a0}{app_id}{a1}")}",'
-                f'"decision:{dec_id}":"{_sha(f"{d0}{app_id}{d1}{dec_id}{d2}")}"'
-            )
-            app_row = {**a, "id": app_id}
-            dec_row = {**d, "id": dec_id, "application_id": app_id}
-            if procs:
-                apps.append((app_id, *_bound(p.app_values, app_procs)))
-                decs.append((dec_id, app_id, *_bound(p.dec_values, dec_procs)))
-            else:
-                apps.append((app_id, *p.app_values))
-                decs.append((dec_id, app_id, *p.dec_values))
-            review = None
-            rev_id = rev_of.get(id(p))
-            if rev_id is not None:
-                rv = {
-                    "id": rev_id, "decision_id": dec_id, "queue_reason": p.review_reason,
-                    "status": "pending", "queued_at": d["decided_at"], "outcome": None,
-                    "reason": None, "reviewer": None, "reviewed_at": None,
-                }  # fmt: skip
-                revs.append(tuple(_bind(procs, c, rv[c]) for c in _REV_COLS))
-                review = SimpleNamespace(**rv)
-                digests += f',"review:{rev_id}":"{record_digest(review, "review")}"'
-            payload = (
-                f'{{"decision":{_cj(d["decision"])},"digests":{digests}}},'
-                f'"reasons":{t["reasons"]},"strategy":{_cj(d["strategy"])},'
-                f'"version":{_cj(d["version"])}}}'
-            )
-            seq += 1
-            subject = f"decision:{dec_id}"
-            h = entry_hash_text(seq, "decision", subject, p.actor, when, payload, prev_hash)
-            ledger.append((seq, "decision", subject, p.actor, when, payload, prev_hash, h))
-            prev_hash = h
-            out.append((SimpleNamespace(**app_row), SimpleNamespace(**dec_row), review))
+        reviewed = sum(p.review_reason is not None for p in batch)
+        built = build_rows(sql, batch, *ids(sql, cur, len(batch), reviewed))
         if sql.postgres:  # one statement per table: columns as arrays
-            for stmt, rows in (
-                (sql.insert_app, apps),
-                (sql.insert_dec, decs),
-                (sql.insert_rev, revs),
-                (sql.insert_ledger, ledger),
-            ):
-                if rows:
-                    cur.execute(stmt, [list(c) for c in zip(*rows, strict=True)])
+            for stmt, params in built.statements(sql):
+                cur.execute(stmt, params)
         else:
-            cur.executemany(sql.insert_app, apps)
-            cur.executemany(sql.insert_dec, decs)
-            if revs:
-                cur.executemany(sql.insert_rev, revs)
-            cur.executemany(sql.insert_ledger, ledger)
-        cur.execute(sql.move_head, (seq, prev_hash, when))
-        return out
+            cur.executemany(sql.insert_app, built.apps)
+            cur.executemany(sql.insert_dec, built.decs)
+            if built.revs:
+                cur.executemany(sql.insert_rev, built.revs)
+            cur.executemany(sql.insert_ledger, built.ledger)
+            cur.execute(sql.move_head, built.head)
+        return built.out
+
+
+@dataclass
+class Built:
+    """A batch's rows, ready to insert, and the records to answer with."""
+
+    apps: list[tuple[Any, ...]]
+    decs: list[tuple[Any, ...]]
+    revs: list[tuple[Any, ...]]
+    ledger: list[tuple[Any, ...]]
+    head: tuple[int, str, str]
+    out: list[Any]
+
+    def statements(self, sql: _Sql) -> list[tuple[str, Any]]:
+        """PostgreSQL: one ``unnest`` insert per table (columns as arrays), then the head."""
+        out: list[tuple[str, Any]] = [
+            (stmt, [list(c) for c in zip(*rows, strict=True)])
+            for stmt, rows in ((sql.insert_app, self.apps), (sql.insert_dec, self.decs),
+                               (sql.insert_rev, self.revs), (sql.insert_ledger, self.ledger))
+            if rows
+        ]  # fmt: skip
+        return [*out, (sql.move_head, self.head)]
+
+
+def build_rows(
+    sql: _Sql, batch: list[Pending], seq: int, prev_hash: str, app_ids: Any, dec_ids: Any,
+    rev_ids: Any,
+) -> Built:  # fmt: skip
+    """The rows of ``batch`` with its reserved ids, chained after ``(seq, prev_hash)``."""
+    reviewed = [p for p in batch if p.review_reason is not None]
+    rev_of = {id(p): r for p, r in zip(reviewed, rev_ids, strict=True)}
+    procs = sql.procs
+    app_procs = [(i, procs[c]) for i, c in enumerate(_APP_COLS[1:]) if c in procs]
+    dec_procs = [(i, procs[c]) for i, c in enumerate(_DEC_COLS[2:]) if c in procs]
+    when = utc_now()
+    apps, decs, revs, ledger, out = [], [], [], [], []
+    for p, app_id, dec_id in zip(batch, app_ids, dec_ids, strict=True):
+        a, d, t = p.application, p.decision, p.texts
+        a0, a1 = p.app_digest
+        d0, d1, d2 = p.dec_digest
+        digests = (
+            f'{{"application:{app_id}":"{_sha(f"{a0}{app_id}{a1}")}",'
+            f'"decision:{dec_id}":"{_sha(f"{d0}{app_id}{d1}{dec_id}{d2}")}"'
+        )
+        app_row = {**a, "id": app_id}
+        dec_row = {**d, "id": dec_id, "application_id": app_id}
+        if procs:
+            apps.append((app_id, *_bound(p.app_values, app_procs)))
+            decs.append((dec_id, app_id, *_bound(p.dec_values, dec_procs)))
+        else:
+            apps.append((app_id, *p.app_values))
+            decs.append((dec_id, app_id, *p.dec_values))
+        review = None
+        rev_id = rev_of.get(id(p))
+        if rev_id is not None:
+            rv = {
+                "id": rev_id, "decision_id": dec_id, "queue_reason": p.review_reason,
+                "status": "pending", "queued_at": d["decided_at"], "outcome": None,
+                "reason": None, "reviewer": None, "reviewed_at": None,
+            }  # fmt: skip
+            revs.append(tuple(_bind(procs, c, rv[c]) for c in _REV_COLS))
+            review = SimpleNamespace(**rv)
+            digests += f',"review:{rev_id}":"{record_digest(review, "review")}"'
+        payload = (
+            f'{{"decision":{_cj(d["decision"])},"digests":{digests}}},'
+            f'"reasons":{t["reasons"]},"strategy":{_cj(d["strategy"])},'
+            f'"version":{_cj(d["version"])}}}'
+        )
+        seq += 1
+        subject = f"decision:{dec_id}"
+        h = entry_hash_text(seq, "decision", subject, p.actor, when, payload, prev_hash)
+        ledger.append((seq, "decision", subject, p.actor, when, payload, prev_hash, h))
+        prev_hash = h
+        out.append((SimpleNamespace(**app_row), SimpleNamespace(**dec_row), review))
+    return Built(apps, decs, revs, ledger, (seq, prev_hash, when), out)
 
 
 def _pg_array(kind: Any) -> str:
