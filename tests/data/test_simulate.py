@@ -242,7 +242,8 @@ def test_macro_shock_raises_default_after_its_month(book: Portfolio) -> None:
 
 def test_no_shock_means_no_late_rise() -> None:
     cfg = SimulationConfig(n_applications=20_000, seed=5, macro_shock_month=None)
-    frame = simulate(cfg).applications.merge(simulate(cfg).truth, on="application_id")
+    book = simulate(cfg)
+    frame = book.applications.merge(book.truth, on="application_id")
     first = frame[frame["applied_at"] < pd.Timestamp("2024-07-01")]["pd_true"].mean()
     last = frame[frame["applied_at"] >= pd.Timestamp("2025-07-01")]["pd_true"].mean()
     assert last == pytest.approx(first, rel=0.15)
