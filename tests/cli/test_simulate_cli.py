@@ -40,3 +40,11 @@ def test_bad_arguments_get_a_clear_message_and_non_zero_exit(tmp_path) -> None:
     result = runner.invoke(app, ["simulate", "-n", "many"])
     assert result.exit_code == 2
     assert "Invalid value" in result.output
+
+
+def test_unreachable_bad_rate_is_a_clear_error() -> None:
+    result = runner.invoke(app, ["simulate", "-n", "2000", "--fraud-rate", "0.4"])
+    assert result.exit_code == 2
+    assert "target_bad_rate" in result.output
+    assert "fraud alone" in result.output
+    assert "Traceback" not in result.output

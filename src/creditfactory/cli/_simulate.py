@@ -14,6 +14,7 @@ from rich.table import Table
 from creditfactory.cli._common import console, fail
 from creditfactory.data import Portfolio, SimulationConfig
 from creditfactory.data import simulate as run_simulation
+from creditfactory.exceptions import CreditFactoryError
 
 
 def _config_error(exc: ValidationError) -> str:
@@ -92,7 +93,10 @@ def simulate_with_progress(config: SimulationConfig) -> Portfolio:
         def report(step: str, done: float) -> None:
             bar.update(task, completed=done, description=step)
 
-        return run_simulation(config, progress=report)
+        try:
+            return run_simulation(config, progress=report)
+        except CreditFactoryError as exc:
+            fail(str(exc))
 
 
 def _pct(x: float) -> str:

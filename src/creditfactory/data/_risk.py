@@ -277,8 +277,15 @@ def calibrate_alpha(
         return float(probability_bad(risk, alpha, cures, cfg).mean()) - cfg.target_bad_rate
 
     lo, hi = -15.0, 5.0
-    if gap(lo) >= 0 or gap(hi) <= 0:
+    floor, ceiling = gap(lo) + cfg.target_bad_rate, gap(hi) + cfg.target_bad_rate
+    if floor >= cfg.target_bad_rate:
         raise ConfigError(
-            f"target_bad_rate: {cfg.target_bad_rate} cannot be reached with these risk settings"
+            f"target_bad_rate: {cfg.target_bad_rate} is below the {floor:.3f} that fraud alone "
+            "produces with these settings; raise target_bad_rate or lower fraud_rate"
+        )
+    if ceiling <= cfg.target_bad_rate:
+        raise ConfigError(
+            f"target_bad_rate: {cfg.target_bad_rate} is above the highest bad rate these "
+            f"settings can produce ({ceiling:.3f})"
         )
     return float(brentq(gap, lo, hi, xtol=1e-7))
