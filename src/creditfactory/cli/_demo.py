@@ -139,7 +139,7 @@ def _online(strategy: Any, book: Portfolio, decisions: Any) -> None:
     declined = decisions["decision"].to_numpy() == "decline"
     candidates = np.flatnonzero(declined & (n_reasons >= 2))
     pick = int(candidates[0]) if len(candidates) else int(np.flatnonzero(declined)[0])
-    row = {k: _plain(v) for k, v in apps.iloc[pick].items()}
+    row = apps.iloc[pick].to_dict()  # the engine reads NaN as null
     started = time.perf_counter()
     decision = strategy.decide(row)
     micros = (time.perf_counter() - started) * 1e6
@@ -161,20 +161,10 @@ def _online(strategy: Any, book: Portfolio, decisions: Any) -> None:
     console.print(table)
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, float) and np.isnan(value):
-        return None
-    if hasattr(value, "item"):
-        return value.item()
-    return value
-
-
 def _service(shipped_path: Path, book: Portfolio, workdir: Path) -> None:
     from creditfactory.api import service_demo
 
-    rows = [
-        {k: _plain(v) for k, v in r.items()} for r in book.applications.head(5).to_dict("records")
-    ]
+    rows = book.applications.head(5).to_dict("records")  # service_demo makes them JSON
     result = service_demo(shipped_path, rows, workdir)
     table = Table(title=f"Decisions from {result['url']}")
     for col in ("application", "HTTP", "decision", "limit", "APR", "reasons"):
