@@ -90,6 +90,8 @@ class DecisionService:
         self._active_cache: tuple[float, int, Strategy] | None = None
         self._fields_cache: tuple[float, frozenset[str]] | None = None
         self._lock = threading.Lock()
+        self._refresh_lock = threading.Lock()
+        self._refreshing = False  # a refresh started from the event loop is in flight
 
     # ----------------------------------------------------------------------- strategies
     def strategy(self, session: Session) -> tuple[StrategyVersion, Strategy]:
@@ -118,8 +120,7 @@ class DecisionService:
             return []
         cached = self._fields_cache
         if cached is None or time.monotonic() - cached[0] >= self.cache_seconds:
-            fields = frozenset(session.execute(select(ListEntry.field).distinct()).scalars())
-            cached = self._fields_cache = (time.monotonic(), fields)
+            cached = self._fields_cache = (time.monotonic(), _listed_fields(session))
         if not any(payload.get(f) not in (None, "") for f in cached[1]):
             return []
         return list_hits(session, self.list_secret, payload)
@@ -128,6 +129,31 @@ class DecisionService:
         """Forget the cached active strategy and list fields (call after changing them)."""
         self._active_cache = None
         self._fields_cache = None
+
+    def stale(self) -> bool:
+        """Whether a cache (active strategy, listed fields) is older than ``cache_seconds``."""
+        now_, active, fields = time.monotonic(), self._active_cache, self._fields_cache
+        if active is None or now_ - active[0] >= self.cache_seconds:
+            return True
+        return bool(self.list_secret) and (fields is None or now_ - fields[0] >= self.cache_seconds)
+
+    def refresh(self) -> None:
+        """Reload the active strategy and the set of listed fields (two small queries).
+
+        One caller refreshes while the others go on with the copies they have (at most one
+        refresh older than ``cache_seconds``): a stale cache must not send every request in
+        flight to the database at the same moment.
+        """
+        if not self._refresh_lock.acquire(blocking=False):
+            return  # someone else is refreshing
+        try:
+            with self.store.sessions() as session:
+                row, compiled = self.strategy(session)
+                self._active_cache = (time.monotonic(), row.id, compiled)
+                if self.list_secret:
+                    self._fields_cache = (time.monotonic(), _listed_fields(session))
+        finally:
+            self._refresh_lock.release()
 
     def close(self) -> None:
         """Stop the writer thread (after writing what is queued)."""
@@ -193,16 +219,16 @@ class DecisionService:
         )
 
     def needs_database(self, payload: Mapping[str, Any], idempotency_key: str | None) -> bool:
-        """Whether :meth:`prepare` would query the database (else it is pure CPU work)."""
-        now_ = time.monotonic()
+        """Whether :meth:`prepare` would query the database (else it is pure CPU work).
+
+        Stale caches do not count: :meth:`refresh` renews them, once, for everyone.
+        """
         if idempotency_key is not None or self._active_cache is None:
-            return True
-        if now_ - self._active_cache[0] >= self.cache_seconds:
             return True
         if not self.list_secret:
             return False
         fields = self._fields_cache
-        if fields is None or now_ - fields[0] >= self.cache_seconds:
+        if fields is None:
             return True
         return any(payload.get(f) not in (None, "") for f in fields[1])
 
@@ -221,6 +247,8 @@ class DecisionService:
         ConflictError
             No strategy is active, or the idempotency key was used for a different request.
         """
+        if self.stale():
+            self.refresh()
         prepared = self.prepare(payload, actor, api_key_id, idempotency_key)
         if isinstance(prepared, Outcome):
             return prepared
@@ -236,6 +264,12 @@ class DecisionService:
         """:meth:`decide` for an event loop: CPU work inline, database work off the loop."""
         from anyio import to_thread
 
+        if not self._refreshing and self.stale():  # one refresh at a time, off the loop
+            self._refreshing = True
+            try:
+                await to_thread.run_sync(self.refresh)
+            finally:
+                self._refreshing = False
         if self.needs_database(payload, idempotency_key):
             prepared = await to_thread.run_sync(
                 self.prepare, payload, actor, api_key_id, idempotency_key
@@ -341,6 +375,10 @@ class DecisionService:
                 },
             )  # fmt: skip
             return rev, decision
+
+
+def _listed_fields(session: Session) -> frozenset[str]:
+    return frozenset(session.execute(select(ListEntry.field).distinct()).scalars())
 
 
 def json_payload(payload: Mapping[str, Any]) -> dict[str, Any]:

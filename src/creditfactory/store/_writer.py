@@ -28,10 +28,11 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table
+from sqlalchemy import Engine, Table
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from creditfactory.audit import canonical_json, entry_hash_text, utc_now
+from creditfactory.store._checkpoint import Checkpointer
 from creditfactory.store._records import record_digest
 from creditfactory.store._tables import Application, DecisionRecord, LedgerHead, LedgerRow, Review
 
@@ -223,7 +224,8 @@ class Writer:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._sql: _Sql | None = None
-        self._conn: Connection | None = None
+        self._conn: Any = None  # the pool's proxy of the writer's DB-API connection
+        self._checkpointer: Checkpointer | None = None
         self.batches = 0
         self.items = 0
 
@@ -259,10 +261,7 @@ class Writer:
             self._queue.put(None)
             self._thread.join(timeout)
         self._thread = None
-        if self._conn is not None:
-            with contextlib.suppress(Exception):
-                self._conn.close()
-            self._conn = None
+        self._drop_connection()
 
     def _loop(self) -> None:
         while True:
@@ -302,33 +301,50 @@ class Writer:
         _settle(batch, results, None)
 
     def _write(self, batch: list[Pending]) -> list[tuple[Any, Any, Any]]:
-        """Write ``batch`` in one transaction; DB-API errors come back as SQLAlchemy's."""
+        """Write ``batch`` in one transaction; DB-API errors come back as SQLAlchemy's.
+
+        The writer keeps one pooled DB-API connection and drives its transaction itself: no
+        pool check-out, pre-ping or SQLAlchemy ``Connection`` bookkeeping per batch.
+        """
         if self._sql is None:
             self._sql = _Sql(self.engine)
         sql = self._sql
         dbapi = self.engine.dialect.loaded_dbapi
-        # the writer keeps its connection: no pool check-out (nor pre-ping) per batch
-        if self._conn is None or self._conn.closed or self._conn.invalidated:
-            self._conn = self.engine.connect()
-        conn = self._conn
+        if self._conn is None:
+            self._conn = self.engine.raw_connection()
+            if not sql.postgres:
+                self._checkpointer = Checkpointer.start_for(self.engine, self._conn)
+        raw = self._conn.dbapi_connection
+        assert raw is not None
         try:
-            with conn.begin():
-                raw = conn.connection.dbapi_connection
-                assert raw is not None
-                try:
-                    if sql.postgres:
-                        return self._write_postgres(sql, raw, batch)
-                    return self._write_rows(sql, raw.cursor(), batch, self._sqlite_ids)
-                except dbapi.Error as exc:
-                    raise DBAPIError.instance(
-                        "group commit", None, exc, dbapi.Error, dialect=self.engine.dialect
-                    ) from exc
-        except DBAPIError as exc:
-            if not isinstance(exc, IntegrityError):  # maybe broken: the next batch reconnects
+            try:
+                if sql.postgres:
+                    return self._write_postgres(sql, raw, batch)
+                out = self._write_rows(sql, raw.cursor(), batch, self._sqlite_ids)
+                raw.commit()
+            except BaseException:
                 with contextlib.suppress(Exception):
-                    conn.invalidate()
-                self._conn = None
-            raise
+                    raw.rollback()
+                raise
+        except dbapi.Error as exc:
+            err = DBAPIError.instance(
+                "group commit", None, exc, dbapi.Error, dialect=self.engine.dialect
+            )
+            if not isinstance(err, IntegrityError):  # maybe broken: the next batch reconnects
+                self._drop_connection(invalidate=True)
+            raise err from exc
+        if self._checkpointer is not None:
+            self._checkpointer.wake()
+        return out
+
+    def _drop_connection(self, invalidate: bool = False) -> None:
+        conn, self._conn = self._conn, None
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.invalidate() if invalidate else conn.close()
 
     # ------------------------------------------------------------------ back-ends
     @staticmethod
@@ -366,7 +382,7 @@ class Writer:
 
         with raw.pipeline():  # the inserts, the head and the commit in one more round trip
             out = self._write_rows(sql, raw.cursor(), batch, ids)
-            raw.commit()  # the engine's commit then finds nothing left to do
+            raw.commit()
         return out
 
     @staticmethod
