@@ -205,6 +205,7 @@ class _Sql:
                 f"(SELECT coalesce(max(id), 0) FROM {q(rev.name)})"
             )
         self.sequences: tuple[str, str, str] | None = None
+        self._rows: dict[tuple[str, int], str] = {}
         # the bind processors of the plain columns (SQLite stores datetimes as text)
         self.procs: dict[str, Callable[[Any], Any]] = {}
         for table in (app, dec, rev):
@@ -212,6 +213,23 @@ class _Sql:
                 proc = col.type._cached_bind_processor(dialect)
                 if proc is not None and col.name not in ("payload", *_JSON_COLS):
                     self.procs[col.name] = proc
+
+
+    def rows(self, insert: str, n: int) -> str:
+        """SQLite: ``insert`` (one row of ``?``) for ``n`` rows in one statement.
+
+        One statement per table steps the database once: ``executemany`` would step (and give
+        up and take back the GIL) once per row.
+        """
+        out = self._rows.get((insert, n))
+        if out is None:
+            head, marks = insert.rsplit(" VALUES ", 1)
+            out = self._rows[(insert, n)] = f"{head} VALUES {', '.join([marks] * n)}"
+        return out
+
+
+# rows per SQLite INSERT: far below its limit of 32,766 parameters for the widest table
+_SQLITE_ROWS = 500
 
 
 class Writer:
@@ -395,11 +413,11 @@ class Writer:
             for stmt, params in built.statements(sql):
                 cur.execute(stmt, params)
         else:
-            cur.executemany(sql.insert_app, built.apps)
-            cur.executemany(sql.insert_dec, built.decs)
-            if built.revs:
-                cur.executemany(sql.insert_rev, built.revs)
-            cur.executemany(sql.insert_ledger, built.ledger)
+            for stmt, rows in ((sql.insert_app, built.apps), (sql.insert_dec, built.decs),
+                               (sql.insert_rev, built.revs), (sql.insert_ledger, built.ledger)):
+                for k in range(0, len(rows), _SQLITE_ROWS):  # one multi-row INSERT per table
+                    part = rows[k : k + _SQLITE_ROWS]
+                    cur.execute(sql.rows(stmt, len(part)), [v for row in part for v in row])
             cur.execute(sql.move_head, built.head)
         return built.out
 
