@@ -92,6 +92,7 @@ class DecisionService:
         self._lock = threading.Lock()
         self._refresh_lock = threading.Lock()
         self._refreshing = False  # a refresh started from the event loop is in flight
+        self._texts: dict[tuple[Any, ...], str] = {}
 
     # ----------------------------------------------------------------------- strategies
     def strategy(self, session: Session) -> tuple[StrategyVersion, Strategy]:
@@ -307,7 +308,18 @@ class DecisionService:
         idempotency_key: str | None, strategy_id: int, result: Decision,
         hits: list[tuple[str, str]],
     ) -> Pending:  # fmt: skip
-        decided = apply_lists(result, hits)
+        if hits:
+            decided = apply_lists(result, hits)
+            decision_, limit, apr, term = (
+                decided["decision"],
+                decided["limit"],
+                decided["apr"],
+                decided["term"],
+            )
+            reasons = decided["reasons"]
+        else:  # the common case, without the copy
+            decision_, limit, apr, term = result.decision, result.limit, result.apr, result.term
+            reasons = list(result.reasons)
         external = payload.get("application_id")
         when = now()
         application = {
@@ -315,24 +327,45 @@ class DecisionService:
             "payload": payload, "request_sha256": request_sha,
             "idempotency_key": idempotency_key, "api_key_id": api_key_id, "received_at": when,
         }  # fmt: skip
+        texts = {"payload": text}
+        # the steps run and the model versions repeat from one decision to the next: their
+        # canonical texts are remembered
+        trace, trace_text = self._text_of(result.trace)
+        versions, versions_text = self._text_of(result.model_versions)
+        texts["trace"], texts["model_versions"] = trace_text, versions_text
+        try:  # plain JSON values (the usual case): serialised once, stored and digested as is
+            texts["values"] = _CANONICAL.encode(result.values)
+            values = dict(result.values)
+        except (TypeError, ValueError):
+            texts["values"] = canonical_json(dict(result.values))
+            values = json.loads(texts["values"])
         decision = {
             "strategy_id": strategy_id, "strategy": result.strategy,
-            "version": str(result.version), "decision": decided["decision"],
-            "limit": decided["limit"], "apr": decided["apr"], "term": decided["term"],
-            "reasons": decided["reasons"], "trace": list(result.trace),
-            "model_versions": dict(result.model_versions), "values": None,
-            "list_hits": [f"{n}:{f}" for n, f in hits], "decided_at": when,
+            "version": str(result.version), "decision": decision_, "limit": limit, "apr": apr,
+            "term": term, "reasons": reasons, "trace": trace, "model_versions": versions,
+            "values": values, "list_hits": [f"{n}:{f}" for n, f in hits], "decided_at": when,
         }  # fmt: skip
-        values = canonical_json(dict(result.values))  # serialised once: stored and digested
-        decision["values"] = json.loads(values)
         review = None
-        if decided["decision"] == "refer":
+        if decision_ == "refer":
             review = "refer"
         elif self.qc_rate > 0 and self._rng.random() < self.qc_rate:
             review = "qc_sample"
-        return Pending(
-            application, decision, review, actor, texts={"payload": text, "values": values}
-        )
+        return Pending(application, decision, review, actor, texts=texts)
+
+    def _text_of(self, value: Any) -> tuple[Any, str]:
+        """A fresh copy of ``value`` (a trace or a model-version map) and its canonical text,
+        the text remembered (a few hundred distinct ones at most in practice)."""
+        copy = dict(value) if isinstance(value, Mapping) else list(value)
+        try:
+            key = tuple(copy.items()) if isinstance(copy, dict) else tuple(copy)
+            text = self._texts.get(key)
+        except TypeError:  # unhashable content: not remembered
+            return copy, canonical_json(copy)
+        if text is None:
+            if len(self._texts) > 10_000:
+                self._texts.clear()
+            text = self._texts[key] = canonical_json(copy)
+        return copy, text
 
     # ----------------------------------------------------------------------- reviews
     def review(

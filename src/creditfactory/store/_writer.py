@@ -92,35 +92,51 @@ class Pending:
     dec_values: tuple[Any, ...] = ()  # the row after its id and application id
 
     def __post_init__(self) -> None:
-        a, d = self.application, self.decision
+        a, d, texts = self.application, self.decision, self.texts
         # what a Float / Integer column gives back, so that the digest survives the round trip
-        for name in ("limit", "apr"):
-            if d.get(name) is not None:
-                d[name] = float(d[name])
-        if d.get("term") is not None:
-            d["term"] = int(d["term"])
-        texts = self.texts
+        limit, apr, term = d["limit"], d["apr"], d["term"]
+        if limit is not None and type(limit) is not float:
+            d["limit"] = limit = float(limit)
+        if apr is not None and type(apr) is not float:
+            d["apr"] = apr = float(apr)
+        if term is not None and type(term) is not int:
+            d["term"] = term = int(term)
         if "payload" not in texts:
             texts["payload"] = _cj(a["payload"])
         for name in _JSON_COLS:
             if name not in texts:
                 texts[name] = _cj(d[name])
-        self.app_values = tuple(texts.get(c, a.get(c)) for c in _APP_COLS[1:])
-        self.dec_values = tuple(texts.get(c, d.get(c)) for c in _DEC_COLS[2:])
+        payload, reasons, trace = texts["payload"], texts["reasons"], texts["trace"]
+        versions, values, hits = texts["model_versions"], texts["values"], texts["list_hits"]
+        external, sha, key, key_id = (
+            a["external_id"],
+            a["request_sha256"],
+            a["idempotency_key"],
+            a["api_key_id"],
+        )
+        strategy_id, strategy, version, decision = (
+            d["strategy_id"],
+            d["strategy"],
+            d["version"],
+            d["decision"],
+        )
+        # the rows in _APP_COLS / _DEC_COLS order after their ids, JSON columns as text
+        self.app_values = (external, payload, sha, key, key_id, a["received_at"])
+        self.dec_values = (
+            strategy_id, strategy, version, decision, limit, apr, term, reasons, trace,
+            versions, values, hits, d["decided_at"],
+        )  # fmt: skip
         # application_content / decision_content in canonical (sorted-key) order
         self.app_digest = (
-            f'{{"api_key_id":{_cj(a["api_key_id"])},"external_id":{_cj(a["external_id"])},"id":',
-            f',"idempotency_key":{_cj(a["idempotency_key"])},"payload":{texts["payload"]},'
-            f'"request_sha256":{_cj(a["request_sha256"])}}}',
+            f'{{"api_key_id":{_cj(key_id)},"external_id":{_cj(external)},"id":',
+            f',"idempotency_key":{_cj(key)},"payload":{payload},"request_sha256":{_cj(sha)}}}',
         )
         self.dec_digest = (
             '{"application_id":',
-            f',"apr":{_cj(d["apr"])},"decision":{_cj(d["decision"])},"id":',
-            f',"limit":{_cj(d["limit"])},"list_hits":{texts["list_hits"]},'
-            f'"model_versions":{texts["model_versions"]},"reasons":{texts["reasons"]},'
-            f'"strategy":{_cj(d["strategy"])},"strategy_id":{_cj(d["strategy_id"])},'
-            f'"term":{_cj(d["term"])},"trace":{texts["trace"]},"values":{texts["values"]},'
-            f'"version":{_cj(d["version"])}}}',
+            f',"apr":{_cj(apr)},"decision":{_cj(decision)},"id":',
+            f',"limit":{_cj(limit)},"list_hits":{hits},"model_versions":{versions},'
+            f'"reasons":{reasons},"strategy":{_cj(strategy)},"strategy_id":{_cj(strategy_id)},'
+            f'"term":{_cj(term)},"trace":{trace},"values":{values},"version":{_cj(version)}}}',
         )
 
 
@@ -213,7 +229,6 @@ class _Sql:
                 proc = col.type._cached_bind_processor(dialect)
                 if proc is not None and col.name not in ("payload", *_JSON_COLS):
                     self.procs[col.name] = proc
-
 
     def rows(self, insert: str, n: int) -> str:
         """SQLite: ``insert`` (one row of ``?``) for ``n`` rows in one statement.
@@ -413,8 +428,12 @@ class Writer:
             for stmt, params in built.statements(sql):
                 cur.execute(stmt, params)
         else:
-            for stmt, rows in ((sql.insert_app, built.apps), (sql.insert_dec, built.decs),
-                               (sql.insert_rev, built.revs), (sql.insert_ledger, built.ledger)):
+            for stmt, rows in (
+                (sql.insert_app, built.apps),
+                (sql.insert_dec, built.decs),
+                (sql.insert_rev, built.revs),
+                (sql.insert_ledger, built.ledger),
+            ):
                 for k in range(0, len(rows), _SQLITE_ROWS):  # one multi-row INSERT per table
                     part = rows[k : k + _SQLITE_ROWS]
                     cur.execute(sql.rows(stmt, len(part)), [v for row in part for v in row])
