@@ -253,7 +253,7 @@ class Writer:
     def __init__(self, engine: Engine, max_batch: int = 256):
         self.engine = engine
         self.max_batch = max_batch
-        self._queue: queue.Queue[Pending | None] = queue.Queue()
+        self._queue: queue.SimpleQueue[Pending | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._sql: _Sql | None = None
