@@ -21,6 +21,7 @@ from creditfactory.store import (
     Review,
     Store,
     activate,
+    add_list_entries,
     add_strategy,
     verify,
 )
@@ -111,6 +112,31 @@ def test_ids_continue_after_rows_written_elsewhere(
     assert ids == sorted(set(ids))
     with service.store.session() as s:
         assert verify(s).ok
+
+
+def test_head_moved_by_another_writer_is_locked_and_chained_after(
+    service: DecisionService, good_application: dict[str, Any]
+) -> None:
+    """PostgreSQL writes a batch in one round trip while the writer knows the ledger head; a
+    head moved meanwhile (a ledger entry from elsewhere) makes that batch lock and retry."""
+    postgres = service.store.engine.dialect.name == "postgresql"
+    outs = [service.decide({**good_application, "application_id": f"A{i}"}, "ch") for i in range(3)]
+    assert service.writer.one_trip == (2 if postgres else 0)
+    other = DecisionService(service.store)  # another process's writer, say
+    other.decide({**good_application, "application_id": "B"}, "channel")
+    other.close()
+    with service.store.session() as s:  # and an API change: both move the head
+        add_list_entries(s, "k", "greylist", "phone", ["13800000000"], "ana")
+    outs.append(service.decide({**good_application, "application_id": "C"}, "channel"))
+    outs.append(service.decide({**good_application, "application_id": "D"}, "channel"))
+    assert service.writer.one_trip == (3 if postgres else 0)  # C locked, D one trip again
+    ids = [o.application.id for o in outs]
+    assert len(set(ids)) == len(ids)
+    with service.store.session() as s:
+        report = verify(s)
+        assert report.ok, report
+        stored = {r.external_id for r in s.execute(select(Application)).scalars()}
+    assert stored >= {"A0", "A1", "A2", "B", "C", "D"}
 
 
 def test_pending_keeps_the_column_types_the_database_gives_back(

@@ -22,6 +22,7 @@ import json
 import math
 import queue
 import threading
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -208,6 +209,13 @@ class _Sql:
         self.move_head = (
             f"UPDATE {h} SET seq = {mark}, hash = {mark}, updated_at = {mark} WHERE id = 1"
         )
+        # PostgreSQL: the head moves only if no other writer moved it since this one did
+        # (else 1 / 0 fails the transaction); ids are reserved ahead from the sequences
+        self.guard_head = (
+            f"WITH u AS ({self.move_head} AND seq = {mark} AND hash = {mark} RETURNING 1) "
+            "SELECT 1 / count(*) FROM u"
+        )
+        self.reserve = f"SELECT nextval({mark}::regclass) FROM generate_series(1, {mark})"
         if self.postgres:  # sequences hand out ids that no other writer will take
             self.ids = (
                 f"SELECT nextval({mark}::regclass), nextval({mark}::regclass), "
@@ -259,6 +267,10 @@ class Writer:
         self._sql: _Sql | None = None
         self._conn: Any = None  # the pool's proxy of the writer's DB-API connection
         self._checkpointer: Checkpointer | None = None
+        # PostgreSQL: the ledger head as this writer left it, and ids reserved ahead
+        self._head: tuple[int, str] | None = None
+        self._pools: tuple[deque[int], deque[int], deque[int]] = (deque(), deque(), deque())
+        self.one_trip = 0  # batches written in one round trip
         self.batches = 0
         self.items = 0
 
@@ -363,6 +375,7 @@ class Writer:
             err = DBAPIError.instance(
                 "group commit", None, exc, dbapi.Error, dialect=self.engine.dialect
             )
+            self._head = None  # not known after a failure: the next batch locks it
             if not isinstance(err, IntegrityError):  # maybe broken: the next batch reconnects
                 self._drop_connection(invalidate=True)
             raise err from exc
@@ -390,6 +403,10 @@ class Writer:
         )  # fmt: skip
 
     def _write_postgres(self, sql: _Sql, raw: Any, batch: list[Pending]) -> list[Any]:
+        """One round trip per batch while this writer knows the ledger head and holds ids;
+        two (lock and reserve, then write) otherwise."""
+        from psycopg.errors import DivisionByZero
+
         if sql.sequences is None:
             cur = raw.cursor()
             cur.execute(
@@ -398,8 +415,21 @@ class Writer:
                 "pg_get_serial_sequence('reviews', 'id')"
             )
             sql.sequences = tuple(cur.fetchone())
+        n, k = len(batch), sum(p.review_reason is not None for p in batch)
+        pools = self._pools
+        wanted = (n, n, k)
+        if self._head is not None and all(len(p) >= m for p, m in zip(pools, wanted, strict=True)):
+            ids = [[p.popleft() for _ in range(m)] for p, m in zip(pools, wanted, strict=True)]
+            built = build_rows(sql, batch, *self._head, *ids)
+            try:
+                self._send(sql, raw, built, guard=self._head)
+                self.one_trip += 1
+                return built.out
+            except DivisionByZero:
+                raw.rollback()  # another writer moved the head: lock it and start again
+                self._head = None
 
-        def ids(sql: _Sql, _: Any, n: int, k: int) -> tuple[Any, ...]:
+        def lock_and_reserve(sql: _Sql, _: Any, n: int, k: int) -> tuple[Any, ...]:
             assert sql.sequences is not None
             sa, sd, sr = sql.sequences
             with raw.pipeline():  # the lock and the ids in one round trip
@@ -413,10 +443,32 @@ class Writer:
                 [r[2] for r in rows[:k]],
             )  # fmt: skip
 
-        with raw.pipeline():  # the inserts, the head and the commit in one more round trip
-            out = self._write_rows(sql, raw.cursor(), batch, ids)
+        built = build_rows(sql, batch, *lock_and_reserve(sql, None, n, k))
+        self._send(sql, raw, built, guard=None)
+        return built.out
+
+    def _send(self, sql: _Sql, raw: Any, built: Built, guard: tuple[int, str] | None) -> None:
+        """The inserts, the head (moved only if still at ``guard``, when given), the commit and
+        fresh ids for the next batches, in one pipeline (one round trip)."""
+        assert sql.sequences is not None
+        statements = built.statements(sql)
+        if guard is not None:  # first, and failing (1 / 0) unless the head is still ours
+            statements = [(sql.guard_head, (*built.head, *guard)), *statements[:-1]]
+        refills = []
+        with raw.pipeline():
+            cur = raw.cursor()
+            for stmt, params in statements:
+                cur.execute(stmt, params)
+            want = max(64, 4 * len(built.out))
+            for pool, seq_name in zip(self._pools, sql.sequences, strict=True):
+                if len(pool) < 2 * len(built.out):  # nextval is not undone by a rollback
+                    c = raw.cursor()
+                    c.execute(sql.reserve, (seq_name, want - len(pool)))
+                    refills.append((pool, c))
             raw.commit()
-        return out
+        for pool, c in refills:
+            pool.extend(r[0] for r in c.fetchall())
+        self._head = built.head[0], built.head[1]
 
     @staticmethod
     def _write_rows(
