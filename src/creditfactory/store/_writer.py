@@ -3,9 +3,13 @@
 A request hands its rows to :class:`Writer` and waits for the commit, so nothing is answered
 before it is stored. The writer thread takes everything queued (up to ``max_batch``), locks the
 ledger head, reserves ids for the batch, inserts applications, decisions, reviews and ledger
-entries (one ``executemany`` per table, straight through the DB-API cursor), moves the head and
+entries (straight through the DB-API cursor), moves the head and
 commits: one commit and one lock round trip for the whole batch instead of one per request. On
-PostgreSQL the statements go in psycopg pipelines (two round trips per batch, commit included).
+SQLite each table gets one multi-row INSERT; on PostgreSQL one ``json_populate_recordset`` insert
+per table (the batch's rows as one JSON array), sent with the head and the commit in one psycopg
+pipeline: one round trip per batch while the writer knows the ledger head (a guarded update
+catches a head moved by another writer, and the batch then locks and retries), ids reserved
+ahead from the sequences. SQLite's WAL checkpoints run in a thread of their own.
 If a batch fails on a unique key (an idempotency race), its items are written one by one so that
 only the offending one fails.
 
@@ -187,14 +191,13 @@ class _Sql:
             if not self.postgres:  # executemany: SQLite steps one prepared statement per row
                 marks = ", ".join([mark] * len(cols))
                 return f"INSERT INTO {q(table.name)} ({names}) VALUES ({marks})"
-            # one statement for the whole batch: a column array per parameter
-            json_cols = set() if table.name == "ledger" else {"payload", *_JSON_COLS}
-            # binary arrays: text in text format would be escaped character by character
-            arrays = ", ".join(f"%b::{_pg_array(table.c[c].type)}" for c in cols)
-            picks = ", ".join(f"u.{q(c)}::json" if c in json_cols else f"u.{q(c)}" for c in cols)
+            # one statement for the whole batch: its rows as one JSON array (one parameter,
+            # no per-value dumping); JSON columns keep their text, the head of each row is the
+            # canonical content its digest covers
+            t = q(table.name)
             return (
-                f"INSERT INTO {q(table.name)} ({names}) SELECT {picks} "
-                f"FROM unnest({arrays}) AS u({names})"
+                f"INSERT INTO {t} ({names}) SELECT {names} "
+                f"FROM json_populate_recordset(NULL::{t}, %s::json)"
             )
 
         app, dec, rev = Application.__table__, DecisionRecord.__table__, Review.__table__
@@ -497,17 +500,18 @@ class Writer:
 class Built:
     """A batch's rows, ready to insert, and the records to answer with."""
 
-    apps: list[tuple[Any, ...]]
-    decs: list[tuple[Any, ...]]
-    revs: list[tuple[Any, ...]]
-    ledger: list[tuple[Any, ...]]
+    # SQLite: parameter tuples; PostgreSQL: each row as a JSON object's text
+    apps: list[Any]
+    decs: list[Any]
+    revs: list[Any]
+    ledger: list[Any]
     head: tuple[int, str, str]
     out: list[Any]
 
     def statements(self, sql: _Sql) -> list[tuple[str, Any]]:
-        """PostgreSQL: one ``unnest`` insert per table (columns as arrays), then the head."""
+        """PostgreSQL: one insert per table (its rows as a JSON array), then the head."""
         out: list[tuple[str, Any]] = [
-            (stmt, [list(c) for c in zip(*rows, strict=True)])
+            (stmt, (f"[{','.join(rows)}]",))
             for stmt, rows in ((sql.insert_app, self.apps), (sql.insert_dec, self.decs),
                                (sql.insert_rev, self.revs), (sql.insert_ledger, self.ledger))
             if rows
@@ -522,7 +526,7 @@ def build_rows(
     """The rows of ``batch`` with its reserved ids, chained after ``(seq, prev_hash)``."""
     reviewed = [p for p in batch if p.review_reason is not None]
     rev_of = {id(p): r for p, r in zip(reviewed, rev_ids, strict=True)}
-    procs = sql.procs
+    procs, postgres = sql.procs, sql.postgres
     app_procs = [(i, procs[c]) for i, c in enumerate(_APP_COLS[1:]) if c in procs]
     dec_procs = [(i, procs[c]) for i, c in enumerate(_DEC_COLS[2:]) if c in procs]
     when = utc_now()
@@ -531,13 +535,16 @@ def build_rows(
         a, d, t = p.application, p.decision, p.texts
         a0, a1 = p.app_digest
         d0, d1, d2 = p.dec_digest
+        app_text, dec_text = f"{a0}{app_id}{a1}", f"{d0}{app_id}{d1}{dec_id}{d2}"
         digests = (
-            f'{{"application:{app_id}":"{_sha(f"{a0}{app_id}{a1}")}",'
-            f'"decision:{dec_id}":"{_sha(f"{d0}{app_id}{d1}{dec_id}{d2}")}"'
+            f'{{"application:{app_id}":"{_sha(app_text)}","decision:{dec_id}":"{_sha(dec_text)}"'
         )
         app_row = {**a, "id": app_id}
         dec_row = {**d, "id": dec_id, "application_id": app_id}
-        if procs:
+        if postgres:  # rows as JSON objects: the digested content and the time
+            apps.append(f'{app_text[:-1]},"received_at":{_iso(a["received_at"])}}}')
+            decs.append(f'{dec_text[:-1]},"decided_at":{_iso(d["decided_at"])}}}')
+        elif procs:
             apps.append((app_id, *_bound(p.app_values, app_procs)))
             decs.append((dec_id, app_id, *_bound(p.dec_values, dec_procs)))
         else:
@@ -551,7 +558,13 @@ def build_rows(
                 "status": "pending", "queued_at": d["decided_at"], "outcome": None,
                 "reason": None, "reviewer": None, "reviewed_at": None,
             }  # fmt: skip
-            revs.append(tuple(_bind(procs, c, rv[c]) for c in _REV_COLS))
+            if postgres:
+                revs.append(
+                    canonical_json({c: rv[c] for c in _REV_COLS if c != "queued_at"})[:-1]
+                    + f',"queued_at":{_iso(rv["queued_at"])}}}'
+                )
+            else:
+                revs.append(tuple(_bind(procs, c, rv[c]) for c in _REV_COLS))
             review = SimpleNamespace(**rv)
             digests += f',"review:{rev_id}":"{record_digest(review, "review")}"'
         payload = (
@@ -562,25 +575,22 @@ def build_rows(
         seq += 1
         subject = f"decision:{dec_id}"
         h = entry_hash_text(seq, "decision", subject, p.actor, when, payload, prev_hash)
-        ledger.append((seq, "decision", subject, p.actor, when, payload, prev_hash, h))
+        if postgres:
+            ledger.append(
+                f'{{"seq":{seq},"kind":"decision","subject":"{subject}",'
+                f'"actor":{_encode_str(p.actor)},"created_at":"{when}",'
+                f'"payload":{_encode_str(payload)},"prev_hash":"{prev_hash}","hash":"{h}"}}'
+            )
+        else:
+            ledger.append((seq, "decision", subject, p.actor, when, payload, prev_hash, h))
         prev_hash = h
         out.append((SimpleNamespace(**app_row), SimpleNamespace(**dec_row), review))
     return Built(apps, decs, revs, ledger, (seq, prev_hash, when), out)
 
 
-def _pg_array(kind: Any) -> str:
-    """The PostgreSQL array type a column's values travel in (JSON as text, cast on insert)."""
-    from sqlalchemy import JSON, DateTime, Float, Integer
-
-    if isinstance(kind, Integer):
-        return "bigint[]"
-    if isinstance(kind, Float):
-        return "float8[]"
-    if isinstance(kind, DateTime):
-        return "timestamptz[]"
-    if isinstance(kind, JSON):
-        return "text[]"
-    return "text[]"
+def _iso(value: Any) -> str:
+    """A timestamp as a JSON string (PostgreSQL reads it back as ``timestamptz``)."""
+    return "null" if value is None else f'"{value.isoformat()}"'
 
 
 def _bound(values: tuple[Any, ...], procs: list[tuple[int, Callable[[Any], Any]]]) -> list[Any]:
