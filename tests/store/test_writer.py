@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from creditfactory.audit import canonical_json, entry_hash
 from creditfactory.store import (
@@ -99,6 +102,29 @@ def test_batches_store_what_the_ledger_vouches_for(
         assert {r.id for r in reviews} <= in_db
 
 
+def test_a_stale_cache_is_refreshed_once_not_by_every_request(
+    service: DecisionService, good_application: dict[str, Any], monkeypatch: Any
+) -> None:
+    service.decide({**good_application, "application_id": "warm"}, "channel")
+    refreshes: list[int] = []
+    real = service.refresh
+
+    def counting() -> None:
+        refreshes.append(1)
+        real()
+
+    monkeypatch.setattr(service, "refresh", counting)
+    queries: list[str] = []
+    event.listen(service.store.engine, "before_cursor_execute", lambda *a: queries.append(a[2]))
+    stamp, *rest = service._active_cache  # type: ignore[misc]
+    service._active_cache = (stamp - 60.0, *rest)  # expired: as after a quiet minute
+    outs = asyncio.run(_decide_concurrently(service, _variants(good_application)))
+    assert len(outs) == 24
+    assert refreshes == [1]  # one request refreshed; the other 23 used the copy they had
+    assert 1 <= len([q for q in queries if "strategy" in q]) <= 2
+    assert not service.stale()
+
+
 def test_ids_continue_after_rows_written_elsewhere(
     service: DecisionService, good_application: dict[str, Any]
 ) -> None:
@@ -177,3 +203,24 @@ def test_pending_keeps_the_column_types_the_database_gives_back(
 )  # fmt: skip
 def test_fast_scalar_serialiser_is_canonical_json(value: Any) -> None:
     assert _cj(value) == canonical_json(value)
+
+
+def test_sqlite_checkpoints_run_in_a_thread_of_their_own(
+    service: DecisionService, good_application: dict[str, Any]
+) -> None:
+    if service.store.engine.dialect.name != "sqlite":
+        pytest.skip("WAL checkpoints are SQLite's")
+    for i in range(5):
+        service.decide({**good_application, "application_id": f"W{i}"}, "channel")
+    checkpointer = service.writer._checkpointer
+    assert checkpointer is not None
+    deadline = time.monotonic() + 10
+    while checkpointer.checkpoints == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert checkpointer.checkpoints >= 1
+    db = Path(service.store.engine.url.database or "")
+    service.close()  # a last checkpoint, and the thread ends
+    assert not checkpointer._thread.is_alive()
+    service.store.dispose()
+    with sqlite3.connect(db) as plain:  # the database file reads back whole
+        assert plain.execute("SELECT count(*) FROM decisions").fetchone()[0] == 5
