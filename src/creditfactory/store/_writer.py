@@ -368,7 +368,7 @@ class Writer:
             try:
                 if sql.postgres:
                     return self._write_postgres(sql, raw, batch)
-                out = self._write_rows(sql, raw.cursor(), batch, self._sqlite_ids)
+                out = self._write_sqlite(sql, raw.cursor(), batch)
                 raw.commit()
             except BaseException:
                 with contextlib.suppress(Exception):
@@ -396,15 +396,6 @@ class Writer:
                 conn.invalidate() if invalidate else conn.close()
 
     # ------------------------------------------------------------------ back-ends
-    @staticmethod
-    def _sqlite_ids(sql: _Sql, cur: Any, n: int, k: int) -> tuple[Any, ...]:
-        seq, head_hash = cur.execute(sql.lock_head).fetchone()
-        a, d, r = cur.execute(sql.ids).fetchone()
-        return (
-            seq, head_hash, range(a + 1, a + n + 1), range(d + 1, d + n + 1),
-            range(r + 1, r + k + 1),
-        )  # fmt: skip
-
     def _write_postgres(self, sql: _Sql, raw: Any, batch: list[Pending]) -> list[Any]:
         """One round trip per batch while this writer knows the ledger head and holds ids;
         two (lock and reserve, then write) otherwise."""
@@ -432,7 +423,7 @@ class Writer:
                 raw.rollback()  # another writer moved the head: lock it and start again
                 self._head = None
 
-        def lock_and_reserve(sql: _Sql, _: Any, n: int, k: int) -> tuple[Any, ...]:
+        def lock_and_reserve(n: int, k: int) -> tuple[Any, ...]:
             assert sql.sequences is not None
             sa, sd, sr = sql.sequences
             with raw.pipeline():  # the lock and the ids in one round trip
@@ -446,7 +437,7 @@ class Writer:
                 [r[2] for r in rows[:k]],
             )  # fmt: skip
 
-        built = build_rows(sql, batch, *lock_and_reserve(sql, None, n, k))
+        built = build_rows(sql, batch, *lock_and_reserve(n, k))
         self._send(sql, raw, built, guard=None)
         return built.out
 
@@ -474,25 +465,25 @@ class Writer:
         self._head = built.head[0], built.head[1]
 
     @staticmethod
-    def _write_rows(
-        sql: _Sql, cur: Any, batch: list[Pending], ids: Callable[..., tuple[Any, ...]]
-    ) -> list[Any]:
-        reviewed = sum(p.review_reason is not None for p in batch)
-        built = build_rows(sql, batch, *ids(sql, cur, len(batch), reviewed))
-        if sql.postgres:  # one statement per table: columns as arrays
-            for stmt, params in built.statements(sql):
-                cur.execute(stmt, params)
-        else:
-            for stmt, rows in (
-                (sql.insert_app, built.apps),
-                (sql.insert_dec, built.decs),
-                (sql.insert_rev, built.revs),
-                (sql.insert_ledger, built.ledger),
-            ):
-                for k in range(0, len(rows), _SQLITE_ROWS):  # one multi-row INSERT per table
-                    part = rows[k : k + _SQLITE_ROWS]
-                    cur.execute(sql.rows(stmt, len(part)), [v for row in part for v in row])
-            cur.execute(sql.move_head, built.head)
+    def _write_sqlite(sql: _Sql, cur: Any, batch: list[Pending]) -> list[Any]:
+        """SQLite: lock the head, take ids after the largest, one multi-row INSERT per table."""
+        seq, head_hash = cur.execute(sql.lock_head).fetchone()
+        a, d, r = cur.execute(sql.ids).fetchone()
+        n, k = len(batch), sum(p.review_reason is not None for p in batch)
+        built = build_rows(
+            sql, batch, seq, head_hash, range(a + 1, a + n + 1), range(d + 1, d + n + 1),
+            range(r + 1, r + k + 1),
+        )  # fmt: skip
+        for stmt, rows in (
+            (sql.insert_app, built.apps),
+            (sql.insert_dec, built.decs),
+            (sql.insert_rev, built.revs),
+            (sql.insert_ledger, built.ledger),
+        ):
+            for i in range(0, len(rows), _SQLITE_ROWS):
+                part = rows[i : i + _SQLITE_ROWS]
+                cur.execute(sql.rows(stmt, len(part)), [v for row in part for v in row])
+        cur.execute(sql.move_head, built.head)
         return built.out
 
 
