@@ -284,3 +284,27 @@ def test_every_write_is_in_the_ledger_and_it_verifies(
     v = live.client.get("/v1/audit/verify", headers=live.as_("read-only")).json()
     assert v["ok"] is False
     assert v["first_problem"]["problem"] == "record-altered"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"application_id": "A\u0000B"}, "application_id"),
+        ({"notes": {"text": ["ok", "bad\u0000"]}}, "notes.text[1]"),
+        ({"x\u0000y": 1}, "x\\u0000y"),
+    ],
+    ids=["top-level", "nested", "key"],
+)
+def test_a_nul_character_is_a_422_naming_the_field_on_every_database(
+    live: Api, good_application: dict[str, Any], change: dict[str, Any], field: str
+) -> None:
+    """PostgreSQL text cannot hold U+0000: the service refuses it up front (on SQLite too), and
+    nothing is stored."""
+    r = post_app(live, {**good_application, **change})
+    assert r.status_code == 422, r.text
+    [error] = r.json()["detail"]
+    assert error["loc"] == ["body", field]
+    assert "U+0000" in error["msg"]
+    stored = post_app(live, {**good_application, "application_id": "after"})
+    assert stored.status_code == 201
+    assert stored.json()["application_id"] == 1  # the refused one took no id

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from creditfactory.audit import canonical_json
-from creditfactory.decision import Decision, Strategy
+from creditfactory.decision import Decision, InputError, Strategy
 from creditfactory.store._db import Store
 from creditfactory.store._errors import ConflictError, NotFoundError
 from creditfactory.store._ledger import append
@@ -449,10 +449,33 @@ def canonical_payload(payload: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
     ({'a': None, 'b': 1}, '{"a":null,"b":1}')
     """
     try:  # the common case: plain JSON values already
-        return dict(payload), _CANONICAL.encode(payload)
+        out, text = dict(payload), _CANONICAL.encode(payload)
     except (TypeError, ValueError):
         text = canonical_json(dict(payload))
-        return dict(json.loads(text)), text
+        out = dict(json.loads(text))
+    if "\\u0000" in text:  # JSON's escape of U+0000 (or a backslash before "u0000")
+        _reject_nul(out)
+    return out, text
+
+
+def _reject_nul(value: Any, where: str = "") -> None:
+    """:class:`InputError` naming the first field whose name or text holds U+0000: PostgreSQL
+    cannot store it, and whether an application is accepted must not depend on the database."""
+    pairs = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, item in pairs:
+        if isinstance(value, dict):
+            name = f"{where}.{key}" if where else str(key)
+        else:
+            name = f"{where}[{key}]"
+        if "\x00" in name or (isinstance(item, str) and "\x00" in item):
+            shown = name.replace("\x00", "\\u0000")
+            raise InputError(
+                f"application: {shown}: contains the character U+0000 (NUL), which cannot be "
+                "stored",
+                [shown],
+            )
+        if isinstance(item, dict | list):
+            _reject_nul(item, name)
 
 
 _CANONICAL = json.JSONEncoder(
