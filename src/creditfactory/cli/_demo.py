@@ -167,17 +167,25 @@ def _service(shipped_path: Path, book: Portfolio, workdir: Path) -> None:
     rows = book.applications.head(5).to_dict("records")  # service_demo makes them JSON
     result = service_demo(shipped_path, rows, workdir)
     table = Table(title=f"Decisions from {result['url']}")
-    for col in ("application", "HTTP", "decision", "limit", "APR", "reasons"):
-        table.add_column(col)
+    for col, justify in (
+        ("application", "left"),
+        ("HTTP", "right"),
+        ("decision", "left"),
+        ("limit CNY", "right"),
+        ("APR", "right"),
+        ("reasons", "left"),
+    ):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for row, d in zip(rows, result["decisions"], strict=True):
+        limit, apr = d.get("limit"), d.get("apr")
         table.add_row(
             row["application_id"],
             str(d.get("status")),
             str(d.get("decision")),
-            str(d.get("limit")),
-            str(d.get("apr")),
+            "–" if limit is None else f"{limit:,.0f}",
+            "–" if apr is None else f"{apr:.2%}",
             ", ".join(d.get("reasons") or []),
-        )
+        )  # fmt: skip
     console.print(table)
     console.print(
         f"retry with the same Idempotency-Key: HTTP {result['retry_status']}, "
