@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 import pytest
@@ -62,3 +63,32 @@ def test_openapi_still_documents_key_header_and_body(live: Api) -> None:
     assert [p["name"] for p in op["parameters"]] == ["idempotency-key"]
     assert op["requestBody"]["content"]["application/json"]["schema"]["type"] == "object"
     assert "201" in op["responses"]
+
+
+@pytest.mark.parametrize(
+    ("tail", "loc", "words"),
+    [
+        (', "monthly_income": NaN}', ["body", "monthly_income"], "finite number"),
+        (', "extra": 1e400}', ["body", "extra"], "finite number"),
+        (', "notes": {"a": [1, -Infinity]}}', ["body", "notes", "a", 1], "finite number"),
+        (', "deep": ' + "[" * 40 + "]" * 40 + "}", ["body", "deep", *[0] * 31], "32 levels"),
+        (', "deep": ' + "[" * 100_000 + "]" * 100_000 + "}", ["body"], "JSON decode error"),
+    ],
+    ids=["nan", "overflow", "nested-infinity", "too-deep", "beyond-the-parser"],
+)
+def test_what_python_reads_but_json_is_not_is_a_422_naming_where(
+    live: Api, good_application: dict[str, Any], tail: str, loc: list[Any], words: str
+) -> None:
+    """NaN and Infinity tokens, numbers beyond a float and absurd nesting: Python's JSON reader
+    accepts the first three (the service would have stored null); none reaches the database."""
+    body = json.dumps(good_application)[:-1] + tail
+    r = live.client.post(
+        "/v1/applications", content=body.encode(),
+        headers={"Content-Type": "application/json", **live.as_("underwriter")},
+    )  # fmt: skip
+    assert r.status_code == 422, r.text
+    [error] = r.json()["detail"]
+    assert error["loc"] == loc
+    assert words in error["msg"]
+    after = live.client.post("/v1/applications", json=good_application, headers=live.as_("admin"))
+    assert (after.status_code, after.json()["application_id"]) == (201, 1)  # nothing stored

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
@@ -61,12 +62,50 @@ async def _application(request: Request) -> dict[str, Any]:
             [{"type": "json_invalid", "loc": ("body", pos), "msg": "JSON decode error",
               "input": {}, "ctx": {"error": msg}}]
         ) from exc  # fmt: skip
+    except RecursionError as exc:
+        raise RequestValidationError(
+            [{"type": "json_invalid", "loc": ("body",), "msg": "JSON decode error",
+              "input": {}, "ctx": {"error": "nested too deeply"}}]
+        ) from exc  # fmt: skip
     if not isinstance(value, dict):
         raise RequestValidationError(
             [{"type": "dict_type", "loc": ("body",), "msg": "Input should be a valid dictionary",
               "input": value}]
         )  # fmt: skip
+    problem = _problem(value)
+    if problem is not None:
+        path, message = problem
+        raise RequestValidationError(
+            [{"type": "value_error", "loc": ("body", *path), "input": None, "msg": message}]
+        )
     return value
+
+
+MAX_DEPTH = 32  # an application is a record: deeper nesting is an error, not data
+
+_NOT_FINITE = (
+    "Input should be a finite number (NaN, Infinity and numbers beyond 1.8e308 are not JSON "
+    "numbers)"
+)
+
+
+def _problem(value: Any, depth: int = 1) -> tuple[tuple[str | int, ...], str] | None:
+    """Where a parsed body first holds a non-finite float (Python's JSON reader accepts ``NaN``
+    and ``Infinity`` and reads ``1e400`` as infinity; JSON has none of them) or nests deeper
+    than :data:`MAX_DEPTH`, and what is wrong there."""
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, item in items:
+        kind = type(item)
+        if kind is float:
+            if not math.isfinite(item):
+                return (key,), _NOT_FINITE
+        elif kind is dict or kind is list:
+            if depth >= MAX_DEPTH:
+                return (key,), f"Input should be nested at most {MAX_DEPTH} levels deep"
+            inner = _problem(item, depth + 1)
+            if inner is not None:
+                return (key, *inner[0]), inner[1]
+    return None
 
 
 @router.post(
