@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -97,7 +97,7 @@ async def authorise(request: Request, key: str | None, permission: str) -> Calle
     return caller
 
 
-def allowed(permission: str) -> Callable[..., Caller]:
+def allowed(permission: str) -> Callable[..., Awaitable[Caller]]:
     """A dependency returning the caller if its role grants ``permission`` (403 otherwise)."""
     PERMISSIONS[permission]  # an unknown permission fails at import, not per request
 

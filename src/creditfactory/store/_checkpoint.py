@@ -68,6 +68,7 @@ class Checkpointer:
         conn = self.engine.raw_connection()
         try:
             raw = conn.dbapi_connection
+            assert raw is not None  # a live pooled connection
             while True:
                 self._wake.wait()
                 self._wake.clear()

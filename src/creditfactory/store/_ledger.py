@@ -9,7 +9,7 @@ vouches for (applications, decisions, reviews), so an ``UPDATE`` on those tables
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select, update
@@ -89,7 +89,7 @@ def verify(session: Session, check_records: bool = True, anchors: Sequence[str] 
     count, head_hash = ledger_head(session)
     vouched: dict[str, tuple[int, str]] = {}
 
-    def walk() -> Iterator[Entry]:
+    def walk() -> Generator[Entry, None, None]:
         for e in entries(session):  # streamed: the chain is checked in constant memory
             if check_records:  # the latest entry vouching for a record says what it must be
                 for subject, expected in (e.payload.get("digests") or {}).items():

@@ -508,7 +508,7 @@ def apply_lists(result: Decision, hits: Sequence[tuple[str, str]]) -> dict[str, 
     >>> apply_lists(d, [("blacklist", "id_number"), ("blacklist", "phone")])["reasons"]
     ['LIST_BLACKLIST_ID_NUMBER', 'LIST_BLACKLIST_PHONE', 'R1']
     """
-    out = {
+    out: dict[str, Any] = {
         "decision": result.decision, "limit": result.limit, "apr": result.apr,
         "term": result.term, "reasons": list(result.reasons),
     }  # fmt: skip

@@ -171,7 +171,7 @@ def _settle(batch: list[Pending], results: list[Any] | None, exc: BaseException 
         elif exc is not None:
             item.future.set_exception(exc)
         else:
-            item.future.set_result(result)
+            item.future.set_result(result)  # type: ignore[arg-type]  # results given: no exc
     for loop, done in by_loop.items():
         with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
             loop.call_soon_threadsafe(_settle_on_loop, done)
@@ -200,13 +200,16 @@ class _Sql:
                 f"FROM json_populate_recordset(NULL::{t}, %s::json)"
             )
 
-        app, dec, rev = Application.__table__, DecisionRecord.__table__, Review.__table__
-        ledger, head = LedgerRow.__table__, LedgerHead.__table__
-        self.insert_app = insert(app, _APP_COLS)  # type: ignore[arg-type]
-        self.insert_dec = insert(dec, _DEC_COLS)  # type: ignore[arg-type]
-        self.insert_rev = insert(rev, _REV_COLS)  # type: ignore[arg-type]
-        self.insert_ledger = insert(ledger, _LEDGER_COLS)  # type: ignore[arg-type]
-        h = q(head.name)  # type: ignore[attr-defined]
+        app: Table = Application.__table__  # type: ignore[assignment]  # declarative tables
+        dec: Table = DecisionRecord.__table__  # type: ignore[assignment]
+        rev: Table = Review.__table__  # type: ignore[assignment]
+        ledger: Table = LedgerRow.__table__  # type: ignore[assignment]
+        head: Table = LedgerHead.__table__  # type: ignore[assignment]
+        self.insert_app = insert(app, _APP_COLS)
+        self.insert_dec = insert(dec, _DEC_COLS)
+        self.insert_rev = insert(rev, _REV_COLS)
+        self.insert_ledger = insert(ledger, _LEDGER_COLS)
+        h = q(head.name)
         # taking the write lock first (an UPDATE) makes writers in other processes queue up
         self.lock_head = f"UPDATE {h} SET seq = seq WHERE id = 1 RETURNING seq, hash"
         self.move_head = (
@@ -279,7 +282,7 @@ class Writer:
 
     def submit(self, item: Pending) -> tuple[Any, Any, Any]:
         """Queue ``item`` and wait until it is committed; re-raises the write's error."""
-        item.future = future = Future()
+        item.future = future = Future[tuple[Any, Any, Any]]()
         self._enqueue(item)
         return future.result()
 
@@ -521,7 +524,11 @@ def build_rows(
     app_procs = [(i, procs[c]) for i, c in enumerate(_APP_COLS[1:]) if c in procs]
     dec_procs = [(i, procs[c]) for i, c in enumerate(_DEC_COLS[2:]) if c in procs]
     when = utc_now()
-    apps, decs, revs, ledger, out = [], [], [], [], []
+    apps: list[Any] = []
+    decs: list[Any] = []
+    revs: list[Any] = []
+    ledger: list[Any] = []
+    out: list[Any] = []
     for p, app_id, dec_id in zip(batch, app_ids, dec_ids, strict=True):
         a, d, t = p.application, p.decision, p.texts
         a0, a1 = p.app_digest
