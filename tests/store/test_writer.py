@@ -30,7 +30,7 @@ from creditfactory.store import (
 )
 from creditfactory.store._records import record_digests
 from creditfactory.store._service import canonical_payload
-from creditfactory.store._writer import Pending, _cj
+from creditfactory.store._writer import LOCK_AFTER_MISS, Pending, _cj
 
 
 @pytest.fixture
@@ -144,25 +144,31 @@ def test_head_moved_by_another_writer_is_locked_and_chained_after(
     service: DecisionService, good_application: dict[str, Any]
 ) -> None:
     """PostgreSQL writes a batch in one round trip while the writer knows the ledger head; a
-    head moved meanwhile (a ledger entry from elsewhere) makes that batch lock and retry."""
+    head moved meanwhile (a ledger entry from elsewhere) makes that batch lock and retry, and
+    the next ``LOCK_AFTER_MISS`` batches lock at once (another writer is likely busy)."""
     postgres = service.store.engine.dialect.name == "postgresql"
-    outs = [service.decide({**good_application, "application_id": f"A{i}"}, "ch") for i in range(3)]
-    assert service.writer.one_trip == (2 if postgres else 0)
+    writer = service.writer
+
+    def decide(name: str) -> Any:
+        return service.decide({**good_application, "application_id": name}, "channel")
+
+    outs = [decide(f"A{i}") for i in range(3)]
+    assert writer.one_trip == (2 if postgres else 0)
     other = DecisionService(service.store)  # another process's writer, say
     other.decide({**good_application, "application_id": "B"}, "channel")
     other.close()
     with service.store.session() as s:  # and an API change: both move the head
         add_list_entries(s, "k", "greylist", "phone", ["13800000000"], "ana")
-    outs.append(service.decide({**good_application, "application_id": "C"}, "channel"))
-    outs.append(service.decide({**good_application, "application_id": "D"}, "channel"))
-    assert service.writer.one_trip == (3 if postgres else 0)  # C locked, D one trip again
+    outs += [decide(f"C{i}") for i in range(LOCK_AFTER_MISS + 2)]
+    if postgres:  # C0 guessed and missed; C1..C32 locked; C33 guessed right again
+        assert (writer.guard_misses, writer.one_trip) == (1, 3)
     ids = [o.application.id for o in outs]
     assert len(set(ids)) == len(ids)
     with service.store.session() as s:
         report = verify(s)
         assert report.ok, report
         stored = {r.external_id for r in s.execute(select(Application)).scalars()}
-    assert stored >= {"A0", "A1", "A2", "B", "C", "D"}
+    assert stored >= {"A0", "A1", "A2", "B", "C0", f"C{LOCK_AFTER_MISS + 1}"}
 
 
 def test_pending_keeps_the_column_types_the_database_gives_back(

@@ -257,6 +257,9 @@ class _Sql:
         return out
 
 
+# PostgreSQL: batches written with the head locked after a guess of it missed
+LOCK_AFTER_MISS = 32
+
 # rows per SQLite INSERT: far below its limit of 32,766 parameters for the widest table
 _SQLITE_ROWS = 500
 
@@ -277,6 +280,8 @@ class Writer:
         self._head: tuple[int, str] | None = None
         self._pools: tuple[deque[int], deque[int], deque[int]] = (deque(), deque(), deque())
         self.one_trip = 0  # batches written in one round trip
+        self.guard_misses = 0  # batches whose guess of the head was wrong
+        self._lock_for = 0  # batches to write with the lock before guessing again
         self.batches = 0
         self.items = 0
 
@@ -415,7 +420,10 @@ class Writer:
         n, k = len(batch), sum(p.review_reason is not None for p in batch)
         pools = self._pools
         wanted = (n, n, k)
-        if self._head is not None and all(len(p) >= m for p, m in zip(pools, wanted, strict=True)):
+        enough = all(len(p) >= m for p, m in zip(pools, wanted, strict=True))
+        if self._lock_for:  # the head moved elsewhere lately: another writer is busy too
+            self._lock_for -= 1
+        elif self._head is not None and enough:
             ids = [[p.popleft() for _ in range(m)] for p, m in zip(pools, wanted, strict=True)]
             built = build_rows(sql, batch, *self._head, *ids)
             try:
@@ -425,6 +433,10 @@ class Writer:
             except DivisionByZero:
                 raw.rollback()  # another writer moved the head: lock it and start again
                 self._head = None
+                self.guard_misses += 1
+                # with several writers (uvicorn workers) a guess would mostly miss and cost a
+                # round trip: lock for a while before guessing again
+                self._lock_for = LOCK_AFTER_MISS
 
         def lock_and_reserve(n: int, k: int) -> tuple[Any, ...]:
             assert sql.sequences is not None
