@@ -169,6 +169,23 @@ def test_list_decline_and_bind(full: Strategy) -> None:
     assert d.reasons[0] == "RF_STAFF"
 
 
+def test_list_check_with_action_none_and_no_bind_does_nothing() -> None:
+    # Regression: online, an action-none check without a bind took the no-bind fast path,
+    # referred and reported a None reason, while batch approved.
+    s = Strategy.from_yaml(
+        "strategy: n\nversion: '1'\nkey: id\ninputs: {id: str, phone: str}\n"
+        "lists: {grey: {values: ['1']}}\n"
+        "flow:\n  - lists:\n      checks:\n"
+        "        - {field: phone, list: grey, action: none}\n"
+        "        - {field: id, list: grey, action: refer, reason: RF_ID}\n"
+    )
+    d = s.decide({"id": "a", "phone": "1"})
+    assert (d.decision, d.reasons) == ("approve", [])
+    row = s.decide_batch(pl.DataFrame({"id": ["a"], "phone": ["1"]})).row(0, named=True)
+    assert (row["decision"], row["reasons"]) == ("approve", [])
+    assert s.decide({"id": "1", "phone": "1"}).reasons == ["RF_ID"]
+
+
 def test_table_decline_adds_model_reasons(full: Strategy) -> None:
     d = full.decide({**GOOD, "utilisation": 1.1, "housing": "rent", "inquiries_3m": 5, "age": 20})
     assert d.decision == "decline"

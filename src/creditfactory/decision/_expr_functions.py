@@ -166,6 +166,11 @@ def _check_is_null(types: list[Type]) -> Type:
     return BOOL
 
 
+def _py_is_null(fs: list[PyFn], types: list[Type], out: Type) -> PyFn:
+    f = fs[0]
+    return lambda env: f(env) is None
+
+
 def _float_fn(
     fn: Callable[..., Any], name: str, doc: str, arity: tuple[int, int | None]
 ) -> FunctionSpec:
@@ -223,7 +228,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         FunctionSpec("if", (3, 3), _check_if, _py_if, _pl_if, "if(cond, then, else)"),
         FunctionSpec(
             "is_null", (1, 1), _check_is_null,
-            lambda fs, ts, o: (lambda env, f=fs[0]: f(env) is None),
+            _py_is_null,
             lambda es, ts, o: es[0].is_null(), "true when the argument is null",
         ),
         _float_fn(abs, "abs", "absolute value", (1, 1)),

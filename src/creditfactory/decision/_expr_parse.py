@@ -128,20 +128,20 @@ class Var(Node):
 
 @dataclass(eq=False, slots=True)
 class Unary(Node):
-    op: str = ""  # "-" or "not"
-    operand: Node | None = None
+    op: str  # "-" or "not"
+    operand: Node
 
 
 @dataclass(eq=False, slots=True)
 class Binary(Node):
-    op: str = ""  # + - * / == != < <= > >= and or
-    left: Node | None = None
-    right: Node | None = None
+    op: str  # + - * / == != < <= > >= and or
+    left: Node
+    right: Node
 
 
 @dataclass(eq=False, slots=True)
 class In(Node):
-    operand: Node | None = None
+    operand: Node
     items: tuple[Any, ...] = ()  # literal values
     list_name: str | None = None  # or a named list declared by the strategy
     negate: bool = False

@@ -103,7 +103,7 @@ class FastChecks:
     """Fields grouped by how cheaply they are checked (the online path's fast lane)."""
 
     exact: tuple[tuple[str, type, bool], ...]  # str/bool fields without a value set
-    numeric: tuple[tuple[str, type, float, float, bool], ...]  # int/float fields with bounds
+    numeric: tuple[tuple[str, type[Any], float, float, bool], ...]  # int/float fields with bounds
     other: tuple[InputSpec, ...]  # fields with a value set
     specs: dict[str, InputSpec]
 
@@ -136,6 +136,7 @@ def validate_row(
     fast = fast or fast_checks(specs)
     get = application.get
     slow: list[str] = []
+    v: Any  # an application value of any type; each lane below checks it
     for name, exact, nullable in fast.exact:
         v = get(name)
         if type(v) is exact or (v is None and nullable and name in application):

@@ -93,7 +93,7 @@ class Ctx:
             raise self.err(line, f"cannot assign {var!r}: it is an input, a param or reserved")
         old = self.variables.get(var)
         fits = old is None or old.kind == t.kind or (old.kind, t.kind) == ("float", "int")
-        if not fits and t.kind != "null":
+        if old is not None and not fits and t.kind != "null":
             raise self.err(line, f"type mismatch: {var!r} is {old.kind}, cannot assign {t}")
         kind = old.kind if old is not None else t.kind
         if kind == "null":
@@ -220,6 +220,7 @@ def _lists(ctx: Ctx, lists: LDict, base: Path) -> None:
         raw = _mapping(ctx, raw, line, f"list {name!r}")
         _keys(ctx, raw, {"values", "file", "type", "description"}, set(), f"list {name!r}")
         kind = raw.get("type", "str")
+        items: list[Any]  # str items, ints for an int file list, any literal from values
         if "file" in raw:
             path = base / str(raw["file"])
             try:

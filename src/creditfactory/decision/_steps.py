@@ -29,7 +29,12 @@ from creditfactory.decision._models import DecisionModel
 from creditfactory.decision._table import Lookup
 
 DECLINE, REFER, NONE = "decline", "refer", "none"
-PL_DTYPES = {"int": pl.Int64, "float": pl.Float64, "bool": pl.Boolean, "str": pl.String}
+PL_DTYPES: dict[str, type[pl.DataType]] = {
+    "int": pl.Int64,
+    "float": pl.Float64,
+    "bool": pl.Boolean,
+    "str": pl.String,
+}
 
 
 class Run:
@@ -56,7 +61,7 @@ OnlineStep = Callable[[dict[str, Any], Run], None]
 class BatchPlan:
     """Polars operations for a frame, plus what the final select gathers."""
 
-    dtypes: dict[str, pl.DataType]
+    dtypes: dict[str, type[pl.DataType]]  # Polars dtype classes (see PL_DTYPES)
     ops: list[tuple[str, Any]] = field(default_factory=list)
     reasons: list[tuple[str, str | pl.Expr]] = field(default_factory=list)
     model_reasons: list[tuple[str, Any, list[pl.Expr], int]] = field(default_factory=list)
@@ -123,9 +128,11 @@ class RulesStep(Step):
 
     def online(self) -> OnlineStep:
         name = self.name
-        entries = [(r.expr.fn, r.action, r.reason, r.bind) for r in self.rules]
-        if not any(r.bind for r in self.rules):
-            # the common case, kept lean for the online path
+        # str(reason) as in batch(): a decline/refer rule always reports a string code
+        entries = [(r.expr.fn, r.action, str(r.reason), r.bind) for r in self.rules]
+        if all(r.bind is None and r.action != NONE for r in self.rules):
+            # the common case, kept lean for the online path (an action-none check must not
+            # refer, so it takes the general path below)
             def run_rules(env: dict[str, Any], run: Run) -> None:
                 run.trace.append(name)
                 for fn, action, reason, _ in entries:
@@ -317,7 +324,7 @@ class TableStep(Step):
         plan.cols(self.lookup.row_expr().alias(rowcol))
         idx = [*range(len(self.rows)), -1]
 
-        def mapped(key: str, dtype: pl.DataType) -> pl.Expr:
+        def mapped(key: str, dtype: type[pl.DataType]) -> pl.Expr:
             values = [*self._values(key), self.default.get(key)]
             return pl.col(rowcol).replace_strict(idx, values, return_dtype=dtype)
 

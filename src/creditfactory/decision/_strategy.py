@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import polars as pl
 
@@ -16,6 +16,9 @@ from creditfactory.decision._models import ModelRegistry
 from creditfactory.decision._steps import PL_DTYPES, BatchPlan, Run
 from creditfactory.decision._yaml import load_yaml, loads_yaml
 from creditfactory.exceptions import DataError
+
+if TYPE_CHECKING:
+    from polars.datatypes import IntegerType
 
 INVALID_INPUT = "INVALID_INPUT"
 
@@ -355,7 +358,8 @@ def _model_reasons(
         return empty
     sub = model.score_frame(df[rows].select(select), n)["reasons"]
     placed = pl.DataFrame({"i": rows, "r": sub})
-    full = pl.DataFrame({"i": pl.arange(0, df.height, eager=True, dtype=rows.dtype)}).join(
+    idx_dtype = cast("IntegerType", rows.dtype)  # arg_true gives the (unsigned) index type
+    full = pl.DataFrame({"i": pl.arange(0, df.height, eager=True, dtype=idx_dtype)}).join(
         placed, on="i", how="left", maintain_order="left"
     )["r"]
     return pl.select(pl.coalesce(pl.lit(full), pl.lit(empty))).to_series()
