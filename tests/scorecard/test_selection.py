@@ -92,3 +92,18 @@ def test_stepwise_rejects_unknown_options(design):
         stepwise(W, y, SelectionReport(), method="sideways")
     with pytest.raises(ConfigError, match="criterion"):
         stepwise(W, y, SelectionReport(), criterion="r2")
+
+
+def test_score_tests_needs_a_fit_with_cov_and_fitted(design):
+    from dataclasses import replace
+
+    from creditfactory.scorecard._selection import score_tests
+
+    W, y = design
+    X = W[["a"]].to_numpy()
+    res = fit_logit(X, y)
+    Z = np.column_stack([np.ones(len(X)), X])
+    C = W[["b"]].to_numpy()
+    assert score_tests(res, Z, C, y.astype(float), None).shape == (1,)
+    with pytest.raises(ConfigError, match="fitted"):
+        score_tests(replace(res, fitted=None), Z, C, y.astype(float), None)

@@ -97,7 +97,8 @@ def incumbent_decisions(apps: pd.DataFrame, cfg: SimulationConfig) -> pd.DataFra
         {
             "application_id": apps["application_id"].to_numpy(),
             "decision": np.where(approve, "approve", "decline"),
-            "decline_reason": np.where(approve, None, reason),
+            # numpy's stubs reject None, which np.where takes as an object scalar
+            "decline_reason": np.where(approve, None, reason),  # type: ignore[call-overload]
             "score": score,
             "score_band": np.where(approve, band + 1, 0).astype(np.int64),
             "limit": np.where(approve, limit, np.nan),

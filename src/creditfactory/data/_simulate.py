@@ -148,7 +148,10 @@ def simulate(config: SimulationConfig | None = None, progress: Progress | None =
             "bad": bad.astype(np.int64),
             "is_fraud": draw.is_fraud,
             "ring_id": ring_ids[draw.ring + 1],
-            "fraud_type": np.where(draw.is_fraud, np.where(draw.ring >= 0, "ring", "lone"), None),
+            # numpy's stubs reject None, which np.where takes as an object scalar
+            "fraud_type": np.where(  # type: ignore[call-overload]
+                draw.is_fraud, np.where(draw.ring >= 0, "ring", "lone"), None
+            ),
             "id_forged": draw.forged,
             "payer_type": np.array(PAYER_TYPES)[risk.payer],
             "fpd": paths.status[:, 0] == 2,

@@ -7,7 +7,7 @@ so reason codes come without extra packages: the features that raise the risk mo
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -236,7 +236,8 @@ class GBMChallenger(ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X: object) -> np.ndarray:
         """Log-odds of bad."""
-        return self.booster_.predict(self._matrix(self._frame(X)), raw_score=True)
+        # a dense matrix in: LightGBM hands back a dense array (sparse only for sparse input)
+        return cast(np.ndarray, self.booster_.predict(self._matrix(self._frame(X)), raw_score=True))
 
     def predict_proba(self, X: object) -> np.ndarray:
         """Probabilities ``[P(good), P(bad)]`` per row."""

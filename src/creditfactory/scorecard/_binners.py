@@ -10,7 +10,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -84,7 +84,11 @@ class Binner(Protocol):
     """A binning solver: regular values in, a rule out."""
 
     def fit_numeric(
-        self, x: np.ndarray, y: np.ndarray, constraints: BinningConstraints, **kwargs: Any
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        constraints: BinningConstraints,
+        sample_weight: np.ndarray | None = None,
     ) -> list[float]:
         """Split points (increasing) for numeric ``x`` (no missing or special values).
 
@@ -93,7 +97,11 @@ class Binner(Protocol):
         ...
 
     def fit_categorical(
-        self, x: np.ndarray, y: np.ndarray, constraints: BinningConstraints, **kwargs: Any
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        constraints: BinningConstraints,
+        sample_weight: np.ndarray | None = None,
     ) -> list[list[str]]:
         """Groups of category labels for categorical ``x`` (strings, no missing values)."""
         ...

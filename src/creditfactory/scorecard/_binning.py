@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -63,7 +65,7 @@ def bin_feature(
     *,
     name: str,
     kind: Kind | None = None,
-    special_codes: object = (),
+    special_codes: Iterable[Any] = (),
     constraints: BinningConstraints | None = None,
     solver: str = "dp",
     sample_weight: object = None,
@@ -115,7 +117,7 @@ def fit_feature(
     *,
     name: str,
     kind: Kind | None = None,
-    special_codes: object = (),
+    special_codes: Iterable[Any] = (),
     constraints: BinningConstraints | None = None,
     solver: str = "dp",
     sample_weight: object = None,
@@ -124,7 +126,7 @@ def fit_feature(
     c = constraints or BinningConstraints()
     y_arr = np.asarray(y).astype(np.int64)
     kind = kind or infer_kind(x, name)
-    specials = tuple(special_codes)  # type: ignore[arg-type]
+    specials = tuple(special_codes)
     binner = get_binner(solver)
     w = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
     if kind == "numerical":

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -69,9 +70,9 @@ class BinningTable:
         x: np.ndarray,
         y: np.ndarray,
         *,
-        splits: object = (),
-        groups: object = (),
-        special_codes: object = (),
+        splits: Iterable[float] = (),
+        groups: Iterable[Iterable[object]] = (),
+        special_codes: Iterable[Any] = (),
         sample_weight: object = None,
     ) -> BinningTable:
         """Count goods and bads of ``x`` (raw values) in the bins the rule describes.
@@ -81,9 +82,9 @@ class BinningTable:
         rule = cls(
             feature=feature,
             kind=kind,
-            splits=tuple(float(s) for s in splits),  # type: ignore[union-attr]
-            groups=tuple(tuple(str(c) for c in g) for g in groups),  # type: ignore[union-attr]
-            special_codes=tuple(special_codes),  # type: ignore[arg-type]
+            splits=tuple(float(s) for s in splits),
+            groups=tuple(tuple(str(c) for c in g) for g in groups),
+            special_codes=tuple(special_codes),
         )
         rule._check_rule()
         idx = rule.bin_index(x)
@@ -162,6 +163,7 @@ class BinningTable:
         n_reg = self.n_regular
         if self.kind == "numerical":
             v = _as_float(x, self.feature)
+            idx: np.ndarray
             if len(self.splits) <= _FEW_EDGES and self.n_bins < 127:
                 # a few comparisons beat a binary search; 1 byte per row: less memory traffic
                 idx = np.zeros(v.size, dtype=np.int8)
@@ -390,21 +392,23 @@ class BinningTable:
         groups = (*self.groups[:first], merged, *self.groups[last + 1 :])
         return replace(self, groups=groups, n_good=tuple(g), n_bad=tuple(b))
 
-    def split(self, edges: object, x: object, y: object) -> BinningTable:
+    def split(self, edges: Iterable[float], x: object, y: object) -> BinningTable:
         """Add numeric split points and recount on the data ``x, y``."""
         if self.kind != "numerical":
             raise ConfigError(f"feature '{self.feature}': split applies to numeric features")
-        new = sorted(set(self.splits).union(float(e) for e in edges))  # type: ignore[union-attr]
+        new = sorted(set(self.splits).union(float(e) for e in edges))
         return self.with_rule(x, y, splits=new)
 
-    def group(self, categories: object, x: object | None = None, y: object | None = None):
+    def group(
+        self, categories: Iterable[object], x: object | None = None, y: object | None = None
+    ) -> BinningTable:
         """Put the given categories into one new group (taken out of their old groups).
 
         Uses the per-category counts kept at fit time; pass ``x, y`` to recount instead.
         """
         if self.kind != "categorical":
             raise ConfigError(f"feature '{self.feature}': group applies to categorical features")
-        cats = tuple(str(c) for c in categories)  # type: ignore[union-attr]
+        cats = tuple(str(c) for c in categories)
         known = {c for g in self.groups for c in g} | set(self.category_counts)
         unknown = [c for c in cats if c not in known]
         if unknown:
@@ -416,7 +420,12 @@ class BinningTable:
         return self._recount_from_categories(tuple(groups))
 
     def with_rule(
-        self, x: object, y: object, *, splits: object = None, groups: object = None
+        self,
+        x: object,
+        y: object,
+        *,
+        splits: Iterable[float] | None = None,
+        groups: Iterable[Iterable[object]] | None = None,
     ) -> BinningTable:
         """Same feature and special values, a new rule, counts recomputed on ``x, y``."""
         return BinningTable.from_data(

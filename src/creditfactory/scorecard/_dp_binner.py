@@ -13,12 +13,16 @@ optbinning, whose constraint-programming model covers them.
 from __future__ import annotations
 
 import itertools
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from creditfactory.scorecard._binners import BinningConstraints, OptbinningBinner, register_binner
+from creditfactory.scorecard._binners import (
+    Binner,
+    BinningConstraints,
+    OptbinningBinner,
+    register_binner,
+)
 
 __all__ = ["DPBinner", "optimal_partition"]
 
@@ -99,7 +103,7 @@ def optimal_partition(
     final = best[:, :, P]
     if not np.isfinite(final).any():
         return [], float(iv[0, P]) if np.isfinite(iv[0, P]) else 0.0
-    m, i = np.unravel_index(np.argmax(final), final.shape)
+    m, i = (int(v) for v in np.unravel_index(np.argmax(final), final.shape))
     value = float(final[m, i])
     cuts = []
     j = P
@@ -248,7 +252,7 @@ class DPBinner:
         return [[c for grp in groups[s:e] for c in grp] for s, e in itertools.pairwise(bounds)]
 
 
-def _factory() -> Any:
+def _factory() -> Binner:
     return DPBinner()
 
 

@@ -229,7 +229,9 @@ def psi(expected: object, actual: object, n_bins: int = 10) -> float:
     if e.size == 0 or a.size == 0:
         raise DataError("psi needs non-empty expected and actual samples")
     e_ok = e[~np.isnan(e)]
-    edges = np.unique(np.quantile(e_ok, np.linspace(0, 1, n_bins + 1)[1:-1])) if e_ok.size else []
+    edges: np.ndarray | list[float] = (
+        np.unique(np.quantile(e_ok, np.linspace(0, 1, n_bins + 1)[1:-1])) if e_ok.size else []
+    )
 
     def counts(v: np.ndarray) -> np.ndarray:
         ok = ~np.isnan(v)

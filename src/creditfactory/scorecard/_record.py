@@ -13,6 +13,9 @@ from creditfactory.scorecard._inputs import ScorecardWarning
 
 __all__ = ["RecordScorer"]
 
+# (feature, numeric?, splits (empty when categorical), value -> bin, points per bin, missing bin)
+_Spec = tuple[str, bool, list[float], dict[Any, int], list[float], int]
+
 
 class RecordScorer:
     """Points of one record (a mapping of column to raw value), identical to batch scoring.
@@ -24,7 +27,7 @@ class RecordScorer:
     """
 
     def __init__(self, sc: Any) -> None:
-        self._specs = []
+        self._specs: list[_Spec] = []
         for f in sc.selected_features_:
             t = sc.binning_tables_[f]
             pts = [float(p) for p in sc.bin_points_[f]]
@@ -32,9 +35,9 @@ class RecordScorer:
                 special = {float(c): t.n_regular + k for k, c in enumerate(t.special_codes)}
                 self._specs.append((f, True, list(t.splits), special, pts, t.missing_bin))
             else:
-                lookup = {c: i for i, g in enumerate(t.groups) for c in g}
+                lookup: dict[Any, int] = {c: i for i, g in enumerate(t.groups) for c in g}
                 lookup.update({str(c): t.n_regular + k for k, c in enumerate(t.special_codes)})
-                self._specs.append((f, False, None, lookup, pts, t.missing_bin))
+                self._specs.append((f, False, [], lookup, pts, t.missing_bin))
 
     def points(self, record: Mapping[str, Any]) -> float:
         """Total points of ``record`` (higher = safer)."""

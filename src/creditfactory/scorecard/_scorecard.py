@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -352,7 +353,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             report.drop(f, "sign", "coefficient has the wrong sign", float(res.params[1 + worst]))
 
     def _build_points(self) -> None:
-        self._record_scorer = None
+        self._record_scorer: RecordScorer | None = None
         k = len(self.selected_features_)
         self.bin_points_ = {
             f: self.scaling.bin_points(self.binning_tables_[f].woe, c, self.intercept_, k)
@@ -422,9 +423,10 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         The online path: plain Python, no DataFrame, same points as :meth:`predict_points`.
         """
         check_is_fitted(self, "coef_")
-        if getattr(self, "_record_scorer", None) is None:
-            self._record_scorer = RecordScorer(self)
-        return self._record_scorer.points(record)
+        scorer: RecordScorer | None = getattr(self, "_record_scorer", None)
+        if scorer is None:
+            scorer = self._record_scorer = RecordScorer(self)
+        return scorer.points(record)
 
     def decision_function(self, X: object) -> np.ndarray:
         """Log-odds of bad."""
@@ -560,7 +562,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             rows.append((f, psi_from_counts(t.count, cur)))
         return pd.DataFrame(rows, columns=["feature", "psi"])
 
-    def save(self, path: str) -> None:
+    def save(self, path: str | Path) -> None:
         """Write the versioned JSON artefact to directory ``path`` (see :func:`load`)."""
         from creditfactory.scorecard._artefact import save
 

@@ -158,12 +158,16 @@ def score_tests(
     ``Z`` is the fitted model's design with the intercept column. One pass over the data scores
     every candidate, so forward selection needs one fit per step instead of one per candidate.
     """
-    p = res.fitted
+    p, cov = res.fitted, res.cov
+    if p is None or cov is None:
+        raise ConfigError(
+            "score_tests needs a LogitResult with 'fitted' and 'cov' (fit_logit sets both)"
+        )
     ww = np.ones(y.size) if w is None else w
     v = ww * p * (1 - p)
     u = C.T @ (ww * (y - p))
     A = (C * v[:, None]).T @ Z  # m x k
-    var = np.einsum("ij,ij->j", C * v[:, None], C) - np.einsum("ij,jk,ik->i", A, res.cov, A)
+    var = np.einsum("ij,ij->j", C * v[:, None], C) - np.einsum("ij,jk,ik->i", A, cov, A)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(var > 1e-12, u**2 / var, 0.0)
 
