@@ -62,6 +62,18 @@ def load_text(tmp_path: Path, body: str, registry: ModelRegistry | None = None) 
             11,
             "action must be decline or refer",
         ),
+        (
+            "  - rules:\n      rules:\n        - {name: r, when: 'age > 1', action: decline,"
+            " reason: null}\n",
+            11,
+            "rule 'r': reason must be a non-empty text$",
+        ),
+        (
+            "  - rules:\n      rules:\n        - {name: r, when: 'age > 1', action: refer,"
+            " reason: 101}\n",
+            11,
+            "reason must be a non-empty text \\(quote a numeric code",
+        ),
         ("  - model: {model: ascore, bind: {score: s}}\n", 9, "missing model 'ascore'"),
         ("  - assign: {set: {age: '1'}}\n", 9, "cannot assign 'age'"),
         (

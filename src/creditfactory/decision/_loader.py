@@ -293,8 +293,19 @@ def _rules(ctx: Ctx, cfg: LDict, name: str) -> Step:
         if expr.type.kind not in ("bool", "null"):
             raise ctx.err(raw.line_of("when"), f"rule {rname!r}: type mismatch: "
                           f"the condition is {expr.type}, not bool")  # fmt: skip
-        rules.append(Rule(rname, expr, action, str(raw["reason"]), None, line))
+        reason = _reason(ctx, raw, f"rule {rname!r}")
+        rules.append(Rule(rname, expr, action, reason, None, line))
     return RulesStep(name, cfg.line, rules)
+
+
+def _reason(ctx: Ctx, raw: LDict, what: str) -> str:
+    """A rule's reason code: text, not empty (``reason: null`` or ``reason: 101`` would reach the
+    applicant as ``"None"`` or change type between modes: quote a numeric code)."""
+    value = raw["reason"]
+    if not isinstance(value, str) or not value.strip():
+        hint = " (quote a numeric code: reason: '101')" if isinstance(value, int | float) else ""
+        raise ctx.err(raw.line_of("reason"), f"{what}: reason must be a non-empty text{hint}")
+    return value
 
 
 def _list_checks(ctx: Ctx, cfg: LDict, name: str) -> Step:
@@ -318,7 +329,8 @@ def _list_checks(ctx: Ctx, cfg: LDict, name: str) -> Step:
         expr = ctx.expr(f"{ctx.name(fld, line, 'field')} in {lst}", raw.line_of("field"),
                         f"check of {fld!r} in {lst!r}")  # fmt: skip
         bind = raw.get("bind")
-        rules.append(Rule(f"{fld} in {lst}", expr, action, raw.get("reason"), bind, line))
+        reason = _reason(ctx, raw, f"check of {fld!r} in {lst!r}") if "reason" in raw else None
+        rules.append(Rule(f"{fld} in {lst}", expr, action, reason, bind, line))
         if bind is not None:
             ctx.define(bind, Type("bool"), raw.line_of("bind"))
     return RulesStep(name, cfg.line, rules, kind="lists")
