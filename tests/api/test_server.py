@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
+from sqlalchemy import select
 
 from creditfactory.api import service_demo
 from creditfactory.data import SimulationConfig, simulate
@@ -63,3 +66,58 @@ def test_bootstrap_with_the_reference_strategy(tmp_path: Path) -> None:
             == 201
         )
     again.state.store.dispose()
+
+
+@pytest.mark.slow
+def test_several_workers_share_the_store_and_the_ledger(
+    db_url: str, tmp_path: Path, strategy_yaml: str, good_application: dict[str, Any]
+) -> None:
+    """``serve --workers 2``: migrated and bootstrapped once, then both processes decide, and
+    every decision is stored once under one unbroken ledger (SQLite and PostgreSQL)."""
+    import json
+    import urllib.request
+
+    from creditfactory.api import start_server
+    from creditfactory.store import Application, Store, verify
+
+    strategy = tmp_path / "strategy.yaml"
+    strategy.write_text(strategy_yaml, encoding="utf-8")
+    env = {
+        "CREDITFACTORY_DATABASE_URL": db_url, "CREDITFACTORY_ADMIN_KEY": "k",
+        "CREDITFACTORY_STRATEGY": str(strategy), "CREDITFACTORY_QC_RATE": "0.2",
+    }  # fmt: skip
+    n = 60
+    with start_server(env=env, workers=2) as server:
+
+        def post(i: int) -> int:
+            body = json.dumps({**good_application, "application_id": f"W{i}"}).encode()
+            request = urllib.request.Request(
+                f"{server.url}/v1/applications", data=body, method="POST",
+                headers={"X-API-Key": "k", "Content-Type": "application/json"},
+            )  # fmt: skip
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                return int(answer.status)
+
+        with ThreadPoolExecutor(12) as pool:
+            codes = list(pool.map(post, range(n)))
+        assert "2 workers" in server.output()
+    assert codes == [201] * n
+    store = Store(db_url)
+    try:
+        with store.session() as s:
+            stored = [a.external_id for a in s.execute(select(Application)).scalars()]
+            report = verify(s)
+    finally:
+        store.dispose()
+    assert sorted(stored) == sorted(f"W{i}" for i in range(n))
+    assert report.ok, report
+
+
+def test_workers_need_processes_and_a_shared_database() -> None:
+    from creditfactory.api import Settings, serve
+    from creditfactory.exceptions import ConfigError
+
+    with pytest.raises(ConfigError, match="workers: 0 is not a number of processes"):
+        serve(Settings(database_url="sqlite://"), workers=0)
+    with pytest.raises(ConfigError, match="in-memory SQLite database cannot be shared"):
+        serve(Settings(database_url="sqlite://"), workers=2)

@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     store = Store(settings.database_url)
     if settings.migrate:
         store.migrate()
-    _bootstrap(store, settings)
+    bootstrap(store, settings)
     secret = None if settings.list_secret is None else settings.list_secret.get_secret_value()
     service = DecisionService(store, secret, settings.qc_rate, settings.qc_seed)
 
@@ -78,7 +78,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def _bootstrap(store: Store, settings: Settings) -> None:
+def bootstrap(store: Store, settings: Settings) -> None:
+    """Create the admin key when there is none and activate the strategy file when none is
+    active (both from ``settings``); nothing when both exist."""
     with store.session() as session:
         if settings.admin_key is not None and count_keys(session) == 0:
             add_key(session, "admin", "admin", settings.admin_key.get_secret_value(), "bootstrap")

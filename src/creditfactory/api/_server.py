@@ -17,18 +17,72 @@ from creditfactory.api._settings import Settings
 from creditfactory.exceptions import ConfigError
 
 
-def serve(settings: Settings | None = None, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Serve the API with uvicorn until interrupted."""
+def serve(
+    settings: Settings | None = None, host: str = "127.0.0.1", port: int = 8000, workers: int = 1
+) -> None:
+    """Serve the API with uvicorn until interrupted.
+
+    With ``workers`` > 1, uvicorn runs that many processes on one socket. They read their
+    settings from the ``CREDITFACTORY_*`` environment (``settings``, if given, must be the same);
+    this process migrates the schema and bootstraps the admin key and strategy once, before
+    they start, so that they do not race to do it. Each has its own writer; they share the
+    ledger through its head-row lock.
+
+    Raises
+    ------
+    ConfigError
+        ``workers`` is below 1, or an in-memory SQLite database is asked to be shared.
+    """
     import uvicorn
 
     from creditfactory.api._app import create_app
 
-    app = create_app(settings)
+    if workers < 1:
+        raise ConfigError(f"workers: {workers} is not a number of processes (>= 1)")
+    if workers == 1:
+        app = create_app(settings)
+        _freeze()
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+        return
+    settings = settings or Settings()
+    if settings.database_url in ("sqlite://", "sqlite:///:memory:"):
+        raise ConfigError("workers: an in-memory SQLite database cannot be shared by processes")
+    prepare(settings)
+    os.environ["CREDITFACTORY_MIGRATE"] = "false"  # done: the workers only connect
+    uvicorn.run(
+        "creditfactory.api._server:worker_app", factory=True, workers=workers, host=host,
+        port=port, log_level="warning",
+    )  # fmt: skip
+
+
+def prepare(settings: Settings) -> None:
+    """Migrate and bootstrap once, as a worker would at start-up, then let go of the database."""
+    from creditfactory.api._app import bootstrap
+    from creditfactory.store import Store
+
+    store = Store(settings.database_url)
+    try:
+        if settings.migrate:
+            store.migrate()
+        bootstrap(store, settings)
+    finally:
+        store.dispose()
+
+
+def worker_app() -> Any:
+    """The app of one of several uvicorn workers (settings from the environment)."""
+    from creditfactory.api._app import create_app
+
+    app = create_app()
+    _freeze()
+    return app
+
+
+def _freeze() -> None:
     # what start-up built (modules, the app, compiled strategies) lives as long as the process:
     # keeping it out of every later garbage collection saves a few per cent per request
     gc.collect()
     gc.freeze()
-    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -79,7 +133,7 @@ class ServerProcess:
 
 def start_server(
     host: str = "127.0.0.1", port: int | None = None, env: Mapping[str, str] | None = None,
-    timeout: float = 60.0,
+    timeout: float = 60.0, workers: int = 1,
 ) -> ServerProcess:  # fmt: skip
     """Start ``creditfactory serve`` in a child process and wait until ``/health`` answers.
 
@@ -96,6 +150,8 @@ def start_server(
     port = port or free_port(host)
     code = "import sys; from creditfactory.cli import main; sys.argv[0] = 'creditfactory'; main()"
     cmd = [sys.executable, "-c", code, "serve", "--host", host, "--port", str(port)]
+    if workers != 1:
+        cmd += ["--workers", str(workers)]
     # a file, not a pipe: a chatty server must never block on a full pipe
     log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server
     proc = subprocess.Popen(

@@ -13,6 +13,9 @@ from creditfactory.exceptions import CreditFactoryError
 def serve(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="processes serving the port (settings from the environment)")
+    ] = 1,
 ) -> None:
     """Serve the decision API (settings from CREDITFACTORY_* variables; docs at /docs)."""
     from pydantic import ValidationError
@@ -24,8 +27,9 @@ def serve(
         settings = Settings()
     except ValidationError as exc:
         fail(f"invalid CREDITFACTORY_* settings: {exc}")
-    console.print(f"creditfactory service on http://{host}:{port} (docs at /docs)")
+    shown = "" if workers == 1 else f", {workers} workers"
+    console.print(f"creditfactory service on http://{host}:{port} (docs at /docs{shown})")
     try:
-        run(settings, host=host, port=port)
+        run(settings, host=host, port=port, workers=workers)
     except CreditFactoryError as exc:
         fail(str(exc))
