@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy import select
 
+from creditfactory._nested import first_problem
 from creditfactory.api._decisions import decision_public
 from creditfactory.api._deps import Reader, SessionDep, authorise
 from creditfactory.api._schemas import ERRORS, ApplicationDecision, ApplicationPublic
@@ -89,23 +90,16 @@ _NOT_FINITE = (
 )
 
 
-def _problem(value: Any, depth: int = 1) -> tuple[tuple[str | int, ...], str] | None:
+def _not_finite(_: Any, item: Any) -> str | None:
+    return _NOT_FINITE if type(item) is float and not math.isfinite(item) else None
+
+
+def _problem(value: dict[str, Any]) -> tuple[tuple[str | int, ...], str] | None:
     """Where a parsed body first holds a non-finite float (Python's JSON reader accepts ``NaN``
     and ``Infinity`` and reads ``1e400`` as infinity; JSON has none of them) or nests deeper
     than :data:`MAX_DEPTH`, and what is wrong there."""
-    items = value.items() if isinstance(value, dict) else enumerate(value)
-    for key, item in items:
-        kind = type(item)
-        if kind is float:
-            if not math.isfinite(item):
-                return (key,), _NOT_FINITE
-        elif kind is dict or kind is list:
-            if depth >= MAX_DEPTH:
-                return (key,), f"Input should be nested at most {MAX_DEPTH} levels deep"
-            inner = _problem(item, depth + 1)
-            if inner is not None:
-                return (key, *inner[0]), inner[1]
-    return None
+    deep = f"Input should be nested at most {MAX_DEPTH} levels deep"
+    return first_problem(value, _not_finite, MAX_DEPTH, deep)
 
 
 @router.post(

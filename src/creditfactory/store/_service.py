@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from creditfactory._nested import first_problem
 from creditfactory.audit import canonical_json
 from creditfactory.decision import Decision, InputError, Strategy
 from creditfactory.store._db import Store
@@ -458,24 +459,23 @@ def canonical_payload(payload: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
     return out, text
 
 
-def _reject_nul(value: Any, where: str = "") -> None:
+def _nul(key: Any, item: Any) -> str | None:
+    if "\x00" in str(key) or (type(item) is str and "\x00" in item):
+        return "contains the character U+0000 (NUL), which cannot be stored"
+    return None
+
+
+def _reject_nul(payload: dict[str, Any]) -> None:
     """:class:`InputError` naming the first field whose name or text holds U+0000: PostgreSQL
     cannot store it, and whether an application is accepted must not depend on the database."""
-    pairs = value.items() if isinstance(value, dict) else enumerate(value)
-    for key, item in pairs:
-        if isinstance(value, dict):
-            name = f"{where}.{key}" if where else str(key)
-        else:
-            name = f"{where}[{key}]"
-        if "\x00" in name or (isinstance(item, str) and "\x00" in item):
-            shown = name.replace("\x00", "\\u0000")
-            raise InputError(
-                f"application: {shown}: contains the character U+0000 (NUL), which cannot be "
-                "stored",
-                [shown],
-            )
-        if isinstance(item, dict | list):
-            _reject_nul(item, name)
+    found = first_problem(payload, _nul)
+    if found is not None:
+        path, message = found
+        field = "".join(
+            f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p))
+            for i, p in enumerate(path)
+        ).replace("\x00", "\\u0000")
+        raise InputError(f"application: {field}: {message}", [field])
 
 
 _CANONICAL = json.JSONEncoder(
