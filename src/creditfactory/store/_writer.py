@@ -188,7 +188,7 @@ class _Sql:
 
         def insert(table: Table, cols: tuple[str, ...]) -> str:
             names = ", ".join(q(c) for c in cols)
-            if not self.postgres:  # executemany: SQLite steps one prepared statement per row
+            if not self.postgres:  # one row of marks; rows() repeats it for a whole batch
                 marks = ", ".join([mark] * len(cols))
                 return f"INSERT INTO {q(table.name)} ({names}) VALUES ({marks})"
             # one statement for the whole batch: its rows as one JSON array (one parameter,
