@@ -19,6 +19,7 @@ from creditfactory.scorecard import (
     BinningConstraints,
     PointsScaling,
     ScorecardWarning,
+    TabularEstimatorMixin,
     as_frame,
     bin_feature,
     check_target,
@@ -28,7 +29,7 @@ from creditfactory.scorecard import (
 __all__ = ["GBMChallenger"]
 
 
-class GBMChallenger(ClassifierMixin, BaseEstimator):
+class GBMChallenger(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
     """A gradient-boosted challenger to the scorecard (LightGBM), same inputs and outputs.
 
     Parameters
@@ -88,20 +89,6 @@ class GBMChallenger(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.input_tags.string = True
-        tags.input_tags.categorical = True
-        tags.classifier_tags.multi_class = False
-        return tags
-
-    def _specials(self, column: str) -> list[Any]:
-        sc = self.special_codes
-        if sc is None:
-            return []
-        return list(sc.get(column, ())) if isinstance(sc, dict) else list(sc)
-
     def lgb_params(self) -> dict[str, Any]:
         """The LightGBM training parameters (without monotone constraints)."""
         return {
@@ -126,10 +113,7 @@ class GBMChallenger(ClassifierMixin, BaseEstimator):
 
         frame = as_frame(X)
         target = check_target(y, len(frame))
-        if isinstance(X, pd.DataFrame):
-            self.feature_names_in_ = np.asarray([str(c) for c in frame.columns], dtype=object)
-        self.n_features_in_ = frame.shape[1]
-        self._columns = [str(c) for c in frame.columns]
+        self._learn_columns(X, frame)
         kinds: dict[str, str] = {}
         categories: dict[str, list[str]] = {}
         dropped: dict[str, str] = {}
@@ -209,7 +193,7 @@ class GBMChallenger(ClassifierMixin, BaseEstimator):
                         f"column '{f}' is numeric but holds non-numeric value "
                         f"{s[bad].iloc[0]!r} ({int(bad.sum())} such rows)"
                     )
-                for code in self._specials(f):
+                for code in self._specials_for(f):
                     v[v == float(code)] = np.nan
             else:
                 mapping = {c: float(i) for i, c in enumerate(self.categories_[f])}

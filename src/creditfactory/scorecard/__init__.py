@@ -13,7 +13,12 @@ from creditfactory.scorecard._binning import bin_feature, infer_kind
 from creditfactory.scorecard._binning_table import BinningTable
 from creditfactory.scorecard._dp_binner import DPBinner, optimal_partition
 from creditfactory.scorecard._export import to_scoring_spec, to_sql
-from creditfactory.scorecard._inputs import ScorecardWarning, as_frame, check_target
+from creditfactory.scorecard._inputs import (
+    ScorecardWarning,
+    TabularEstimatorMixin,
+    as_frame,
+    check_target,
+)
 from creditfactory.scorecard._logit import LogitResult, fit_logit
 from creditfactory.scorecard._metrics import (
     auc,
@@ -45,6 +50,7 @@ __all__ = [
     "Scorecard",
     "ScorecardWarning",
     "SelectionReport",
+    "TabularEstimatorMixin",
     "as_frame",
     "auc",
     "augment_rejects",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -11,11 +12,46 @@ from sklearn.exceptions import DataConversionWarning
 
 from creditfactory.exceptions import DataError
 
-__all__ = ["ScorecardWarning", "as_frame", "check_target", "check_weights", "column_stats"]
+__all__ = [
+    "ScorecardWarning", "TabularEstimatorMixin", "as_frame", "check_target", "check_weights",
+    "column_stats",
+]  # fmt: skip
 
 
 class ScorecardWarning(UserWarning):
     """Something in the data was handled by a documented rule (unseen category, dropped column)."""
+
+
+class TabularEstimatorMixin:
+    """What the scorecard and its challenger share as scikit-learn estimators of raw tables:
+    their input tags (missing values, text and categories allowed; binary only), the special
+    codes of a column, and the columns learnt at ``fit``. Put it first among the bases."""
+
+    special_codes: Any
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()  # type: ignore[misc]
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        tags.input_tags.categorical = True
+        tags.classifier_tags.multi_class = False
+        return tags
+
+    def _specials_for(self, column: str) -> tuple[Any, ...]:
+        """The special codes of ``column``: one list for all columns, or a dict by column."""
+        sc = self.special_codes
+        if sc is None:
+            return ()
+        if isinstance(sc, dict):
+            return tuple(sc.get(column, ()))
+        return tuple(sc)
+
+    def _learn_columns(self, X: object, frame: pd.DataFrame) -> None:
+        """``feature_names_in_`` (named inputs only), ``n_features_in_`` and the column names."""
+        if isinstance(X, pd.DataFrame):
+            self.feature_names_in_ = np.asarray([str(c) for c in frame.columns], dtype=object)
+        self.n_features_in_ = frame.shape[1]
+        self._columns = [str(c) for c in frame.columns]
 
 
 def as_frame(X: object, columns: list[str] | None = None, name: str = "Scorecard") -> pd.DataFrame:

@@ -17,6 +17,7 @@ from creditfactory.scorecard._binning import fit_feature, infer_kind
 from creditfactory.scorecard._binning_table import BinningTable
 from creditfactory.scorecard._inputs import (
     ScorecardWarning,
+    TabularEstimatorMixin,
     as_frame,
     check_target,
     check_weights,
@@ -30,7 +31,7 @@ from creditfactory.scorecard._selection import SelectionReport, filter_features,
 __all__ = ["Scorecard"]
 
 
-class Scorecard(ClassifierMixin, BaseEstimator):
+class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
     """A credit scorecard: optimal binning, WOE, selection, logistic regression, points.
 
     ``fit(X, y)`` takes a pandas DataFrame of raw characteristics (numeric and text columns,
@@ -147,23 +148,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         self.reason_texts = reason_texts
         self.reason_code_map = reason_code_map
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.input_tags.string = True
-        tags.input_tags.categorical = True
-        tags.classifier_tags.multi_class = False
-        return tags
-
     # ------------------------------------------------------------------ fitting
-    def _specials_for(self, column: str) -> tuple[Any, ...]:
-        sc = self.special_codes
-        if sc is None:
-            return ()
-        if isinstance(sc, dict):
-            return tuple(sc.get(column, ()))
-        return tuple(sc)
-
     def fit(self, X: object, y: object, sample_weight: object = None) -> Scorecard:
         """Bin every column, select features, fit the logistic regression and scale points.
 
@@ -186,10 +171,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             min_bin_n_bad=self.min_bin_n_bad,
             min_bin_n_good=self.min_bin_n_good,
         )
-        if isinstance(X, pd.DataFrame):
-            self.feature_names_in_ = np.asarray([str(c) for c in frame.columns], dtype=object)
-        self.n_features_in_ = frame.shape[1]
-        self._columns = [str(c) for c in frame.columns]
+        self._learn_columns(X, frame)
         report = SelectionReport()
         forced_cat = set(self.categorical_features or ())
         user_bins = self.user_bins or {}
