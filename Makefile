@@ -32,6 +32,11 @@ test: lint
 	$(BIN)/python -m pytest src tests
 
 bench: $(STAMP)
+	@# the service benchmark's load generator: Debian's wrk, installed when root and missing
+	@command -v wrk >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || apt-get install -y -q wrk >/dev/null 2>&1 \
+		|| { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q wrk >/dev/null 2>&1; } || true
+	@command -v wrk >/dev/null 2>&1 || echo "wrk is not installed (Debian package wrk, needs root):" \
+		"the service benchmark uses its own asyncio load generator"
 	$(BIN)/python benchmarks/run.py $(ARGS)
 
 clean:

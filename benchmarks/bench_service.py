@@ -1,14 +1,15 @@
 """The decision service over HTTP, and the batch factory end to end.
 
 HTTP: ``creditfactory serve`` (uvicorn, one worker) on 127.0.0.1 with persistence and the audit
-ledger on (SQLite file in WAL mode; PostgreSQL too when reachable), loaded by a small keep-alive
-HTTP/1.1 load generator (asyncio sockets, one process, N connections) posting simulated
-applications. Baseline, same run, same generator, same payloads: a bare FastAPI endpoint on the
-same uvicorn that parses the payload into a dict and answers a constant; every server runs
-twice and its better run counts. Target (issue 5):
-service decisions/s at least 0.5x the bare endpoint's requests/s. Both servers run on uvicorn's
-defaults (one worker, asyncio loop, h11). Beside requests/s, each server's CPU time per request
-is measured (its process, all threads): on a shared machine it is the steadier comparison.
+ledger on (SQLite file in WAL mode; PostgreSQL too when reachable), loaded by wrk (one thread, N
+keep-alive connections, a Lua script cycling through the simulated applications; ``make bench``
+installs it when run as root) or, without wrk, by a small keep-alive HTTP/1.1 generator here
+(asyncio sockets, one process) posting the same applications. Baseline, same run, same generator,
+same payloads: a bare FastAPI endpoint on the same uvicorn that parses the payload into a dict and
+answers a constant; every server runs twice and its better run counts. Target (issue 5): service
+decisions/s at least 0.5x the bare endpoint's requests/s. Both servers run on uvicorn's defaults
+(one worker, asyncio loop, h11). Beside requests/s, each server's CPU time per request is measured
+(its process, all threads): on a shared machine it is the steadier comparison.
 
 Batch: ``decide_file`` on simulated applications (read Parquet, decide in chunks, write parts,
 assemble the output Parquet), and the cost of resuming after a kill half-way: the resumed run's
@@ -21,10 +22,13 @@ import asyncio
 import contextlib
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -180,6 +184,71 @@ def load(
     }
 
 
+_WRK_SCRIPT = """
+local bodies = {%s}
+local requests, i = {}, 0
+init = function(args)
+  for k, body in ipairs(bodies) do
+    requests[k] = wrk.format("POST", "/v1/applications",
+      {["Content-Type"] = "application/json", ["X-API-Key"] = "%s"}, body)
+  end
+end
+request = function()
+  i = i %% #requests + 1
+  return requests[i]
+end
+done = function(summary, latency, _)
+  io.write(string.format("RESULT %%d %%d %%d %%d %%d %%d\\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99), summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+"""
+
+Loader = Callable[[int, float, int, "int | None"], dict[str, float]]
+
+
+def loader(rows: list[dict[str, Any]], key: str, tmp: Path) -> tuple[str, Loader]:
+    """The load generator: wrk (C, one thread) when installed, else the asyncio one above; the
+    same keep-alive connections, payloads and measures either way."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        reqs = _requests(rows, key)
+        return "asyncio (wrk not installed)", lambda port, s, c, pid=None: load(
+            port, reqs, s, c, pid
+        )
+    script = tmp / "post.lua"
+    bodies = ",".join(f"[==[{json.dumps(r)}]==]" for r in rows)
+    script.write_text(_WRK_SCRIPT % (bodies, key), encoding="utf-8")
+
+    def run(
+        port: int, seconds: float, connections: int, pid: int | None = None
+    ) -> dict[str, float]:
+        import psutil
+
+        server = None if pid is None else psutil.Process(pid)
+        cpu0 = None if server is None else server.cpu_times()
+        out = subprocess.run(
+            [wrk, "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "-s", str(script),
+             f"http://127.0.0.1:{port}"],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        cpu1 = None if server is None else server.cpu_times()
+        found = re.search(r"RESULT (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)", out)
+        if found is None:
+            raise RuntimeError(f"wrk printed no result: {out[-500:]}")
+        n, micros, p50, p99, bad_status, socket_errors = map(int, found.groups())
+        cpu_ms = float("nan")
+        if cpu0 is not None and cpu1 is not None and n:
+            used = cpu1.user + cpu1.system - cpu0.user - cpu0.system
+            cpu_ms = used / n * 1000
+        return {
+            "cpu_ms": cpu_ms, "rps": (n - bad_status) / (micros / 1e6), "p50_ms": p50 / 1000,
+            "p99_ms": p99 / 1000, "requests": float(n), "errors": float(bad_status + socket_errors),
+        }  # fmt: skip
+
+    return "wrk", run
+
+
 def _wait(port: int, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
     import urllib.request
 
@@ -212,8 +281,8 @@ def _pg_url() -> str | None:
 def http(
     rows: list[dict[str, Any]], seconds: float, connections: int, tmp: Path, strategy: Path
 ) -> list[list[Any]]:
-    reqs = _requests(rows, ADMIN)
-    first = _bare(reqs, seconds, connections)
+    _, load_ = loader(rows, ADMIN, tmp)
+    first = _bare(load_, seconds, connections)
     targets = [("SQLite (WAL)", f"sqlite:///{tmp / 'bench.db'}")]
     pg = _pg_url()
     if pg is not None:
@@ -237,15 +306,15 @@ def http(
                 }
                 with start_server(env=env) as server:
                     sport = int(server.url.rsplit(":", 1)[1])
-                    load(sport, reqs, 1.0, connections)
-                    runs[label].append(load(sport, reqs, seconds, connections, server.process.pid))
+                    load_(sport, 1.0, connections, None)
+                    runs[label].append(load_(sport, seconds, connections, server.process.pid))
     finally:
         if pg is not None:
             with psycopg.connect(pg.replace("+psycopg", ""), autocommit=True) as conn:
                 conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     # the machine is shared: every server runs twice (the bare endpoint before and after the
     # services) and each one's better run counts, requests/s and CPU per request alike
-    second = _bare(reqs, seconds, connections)
+    second = _bare(load_, seconds, connections)
     b = max(first, second, key=lambda r: r["rps"])
     bare_cpu = min(first["cpu_ms"], second["cpu_ms"])
     bare_row = ["bare FastAPI", "-", b["rps"], b["p50_ms"], b["p99_ms"], 1.0, b["errors"], bare_cpu]
@@ -259,13 +328,13 @@ def http(
     return [*rows_out, ["bare (runs)", "-", first["rps"], second["rps"], 0.0, 0.0, 0.0, bare_cpu]]
 
 
-def _bare(reqs: list[bytes], seconds: float, connections: int) -> dict[str, float]:
+def _bare(load_: Loader, seconds: float, connections: int) -> dict[str, float]:
     port = free_port()
     bare = subprocess.Popen([sys.executable, "-c", BARE, str(port)])
     try:
         _wait(port, bare)
-        load(port, reqs, 1.0, connections)  # warm-up
-        return load(port, reqs, seconds, connections, bare.pid)
+        load_(port, 1.0, connections, None)  # warm-up
+        return load_(port, seconds, connections, bare.pid)
     finally:
         bare.terminate()
         bare.wait()
@@ -385,13 +454,15 @@ def run(quick: bool = False) -> dict:
         ]
     ]
     strategy_name = "reference.yaml" if strategy == REFERENCE else "a small rules-only one"
+    generator = "wrk" if shutil.which("wrk") else "asyncio, in the benchmark (wrk not installed)"
     metrics |= {f"batch_{k}": v for k, v in b.items()}
     return {
         "name": "service",
         "metrics": metrics,
         "table": table,
         "notes": (
-            f"Strategy: {strategy_name}. HTTP: {' and '.join(map(str, levels))} keep-alive "
+            f"Strategy: {strategy_name}. HTTP, load generator {generator}: "
+            f"{' and '.join(map(str, levels))} keep-alive "
             f"connections for {seconds:g} s a run, every server run twice (the bare endpoint "
             "before and after the services) and its better run kept, one uvicorn worker, "
             "persistence + ledger on, QC sampling 5%; ratio = service decisions/s over "
