@@ -145,18 +145,32 @@ async def _worker(
         writer.close()
 
 
+def _cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU time of process ``pid`` so far (all its threads); None without one."""
+    if pid is None:
+        return None
+    import psutil
+
+    used = psutil.Process(pid).cpu_times()
+    return float(used.user + used.system)
+
+
+def _ms_per_request(before: float | None, after: float | None, requests: int) -> float:
+    """A server's CPU milliseconds per request between two readings (NaN without them)."""
+    if before is None or after is None or not requests:
+        return float("nan")
+    return (after - before) / requests * 1000
+
+
 def load(
     port: int, reqs: list[bytes], seconds: float, connections: int, pid: int | None = None
 ) -> dict[str, float]:
     """Requests/s and latency percentiles of ``connections`` keep-alive clients; with ``pid``,
     also the server's CPU time per request (user + system, all its threads), which the other
     jobs on a shared machine disturb much less than requests/s."""
-    import psutil
-
     lat: list[float] = []
     status: dict[int, int] = {}
-    server = None if pid is None else psutil.Process(pid)
-    cpu0 = None if server is None else server.cpu_times()
+    cpu0 = _cpu_seconds(pid)
 
     async def main() -> float:
         t0 = time.perf_counter()
@@ -167,11 +181,7 @@ def load(
         return time.perf_counter() - t0
 
     wall = asyncio.run(main())
-    cpu_ms = float("nan")
-    if server is not None and cpu0 is not None and lat:
-        cpu1 = server.cpu_times()
-        used = cpu1.user + cpu1.system - cpu0.user - cpu0.system
-        cpu_ms = used / len(lat) * 1000
+    cpu_ms = _ms_per_request(cpu0, _cpu_seconds(pid), len(lat))
     a = np.array(lat) * 1000
     ok = sum(v for k, v in status.items() if 200 <= k < 300)
     return {
@@ -223,27 +233,21 @@ def loader(rows: list[dict[str, Any]], key: str, tmp: Path) -> tuple[str, Loader
     def run(
         port: int, seconds: float, connections: int, pid: int | None = None
     ) -> dict[str, float]:
-        import psutil
-
-        server = None if pid is None else psutil.Process(pid)
-        cpu0 = None if server is None else server.cpu_times()
+        cpu0 = _cpu_seconds(pid)
         out = subprocess.run(
             [wrk, "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "-s", str(script),
              f"http://127.0.0.1:{port}"],
             capture_output=True, text=True, check=True,
         ).stdout  # fmt: skip
-        cpu1 = None if server is None else server.cpu_times()
+        cpu1 = _cpu_seconds(pid)
         found = re.search(r"RESULT (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)", out)
         if found is None:
             raise RuntimeError(f"wrk printed no result: {out[-500:]}")
         n, micros, p50, p99, bad_status, socket_errors = map(int, found.groups())
-        cpu_ms = float("nan")
-        if cpu0 is not None and cpu1 is not None and n:
-            used = cpu1.user + cpu1.system - cpu0.user - cpu0.system
-            cpu_ms = used / n * 1000
         return {
-            "cpu_ms": cpu_ms, "rps": (n - bad_status) / (micros / 1e6), "p50_ms": p50 / 1000,
-            "p99_ms": p99 / 1000, "requests": float(n), "errors": float(bad_status + socket_errors),
+            "cpu_ms": _ms_per_request(cpu0, cpu1, n), "rps": (n - bad_status) / (micros / 1e6),
+            "p50_ms": p50 / 1000, "p99_ms": p99 / 1000, "requests": float(n),
+            "errors": float(bad_status + socket_errors),
         }  # fmt: skip
 
     return "wrk", run
