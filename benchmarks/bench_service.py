@@ -146,13 +146,19 @@ async def _worker(
 
 
 def _cpu_seconds(pid: int | None) -> float | None:
-    """User + system CPU time of process ``pid`` so far (all its threads); None without one."""
+    """User + system CPU time of process ``pid`` and the processes it started (a decision
+    engine) so far, all their threads; None without one."""
     if pid is None:
         return None
     import psutil
 
-    used = psutil.Process(pid).cpu_times()
-    return float(used.user + used.system)
+    proc = psutil.Process(pid)
+    total = 0.0
+    for p in [proc, *proc.children(recursive=True)]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            used = p.cpu_times()
+            total += used.user + used.system
+    return total
 
 
 def _ms_per_request(before: float | None, after: float | None, requests: int) -> float:

@@ -25,9 +25,11 @@ class Api:
 
 @pytest.fixture
 def api(db_url: str) -> Iterator[Api]:
+    # decided in this process; tests/api/test_engine.py runs the engine process
     settings = Settings(
-        database_url=db_url, admin_key=ADMIN, list_secret="list-secret", qc_rate=0.0, qc_seed=3
-    )
+        database_url=db_url, admin_key=ADMIN, list_secret="list-secret", qc_rate=0.0, qc_seed=3,
+        engine_process=False,
+    )  # fmt: skip
     app = create_app(settings)
     store = app.state.store
     keys = {"admin": {"X-API-Key": ADMIN}}

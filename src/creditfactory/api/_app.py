@@ -18,6 +18,7 @@ from creditfactory.api import (
     _reviews,
     _strategies,
 )
+from creditfactory.api._engine import EngineClient, engine_wanted
 from creditfactory.api._errors import install
 from creditfactory.api._settings import Settings
 from creditfactory.exceptions import ConfigError
@@ -41,9 +42,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the service: connect (and migrate) the store, bootstrap, mount the routers.
 
     Nothing happens at import time; everything comes from ``settings`` (by default read from
-    ``CREDITFACTORY_*`` environment variables). OpenAPI is served at ``/docs``.
+    ``CREDITFACTORY_*`` environment variables). OpenAPI is served at ``/docs``. With an engine
+    process (``settings.engine_process``, by default on with two or more CPUs), the app starts
+    it when it starts (its lifespan) and stops it when it stops.
+
+    Raises
+    ------
+    ConfigError
+        A setting is invalid (an engine process with an in-memory SQLite database, ...).
     """
     settings = settings or Settings()
+    use_engine = engine_wanted(settings)
     store = Store(settings.database_url)
     if settings.migrate:
         store.migrate()
@@ -52,9 +61,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     service = DecisionService(store, secret, settings.qc_rate, settings.qc_seed)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        service.close()  # write what is queued, then stop the writer thread
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if use_engine:
+            engine = EngineClient(settings)
+            await engine.start()
+            app.state.engine = engine
+            service.on_invalidate.append(engine.invalidate)
+        try:
+            yield
+        finally:
+            if app.state.engine is not None:
+                service.on_invalidate.remove(app.state.engine.invalidate)
+                await app.state.engine.close()
+                app.state.engine = None
+            service.close()  # write what is queued, then stop the writer thread
 
     app = FastAPI(
         lifespan=lifespan,
@@ -65,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.store = store
     app.state.service = service
+    app.state.engine = None  # an EngineClient while the app runs with engine_process
     app.state.auth_cache = {}
     install(app)
     for module in ROUTERS:

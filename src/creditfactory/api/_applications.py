@@ -14,7 +14,7 @@ from creditfactory._nested import first_problem
 from creditfactory.api._decisions import decision_public
 from creditfactory.api._deps import Reader, SessionDep, authorise
 from creditfactory.api._schemas import ERRORS, ApplicationDecision, ApplicationPublic
-from creditfactory.store import DecisionRecord, DecisionService, get_application
+from creditfactory.store import DecisionRecord, DecisionService, Outcome, get_application
 
 router = APIRouter(prefix="/v1/applications", tags=["applications"], responses=ERRORS)
 JSON = "application/json"
@@ -47,9 +47,15 @@ _HOT_DOC: dict[str, Any] = {
 }  # fmt: skip
 
 
-async def _application(request: Request) -> dict[str, Any]:
-    """The JSON object in the body (what ``Body()`` of ``dict[str, Any]`` would accept)."""
-    raw = await request.body()
+def parse_application(raw: bytes) -> dict[str, Any]:
+    """The JSON object in a request body (what ``Body()`` of ``dict[str, Any]`` would accept).
+
+    Raises
+    ------
+    RequestValidationError
+        The body is empty, not JSON, not an object, holds a non-finite number or nests too
+        deeply (FastAPI's field-level errors, located in the body).
+    """
     if not raw:
         raise RequestValidationError(
             [{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}]
@@ -80,6 +86,22 @@ async def _application(request: Request) -> dict[str, Any]:
             [{"type": "value_error", "loc": ("body", *path), "input": None, "msg": message}]
         )
     return value
+
+
+async def decide_body(
+    service: DecisionService, raw: bytes, actor: str, api_key_id: int | None,
+    idempotency_key: str | None,
+) -> tuple[int, bytes]:  # fmt: skip
+    """Parse, decide and store one application body: the HTTP status and the JSON answer
+    (201, or 200 for a replayed ``Idempotency-Key``)."""
+    application = parse_application(raw)
+    return answer(await service.decide_async(application, actor, api_key_id, idempotency_key))
+
+
+def answer(out: Outcome) -> tuple[int, bytes]:
+    """The HTTP status and JSON body answering a decided (or replayed) application."""
+    body = ApplicationDecision.of(out).model_dump_json().encode()
+    return (status.HTTP_200_OK if out.replayed else status.HTTP_201_CREATED), body
 
 
 MAX_DEPTH = 32  # an application is a record: deeper nesting is an error, not data
@@ -120,13 +142,16 @@ async def create_application(request: Request) -> Response:
               "msg": f"String should have at most {IDEMPOTENCY_KEY_MAX} characters",
               "input": idempotency_key, "ctx": {"max_length": IDEMPOTENCY_KEY_MAX}}]
         )  # fmt: skip
-    application = await _application(request)
-    service: DecisionService = request.app.state.service  # no dependency: this is the hot path
-    out = await service.decide_async(application, caller.name, caller.id, idempotency_key)
-    body = ApplicationDecision.of(out).model_dump_json().encode()
-    if out.replayed:  # already validated: answer directly rather than re-validate
-        return Response(body, status.HTTP_200_OK, {"Idempotent-Replayed": "true"}, JSON)
-    return Response(body, status.HTTP_201_CREATED, media_type=JSON)
+    raw = await request.body()
+    state = request.app.state  # no dependencies: this is the hot path
+    if state.engine is not None:  # the engine process parses, decides and stores
+        code, body = await state.engine.decide(raw, caller.name, caller.id, idempotency_key)
+    else:
+        code, body = await decide_body(state.service, raw, caller.name, caller.id, idempotency_key)
+    # already validated: answered directly rather than re-validated
+    if code == status.HTTP_200_OK:
+        return Response(body, code, {"Idempotent-Replayed": "true"}, JSON)
+    return Response(body, code, media_type=JSON)
 
 
 @router.get("/{application_id}", response_model=ApplicationPublic)

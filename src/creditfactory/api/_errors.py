@@ -7,6 +7,7 @@ import re
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from creditfactory.api._engine import EngineUnavailableError
 from creditfactory.decision import InputError
 from creditfactory.exceptions import (
     ArtefactError,
@@ -19,6 +20,7 @@ from creditfactory.exceptions import (
 from creditfactory.store import AuthError, ConflictError, NotFoundError
 
 _STATUS: list[tuple[type[Exception], int]] = [
+    (EngineUnavailableError, 503),
     (NotFoundError, 404),
     (ConflictError, 409),
     (StrategyError, 422),

@@ -37,3 +37,10 @@ class Settings(BaseSettings):
     )
     qc_seed: int | None = Field(None, description="seed of the QC sampler (tests, demos)")
     migrate: bool = Field(True, description="upgrade the database schema at start-up")
+    engine_process: bool | None = Field(
+        None,
+        description=(
+            "decide in a process of its own beside the HTTP front (a second core); by default "
+            "on with two or more CPUs, off for an in-memory SQLite database"
+        ),
+    )

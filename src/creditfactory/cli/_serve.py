@@ -16,13 +16,25 @@ def serve(
     workers: Annotated[
         int, typer.Option(min=1, help="processes serving the port (settings from the environment)")
     ] = 1,
+    engine_process: Annotated[
+        bool | None,
+        typer.Option(
+            "--engine-process/--no-engine-process",
+            help="decide in a process of its own beside the HTTP front (default: with 2+ CPUs)",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve the decision API (settings from CREDITFACTORY_* variables; docs at /docs)."""
+    import os
+
     from pydantic import ValidationError
 
     from creditfactory.api import Settings
     from creditfactory.api import serve as run
 
+    if engine_process is not None:  # through the environment: --workers reads it there
+        os.environ["CREDITFACTORY_ENGINE_PROCESS"] = str(engine_process).lower()
     try:
         settings = Settings()
     except ValidationError as exc:

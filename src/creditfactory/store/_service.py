@@ -11,7 +11,7 @@ import json
 import random
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from creditfactory._nested import first_problem
 from creditfactory.audit import canonical_json
 from creditfactory.decision import Decision, InputError, Strategy
+from creditfactory.exceptions import CreditFactoryError
 from creditfactory.store._db import Store
 from creditfactory.store._errors import ConflictError, NotFoundError
 from creditfactory.store._ledger import append
@@ -94,6 +95,8 @@ class DecisionService:
         self._refresh_lock = threading.Lock()
         self._refreshing = False  # a refresh started from the event loop is in flight
         self._texts: dict[tuple[Any, ...], str] = {}
+        # called after invalidate(): a decision engine in another process forgets too
+        self.on_invalidate: list[Callable[[], None]] = []
 
     # ----------------------------------------------------------------------- strategies
     def strategy(self, session: Session) -> tuple[StrategyVersion, Strategy]:
@@ -131,6 +134,8 @@ class DecisionService:
         """Forget the cached active strategy and list fields (call after changing them)."""
         self._active_cache = None
         self._fields_cache = None
+        for hook in self.on_invalidate:
+            hook()
 
     def stale(self) -> bool:
         """Whether a cache (active strategy, listed fields) is older than ``cache_seconds``."""
@@ -284,6 +289,45 @@ class DecisionService:
             return self._outcome(await self.writer.submit_async(prepared))
         except IntegrityError:
             return await to_thread.run_sync(self._race, prepared)
+
+    def decide_many(
+        self, requests: Sequence[tuple[Mapping[str, Any], str, int | None, str | None]]
+    ) -> list[Outcome | Exception]:
+        """Decide several applications (``payload, actor, api_key_id, idempotency_key`` each)
+        and write them in one transaction, in this thread: the :class:`Outcome` of each, or the
+        error :meth:`decide` would have raised for it (a failed write: the database's error for
+        every application of the batch). One bad application fails alone.
+        """
+        if self.stale():
+            self.refresh()
+        out: list[Outcome | Exception] = []
+        pending: list[tuple[int, Pending]] = []
+        for payload, actor, api_key_id, idempotency_key in requests:
+            try:
+                prepared = self.prepare(payload, actor, api_key_id, idempotency_key)
+            except CreditFactoryError as exc:
+                out.append(exc)
+                continue
+            if isinstance(prepared, Pending):
+                pending.append((len(out), prepared))
+            out.append(prepared)  # type: ignore[arg-type]  # a Pending: replaced below
+        if pending:
+            self.writer.write([item for _, item in pending])
+        for k, item in pending:
+            assert item.future is not None
+            exc = item.future.exception()
+            if exc is None:
+                out[k] = self._outcome(item.future.result())
+            elif isinstance(exc, IntegrityError):
+                try:
+                    out[k] = self._race(item)
+                except CreditFactoryError as err:
+                    out[k] = err
+            elif isinstance(exc, Exception):  # the database failed: every item of the batch
+                out[k] = exc
+            else:
+                raise exc
+        return out
 
     @staticmethod
     def _outcome(rows: tuple[Any, Any, Any]) -> Outcome:

@@ -301,6 +301,17 @@ class Writer:
         self._enqueue(item)
         return await item.awaitable  # type: ignore[no-any-return]
 
+    def write(self, batch: list[Pending]) -> None:
+        """Write ``batch`` now, in the calling thread, as the writer thread would (one
+        transaction; a clash isolated to its item): each item's ``future`` then holds its rows
+        or its error. For a caller that batches itself; never beside a running writer thread.
+        """
+        if self._thread is not None and self._thread.is_alive():
+            raise RuntimeError("Writer.write: the writer thread is running")
+        for item in batch:
+            item.future = Future()
+        self._write_safely(batch)
+
     def _enqueue(self, item: Pending) -> None:
         if self._thread is None or not self._thread.is_alive():
             with self._start_lock:
