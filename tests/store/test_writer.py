@@ -230,3 +230,73 @@ def test_sqlite_checkpoints_run_in_a_thread_of_their_own(
     service.store.dispose()
     with sqlite3.connect(db) as plain:  # the database file reads back whole
         assert plain.execute("SELECT count(*) FROM decisions").fetchone()[0] == 5
+
+
+def test_decide_many_writes_one_batch_and_fails_bad_applications_alone(
+    service: DecisionService, good_application: dict[str, Any]
+) -> None:
+    """What an engine process does with the requests that arrived together: one transaction,
+    an answer (or the error ``decide`` would raise) for each, in order."""
+    from creditfactory.decision import InputError
+    from creditfactory.store import add_key
+
+    with service.store.session() as s:
+        key = add_key(s, "channel", "analyst", "channel-secret", "test").id
+        s.commit()
+    first_call = service.decide_many(
+        [({**good_application, "application_id": n}, "c", key, k) for n, k in
+         [("before", "key-0"), ("B0", None), ("B00", None)]]
+    )  # fmt: skip
+    assert service.writer.batches == 1  # three applications, one transaction
+    assert not any(isinstance(o, Exception) or o.replayed for o in first_call)
+    bad = {k: v for k, v in good_application.items() if k != "monthly_income"}
+    outs = service.decide_many(
+        [
+            ({**good_application, "application_id": "B1"}, "c", key, None),
+            (bad, "c", key, None),
+            ({**good_application, "application_id": "B2"}, "c", key, "key-1"),
+            ({**good_application, "application_id": "B2"}, "c", key, "key-1"),  # a quick retry
+            ({**good_application, "application_id": "before"}, "c", key, "key-0"),  # replay
+        ]
+    )
+    first, invalid, b2, retry, replay = outs
+    assert isinstance(invalid, InputError)
+    assert invalid.fields == ["monthly_income"]
+    assert not isinstance(first, Exception)
+    assert not isinstance(b2, Exception)
+    assert not isinstance(retry, Exception)
+    assert not isinstance(replay, Exception)
+    assert (first.replayed, b2.replayed, retry.replayed, replay.replayed) == (
+        False, False, True, True,
+    )  # fmt: skip
+    assert retry.decision.id == b2.decision.id
+    assert first.application.external_id == "B1"
+    with service.store.session() as s:
+        assert verify(s).ok
+        ids = s.execute(select(Application.external_id)).scalars().all()
+        assert sorted(map(str, ids)) == ["B0", "B00", "B1", "B2", "before"]  # each stored once
+
+
+def test_decide_many_hands_a_failed_write_to_every_application(
+    service: DecisionService, good_application: dict[str, Any], monkeypatch: Any
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    service.refresh()
+
+    def down(batch: list[Pending]) -> list[Any]:
+        raise OperationalError("insert", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(service.writer, "_write", down)
+    outs = service.decide_many(
+        [({**good_application, "application_id": f"D{i}"}, "c", None, None) for i in range(3)]
+    )
+    assert [type(o) for o in outs] == [OperationalError] * 3
+
+
+def test_writer_write_is_refused_beside_a_running_writer_thread(
+    service: DecisionService, good_application: dict[str, Any]
+) -> None:
+    service.decide(good_application, "c")  # starts the thread
+    with pytest.raises(RuntimeError, match="writer thread is running"):
+        service.writer.write([])

@@ -15,6 +15,7 @@ the front answers exactly as if it had decided (422 naming the field, 409, ...).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import os
@@ -74,6 +75,10 @@ class _Frames(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
         self._on_lost()
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
 
 
 def engine_wanted(settings: Settings) -> bool:
@@ -152,9 +157,11 @@ class EngineClient:
         self._frames.send(("start", self.settings))
         try:
             await asyncio.wait_for(ready, self.start_timeout)
-        except (TimeoutError, EngineUnavailableError, CreditFactoryError) as exc:
+        except Exception as exc:  # its own error (unreachable database ...), or a timeout
             await self.close()
-            raise ConfigError(f"engine_process: the decision engine did not start: {exc}") from exc
+            raise ConfigError(
+                f"engine_process: the decision engine did not start: {exc or type(exc).__name__}"
+            ) from exc
 
     def _on_message(self, message: tuple[Any, ...]) -> None:
         fut = self._waiting.pop(message[0], None)
@@ -230,6 +237,8 @@ class EngineClient:
         self._reap()
 
     def _reap(self) -> None:
+        if self._frames is not None:
+            self._frames.close()
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
@@ -273,7 +282,7 @@ def serve_engine(sock: socket.socket) -> None:
     """
     from creditfactory.api._applications import answer, parse_application
     from creditfactory.api._server import _freeze
-    from creditfactory.store import DecisionService, Store
+    from creditfactory.store import ConflictError, DecisionService, Store
 
     buf = bytearray()
     first = _messages(sock, buf)
@@ -287,7 +296,8 @@ def serve_engine(sock: socket.socket) -> None:
             store, None if secret is None else secret.get_secret_value(), settings.qc_rate,
             settings.qc_seed,
         )  # fmt: skip
-        service.refresh()
+        with contextlib.suppress(ConflictError):  # none active yet: one may be uploaded later
+            service.refresh()  # compile the active strategy now, and fail here if unreachable
         _freeze()
     except Exception as exc:
         _send(sock, [(-1, "error", _pack(exc))])

@@ -315,18 +315,18 @@ class DecisionService:
             self.writer.write([item for _, item in pending])
         for k, item in pending:
             assert item.future is not None
-            exc = item.future.exception()
-            if exc is None:
+            failed = item.future.exception()
+            if failed is None:
                 out[k] = self._outcome(item.future.result())
-            elif isinstance(exc, IntegrityError):
+            elif isinstance(failed, IntegrityError):
                 try:
                     out[k] = self._race(item)
                 except CreditFactoryError as err:
                     out[k] = err
-            elif isinstance(exc, Exception):  # the database failed: every item of the batch
-                out[k] = exc
+            elif isinstance(failed, Exception):  # the database failed: every item of the batch
+                out[k] = failed
             else:
-                raise exc
+                raise failed
         return out
 
     @staticmethod
