@@ -4,12 +4,21 @@ HTTP: ``creditfactory serve`` (uvicorn, one worker) on 127.0.0.1 with persistenc
 ledger on (SQLite file in WAL mode; PostgreSQL too when reachable), loaded by wrk (one thread, N
 keep-alive connections, a Lua script cycling through the simulated applications; ``make bench``
 installs it when run as root) or, without wrk, by a small keep-alive HTTP/1.1 generator here
-(asyncio sockets, one process) posting the same applications. Baseline, same run, same generator,
-same payloads: a bare FastAPI endpoint on the same uvicorn that parses the payload into a dict and
-answers a constant; every server runs twice and its better run counts. Target (issue 5): service
-decisions/s at least 0.5x the bare endpoint's requests/s. Both servers run on uvicorn's defaults
-(one worker, asyncio loop, h11). Beside requests/s, each server's CPU time per request is measured
-(its process, all threads): on a shared machine it is the steadier comparison.
+(asyncio sockets, one process) posting the same applications. The service runs in both of its
+configurations on each database: with the decision engine in a process of its own beside the HTTP
+front (``CREDITFACTORY_ENGINE_PROCESS=true``; the default on 2+ CPUs) and in one process
+(``=false``), each set explicitly, so that a row is what its label says whatever the machine.
+Baseline, same run, same generator, same payloads: a bare FastAPI endpoint on the same uvicorn
+that parses the payload into a dict and answers a constant; every server runs twice and its better
+run counts. Target (issue 5): service decisions/s at least 0.5x the bare endpoint's requests/s.
+All servers run on uvicorn's defaults (one worker, asyncio loop, h11). Beside requests/s, each
+server's CPU time per request is measured (its process and the processes it started, i.e. the
+HTTP front and its engine process together, all threads): on a shared machine it is the steadier
+comparison, and it shows what the second process costs.
+
+The metrics without a suffix (``ratio_sqlite``, ``cpu_ratio_pg``, ``service_sqlite_rps`` ...)
+are the default configuration, the engine process; the same names ending in ``_one_process`` are
+the service in one process (and ``_c64`` follows for 64 clients).
 
 Batch: ``decide_file`` on simulated applications (read Parquet, decide in chunks, write parts,
 assemble the output Parquet), and the cost of resuming after a kill half-way: the resumed run's
@@ -288,9 +297,40 @@ def _pg_url() -> str | None:
     return url
 
 
+# (server label, CREDITFACTORY_ENGINE_PROCESS, suffix of its metrics): the default configuration
+# (the engine process, on 2+ CPUs) keeps the plain metric names
+CONFIGS = (
+    ("service (engine process)", "true", ""),
+    ("service (one process)", "false", "_one_process"),
+)
+DATABASES = {"SQLite (WAL)": "sqlite", "PostgreSQL": "pg"}
+
+
+def _check_processes(pid: int, engine: str) -> None:
+    """Raise unless the server runs as configured: an engine process beside the front with
+    ``engine`` "true", none with "false" (so that a row is what its label says)."""
+    import psutil
+
+    children = psutil.Process(pid).children(recursive=True)
+    if (engine == "true") != bool(children):
+        raise RuntimeError(
+            f"CREDITFACTORY_ENGINE_PROCESS={engine}, but the server has {len(children)} child "
+            "process(es)"
+        )
+
+
 def http(
-    rows: list[dict[str, Any]], seconds: float, connections: int, tmp: Path, strategy: Path
-) -> list[list[Any]]:
+    rows: list[dict[str, Any]],
+    seconds: float,
+    connections: int,
+    tmp: Path,
+    strategy: Path,
+    one_process_seconds: float | None = None,
+) -> dict[str, Any]:
+    """The bare endpoint and the service in both configurations on each database, at
+    ``connections`` clients: ``{"bare": best run, "bare_runs": (first, second), "services":
+    [(server label, database label, metric suffix, database key, best run, errors of both)]}``.
+    ``one_process_seconds`` (default ``seconds``) is the length of the one-process runs."""
     _, load_ = loader(rows, ADMIN, tmp)
     first = _bare(load_, seconds, connections)
     targets = [("SQLite (WAL)", f"sqlite:///{tmp / 'bench.db'}")]
@@ -303,21 +343,28 @@ def http(
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
             conn.execute(f'CREATE SCHEMA "{schema}"')
         targets.append(("PostgreSQL", f"{pg}?options=-csearch_path%3D{schema}"))
-    runs: dict[str, list[dict[str, float]]] = {label: [] for label, _ in targets}
+    runs: dict[tuple[str, str], list[dict[str, float]]] = {
+        (server, db): [] for db, _ in targets for server, _, _ in CONFIGS
+    }
     try:
-        for _ in range(2):  # each service twice, interleaved, like the bare endpoint
-            for label, url in targets:
-                env = {
-                    "CREDITFACTORY_DATABASE_URL": url,
-                    "CREDITFACTORY_ADMIN_KEY": ADMIN,
-                    "CREDITFACTORY_STRATEGY": str(strategy),
-                    "CREDITFACTORY_QC_RATE": "0.05",
-                    "CREDITFACTORY_LIST_SECRET": "bench",
-                }
-                with start_server(env=env) as server:
-                    sport = int(server.url.rsplit(":", 1)[1])
-                    load_(sport, 1.0, connections, None)
-                    runs[label].append(load_(sport, seconds, connections, server.process.pid))
+        for _ in range(2):  # every service twice, interleaved, like the bare endpoint
+            for db, url in targets:
+                for server, engine, suffix in CONFIGS:
+                    env = {
+                        "CREDITFACTORY_DATABASE_URL": url,
+                        "CREDITFACTORY_ADMIN_KEY": ADMIN,
+                        "CREDITFACTORY_STRATEGY": str(strategy),
+                        "CREDITFACTORY_QC_RATE": "0.05",
+                        "CREDITFACTORY_LIST_SECRET": "bench",
+                        "CREDITFACTORY_ENGINE_PROCESS": engine,
+                    }
+                    length = seconds if not suffix else (one_process_seconds or seconds)
+                    with start_server(env=env) as server_:
+                        pid = server_.process.pid
+                        _check_processes(pid, engine)
+                        sport = int(server_.url.rsplit(":", 1)[1])
+                        load_(sport, 1.0, connections, None)
+                        runs[server, db].append(load_(sport, length, connections, pid))
     finally:
         if pg is not None:
             with psycopg.connect(pg.replace("+psycopg", ""), autocommit=True) as conn:
@@ -325,17 +372,17 @@ def http(
     # the machine is shared: every server runs twice (the bare endpoint before and after the
     # services) and each one's better run counts, requests/s and CPU per request alike
     second = _bare(load_, seconds, connections)
-    b = max(first, second, key=lambda r: r["rps"])
-    bare_cpu = min(first["cpu_ms"], second["cpu_ms"])
-    bare_row = ["bare FastAPI", "-", b["rps"], b["p50_ms"], b["p99_ms"], 1.0, b["errors"], bare_cpu]
-    rows_out = [bare_row]
-    for label, rs in runs.items():
-        s = max(rs, key=lambda r: r["rps"])
-        rows_out.append(
-            ["service", label, s["rps"], s["p50_ms"], s["p99_ms"], s["rps"] / b["rps"],
-             sum(r["errors"] for r in rs), min(r["cpu_ms"] for r in rs)]
-        )  # fmt: skip
-    return [*rows_out, ["bare (runs)", "-", first["rps"], second["rps"], 0.0, 0.0, 0.0, bare_cpu]]
+    best = max(first, second, key=lambda r: r["rps"])
+    bare = {**best, "cpu_ms": min(first["cpu_ms"], second["cpu_ms"])}
+    services = []
+    for db, _ in targets:
+        for server, _, suffix in CONFIGS:
+            rs = runs[server, db]
+            s = max(rs, key=lambda r: r["rps"])
+            s = {**s, "cpu_ms": min(r["cpu_ms"] for r in rs)}
+            errors = sum(r["errors"] for r in rs)
+            services.append((server, db, suffix, DATABASES[db], s, errors))
+    return {"bare": bare, "bare_runs": (first, second), "services": services}
 
 
 def _bare(load_: Loader, seconds: float, connections: int) -> dict[str, float]:
@@ -409,6 +456,7 @@ def run(quick: bool = False) -> dict:
     # 16 keep-alive clients each waiting for its own commit, then 64 (enough to saturate one
     # worker: the service's batches then overlap with request handling)
     seconds, levels = (3.0, (8,)) if quick else (10.0, (16, 64))
+    one_process_seconds = seconds
     n_batch = 100_000 if quick else 1_000_000
     apps = pl.from_pandas(simulate(SimulationConfig(n_applications=2_000, seed=3)).applications)
     floats = [c for c, t in apps.schema.items() if t == pl.Float64]
@@ -419,7 +467,7 @@ def run(quick: bool = False) -> dict:
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         strategy = strategy_file(tmp)
-        hs = {c: http(rows, seconds, c, tmp, strategy) for c in levels}
+        hs = {c: http(rows, seconds, c, tmp, strategy, one_process_seconds) for c in levels}
         b = batch(n_batch, 100_000 if not quick else 20_000, tmp, strategy)
     table = [
         ["clients", "server", "database", "req/s", "p50 ms", "p99 ms", "ratio to bare",
@@ -427,28 +475,35 @@ def run(quick: bool = False) -> dict:
     ]  # fmt: skip
     metrics: dict[str, float] = {}
     for c, h in hs.items():
-        runs = h.pop()  # the two bare runs
-        bare_cpu = h[0][7]
-        table += [
-            [str(c), a, db, f"{r:,.0f}", f"{p50:.1f}", f"{p99:.1f}", f"{ratio:.2f}", f"{e:.0f}",
-             f"{cpu:.3f}", f"{bare_cpu / cpu:.2f}"]
-            for a, db, r, p50, p99, ratio, e, cpu in h
-        ]  # fmt: skip
+        bare = h["bare"]
+        first, second = h["bare_runs"]
+        bare_cpu = bare["cpu_ms"]
+        table.append(
+            [str(c), "bare FastAPI", "-", f"{bare['rps']:,.0f}", f"{bare['p50_ms']:.1f}",
+             f"{bare['p99_ms']:.1f}", "1.00", f"{bare['errors']:.0f}", f"{bare_cpu:.3f}", "1.00"]
+        )  # fmt: skip
         m = {
-            "bare_rps": h[0][2], "bare_rps_before": runs[2], "bare_rps_after": runs[3],
-            "bare_p99_ms": h[0][4], "bare_cpu_ms": bare_cpu, "service_sqlite_rps": h[1][2],
-            "service_sqlite_p99_ms": h[1][4], "service_sqlite_cpu_ms": h[1][7],
-            "ratio_sqlite": h[1][5], "cpu_ratio_sqlite": bare_cpu / h[1][7],
+            "bare_rps": bare["rps"], "bare_rps_before": first["rps"],
+            "bare_rps_after": second["rps"], "bare_p99_ms": bare["p99_ms"],
+            "bare_cpu_ms": bare_cpu,
         }  # fmt: skip
-        if len(h) > 2:
+        for server, db, suffix, key, s, errors in h["services"]:
+            ratio, cpu_ratio = s["rps"] / bare["rps"], bare_cpu / s["cpu_ms"]
+            table.append(
+                [str(c), server, db, f"{s['rps']:,.0f}", f"{s['p50_ms']:.1f}",
+                 f"{s['p99_ms']:.1f}", f"{ratio:.2f}", f"{errors:.0f}", f"{s['cpu_ms']:.3f}",
+                 f"{cpu_ratio:.2f}"]
+            )  # fmt: skip
             m |= {
-                "service_pg_rps": h[2][2], "service_pg_p99_ms": h[2][4],
-                "service_pg_cpu_ms": h[2][7], "ratio_pg": h[2][5],
-                "cpu_ratio_pg": bare_cpu / h[2][7],
-            }  # fmt: skip
+                f"service_{key}_rps{suffix}": s["rps"],
+                f"service_{key}_p99_ms{suffix}": s["p99_ms"],
+                f"service_{key}_cpu_ms{suffix}": s["cpu_ms"],
+                f"ratio_{key}{suffix}": ratio,
+                f"cpu_ratio_{key}{suffix}": cpu_ratio,
+            }
         # the first level keeps the plain names; the others get the number of clients
-        suffix = "" if c == levels[0] else f"_c{c}"
-        metrics |= {f"{k}{suffix}": v for k, v in m.items()}
+        level = "" if c == levels[0] else f"_c{c}"
+        metrics |= {f"{k}{level}": v for k, v in m.items()}
     table += [
         [
             "",
@@ -465,6 +520,11 @@ def run(quick: bool = False) -> dict:
     ]
     strategy_name = "reference.yaml" if strategy == REFERENCE else "a small rules-only one"
     generator = "wrk" if shutil.which("wrk") else "asyncio, in the benchmark (wrk not installed)"
+    lengths = (
+        f"{seconds:g} s a run"
+        if one_process_seconds == seconds
+        else f"{seconds:g} s a run ({one_process_seconds:g} s for the one-process service)"
+    )
     metrics |= {f"batch_{k}": v for k, v in b.items()}
     return {
         "name": "service",
@@ -472,13 +532,18 @@ def run(quick: bool = False) -> dict:
         "table": table,
         "notes": (
             f"Strategy: {strategy_name}. HTTP, load generator {generator}: "
-            f"{' and '.join(map(str, levels))} keep-alive "
-            f"connections for {seconds:g} s a run, every server run twice (the bare endpoint "
-            "before and after the services) and its better run kept, one uvicorn worker, "
-            "persistence + ledger on, QC sampling 5%; ratio = service decisions/s over "
-            "a bare FastAPI endpoint parsing the same payload (target >= 0.5), both on uvicorn's "
-            "defaults (asyncio loop, h11); CPU ratio = the bare server's CPU time per request "
-            "over the service's (all threads; the database server's own CPU not counted). Batch: "
+            f"{' and '.join(map(str, levels))} keep-alive connections for {lengths}, every "
+            "server run twice (the bare endpoint before and after the services, the services "
+            "interleaved) and its better run kept, one uvicorn worker, persistence + ledger on, "
+            "QC sampling 5%. The service in both configurations, set explicitly: 'engine "
+            "process' = the decision engine in a process of its own beside the HTTP front "
+            "(CREDITFACTORY_ENGINE_PROCESS=true, the default on 2+ CPUs; the metrics without a "
+            "suffix), 'one process' = front and engine in one process (=false; metrics ending "
+            "in _one_process). Ratio = service decisions/s over a bare FastAPI endpoint parsing "
+            "the same payload (target >= 0.5), all on uvicorn's defaults (asyncio loop, h11); "
+            "CPU ratio = the bare server's CPU time per request over the service's, the "
+            "service's counting the server process and its engine process together (all "
+            "threads; the database server's own CPU not counted). Batch: "
             f"{n_batch:,} simulated applications, Parquet in and out, killed at half the chunks "
             "and resumed; overhead = (killed run + resumed run) / full run - 1 (full run: the "
             "better of two)."
