@@ -244,3 +244,8 @@ def test_engine_is_the_default_with_two_cpus_and_a_shared_database(monkeypatch: 
     assert engine_wanted(Settings(database_url=file_db, engine_process=True)) is True
     with pytest.raises(ConfigError, match="engine_process: an in-memory SQLite database"):
         engine_wanted(Settings(database_url=memory, engine_process=True))
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(os, "name", "nt")
+    assert engine_wanted(Settings(database_url=file_db)) is False
+    with pytest.raises(ConfigError, match="engine_process: needs a POSIX system"):
+        engine_wanted(Settings(database_url=file_db, engine_process=True))

@@ -57,8 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.migrate:
         store.migrate()
     bootstrap(store, settings)
-    secret = None if settings.list_secret is None else settings.list_secret.get_secret_value()
-    service = DecisionService(store, secret, settings.qc_rate, settings.qc_seed)
+    service = decision_service(store, settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -97,6 +96,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok"}
 
     return app
+
+
+def decision_service(store: Store, settings: Settings) -> DecisionService:
+    """The decision service the settings describe (list secret, QC rate and seed)."""
+    secret = None if settings.list_secret is None else settings.list_secret.get_secret_value()
+    return DecisionService(store, secret, settings.qc_rate, settings.qc_seed)
 
 
 def bootstrap(store: Store, settings: Settings) -> None:

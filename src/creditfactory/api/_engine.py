@@ -32,6 +32,28 @@ from creditfactory.api._settings import Settings
 from creditfactory.exceptions import ConfigError, CreditFactoryError
 
 _LEN = struct.Struct("!I")
+
+
+def _frame(message: Any) -> bytes:
+    """One message as it travels: its pickle's length (4 bytes), then the pickle."""
+    data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
+    return _LEN.pack(len(data)) + data
+
+
+def _unframe(buf: bytearray) -> list[Any]:
+    """The whole messages at the start of ``buf``, removed from it (a partial one stays)."""
+    out: list[Any] = []
+    pos, end = 0, len(buf)
+    while end - pos >= 4:
+        (n,) = _LEN.unpack_from(buf, pos)
+        if end - pos - 4 < n:
+            break
+        out.append(pickle.loads(memoryview(buf)[pos + 4 : pos + 4 + n]))
+        pos += 4 + n
+    del buf[:pos]
+    return out
+
+
 _log = logging.getLogger("creditfactory.engine")
 
 
@@ -53,24 +75,15 @@ class _Frames(asyncio.Protocol):
         self._transport = transport
 
     def data_received(self, data: bytes) -> None:
-        buf = self._buf
-        buf += data
-        pos, end = 0, len(buf)
-        while end - pos >= 4:
-            (n,) = _LEN.unpack_from(buf, pos)
-            if end - pos - 4 < n:
-                break
-            message = pickle.loads(memoryview(buf)[pos + 4 : pos + 4 + n])
-            pos += 4 + n
+        self._buf += data
+        for message in _unframe(self._buf):
             self._on_message(message)
-        del buf[:pos]
 
     def send(self, message: Any) -> None:
         """Write one message now: the engine starts on it while the front reads the next
         request (coalescing a loop turn's messages made requests move in lockstep)."""
-        data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
         if self._transport is not None and not self._transport.is_closing():
-            self._transport.write(_LEN.pack(len(data)) + data)
+            self._transport.write(_frame(message))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
@@ -83,18 +96,21 @@ class _Frames(asyncio.Protocol):
 
 def engine_wanted(settings: Settings) -> bool:
     """Whether the app decides in an engine process: ``settings.engine_process``, or by default
-    with two or more CPUs and a database another process can open.
+    on a POSIX system with two or more CPUs and a database another process can open.
 
     Raises
     ------
     ConfigError
-        An engine process is asked for with an in-memory SQLite database.
+        An engine process is asked for with an in-memory SQLite database, or off POSIX.
     """
     memory = settings.database_url in ("sqlite://", "sqlite:///:memory:")
+    posix = os.name == "posix"  # the socket pair is handed to the child as a file descriptor
     if settings.engine_process is None:
-        return not memory and (os.cpu_count() or 1) >= 2
+        return posix and not memory and (os.cpu_count() or 1) >= 2
     if settings.engine_process and memory:
         raise ConfigError("engine_process: an in-memory SQLite database cannot be shared")
+    if settings.engine_process and not posix:
+        raise ConfigError("engine_process: needs a POSIX system (Linux, macOS)")
     return settings.engine_process
 
 
@@ -256,16 +272,8 @@ def main() -> None:
 
 def _messages(sock: socket.socket, buf: bytearray) -> list[Any] | None:
     """The whole messages that have arrived (waiting for at least one); None at end of input."""
-    out: list[Any] = []
     while True:
-        pos, end = 0, len(buf)
-        while end - pos >= 4:
-            (n,) = _LEN.unpack_from(buf, pos)
-            if end - pos - 4 < n:
-                break
-            out.append(pickle.loads(memoryview(buf)[pos + 4 : pos + 4 + n]))
-            pos += 4 + n
-        del buf[:pos]
+        out = _unframe(buf)
         if out:
             return out
         chunk = sock.recv(1 << 20)
@@ -280,9 +288,10 @@ def serve_engine(sock: socket.socket) -> None:
     Each pass decides what has arrived and writes it in one transaction (group commit without
     a writer thread: while one batch commits, the next one queues in the socket).
     """
+    from creditfactory.api._app import decision_service
     from creditfactory.api._applications import answer, parse_application
     from creditfactory.api._server import _freeze
-    from creditfactory.store import ConflictError, DecisionService, Store
+    from creditfactory.store import ConflictError, Store
 
     buf = bytearray()
     first = _messages(sock, buf)
@@ -291,11 +300,7 @@ def serve_engine(sock: socket.socket) -> None:
     try:
         settings: Settings = first[0][1]
         store = Store(settings.database_url)
-        secret = settings.list_secret
-        service = DecisionService(
-            store, None if secret is None else secret.get_secret_value(), settings.qc_rate,
-            settings.qc_seed,
-        )  # fmt: skip
+        service = decision_service(store, settings)
         with contextlib.suppress(ConflictError):  # none active yet: one may be uploaded later
             service.refresh()  # compile the active strategy now, and fail here if unreachable
         _freeze()
@@ -359,11 +364,5 @@ def _decide(
 
 
 def _send(sock: socket.socket, messages: list[tuple[Any, ...]]) -> None:
-    if not messages:
-        return
-    parts = []
-    for message in messages:
-        data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
-        parts.append(_LEN.pack(len(data)))
-        parts.append(data)
-    sock.sendall(b"".join(parts))
+    if messages:
+        sock.sendall(b"".join(map(_frame, messages)))
