@@ -49,7 +49,10 @@ def engine_client(db_url: str, strategy_yaml: str) -> Iterator[TestClient]:
     """The app with its engine process running and the test strategy active."""
     app = create_app(_settings(db_url))
     with TestClient(app) as client:
-        assert app.state.engine is not None
+        assert app.state.engine is not None  # started with no strategy active yet
+        none_yet = client.post("/v1/applications", json={"age": 30}, headers=ADMIN)
+        assert none_yet.status_code == 409
+        assert "no strategy is active" in none_yet.json()["detail"]
         r = client.post("/v1/strategies", json={"source": strategy_yaml, "activate": True},
                         headers=ADMIN)  # fmt: skip
         assert r.status_code == 201, r.text

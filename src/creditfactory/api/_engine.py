@@ -351,13 +351,14 @@ def _decide(
 ) -> None:  # fmt: skip
     try:
         outcomes: list[Any] = service.decide_many(requests)
-    except Exception as exc:  # e.g. the database is unreachable while refreshing
-        _log.exception("deciding %d applications failed", len(requests))
+    except Exception as exc:  # no strategy active (409), the database unreachable ...
         outcomes = [exc] * len(requests)
+    logged: set[int] = set()
     for i, out in zip(ids, outcomes, strict=True):
         if isinstance(out, Exception):
-            if not isinstance(out, CreditFactoryError):
-                _log.error("deciding an application failed: %r", out)
+            if not isinstance(out, CreditFactoryError) and id(out) not in logged:
+                logged.add(id(out))  # a failed write is every request's: logged once
+                _log.error("deciding applications failed", exc_info=out)
             replies.append((i, "error", _pack(out)))
         else:
             replies.append((i, "ok", answer(out)))
