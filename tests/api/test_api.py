@@ -14,7 +14,7 @@ def post_app(api: Api, body: dict[str, Any], role: str = "underwriter", **header
 
 
 def test_health_and_openapi_docs(api: Api) -> None:
-    assert api.client.get("/health").json() == {"status": "ok"}
+    assert api.client.get("/health").json() == {"status": "ok", "engine": "in-process"}
     assert api.client.get("/docs").status_code == 200
     paths = api.client.get("/openapi.json").json()["paths"]
     assert {"/v1/applications", "/v1/decisions/{decision_id}", "/v1/reviews/{review_id}"} <= set(

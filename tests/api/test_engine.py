@@ -70,6 +70,7 @@ def test_engine_decides_stores_and_explains_like_the_front(
 ) -> None:
     c = engine_client
     app: Any = c.app
+    assert c.get("/health").json() == {"status": "ok", "engine": "process"}
     first = _post(c, good_application)
     assert first.status_code == 201, first.text
     body = first.json()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,8 @@ def test_service_demo_runs_the_real_server(tmp_path: Path, strategy_yaml: str) -
     rows = apps.head(5).to_dicts()
     result = service_demo(strategy, rows, tmp_path)
     assert result["url"].startswith("http://127.0.0.1:")
+    expected = "process" if (os.cpu_count() or 1) >= 2 and os.name == "posix" else "in-process"
+    assert result["engine"] == expected  # serve's default
     assert [d["status"] for d in result["decisions"]] == [201] * 5
     assert {d["decision"] for d in result["decisions"]} <= {"approve", "decline", "refer"}
     assert [d["external_id"] for d in result["decisions"]] == apps["application_id"].head(

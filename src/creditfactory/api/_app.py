@@ -92,8 +92,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, Any]:
-        """Liveness: no authentication."""
-        return {"status": "ok"}
+        """Liveness, and where decisions are made (``process``: an engine process beside this
+        one; ``in-process``); no authentication."""
+        return {"status": "ok", "engine": "in-process" if app.state.engine is None else "process"}
 
     return app
 

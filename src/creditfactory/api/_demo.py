@@ -98,9 +98,11 @@ def service_demo(
             {**headers, "Idempotency-Key": first_key},
         )  # fmt: skip
         _, ledger, _ = _request("GET", f"{server.url}/v1/audit/verify", headers=headers)
+        _, health, _ = _request("GET", f"{server.url}/health")
         url = server.url
     return {
         "url": url,
+        "engine": health.get("engine"),
         "decisions": decisions,
         "retry_status": retry_status,
         "retry_same_decision": retry.get("decision_id") == decisions[0].get("decision_id"),

@@ -166,7 +166,8 @@ def _service(shipped_path: Path, book: Portfolio, workdir: Path) -> None:
 
     rows = book.applications.head(5).to_dict("records")  # service_demo makes them JSON
     result = service_demo(shipped_path, rows, workdir)
-    table = Table(title=f"Decisions from {result['url']}")
+    engine = "engine process" if result["engine"] == "process" else "one process"
+    table = Table(title=f"Decisions from {result['url']} ({engine})")
     for col, justify in (
         ("application", "left"),
         ("HTTP", "right"),
