@@ -1,4 +1,5 @@
-"""The first offending value in nested JSON-like data (dicts and lists), and where it is."""
+"""The first offending value in nested JSON-like data (dicts and lists), and where it is; and
+which texts cannot be stored."""
 
 from __future__ import annotations
 
@@ -46,3 +47,32 @@ def _walk(
             if inner is not None:
                 return (key, *inner[0]), inner[1]
     return None
+
+
+def text_problem(text: str) -> str | None:
+    """Why ``text`` cannot be stored as text, or None: U+0000 (PostgreSQL refuses it) or an
+    unpaired surrogate (JSON can escape one, ``"\\ud800"``; Unicode and UTF-8 have none).
+
+    Examples
+    --------
+    >>> text_problem("fine, 很好") is None
+    True
+    >>> text_problem("a\\x00b")
+    'contains the character U+0000 (NUL), which cannot be stored'
+    """
+    if "\x00" in text:
+        return "contains the character U+0000 (NUL), which cannot be stored"
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return (
+                "contains an unpaired surrogate (\\ud800-\\udfff), which is not a Unicode "
+                "character and cannot be stored"
+            )
+    return None
+
+
+def unstorable(key: Any, item: Any) -> str | None:
+    """A :func:`first_problem` check: a key, or a text item, that :func:`text_problem` refuses."""
+    return text_problem(str(key)) or (text_problem(item) if type(item) is str else None)

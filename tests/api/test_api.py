@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -308,3 +309,61 @@ def test_a_nul_character_is_a_422_naming_the_field_on_every_database(
     stored = post_app(live, {**good_application, "application_id": "after"})
     assert stored.status_code == 201
     assert stored.json()["application_id"] == 1  # the refused one took no id
+
+
+@pytest.mark.parametrize(
+    ("escaped", "field"),
+    [
+        (b'"application_id": "A\\ud800B"', "application_id"),
+        (b'"notes": {"text": ["ok", "bad\\udfff"]}', "notes.text[1]"),
+        (b'"x\\ud800y": 1', "x\\ud800y"),
+    ],
+    ids=["top-level", "nested", "key"],
+)
+def test_an_unpaired_surrogate_is_a_422_naming_the_field_on_every_database(
+    live: Api, good_application: dict[str, Any], escaped: bytes, field: str
+) -> None:
+    """JSON can escape half a surrogate pair; no database can store it (UTF-8 has none). It was
+    a 500 (the writer failed encoding it); now a 422, and nothing is stored."""
+    body = json.dumps(good_application).encode()[:-1] + b", " + escaped + b"}"
+    r = live.client.post(
+        "/v1/applications", content=body,
+        headers={**live.as_("analyst"), "Content-Type": "application/json"},
+    )  # fmt: skip
+    assert r.status_code == 422, r.text
+    [error] = r.json()["detail"]
+    assert error["loc"] == ["body", field]
+    assert "unpaired surrogate" in error["msg"]
+    stored = post_app(live, {**good_application, "application_id": "after"})
+    assert stored.json()["application_id"] == 1  # the refused one took no id
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "loc"),
+    [
+        ("/v1/lists/blacklist/entries", b'{"field": "phone", "values": ["1", "2\\ud800"]}',
+         ["body", "values", 1]),
+        ("/v1/lists/blacklist/entries", b'{"field": "phone", "values": ["1"], "note": "a\\u0000"}',
+         ["body", "note"]),
+        ("/v1/keys", b'{"name": "n\\ud800", "role": "analyst"}', ["body", "name"]),
+        ("/v1/keys", b'{"name": "n\\u0000", "role": "analyst"}', ["body", "name"]),
+        ("/v1/strategies", b'{"source": "strategy: x\\ud800"}', ["body", "source"]),
+        ("/v1/models", b'{"name": "m", "version": "1", "spec": {"a": ["\\u0000"]}}',
+         ["body", "spec"]),
+        ("/v1/reviews/1", b'{"outcome": "approve", "reason": "fine\\u0000"}', ["body", "reason"]),
+        ("/v1/reviews/1", b'{"outcome": "approve", "reason": NaN}', ["body", "reason"]),
+    ],
+    ids=["list-value", "list-note", "key-surrogate", "key-nul", "strategy", "model-spec",
+         "review-nul", "review-nan"],
+)  # fmt: skip
+def test_texts_no_database_can_store_are_422s_on_every_endpoint(
+    live: Api, path: str, body: bytes, loc: list[Any]
+) -> None:
+    """U+0000 (PostgreSQL refuses it) and unpaired surrogates (UTF-8 has none) in any request
+    text: a 422 naming the field (the error echoing the input as an escape), never a 500."""
+    r = live.client.post(
+        path, content=body, headers={**live.as_("admin"), "Content-Type": "application/json"}
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["loc"] == loc
+    assert live.client.get("/v1/lists", headers=live.as_("admin")).json() == []

@@ -87,6 +87,14 @@ def test_engine_decides_stores_and_explains_like_the_front(
     assert nan.json()["detail"][0]["loc"] == ["body", "age"]
     broken = c.post("/v1/applications", content=b"{not json", headers=ADMIN)
     assert broken.json()["detail"][0]["type"] == "json_invalid"
+    # a 900-deep list is not echoed back (it once failed to cross the socket: a 500)
+    pid = app.state.engine.process.pid
+    deep = c.post("/v1/applications", content=b"[" * 900 + b"]" * 900, headers=ADMIN)
+    assert deep.status_code == 422
+    assert deep.json()["detail"][0]["input"] is None
+    surrogate = c.post("/v1/applications", content=b'{"application_id": "\\ud800"}', headers=ADMIN)
+    assert surrogate.json()["detail"][0]["loc"] == ["body", "application_id"]
+    assert app.state.engine.process.pid == pid  # the same engine answered throughout
     # idempotency: a retry replays, another body under the key is a conflict
     key = {"Idempotency-Key": "retry-1"}
     new = _post(c, {**good_application, "application_id": "A2"}, **key)

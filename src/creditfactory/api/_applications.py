@@ -75,9 +75,12 @@ def parse_application(raw: bytes) -> dict[str, Any]:
               "input": {}, "ctx": {"error": "nested too deeply"}}]
         ) from exc  # fmt: skip
     if not isinstance(value, dict):
+        # the input is echoed as FastAPI does, unless nested past MAX_DEPTH (a 500-level list
+        # would then be encoded, and carried between processes, level by level)
+        deep = isinstance(value, list) and first_problem(value, _fine, MAX_DEPTH) is not None
         raise RequestValidationError(
             [{"type": "dict_type", "loc": ("body",), "msg": "Input should be a valid dictionary",
-              "input": value}]
+              "input": None if deep else value}]
         )  # fmt: skip
     problem = _problem(value)
     if problem is not None:
@@ -110,6 +113,10 @@ _NOT_FINITE = (
     "Input should be a finite number (NaN, Infinity and numbers beyond 1.8e308 are not JSON "
     "numbers)"
 )
+
+
+def _fine(_: Any, __: Any) -> None:
+    return None
 
 
 def _not_finite(_: Any, item: Any) -> str | None:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import math
 import re
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from creditfactory.api._engine import EngineUnavailableError
@@ -62,6 +67,35 @@ async def handle(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=status, content={"detail": str(exc)}, headers=headers)
 
 
+class _EchoJSON(JSONResponse):
+    """JSON whose echoed input may hold what a JSON body can carry but UTF-8 or strict JSON
+    cannot: an unpaired surrogate (written as its ``\\udXXX`` escape) or NaN (as text)."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        except ValueError:  # NaN or Infinity in an echoed input
+            text = json.dumps(_finite(content), ensure_ascii=False, separators=(",", ":"))
+        return text.encode("utf-8", "backslashreplace")
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+async def handle_validation(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422 for request validation errors (the same body), whatever the input held."""
+    assert isinstance(exc, RequestValidationError)
+    return _EchoJSON(status_code=422, content={"detail": jsonable_encoder(exc.errors())})
+
+
 def install(app: FastAPI) -> None:
-    """Register the handler on ``app``."""
+    """Register the handlers on ``app``."""
     app.add_exception_handler(CreditFactoryError, handle)
+    app.add_exception_handler(RequestValidationError, handle_validation)

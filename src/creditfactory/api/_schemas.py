@@ -3,11 +3,34 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from creditfactory._nested import first_problem, text_problem, unstorable
 from creditfactory.store import Outcome, Review
+
+
+def _storable(text: str) -> str:
+    problem = text_problem(text)
+    if problem is not None:
+        raise ValueError(problem)
+    return text
+
+
+def _storable_json(value: dict[str, Any]) -> dict[str, Any]:
+    found = first_problem(value, unstorable)
+    if found is not None:
+        path, problem = found
+        where = "".join(f"[{p!r}]" for p in path).encode("utf-8", "backslashreplace").decode()
+        raise ValueError(f"{where}: {problem}")
+    return value
+
+
+# what a request may carry as text: no U+0000, no unpaired surrogate (a 422 naming the field,
+# not a database error); request documents likewise, keys and texts at any depth
+Text = Annotated[str, AfterValidator(_storable)]
+Document = Annotated[dict[str, Any], AfterValidator(_storable_json)]
 
 
 class ReviewPublic(BaseModel):
@@ -92,7 +115,7 @@ class ApplicationPublic(BaseModel):
 class StrategyCreate(BaseModel):
     """A new strategy version: its YAML text (name and version come from inside it)."""
 
-    source: str = Field(min_length=1, description="the strategy YAML")
+    source: Text = Field(min_length=1, description="the strategy YAML")
     activate: bool = Field(False, description="activate it at once (admin only)")
 
 
@@ -116,8 +139,8 @@ class ModelCreate(BaseModel):
     """A model artefact: a ``creditfactory.scoring_spec`` JSON document."""
 
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.\-]+$")
-    version: str = Field(min_length=1, max_length=50)
-    spec: dict[str, Any]
+    version: Text = Field(min_length=1, max_length=50)
+    spec: Document
 
 
 class ModelPublic(BaseModel):
@@ -135,8 +158,8 @@ class ListChange(BaseModel):
     """Identifiers to add to or remove from a list; they are hashed before storage."""
 
     field: str = Field(min_length=1, max_length=50, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    values: list[str] = Field(min_length=1, max_length=10_000)
-    note: str = Field("", max_length=200)
+    values: list[Text] = Field(min_length=1, max_length=10_000)
+    note: Text = Field("", max_length=200)
 
 
 class ListChangeResult(BaseModel):
@@ -152,7 +175,7 @@ class ListSummary(BaseModel):
 
 
 class KeyCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
+    name: Text = Field(min_length=1, max_length=100)
     role: Literal["admin", "analyst", "underwriter", "read-only"]
 
 
@@ -175,7 +198,7 @@ class ReviewDecide(BaseModel):
     """An underwriter's verdict on a queued decision."""
 
     outcome: Literal["approve", "decline"]
-    reason: str = Field(min_length=3, max_length=2000)
+    reason: Text = Field(min_length=3, max_length=2000)
 
 
 class LedgerEntryPublic(BaseModel):

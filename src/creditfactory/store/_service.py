@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from creditfactory._nested import first_problem
+from creditfactory._nested import first_problem, text_problem, unstorable
 from creditfactory.audit import canonical_json
 from creditfactory.decision import Decision, InputError, Strategy
 from creditfactory.exceptions import CreditFactoryError
@@ -498,27 +498,24 @@ def canonical_payload(payload: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
     except (TypeError, ValueError):
         text = canonical_json(dict(payload))
         out = dict(json.loads(text))
-    if "\\u0000" in text:  # JSON's escape of U+0000 (or a backslash before "u0000")
-        _reject_nul(out)
+    # JSON's escape of U+0000 (or a backslash before "u0000"), or text UTF-8 cannot encode
+    if "\\u0000" in text or text_problem(text) is not None:
+        _reject_unstorable(out)
     return out, text
 
 
-def _nul(key: Any, item: Any) -> str | None:
-    if "\x00" in str(key) or (type(item) is str and "\x00" in item):
-        return "contains the character U+0000 (NUL), which cannot be stored"
-    return None
-
-
-def _reject_nul(payload: dict[str, Any]) -> None:
-    """:class:`InputError` naming the first field whose name or text holds U+0000: PostgreSQL
-    cannot store it, and whether an application is accepted must not depend on the database."""
-    found = first_problem(payload, _nul)
+def _reject_unstorable(payload: dict[str, Any]) -> None:
+    """:class:`InputError` naming the first field whose name or text holds U+0000 or an
+    unpaired surrogate: neither can be stored (PostgreSQL refuses U+0000, UTF-8 has no
+    surrogates), and whether an application is accepted must not depend on the database."""
+    found = first_problem(payload, unstorable)
     if found is not None:
         path, message = found
         field = "".join(
             f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p))
             for i, p in enumerate(path)
-        ).replace("\x00", "\\u0000")
+        )
+        field = field.replace("\x00", "\\u0000").encode("utf-8", "backslashreplace").decode()
         raise InputError(f"application: {field}: {message}", [field])
 
 
