@@ -124,3 +124,38 @@ def test_workers_need_processes_and_a_shared_database() -> None:
         serve(Settings(database_url="sqlite://"), workers=0)
     with pytest.raises(ConfigError, match="in-memory SQLite database cannot be shared"):
         serve(Settings(database_url="sqlite://"), workers=2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine_process", [True, False], ids=["engine", "one-process"])
+def test_serve_decides_where_it_is_told(
+    tmp_path: Path, strategy_yaml: str, good_application: dict[str, Any], engine_process: bool
+) -> None:
+    """``serve --engine-process`` / ``--no-engine-process``: ``/health`` says where decisions
+    are made, the server's child processes agree, and either way the application is decided."""
+    import json
+    import urllib.request
+
+    import psutil
+
+    from creditfactory.api import start_server
+
+    strategy = tmp_path / "strategy.yaml"
+    strategy.write_text(strategy_yaml, encoding="utf-8")
+    env = {
+        "CREDITFACTORY_DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}",
+        "CREDITFACTORY_ADMIN_KEY": "k", "CREDITFACTORY_STRATEGY": str(strategy),
+    }  # fmt: skip
+    with start_server(env=env, engine_process=engine_process) as server:
+        with urllib.request.urlopen(f"{server.url}/health", timeout=10) as answer:
+            health = json.loads(answer.read())
+        children = psutil.Process(server.process.pid).children()
+        request = urllib.request.Request(
+            f"{server.url}/v1/applications", data=json.dumps(good_application).encode(),
+            method="POST", headers={"X-API-Key": "k", "Content-Type": "application/json"},
+        )  # fmt: skip
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            status = answer.status
+    assert health["engine"] == ("process" if engine_process else "in-process")
+    assert len(children) == (1 if engine_process else 0)
+    assert status == 201

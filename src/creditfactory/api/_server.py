@@ -133,11 +133,13 @@ class ServerProcess:
 
 def start_server(
     host: str = "127.0.0.1", port: int | None = None, env: Mapping[str, str] | None = None,
-    timeout: float = 60.0, workers: int = 1,
+    timeout: float = 60.0, workers: int = 1, engine_process: bool | None = None,
 ) -> ServerProcess:  # fmt: skip
     """Start ``creditfactory serve`` in a child process and wait until ``/health`` answers.
 
-    ``env`` adds ``CREDITFACTORY_*`` settings (database URL, admin key, strategy ...).
+    ``env`` adds ``CREDITFACTORY_*`` settings (database URL, admin key, strategy ...);
+    ``engine_process`` passes ``--engine-process`` or ``--no-engine-process`` (by default the
+    server decides, as ``serve`` does).
 
     Raises
     ------
@@ -152,6 +154,8 @@ def start_server(
     cmd = [sys.executable, "-c", code, "serve", "--host", host, "--port", str(port)]
     if workers != 1:
         cmd += ["--workers", str(workers)]
+    if engine_process is not None:
+        cmd.append("--engine-process" if engine_process else "--no-engine-process")
     # a file, not a pipe: a chatty server must never block on a full pipe
     log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server
     proc = subprocess.Popen(
