@@ -3,9 +3,10 @@
 One Python process serves HTTP *and* decides on one core: the interpreter lock lets one of them
 run at a time. With ``engine_process`` on, the front (uvicorn) only speaks HTTP, authorises the
 caller and hands the raw application body to an engine process over a socket pair; the engine
-parses it, decides, stores application, decision, review and ledger entry (group commit, as in
-one process) and sends back the status and the JSON answer. Both sides write the frames of one
-event-loop turn with one system call.
+parses it, decides, stores application, decision, review and ledger entry and sends back the
+status and the JSON answer. The front writes each body as soon as it has it (the engine starts
+on it while the front reads the next request); the engine decides whatever has arrived, commits
+it in one transaction (group commit, on its own thread) and answers it in one write.
 
 Frames are length-prefixed pickles between two processes of the same installation (the socket
 pair is private to them: nothing else can connect). Errors travel as the exception itself, so
