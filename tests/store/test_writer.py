@@ -300,3 +300,20 @@ def test_writer_write_is_refused_beside_a_running_writer_thread(
     service.decide(good_application, "c")  # starts the thread
     with pytest.raises(RuntimeError, match="writer thread is running"):
         service.writer.write([])
+
+
+def test_decide_many_splits_what_one_transaction_should_not_hold(
+    service: DecisionService, good_application: dict[str, Any]
+) -> None:
+    """Thousands of applications at once (an engine behind many clients): written in
+    transactions of ``max_batch`` (SQLite caps the parameters of one statement)."""
+    service.writer.max_batch = 64
+    n = 1000
+    outs = service.decide_many(
+        [({**good_application, "application_id": f"M{i}"}, "c", None, None) for i in range(n)]
+    )
+    assert not any(isinstance(o, Exception) for o in outs)
+    assert service.writer.batches == -(-n // 64)
+    with service.store.session() as s:
+        assert verify(s).ok
+        assert len(s.execute(select(Application.id)).scalars().all()) == n

@@ -303,14 +303,16 @@ class Writer:
 
     def write(self, batch: list[Pending]) -> None:
         """Write ``batch`` now, in the calling thread, as the writer thread would (one
-        transaction; a clash isolated to its item): each item's ``future`` then holds its rows
-        or its error. For a caller that batches itself; never beside a running writer thread.
+        transaction per ``max_batch`` items; a clash isolated to its item): each item's
+        ``future`` then holds its rows or its error. For a caller that batches itself; never
+        beside a running writer thread.
         """
         if self._thread is not None and self._thread.is_alive():
             raise RuntimeError("Writer.write: the writer thread is running")
         for item in batch:
             item.future = Future()
-        self._write_safely(batch)
+        for start in range(0, len(batch), self.max_batch):
+            self._write_safely(batch[start : start + self.max_batch])
 
     def _enqueue(self, item: Pending) -> None:
         if self._thread is None or not self._thread.is_alive():
