@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -36,14 +35,6 @@ from creditfactory.store import (
 )
 
 SECRET = "test-list-secret"
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[Store]:
-    s = Store(db_url)
-    s.migrate()
-    yield s
-    s.dispose()
 
 
 def test_migrations_match_the_models_and_are_idempotent(store: Store) -> None:

@@ -34,14 +34,6 @@ from creditfactory.store._writer import LOCK_AFTER_MISS, Pending, _cj
 
 
 @pytest.fixture
-def store(db_url: str) -> Iterator[Store]:
-    s = Store(db_url)
-    s.migrate()
-    yield s
-    s.dispose()
-
-
-@pytest.fixture
 def service(store: Store, strategy_yaml: str) -> Iterator[DecisionService]:
     with store.session() as s:
         activate(s, add_strategy(s, strategy_yaml, "ana").id, "boss")
