@@ -76,3 +76,18 @@ def text_problem(text: str) -> str | None:
 def unstorable(key: Any, item: Any) -> str | None:
     """A :func:`first_problem` check: a key, or a text item, that :func:`text_problem` refuses."""
     return text_problem(str(key)) or (text_problem(item) if type(item) is str else None)
+
+
+def path_text(path: Path) -> str:
+    """A :func:`first_problem` path as a field name, ``notes.text[1]``, printable whatever the
+    keys hold (U+0000 as ``\\u0000``, an unpaired surrogate as its ``\\udXXX`` escape).
+
+    Examples
+    --------
+    >>> path_text(("notes", "text", 1))
+    'notes.text[1]'
+    """
+    field = "".join(
+        f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p)) for i, p in enumerate(path)
+    )
+    return field.replace("\x00", "\\u0000").encode("utf-8", "backslashreplace").decode()

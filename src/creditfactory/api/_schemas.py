@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from creditfactory._nested import first_problem, text_problem, unstorable
+from creditfactory._nested import first_problem, path_text, text_problem, unstorable
 from creditfactory.store import Outcome, Review
 
 
@@ -22,8 +22,7 @@ def _storable_json(value: dict[str, Any]) -> dict[str, Any]:
     found = first_problem(value, unstorable)
     if found is not None:
         path, problem = found
-        where = "".join(f"[{p!r}]" for p in path).encode("utf-8", "backslashreplace").decode()
-        raise ValueError(f"{where}: {problem}")
+        raise ValueError(f"{path_text(path)}: {problem}")
     return value
 
 

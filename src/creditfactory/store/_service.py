@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from creditfactory._nested import first_problem, text_problem, unstorable
+from creditfactory._nested import first_problem, path_text, text_problem, unstorable
 from creditfactory.audit import canonical_json
 from creditfactory.decision import Decision, InputError, Strategy
 from creditfactory.exceptions import CreditFactoryError
@@ -511,11 +511,7 @@ def _reject_unstorable(payload: dict[str, Any]) -> None:
     found = first_problem(payload, unstorable)
     if found is not None:
         path, message = found
-        field = "".join(
-            f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p))
-            for i, p in enumerate(path)
-        )
-        field = field.replace("\x00", "\\u0000").encode("utf-8", "backslashreplace").decode()
+        field = path_text(path)
         raise InputError(f"application: {field}: {message}", [field])
 
 
