@@ -325,12 +325,10 @@ def http(
     connections: int,
     tmp: Path,
     strategy: Path,
-    one_process_seconds: float | None = None,
 ) -> dict[str, Any]:
     """The bare endpoint and the service in both configurations on each database, at
     ``connections`` clients: ``{"bare": best run, "bare_runs": (first, second), "services":
-    [(server label, database label, metric suffix, database key, best run, errors of both)]}``.
-    ``one_process_seconds`` (default ``seconds``) is the length of the one-process runs."""
+    [(server label, database label, metric suffix, database key, best run, errors of both)]}``."""
     _, load_ = loader(rows, ADMIN, tmp)
     first = _bare(load_, seconds, connections)
     targets = [("SQLite (WAL)", f"sqlite:///{tmp / 'bench.db'}")]
@@ -349,7 +347,7 @@ def http(
     try:
         for _ in range(2):  # every service twice, interleaved, like the bare endpoint
             for db, url in targets:
-                for server, engine, suffix in CONFIGS:
+                for server, engine, _ in CONFIGS:
                     env = {
                         "CREDITFACTORY_DATABASE_URL": url,
                         "CREDITFACTORY_ADMIN_KEY": ADMIN,
@@ -358,13 +356,12 @@ def http(
                         "CREDITFACTORY_LIST_SECRET": "bench",
                         "CREDITFACTORY_ENGINE_PROCESS": engine,
                     }
-                    length = seconds if not suffix else (one_process_seconds or seconds)
                     with start_server(env=env) as server_:
                         pid = server_.process.pid
                         _check_processes(pid, engine)
                         sport = int(server_.url.rsplit(":", 1)[1])
                         load_(sport, 1.0, connections, None)
-                        runs[server, db].append(load_(sport, length, connections, pid))
+                        runs[server, db].append(load_(sport, seconds, connections, pid))
     finally:
         if pg is not None:
             with psycopg.connect(pg.replace("+psycopg", ""), autocommit=True) as conn:
@@ -456,7 +453,6 @@ def run(quick: bool = False) -> dict:
     # 16 keep-alive clients each waiting for its own commit, then 64 (enough to saturate one
     # worker: the service's batches then overlap with request handling)
     seconds, levels = (3.0, (8,)) if quick else (10.0, (16, 64))
-    one_process_seconds = seconds
     n_batch = 100_000 if quick else 1_000_000
     apps = pl.from_pandas(simulate(SimulationConfig(n_applications=2_000, seed=3)).applications)
     floats = [c for c, t in apps.schema.items() if t == pl.Float64]
@@ -467,7 +463,7 @@ def run(quick: bool = False) -> dict:
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         strategy = strategy_file(tmp)
-        hs = {c: http(rows, seconds, c, tmp, strategy, one_process_seconds) for c in levels}
+        hs = {c: http(rows, seconds, c, tmp, strategy) for c in levels}
         b = batch(n_batch, 100_000 if not quick else 20_000, tmp, strategy)
     table = [
         ["clients", "server", "database", "req/s", "p50 ms", "p99 ms", "ratio to bare",
@@ -520,11 +516,6 @@ def run(quick: bool = False) -> dict:
     ]
     strategy_name = "reference.yaml" if strategy == REFERENCE else "a small rules-only one"
     generator = "wrk" if shutil.which("wrk") else "asyncio, in the benchmark (wrk not installed)"
-    lengths = (
-        f"{seconds:g} s a run"
-        if one_process_seconds == seconds
-        else f"{seconds:g} s a run ({one_process_seconds:g} s for the one-process service)"
-    )
     metrics |= {f"batch_{k}": v for k, v in b.items()}
     return {
         "name": "service",
@@ -532,8 +523,8 @@ def run(quick: bool = False) -> dict:
         "table": table,
         "notes": (
             f"Strategy: {strategy_name}. HTTP, load generator {generator}: "
-            f"{' and '.join(map(str, levels))} keep-alive connections for {lengths}, every "
-            "server run twice (the bare endpoint before and after the services, the services "
+            f"{' and '.join(map(str, levels))} keep-alive connections for {seconds:g} s a run, "
+            "every server run twice (the bare endpoint before and after the services, the services "
             "interleaved) and its better run kept, one uvicorn worker, persistence + ledger on, "
             "QC sampling 5%. The service in both configurations, set explicitly: 'engine "
             "process' = the decision engine in a process of its own beside the HTTP front "
