@@ -7,7 +7,9 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -28,7 +30,7 @@ from creditfactory.store import (
     add_strategy,
     verify,
 )
-from creditfactory.store._records import record_digests
+from creditfactory.store._records import application_content, decision_content, record_digests
 from creditfactory.store._service import canonical_payload
 from creditfactory.store._writer import LOCK_AFTER_MISS, Pending, _cj
 
@@ -180,15 +182,57 @@ def test_pending_keeps_the_column_types_the_database_gives_back(
     assert p.texts["payload"] == text
     assert p.texts["values"] == '{"é":1}'
     a0, a1 = p.app_digest
-    assert json.loads(f"{a0}7{a1}") == {
-        "api_key_id": None, "external_id": "x", "id": 7, "idempotency_key": None,
-        "payload": payload, "request_sha256": "",
-    }  # fmt: skip
+    assert f"{a0}7{a1}" == canonical_json(application_content(SimpleNamespace(**p.application, id=7)))
     d0, d1, d2 = p.dec_digest
     assert f"{d0}7{d1}9{d2}" == canonical_json(
-        {**{k: v for k, v in p.decision.items() if k != "decided_at"}, "id": 9,
-         "application_id": 7}
-    )  # fmt: skip
+        decision_content(SimpleNamespace(**p.decision, id=9, application_id=7))
+    )
+
+
+_TEXT = st.text(max_size=8)
+_TIME = st.datetimes(
+    min_value=datetime(1970, 1, 2), max_value=datetime(9999, 1, 1),
+    timezones=st.sampled_from([UTC, timezone(timedelta(hours=8)), timezone(timedelta(hours=-5))]),
+)  # fmt: skip
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | _TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TEXT, inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@given(
+    app=st.fixed_dictionaries({
+        "external_id": st.none() | _TEXT, "payload": st.dictionaries(_TEXT, _JSON, max_size=4),
+        "request_sha256": _TEXT, "idempotency_key": st.none() | _TEXT,
+        "api_key_id": st.none() | st.integers(1, 10**9), "received_at": _TIME,
+    }),
+    dec=st.fixed_dictionaries({
+        "strategy_id": st.none() | st.integers(1, 10**6), "strategy": _TEXT, "version": _TEXT,
+        "decision": st.sampled_from(["approve", "decline", "refer"]),
+        "limit": st.none() | st.floats(0, 1e9) | st.integers(0, 10**6),
+        "apr": st.none() | st.floats(0, 1), "term": st.none() | st.integers(1, 60),
+        "reasons": st.lists(_TEXT, max_size=3), "trace": st.lists(_TEXT, max_size=3),
+        "model_versions": st.dictionaries(_TEXT, _TEXT, max_size=2),
+        "values": st.dictionaries(_TEXT, _JSON, max_size=3), "list_hits": st.lists(_TEXT, max_size=2),
+    }),
+    same_time=st.booleans(), decided=_TIME, app_id=st.integers(1, 10**9),
+    dec_id=st.integers(1, 10**9),
+)  # fmt: skip
+def test_writer_digest_texts_are_the_canonical_json_of_the_record_content(
+    app: dict[str, Any], dec: dict[str, Any], same_time: bool, decided: datetime, app_id: int,
+    dec_id: int,
+) -> None:
+    """The writer's hand-assembled digest texts are exactly what verify re-derives."""
+    dec["decided_at"] = app["received_at"] if same_time else decided
+    p = Pending(dict(app), dict(dec), None, "me")
+    a0, a1 = p.app_digest
+    d0, d1, d2 = p.dec_digest
+    stored_app = SimpleNamespace(**p.application, id=app_id)
+    stored_dec = SimpleNamespace(**p.decision, id=dec_id, application_id=app_id)
+    assert f"{a0}{app_id}{a1}" == canonical_json(application_content(stored_app))
+    assert f"{d0}{app_id}{d1}{dec_id}{d2}" == canonical_json(decision_content(stored_dec))
+    assert p.application["received_at"].tzinfo is UTC  # stored as UTC: SQLite keeps wall time
 
 
 @given(

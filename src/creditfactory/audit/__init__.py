@@ -1,5 +1,15 @@
-"""The tamper-evident audit ledger: hash-chained entries and their verification (pure, no I/O)."""
+"""The tamper-evident audit ledger: hash-chained entries, their verification, and anchors.
 
+Pure functions, apart from appending to and reading an anchor file.
+"""
+
+from creditfactory.audit._anchor import (
+    Anchor,
+    anchor_line,
+    append_anchor,
+    parse_anchor_line,
+    read_anchor_file,
+)
 from creditfactory.audit._ledger import (
     GENESIS,
     Entry,
@@ -16,14 +26,19 @@ from creditfactory.audit._ledger import (
 
 __all__ = [
     "GENESIS",
+    "Anchor",
     "Entry",
     "Problem",
     "Verdict",
+    "anchor_line",
+    "append_anchor",
     "canonical_json",
     "digest",
     "entry_hash",
     "entry_hash_text",
     "make_entry",
+    "parse_anchor_line",
+    "read_anchor_file",
     "utc_now",
     "verify_chain",
 ]

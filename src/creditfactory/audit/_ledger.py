@@ -205,7 +205,9 @@ class Problem:
     """What is wrong at one place of the ledger (or a record it vouches for)."""
 
     seq: int
-    problem: str  # altered | removed | reordered | inserted | record-altered | record-removed
+    # altered | removed | reordered | inserted | record-altered | record-removed |
+    # record-unvouched | anchor-missing | anchor-forged | anchor-mismatch | tail-cut
+    problem: str
     detail: str
 
 

@@ -5,7 +5,7 @@ SQLite by default, PostgreSQL through a URL (``CREDITFACTORY_DATABASE_URL`` in t
 
 from creditfactory.store._db import DEFAULT_URL, Store, current_revision, make_engine, migrate
 from creditfactory.store._errors import AuthError, ConflictError, NotFoundError
-from creditfactory.store._ledger import append, entries, ledger_head, verify
+from creditfactory.store._ledger import anchor_head, append, entries, ledger_head, verify
 from creditfactory.store._repo import (
     LIST_NAMES,
     ROLES,
@@ -79,6 +79,7 @@ __all__ = [
     "add_key",
     "add_list_entries",
     "add_strategy",
+    "anchor_head",
     "append",
     "apply_lists",
     "authenticate",

@@ -2,20 +2,33 @@
 
 Appends take the write lock first (``UPDATE ledger_head``) so that concurrent writers queue up
 instead of forking the chain, on SQLite and PostgreSQL alike. ``verify`` walks the chain with
-:func:`creditfactory.audit.verify_chain` and then re-derives the digest of every record an entry
-vouches for (applications, decisions, reviews), so an ``UPDATE`` on those tables is caught too.
+:func:`creditfactory.audit.verify_chain`, checks the anchors kept outside the database, and then
+re-derives the digest of every record an entry vouches for (keys, models, strategies,
+activations, list entries, applications, decisions, reviews: see
+:mod:`creditfactory.store._records`), so an ``UPDATE``, ``INSERT`` or ``DELETE`` on those tables
+is caught too.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Generator, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from creditfactory.audit import Entry, Problem, Verdict, make_entry, verify_chain
+from creditfactory.audit import (
+    Anchor,
+    Entry,
+    Problem,
+    Verdict,
+    append_anchor,
+    make_entry,
+    read_anchor_file,
+    verify_chain,
+)
 from creditfactory.store._tables import LedgerHead, LedgerRow
 
 
@@ -77,23 +90,34 @@ def entries(session: Session, after: int = 0, limit: int | None = None) -> Itera
         result.close()
 
 
-def verify(session: Session, check_records: bool = True, anchors: Sequence[str] = ()) -> Verdict:
-    """Verify the chain, the head row and (optionally) every record the ledger vouches for.
+def verify(
+    session: Session,
+    check_records: bool = True,
+    anchors: Sequence[str] = (),
+    anchor_file: str | Path | None = None,
+    anchor_key: str | None = None,
+) -> Verdict:
+    """Verify the chain, the head row, the anchors and (optionally) every vouched-for record.
 
     ``anchors`` are entry hashes kept outside the database (e.g. the head printed by an earlier
     ``creditfactory audit verify``); each must still be the hash of an entry of the intact
     chain, which rules out history rewritten wholesale, hashes and head included.
+    ``anchor_file`` is a file of signed heads (:mod:`creditfactory.audit._anchor`, key
+    ``anchor_key``): every line must be well signed (else ``anchor-forged``) and its entry must
+    still be at its ``seq`` with its hash (else ``tail-cut`` when the ledger now ends before it,
+    ``anchor-mismatch`` when another entry stands there).
     """
     from creditfactory.store._records import iter_record_digests
 
     count, head_hash = ledger_head(session)
-    vouched: dict[str, tuple[int, str]] = {}
+    vouched: dict[str, tuple[int, str | None]] = {}
 
     def walk() -> Generator[Entry, None, None]:
         for e in entries(session):  # streamed: the chain is checked in constant memory
             if check_records:  # the latest entry vouching for a record says what it must be
                 for subject, expected in (e.payload.get("digests") or {}).items():
-                    vouched[subject] = (e.seq, str(expected))
+                    # null: the record was removed by this entry (a list entry taken out)
+                    vouched[subject] = (e.seq, None if expected is None else str(expected))
             yield e
 
     def lookup(h: str) -> int | None:
@@ -112,20 +136,76 @@ def verify(session: Session, check_records: bool = True, anchors: Sequence[str] 
                     Problem(0, "anchor-missing", f"no entry has the anchored hash {anchor}")
                 )
                 break
+    if anchor_file is not None:
+        verdict.problems.extend(_check_anchor_file(session, anchor_file, anchor_key or ""))
     if not verdict.ok or not check_records:
         return verdict
     found: list[Problem] = []
     for subject, got in iter_record_digests(session):
         seen = vouched.pop(subject, None)
-        if seen is None:
-            found.append(Problem(count + 1, "record-unvouched", f"{subject} is not in the ledger"))
+        if seen is None or seen[1] is None:
+            why = "is not in the ledger" if seen is None else f"was removed by entry {seen[0]}"
+            found.append(Problem(count + 1, "record-unvouched", f"{subject} {why}"))
         elif seen[1] != got:
             found.append(
                 Problem(seen[0], "record-altered", f"{subject} no longer matches entry {seen[0]}")
             )
-    for subject, (seq, _) in vouched.items():
-        found.append(
-            Problem(seq, "record-removed", f"{subject} (vouched for by entry {seq}) is gone")
-        )
+    for subject, (seq, expected) in vouched.items():
+        if expected is not None:
+            found.append(
+                Problem(seq, "record-removed", f"{subject} (vouched for by entry {seq}) is gone")
+            )
     verdict.problems.extend(sorted(found, key=lambda p: (p.seq, p.detail)))
     return verdict
+
+
+def _check_anchor_file(session: Session, path: str | Path, key: str) -> list[Problem]:
+    """The problems the anchor file at ``path`` reveals (see :func:`verify`)."""
+    anchors, forged = read_anchor_file(path, key)
+    problems = [
+        Problem(0, "anchor-forged", f"line {n} of the anchor file is not signed by the anchor key")
+        for n in forged
+    ]
+    last = session.execute(select(func.max(LedgerRow.seq))).scalar() or 0
+    wanted = sorted({a.seq for a in anchors})
+    stored: dict[int, str] = {}
+    for i in range(0, len(wanted), 500):
+        part = wanted[i : i + 500]
+        stmt = select(LedgerRow.seq, LedgerRow.hash).where(LedgerRow.seq.in_(part))
+        stored.update({seq: h for seq, h in session.execute(stmt).all()})
+    cut: Anchor | None = None
+    mismatch: Anchor | None = None
+    for a in anchors:
+        if a.seq == 0:
+            continue  # an empty ledger was anchored
+        got = stored.get(a.seq)
+        if got is None and a.seq > last:
+            if cut is None or a.seq > cut.seq:
+                cut = a
+        elif got != a.hash and (mismatch is None or a.seq < mismatch.seq):
+            mismatch = a
+    if mismatch is not None:
+        problems.append(
+            Problem(
+                mismatch.seq,
+                "anchor-mismatch",
+                f"entry {mismatch.seq} is not the one anchored at {mismatch.at}: "
+                "history was rewritten or removed",
+            )
+        )
+    if cut is not None:
+        problems.append(
+            Problem(
+                last + 1,
+                "tail-cut",
+                f"entries {last + 1}..{cut.seq} are gone (anchored at {cut.at}; the ledger "
+                f"now ends at {last})",
+            )
+        )
+    return problems
+
+
+def anchor_head(session: Session, path: str | Path, key: str) -> Anchor:
+    """Append the current ledger head to the anchor file at ``path``, signed with ``key``."""
+    seq, hash_ = ledger_head(session)
+    return append_anchor(path, key, seq, hash_)

@@ -24,6 +24,7 @@ from creditfactory.decision import ModelRegistry, PointsModel, Strategy
 from creditfactory.exceptions import ArtefactError, ConfigError, CreditFactoryError
 from creditfactory.store._errors import AuthError, ConflictError, NotFoundError
 from creditfactory.store._ledger import append
+from creditfactory.store._records import vouch
 from creditfactory.store._tables import (
     Activation,
     ApiKey,
@@ -60,21 +61,32 @@ def create_key(session: Session, name: str, role: str, actor: str) -> tuple[ApiK
         raise ConfigError(f"role: {role!r} is not one of {', '.join(ROLES)}")
     if session.execute(select(ApiKey.id).where(ApiKey.name == name)).first() is not None:
         raise ConflictError(f"api key {name!r} already exists")
-    secret = "cf_" + secrets.token_urlsafe(24)
+    secret = "cf_" + secrets.token_urlsafe(32)
     return add_key(session, name, role, secret, actor), secret
 
 
 def add_key(session: Session, name: str, role: str, secret: str, actor: str) -> ApiKey:
-    """Store a key whose secret the caller chose (bootstrap and tests)."""
+    """Store a key whose secret the caller chose (bootstrap and tests).
+
+    Its public ``key_id`` is random: nothing of the secret is stored or shown but its SHA-256.
+    """
     if role not in ROLES:
         raise ConfigError(f"role: {role!r} is not one of {', '.join(ROLES)}")
     key = ApiKey(
-        name=name, role=role, key_hash=_sha256(secret), prefix=secret[:8], created_at=now()
+        name=name, role=role, key_hash=_sha256(secret), key_id=new_key_id(), created_at=now()
     )
     session.add(key)
     _flush_unique(session, f"api key {name!r} already exists")
-    append(session, "key.create", f"api_key:{key.id}", actor, {"name": name, "role": role})
+    append(
+        session, "key.create", f"api_key:{key.id}", actor,
+        {"name": name, "role": role, "key_id": key.key_id, "digests": vouch(key)},
+    )  # fmt: skip
     return key
+
+
+def new_key_id() -> str:
+    """A fresh public key id: ``k_`` and 16 random hex digits (not derived from any secret)."""
+    return "k_" + secrets.token_hex(8)
 
 
 def authenticate(session: Session, secret: str | None) -> ApiKey:
@@ -96,7 +108,11 @@ def revoke_key(session: Session, key_id: int, actor: str) -> ApiKey:
         raise NotFoundError(f"api key {key_id} not found")
     if key.revoked_at is None:
         key.revoked_at = now()
-        append(session, "key.revoke", f"api_key:{key.id}", actor, {"name": key.name})
+        session.flush()
+        append(
+            session, "key.revoke", f"api_key:{key.id}", actor,
+            {"name": key.name, "digests": vouch(key)},
+        )  # fmt: skip
     return key
 
 
@@ -137,7 +153,7 @@ def register_model(
         "model.register",
         f"model:{row.id}",
         actor,
-        {"name": name, "version": version, "sha256": row.sha256},
+        {"name": name, "version": version, "sha256": row.sha256, "digests": vouch(row)},
     )
     return row
 
@@ -195,7 +211,7 @@ def add_strategy(
         "strategy.upload",
         f"strategy:{row.id}",
         actor,
-        {"name": row.name, "version": row.version, "sha256": row.sha256},
+        {"name": row.name, "version": row.version, "sha256": row.sha256, "digests": vouch(row)},
     )
     return row
 
@@ -230,14 +246,15 @@ def activate(
     """Put a version in force."""
     row = get_strategy(session, strategy_id)
     compile_source(session, row.source, row.base_dir)  # its models must still load
-    session.add(Activation(strategy_id=row.id, action=action, actor=actor, at=now()))
+    done = Activation(strategy_id=row.id, action=action, actor=actor, at=now())
+    session.add(done)
     session.flush()
     append(
         session,
         f"strategy.{action}",
         f"strategy:{row.id}",
         actor,
-        {"name": row.name, "version": row.version, "sha256": row.sha256},
+        {"name": row.name, "version": row.version, "sha256": row.sha256, "digests": vouch(done)},
     )
     return row
 
@@ -316,8 +333,9 @@ def add_list_entries(
         "list.add",
         f"list:{list_name}",
         actor,
-        {"field": field, "hashes": [r.value_hash for r in rows], "note": note},
-    )
+        {"field": field, "hashes": [r.value_hash for r in rows], "note": note,
+         "digests": vouch(*rows)},
+    )  # fmt: skip
     return rows
 
 
@@ -332,21 +350,26 @@ def remove_list_entries(
     """Remove identifiers from a list; returns how many were there."""
     key = _secret(secret)
     hashes = sorted({hash_identifier(key, field, v) for v in values})
-    result = session.execute(
-        delete(ListEntry).where(
-            ListEntry.list_name == list_name,
-            ListEntry.field == field,
-            ListEntry.value_hash.in_(hashes),
-        )
+    ids = list(
+        session.execute(
+            select(ListEntry.id).where(
+                ListEntry.list_name == list_name,
+                ListEntry.field == field,
+                ListEntry.value_hash.in_(hashes),
+            )
+        ).scalars()
     )
-    removed = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    if ids:
+        session.execute(delete(ListEntry).where(ListEntry.id.in_(ids)))
+    removed = len(ids)
     append(
         session,
         "list.remove",
         f"list:{list_name}",
-        actor,
-        {"field": field, "hashes": hashes, "removed": removed},
-    )
+        actor,  # a null digest: the entry is gone, and legitimately so
+        {"field": field, "hashes": hashes, "removed": removed,
+         "digests": {f"list_entry:{i}": None for i in sorted(ids)}},
+    )  # fmt: skip
     return removed
 
 

@@ -27,7 +27,9 @@ class Base(DeclarativeBase):
 
 
 class ApiKey(Base):
-    """An API key: only its SHA-256 is stored; ``prefix`` helps people tell keys apart."""
+    """An API key: only its SHA-256 is stored; ``key_id`` (random, not derived from the secret)
+    is the public name people tell keys apart by (since revision 0003, replacing a prefix of
+    the secret)."""
 
     __tablename__ = "api_keys"
 
@@ -35,7 +37,7 @@ class ApiKey(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     role: Mapped[str] = mapped_column(String(20))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    prefix: Mapped[str] = mapped_column(String(12))
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 

@@ -30,6 +30,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from datetime import UTC
 from types import SimpleNamespace
 from typing import Any
 
@@ -38,7 +39,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from creditfactory.audit import canonical_json, entry_hash_text, utc_now
 from creditfactory.store._checkpoint import Checkpointer
-from creditfactory.store._records import record_digest
+from creditfactory.store._records import record_digest, stamp
 from creditfactory.store._tables import Application, DecisionRecord, LedgerHead, LedgerRow, Review
 
 _APP_COLS = ("id", "external_id", "payload", "request_sha256", "idempotency_key", "api_key_id",
@@ -125,20 +126,29 @@ class Pending:
             d["version"],
             d["decision"],
         )
+        # the times as stored (UTC: SQLite keeps the wall time) and as digested (stamp text)
+        received, decided = a["received_at"], d["decided_at"]
+        if received is not None and received.tzinfo is not UTC:
+            a["received_at"] = received = received.astimezone(UTC)
+        if decided is not None and decided.tzinfo is not UTC:
+            d["decided_at"] = decided = decided.astimezone(UTC)
+        received_text = _cj(stamp(received))
+        decided_text = received_text if decided is received else _cj(stamp(decided))
         # the rows in _APP_COLS / _DEC_COLS order after their ids, JSON columns as text
-        self.app_values = (external, payload, sha, key, key_id, a["received_at"])
+        self.app_values = (external, payload, sha, key, key_id, received)
         self.dec_values = (
             strategy_id, strategy, version, decision, limit, apr, term, reasons, trace,
-            versions, values, hits, d["decided_at"],
+            versions, values, hits, decided,
         )  # fmt: skip
         # application_content / decision_content in canonical (sorted-key) order
         self.app_digest = (
             f'{{"api_key_id":{_cj(key_id)},"external_id":{_cj(external)},"id":',
-            f',"idempotency_key":{_cj(key)},"payload":{payload},"request_sha256":{_cj(sha)}}}',
+            f',"idempotency_key":{_cj(key)},"payload":{payload},"received_at":{received_text},'
+            f'"request_sha256":{_cj(sha)}}}',
         )
         self.dec_digest = (
             '{"application_id":',
-            f',"apr":{_cj(apr)},"decision":{_cj(decision)},"id":',
+            f',"apr":{_cj(apr)},"decided_at":{decided_text},"decision":{_cj(decision)},"id":',
             f',"limit":{_cj(limit)},"list_hits":{hits},"model_versions":{versions},'
             f'"reasons":{reasons},"strategy":{_cj(strategy)},"strategy_id":{_cj(strategy_id)},'
             f'"term":{_cj(term)},"trace":{trace},"values":{values},"version":{_cj(version)}}}',
@@ -564,9 +574,9 @@ def build_rows(
         )
         app_row = {**a, "id": app_id}
         dec_row = {**d, "id": dec_id, "application_id": app_id}
-        if postgres:  # rows as JSON objects: the digested content and the time
-            apps.append(f'{app_text[:-1]},"received_at":{_iso(a["received_at"])}}}')
-            decs.append(f'{dec_text[:-1]},"decided_at":{_iso(d["decided_at"])}}}')
+        if postgres:  # rows as JSON objects: the digested content is the whole row
+            apps.append(app_text)
+            decs.append(dec_text)
         elif procs:
             apps.append((app_id, *_bound(p.app_values, app_procs)))
             decs.append((dec_id, app_id, *_bound(p.dec_values, dec_procs)))
