@@ -182,7 +182,8 @@ def test_pending_keeps_the_column_types_the_database_gives_back(
     assert p.texts["payload"] == text
     assert p.texts["values"] == '{"é":1}'
     a0, a1 = p.app_digest
-    assert f"{a0}7{a1}" == canonical_json(application_content(SimpleNamespace(**p.application, id=7)))
+    stored = SimpleNamespace(**p.application, id=7)
+    assert f"{a0}7{a1}" == canonical_json(application_content(stored))
     d0, d1, d2 = p.dec_digest
     assert f"{d0}7{d1}9{d2}" == canonical_json(
         decision_content(SimpleNamespace(**p.decision, id=9, application_id=7))
@@ -214,13 +215,18 @@ _JSON = st.recursive(
         "apr": st.none() | st.floats(0, 1), "term": st.none() | st.integers(1, 60),
         "reasons": st.lists(_TEXT, max_size=3), "trace": st.lists(_TEXT, max_size=3),
         "model_versions": st.dictionaries(_TEXT, _TEXT, max_size=2),
-        "values": st.dictionaries(_TEXT, _JSON, max_size=3), "list_hits": st.lists(_TEXT, max_size=2),
+        "values": st.dictionaries(_TEXT, _JSON, max_size=3),
+        "list_hits": st.lists(_TEXT, max_size=2),
     }),
     same_time=st.booleans(), decided=_TIME, app_id=st.integers(1, 10**9),
     dec_id=st.integers(1, 10**9),
 )  # fmt: skip
 def test_writer_digest_texts_are_the_canonical_json_of_the_record_content(
-    app: dict[str, Any], dec: dict[str, Any], same_time: bool, decided: datetime, app_id: int,
+    app: dict[str, Any],
+    dec: dict[str, Any],
+    same_time: bool,
+    decided: datetime,
+    app_id: int,
     dec_id: int,
 ) -> None:
     """The writer's hand-assembled digest texts are exactly what verify re-derives."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -23,6 +25,7 @@ from creditfactory.api._errors import install
 from creditfactory.api._settings import Settings
 from creditfactory.exceptions import ConfigError
 from creditfactory.store import (
+    Anchorer,
     DecisionService,
     Store,
     activate,
@@ -58,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store.migrate()
     bootstrap(store, settings)
     service = decision_service(store, settings)
+    anchorer = anchorer_for(store, settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -66,14 +70,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await engine.start()
             app.state.engine = engine
             service.on_invalidate.append(engine.invalidate)
+        anchoring = None if anchorer is None else asyncio.create_task(keep_anchoring(anchorer))
         try:
             yield
         finally:
+            if anchoring is not None:
+                anchoring.cancel()
             if app.state.engine is not None:
                 service.on_invalidate.remove(app.state.engine.invalidate)
                 await app.state.engine.close()
                 app.state.engine = None
             service.close()  # write what is queued, then stop the writer thread
+            if anchorer is not None:  # the head as the service leaves it
+                await asyncio.to_thread(_anchor_quietly, anchorer, True)
 
     app = FastAPI(
         lifespan=lifespan,
@@ -97,6 +106,37 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok", "engine": "in-process" if app.state.engine is None else "process"}
 
     return app
+
+
+_log = logging.getLogger("creditfactory.audit")
+
+
+def anchorer_for(store: Store, settings: Settings) -> Anchorer | None:
+    """The anchorer of the settings' anchor file (``None`` without one)."""
+    if settings.anchor_file is None:
+        return None
+    if settings.anchor_key is None:
+        raise ConfigError("anchor_key: set CREDITFACTORY_ANCHOR_KEY to sign the anchor file")
+    return Anchorer(
+        store, settings.anchor_file, settings.anchor_key.get_secret_value(),
+        settings.anchor_every_seconds, settings.anchor_every_entries,
+    )  # fmt: skip
+
+
+def _anchor_quietly(anchorer: Anchorer, force: bool = False) -> None:
+    try:
+        anchorer.tick(force)
+    except Exception as exc:  # a full disk must not stop decisions; it is logged each time
+        _log.error("audit: cannot anchor the ledger head: %s: %s", type(exc).__name__, exc)
+
+
+async def keep_anchoring(anchorer: Anchorer) -> None:
+    """Anchor the head at start and then whenever it is due (checked once a second at most)."""
+    await asyncio.to_thread(_anchor_quietly, anchorer, True)
+    poll = min(1.0, anchorer.every_seconds)
+    while True:
+        await asyncio.sleep(poll)
+        await asyncio.to_thread(_anchor_quietly, anchorer)
 
 
 def decision_service(store: Store, settings: Settings) -> DecisionService:

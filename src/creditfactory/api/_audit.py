@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from creditfactory.api._deps import Reader, SessionDep
 from creditfactory.api._schemas import ERRORS, LedgerEntryPublic, VerifyResult
@@ -26,8 +26,11 @@ def read_entries(
 
 
 @router.get("/verify", response_model=VerifyResult)
-def verify_ledger(session: SessionDep, _: Reader) -> VerifyResult:
-    """Walk the chain and the records it vouches for; report the first problem."""
-    v = verify(session)
+def verify_ledger(session: SessionDep, request: Request, _: Reader) -> VerifyResult:
+    """Walk the chain, the anchor file (when configured) and the records the ledger vouches
+    for; report the first problem."""
+    settings = request.app.state.settings
+    key = None if settings.anchor_key is None else settings.anchor_key.get_secret_value()
+    v = verify(session, anchor_file=settings.anchor_file, anchor_key=key)
     first = None if v.first is None else asdict(v.first)
     return VerifyResult(ok=v.ok, checked=v.checked, head=v.head, first_problem=first)

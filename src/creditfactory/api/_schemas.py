@@ -182,9 +182,9 @@ class KeyPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
+    key_id: str = Field(description="public, random: not derived from the secret")
     name: str
     role: str
-    prefix: str
     created_at: datetime
     revoked_at: datetime | None = None
 

@@ -44,3 +44,20 @@ class Settings(BaseSettings):
             "on with two or more CPUs, off for an in-memory SQLite database"
         ),
     )
+    # --- audit ledger (H4): the ledger head anchored outside the database --------------------
+    anchor_file: Path | None = Field(
+        None,
+        description=(
+            "append-only file of signed ledger heads (JSON lines) outside the database; written "
+            "by the service on a schedule and read by audit verify; off without it"
+        ),
+    )
+    anchor_key: SecretStr | None = Field(
+        None, description="HMAC-SHA256 key signing the anchor file's lines (needed with it)"
+    )
+    anchor_every_seconds: float = Field(
+        60.0, gt=0, description="anchor the head at most this often while the ledger grows"
+    )
+    anchor_every_entries: int = Field(
+        1000, ge=1, description="... or as soon as this many entries were appended since"
+    )

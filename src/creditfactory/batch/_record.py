@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from creditfactory.store import LedgerRow, Store, append
+from creditfactory.store import Anchorer, LedgerRow, Store, append
 
 
 def file_sha256(path: str | Path) -> str:
@@ -29,9 +29,10 @@ def file_sha256(path: str | Path) -> str:
 class LedgerRecorder:
     """Appends a batch run's chunks and completion to the ledger of ``store``."""
 
-    def __init__(self, store: Store, actor: str = "batch"):
+    def __init__(self, store: Store, actor: str = "batch", anchorer: Anchorer | None = None):
         self.store = store
         self.actor = actor
+        self.anchorer = anchorer  # anchors the ledger head when the run completes
 
     def recorded_chunks(self, run_id: str) -> set[int]:
         """Chunk numbers of run ``run_id`` already in the ledger."""
@@ -62,3 +63,5 @@ class LedgerRecorder:
         }  # fmt: skip
         with self.store.session() as s:
             append(s, "batch.complete", f"batch:{run_id}", self.actor, payload)
+        if self.anchorer is not None:
+            self.anchorer.tick(force=True)

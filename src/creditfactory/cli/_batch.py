@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -49,7 +49,7 @@ def decide(
         if database_url is not None:
             store = Store(database_url)
             store.migrate()
-            recorder = LedgerRecorder(store)
+            recorder = LedgerRecorder(store, anchorer=_anchorer(store))
             if lists:
                 try:
                     secret = Settings().list_secret
@@ -88,3 +88,21 @@ def decide(
         f"{report.rows:,} rows in {report.chunks} chunks ({report.chunks_decided} decided now"
         f"{resumed}) in {report.seconds:.1f} s — {report.rows_per_second:,.0f} rows/s"
     )
+
+
+def _anchorer(store: Any) -> Any:
+    """The anchorer of CREDITFACTORY_ANCHOR_FILE (the head is anchored when the run ends)."""
+    from pydantic import ValidationError
+
+    from creditfactory.api import Settings
+    from creditfactory.store import Anchorer
+
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        fail(f"invalid CREDITFACTORY_* settings: {exc}")
+    if settings.anchor_file is None:
+        return None
+    if settings.anchor_key is None:
+        fail("anchor_key: set CREDITFACTORY_ANCHOR_KEY to sign the anchor file")
+    return Anchorer(store, settings.anchor_file, settings.anchor_key.get_secret_value())

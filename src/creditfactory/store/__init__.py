@@ -3,6 +3,7 @@
 SQLite by default, PostgreSQL through a URL (``CREDITFACTORY_DATABASE_URL`` in the service).
 """
 
+from creditfactory.store._anchoring import Anchorer
 from creditfactory.store._db import DEFAULT_URL, Store, current_revision, make_engine, migrate
 from creditfactory.store._errors import AuthError, ConflictError, NotFoundError
 from creditfactory.store._ledger import anchor_head, append, entries, ledger_head, verify
@@ -57,6 +58,7 @@ __all__ = [
     "LIST_NAMES",
     "ROLES",
     "Activation",
+    "Anchorer",
     "ApiKey",
     "Application",
     "AuthError",

@@ -29,6 +29,7 @@ from creditfactory.audit import (
     read_anchor_file,
     verify_chain,
 )
+from creditfactory.exceptions import ConfigError
 from creditfactory.store._tables import LedgerHead, LedgerRow
 
 
@@ -105,15 +106,29 @@ def verify(
     ``anchor_file`` is a file of signed heads (:mod:`creditfactory.audit._anchor`, key
     ``anchor_key``): every line must be well signed (else ``anchor-forged``) and its entry must
     still be at its ``seq`` with its hash (else ``tail-cut`` when the ledger now ends before it,
-    ``anchor-mismatch`` when another entry stands there).
+    ``anchor-mismatch`` when another entry stands there). A ``ledger.migrate`` entry whose
+    old-rules check failed is reported as ``migrated-broken``.
     """
     from creditfactory.store._records import iter_record_digests
 
     count, head_hash = ledger_head(session)
     vouched: dict[str, tuple[int, str | None]] = {}
+    upgrades: list[Problem] = []
 
     def walk() -> Generator[Entry, None, None]:
         for e in entries(session):  # streamed: the chain is checked in constant memory
+            if e.kind == "ledger.migrate" and e.payload.get("part") == 0:
+                old = e.payload.get("old_rules") or {}
+                if old.get("ok") is False:  # what the upgrade found stays reported
+                    first = (old.get("problems") or ["?"])[0]
+                    upgrades.append(
+                        Problem(
+                            e.seq,
+                            "migrated-broken",
+                            f"at the upgrade to {e.payload.get('revision')} the ledger did not "
+                            f"verify under the old rules: {first}",
+                        )
+                    )
             if check_records:  # the latest entry vouching for a record says what it must be
                 for subject, expected in (e.payload.get("digests") or {}).items():
                     # null: the record was removed by this entry (a list entry taken out)
@@ -138,6 +153,7 @@ def verify(
                 break
     if anchor_file is not None:
         verdict.problems.extend(_check_anchor_file(session, anchor_file, anchor_key or ""))
+    verdict.problems.extend(upgrades if verdict.ok else ())
     if not verdict.ok or not check_records:
         return verdict
     found: list[Problem] = []
@@ -161,7 +177,11 @@ def verify(
 
 def _check_anchor_file(session: Session, path: str | Path, key: str) -> list[Problem]:
     """The problems the anchor file at ``path`` reveals (see :func:`verify`)."""
-    anchors, forged = read_anchor_file(path, key)
+    try:
+        anchors, forged = read_anchor_file(path, key)
+    except ConfigError as exc:  # no path in the detail: it may reach an HTTP answer
+        reason = exc.__cause__.strerror if isinstance(exc.__cause__, OSError) else str(exc)
+        return [Problem(0, "anchor-unreadable", f"the anchor file cannot be read: {reason}")]
     problems = [
         Problem(0, "anchor-forged", f"line {n} of the anchor file is not signed by the anchor key")
         for n in forged
@@ -172,7 +192,7 @@ def _check_anchor_file(session: Session, path: str | Path, key: str) -> list[Pro
     for i in range(0, len(wanted), 500):
         part = wanted[i : i + 500]
         stmt = select(LedgerRow.seq, LedgerRow.hash).where(LedgerRow.seq.in_(part))
-        stored.update({seq: h for seq, h in session.execute(stmt).all()})
+        stored.update(session.execute(stmt).tuples().all())
     cut: Anchor | None = None
     mismatch: Anchor | None = None
     for a in anchors:
