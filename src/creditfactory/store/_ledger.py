@@ -192,7 +192,7 @@ def _check_anchor_file(session: Session, path: str | Path, key: str) -> list[Pro
     for i in range(0, len(wanted), 500):
         part = wanted[i : i + 500]
         stmt = select(LedgerRow.seq, LedgerRow.hash).where(LedgerRow.seq.in_(part))
-        stored.update(session.execute(stmt).tuples().all())
+        stored.update((seq, h) for seq, h in session.execute(stmt).all())
     cut: Anchor | None = None
     mismatch: Anchor | None = None
     for a in anchors:
