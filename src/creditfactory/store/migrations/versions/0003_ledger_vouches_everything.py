@@ -26,17 +26,21 @@ depends_on = None
 def upgrade() -> None:
     from creditfactory.store._upgrade import vouch_existing
 
-    with op.batch_alter_table("api_keys", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("key_id", sa.String(length=32), nullable=True))
+    # plain ALTERs, no table copy: on SQLite (3.35+) a batch copy of api_keys would break the
+    # foreign keys of applications
+    op.add_column(
+        "api_keys",
+        sa.Column("key_id", sa.String(length=32), nullable=False, server_default=""),
+    )
     bind = op.get_bind()
     keys = sa.table("api_keys", sa.column("id", sa.Integer), sa.column("key_id", sa.String))
     for (key,) in bind.execute(sa.select(keys.c.id)).all():
         new_id = "k_" + secrets.token_hex(8)
         bind.execute(sa.update(keys).where(keys.c.id == key).values(key_id=new_id))
-    with op.batch_alter_table("api_keys", schema=None) as batch_op:
-        batch_op.alter_column("key_id", existing_type=sa.String(length=32), nullable=False)
-        batch_op.create_unique_constraint("uq_api_keys_key_id", ["key_id"])
-        batch_op.drop_column("prefix")
+    if bind.dialect.name != "sqlite":  # SQLite cannot drop a default without a table copy
+        op.alter_column("api_keys", "key_id", server_default=None)
+    op.create_index("ix_api_keys_key_id", "api_keys", ["key_id"], unique=True)
+    op.drop_column("api_keys", "prefix")
     session = Session(bind=bind)
     try:
         vouch_existing(session, revision)
@@ -47,9 +51,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     # the prefixes are gone for good: downgraded keys show an empty one
-    with op.batch_alter_table("api_keys", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("prefix", sa.String(length=12), nullable=False, server_default="")
-        )
-        batch_op.drop_constraint("uq_api_keys_key_id", type_="unique")
-        batch_op.drop_column("key_id")
+    op.add_column(
+        "api_keys",
+        sa.Column("prefix", sa.String(length=12), nullable=False, server_default=""),
+    )
+    op.drop_index("ix_api_keys_key_id", table_name="api_keys")
+    op.drop_column("api_keys", "key_id")
