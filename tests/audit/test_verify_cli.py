@@ -58,3 +58,42 @@ def test_audit_verify_cli_prints_the_head_and_checks_anchors(tmp_path: Any) -> N
     assert missing.exit_code == 1
     assert "anchor-missing" in missing.output
     store.dispose()
+
+
+def test_audit_anchor_then_verify_reads_the_anchor_file_from_the_settings(tmp_path: Any) -> None:
+    from creditfactory.store import append
+
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    anchors = tmp_path / "anchors.jsonl"
+    env = {"CREDITFACTORY_ANCHOR_FILE": str(anchors), "CREDITFACTORY_ANCHOR_KEY": "k"}
+    store = Store(url)
+    store.migrate()
+    with store.session() as s:
+        append(s, "note", "x:1", "me", {"n": 1})
+        append(s, "note", "x:2", "me", {"n": 2})
+    runner = CliRunner()
+    done = runner.invoke(app, ["audit", "anchor", "--database-url", url], env=env)
+    assert done.exit_code == 0, done.output
+    assert "anchored entry 2" in done.output
+    ok = runner.invoke(app, ["audit", "verify", "--database-url", url], env=env)
+    assert ok.exit_code == 0, ok.output
+    assert "anchors in" in ok.output
+    with store.engine.begin() as conn:  # the newest entry cut, the head moved back
+        conn.execute(text("DELETE FROM ledger WHERE seq = 2"))
+        conn.execute(text("UPDATE ledger_head SET seq = 1, hash = (SELECT hash FROM ledger)"))
+    plain = runner.invoke(app, ["audit", "verify", "--database-url", url])
+    assert plain.exit_code == 0  # the chain alone cannot tell
+    cut = runner.invoke(app, ["audit", "verify", "--database-url", url], env=env)
+    assert cut.exit_code == 1
+    assert "tail-cut" in cut.output
+    by_option = runner.invoke(
+        app, ["audit", "verify", "--database-url", url, "--anchor-file", str(anchors)],
+        env={"CREDITFACTORY_ANCHOR_KEY": "k"},
+    )  # fmt: skip
+    assert by_option.exit_code == 1
+    no_key = runner.invoke(
+        app, ["audit", "anchor", "--database-url", url, "--anchor-file", str(anchors)]
+    )
+    assert no_key.exit_code == 2
+    assert "CREDITFACTORY_ANCHOR_KEY" in no_key.output
+    store.dispose()

@@ -110,7 +110,9 @@ def test_a_0002_database_with_data_upgrades_and_verifies(db_url: str) -> None:
     # from now on, what the old rules did not cover is covered
     with store.engine.begin() as conn:
         conn.execute(sa.text("UPDATE api_keys SET role = 'analyst'"))
-        conn.execute(sa.text("UPDATE decisions SET decided_at = '2020-01-01 00:00:00' WHERE id = 2"))
+        conn.execute(
+            sa.text("UPDATE decisions SET decided_at = '2020-01-01 00:00:00' WHERE id = 2")
+        )
     with store.session() as s:
         found = [(p.problem, p.detail.split()[0]) for p in verify(s).problems]
     assert found == [("record-altered", "api_key:1"), ("record-altered", "decision:2")]
