@@ -27,7 +27,8 @@ def test_keys_are_shown_by_a_public_id_never_by_any_part_of_the_secret(api: Api)
     created = r.json()
     secret, key_id = created["key"], created["key_id"]
     assert "prefix" not in created
-    assert key_id.startswith("k_") and key_id[2:] not in secret
+    assert key_id.startswith("k_")
+    assert key_id[2:] not in secret
     listed = api.client.get("/v1/keys", headers=api.as_("admin"))
     assert key_id in listed.text
     body = secret.removeprefix("cf_")
