@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from creditfactory.api import Settings, create_app
 from creditfactory.exceptions import ConfigError
+from creditfactory.store import add_key
 
 from .conftest import Api
 
@@ -86,3 +87,33 @@ def test_an_anchor_file_needs_a_key(tmp_path: Path) -> None:
     settings = Settings(database_url="sqlite://", anchor_file=tmp_path / "a.jsonl")
     with pytest.raises(ConfigError, match="anchor_key"):
         create_app(settings)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE api_keys SET role = 'admin' WHERE name = 'ops'",
+        "INSERT INTO api_keys (id, name, role, key_hash, key_id, created_at) VALUES "
+        f"(9, 'mallory', 'admin', '{'1' * 64}', 'k_m', '2026-01-01 00:00:00')",
+        "INSERT INTO strategy_activations (strategy_id, action, actor, at) "
+        "SELECT id, 'activate', 'mallory', '2026-01-01 00:00:00' FROM strategy_versions",
+    ],
+    ids=["role", "key", "activation"],
+)
+def test_the_service_refuses_to_start_on_keys_or_activations_the_ledger_does_not_vouch_for(
+    db_url: str, tmp_path: Path, strategy_yaml: str, sql: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    strategy = tmp_path / "s.yaml"
+    strategy.write_text(strategy_yaml)
+    settings = Settings(database_url=db_url, admin_key=ADMIN, strategy=strategy)
+    app = create_app(settings)
+    store = app.state.store
+    with store.session() as s:
+        add_key(s, "ops", "analyst", "ops-secret-0123456789abcdef", "admin")
+    with store.engine.begin() as conn:
+        conn.execute(text(sql))
+    with pytest.raises(ConfigError, match="ledger_check_on_start: record-"):
+        create_app(settings)
+    create_app(settings.model_copy(update={"ledger_check_on_start": "warn"})).state.store.dispose()
+    assert "audit: ledger check at start-up: record-" in caplog.text
+    store.dispose()

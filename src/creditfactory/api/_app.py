@@ -32,6 +32,7 @@ from creditfactory.store import (
     active_strategy,
     add_key,
     add_strategy,
+    check_authority,
     count_keys,
     list_strategies,
 )
@@ -60,6 +61,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.migrate:
         store.migrate()
     bootstrap(store, settings)
+    try:
+        check_ledger_on_start(store, settings)
+    except ConfigError:
+        store.dispose()  # no connection left behind by an app that did not start
+        raise
     service = decision_service(store, settings)
     anchorer = anchorer_for(store, settings)
 
@@ -109,6 +115,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 _log = logging.getLogger("creditfactory.audit")
+
+
+def check_ledger_on_start(store: Store, settings: Settings) -> None:
+    """Keys and strategies the ledger does not vouch for: refuse to start, or log each.
+
+    Raises
+    ------
+    ConfigError
+        With ``ledger_check_on_start="refuse"``, the first problem found.
+    """
+    if settings.ledger_check_on_start == "off":
+        return
+    with store.session() as session:
+        problems = check_authority(session)
+    for p in problems:
+        _log.error(
+            "audit: ledger check at start-up: %s at entry %s: %s", p.problem, p.seq, p.detail
+        )
+    if problems and settings.ledger_check_on_start == "refuse":
+        first = problems[0]
+        raise ConfigError(
+            f"ledger_check_on_start: {first.problem}: {first.detail} ({len(problems)} problem(s);"
+            " see creditfactory audit verify)"
+        )
 
 
 def anchorer_for(store: Store, settings: Settings) -> Anchorer | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -60,4 +61,11 @@ class Settings(BaseSettings):
     )
     anchor_every_entries: int = Field(
         1000, ge=1, description="... or as soon as this many entries were appended since"
+    )
+    ledger_check_on_start: Literal["refuse", "warn", "off"] = Field(
+        "refuse",
+        description=(
+            "at start-up, check the API keys, models, strategies and activations against the "
+            "ledger: refuse to start (refuse), log an error per problem (warn), or skip (off)"
+        ),
     )

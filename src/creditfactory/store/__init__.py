@@ -6,7 +6,14 @@ SQLite by default, PostgreSQL through a URL (``CREDITFACTORY_DATABASE_URL`` in t
 from creditfactory.store._anchoring import Anchorer
 from creditfactory.store._db import DEFAULT_URL, Store, current_revision, make_engine, migrate
 from creditfactory.store._errors import AuthError, ConflictError, NotFoundError
-from creditfactory.store._ledger import anchor_head, append, entries, ledger_head, verify
+from creditfactory.store._ledger import (
+    anchor_head,
+    append,
+    check_authority,
+    entries,
+    ledger_head,
+    verify,
+)
 from creditfactory.store._repo import (
     LIST_NAMES,
     ROLES,
@@ -85,6 +92,7 @@ __all__ = [
     "append",
     "apply_lists",
     "authenticate",
+    "check_authority",
     "count_keys",
     "create_key",
     "current_revision",

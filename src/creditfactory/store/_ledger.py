@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Generator, Iterator, Mapping, Sequence
+from dataclasses import astuple
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,8 @@ from creditfactory.audit import (
     Problem,
     Verdict,
     append_anchor,
+    digest,
+    entry_hash,
     make_entry,
     read_anchor_file,
     verify_chain,
@@ -229,3 +232,63 @@ def anchor_head(session: Session, path: str | Path, key: str) -> Anchor:
     """Append the current ledger head to the anchor file at ``path``, signed with ``key``."""
     seq, hash_ = ledger_head(session)
     return append_anchor(path, key, seq, hash_)
+
+
+#: entries that vouch for the records authority comes from (keys, models, strategies, activations)
+AUTHORITY_KINDS = (
+    "key.create", "key.revoke", "model.register", "strategy.upload", "strategy.activate",
+    "strategy.rollback", "ledger.migrate",
+)  # fmt: skip
+
+
+def check_authority(session: Session) -> list[Problem]:
+    """A quick check, for start-up, of the rows authority comes from: API keys, models,
+    strategy versions and activations must match the latest ledger entry vouching for them.
+
+    Reads only the entries of :data:`AUTHORITY_KINDS` (one scan by kind, not a walk of the
+    chain): each must still match its hash and be linked to by the entry after it (or be the
+    head). A chain rewritten wholesale is left to :func:`verify` and the anchors.
+    """
+    from creditfactory.store._records import RECORD_KINDS
+
+    kinds = ("api_key", "model", "strategy", "activation")
+    count, head_hash = ledger_head(session)
+    stmt = select(LedgerRow).where(LedgerRow.kind.in_(AUTHORITY_KINDS)).order_by(LedgerRow.seq)
+    rows = list(session.execute(stmt).scalars())
+    nexts: dict[int, str] = {}
+    wanted = [r.seq + 1 for r in rows]
+    for i in range(0, len(wanted), 500):
+        part = select(LedgerRow.seq, LedgerRow.prev_hash).where(
+            LedgerRow.seq.in_(wanted[i : i + 500])
+        )
+        nexts.update((seq - 1, prev) for seq, prev in session.execute(part).all())
+    problems: list[Problem] = []
+    vouched: dict[str, tuple[int, str | None]] = {}
+    for row in rows:
+        e = _entry(row)
+        linked = nexts.get(e.seq) == e.hash or (e.seq == count and e.hash == head_hash)
+        if entry_hash(*astuple(e)[:-1]) != e.hash or not linked:
+            problems.append(Problem(e.seq, "altered", f"entry {e.seq} ({e.kind} {e.subject})"))
+            continue
+        for subject, expected in (e.payload.get("digests") or {}).items():
+            if subject.split(":", 1)[0] in kinds:
+                vouched[subject] = (e.seq, expected)
+    for kind in kinds:
+        model, content = RECORD_KINDS[kind]
+        for rec in session.execute(select(model).order_by(model.id)).scalars():
+            subject = f"{kind}:{rec.id}"
+            seen = vouched.pop(subject, None)
+            if seen is None or seen[1] is None:
+                problems.append(Problem(0, "record-unvouched", f"{subject} is not in the ledger"))
+            elif seen[1] != digest(content(rec)):
+                problems.append(
+                    Problem(
+                        seen[0], "record-altered", f"{subject} no longer matches entry {seen[0]}"
+                    )
+                )
+    problems.extend(
+        Problem(seq, "record-removed", f"{s} (vouched for by entry {seq}) is gone")
+        for s, (seq, expected) in vouched.items()
+        if expected is not None
+    )
+    return problems
