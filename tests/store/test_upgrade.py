@@ -3,6 +3,7 @@ rules; what the old rules already found broken stays reported."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -11,7 +12,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from creditfactory.audit import digest
-from creditfactory.store import Store, append, current_revision, migrate, verify
+from creditfactory.store import (
+    Store,
+    append,
+    check_authority,
+    current_revision,
+    migrate,
+    verify,
+)
 from creditfactory.store._records import application_content, decision_content
 
 WHEN = datetime(2026, 11, 30, 8, 15, 0, 123456, tzinfo=UTC)
@@ -99,10 +107,17 @@ def test_a_0002_database_with_data_upgrades_and_verifies(db_url: str) -> None:
     with store.session() as s:
         verdict = verify(s)
         assert verdict.ok, verdict.problems
-        migrated = s.execute(sa.text("SELECT payload FROM ledger WHERE kind = 'ledger.migrate'"))
-        payloads = [p for (p,) in migrated]
-        assert len(payloads) == 1
-        assert '"old_rules":{"ok":true,"problems":[]}' in payloads[0]
+        assert check_authority(s) == []  # the service starts on it
+        stmt = "SELECT kind, payload FROM ledger WHERE kind LIKE 'ledger.migrate%' ORDER BY seq"
+        migrated = [(kind, json.loads(p)) for kind, p in s.execute(sa.text(stmt))]
+        assert [kind for kind, _ in migrated] == ["ledger.migrate", "ledger.migrate.records"]
+        assert migrated[0][1]["old_rules"] == {"ok": True, "problems": []}
+        assert set(migrated[0][1]["digests"]) == {
+            "api_key:1",
+            "model:1",
+            "strategy:1",
+            "activation:1",
+        }
         key_id = s.execute(sa.text("SELECT key_id FROM api_keys")).scalar_one()
         columns = {c["name"] for c in sa.inspect(s.connection()).get_columns("api_keys")}
     assert key_id.startswith("k_")

@@ -245,13 +245,16 @@ def check_authority(session: Session) -> list[Problem]:
     """A quick check, for start-up, of the rows authority comes from: API keys, models,
     strategy versions and activations must match the latest ledger entry vouching for them.
 
-    Reads only the entries of :data:`AUTHORITY_KINDS` (one scan by kind, not a walk of the
-    chain): each must still match its hash and be linked to by the entry after it (or be the
-    head). A chain rewritten wholesale is left to :func:`verify` and the anchors.
+    Reads only the entries of :data:`AUTHORITY_KINDS` (one scan of the ledger table by kind,
+    not a walk of the chain; the ``ledger.migrate.records`` entries, which vouch for the other
+    rows at an upgrade, are not read): each must still match its hash and be linked to by the
+    entry after it (or be the head). A chain rewritten wholesale is left to :func:`verify` and
+    the anchors.
     """
-    from creditfactory.store._records import RECORD_KINDS
+    from creditfactory.store._records import AUTHORITY, RECORD_KINDS
 
-    kinds = ("api_key", "model", "strategy", "activation")
+    kinds = AUTHORITY
+
     count, head_hash = ledger_head(session)
     stmt = select(LedgerRow).where(LedgerRow.kind.in_(AUTHORITY_KINDS)).order_by(LedgerRow.seq)
     rows = list(session.execute(stmt).scalars())

@@ -179,6 +179,8 @@ RECORD_KINDS: dict[str, tuple[type[Any], Callable[[Any], dict[str, Any]]]] = {
     "decision": (DecisionRecord, decision_content),
     "review": (Review, review_content),
 }
+#: the kinds authority comes from: who may act, and what decides (checked at start-up)
+AUTHORITY = ("api_key", "model", "strategy", "activation")
 _KIND_OF = {model: kind for kind, (model, _) in RECORD_KINDS.items()}
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from creditfactory.audit import Entry, digest, verify_chain
 from creditfactory.store._ledger import append, entries, ledger_head
-from creditfactory.store._records import RECORD_KINDS
+from creditfactory.store._records import AUTHORITY, RECORD_KINDS
 from creditfactory.store._tables import LedgerRow
 
 #: what the digests of the three record kinds left out before revision 0003
@@ -91,6 +91,9 @@ def _rows(session: Session, model: Any) -> Iterator[Any]:
 def vouch_existing(session: Session, revision: str) -> int:
     """Check the ledger under the old rules and vouch for every row now in the database.
 
+    The rows authority comes from (keys, models, strategies, activations) go in
+    ``ledger.migrate`` entries, the rest (list entries, applications, decisions, reviews) in
+    ``ledger.migrate.records`` entries, so that the start-up check reads only the former.
     Nothing happens on an empty ledger (a new database). Returns the entries appended.
     """
     if ledger_head(session)[0] == 0:
@@ -100,19 +103,20 @@ def vouch_existing(session: Session, revision: str) -> int:
     appended, part = 0, 0
     digests: dict[str, str] = {}
 
-    def flush(last: bool) -> None:
+    def flush(kind: str) -> None:
         nonlocal appended, part, digests
-        payload = {
-            "revision": revision, "part": part, "last": last, "old_rules": old_rules,
-            "digests": digests,
-        }  # fmt: skip
-        append(session, "ledger.migrate", f"ledger:{revision}", "migration", payload)
+        payload = {"revision": revision, "part": part, "old_rules": old_rules, "digests": digests}
+        append(session, kind, f"ledger:{revision}", "migration", payload)
         appended, part, digests = appended + 1, part + 1, {}
 
-    for kind, (model, content) in RECORD_KINDS.items():
-        for rec in _rows(session, model):
-            digests[f"{kind}:{rec.id}"] = digest(content(rec))
-            if len(digests) >= PART:
-                flush(last=False)
-    flush(last=True)
+    for group, kinds in (("ledger.migrate", AUTHORITY), ("ledger.migrate.records", None)):
+        for kind, (model, content) in RECORD_KINDS.items():
+            if (kind in AUTHORITY) != (kinds is not None):
+                continue
+            for rec in _rows(session, model):
+                digests[f"{kind}:{rec.id}"] = digest(content(rec))
+                if len(digests) >= PART:
+                    flush(group)
+        if digests or part == 0:  # part 0 always: it carries old_rules
+            flush(group)
     return appended
