@@ -85,8 +85,10 @@ def verify(
         fail(f"{url}: {type(exc).__name__}: {exc}")
     if verdict.ok:
         console.print(f"[bold green]ledger intact[/]: {verdict.checked} entries")
-        if path is not None:
+        if path is not None and Path(path).exists():
             console.print(f"anchors in {path} agree")
+        elif path is not None:  # a wrong path would otherwise pass for protection
+            console.print(f"[yellow]no anchor file at {path} yet[/]: nothing anchored to check")
         console.print(f"head {verdict.head}  (keep it elsewhere; check later with --anchor)")
         return
     first = verdict.first
