@@ -333,3 +333,19 @@ def test_an_unreadable_anchor_file_is_a_problem_without_its_path(filled: Filled)
     first = filled.verify_anchored().first
     assert first.problem == "anchor-unreadable"
     assert str(filled.anchors) not in first.detail
+
+
+def test_digests_survive_a_session_in_another_time_zone(filled: Filled) -> None:
+    """PostgreSQL gives ``timestamptz`` back in the session's zone; SQLite gives naive UTC text.
+    Either way the digests' timestamp text is the same UTC instant."""
+    url = filled.store.engine.url.render_as_string(hide_password=False)
+    if not url.startswith("postgresql"):
+        pytest.skip("SQLite has no session time zone")
+    elsewhere = Store(
+        url.replace("options=-csearch_path", "options=-ctimezone%3DAsia/Shanghai%20-csearch_path")
+    )
+    with elsewhere.engine.connect() as conn:
+        assert conn.execute(text("SHOW timezone")).scalar() == "Asia/Shanghai"
+    with elsewhere.session() as s:
+        assert verify(s).ok
+    elsewhere.dispose()
