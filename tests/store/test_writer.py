@@ -193,7 +193,8 @@ def test_pending_keeps_the_column_types_the_database_gives_back(
 _TEXT = st.text(max_size=8)
 _TIME = st.datetimes(
     min_value=datetime(1970, 1, 2), max_value=datetime(9999, 1, 1),
-    timezones=st.sampled_from([UTC, timezone(timedelta(hours=8)), timezone(timedelta(hours=-5))]),
+    timezones=st.sampled_from([UTC, timezone(timedelta(hours=8)), timezone(timedelta(hours=-5))])
+    | st.none(),
 )  # fmt: skip
 _JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | _TEXT,

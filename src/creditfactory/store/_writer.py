@@ -30,7 +30,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -129,9 +129,9 @@ class Pending:
         # the times as stored (UTC: SQLite keeps the wall time) and as digested (stamp text)
         received, decided = a["received_at"], d["decided_at"]
         if received is not None and received.tzinfo is not UTC:
-            a["received_at"] = received = received.astimezone(UTC)
+            a["received_at"] = received = _utc(received)
         if decided is not None and decided.tzinfo is not UTC:
-            d["decided_at"] = decided = decided.astimezone(UTC)
+            d["decided_at"] = decided = _utc(decided)
         received_text = _cj(stamp(received))
         decided_text = received_text if decided is received else _cj(stamp(decided))
         # the rows in _APP_COLS / _DEC_COLS order after their ids, JSON columns as text
@@ -153,6 +153,11 @@ class Pending:
             f'"reasons":{reasons},"strategy":{_cj(strategy)},"strategy_id":{_cj(strategy_id)},'
             f'"term":{_cj(term)},"trace":{trace},"values":{values},"version":{_cj(version)}}}',
         )
+
+
+def _utc(value: datetime) -> datetime:
+    """``value`` in UTC; a naive one is UTC already (as :func:`stamp` reads it)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _sha(text: str) -> str:
