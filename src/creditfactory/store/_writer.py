@@ -39,7 +39,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from creditfactory.audit import canonical_json, entry_hash_text, utc_now
 from creditfactory.store._checkpoint import Checkpointer
-from creditfactory.store._records import record_digest, stamp
+from creditfactory.store._records import record_digest
 from creditfactory.store._tables import Application, DecisionRecord, LedgerHead, LedgerRow, Review
 
 _APP_COLS = ("id", "external_id", "payload", "request_sha256", "idempotency_key", "api_key_id",
@@ -132,8 +132,8 @@ class Pending:
             a["received_at"] = received = _utc(received)
         if decided is not None and decided.tzinfo is not UTC:
             d["decided_at"] = decided = _utc(decided)
-        received_text = _cj(stamp(received))
-        decided_text = received_text if decided is received else _cj(stamp(decided))
+        received_text = _stamp_json(received)
+        decided_text = received_text if decided is received else _stamp_json(decided)
         # the rows in _APP_COLS / _DEC_COLS order after their ids, JSON columns as text
         self.app_values = (external, payload, sha, key, key_id, received)
         self.dec_values = (
@@ -153,6 +153,13 @@ class Pending:
             f'"reasons":{reasons},"strategy":{_cj(strategy)},"strategy_id":{_cj(strategy_id)},'
             f'"term":{_cj(term)},"trace":{trace},"values":{values},"version":{_cj(version)}}}',
         )
+
+
+def _stamp_json(value: datetime | None) -> str:
+    """``_cj(stamp(value))`` for a UTC value, without the calls (ISO text needs no escaping)."""
+    if value is None:
+        return "null"
+    return f'"{value.isoformat(timespec="microseconds")}"'
 
 
 def _utc(value: datetime) -> datetime:
