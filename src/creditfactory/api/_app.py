@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -82,6 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             if anchoring is not None:
                 anchoring.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await anchoring
             if app.state.engine is not None:
                 service.on_invalidate.remove(app.state.engine.invalidate)
                 await app.state.engine.close()

@@ -61,7 +61,7 @@ def create_key(session: Session, name: str, role: str, actor: str) -> tuple[ApiK
         raise ConfigError(f"role: {role!r} is not one of {', '.join(ROLES)}")
     if session.execute(select(ApiKey.id).where(ApiKey.name == name)).first() is not None:
         raise ConflictError(f"api key {name!r} already exists")
-    secret = "cf_" + secrets.token_urlsafe(32)
+    secret = "cf_" + secrets.token_urlsafe(24)
     return add_key(session, name, role, secret, actor), secret
 
 
