@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from creditfactory.cli._common import console, fail
 from creditfactory.exceptions import CreditFactoryError
+
+if TYPE_CHECKING:
+    from creditfactory.store import Anchorer, Store
 
 app = typer.Typer(help="Batch runs of a decision strategy.", no_args_is_help=True)
 
@@ -90,7 +93,7 @@ def decide(
     )
 
 
-def _anchorer(store: Any) -> Any:
+def _anchorer(store: Store) -> Anchorer | None:
     """The anchorer of CREDITFACTORY_ANCHOR_FILE (the head is anchored when the run ends)."""
     from pydantic import ValidationError
 
