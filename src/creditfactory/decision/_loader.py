@@ -130,6 +130,13 @@ class Ctx:
         return kind == "float" and t.kind == "int"
 
 
+def _kind(value: Any) -> str | None:
+    """The type of a literal list or input value (None for anything else: a list, a mapping)."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return literal_type(value).kind
+    return None
+
+
 def _mapping(ctx: Ctx, value: Any, line: int, what: str) -> LDict:
     if not isinstance(value, dict):
         raise ctx.err(getattr(value, "line", line), f"{what}: expected a mapping")
@@ -273,7 +280,7 @@ def _inputs(ctx: Ctx, inputs: LDict) -> None:
                 )
         values = raw.get("values")
         if values is not None:
-            if not isinstance(values, list) or any(literal_type(v).kind != kind for v in values):
+            if not isinstance(values, list) or any(_kind(v) != kind for v in values):
                 raise ctx.err(raw.line_of("values"), f"input {name!r}: values must be {kind}s")
             values = frozenset(values)
         nullable = bool(raw.get("nullable", False))
@@ -297,7 +304,7 @@ def _lists(ctx: Ctx, lists: LDict, files: FileAccess) -> None:
             items = _list_file(ctx, raw, name, kind, files)
         else:
             items = list(_seq(ctx, raw.get("values") or LList(), raw.line_of("values"), "values"))
-        if any(literal_type(v).kind != kind for v in items):
+        if any(_kind(v) != kind for v in items):
             raise ctx.err(raw.line, f"list {name!r}: every item must be a {kind}")
         ctx.lists[name] = NamedList(kind, frozenset(items))
 
@@ -449,8 +456,10 @@ def _list_checks(ctx: Ctx, cfg: LDict, name: str) -> Step:
         _keys(ctx, raw, {"field", "list", "action", "reason", "bind"}, {"field", "list", "action"},
               "list check")  # fmt: skip
         fld, lst, action = raw["field"], raw["list"], raw["action"]
-        if lst not in ctx.lists:
-            raise ctx.err(raw.line_of("list"), f"unknown list {lst!r} (known: {sorted(ctx.lists)})")
+        if not isinstance(lst, str) or lst not in ctx.lists:
+            raise ctx.err(
+                raw.line_of("list"), f"unknown list {brief(lst)} (known: {sorted(ctx.lists)})"
+            )
         if action not in (DECLINE, REFER, NONE):
             raise ctx.err(
                 raw.line_of("action"), "list check: action must be decline, refer or none"
@@ -471,8 +480,10 @@ def _model(ctx: Ctx, cfg: LDict, name: str) -> Step:
     _keys(ctx, cfg, {"name", "model", "bind", "reasons", "inputs", "description"},
           {"model", "bind"}, f"model step {name!r}")  # fmt: skip
     alias = cfg["model"]
-    if alias not in ctx.models:
-        raise ctx.err(cfg.line_of("model"), f"missing model {alias!r}: not declared under models")
+    if not isinstance(alias, str) or alias not in ctx.models:
+        raise ctx.err(
+            cfg.line_of("model"), f"missing model {brief(alias)}: not declared under models"
+        )
     model = ctx.models[alias]
     renames = cfg.get("inputs") or {}
     features = {}
@@ -615,7 +626,7 @@ def _split(ctx: Ctx, cfg: LDict, name: str) -> Step:
     _keys(ctx, cfg, {"name", "key", "salt", "arms", "description"}, {"key", "arms"},
           f"split {name!r}")  # fmt: skip
     key = cfg["key"]
-    if key not in ctx.inputs or ctx.scope[key] != Type("str"):
+    if not isinstance(key, str) or key not in ctx.inputs or ctx.scope[key] != Type("str"):
         raise ctx.err(cfg.line_of("key"), f"split {name!r}: key must be a non-null str input")
     arms_cfg = _seq(ctx, cfg["arms"], cfg.line_of("arms"), "arms")
     before = dict(ctx.scope)
