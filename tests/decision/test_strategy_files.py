@@ -7,6 +7,7 @@ inside it; errors name the reference as written, never the resolved path or a fi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -15,6 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from creditfactory.decision import FileAccess, Strategy
 from creditfactory.exceptions import StrategyError
@@ -250,6 +253,11 @@ DEEP = HEAD + "description: " + "[" * 20_000 + "]" * 20_000 + "\n" + FLOW.replac
          "default: expected a mapping"),
         (HEAD + "flow:\n  - assign: {set: {limit: '" + "(" * 3000 + "1" + ")" * 3000 + "'}}\n",
          "nests too deeply"),
+        (HEAD + "params: {p: " + "9" * 5000 + "}\nflow: []\n", "a value that cannot be read"),
+        (HEAD.replace('"1"', "2001-13-45") + "flow: []\n", "a value that cannot be read"),
+        ("!!timestamp " + HEAD + "flow: []\n", "a value that cannot be read"),
+        (HEAD + "description: &a [*a]\nflow: []\n", "found unconstructable recursive node"),
+        (HEAD + "lists: {l: {values: [[1], {a: 1}]}}\nflow: []\n", "every item must be a str"),
     ],
 )  # fmt: skip
 def test_malformed_strategies_are_strategy_errors(text: str, message: str) -> None:
@@ -267,3 +275,28 @@ def test_aliases_do_not_blow_up_messages() -> None:
     exc = compile_within(text + "inputs: {n: int}\nflow: []\n", FileAccess.none())
     assert isinstance(exc, StrategyError)
     assert str(exc).endswith(": strategy: expected a text, got a list")
+
+
+REFERENCE = Path(__file__).resolve().parents[2] / "examples" / "strategies" / "reference.yaml"
+TOKENS = ["[", "]", "{", "}", ":", "- ", "&a ", "*a", "!!binary ", "!!set ", "!!timestamp ",
+          "!!int ", "? ", "\n", "  ", "'", "#", "9" * 30, "2001-13-45", ".nan", "~", "<<: ", "|",
+          "\t", "---\n", "file: /dev/zero", "path: /etc/passwd", "age"]  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 6000), st.integers(0, 20), st.lists(st.sampled_from(TOKENS))),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_a_mangled_strategy_is_a_strategy_error_or_compiles(
+    edits: list[tuple[int, int, list[str]]],
+) -> None:
+    """Whatever an upload holds, compiling it raises StrategyError or nothing (never a 500)."""
+    text = REFERENCE.read_text(encoding="utf-8")
+    for pos, cut, tokens in edits:
+        text = text[:pos] + "".join(tokens) + text[pos + cut :]
+    with contextlib.suppress(StrategyError):
+        Strategy.from_yaml(text, files=FileAccess.none())

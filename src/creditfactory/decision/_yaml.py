@@ -16,6 +16,7 @@ from creditfactory.decision._files import DEFAULT_MAX_BYTES, FileRefusedError, r
 from creditfactory.exceptions import StrategyError
 
 MAX_DEPTH = 64
+_UNREADABLE = (ValueError, OverflowError, TypeError, AttributeError, KeyError, IndexError)
 
 
 class LDict(dict):
@@ -101,6 +102,11 @@ def loads_yaml(text: str, source: str = "<string>") -> Any:
         raise StrategyError(f"{source}: {exc}") from None
     except RecursionError:  # a last resort: MAX_DEPTH stops nesting well before this
         raise StrategyError(f"{source}: invalid YAML: nested too deeply") from None
+    except _UNREADABLE:  # a value PyYAML resolves but cannot build (a tagged scalar ...)
+        raise StrategyError(
+            f"{source}: invalid YAML: a value that cannot be read (an integer of more than 4,300 "
+            "digits, a 13th month, a mistagged scalar ...)"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else source
