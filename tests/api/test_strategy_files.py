@@ -8,6 +8,7 @@ import json
 import os
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from tests.api.conftest import Api
 from creditfactory.api import Settings, create_app
 from creditfactory.api._app import bootstrap
 from creditfactory.exceptions import ConfigError, StrategyError
-from creditfactory.store import Store
+from creditfactory.store import Store, StrategyVersion
 
 STRATEGY = """\
 strategy: {name}
@@ -172,6 +173,26 @@ def test_activating_an_upload_compiles_it_again_without_files(api: Api) -> None:
     assert isinstance(body, dict)
     r = api.client.post(f"/v1/strategies/{body['id']}/activate", headers=api.as_("admin"))
     assert r.status_code == 200, r.text
+
+
+def test_an_upload_stored_before_naming_a_file_no_longer_activates(
+    api: Api, tmp_path: Path
+) -> None:
+    """A version uploaded by an older release with a ``file:`` list (stored without a folder)
+    compiles again with no file on activation: a 422 naming no path, nothing read."""
+    (tmp_path / "bad.txt").write_text("13800000000\n")
+    text = source(extra=file_list(str(tmp_path / "bad.txt")))
+    store = api.client.app.state.store  # type: ignore[attr-defined]
+    with store.session() as s:
+        row = StrategyVersion(name="old", version="1", source=text, sha256="0" * 64,
+                              uploaded_by="analyst", uploaded_at=datetime.now(UTC))  # fmt: skip
+        s.add(row)
+        s.flush()
+        row_id = row.id
+    r = api.client.post(f"/v1/strategies/{row_id}/activate", headers=api.as_("admin"))
+    assert r.status_code == 422
+    assert "cannot read files" in r.json()["detail"]
+    assert str(tmp_path) not in r.text
 
 
 # ------------------------------------------------------------------------- the bootstrap file
