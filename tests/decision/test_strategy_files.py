@@ -220,6 +220,10 @@ def test_model_files_obey_the_same_rules(tmp_path: Path) -> None:
     (root / "models" / "dir" / "scorecard.json").symlink_to(tmp_path / "card.json")
     with pytest.raises(StrategyError, match="outside the strategy's folder"):
         Strategy.from_yaml(with_model("models/dir"), files=files)
+    (root / "models" / "gbm").mkdir()  # a challenger whose metadata names a file outside
+    (root / "models" / "gbm" / "challenger.json").write_text('{"model_file": "../../../x.txt"}')
+    with pytest.raises(StrategyError, match="outside the strategy's folder"):
+        Strategy.from_yaml(with_model("models/gbm"), files=files)
 
 
 def test_a_strategy_file_that_is_a_fifo_is_refused(fifo: tuple[Path, threading.Thread]) -> None:

@@ -380,6 +380,9 @@ def _model_file(ctx: Ctx, raw: LDict, name: str, version: str, files: FileAccess
             return PointsModel(name, version, spec)
         for entry in real.iterdir():  # what the artefact reader opens must pass the same checks
             files.check(files.locate(str(entry)))
+        if (real / "challenger.json").is_file():  # and the model file its metadata names
+            meta = json.loads(files.read_bytes(str(real / "challenger.json")))
+            files.check(files.locate(str(real / str(meta.get("model_file", "")))))
         return load_model(real, name, version)
     except FileRefusedError as exc:
         raise ctx.err(line, f"{what}: cannot read {brief(ref)}: {exc.reason}") from None
