@@ -24,7 +24,8 @@ from creditfactory.api import (
 from creditfactory.api._engine import EngineClient, engine_wanted
 from creditfactory.api._errors import install
 from creditfactory.api._settings import Settings
-from creditfactory.exceptions import ConfigError
+from creditfactory.decision import FileAccess
+from creditfactory.exceptions import ConfigError, StrategyError
 from creditfactory.store import (
     Anchorer,
     DecisionService,
@@ -175,21 +176,33 @@ async def keep_anchoring(anchorer: Anchorer) -> None:
 def decision_service(store: Store, settings: Settings) -> DecisionService:
     """The decision service the settings describe (list secret, QC rate and seed)."""
     secret = None if settings.list_secret is None else settings.list_secret.get_secret_value()
-    return DecisionService(store, secret, settings.qc_rate, settings.qc_seed)
+    service = DecisionService(store, secret, settings.qc_rate, settings.qc_seed)
+    service.file_max_bytes = settings.strategy_file_max_bytes
+    return service
 
 
 def bootstrap(store: Store, settings: Settings) -> None:
     """Create the admin key when there is none and activate the strategy file when none is
-    active (both from ``settings``); nothing when both exist."""
+    active (both from ``settings``); nothing when both exist.
+
+    The strategy file's folder is stored with it: its ``file:`` lists and ``path:`` models may
+    read regular files inside that folder only (no ``..`` or symbolic link out of it), of at
+    most ``strategy_file_max_bytes`` each, now and whenever the version is compiled again.
+    """
     with store.session() as session:
         if settings.admin_key is not None and count_keys(session) == 0:
             add_key(session, "admin", "admin", settings.admin_key.get_secret_value(), "bootstrap")
         if settings.strategy is not None and active_strategy(session) is None:
+            limit = settings.strategy_file_max_bytes
+            real = settings.strategy.resolve()
             try:
-                source = settings.strategy.read_text(encoding="utf-8")
-            except OSError as exc:
+                source = FileAccess.under(real.parent, limit).read_text(real.name)
+            except StrategyError as exc:
                 raise ConfigError(f"strategy: cannot read {settings.strategy}: {exc}") from exc
-            base = str(settings.strategy.resolve().parent)
+            base = str(real.parent)
             same = [r for r in list_strategies(session) if r.source == source]
-            row = same[0] if same else add_strategy(session, source, "bootstrap", base)
-            activate(session, row.id, "bootstrap")
+            same.sort(key=lambda r: r.base_dir != base)  # one stored from this folder first
+            if not same:
+                same = [add_strategy(session, source, "bootstrap", base, max_bytes=limit)]
+            row = same[0]
+            activate(session, row.id, "bootstrap", max_bytes=limit)

@@ -131,7 +131,11 @@ class StrategyPublic(BaseModel):
 
 
 class StrategySource(StrategyPublic):
-    source: str
+    source: str | None = Field(
+        None,
+        description="the YAML; null for roles that may not upload strategies (it may hold "
+        "inline list values)",
+    )
 
 
 class ModelCreate(BaseModel):

@@ -33,6 +33,15 @@ class Settings(BaseSettings):
     strategy: Path | None = Field(
         None, description="bootstrap: a strategy file uploaded and activated if none is active"
     )
+    # strategy files (H1): what the bootstrap strategy's file lists and models may read
+    strategy_file_max_bytes: int = Field(
+        16 * 1024 * 1024,
+        ge=1,
+        description=(
+            "the largest file the bootstrap strategy (and its file: lists and path: models, "
+            "which must lie in its own folder) may read; uploads read no file"
+        ),
+    )
     qc_rate: float = Field(
         0.05, ge=0.0, le=1.0, description="share of automatic decisions sampled for QC review"
     )

@@ -6,7 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
 
-from creditfactory.api._deps import PERMISSIONS, Caller, Reader, ServiceDep, SessionDep, allowed
+from creditfactory.api._deps import (
+    PERMISSIONS,
+    Caller,
+    Reader,
+    ServiceDep,
+    SessionDep,
+    SettingsDep,
+    allowed,
+)
 from creditfactory.api._schemas import ERRORS, StrategyCreate, StrategyPublic, StrategySource
 from creditfactory.store import (
     AuthError,
@@ -35,7 +43,12 @@ def upload_strategy(
     service: ServiceDep,
     caller: Annotated[Caller, Depends(allowed("strategies.upload"))],
 ) -> StrategyPublic:
-    """Upload a new version; it is compiled (422 naming the line if invalid) before storing."""
+    """Upload a new version; it is compiled (422 naming the line if invalid) before storing.
+
+    An upload reads no file on the server: ``file:`` lists and ``path:`` models of models not
+    registered are 422s (register models with ``POST /v1/models``; keep identifiers in the
+    hashed lists of ``/v1/lists``).
+    """
     if body.activate and caller.role not in PERMISSIONS["strategies.activate"]:
         raise AuthError(f"role {caller.role!r} may not activate strategies", status=403)
     row = add_strategy(session, body.source, caller.name)
@@ -54,10 +67,13 @@ def read_strategies(session: SessionDep, _: Reader) -> list[StrategyPublic]:
 
 
 @router.get("/{strategy_id}", response_model=StrategySource)
-def read_strategy(strategy_id: int, session: SessionDep, _: Reader) -> StrategySource:
-    """One version with its YAML source."""
+def read_strategy(strategy_id: int, session: SessionDep, caller: Reader) -> StrategySource:
+    """One version; its YAML source only for roles that may upload strategies (an inline list
+    may hold identifiers), ``null`` for the others."""
     row = get_strategy(session, strategy_id)
     out = StrategySource.model_validate(row)
+    if caller.role not in PERMISSIONS["strategies.upload"]:
+        out.source = None
     active = active_strategy(session)
     out.active = active is not None and active.id == row.id
     return out
@@ -68,10 +84,12 @@ def activate_strategy(
     strategy_id: int,
     session: SessionDep,
     service: ServiceDep,
+    settings: SettingsDep,
     caller: Annotated[Caller, Depends(allowed("strategies.activate"))],
 ) -> StrategyPublic:
-    """Put a version in force for new applications."""
-    row = activate(session, strategy_id, caller.name)
+    """Put a version in force for new applications (compiled again first: an uploaded version
+    still reads no file)."""
+    row = activate(session, strategy_id, caller.name, max_bytes=settings.strategy_file_max_bytes)
     session.commit()
     service.invalidate()
     return public(row, row)
@@ -82,9 +100,10 @@ def rollback_strategy(
     session: SessionDep,
     service: ServiceDep,
     caller: Annotated[Caller, Depends(allowed("strategies.activate"))],
+    settings: SettingsDep,
 ) -> StrategyPublic:
     """Re-activate the version in force before the current one."""
-    row = rollback(session, caller.name)
+    row = rollback(session, caller.name, max_bytes=settings.strategy_file_max_bytes)
     session.commit()
     service.invalidate()
     return public(row, row)

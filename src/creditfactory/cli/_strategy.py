@@ -21,13 +21,28 @@ app = typer.Typer(
 )
 
 
-def _load(path: Path) -> Any:
-    from creditfactory.decision import Strategy
+DEFAULT_MAX_BYTES = 16 * 1024 * 1024
+
+MaxBytes = Annotated[
+    int,
+    typer.Option(
+        "--max-file-bytes",
+        envvar="CREDITFACTORY_STRATEGY_FILE_MAX_BYTES",
+        min=1,
+        help="The largest strategy, list or model file read (regular files only).",
+    ),
+]
+
+
+def _load(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
+    """The strategy at ``path``; its ``file:`` lists and ``path:`` models may be any regular
+    file the operator can read (relative to the strategy), of at most ``max_bytes``."""
+    from creditfactory.decision import FileAccess, Strategy
 
     if not path.exists():
         fail(f"strategy file {path} does not exist")
     try:
-        return Strategy.load(path)
+        return Strategy.load(path, files=FileAccess.anywhere(path.parent, max_bytes))
     except CreditFactoryError as exc:
         fail(str(exc))
 
@@ -46,9 +61,10 @@ def _tree(node: tuple[str, list[Any]], tree: Tree) -> Tree:
 @app.command("check")
 def check(
     file: Annotated[Path, typer.Argument(help="Strategy YAML file.")],
+    max_file_bytes: MaxBytes = DEFAULT_MAX_BYTES,
 ) -> None:
     """Validate a strategy (names, types, tables, models) and print its flow as a tree."""
-    strategy = _load(file)
+    strategy = _load(file, max_file_bytes)
     label, kids = strategy.outline()
     tree = Tree(f"[bold green]{label}[/]  ({file})")
     for kid in kids:
@@ -63,13 +79,14 @@ def decide(
     application: Annotated[
         str, typer.Argument(help="The application: a JSON file, or a JSON object inline.")
     ],
+    max_file_bytes: MaxBytes = DEFAULT_MAX_BYTES,
 ) -> None:
     """Decide one application and explain the decision (reason codes and the steps taken)."""
     import json
 
     from creditfactory.decision import InputError
 
-    strategy = _load(file)
+    strategy = _load(file, max_file_bytes)
     try:
         text = (
             application if application.lstrip().startswith("{") else Path(application).read_text()
@@ -129,12 +146,13 @@ def simulate(
     segment: Annotated[
         str, typer.Option(help="Application column, or arm:<split> for champion/challenger arms.")
     ] = "channel",
+    max_file_bytes: MaxBytes = DEFAULT_MAX_BYTES,
 ) -> None:
     """Back-test a strategy on a simulated book: true and lender-observed figures, swap sets."""
     from creditfactory.data import Portfolio
 
-    strategy = _load(file)
-    other = _load(against) if against is not None else None
+    strategy = _load(file, max_file_bytes)
+    other = _load(against, max_file_bytes) if against is not None else None
     if not book.is_dir():
         fail(f"--book: {book} is not a directory")
     try:

@@ -1,18 +1,26 @@
-"""From a strategy's YAML to compiled steps; errors name the file, the line and the problem."""
+"""From a strategy's YAML to compiled steps; errors name the file, the line and the problem.
+
+``file:`` lists and ``path:`` models read only what the :class:`FileAccess` given allows (nothing
+for a strategy uploaded to the service); errors name the reference as written, never a resolved
+path, and never echo a list file's content.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
+import json
 import math
+import stat
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from creditfactory.decision._expr import Expression
 from creditfactory.decision._expr_parse import KEYWORDS, ExpressionError
 from creditfactory.decision._expr_types import NamedList, Type, literal_type, unify
+from creditfactory.decision._files import FileAccess, FileRefusedError
 from creditfactory.decision._inputs import InputSpec
-from creditfactory.decision._models import ModelRegistry, load_model
+from creditfactory.decision._models import DecisionModel, ModelRegistry, PointsModel, load_model
 from creditfactory.decision._steps import (
     DECLINE,
     NONE,
@@ -36,6 +44,21 @@ TOP_KEYS = frozenset(
      "outputs"}
 )  # fmt: skip
 KINDS = ("int", "float", "bool", "str")
+# what a malformed document may raise deep in the compiler; it becomes a StrategyError
+_MALFORMED = (TypeError, AttributeError, ValueError, KeyError, IndexError, OverflowError)
+
+
+def brief(value: Any) -> str:
+    """A short text for ``value`` in an error message: a scalar's repr (cut at 60 characters),
+    or what kind of thing it is (a nested value may be huge, or an alias of itself)."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list | tuple | set | frozenset):
+        return "a list"
+    if value is None or isinstance(value, bool | int | float | str):
+        text = repr(value) if not isinstance(value, int) or value.bit_length() < 200 else "a number"
+        return text if len(text) <= 60 else text[:57] + "..."
+    return f"a {type(value).__name__}"
 
 
 @dataclass
@@ -77,11 +100,15 @@ class Ctx:
         try:
             return Expression(text, self.scope, self.lists, self.constants)
         except ExpressionError as exc:
-            raise self.err(line, f"{what}: {exc} (in {text!r} at column {exc.pos + 1})") from None
+            raise self.err(
+                line, f"{what}: {exc} (in {brief(text)} at column {exc.pos + 1})"
+            ) from None
+        except RecursionError:
+            raise self.err(line, f"{what}: the expression nests too deeply") from None
 
     def name(self, value: Any, line: int, what: str) -> str:
         if not isinstance(value, str) or not value.isidentifier() or value in KEYWORDS:
-            raise self.err(line, f"{what}: {value!r} is not a valid name")
+            raise self.err(line, f"{what}: {brief(value)} is not a valid name")
         if value.startswith("__"):
             raise self.err(line, f"{what}: names starting with '__' are reserved")
         return value
@@ -103,6 +130,13 @@ class Ctx:
         return kind == "float" and t.kind == "int"
 
 
+def _kind(value: Any) -> str | None:
+    """The type of a literal list or input value (None for anything else: a list, a mapping)."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return literal_type(value).kind
+    return None
+
+
 def _mapping(ctx: Ctx, value: Any, line: int, what: str) -> LDict:
     if not isinstance(value, dict):
         raise ctx.err(getattr(value, "line", line), f"{what}: expected a mapping")
@@ -118,7 +152,9 @@ def _seq(ctx: Ctx, value: Any, line: int, what: str) -> LList:
 def _keys(ctx: Ctx, m: LDict, allowed: set[str], required: set[str], what: str) -> None:
     for k in m:
         if k not in allowed:
-            raise ctx.err(m.line_of(k), f"{what}: unknown key {k!r} (allowed: {sorted(allowed)})")
+            raise ctx.err(
+                m.line_of(k), f"{what}: unknown key {brief(k)} (allowed: {sorted(allowed)})"
+            )
     for k in sorted(required - set(m)):
         raise ctx.err(m.line, f"{what}: missing key {k!r}")
 
@@ -127,46 +163,87 @@ def compile_strategy(
     doc: Any,
     source: str,
     registry: ModelRegistry | None,
-    base: Path,
+    files: FileAccess,
     lists: dict[str, Any] | None = None,
+) -> Compiled:
+    """Compile a parsed strategy document; ``files`` says what ``file:`` / ``path:`` may read.
+
+    Raises
+    ------
+    StrategyError
+        Naming the source, the line and the problem, whatever the document holds.
+    """
+    try:
+        return _compile(doc, source, registry, files, lists)
+    except StrategyError:
+        raise
+    except RecursionError:
+        raise StrategyError(f"{source}: the strategy nests too deeply") from None
+    except _MALFORMED as exc:  # a shape the checks above did not foresee: still the author's
+        raise StrategyError(f"{source}: malformed strategy ({type(exc).__name__})") from None
+
+
+def _text(ctx: Ctx, doc: LDict, key: str, required: bool = True) -> str:
+    value = doc.get(key)
+    if value is None and not required:
+        return ""
+    if isinstance(value, dt.date):  # an unquoted date is a fine version
+        return value.isoformat()
+    if isinstance(value, bool) or not isinstance(value, str | int | float) or value == "":
+        raise ctx.err(doc.line_of(key), f"{key}: expected a text, got {brief(value)}")
+    return str(value)
+
+
+def _compile(
+    doc: Any,
+    source: str,
+    registry: ModelRegistry | None,
+    files: FileAccess,
+    lists: dict[str, Any] | None,
 ) -> Compiled:
     ctx = Ctx(source)
     doc = _mapping(ctx, doc, 1, "strategy file")
     _keys(ctx, doc, set(TOP_KEYS), {"strategy", "version", "inputs", "flow"}, "strategy")
+    name, version = _text(ctx, doc, "strategy"), _text(ctx, doc, "version")
+    description = _text(ctx, doc, "description", required=False)
     _inputs(ctx, _mapping(ctx, doc["inputs"], doc.line_of("inputs"), "inputs"))
     specs = ctx.input_specs  # type: ignore[attr-defined]
     key = doc.get("key")
-    if key is not None and key not in ctx.inputs:
-        raise ctx.err(doc.line_of("key"), f"key: {key!r} is not a declared input")
-    for name, raw in (doc.get("params") or {}).items():
-        line = doc["params"].line_of(name)
-        ctx.name(name, line, "params")
-        if raw is None or isinstance(raw, dict | list):
-            raise ctx.err(line, f"params: {name!r} must be a number, string or bool")
-        if name in ctx.inputs:
-            raise ctx.err(line, f"params: {name!r} is also an input")
-        ctx.constants[name] = raw
-    _lists(ctx, doc.get("lists") or LDict(), base)
-    for name, values in (lists or {}).items():  # lists supplied at load time replace the file's
-        if name not in ctx.lists:
-            raise StrategyError(f"{source}: list {name!r} is not declared under lists")
+    if key is not None and (not isinstance(key, str) or key not in ctx.inputs):
+        raise ctx.err(doc.line_of("key"), f"key: {brief(key)} is not a declared input")
+    params = _mapping(ctx, doc.get("params") or LDict(), doc.line_of("params"), "params")
+    for pname, raw in params.items():
+        line = params.line_of(pname)
+        ctx.name(pname, line, "params")
+        if raw is None or not isinstance(raw, bool | int | float | str):
+            raise ctx.err(line, f"params: {pname!r} must be a number, string or bool")
+        if pname in ctx.inputs:
+            raise ctx.err(line, f"params: {pname!r} is also an input")
+        ctx.constants[pname] = raw
+    _lists(ctx, _mapping(ctx, doc.get("lists") or LDict(), doc.line_of("lists"), "lists"), files)
+    for lname, values in (lists or {}).items():  # lists supplied at load time replace the file's
+        if lname not in ctx.lists:
+            raise StrategyError(f"{source}: list {lname!r} is not declared under lists")
         items = frozenset(values)
-        if any(literal_type(v).kind != ctx.lists[name].kind for v in items):
+        if any(literal_type(v).kind != ctx.lists[lname].kind for v in items):
             raise StrategyError(
-                f"{source}: list {name!r}: every item must be a {ctx.lists[name].kind}"
+                f"{source}: list {lname!r}: every item must be a {ctx.lists[lname].kind}"
             )
-        ctx.lists[name] = NamedList(ctx.lists[name].kind, items)
-    _models(ctx, doc.get("models") or LDict(), registry, base)
+        ctx.lists[lname] = NamedList(ctx.lists[lname].kind, items)
+    models = _mapping(ctx, doc.get("models") or LDict(), doc.line_of("models"), "models")
+    _models(ctx, models, registry, files)
     flow = _seq(ctx, doc["flow"], doc.line_of("flow"), "flow")
     steps = _flow(ctx, flow)
-    outputs = [str(o) for o in (doc.get("outputs") or [])]
-    for i, o in enumerate(outputs):
-        if o not in ctx.scope or o in ctx.constants:
-            raise ctx.err(doc["outputs"].item_lines[i], f"outputs: unknown variable {o!r}")
+    outputs_raw = _seq(ctx, doc.get("outputs") or LList(), doc.line_of("outputs"), "outputs")
+    outputs = []
+    for i, o in enumerate(outputs_raw):
+        if not isinstance(o, str) or o not in ctx.scope or o in ctx.constants:
+            raise ctx.err(outputs_raw.item_lines[i], f"outputs: unknown variable {brief(o)}")
+        outputs.append(o)
     return Compiled(
-        name=str(doc["strategy"]),
-        version=str(doc["version"]),
-        description=str(doc.get("description") or ""),
+        name=name,
+        version=version,
+        description=description,
         inputs=specs,
         key=key,
         lists=ctx.lists,
@@ -203,7 +280,7 @@ def _inputs(ctx: Ctx, inputs: LDict) -> None:
                 )
         values = raw.get("values")
         if values is not None:
-            if not isinstance(values, list) or any(literal_type(v).kind != kind for v in values):
+            if not isinstance(values, list) or any(_kind(v) != kind for v in values):
                 raise ctx.err(raw.line_of("values"), f"input {name!r}: values must be {kind}s")
             values = frozenset(values)
         nullable = bool(raw.get("nullable", False))
@@ -213,47 +290,111 @@ def _inputs(ctx: Ctx, inputs: LDict) -> None:
     ctx.input_specs = specs  # type: ignore[attr-defined]
 
 
-def _lists(ctx: Ctx, lists: LDict, base: Path) -> None:
+def _lists(ctx: Ctx, lists: LDict, files: FileAccess) -> None:
     for name, raw in lists.items():
         line = lists.line_of(name)
         ctx.name(name, line, "lists")
         raw = _mapping(ctx, raw, line, f"list {name!r}")
         _keys(ctx, raw, {"values", "file", "type", "description"}, set(), f"list {name!r}")
         kind = raw.get("type", "str")
+        if kind not in KINDS:
+            raise ctx.err(raw.line_of("type"), f"list {name!r}: type must be one of {KINDS}")
         items: list[Any]  # str items, ints for an int file list, any literal from values
         if "file" in raw:
-            path = base / str(raw["file"])
-            try:
-                lines = path.read_text(encoding="utf-8").splitlines()
-            except OSError as exc:
-                raise ctx.err(
-                    raw.line_of("file"), f"list {name!r}: cannot read {path.resolve()}"
-                ) from exc
-            items = [s.strip() for s in lines if s.strip() and not s.lstrip().startswith("#")]
-            if kind == "int":
-                items = [int(s) for s in items]
+            items = _list_file(ctx, raw, name, kind, files)
         else:
-            items = list(raw.get("values") or [])
-        if any(literal_type(v).kind != kind for v in items):
+            items = list(_seq(ctx, raw.get("values") or LList(), raw.line_of("values"), "values"))
+        if any(_kind(v) != kind for v in items):
             raise ctx.err(raw.line, f"list {name!r}: every item must be a {kind}")
         ctx.lists[name] = NamedList(kind, frozenset(items))
 
 
-def _models(ctx: Ctx, models: LDict, registry: ModelRegistry | None, base: Path) -> None:
+def _list_file(ctx: Ctx, raw: LDict, name: str, kind: str, files: FileAccess) -> list[Any]:
+    """The items of a ``file:`` list; errors name the reference as written and a line number,
+    never a line's text (a list file may hold identifiers)."""
+    line = raw.line_of("file")
+    if not files.allowed:  # refused before anything is resolved: the same answer for any path
+        raise ctx.err(line, f"list {name!r}: a strategy uploaded to the service cannot read "
+                      "files; give the values inline, or keep identifiers in the service's "
+                      "hashed lists (/v1/lists)")  # fmt: skip
+    ref = raw["file"]
+    if not isinstance(ref, str):
+        raise ctx.err(line, f"list {name!r}: file must be a text, got {brief(ref)}")
+    try:
+        text = files.read_text(ref)
+    except FileRefusedError as exc:
+        raise ctx.err(line, f"list {name!r}: cannot read file {brief(ref)}: {exc.reason}") from None
+    items: list[Any] = []
+    for number, text_line in enumerate(text.splitlines(), 1):
+        item = text_line.strip()
+        if not item or item.startswith("#"):
+            continue
+        if kind == "int":
+            try:
+                items.append(int(item))
+            except ValueError:
+                raise ctx.err(line, f"list {name!r}: file {brief(ref)}, line {number}: not an "
+                              "int") from None  # fmt: skip
+        elif kind == "str":
+            items.append(item)
+        else:
+            raise ctx.err(line, f"list {name!r}: a file list holds str or int items")
+    return items
+
+
+def _models(ctx: Ctx, models: LDict, registry: ModelRegistry | None, files: FileAccess) -> None:
     for alias, raw in models.items():
         line = models.line_of(alias)
-        raw = _mapping(ctx, raw, line, f"model {alias!r}")
-        _keys(ctx, raw, {"name", "version", "path", "description"}, {"version"}, f"model {alias!r}")
-        name, version = str(raw.get("name", alias)), str(raw["version"])
+        raw = _mapping(ctx, raw, line, f"model {brief(alias)}")
+        _keys(ctx, raw, {"name", "version", "path", "description"}, {"version"},
+              f"model {brief(alias)}")  # fmt: skip
+        name, version = raw.get("name", alias), raw["version"]
+        for what, value in (("name", name), ("version", version)):
+            if isinstance(value, bool) or not isinstance(value, str | int | float):
+                raise ctx.err(raw.line_of(what), f"model {brief(alias)}: {what} must be a text")
+        name, version = str(name), str(version)
         if registry is not None and (name, version) in registry:
             ctx.models[alias] = registry.get(name, version)
+        elif not files.allowed:
+            raise ctx.err(line, f"missing model {name}@{version}: not registered; register it "
+                          "with POST /v1/models (a strategy uploaded to the service cannot load "
+                          "model files)")  # fmt: skip
         elif "path" in raw:
-            try:
-                ctx.models[alias] = load_model(base / str(raw["path"]), name, version)
-            except (ArtefactError, CreditFactoryError) as exc:
-                raise ctx.err(line, f"missing model {name}@{version}: {exc}") from None
+            ctx.models[alias] = _model_file(ctx, raw, name, version, files)
         else:
             raise ctx.err(line, f"missing model {name}@{version}: not registered and no path")
+
+
+def _model_file(ctx: Ctx, raw: LDict, name: str, version: str, files: FileAccess) -> DecisionModel:
+    """Load a ``path:`` model inside what ``files`` allows; errors name the path as written."""
+    ref, line = raw["path"], raw.line_of("path")
+    what = f"model {name}@{version}"
+    if not isinstance(ref, str):
+        raise ctx.err(line, f"{what}: path must be a text, got {brief(ref)}")
+    try:
+        real = files.locate(ref)
+        if not stat.S_ISDIR(files.check(real).st_mode):
+            spec = json.loads(files.read_bytes(ref))
+            if not isinstance(spec, dict):
+                raise ArtefactError("not a scoring spec")
+            return PointsModel(name, version, spec)
+        for entry in real.iterdir():  # what the artefact reader opens must pass the same checks
+            files.check(files.locate(str(entry)))
+        if (real / "challenger.json").is_file():  # and the model file its metadata names
+            meta = json.loads(files.read_bytes(str(real / "challenger.json")))
+            files.check(files.locate(str(real / str(meta.get("model_file", "")))))
+        return load_model(real, name, version)
+    except FileRefusedError as exc:
+        raise ctx.err(line, f"{what}: cannot read {brief(ref)}: {exc.reason}") from None
+    except (CreditFactoryError, *_MALFORMED) as exc:
+        reason = str(exc) if isinstance(exc, CreditFactoryError) else type(exc).__name__
+        raise ctx.err(line, f"{what}: cannot load {brief(ref)}: {_no_paths(reason)}") from None
+
+
+def _no_paths(text: str) -> str:
+    """An artefact error's reason without file-system paths (they name the server's disk)."""
+    words = [w if "/" not in w and "\\" not in w else "<path>" for w in text.split(" ")]
+    return " ".join(words)
 
 
 STEP_KINDS = ("rules", "lists", "model", "table", "assign", "split")
@@ -318,8 +459,10 @@ def _list_checks(ctx: Ctx, cfg: LDict, name: str) -> Step:
         _keys(ctx, raw, {"field", "list", "action", "reason", "bind"}, {"field", "list", "action"},
               "list check")  # fmt: skip
         fld, lst, action = raw["field"], raw["list"], raw["action"]
-        if lst not in ctx.lists:
-            raise ctx.err(raw.line_of("list"), f"unknown list {lst!r} (known: {sorted(ctx.lists)})")
+        if not isinstance(lst, str) or lst not in ctx.lists:
+            raise ctx.err(
+                raw.line_of("list"), f"unknown list {brief(lst)} (known: {sorted(ctx.lists)})"
+            )
         if action not in (DECLINE, REFER, NONE):
             raise ctx.err(
                 raw.line_of("action"), "list check: action must be decline, refer or none"
@@ -340,8 +483,10 @@ def _model(ctx: Ctx, cfg: LDict, name: str) -> Step:
     _keys(ctx, cfg, {"name", "model", "bind", "reasons", "inputs", "description"},
           {"model", "bind"}, f"model step {name!r}")  # fmt: skip
     alias = cfg["model"]
-    if alias not in ctx.models:
-        raise ctx.err(cfg.line_of("model"), f"missing model {alias!r}: not declared under models")
+    if not isinstance(alias, str) or alias not in ctx.models:
+        raise ctx.err(
+            cfg.line_of("model"), f"missing model {brief(alias)}: not declared under models"
+        )
     model = ctx.models[alias]
     renames = cfg.get("inputs") or {}
     features = {}
@@ -395,7 +540,15 @@ def _table(ctx: Ctx, cfg: LDict, name: str) -> Step:
         numeric = expr.type.kind in ("int", "float")
         dim = Dim(dname, expr, numeric)
         if numeric:
-            lo, hi = raw.get("domain", [None, None])
+            domain = raw.get("domain", [None, None])
+            if (
+                not isinstance(domain, list)
+                or len(domain) != 2
+                or any(isinstance(b, bool) or not isinstance(b, int | float | None) for b in domain)
+            ):
+                raise ctx.err(raw.line_of("domain"), f"dimension {brief(dname)}: domain must be "
+                              "[low, high], numbers or null")  # fmt: skip
+            lo, hi = domain
             dim.domain = (
                 -math.inf if lo is None else float(lo),
                 math.inf if hi is None else float(hi),
@@ -426,7 +579,11 @@ def _table(ctx: Ctx, cfg: LDict, name: str) -> Step:
                               f"(did you mean {close[0]!r}?)")  # fmt: skip
         rows.append(outs)
         lines.append(line)
-    default = dict(cfg.get("default") or {"decision": REFER, "reason": f"{name.upper()}_NO_MATCH"})
+    default = dict(
+        _mapping(ctx, cfg["default"], cfg.line_of("default"), "default")
+        if cfg.get("default")
+        else {"decision": REFER, "reason": f"{name.upper()}_NO_MATCH"}
+    )
     try:
         cells = build_cells(dims, conds)
     except TableError as exc:
@@ -472,7 +629,7 @@ def _split(ctx: Ctx, cfg: LDict, name: str) -> Step:
     _keys(ctx, cfg, {"name", "key", "salt", "arms", "description"}, {"key", "arms"},
           f"split {name!r}")  # fmt: skip
     key = cfg["key"]
-    if key not in ctx.inputs or ctx.scope[key] != Type("str"):
+    if not isinstance(key, str) or key not in ctx.inputs or ctx.scope[key] != Type("str"):
         raise ctx.err(cfg.line_of("key"), f"split {name!r}: key must be a non-null str input")
     arms_cfg = _seq(ctx, cfg["arms"], cfg.line_of("arms"), "arms")
     before = dict(ctx.scope)

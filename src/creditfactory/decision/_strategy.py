@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING, Any, cast
 import polars as pl
 
 from creditfactory.decision._batch_lists import empty_lists, lists_by_pattern
+from creditfactory.decision._files import FileAccess
 from creditfactory.decision._inputs import InputSpec, fast_checks, validate_frame, validate_row
 from creditfactory.decision._loader import Compiled, compile_strategy
 from creditfactory.decision._models import ModelRegistry
 from creditfactory.decision._steps import PL_DTYPES, BatchPlan, Run
-from creditfactory.decision._yaml import load_yaml, loads_yaml
+from creditfactory.decision._yaml import loads_yaml, read_source
 from creditfactory.exceptions import DataError
 
 if TYPE_CHECKING:
@@ -102,11 +103,15 @@ class Strategy:
         path: str | Path,
         models: ModelRegistry | None = None,
         lists: Mapping[str, Any] | None = None,
+        files: FileAccess | None = None,
     ) -> Strategy:
         """Read, check and compile a strategy file.
 
         ``models`` resolves the ``models:`` section before any artefact ``path``; ``lists``
         replaces the contents of declared lists (e.g. today's blacklist from a database).
+        ``files`` says what ``file:`` lists and ``path:`` models may read (by default any
+        regular file of at most 16 MiB, relative paths next to the strategy file; the strategy
+        file itself obeys the same size limit).
 
         Raises
         ------
@@ -115,9 +120,11 @@ class Strategy:
             gap or overlap, missing model ...).
         """
         path = Path(path)
-        doc = load_yaml(path)
-        compiled = compile_strategy(doc, str(path), models, path.parent, dict(lists or {}))
-        compiled.text = path.read_text(encoding="utf-8")
+        files = files if files is not None else FileAccess.anywhere(path.parent)
+        text = read_source(path, max(files.max_bytes, 1))
+        doc = loads_yaml(text, str(path))
+        compiled = compile_strategy(doc, str(path), models, files, dict(lists or {}))
+        compiled.text = text
         return cls(compiled, str(path))
 
     @classmethod
@@ -127,10 +134,17 @@ class Strategy:
         models: ModelRegistry | None = None,
         base: str | Path = ".",
         lists: Mapping[str, Any] | None = None,
+        files: FileAccess | None = None,
     ) -> Strategy:
-        """Compile a strategy from YAML text (relative paths resolve against ``base``)."""
+        """Compile a strategy from YAML text.
+
+        ``files`` says what ``file:`` lists and ``path:`` models may read; by default any
+        regular file of at most 16 MiB, relative paths resolved against ``base``. Give
+        ``FileAccess.none()`` for text you did not write (the service does for uploads).
+        """
         doc = loads_yaml(text, "<string>")
-        compiled = compile_strategy(doc, "<string>", models, Path(base), dict(lists or {}))
+        files = files if files is not None else FileAccess.anywhere(base)
+        compiled = compile_strategy(doc, "<string>", models, files, dict(lists or {}))
         compiled.text = text
         return cls(compiled)
 

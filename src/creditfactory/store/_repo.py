@@ -20,8 +20,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from creditfactory.audit import canonical_json, digest
-from creditfactory.decision import ModelRegistry, PointsModel, Strategy
-from creditfactory.exceptions import ArtefactError, ConfigError, CreditFactoryError
+from creditfactory.decision import FileAccess, ModelRegistry, PointsModel, Strategy
+from creditfactory.exceptions import ArtefactError, ConfigError, CreditFactoryError, StrategyError
 from creditfactory.store._errors import AuthError, ConflictError, NotFoundError
 from creditfactory.store._ledger import append
 from creditfactory.store._records import vouch
@@ -172,24 +172,48 @@ def list_models(session: Session) -> list[ModelArtefact]:
 
 
 # ---------------------------------------------------------------------------------- strategies
-def compile_source(session: Session, source: str, base_dir: str | None = None) -> Strategy:
+def compile_source(
+    session: Session,
+    source: str,
+    base_dir: str | None = None,
+    *,
+    max_bytes: int = FileAccess.DEFAULT_MAX_BYTES,
+) -> Strategy:
     """Compile strategy YAML against the registered models (``StrategyError`` if invalid).
 
-    Relative ``path`` / ``file`` references resolve against ``base_dir`` (default: the
-    working directory); models registered under the same name and version take precedence.
+    Without ``base_dir`` (a strategy uploaded over the API) no file is read: ``file:`` lists
+    and ``path:`` models of unregistered models are refused without touching the disk. With
+    ``base_dir`` (the bootstrap strategy's folder) they read regular files of at most
+    ``max_bytes`` inside that folder only. Registered models take precedence over ``path:``.
     """
-    return Strategy.from_yaml(source, model_registry(session), base=base_dir or ".")
+    files = FileAccess.none() if base_dir is None else FileAccess.under(base_dir, max_bytes)
+    return Strategy.from_yaml(source, model_registry(session), files=files)
+
+
+def _fits(what: str, value: str, column: Any) -> None:
+    """A value longer than its column is the author's error (422), on every database."""
+    limit = column.type.length
+    if limit is not None and len(value) > limit:
+        raise StrategyError(f"{what}: {len(value)} characters, at most {limit}")
 
 
 def add_strategy(
-    session: Session, source: str, actor: str, base_dir: str | None = None
+    session: Session,
+    source: str,
+    actor: str,
+    base_dir: str | None = None,
+    *,
+    max_bytes: int = FileAccess.DEFAULT_MAX_BYTES,
 ) -> StrategyVersion:
     """Validate and store a new strategy version (name and version come from the YAML).
 
-    ``base_dir`` is kept for strategies read from a file on the server (the bootstrap), so
-    their relative model and list files resolve next to them.
+    ``base_dir`` is given only for a strategy read from a file on the server (the bootstrap):
+    it is stored, and its ``file:`` / ``path:`` references may read inside that folder (see
+    :func:`compile_source`). An upload has none and may read no file.
     """
-    strategy = compile_source(session, source, base_dir)
+    strategy = compile_source(session, source, base_dir, max_bytes=max_bytes)
+    _fits("strategy", strategy.name, StrategyVersion.__table__.c.name)
+    _fits("version", str(strategy.version), StrategyVersion.__table__.c.version)
     row = StrategyVersion(
         name=strategy.name,
         version=str(strategy.version),
@@ -241,11 +265,16 @@ def active_strategy(session: Session) -> StrategyVersion | None:
 
 
 def activate(
-    session: Session, strategy_id: int, actor: str, action: str = "activate"
+    session: Session,
+    strategy_id: int,
+    actor: str,
+    action: str = "activate",
+    *,
+    max_bytes: int = FileAccess.DEFAULT_MAX_BYTES,
 ) -> StrategyVersion:
-    """Put a version in force."""
+    """Put a version in force (``max_bytes``: see :func:`compile_source`)."""
     row = get_strategy(session, strategy_id)
-    compile_source(session, row.source, row.base_dir)  # its models must still load
+    compile_source(session, row.source, row.base_dir, max_bytes=max_bytes)  # it must still load
     done = Activation(strategy_id=row.id, action=action, actor=actor, at=now())
     session.add(done)
     session.flush()
@@ -259,8 +288,11 @@ def activate(
     return row
 
 
-def rollback(session: Session, actor: str) -> StrategyVersion:
-    """Re-activate the version that was in force before the current one."""
+def rollback(
+    session: Session, actor: str, *, max_bytes: int = FileAccess.DEFAULT_MAX_BYTES
+) -> StrategyVersion:
+    """Re-activate the version that was in force before the current one (``max_bytes``: see
+    :func:`compile_source`)."""
     history = [a.strategy_id for a in activations(session)]
     if not history:
         raise ConflictError("no strategy is active: nothing to roll back")
@@ -268,7 +300,7 @@ def rollback(session: Session, actor: str) -> StrategyVersion:
     previous = next((s for s in reversed(history) if s != current), None)
     if previous is None:
         raise ConflictError("no earlier strategy version was ever active")
-    return activate(session, previous, actor, action="rollback")
+    return activate(session, previous, actor, action="rollback", max_bytes=max_bytes)
 
 
 # ---------------------------------------------------------------------------------- lists

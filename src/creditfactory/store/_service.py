@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from creditfactory._nested import first_problem, path_text, text_problem, unstorable
 from creditfactory.audit import canonical_json
-from creditfactory.decision import Decision, InputError, Strategy
+from creditfactory.decision import Decision, FileAccess, InputError, Strategy
 from creditfactory.exceptions import CreditFactoryError
 from creditfactory.store._db import Store
 from creditfactory.store._errors import ConflictError, NotFoundError
@@ -87,6 +87,8 @@ class DecisionService:
         self.qc_rate = qc_rate
         self._rng = random.Random(seed)
         self.cache_seconds = cache_seconds
+        # the bootstrap strategy's file lists and models: the largest file read (a setting)
+        self.file_max_bytes = FileAccess.DEFAULT_MAX_BYTES
         self.writer = Writer(store.engine)
         self._compiled: dict[int, Strategy] = {}
         self._active_cache: tuple[float, int, Strategy] | None = None
@@ -106,7 +108,9 @@ class DecisionService:
             raise ConflictError("no strategy is active: upload one and activate it")
         compiled = self._compiled.get(row.id)
         if compiled is None:
-            compiled = compile_source(session, row.source, row.base_dir)
+            compiled = compile_source(
+                session, row.source, row.base_dir, max_bytes=self.file_max_bytes
+            )
             with self._lock:
                 self._compiled[row.id] = compiled
         return row, compiled
