@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -24,6 +25,7 @@ from creditfactory.api._settings import Settings
 from creditfactory.exceptions import ConfigError
 from creditfactory.store import (
     DecisionService,
+    Protector,
     Store,
     activate,
     active_strategy,
@@ -31,6 +33,8 @@ from creditfactory.store import (
     add_strategy,
     count_keys,
     list_strategies,
+    parse_fields,
+    parse_keys,
 )
 
 ROUTERS = (
@@ -100,9 +104,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def decision_service(store: Store, settings: Settings) -> DecisionService:
-    """The decision service the settings describe (list secret, QC rate and seed)."""
+    """The decision service the settings describe (list secret, QC rate and seed, protection
+    of personal identifiers)."""
     secret = None if settings.list_secret is None else settings.list_secret.get_secret_value()
-    return DecisionService(store, secret, settings.qc_rate, settings.qc_seed)
+    return DecisionService(
+        store, secret, settings.qc_rate, settings.qc_seed, pii=protector(settings)
+    )
+
+
+def protector(settings: Settings) -> Protector:
+    """How the settings protect personal identifiers (:class:`creditfactory.store.Protector`);
+    without an encryption key, a warning says identifiers are kept as hashes only.
+
+    Raises
+    ------
+    ConfigError
+        ``pii_key`` is malformed (the message never shows a key).
+    """
+    key = None if settings.pii_key is None else settings.pii_key.get_secret_value()
+    secret = None if settings.list_secret is None else settings.list_secret.get_secret_value()
+    out = Protector(parse_keys(key), secret, parse_fields(settings.pii_fields))
+    if out.mode != "encrypt":
+        logging.getLogger("creditfactory.service").warning(
+            "CREDITFACTORY_PII_KEY is not set: personal identifiers are stored as %s only and "
+            "cannot be recovered",
+            "keyed hashes" if out.mode == "hash" else "redactions",
+        )
+    return out
 
 
 def bootstrap(store: Store, settings: Settings) -> None:

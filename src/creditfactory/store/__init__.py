@@ -6,6 +6,15 @@ SQLite by default, PostgreSQL through a URL (``CREDITFACTORY_DATABASE_URL`` in t
 from creditfactory.store._db import DEFAULT_URL, Store, current_revision, make_engine, migrate
 from creditfactory.store._errors import AuthError, ConflictError, NotFoundError
 from creditfactory.store._ledger import append, entries, ledger_head, verify
+from creditfactory.store._pii import (
+    DEFAULT_PII_FIELDS,
+    PiiKey,
+    Protector,
+    mask,
+    new_key,
+    parse_fields,
+    parse_keys,
+)
 from creditfactory.store._repo import (
     LIST_NAMES,
     ROLES,
@@ -53,6 +62,7 @@ from creditfactory.store._tables import (
 )
 
 __all__ = [
+    "DEFAULT_PII_FIELDS",
     "DEFAULT_URL",
     "LIST_NAMES",
     "ROLES",
@@ -70,6 +80,8 @@ __all__ = [
     "ModelArtefact",
     "NotFoundError",
     "Outcome",
+    "PiiKey",
+    "Protector",
     "Review",
     "Store",
     "StrategyVersion",
@@ -97,7 +109,11 @@ __all__ = [
     "list_strategies",
     "list_summary",
     "make_engine",
+    "mask",
     "migrate",
+    "new_key",
+    "parse_fields",
+    "parse_keys",
     "register_model",
     "remove_list_entries",
     "reviews",
