@@ -32,6 +32,7 @@ import hmac
 import json
 import os
 import re
+from base64 import b64encode
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -40,7 +41,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from creditfactory.exceptions import ConfigError, DataError
-from creditfactory.store._repo import hash_identifier
+from creditfactory.store._repo import identifier_text
 
 DEFAULT_PII_FIELDS: tuple[str, ...] = (
     "address",
@@ -73,6 +74,7 @@ _NUMBERISH = re.compile(r"\+?\d{6,}[\dXx]?")
 _ENCODER = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
 )
+_encode_str = json.encoder.encode_basestring  # json.dumps of a str with ensure_ascii=False
 _HASH_INFO = b"creditfactory pii hash key"
 _REQUEST_INFO = b"creditfactory request digest"
 
@@ -227,6 +229,9 @@ class Protector:
             self.hash_secret = hmac.new(newest.key, _HASH_INFO, hashlib.sha256).hexdigest()
         else:
             self.hash_secret = None
+        self._mac = (
+            None if not self.hash_secret else hmac.new(self.hash_secret.encode(), None, "sha256")
+        )
         # the key of request digests (idempotency): never a bare SHA-256 of a clear body
         base = self.hash_secret.encode() if self.hash_secret else None
         self._request_key = None if base is None else hmac.new(base, _REQUEST_INFO, "sha256")
@@ -286,14 +291,18 @@ class Protector:
 
     def seal(self, field: str, value: Any) -> str:
         """One identifier's envelope (``value`` a JSON scalar)."""
-        digest = "-" if not self.hash_secret else hash_identifier(self.hash_secret, field, value)
-        head = f"{PREFIX}{self._kid}:{digest}:"
+        if self._mac is None:
+            digest = "-"
+        else:  # hash_identifier(hash_secret, field, value), from the keyed state
+            mac = self._mac.copy()
+            mac.update(identifier_text(field, value))
+            digest = mac.hexdigest()
         if self._aead is None:
-            return head
+            return f"{PREFIX}{self._kid}:{digest}:"
         nonce = os.urandom(_NONCE)
-        plain = _ENCODER.encode(value).encode("utf-8")
-        sealed = self._aead.encrypt(nonce, plain, _aad(self._kid, field, digest))
-        return head + base64.b64encode(nonce + sealed).decode("ascii")
+        plain = _encode_str(value) if type(value) is str else _ENCODER.encode(value)
+        sealed = self._aead.encrypt(nonce, plain.encode(), _aad(self._kid, field, digest))
+        return f"{PREFIX}{self._kid}:{digest}:{b64encode(nonce + sealed).decode()}"
 
     def request_digest(self, text: str) -> str:
         """The digest telling an idempotent retry from a different request: HMAC-SHA256 of the
