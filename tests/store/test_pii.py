@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import select
 
 from creditfactory.exceptions import ConfigError, DataError
 from creditfactory.store import (
@@ -24,6 +25,8 @@ from creditfactory.store import (
     new_key,
     parse_fields,
     parse_keys,
+    rekey,
+    verify,
 )
 
 ID, PHONE = "110101199001011234", "13812345678"
@@ -229,3 +232,43 @@ def test_the_service_decides_on_clear_values_and_stores_envelopes(store: Store) 
         assert len(row.request_sha256) == 64
     assert out.decision.values["phone"].startswith("pii:v1:k1:")  # an output echoing an input
     assert p.reveal(out.decision.values, "admin") == {"phone": PHONE}
+
+
+def test_rekey_moves_every_record_to_the_newest_key_and_the_ledger_stays_intact(
+    store: Store, monkeypatch: pytest.MonkeyPatch, db_url: str
+) -> None:
+    from typer.testing import CliRunner
+
+    from creditfactory.cli import app
+
+    with store.session() as s:
+        activate(s, add_strategy(s, STRATEGY, "t").id, "t")
+    old, new = new_key("old"), new_key("new")
+    for pii in (None, protector(old)):  # one row from before protection, one under the old key
+        service = DecisionService(store, pii=pii)
+        try:
+            service.decide({**APP, "age": 30, "application_id": f"A{pii is None}"}, "t")
+        finally:
+            service.close()
+    rotated = protector(new, old)
+    report = rekey(store, rotated)
+    assert (report.checked, report.changed, report.entries) == (4, 4, 2)
+    with store.sessions() as s:
+        assert verify(s).ok
+        rows = list(s.execute(select(Application)).scalars())
+        for row in rows:
+            assert row.payload["id_number"].startswith("pii:v1:new:")
+            assert protector(new).reveal(row.payload, "admin")["id_number"] == ID
+    assert rekey(store, rotated).changed == 0  # nothing left to do
+    # the command, from the settings
+    monkeypatch.setenv("CREDITFACTORY_PII_KEY", f"{new_key('newer')},{new},{old}")
+    monkeypatch.setenv("CREDITFACTORY_LIST_SECRET", "list-secret")
+    done = CliRunner().invoke(app, ["pii", "rekey", "--database-url", db_url])
+    assert done.exit_code == 0, done.output
+    assert "4 of 4 records sealed again" in " ".join(done.output.split())
+    monkeypatch.setenv("CREDITFACTORY_PII_KEY", new)  # 'newer' dropped: named, nothing written
+    failed = CliRunner().invoke(app, ["pii", "rekey", "--database-url", db_url])
+    assert failed.exit_code == 2
+    assert "encrypted with key id 'newer'" in " ".join(failed.output.split())
+    with store.sessions() as s:
+        assert verify(s).ok

@@ -33,8 +33,6 @@ from creditfactory.store import (
     add_strategy,
     count_keys,
     list_strategies,
-    parse_fields,
-    parse_keys,
 )
 
 ROUTERS = (
@@ -123,7 +121,7 @@ def protector(settings: Settings) -> Protector:
     """
     key = None if settings.pii_key is None else settings.pii_key.get_secret_value()
     secret = None if settings.list_secret is None else settings.list_secret.get_secret_value()
-    out = Protector(parse_keys(key), secret, parse_fields(settings.pii_fields))
+    out = Protector.configured(key, secret, settings.pii_fields)
     if out.mode != "encrypt":
         logging.getLogger("creditfactory.service").warning(
             "CREDITFACTORY_PII_KEY is not set: personal identifiers are stored as %s only and "

@@ -15,6 +15,7 @@ from creditfactory.store._pii import (
     parse_fields,
     parse_keys,
 )
+from creditfactory.store._rekey import RekeyReport, rekey
 from creditfactory.store._repo import (
     LIST_NAMES,
     ROLES,
@@ -82,6 +83,7 @@ __all__ = [
     "Outcome",
     "PiiKey",
     "Protector",
+    "RekeyReport",
     "Review",
     "Store",
     "StrategyVersion",
@@ -115,6 +117,7 @@ __all__ = [
     "parse_fields",
     "parse_keys",
     "register_model",
+    "rekey",
     "remove_list_entries",
     "reviews",
     "revoke_key",

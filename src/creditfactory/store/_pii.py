@@ -236,6 +236,21 @@ class Protector:
         base = self.hash_secret.encode() if self.hash_secret else None
         self._request_key = None if base is None else hmac.new(base, _REQUEST_INFO, "sha256")
 
+    @classmethod
+    def configured(
+        cls, keys: str | None, hash_secret: str | None = None, fields: str | None = None
+    ) -> Protector:
+        """The protector of the settings' texts: ``CREDITFACTORY_PII_KEY``
+        (:func:`parse_keys`), the list secret, ``CREDITFACTORY_PII_FIELDS``
+        (:func:`parse_fields`).
+
+        Raises
+        ------
+        ConfigError
+            A key is malformed (the message never shows it).
+        """
+        return cls(parse_keys(keys), hash_secret, parse_fields(fields))
+
     @property
     def mode(self) -> str:
         """``encrypt`` (recoverable), ``hash`` (hash only) or ``redact`` (nothing kept)."""
@@ -387,6 +402,42 @@ class Protector:
             return mask(self.open(value, path, leaf))
         except DataError:
             return MASK
+
+    def rekey(self, stored: Mapping[str, Any]) -> dict[str, Any] | None:
+        """``stored`` with every identifier under the newest key: envelopes of older keys
+        decrypted and sealed again, identifiers stored in clear (before protection) sealed;
+        ``None`` when nothing changes (hash-only envelopes stay as they are).
+
+        Raises
+        ------
+        DataError
+            An envelope does not open (names the field).
+        """
+        if self._aead is None:
+            return None
+        changed = [False]
+
+        def again(path: str, leaf: str, value: Any, inside: bool) -> Any:
+            kind = type(value)
+            if kind is dict:
+                return {
+                    k: again(f"{path}.{k}", k, v, inside or k in self.fields)
+                    for k, v in value.items()
+                }
+            if kind is list:
+                return [again(f"{path}[{i}]", leaf, v, inside) for i, v in enumerate(value)]
+            if not inside or value is None:
+                return value
+            if kind is str and value.startswith(PREFIX):
+                parts = value.split(":")
+                if len(parts) == 5 and (parts[2] == self._kid or not parts[4]):
+                    return value  # current, or hash only
+                value = self.open(value, path, leaf)
+            changed[0] = True
+            return self.seal(leaf, value)
+
+        out = {k: again(k, k, v, k in self.fields) for k, v in stored.items()}
+        return out if changed[0] else None
 
 
 def _aad(kid: str, field: str, digest: str) -> bytes:
