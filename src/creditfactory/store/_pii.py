@@ -264,20 +264,20 @@ class Protector:
         ``payload`` itself when it is a dict holding none)."""
         out: dict[str, Any] | None = None
         fields = self.fields
-        for name, value in payload.items():
-            if value is None:
-                continue
-            if name in fields:
-                new = self._seal_tree(name, value)
-            elif type(value) is dict or type(value) is list:
+        for name in fields.intersection(payload):
+            value = payload[name]
+            if value is not None:
+                if out is None:
+                    out = dict(payload)
+                out[name] = self._seal_tree(name, value)
+        for name, value in payload.items():  # identifiers nested in other fields
+            kind = type(value)
+            if (kind is dict or kind is list) and name not in fields:
                 new = self._walk(value)
-                if new is value:
-                    continue
-            else:
-                continue
-            if out is None:
-                out = dict(payload)
-            out[name] = new
+                if new is not value:
+                    if out is None:
+                        out = dict(payload)
+                    out[name] = new
         if out is None:
             return payload if type(payload) is dict else dict(payload)
         return out
