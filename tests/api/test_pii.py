@@ -174,3 +174,70 @@ def test_no_clear_identifier_is_stored_logged_or_shown(
                 want = app[f] if role == "admin" else mask(app[f])
                 assert payload[f] == want, (role, f)
             assert payload["monthly_income"] == app["monthly_income"]
+
+
+ECHO_STRATEGY = """
+strategy: echo
+version: "1"
+key: application_id
+inputs:
+  application_id: str
+  id_number: str
+  phone: str
+  age: int
+flow:
+  - rules:
+      name: r
+      rules:
+        - {name: check, when: "age < 30", action: refer, reason: RF_YOUNG}
+  - assign:
+      name: offer
+      set: {limit: "1000", apr: "0.2", term: "12"}
+outputs: [phone]
+"""
+
+
+def test_every_answer_masks_for_every_role_but_admin(api: Any) -> None:
+    """Application, decision values (an output echoing an input), the review's answer; an
+    envelope altered in the database is a 409 naming the field for admin, a mask for others."""
+    from sqlalchemy import text
+
+    admin = api.as_("admin")
+    r = api.client.post("/v1/strategies", json={"source": ECHO_STRATEGY, "activate": True},
+                        headers=admin)  # fmt: skip
+    assert r.status_code == 201, r.text
+    app = {"application_id": "A1", "id_number": "110101199001011234", "phone": "13812345678",
+           "age": 25}  # fmt: skip
+    posted = api.client.post("/v1/applications", json=app, headers=api.as_("analyst")).json()
+    assert "13812345678" not in json.dumps(posted)  # the answer is the decision only
+    masked = {"id_number": "110***********1234", "phone": "138****5678"}
+    for role in ("admin", "analyst", "underwriter", "read-only"):
+        want = app if role == "admin" else {**app, **masked}
+        a = api.client.get(f"/v1/applications/{posted['application_id']}", headers=api.as_(role))
+        assert a.json()["payload"] == want
+        assert a.json()["decision"]["values"] == {"phone": want["phone"]}
+        d = api.client.get(f"/v1/decisions/{posted['decision_id']}", headers=api.as_(role))
+        assert d.json()["values"] == {"phone": want["phone"]}
+    review = posted["review"]["id"]
+    done = api.client.post(f"/v1/reviews/{review}", json={"outcome": "approve", "reason": "fine"},
+                           headers=api.as_("underwriter"))  # fmt: skip
+    assert done.status_code == 200, done.text
+    assert done.json()["values"] == {"phone": "138****5678"}
+    store = api.client.app.state.store  # type: ignore[attr-defined]
+    with store.engine.begin() as conn:
+        stored = conn.execute(text("SELECT payload FROM applications")).scalar_one()
+        stored = json.loads(stored) if isinstance(stored, str) else stored
+        assert stored["phone"].startswith("pii:v1:test:")
+        stored["phone"] = (
+            stored["phone"][:-8] + ("A" * 6 if stored["phone"][-8] != "A" else "B" * 6) + "=="
+        )
+        conn.execute(text("UPDATE applications SET payload = :p"), {"p": json.dumps(stored)})
+    a = api.client.get(f"/v1/applications/{posted['application_id']}", headers=admin)
+    assert a.status_code == 409
+    assert a.json()["detail"].startswith(
+        f"application {posted['application_id']}: payload.phone: the protected value does not"
+    )
+    ro = api.client.get(
+        f"/v1/applications/{posted['application_id']}", headers=api.as_("read-only")
+    )
+    assert ro.json()["payload"]["phone"] == "****"
