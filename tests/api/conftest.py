@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from creditfactory.api import Settings, create_app
-from creditfactory.store import add_key
+from creditfactory.store import add_key, new_key
 
 ADMIN = "admin-secret"
 
@@ -28,7 +28,7 @@ def api(db_url: str) -> Iterator[Api]:
     # decided in this process; tests/api/test_engine.py runs the engine process
     settings = Settings(
         database_url=db_url, admin_key=ADMIN, list_secret="list-secret", qc_rate=0.0, qc_seed=3,
-        engine_process=False,
+        engine_process=False, pii_key=new_key("test"),
     )  # fmt: skip
     app = create_app(settings)
     store = app.state.store

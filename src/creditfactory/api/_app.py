@@ -29,6 +29,7 @@ from creditfactory.exceptions import ConfigError, StrategyError
 from creditfactory.store import (
     Anchorer,
     DecisionService,
+    Protector,
     Store,
     activate,
     active_strategy,
@@ -174,11 +175,35 @@ async def keep_anchoring(anchorer: Anchorer) -> None:
 
 
 def decision_service(store: Store, settings: Settings) -> DecisionService:
-    """The decision service the settings describe (list secret, QC rate and seed)."""
+    """The decision service the settings describe (list secret, QC rate and seed, protection
+    of personal identifiers)."""
     secret = None if settings.list_secret is None else settings.list_secret.get_secret_value()
-    service = DecisionService(store, secret, settings.qc_rate, settings.qc_seed)
+    service = DecisionService(
+        store, secret, settings.qc_rate, settings.qc_seed, pii=protector(settings)
+    )
     service.file_max_bytes = settings.strategy_file_max_bytes
     return service
+
+
+def protector(settings: Settings) -> Protector:
+    """How the settings protect personal identifiers (:class:`creditfactory.store.Protector`);
+    without an encryption key, a warning says identifiers are kept as hashes only.
+
+    Raises
+    ------
+    ConfigError
+        ``pii_key`` is malformed (the message never shows a key).
+    """
+    key = None if settings.pii_key is None else settings.pii_key.get_secret_value()
+    secret = None if settings.list_secret is None else settings.list_secret.get_secret_value()
+    out = Protector.configured(key, secret, settings.pii_fields)
+    if out.mode != "encrypt":
+        logging.getLogger("creditfactory.service").warning(
+            "CREDITFACTORY_PII_KEY is not set: personal identifiers are stored as %s only and "
+            "cannot be recovered",
+            "keyed hashes" if out.mode == "hash" else "redactions",
+        )
+    return out
 
 
 def bootstrap(store: Store, settings: Settings) -> None:

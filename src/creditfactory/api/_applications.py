@@ -11,8 +11,8 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy import select
 
 from creditfactory._nested import first_problem
-from creditfactory.api._decisions import decision_public
-from creditfactory.api._deps import Reader, SessionDep, authorise
+from creditfactory.api._decisions import decision_public, revealed
+from creditfactory.api._deps import Reader, ServiceDep, SessionDep, authorise
 from creditfactory.api._schemas import ERRORS, ApplicationDecision, ApplicationPublic
 from creditfactory.store import DecisionRecord, DecisionService, Outcome, get_application
 
@@ -162,13 +162,18 @@ async def create_application(request: Request) -> Response:
 
 
 @router.get("/{application_id}", response_model=ApplicationPublic)
-def read_application(application_id: int, session: SessionDep, _: Reader) -> ApplicationPublic:
-    """An application as received, with its decision and review."""
+def read_application(
+    application_id: int, session: SessionDep, caller: Reader, service: ServiceDep
+) -> ApplicationPublic:
+    """An application as received, with its decision: personal identifiers in clear for an
+    admin key, masked for every other role (``110***********1234``, ``138****5678``)."""
     app = get_application(session, application_id)
     rec = session.execute(
         select(DecisionRecord).where(DecisionRecord.application_id == app.id)
     ).scalar_one_or_none()
+    pii = service.pii
+    payload = revealed(pii, app.payload, caller, f"application {app.id}: payload")
     return ApplicationPublic(
-        id=app.id, external_id=app.external_id, payload=app.payload, received_at=app.received_at,
-        decision=None if rec is None else decision_public(session, rec),
+        id=app.id, external_id=app.external_id, payload=payload, received_at=app.received_at,
+        decision=None if rec is None else decision_public(session, rec, caller, pii),
     )  # fmt: skip

@@ -36,4 +36,4 @@ def decide_review(
 ) -> DecisionPublic:
     """Approve or decline with a reason; the override is stored beside the original decision."""
     _, decision = service.review(review_id, body.outcome, body.reason, caller.name)
-    return decision_public(session, decision)
+    return decision_public(session, decision, caller, service.pii)

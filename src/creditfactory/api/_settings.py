@@ -78,3 +78,19 @@ class Settings(BaseSettings):
             "ledger: refuse to start (refuse), log an error per problem (warn), or skip (off)"
         ),
     )
+    # personal data (issue 10, item 6): how identifiers in stored applications are protected
+    pii_key: SecretStr | None = Field(
+        None,
+        description=(
+            "AES-256-GCM keys of personal identifiers, '[id:]base64-of-32-bytes' items separated "
+            "by commas, newest first (it encrypts; all decrypt); without it identifiers are "
+            "stored as keyed hashes only (not recoverable)"
+        ),
+    )
+    pii_fields: str = Field(
+        "",
+        description=(
+            "comma-separated field names treated as personal identifiers (at any depth); empty: "
+            "the default list (creditfactory.store.DEFAULT_PII_FIELDS); '+a,b' adds to it"
+        ),
+    )

@@ -7,6 +7,7 @@ import typer
 from creditfactory.cli._audit import app as audit_app
 from creditfactory.cli._batch import app as batch_app
 from creditfactory.cli._demo import demo
+from creditfactory.cli._pii import app as pii_app
 from creditfactory.cli._scorecard import app as scorecard_app
 from creditfactory.cli._serve import serve
 from creditfactory.cli._simulate import simulate
@@ -26,6 +27,7 @@ app.command("serve")(serve)
 app.add_typer(batch_app, name="batch")
 app.add_typer(audit_app, name="audit")
 app.add_typer(strategy_app, name="strategy")
+app.add_typer(pii_app, name="pii")
 
 
 def main() -> None:

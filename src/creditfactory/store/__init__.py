@@ -14,6 +14,16 @@ from creditfactory.store._ledger import (
     ledger_head,
     verify,
 )
+from creditfactory.store._pii import (
+    DEFAULT_PII_FIELDS,
+    PiiKey,
+    Protector,
+    mask,
+    new_key,
+    parse_fields,
+    parse_keys,
+)
+from creditfactory.store._rekey import RekeyReport, rekey
 from creditfactory.store._repo import (
     LIST_NAMES,
     ROLES,
@@ -61,6 +71,7 @@ from creditfactory.store._tables import (
 )
 
 __all__ = [
+    "DEFAULT_PII_FIELDS",
     "DEFAULT_URL",
     "LIST_NAMES",
     "ROLES",
@@ -79,6 +90,9 @@ __all__ = [
     "ModelArtefact",
     "NotFoundError",
     "Outcome",
+    "PiiKey",
+    "Protector",
+    "RekeyReport",
     "Review",
     "Store",
     "StrategyVersion",
@@ -108,8 +122,13 @@ __all__ = [
     "list_strategies",
     "list_summary",
     "make_engine",
+    "mask",
     "migrate",
+    "new_key",
+    "parse_fields",
+    "parse_keys",
     "register_model",
+    "rekey",
     "remove_list_entries",
     "reviews",
     "revoke_key",

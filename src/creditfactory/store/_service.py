@@ -26,6 +26,7 @@ from creditfactory.exceptions import CreditFactoryError
 from creditfactory.store._db import Store
 from creditfactory.store._errors import ConflictError, NotFoundError
 from creditfactory.store._ledger import append
+from creditfactory.store._pii import Protector
 from creditfactory.store._records import record_digest, subject_of
 from creditfactory.store._repo import (
     active_strategy,
@@ -76,13 +77,18 @@ class DecisionService:
         How long the active strategy and the set of listed fields are remembered between
         look-ups; :meth:`invalidate` forgets them at once (the API calls it after a change),
         other processes see a change within this delay.
+    pii : Protector, optional
+        Protects personal identifiers before the application (and the decision's values) are
+        stored, and keys the request digests; without it both are stored as received (the
+        service always passes one).
     """
 
     def __init__(
         self, store: Store, list_secret: str | None = None, qc_rate: float = 0.0,
-        seed: int | None = None, cache_seconds: float = 1.0,
+        seed: int | None = None, cache_seconds: float = 1.0, pii: Protector | None = None,
     ):  # fmt: skip
         self.store = store
+        self.pii = pii
         self.list_secret = list_secret
         self.qc_rate = qc_rate
         self._rng = random.Random(seed)
@@ -209,7 +215,7 @@ class DecisionService:
         """
         payload, text = canonical_payload(payload)
         # only a retry needs telling apart from a different request under the same key
-        request_sha = "" if idempotency_key is None else _sha256(text)
+        request_sha = "" if idempotency_key is None else self._request_digest(text)
         if not self.needs_database(payload, idempotency_key):  # the hot path: no session
             cached = self._active_cache
             assert cached is not None
@@ -371,6 +377,11 @@ class DecisionService:
             reasons = list(result.reasons)
         external = payload.get("application_id")
         when = now()
+        pii = self.pii
+        if pii is not None:  # decided on the clear values; stored (and digested) protected
+            stored = pii.protect(payload)
+            if stored is not payload:
+                payload, text = stored, _CANONICAL.encode(stored)
         application = {
             "external_id": None if external is None else str(external)[:100],
             "payload": payload, "request_sha256": request_sha,
@@ -383,11 +394,16 @@ class DecisionService:
         versions, versions_text = self._text_of(result.model_versions)
         texts["trace"], texts["model_versions"] = trace_text, versions_text
         try:  # plain JSON values (the usual case): serialised once, stored and digested as is
-            texts["values"] = _CANONICAL.encode(result.values)
             values = dict(result.values)
+            if pii is not None:
+                values = pii.protect(values)
+            texts["values"] = _CANONICAL.encode(values)
         except (TypeError, ValueError):
             texts["values"] = canonical_json(dict(result.values))
             values = json.loads(texts["values"])
+            if pii is not None:
+                values = pii.protect(values)
+                texts["values"] = _CANONICAL.encode(values)
         decision = {
             "strategy_id": strategy_id, "strategy": result.strategy,
             "version": str(result.version), "decision": decision_, "limit": limit, "apr": apr,
@@ -400,6 +416,9 @@ class DecisionService:
         elif self.qc_rate > 0 and self._rng.random() < self.qc_rate:
             review = "qc_sample"
         return Pending(application, decision, review, actor, texts=texts)
+
+    def _request_digest(self, text: str) -> str:
+        return _sha256(text) if self.pii is None else self.pii.request_digest(text)
 
     def _text_of(self, value: Any) -> tuple[Any, str]:
         """A fresh copy of ``value`` (a trace or a model-version map) and its canonical text,
