@@ -174,6 +174,13 @@ def test_a_remembered_key_passes_a_blocked_address_and_wrong_keys_are_remembered
         assert len(sql) == looked_up  # the same wrong key again: no look-up
         assert c.get("/v1/strategies", headers={"X-API-Key": WRONG}).status_code == 429
         assert c.get("/v1/strategies", headers={"X-API-Key": ADMIN}).status_code == 200
+        # remembered past its few seconds, a good key is looked up again, not refused
+        cache = c.app.state.auth_cache  # type: ignore[attr-defined]
+        cache[ADMIN] = (cache[ADMIN][0] - 60.0, cache[ADMIN][1])
+        before = len(sql)
+        assert c.get("/v1/strategies", headers={"X-API-Key": ADMIN}).status_code == 200
+        assert len(sql) > before
+        assert c.get("/v1/strategies", headers={"X-API-Key": WRONG + "x"}).status_code == 429
 
 
 # --------------------------------------------------------------------------- strong keys

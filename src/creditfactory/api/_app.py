@@ -90,7 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = None  # an EngineClient while the app runs with engine_process
     app.state.auth_cache = {}
     app.state.auth_wrong = {}  # wrong keys, remembered as briefly as good ones
-    app.state.limits = Limits(settings)
+    app.state.limits = Limits(settings, known=app.state.auth_cache)
     app.add_middleware(LimitsMiddleware, limits=app.state.limits)
     install(app)
     for module in ROUTERS:

@@ -67,9 +67,9 @@ async def get_caller(request: Request, key: Annotated[str | None, Depends(_heade
 
     ``async`` so that a cache hit costs no thread hop; a miss queries the database inline
     (one indexed look-up, once per key every few seconds). A wrong key counts against the
-    client's address: past ``auth_failures`` in ``auth_failure_window`` the address gets 429s,
-    without a look-up, for any key not already remembered; every key's requests count against
-    its rate (429 beyond ``key_rate``).
+    client's address: past ``auth_failures`` in ``auth_failure_window`` the limits middleware
+    answers that address's requests with 429s, without a look-up, for any key not verified
+    before; every key's requests count against its rate (429 beyond ``key_rate``).
     """
     state = request.app.state
     cache: dict[str, tuple[float, Caller]] = state.auth_cache
@@ -81,7 +81,6 @@ async def get_caller(request: Request, key: Annotated[str | None, Depends(_heade
             limits.take_key(hit[1].id)
             return hit[1]
         address = request.client.host if request.client else ""
-        limits.check_address(address)
         wrong: dict[str, tuple[float, str]] = state.auth_wrong
         miss = wrong.get(key)
         if miss is not None and now - miss[0] < AUTH_CACHE_SECONDS:

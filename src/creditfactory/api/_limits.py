@@ -16,7 +16,7 @@ import logging
 import math
 import time
 from collections import Counter
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 from fastapi.exceptions import RequestValidationError
@@ -59,6 +59,9 @@ class TokenBuckets:
 
     def __len__(self) -> int:
         return len(self._buckets)
+
+    def __contains__(self, name: Hashable) -> bool:
+        return name in self._buckets
 
     def wait(self, name: Hashable, now: float | None = None) -> float:
         """Seconds until ``name`` may take a token (0.0: now), taking none."""
@@ -128,8 +131,11 @@ def body_too_large(limit: int, setting: str) -> str:
 class Limits:
     """A process's limits (from ``settings``) and its counters."""
 
-    def __init__(self, settings: Settings, size: int = TABLE_SIZE):
+    def __init__(
+        self, settings: Settings, known: Mapping[str, Any] | None = None, size: int = TABLE_SIZE
+    ):
         self.settings = settings
+        self.known: Mapping[str, Any] = {} if known is None else known
         s = settings
         self.keys = TokenBuckets(s.key_rate, s.key_burst, size) if s.key_rate else None
         self.addresses = (
@@ -153,13 +159,15 @@ class Limits:
                     wait,
                 )
 
-    def check_address(self, address: str) -> None:
-        """:class:`TooManyRequests` while ``address`` has failed to authenticate too often
-        (checked before any database look-up)."""
-        if self.failures is not None:
-            wait = self.failures.wait(address)
-            if wait:
-                raise TooManyRequests(self._failed_text(wait), wait)
+    def refused(self, address: str, key: str | None) -> float:
+        """Seconds ``address`` must wait before trying ``key`` (0.0: it may now): while it has
+        failed to authenticate too often, any key but one this process has verified (in
+        ``known``, the cache of good keys, however old) waits; checked before any look-up."""
+        failures = self.failures
+        if failures is None or address not in failures:
+            return 0.0
+        wait = failures.wait(address)
+        return 0.0 if not wait or (key is not None and key in self.known) else wait
 
     def failed(self, address: str, method: str, path: str) -> None:
         """Count a failed authentication from ``address`` and log it (never the key)."""
@@ -177,7 +185,7 @@ class Limits:
             f"; refused for {retry_after(wait)} s" if wait else "",
         )  # fmt: skip
 
-    def _failed_text(self, wait: float) -> str:
+    def failed_text(self, wait: float) -> str:
         s = self.settings
         return (
             f"too many failed authentications from this address ({s.auth_failures} per "
@@ -193,9 +201,11 @@ class Limits:
 
 
 class LimitsMiddleware:
-    """Pure ASGI middleware: requests a second per client address (429), body size (413, from
-    ``Content-Length`` before reading, or counted while a chunked body streams in), and a
-    client that disconnects mid-request logged as one line at INFO, not a traceback."""
+    """Pure ASGI middleware: requests a second per client address (429), an address that failed
+    to authenticate too often (429 for any key not known good, see :meth:`Limits.refused`),
+    body size (413, from ``Content-Length`` before reading, or counted while a chunked body
+    streams in), and a client that disconnects mid-request logged as one line at INFO, not a
+    traceback."""
 
     def __init__(self, app: ASGIApp, limits: Limits):
         self.app = app
@@ -217,6 +227,12 @@ class LimitsMiddleware:
                     f"from this address (CREDITFACTORY_ADDRESS_RATE); retry after "
                     f"{retry_after(wait)} s"
                 )
+                await _answer(send, 429, text, [(b"retry-after", retry_after(wait).encode())])
+                return
+        if limits.failures is not None and address in limits.failures:
+            wait = limits.refused(address, _api_key(scope))
+            if wait:
+                text = limits.failed_text(wait)
                 await _answer(send, 429, text, [(b"retry-after", retry_after(wait).encode())])
                 return
         limit, setting = limits.body_limit(scope["path"])
@@ -242,6 +258,13 @@ class LimitsMiddleware:
                 "client %s disconnected before the end of %s %s",
                 address, scope["method"], scope["path"],
             )  # fmt: skip
+
+
+def _api_key(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"x-api-key":
+            return str(value.decode("latin-1"))
+    return None
 
 
 def _counted(receive: Receive, limit: int, setting: str) -> Receive:
