@@ -231,6 +231,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int,
         "CREDITFACTORY_BODY_TIMEOUT": "1",
         "CREDITFACTORY_MAX_CONNECTIONS": "4",
         "CREDITFACTORY_MAX_BODY_BYTES": "1000",
+        "CREDITFACTORY_MAX_HEADER_BYTES": "4096",
+        "CREDITFACTORY_KEEP_ALIVE_TIMEOUT": "1",
     }
     with start_server(env=env, engine_process=False) as s:
         host, port = s.url.removeprefix("http://").split(":")
@@ -266,32 +268,58 @@ def post_head(length: int) -> bytes:
     ).encode()
 
 
-def test_a_client_sending_its_headers_slowly_is_dropped(
-    server: tuple[str, int, object], connect: Callable[[], socket.socket]
-) -> None:
-    sock = connect()
+def drip(sock: socket.socket, data: bytes) -> float | None:
+    """Send ``data`` a byte every 0.2 s: the seconds until the server closed, or None."""
     t0 = time.monotonic()
-    closed = None
-    for byte in b"GET /health HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"y" * 100:
+    for byte in data:
         try:
             sock.sendall(bytes([byte]))
         except OSError:
-            closed = time.monotonic() - t0
-            break
+            return time.monotonic() - t0
         sock.settimeout(0.2)
         try:
-            if sock.recv(1) == b"":
-                closed = time.monotonic() - t0
-                break
+            if sock.recv(65536) == b"":
+                return time.monotonic() - t0
         except TimeoutError:
             pass
-    sock.close()
+    return None
+
+
+SLOW = b"GET /health HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"y" * 100
+
+
+def test_a_client_sending_its_headers_slowly_is_dropped(
+    connect: Callable[[], socket.socket],
+) -> None:
+    closed = drip(connect(), SLOW)
     assert closed is not None, "the slow client was never dropped"
     assert 0.8 < closed < 3.0
 
 
+def test_a_kept_alive_client_sending_its_next_headers_slowly_is_dropped(
+    connect: Callable[[], socket.socket],
+) -> None:
+    sock = connect()
+    sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
+    closed = drip(sock, SLOW)  # each byte would re-arm uvicorn's keep-alive timer
+    assert closed is not None, "the slow client was never dropped"
+    assert closed < 3.0
+
+
+def test_a_body_dripping_after_an_early_answer_is_cut_off(
+    connect: Callable[[], socket.socket],
+) -> None:
+    sock = connect()
+    sock.sendall(post_head(200).replace(ADMIN.encode(), b"cf-not-a-key-8Yt5Rw2Qe7Lp3Zx9"))
+    assert sock.recv(65536).startswith(b"HTTP/1.1 401 ")  # answered before the body is read
+    closed = drip(sock, b" " * 200)
+    assert closed is not None, "the dripping body was never cut off"
+    assert closed < 3.0
+
+
 def test_an_idle_connection_without_a_request_is_dropped(
-    server: tuple[str, int, object], connect: Callable[[], socket.socket]
+    connect: Callable[[], socket.socket],
 ) -> None:
     sock = connect()
     t0 = time.monotonic()
@@ -299,8 +327,24 @@ def test_an_idle_connection_without_a_request_is_dropped(
     assert time.monotonic() - t0 < 3.0
 
 
+def test_an_idle_kept_alive_connection_is_closed(
+    connect: Callable[[], socket.socket],
+) -> None:
+    sock = connect()
+    sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+    t0 = time.monotonic()
+    assert read_all(sock).startswith(b"HTTP/1.1 200 ")
+    assert time.monotonic() - t0 < 3.0
+
+
+def test_headers_over_the_limit_are_refused(connect: Callable[[], socket.socket]) -> None:
+    sock = connect()
+    sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"y" * 8000)  # unfinished
+    assert read_all(sock).startswith(b"HTTP/1.1 400 ")
+
+
 def test_a_client_stalling_mid_body_gets_408(
-    server: tuple[str, int, object], connect: Callable[[], socket.socket]
+    connect: Callable[[], socket.socket],
 ) -> None:
     sock = connect()
     sock.sendall(post_head(100) + b'{"application_id": ')
@@ -315,7 +359,7 @@ def test_a_client_stalling_mid_body_gets_408(
 
 
 def test_a_body_over_the_limit_is_refused_before_it_is_sent(
-    server: tuple[str, int, object], connect: Callable[[], socket.socket]
+    connect: Callable[[], socket.socket],
 ) -> None:
     sock = connect()
     sock.sendall(post_head(50_000_000))
@@ -325,7 +369,7 @@ def test_a_body_over_the_limit_is_refused_before_it_is_sent(
 
 
 def test_a_chunked_body_over_the_limit_is_refused_while_it_streams(
-    server: tuple[str, int, object], connect: Callable[[], socket.socket]
+    connect: Callable[[], socket.socket],
 ) -> None:
     sock = connect()
     head = post_head(0).replace(b"Content-Length: 0", b"Transfer-Encoding: chunked")
@@ -350,7 +394,7 @@ def test_a_chunked_body_over_the_limit_is_refused_while_it_streams(
 
 
 def test_connections_past_the_cap_get_503(
-    server: tuple[str, int, object], connect: Callable[[], socket.socket]
+    connect: Callable[[], socket.socket],
 ) -> None:
     idle = [connect() for _ in range(4)]
     try:

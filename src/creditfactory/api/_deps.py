@@ -93,6 +93,7 @@ async def get_caller(request: Request, key: Annotated[str | None, Depends(_heade
             caller = Caller(row.id, row.name, row.role)
     except AuthError as exc:
         if key:
+            cache.pop(key, None)  # revoked meanwhile (by another process)
             limits.failed(address, request.method, request.url.path)
             if len(wrong) >= AUTH_CACHE_SIZE:
                 wrong.clear()

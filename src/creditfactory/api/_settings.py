@@ -79,7 +79,7 @@ class Settings(BaseSettings):
     )
     backlog: int = Field(2048, ge=1, description="connections the kernel queues before accept")
     max_header_bytes: int = Field(
-        16384, ge=1024, description="largest request line and headers in bytes (400 beyond)"
+        16384, ge=1024, description="most bytes of an unfinished request line and headers (400)"
     )
     key_rate: float = Field(
         10000.0, ge=0, description="requests a second per API key, per process (0: no limit)"
