@@ -135,6 +135,10 @@ def test_token_buckets_stay_bounded() -> None:
     for i in range(99):
         b.take(i, now=100.0)  # every earlier bucket has refilled: forgotten without loss
     assert b.taken("busy") == 0
+    assert [b.take("x", now=200.0) for _ in range(6)] == [0.0] * 5 + [1.0]
+    assert b.taken("x") == 5
+    assert b.take("x", now=210.0) == 0.0
+    assert b.taken("x") == 1  # counted afresh once full again
 
 
 # ---------------------------------------------------------------------- failed logins

@@ -81,7 +81,9 @@ class TokenBuckets:
                 self._evict(now)
             self._buckets[name] = [self.burst - 1.0, now, 1.0]
             return 0.0
-        tokens = min(self.burst, bucket[0] + (now - bucket[1]) * self.rate)
+        tokens = bucket[0] + (now - bucket[1]) * self.rate
+        if tokens >= self.burst:  # full again: a fresh start
+            tokens, bucket[2] = self.burst, 0.0
         bucket[1] = now
         if tokens >= 1.0:
             bucket[0] = tokens - 1.0
@@ -91,7 +93,7 @@ class TokenBuckets:
         return (1.0 - tokens) / self.rate
 
     def taken(self, name: Hashable) -> int:
-        """Tokens ``name`` took since its bucket was last full and forgotten (or created)."""
+        """Tokens ``name`` took since its bucket was last full."""
         bucket = self._buckets.get(name)
         return 0 if bucket is None else int(bucket[2])
 
