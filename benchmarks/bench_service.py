@@ -95,7 +95,7 @@ def health() -> dict[str, str]:
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
 """
 
-ADMIN = "bench-admin-key"
+ADMIN = "cf-bench-admin-6Rk2Wq9Tz4Xm7Pv3"  # a bootstrap key must be strong
 REFERENCE = Path(__file__).resolve().parents[1] / "examples" / "strategies" / "reference.yaml"
 
 

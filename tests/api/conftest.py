@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from creditfactory.api import Settings, create_app
 from creditfactory.store import add_key, new_key
 
-ADMIN = "admin-secret"
+ADMIN = "cf-test-admin-3Jq8ZrVx5TmW2pLk"  # a bootstrap key must be strong
 
 
 @dataclass

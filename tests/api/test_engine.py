@@ -34,12 +34,12 @@ from creditfactory.decision import InputError
 from creditfactory.exceptions import ConfigError
 from creditfactory.store import AuthError, Store, activate, add_strategy, verify
 
-ADMIN = {"X-API-Key": "admin-secret"}
+ADMIN = {"X-API-Key": "cf-test-admin-3Jq8ZrVx5TmW2pLk"}
 
 
 def _settings(db_url: str, **kw: Any) -> Settings:
     return Settings(
-        database_url=db_url, admin_key="admin-secret", list_secret="list-secret", qc_rate=0.0,
+        database_url=db_url, admin_key=ADMIN["X-API-Key"], list_secret="list-secret", qc_rate=0.0,
         engine_process=True, **kw,
     )  # fmt: skip
 

@@ -14,6 +14,8 @@ from sqlalchemy import select
 from creditfactory.api import service_demo
 from creditfactory.data import SimulationConfig, simulate
 
+KEY = "cf-test-admin-3Jq8ZrVx5TmW2pLk"  # a bootstrap key must be strong
+
 
 @pytest.mark.slow
 def test_service_demo_runs_the_real_server(tmp_path: Path, strategy_yaml: str) -> None:
@@ -51,13 +53,13 @@ def test_bootstrap_with_the_reference_strategy(tmp_path: Path) -> None:
     if not reference.exists():
         pytest.skip("examples/strategies/reference.yaml is not in this checkout")
     settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'ref.db'}", admin_key="k", strategy=reference
+        database_url=f"sqlite:///{tmp_path / 'ref.db'}", admin_key=KEY, strategy=reference
     )
     app = create_app(settings)
     row = simulate(SimulationConfig(n_applications=50, seed=4)).applications.iloc[0].to_dict()
     body = {k: (None if v != v else v) for k, v in row.items() if k != "applied_at"}
     with TestClient(app) as client:
-        r = client.post("/v1/applications", json=body, headers={"X-API-Key": "k"})
+        r = client.post("/v1/applications", json=body, headers={"X-API-Key": KEY})
         assert r.status_code == 201, r.text
         assert r.json()["strategy"] == "reference"
         assert r.json()["decision"] in {"approve", "decline", "refer"}
@@ -65,7 +67,7 @@ def test_bootstrap_with_the_reference_strategy(tmp_path: Path) -> None:
     again = create_app(settings)  # a restart finds it active and compiles it again
     with TestClient(again) as client:
         assert (
-            client.post("/v1/applications", json=body, headers={"X-API-Key": "k"}).status_code
+            client.post("/v1/applications", json=body, headers={"X-API-Key": KEY}).status_code
             == 201
         )
     again.state.store.dispose()
@@ -86,7 +88,7 @@ def test_several_workers_share_the_store_and_the_ledger(
     strategy = tmp_path / "strategy.yaml"
     strategy.write_text(strategy_yaml, encoding="utf-8")
     env = {
-        "CREDITFACTORY_DATABASE_URL": db_url, "CREDITFACTORY_ADMIN_KEY": "k",
+        "CREDITFACTORY_DATABASE_URL": db_url, "CREDITFACTORY_ADMIN_KEY": KEY,
         "CREDITFACTORY_STRATEGY": str(strategy), "CREDITFACTORY_QC_RATE": "0.2",
     }  # fmt: skip
     n = 60
@@ -96,7 +98,7 @@ def test_several_workers_share_the_store_and_the_ledger(
             body = json.dumps({**good_application, "application_id": f"W{i}"}).encode()
             request = urllib.request.Request(
                 f"{server.url}/v1/applications", data=body, method="POST",
-                headers={"X-API-Key": "k", "Content-Type": "application/json"},
+                headers={"X-API-Key": KEY, "Content-Type": "application/json"},
             )  # fmt: skip
             with urllib.request.urlopen(request, timeout=30) as answer:
                 return int(answer.status)
@@ -144,7 +146,7 @@ def test_serve_decides_where_it_is_told(
     strategy.write_text(strategy_yaml, encoding="utf-8")
     env = {
         "CREDITFACTORY_DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}",
-        "CREDITFACTORY_ADMIN_KEY": "k", "CREDITFACTORY_STRATEGY": str(strategy),
+        "CREDITFACTORY_ADMIN_KEY": KEY, "CREDITFACTORY_STRATEGY": str(strategy),
     }  # fmt: skip
     with start_server(env=env, engine_process=engine_process) as server:
         with urllib.request.urlopen(f"{server.url}/health", timeout=10) as answer:
@@ -152,7 +154,7 @@ def test_serve_decides_where_it_is_told(
         children = psutil.Process(server.process.pid).children()
         request = urllib.request.Request(
             f"{server.url}/v1/applications", data=json.dumps(good_application).encode(),
-            method="POST", headers={"X-API-Key": "k", "Content-Type": "application/json"},
+            method="POST", headers={"X-API-Key": KEY, "Content-Type": "application/json"},
         )  # fmt: skip
         with urllib.request.urlopen(request, timeout=30) as answer:
             status = answer.status

@@ -198,7 +198,7 @@ def test_an_upload_stored_before_naming_a_file_no_longer_activates(
 # ------------------------------------------------------------------------- the bootstrap file
 def settings_for(db_url: str, strategy: Path, **extra: Any) -> Settings:
     return Settings(
-        database_url=db_url, admin_key="admin-secret", strategy=strategy, engine_process=False,
+        database_url=db_url, admin_key="cf-files-admin-7Hd2QwZ9xLm4Tp", strategy=strategy, engine_process=False,
         **extra,
     )  # fmt: skip
 
@@ -224,7 +224,7 @@ def test_the_bootstrap_strategy_reads_its_own_files(db_url: str, tmp_path: Path)
     (folder / "s.yaml").write_text(text)
     app = create_app(settings_for(db_url, folder / "s.yaml"))
     with TestClient(app) as client:
-        key = {"X-API-Key": "admin-secret"}
+        key = {"X-API-Key": "cf-files-admin-7Hd2QwZ9xLm4Tp"}
         r = client.post("/v1/applications", json={"phone": "13800000000", "age": 30}, headers=key)
         assert r.status_code == 201, r.text
         assert r.json()["reasons"] == ["KO_LIST"]

@@ -23,6 +23,7 @@ from creditfactory.api import (
 )
 from creditfactory.api._engine import EngineClient, engine_wanted
 from creditfactory.api._errors import install
+from creditfactory.api._limits import Limits, LimitsMiddleware, check_settings
 from creditfactory.api._settings import Settings
 from creditfactory.decision import FileAccess
 from creditfactory.exceptions import ConfigError, StrategyError
@@ -56,9 +57,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     Raises
     ------
     ConfigError
-        A setting is invalid (an engine process with an in-memory SQLite database, ...).
+        A setting is invalid (an engine process with an in-memory SQLite database, a weak
+        admin key ...).
     """
     settings = settings or Settings()
+    check_settings(settings)
     use_engine = engine_wanted(settings)
     store = Store(settings.database_url)
     if settings.migrate:
@@ -106,6 +109,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.service = service
     app.state.engine = None  # an EngineClient while the app runs with engine_process
     app.state.auth_cache = {}
+    app.state.auth_wrong = {}  # wrong keys, remembered as briefly as good ones
+    app.state.limits = Limits(settings, known=app.state.auth_cache)
+    app.add_middleware(LimitsMiddleware, limits=app.state.limits)
     install(app)
     for module in ROUTERS:
         app.include_router(module.router)

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from creditfactory._nested import first_problem
 from creditfactory.api._decisions import decision_public, revealed
 from creditfactory.api._deps import Reader, ServiceDep, SessionDep, authorise
+from creditfactory.api._limits import check_fields
 from creditfactory.api._schemas import ERRORS, ApplicationDecision, ApplicationPublic
 from creditfactory.store import DecisionRecord, DecisionService, Outcome, get_application
 
@@ -151,6 +152,7 @@ async def create_application(request: Request) -> Response:
         )  # fmt: skip
     raw = await request.body()
     state = request.app.state  # no dependencies: this is the hot path
+    check_fields(raw, state.settings.max_fields)  # before any process parses it
     if state.engine is not None:  # the engine process parses, decides and stores
         code, body = await state.engine.decide(raw, caller.name, caller.id, idempotency_key)
     else:

@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
 from sqlalchemy.orm import Session
 
+from creditfactory.api._limits import Limits
 from creditfactory.api._settings import Settings
 from creditfactory.store import AuthError, DecisionService, Store, authenticate
 
@@ -57,28 +58,52 @@ def get_session(store: Annotated[Store, Depends(get_store)]) -> Iterator[Session
 
 
 AUTH_CACHE_SECONDS = 5.0
+AUTH_CACHE_SIZE = 10_000
 
 
 async def get_caller(request: Request, key: Annotated[str | None, Depends(_header)]) -> Caller:
     """The caller of this key; remembered for a few seconds (a revocation in this process
-    forgets it at once, other processes within ``AUTH_CACHE_SECONDS``).
+    forgets it at once, other processes within ``AUTH_CACHE_SECONDS``), and so is a wrong key.
 
     ``async`` so that a cache hit costs no thread hop; a miss queries the database inline
-    (one indexed look-up, once per key every few seconds).
+    (one indexed look-up, once per key every few seconds). A wrong key counts against the
+    client's address: past ``auth_failures`` in ``auth_failure_window`` the limits middleware
+    answers that address's requests with 429s, without a look-up, for any key not verified
+    before; every key's requests count against its rate (429 beyond ``key_rate``).
     """
-    cache: dict[str, tuple[float, Caller]] = request.app.state.auth_cache
+    state = request.app.state
+    cache: dict[str, tuple[float, Caller]] = state.auth_cache
+    limits: Limits = state.limits
     if key:
+        now = time.monotonic()
         hit = cache.get(key)
-        if hit is not None and time.monotonic() - hit[0] < AUTH_CACHE_SECONDS:
+        if hit is not None and now - hit[0] < AUTH_CACHE_SECONDS:
+            limits.take_key(hit[1].id)
             return hit[1]
-    store: Store = request.app.state.store
-    with store.sessions() as session:
-        row = authenticate(session, key)
-        caller = Caller(row.id, row.name, row.role)
+        address = request.client.host if request.client else ""
+        wrong: dict[str, tuple[float, str]] = state.auth_wrong
+        miss = wrong.get(key)
+        if miss is not None and now - miss[0] < AUTH_CACHE_SECONDS:
+            limits.failed(address, request.method, request.url.path)
+            raise AuthError(miss[1])
+    store: Store = state.store
+    try:
+        with store.sessions() as session:
+            row = authenticate(session, key)
+            caller = Caller(row.id, row.name, row.role)
+    except AuthError as exc:
+        if key:
+            cache.pop(key, None)  # revoked meanwhile (by another process)
+            limits.failed(address, request.method, request.url.path)
+            if len(wrong) >= AUTH_CACHE_SIZE:
+                wrong.clear()
+            wrong[key] = (now, str(exc))
+        raise
     if key:
-        if len(cache) > 10_000:
+        if len(cache) >= AUTH_CACHE_SIZE:
             cache.clear()
-        cache[key] = (time.monotonic(), caller)
+        cache[key] = (now, caller)
+        limits.take_key(caller.id)
     return caller
 
 

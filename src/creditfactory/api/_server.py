@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from creditfactory.api._limits import check_settings
 from creditfactory.api._settings import Settings
 from creditfactory.exceptions import ConfigError
 
@@ -28,30 +29,37 @@ def serve(
     they start, so that they do not race to do it. Each has its own writer; they share the
     ledger through its head-row lock.
 
+    The connection limits of the settings (header, body and keep-alive timeouts, connection
+    cap, backlog, header size) are uvicorn options (:mod:`creditfactory.api._protocol`).
+
     Raises
     ------
     ConfigError
-        ``workers`` is below 1, or an in-memory SQLite database is asked to be shared.
+        ``workers`` is below 1, an in-memory SQLite database is asked to be shared, or a
+        setting is refused (a weak admin key).
     """
     import uvicorn
 
     from creditfactory.api._app import create_app
+    from creditfactory.api._protocol import uvicorn_options
 
     if workers < 1:
         raise ConfigError(f"workers: {workers} is not a number of processes (>= 1)")
+    settings = settings or Settings()
+    check_settings(settings)
+    options = uvicorn_options(settings)
     if workers == 1:
         app = create_app(settings)
         _freeze()
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        uvicorn.run(app, host=host, port=port, log_level="warning", **options)
         return
-    settings = settings or Settings()
     if settings.database_url in ("sqlite://", "sqlite:///:memory:"):
         raise ConfigError("workers: an in-memory SQLite database cannot be shared by processes")
     prepare(settings)
     os.environ["CREDITFACTORY_MIGRATE"] = "false"  # done: the workers only connect
     uvicorn.run(
         "creditfactory.api._server:worker_app", factory=True, workers=workers, host=host,
-        port=port, log_level="warning",
+        port=port, log_level="warning", **options,
     )  # fmt: skip
 
 

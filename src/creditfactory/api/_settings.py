@@ -94,3 +94,53 @@ class Settings(BaseSettings):
             "the default list (creditfactory.store.DEFAULT_PII_FIELDS); '+a,b' adds to it"
         ),
     )
+    # --- limits (H3: api/_limits.py; docs/service.md "Limits") --------------------------------
+    max_body_bytes: int = Field(
+        1 << 20, ge=0, description="largest request body in bytes (413 beyond; 0: no limit)"
+    )
+    max_upload_bytes: int = Field(
+        10 << 20,
+        ge=0,
+        description=(
+            "largest body of a strategy upload, model registration or list change in bytes "
+            "(413 beyond; 0: no limit)"
+        ),
+    )
+    max_fields: int = Field(
+        2000,
+        ge=0,
+        description=(
+            "most values in one application, object members and array items at any depth "
+            "(422 beyond; 0: no limit)"
+        ),
+    )
+    header_timeout: float = Field(
+        10.0, gt=0, description="seconds a client has to send a request's line and headers"
+    )
+    body_timeout: float = Field(
+        30.0, gt=0, description="seconds a client has to send a request's body after its headers"
+    )
+    keep_alive_timeout: int = Field(
+        5, ge=1, description="seconds an idle keep-alive connection stays open"
+    )
+    max_connections: int = Field(
+        1000, ge=0, description="open connections per process; requests beyond get 503 (0: none)"
+    )
+    backlog: int = Field(2048, ge=1, description="connections the kernel queues before accept")
+    max_header_bytes: int = Field(
+        16384, ge=1024, description="most bytes of an unfinished request line and headers (400)"
+    )
+    key_rate: float = Field(
+        10000.0, ge=0, description="requests a second per API key, per process (0: no limit)"
+    )
+    key_burst: int = Field(20000, ge=1, description="requests an API key may send at once")
+    address_rate: float = Field(
+        10000.0, ge=0, description="requests a second per client address, per process (0: none)"
+    )
+    address_burst: int = Field(20000, ge=1, description="requests an address may send at once")
+    auth_failures: int = Field(
+        20, ge=0, description="failed authentications per address per window before 429s (0: none)"
+    )
+    auth_failure_window: float = Field(
+        60.0, gt=0, description="seconds in which auth_failures failed authentications are allowed"
+    )
