@@ -198,8 +198,8 @@ def test_an_upload_stored_before_naming_a_file_no_longer_activates(
 # ------------------------------------------------------------------------- the bootstrap file
 def settings_for(db_url: str, strategy: Path, **extra: Any) -> Settings:
     return Settings(
-        database_url=db_url, admin_key="cf-files-admin-7Hd2QwZ9xLm4Tp", strategy=strategy, engine_process=False,
-        **extra,
+        database_url=db_url, admin_key="cf-files-admin-7Hd2QwZ9xLm4Tp", strategy=strategy,
+        engine_process=False, **extra,
     )  # fmt: skip
 
 
