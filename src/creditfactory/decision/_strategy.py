@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,7 +11,15 @@ from typing import TYPE_CHECKING, Any, cast
 import polars as pl
 
 from creditfactory.decision._batch_lists import empty_lists, lists_by_pattern
-from creditfactory.decision._inputs import InputSpec, fast_checks, validate_frame, validate_row
+from creditfactory.decision._inputs import (
+    TERM_MAX,
+    InputSpec,
+    OutputError,
+    fast_checks,
+    output_problems,
+    validate_frame,
+    validate_row,
+)
 from creditfactory.decision._loader import Compiled, compile_strategy
 from creditfactory.decision._models import ModelRegistry
 from creditfactory.decision._steps import PL_DTYPES, BatchPlan, Run
@@ -21,6 +30,8 @@ if TYPE_CHECKING:
     from polars.datatypes import IntegerType
 
 INVALID_INPUT = "INVALID_INPUT"
+INVALID_OUTPUT = "INVALID_OUTPUT"
+_FMAX = sys.float_info.max
 
 
 @dataclass(slots=True)
@@ -142,6 +153,9 @@ class Strategy:
         ------
         InputError
             A declared input is missing, null, mistyped or out of range (the message names it).
+        OutputError
+            The flow gave a limit or APR that is not finite, or a term beyond 32 bits (names
+            the output; in batch such a row is ``refer`` with reason ``INVALID_OUTPUT``).
         """
         env = self._init.copy()
         validate_row(self.inputs, application, env, self._fast)
@@ -158,8 +172,19 @@ class Strategy:
             )  # fmt: skip
         decision = "refer" if run.refer else "approve"
         reasons = run.reasons + run.model_codes() if run.refer else run.reasons
+        limit, apr, term = env["limit"], env["apr"], env["term"]
+        if not (
+            (limit is None or -_FMAX <= limit <= _FMAX)
+            and (apr is None or -_FMAX <= apr <= _FMAX)
+            and (term is None or 0 <= term <= TERM_MAX)
+        ):  # NaN fails the range tests too
+            problems = output_problems(limit, apr, term)
+            text = "; ".join(f"{n}: {p}" for n, p in problems)
+            raise OutputError(
+                f"the strategy's outputs are not a loan: {text}", [n for n, _ in problems]
+            )
         return Decision(
-            decision, env["limit"], env["apr"], env["term"], reasons, run.trace,
+            decision, limit, apr, term, reasons, run.trace,
             self.name, self.version, self.model_versions,
             {k: env[k] for k in self._value_names},
         )  # fmt: skip
@@ -237,14 +262,17 @@ class Strategy:
         return self._final(lf.collect(), plan, extra or [])
 
     def _final(self, df: pl.DataFrame, plan: BatchPlan, extra: list[str]) -> pl.DataFrame:
+        df = _check_outputs(df)
         err, stop, refer = pl.col("__err"), pl.col("__stop"), pl.col("__refer")
         decision = (
-            pl.when(err).then(pl.lit("refer"))
+            pl.when(err | pl.col("__bad")).then(pl.lit("refer"))
             .when(stop).then(pl.lit("decline"))
             .when(refer).then(pl.lit("refer"))
             .otherwise(pl.lit("approve"))
         )  # fmt: skip
-        entries: list[tuple[str, str | pl.Expr]] = [*plan.reasons, ("__err", INVALID_INPUT)]
+        entries: list[tuple[str, str | pl.Expr]] = [
+            *plan.reasons, ("__err", INVALID_INPUT), ("__bad", INVALID_OUTPUT),
+        ]  # fmt: skip
         reasons = lists_by_pattern(df, entries, "reasons")
         if plan.model_reasons:  # the models' reasons follow when the decision is not approve
             not_approved = df.select(pl.col("__stop") | pl.col("__refer")).to_series()
@@ -255,7 +283,7 @@ class Strategy:
                     )
                 ).to_series()
         trace = lists_by_pattern(df, list(plan.trace), "trace")
-        kept = ~stop & ~err
+        kept = ~stop & ~err & ~pl.col("__bad")
         cols = [] if self._c.key is None else [pl.col(self._c.key)]
         cols += [
             decision.alias("decision"),
@@ -334,6 +362,24 @@ class Strategy:
 
     def __repr__(self) -> str:
         return f"Strategy({self.name!r}, version={self.version!r}, steps={len(self._steps)})"
+
+
+def _check_outputs(df: pl.DataFrame) -> pl.DataFrame:
+    """``df`` with ``__bad`` (the row's limit, APR or term is not a loan's, as
+    :func:`output_problems` says online) and those problems in ``error``."""
+    live = ~pl.col("__stop") & ~pl.col("__err")
+    parts = []
+    for name in ("limit", "apr"):
+        bad = live & ~pl.col(name).cast(pl.Float64).is_finite()
+        parts.append(pl.when(bad.fill_null(False)).then(pl.lit(f"{name}: not a finite number")))
+    term = pl.col("term").cast(pl.Int64)
+    bad_term = live & ((term < 0) | (term > TERM_MAX))
+    parts.append(pl.when(bad_term.fill_null(False)).then(pl.lit(f"term: outside 0 .. {TERM_MAX}")))
+    text = pl.concat_str(parts, separator="; ", ignore_nulls=True)
+    return df.with_columns(
+        (text != "").fill_null(False).alias("__bad"),
+        pl.when(text != "").then(text).otherwise(pl.col("error")).alias("error"),
+    )
 
 
 def _bounds(spec: InputSpec) -> str:

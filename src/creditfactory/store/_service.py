@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import random
+import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -16,13 +18,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError as DatabaseDataError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from creditfactory._nested import first_problem, path_text, text_problem, unstorable
 from creditfactory.audit import canonical_json
 from creditfactory.decision import Decision, InputError, Strategy
-from creditfactory.exceptions import CreditFactoryError
+from creditfactory.exceptions import CreditFactoryError, DecisionFailedError
 from creditfactory.store._db import Store
 from creditfactory.store._errors import ConflictError, NotFoundError
 from creditfactory.store._ledger import append
@@ -43,6 +46,24 @@ from creditfactory.store._tables import (
 from creditfactory.store._writer import Pending, Writer
 
 OUTCOMES = ("approve", "decline")
+_log = logging.getLogger("creditfactory.service")
+
+
+def failed(exc: BaseException) -> DecisionFailedError:
+    """The generic error answering an application whose decision raised ``exc`` unexpectedly;
+    ``exc`` and its traceback are logged here, once, with a reference the answer repeats."""
+    ref = secrets.token_hex(6)
+    _log.error("deciding an application failed (reference %s)", ref, exc_info=exc)
+    return DecisionFailedError(
+        f"the application could not be decided: an internal error (reference {ref}); "
+        "it was not stored"
+    )
+
+
+def _own_fault(exc: BaseException) -> bool:
+    """Whether ``exc`` is one application's unexpected failure (not an error raised on purpose,
+    nor the database's, which is every application's)."""
+    return isinstance(exc, Exception) and not isinstance(exc, CreditFactoryError | SQLAlchemyError)
 
 
 @dataclass
@@ -200,9 +221,20 @@ class DecisionService:
 
         Raises
         ------
-        InputError, ConflictError
+        InputError, OutputError, ConflictError, DecisionFailedError
             As :meth:`decide`.
         """
+        try:
+            return self._prepare(payload, actor, api_key_id, idempotency_key)
+        except Exception as exc:
+            if _own_fault(exc):
+                raise failed(exc) from exc
+            raise
+
+    def _prepare(
+        self, payload: Mapping[str, Any], actor: str, api_key_id: int | None,
+        idempotency_key: str | None,
+    ) -> Outcome | Pending:  # fmt: skip
         payload, text = canonical_payload(payload)
         # only a retry needs telling apart from a different request under the same key
         request_sha = "" if idempotency_key is None else _sha256(text)
@@ -251,8 +283,13 @@ class DecisionService:
         ------
         InputError
             The application does not match the active strategy's inputs (names the fields).
+        OutputError
+            The strategy gave it a limit, APR or term no loan can carry (names the output).
         ConflictError
             No strategy is active, or the idempotency key was used for a different request.
+        DecisionFailedError
+            Deciding it raised an unexpected error (logged with its traceback; the message is
+            generic). Any of these fails this application alone.
         """
         if self.stale():
             self.refresh()
@@ -296,7 +333,9 @@ class DecisionService:
         """Decide several applications (``payload, actor, api_key_id, idempotency_key`` each)
         and write them in one transaction, in this thread: the :class:`Outcome` of each, or the
         error :meth:`decide` would have raised for it (a failed write: the database's error for
-        every application of the batch). One bad application fails alone.
+        every application of the batch). One bad application fails alone: whatever it holds
+        and whatever deciding it raises (:class:`DecisionFailedError` for the unexpected), the
+        others are decided and written.
         """
         if self.stale():
             self.refresh()
@@ -305,14 +344,22 @@ class DecisionService:
         for payload, actor, api_key_id, idempotency_key in requests:
             try:
                 prepared = self.prepare(payload, actor, api_key_id, idempotency_key)
-            except CreditFactoryError as exc:
+            except CreditFactoryError as exc:  # its own (a database failure is everyone's)
                 out.append(exc)
                 continue
             if isinstance(prepared, Pending):
                 pending.append((len(out), prepared))
             out.append(prepared)  # type: ignore[arg-type]  # a Pending: replaced below
         if pending:
-            self.writer.write([item for _, item in pending])
+            items = [item for _, item in pending]
+            self.writer.write(items)
+            first = items[0].future
+            assert first is not None
+            if len(items) > 1 and isinstance(first.exception(), DatabaseDataError):
+                # a value the database refused fails the whole transaction: write each alone,
+                # so that only the application holding it fails
+                for item in items:
+                    self.writer.write([item])
         for k, item in pending:
             assert item.future is not None
             failed = item.future.exception()
