@@ -13,7 +13,7 @@ from sqlalchemy import select
 from creditfactory._nested import first_problem
 from creditfactory.api._decisions import decision_public
 from creditfactory.api._deps import Reader, SessionDep, authorise
-from creditfactory.api._schemas import ERRORS, ApplicationDecision, ApplicationPublic
+from creditfactory.api._schemas import ERRORS, ApplicationDecision, ApplicationPublic, RowId
 from creditfactory.store import DecisionRecord, DecisionService, Outcome, get_application
 
 router = APIRouter(prefix="/v1/applications", tags=["applications"], responses=ERRORS)
@@ -162,7 +162,7 @@ async def create_application(request: Request) -> Response:
 
 
 @router.get("/{application_id}", response_model=ApplicationPublic)
-def read_application(application_id: int, session: SessionDep, _: Reader) -> ApplicationPublic:
+def read_application(application_id: RowId, session: SessionDep, _: Reader) -> ApplicationPublic:
     """An application as received, with its decision and review."""
     app = get_application(session, application_id)
     rec = session.execute(

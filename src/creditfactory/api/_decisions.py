@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from creditfactory.api._deps import Reader, SessionDep
-from creditfactory.api._schemas import ERRORS, DecisionPublic, review_public
+from creditfactory.api._schemas import ERRORS, DecisionPublic, RowId, review_public
 from creditfactory.store import DecisionRecord, Review, get_decision
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"], responses=ERRORS)
@@ -26,6 +26,6 @@ def decision_public(session: Session, rec: DecisionRecord) -> DecisionPublic:
 
 
 @router.get("/{decision_id}", response_model=DecisionPublic)
-def read_decision(decision_id: int, session: SessionDep, _: Reader) -> DecisionPublic:
+def read_decision(decision_id: RowId, session: SessionDep, _: Reader) -> DecisionPublic:
     """The decision, its reason codes, trace, strategy and model versions, and any override."""
     return decision_public(session, get_decision(session, decision_id))

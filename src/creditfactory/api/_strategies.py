@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, status
 
 from creditfactory.api._deps import PERMISSIONS, Caller, Reader, ServiceDep, SessionDep, allowed
-from creditfactory.api._schemas import ERRORS, StrategyCreate, StrategyPublic, StrategySource
+from creditfactory.api._schemas import ERRORS, RowId, StrategyCreate, StrategyPublic, StrategySource
 from creditfactory.store import (
     AuthError,
     StrategyVersion,
@@ -54,7 +54,7 @@ def read_strategies(session: SessionDep, _: Reader) -> list[StrategyPublic]:
 
 
 @router.get("/{strategy_id}", response_model=StrategySource)
-def read_strategy(strategy_id: int, session: SessionDep, _: Reader) -> StrategySource:
+def read_strategy(strategy_id: RowId, session: SessionDep, _: Reader) -> StrategySource:
     """One version with its YAML source."""
     row = get_strategy(session, strategy_id)
     out = StrategySource.model_validate(row)
@@ -65,7 +65,7 @@ def read_strategy(strategy_id: int, session: SessionDep, _: Reader) -> StrategyS
 
 @router.post("/{strategy_id}/activate", response_model=StrategyPublic)
 def activate_strategy(
-    strategy_id: int,
+    strategy_id: RowId,
     session: SessionDep,
     service: ServiceDep,
     caller: Annotated[Caller, Depends(allowed("strategies.activate"))],
