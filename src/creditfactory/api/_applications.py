@@ -63,7 +63,7 @@ def parse_application(raw: bytes) -> dict[str, Any]:
         )
     try:
         value = _DECODER.decode(raw.decode(json.detect_encoding(raw), "surrogatepass"))
-    except _Repeated as exc:
+    except _RepeatedKeyError as exc:
         raise RequestValidationError(
             [{"type": "value_error", "loc": ("body", exc.key), "input": None,
               "msg": f"Value error, the key {exc.key!r} appears more than once in an object"}]
@@ -121,7 +121,7 @@ _NOT_FINITE = (
 )
 
 
-class _Repeated(ValueError):
+class _RepeatedKeyError(ValueError):
     def __init__(self, key: str):
         self.key = key
 
@@ -132,7 +132,7 @@ def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: set[str] = set()
         for key, _ in pairs:
             if key in seen:
-                raise _Repeated(key)
+                raise _RepeatedKeyError(key)
             seen.add(key)
     return out
 
