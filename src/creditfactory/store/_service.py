@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import random
 import secrets
 import threading
@@ -17,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import DataError as DatabaseDataError
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -31,9 +32,10 @@ from creditfactory.store._errors import ConflictError, NotFoundError
 from creditfactory.store._ledger import append
 from creditfactory.store._records import record_digest, subject_of
 from creditfactory.store._repo import (
+    LIST_NAMES,
     active_strategy,
     compile_source,
-    list_hits,
+    hash_identifier,
     now,
 )
 from creditfactory.store._tables import (
@@ -94,9 +96,17 @@ class DecisionService:
     seed : int, optional
         Seed of the QC sampler (tests use it for reproducibility).
     cache_seconds : float
-        How long the active strategy and the set of listed fields are remembered between
-        look-ups; :meth:`invalidate` forgets them at once (the API calls it after a change),
-        other processes see a change within this delay.
+        How long the active strategy and the lists are trusted between checks; :meth:`invalidate`
+        makes the next decision check at once (the API calls it after a change), other
+        processes see a change within this delay.
+
+    Notes
+    -----
+    The hashed lists are kept in memory, ``{field: {value hash: lists}}``, one copy per list
+    version: screening an application is an HMAC and a dict look-up per listed field, never a
+    query. The version (count, highest id and newest ``added_at`` of ``list_entries``; any
+    addition or removal changes it) is checked once per ``cache_seconds``, and the entries are
+    read again only when it changed. 100,000 entries take about 20 MB.
     """
 
     def __init__(
@@ -111,7 +121,9 @@ class DecisionService:
         self.writer = Writer(store.engine)
         self._compiled: dict[int, Strategy] = {}
         self._active_cache: tuple[float, int, Strategy] | None = None
-        self._fields_cache: tuple[float, frozenset[str]] | None = None
+        # (checked at, list version, {field: {value hash: list names}})
+        self._lists_cache: tuple[float, Any, dict[str, dict[str, tuple[str, ...]]]] | None = None
+        self._generation = 0  # invalidate() counts; a refresh begun before one stays stale
         self._lock = threading.Lock()
         self._refresh_lock = threading.Lock()
         self._refreshing = False  # a refresh started from the event loop is in flight
@@ -141,32 +153,53 @@ class DecisionService:
         self._active_cache = (time.monotonic(), row.id, compiled)
         return row.id, compiled
 
-    def _list_hits(self, session: Session, payload: Mapping[str, Any]) -> list[tuple[str, str]]:
-        if not self.list_secret:
+    def _list_hits(self, payload: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """``(list, field)`` for each listed identifier in ``payload`` (blacklist first), from
+        the lists in memory (:meth:`_load_lists` first)."""
+        cached = self._lists_cache
+        if not self.list_secret or cached is None or not cached[2]:
             return []
-        cached = self._fields_cache
-        if cached is None or time.monotonic() - cached[0] >= self.cache_seconds:
-            cached = self._fields_cache = (time.monotonic(), _listed_fields(session))
-        if not any(payload.get(f) not in (None, "") for f in cached[1]):
-            return []
-        return list_hits(session, self.list_secret, payload)
+        hits: list[tuple[str, str]] = []
+        for field, hashes in cached[2].items():
+            value = payload.get(field)
+            if value not in (None, ""):
+                names = hashes.get(hash_identifier(self.list_secret, field, value))
+                if names:
+                    hits.extend((name, field) for name in names)
+        if len(hits) > 1:
+            hits.sort(key=_hit_order)
+        return hits
+
+    def _load_lists(self, session: Session, generation: int) -> None:
+        """Check the lists' version; read the entries again only when it changed."""
+        version = _list_version(session)
+        cached = self._lists_cache
+        index = cached[2] if cached is not None and cached[1] == version else _list_index(session)
+        # an invalidate() since the refresh began: keep it stale, so the next decision checks
+        at = time.monotonic() if generation == self._generation else -math.inf
+        self._lists_cache = (at, version, index)
 
     def invalidate(self) -> None:
-        """Forget the cached active strategy and list fields (call after changing them)."""
+        """Forget the cached active strategy and make the next decision check the lists' version
+        (call after changing either)."""
+        self._generation += 1
         self._active_cache = None
-        self._fields_cache = None
+        cached = self._lists_cache
+        if cached is not None:
+            self._lists_cache = (-math.inf, cached[1], cached[2])
         for hook in self.on_invalidate:
             hook()
 
     def stale(self) -> bool:
-        """Whether a cache (active strategy, listed fields) is older than ``cache_seconds``."""
-        now_, active, fields = time.monotonic(), self._active_cache, self._fields_cache
+        """Whether a cache (active strategy, lists) is older than ``cache_seconds``."""
+        now_, active, lists = time.monotonic(), self._active_cache, self._lists_cache
         if active is None or now_ - active[0] >= self.cache_seconds:
             return True
-        return bool(self.list_secret) and (fields is None or now_ - fields[0] >= self.cache_seconds)
+        return bool(self.list_secret) and (lists is None or now_ - lists[0] >= self.cache_seconds)
 
     def refresh(self) -> None:
-        """Reload the active strategy and the set of listed fields (two small queries).
+        """Reload the active strategy and check the lists' version (two small queries; the
+        entries are read only after they changed).
 
         One caller refreshes while the others go on with the copies they have (at most one
         refresh older than ``cache_seconds``): a stale cache must not send every request in
@@ -175,11 +208,12 @@ class DecisionService:
         if not self._refresh_lock.acquire(blocking=False):
             return  # someone else is refreshing
         try:
+            generation = self._generation
             with self.store.sessions() as session:
                 row, compiled = self.strategy(session)
                 self._active_cache = (time.monotonic(), row.id, compiled)
                 if self.list_secret:
-                    self._fields_cache = (time.monotonic(), _listed_fields(session))
+                    self._load_lists(session, generation)
         finally:
             self._refresh_lock.release()
 
@@ -243,7 +277,7 @@ class DecisionService:
             assert cached is not None
             row_id, strategy = cached[1], cached[2]
             result = strategy.decide(payload)
-            hits: list[tuple[str, str]] = []
+            hits = self._list_hits(payload)
         else:
             with self.store.sessions() as session:
                 if idempotency_key is not None:
@@ -252,7 +286,9 @@ class DecisionService:
                         return replay
                 row_id, strategy = self._active(session)
                 result = strategy.decide(payload)
-                hits = self._list_hits(session, payload)
+                if self.list_secret and self._lists_cache is None:
+                    self._load_lists(session, self._generation)
+                hits = self._list_hits(payload)
         return self._pending(
             payload, text, request_sha, actor, api_key_id, idempotency_key, row_id, result, hits
         )
@@ -264,12 +300,7 @@ class DecisionService:
         """
         if idempotency_key is not None or self._active_cache is None:
             return True
-        if not self.list_secret:
-            return False
-        fields = self._fields_cache
-        if fields is None:
-            return True
-        return any(payload.get(f) not in (None, "") for f in fields[1])
+        return bool(self.list_secret) and self._lists_cache is None
 
     def decide(
         self, payload: Mapping[str, Any], actor: str, api_key_id: int | None = None,
@@ -502,8 +533,29 @@ class DecisionService:
             return rev, decision
 
 
-def _listed_fields(session: Session) -> frozenset[str]:
-    return frozenset(session.execute(select(ListEntry.field).distinct()).scalars())
+def _list_version(session: Session) -> tuple[Any, ...]:
+    """What changes whenever an entry is added or removed: the count, the highest id and the
+    newest ``added_at`` of ``list_entries`` (an addition is the newest; SQLite may reuse the
+    highest id of a removed entry, so the id alone would not do)."""
+    stmt = select(func.count(), func.max(ListEntry.id), func.max(ListEntry.added_at))
+    return tuple(session.execute(stmt).one())
+
+
+def _list_index(session: Session) -> dict[str, dict[str, tuple[str, ...]]]:
+    """``{field: {value hash: list names}}`` of every list entry (one query)."""
+    out: dict[str, dict[str, tuple[str, ...]]] = {}
+    stmt = select(ListEntry.field, ListEntry.value_hash, ListEntry.list_name)
+    for field, value_hash, name in session.execute(stmt):
+        hashes = out.setdefault(field, {})
+        hashes[value_hash] = (*hashes.get(value_hash, ()), name)
+    return out
+
+
+_LIST_ORDER = {n: i for i, n in enumerate(LIST_NAMES)}
+
+
+def _hit_order(hit: tuple[str, str]) -> tuple[int, str]:
+    return _LIST_ORDER.get(hit[0], 9), hit[1]
 
 
 def json_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
