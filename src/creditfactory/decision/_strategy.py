@@ -300,6 +300,26 @@ class Strategy:
         return df.select(cols)
 
     # ------------------------------------------------------------------ description
+    def warnings(self) -> list[str]:
+        """What is valid but unwise: each numeric input without a ``min`` or a ``max`` (any
+        finite number, up to 1.8e308, then reaches the formulas: an absurd income approved at
+        the product cap). ``strategy check`` prints these.
+
+        >>> Strategy.from_yaml(
+        ...     "strategy: x\\nversion: '1'\\ninputs: {age: {type: int, min: 18}}\\nflow: []"
+        ... ).warnings()
+        ["input 'age' has no max: declare a realistic one"]
+        """
+        out = []
+        for spec in self.inputs:
+            if spec.kind not in ("int", "float") or spec.values is not None:
+                continue
+            missing = [k for k, v in (("min", spec.minimum), ("max", spec.maximum)) if v is None]
+            if missing:
+                what = " or ".join(missing)
+                out.append(f"input {spec.name!r} has no {what}: declare a realistic one")
+        return out
+
     def reason_texts(self) -> dict[str, str]:
         """What each reason code this strategy can give stands for (code -> text)."""
         texts: dict[str, str] = {}
