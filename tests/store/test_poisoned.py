@@ -142,3 +142,26 @@ def test_a_limit_no_loan_can_carry_is_an_error_not_an_approval(store: Store) -> 
             assert s.execute(select(func.count(Application.id))).scalar_one() == 2
     finally:
         service.close()
+
+
+def test_a_value_the_database_refuses_fails_only_its_application(
+    service: DecisionService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A statement-level refusal (``sqlalchemy.exc.DataError``: a number out of a column's range,
+    say) fails the whole transaction; ``decide_many`` then writes each alone."""
+    from sqlalchemy.exc import DataError as DatabaseDataError
+
+    real = service.writer._write
+
+    def refuse_p9(batch: list[Any]) -> Any:
+        if any(item.application["external_id"] == "P9" for item in batch):
+            raise DatabaseDataError("insert", {}, Exception("integer out of range"))
+        return real(batch)
+
+    monkeypatch.setattr(service.writer, "_write", refuse_p9)
+    apps = [good(0), {**good(1), "application_id": "P9"}, good(2)]
+    outs = service.decide_many([(a, "c", None, None) for a in apps])
+    assert [type(o) for o in outs] == [Outcome, DatabaseDataError, Outcome]
+    with service.store.session() as s:
+        assert sorted(s.execute(select(Application.external_id)).scalars()) == ["G0", "G2"]
+        assert verify(s).ok
