@@ -54,22 +54,31 @@ class OutputError(DataError):
 TERM_MAX = 2**31 - 1  # what the decisions table's term column holds on every database
 
 
-def output_problems(limit: Any, apr: Any, term: Any) -> list[tuple[str, str]]:
+def output_problems(
+    limit: Any, apr: Any, term: Any, caps: Mapping[str, float] | None = None
+) -> list[tuple[str, str]]:
     """``(output, problem)`` for each of limit, APR and term that is not a number a loan can
-    carry: a limit or APR that is not finite, a term outside 0 .. 2**31 - 1.
+    carry: a limit or APR that is not finite, a term outside 0 .. 2**31 - 1, or any of them
+    above its declared cap (``caps``: output -> maximum).
 
     >>> output_problems(5000.0, 0.18, 12)
     []
     >>> output_problems(float("inf"), 0.18, 2**40)
     [('limit', 'not a finite number'), ('term', 'outside 0 .. 2147483647')]
+    >>> output_problems(600000.0, 0.18, 12, {"limit": 500000})
+    [('limit', 'above the cap 500000')]
     """
+    caps = caps or {}
     out = []
-    if limit is not None and not math.isfinite(limit):
-        out.append(("limit", NOT_FINITE))
-    if apr is not None and not math.isfinite(apr):
-        out.append(("apr", NOT_FINITE))
-    if term is not None and not 0 <= term <= TERM_MAX:
-        out.append(("term", f"outside 0 .. {TERM_MAX}"))
+    for name, value in (("limit", limit), ("apr", apr), ("term", term)):
+        if value is None:
+            continue
+        if name == "term" and not 0 <= value <= TERM_MAX:
+            out.append(("term", f"outside 0 .. {TERM_MAX}"))
+        elif name != "term" and not math.isfinite(value):
+            out.append((name, NOT_FINITE))
+        elif name in caps and value > caps[name]:
+            out.append((name, f"above the cap {caps[name]:g}"))
     return out
 
 

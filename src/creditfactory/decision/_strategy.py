@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ import polars as pl
 
 from creditfactory.decision._batch_lists import empty_lists, lists_by_pattern
 from creditfactory.decision._inputs import (
+    NOT_FINITE,
     TERM_MAX,
     InputSpec,
     OutputError,
@@ -24,7 +26,7 @@ from creditfactory.decision._loader import Compiled, compile_strategy
 from creditfactory.decision._models import ModelRegistry
 from creditfactory.decision._steps import PL_DTYPES, BatchPlan, Run
 from creditfactory.decision._yaml import load_yaml, loads_yaml
-from creditfactory.exceptions import DataError
+from creditfactory.exceptions import DataError, StrategyError
 
 if TYPE_CHECKING:
     from polars.datatypes import IntegerType
@@ -105,6 +107,13 @@ class Strategy:
         self._init = dict.fromkeys(compiled.variables)
         self._value_names = list(compiled.outputs)
         self._fast = fast_checks(self.inputs)
+        self.caps: dict[str, float] = dict(getattr(compiled, "caps", {}))
+        # the online check's bounds: finite, within the declared caps, a term of 32 bits
+        self._hi = (
+            min(_FMAX, self.caps.get("limit", _FMAX)),
+            min(_FMAX, self.caps.get("apr", _FMAX)),
+            min(TERM_MAX, self.caps.get("term", TERM_MAX)),
+        )
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -129,6 +138,7 @@ class Strategy:
         doc = load_yaml(path)
         compiled = compile_strategy(doc, str(path), models, path.parent, dict(lists or {}))
         compiled.text = path.read_text(encoding="utf-8")
+        compiled.caps = parse_caps(doc, str(path))  # type: ignore[attr-defined]
         return cls(compiled, str(path))
 
     @classmethod
@@ -143,6 +153,7 @@ class Strategy:
         doc = loads_yaml(text, "<string>")
         compiled = compile_strategy(doc, "<string>", models, Path(base), dict(lists or {}))
         compiled.text = text
+        compiled.caps = parse_caps(doc, "<string>")  # type: ignore[attr-defined]
         return cls(compiled)
 
     # ------------------------------------------------------------------ online
@@ -173,12 +184,13 @@ class Strategy:
         decision = "refer" if run.refer else "approve"
         reasons = run.reasons + run.model_codes() if run.refer else run.reasons
         limit, apr, term = env["limit"], env["apr"], env["term"]
+        hi_limit, hi_apr, hi_term = self._hi
         if not (
-            (limit is None or -_FMAX <= limit <= _FMAX)
-            and (apr is None or -_FMAX <= apr <= _FMAX)
-            and (term is None or 0 <= term <= TERM_MAX)
+            (limit is None or -_FMAX <= limit <= hi_limit)
+            and (apr is None or -_FMAX <= apr <= hi_apr)
+            and (term is None or 0 <= term <= hi_term)
         ):  # NaN fails the range tests too
-            problems = output_problems(limit, apr, term)
+            problems = output_problems(limit, apr, term, self.caps)
             text = "; ".join(f"{n}: {p}" for n, p in problems)
             raise OutputError(
                 f"the strategy's outputs are not a loan: {text}", [n for n, _ in problems]
@@ -262,7 +274,7 @@ class Strategy:
         return self._final(lf.collect(), plan, extra or [])
 
     def _final(self, df: pl.DataFrame, plan: BatchPlan, extra: list[str]) -> pl.DataFrame:
-        df = _check_outputs(df)
+        df = _check_outputs(df, self.caps)
         err, stop, refer = pl.col("__err"), pl.col("__stop"), pl.col("__refer")
         decision = (
             pl.when(err | pl.col("__bad")).then(pl.lit("refer"))
@@ -384,22 +396,67 @@ class Strategy:
         return f"Strategy({self.name!r}, version={self.version!r}, steps={len(self._steps)})"
 
 
-def _check_outputs(df: pl.DataFrame) -> pl.DataFrame:
+def _check_outputs(df: pl.DataFrame, caps: Mapping[str, float]) -> pl.DataFrame:
     """``df`` with ``__bad`` (the row's limit, APR or term is not a loan's, as
     :func:`output_problems` says online) and those problems in ``error``."""
     live = ~pl.col("__stop") & ~pl.col("__err")
-    parts = []
-    for name in ("limit", "apr"):
-        bad = live & ~pl.col(name).cast(pl.Float64).is_finite()
-        parts.append(pl.when(bad.fill_null(False)).then(pl.lit(f"{name}: not a finite number")))
-    term = pl.col("term").cast(pl.Int64)
-    bad_term = live & ((term < 0) | (term > TERM_MAX))
-    parts.append(pl.when(bad_term.fill_null(False)).then(pl.lit(f"term: outside 0 .. {TERM_MAX}")))
+    parts: list[pl.Expr] = []
+    for name in ("limit", "apr", "term"):
+        if name == "term":
+            x = pl.col("term").cast(pl.Int64)
+            broken, what = (x < 0) | (x > TERM_MAX), f"outside 0 .. {TERM_MAX}"
+        else:
+            x = pl.col(name).cast(pl.Float64)
+            broken, what = ~x.is_finite(), NOT_FINITE
+        flagged = pl.when((live & broken).fill_null(False)).then(pl.lit(f"{name}: {what}"))
+        if name in caps:
+            above = (live & ~broken & (x > caps[name])).fill_null(False)
+            text = pl.lit(f"{name}: above the cap {caps[name]:g}")
+            parts.append(flagged.when(above).then(text))
+        else:
+            parts.append(flagged)
     text = pl.concat_str(parts, separator="; ", ignore_nulls=True)
     return df.with_columns(
         (text != "").fill_null(False).alias("__bad"),
         pl.when(text != "").then(text).otherwise(pl.col("error")).alias("error"),
     )
+
+
+CAPPED = ("limit", "apr", "term")
+
+
+def parse_caps(doc: Any, source: str) -> dict[str, float]:
+    """The strategy's ``caps:`` (``{limit: 500000, apr: 0.24, term: 60}``): the most it may
+    ever give; above is an error for that application, not an approval.
+
+    Raises
+    ------
+    StrategyError
+        An unknown output, or a cap that is not a non-negative finite number.
+    """
+    raw = doc.get("caps") if isinstance(doc, Mapping) else None
+    if raw is None:
+        return {}
+    line_of = getattr(doc, "line_of", lambda _: 0)
+    if not isinstance(raw, Mapping):
+        raise StrategyError(f"{source}:{line_of('caps')}: caps: expected a mapping")
+    out: dict[str, float] = {}
+    for name, value in raw.items():
+        line = getattr(raw, "line_of", lambda _: line_of("caps"))(name)
+        if name not in CAPPED:
+            raise StrategyError(
+                f"{source}:{line}: caps: {name!r} is not one of {', '.join(CAPPED)}"
+            )
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not (0 <= value < math.inf)
+        ):
+            raise StrategyError(
+                f"{source}:{line}: caps: {name} must be a non-negative number, got {value!r}"
+            )
+        out[name] = value
+    return out
 
 
 def _bounds(spec: InputSpec) -> str:
