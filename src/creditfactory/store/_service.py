@@ -384,12 +384,11 @@ class DecisionService:
         if pending:
             items = [item for _, item in pending]
             self.writer.write(items)
-            first = items[0].future
-            assert first is not None
-            if len(items) > 1 and isinstance(first.exception(), DatabaseDataError):
-                # a value the database refused fails the whole transaction: write each alone,
-                # so that only the application holding it fails
-                for item in items:
+            refused = [i for i in items if isinstance(_failure(i), DatabaseDataError)]
+            if len(refused) > 1:
+                # a value the database refused fails its whole transaction: write those items
+                # again one by one, so that only the application holding it fails
+                for item in refused:
                     self.writer.write([item])
         for k, item in pending:
             assert item.future is not None
@@ -531,6 +530,11 @@ class DecisionService:
                 },
             )  # fmt: skip
             return rev, decision
+
+
+def _failure(item: Pending) -> BaseException | None:
+    assert item.future is not None
+    return item.future.exception()
 
 
 def _list_version(session: Session) -> tuple[Any, ...]:
