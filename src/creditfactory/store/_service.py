@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import random
 import secrets
 import threading
@@ -18,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import DataError as DatabaseDataError
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -30,18 +29,16 @@ from creditfactory.exceptions import CreditFactoryError, DecisionFailedError
 from creditfactory.store._db import Store
 from creditfactory.store._errors import ConflictError, NotFoundError
 from creditfactory.store._ledger import append
+from creditfactory.store._list_cache import ListCache
 from creditfactory.store._records import record_digest, subject_of
 from creditfactory.store._repo import (
-    LIST_NAMES,
     active_strategy,
     compile_source,
-    hash_identifier,
     now,
 )
 from creditfactory.store._tables import (
     Application,
     DecisionRecord,
-    ListEntry,
     Review,
     StrategyVersion,
 )
@@ -102,11 +99,8 @@ class DecisionService:
 
     Notes
     -----
-    The hashed lists are kept in memory, ``{field: {value hash: lists}}``, one copy per list
-    version: screening an application is an HMAC and a dict look-up per listed field, never a
-    query. The version (count, highest id and newest ``added_at`` of ``list_entries``; any
-    addition or removal changes it) is checked once per ``cache_seconds``, and the entries are
-    read again only when it changed. 100,000 entries take about 15 MB.
+    The hashed lists are screened in memory (:class:`~creditfactory.store._list_cache.ListCache`,
+    one copy per list version, checked once per ``cache_seconds``): no query per application.
     """
 
     def __init__(
@@ -122,8 +116,7 @@ class DecisionService:
         self._compiled: dict[int, Strategy] = {}
         self._active_cache: tuple[float, int, Strategy] | None = None
         # (checked at, list version, {field: {value hash: list names}})
-        self._lists_cache: tuple[float, Any, dict[str, dict[str, tuple[str, ...]]]] | None = None
-        self._generation = 0  # invalidate() counts; a refresh begun before one stays stale
+        self._lists = None if not list_secret else ListCache(list_secret)
         self._lock = threading.Lock()
         self._refresh_lock = threading.Lock()
         self._refreshing = False  # a refresh started from the event loop is in flight
@@ -153,49 +146,21 @@ class DecisionService:
         self._active_cache = (time.monotonic(), row.id, compiled)
         return row.id, compiled
 
-    def _list_hits(self, payload: Mapping[str, Any]) -> list[tuple[str, str]]:
-        """``(list, field)`` for each listed identifier in ``payload`` (blacklist first), from
-        the lists in memory (:meth:`_load_lists` first)."""
-        cached = self._lists_cache
-        if not self.list_secret or cached is None or not cached[2]:
-            return []
-        hits: list[tuple[str, str]] = []
-        for field, hashes in cached[2].items():
-            value = payload.get(field)
-            if value not in (None, ""):
-                names = hashes.get(hash_identifier(self.list_secret, field, value))
-                if names:
-                    hits.extend((name, field) for name in names)
-        if len(hits) > 1:
-            hits.sort(key=_hit_order)
-        return hits
-
-    def _load_lists(self, session: Session, generation: int) -> None:
-        """Check the lists' version; read the entries again only when it changed."""
-        version = _list_version(session)
-        cached = self._lists_cache
-        index = cached[2] if cached is not None and cached[1] == version else _list_index(session)
-        # an invalidate() since the refresh began: keep it stale, so the next decision checks
-        at = time.monotonic() if generation == self._generation else -math.inf
-        self._lists_cache = (at, version, index)
-
     def invalidate(self) -> None:
         """Forget the cached active strategy and make the next decision check the lists' version
         (call after changing either)."""
-        self._generation += 1
         self._active_cache = None
-        cached = self._lists_cache
-        if cached is not None:
-            self._lists_cache = (-math.inf, cached[1], cached[2])
+        if self._lists is not None:
+            self._lists.expire()
         for hook in self.on_invalidate:
             hook()
 
     def stale(self) -> bool:
         """Whether a cache (active strategy, lists) is older than ``cache_seconds``."""
-        now_, active, lists = time.monotonic(), self._active_cache, self._lists_cache
-        if active is None or now_ - active[0] >= self.cache_seconds:
+        active = self._active_cache
+        if active is None or time.monotonic() - active[0] >= self.cache_seconds:
             return True
-        return bool(self.list_secret) and (lists is None or now_ - lists[0] >= self.cache_seconds)
+        return self._lists is not None and self._lists.age() >= self.cache_seconds
 
     def refresh(self) -> None:
         """Reload the active strategy and check the lists' version (two small queries; the
@@ -208,12 +173,13 @@ class DecisionService:
         if not self._refresh_lock.acquire(blocking=False):
             return  # someone else is refreshing
         try:
-            generation = self._generation
+            lists = self._lists
+            generation = 0 if lists is None else lists.generation()
             with self.store.sessions() as session:
                 row, compiled = self.strategy(session)
                 self._active_cache = (time.monotonic(), row.id, compiled)
-                if self.list_secret:
-                    self._load_lists(session, generation)
+                if lists is not None:
+                    lists.check(session, generation)
         finally:
             self._refresh_lock.release()
 
@@ -277,7 +243,7 @@ class DecisionService:
             assert cached is not None
             row_id, strategy = cached[1], cached[2]
             result = strategy.decide(payload)
-            hits = self._list_hits(payload)
+            hits = [] if self._lists is None else self._lists.hits(payload)
         else:
             with self.store.sessions() as session:
                 if idempotency_key is not None:
@@ -286,9 +252,11 @@ class DecisionService:
                         return replay
                 row_id, strategy = self._active(session)
                 result = strategy.decide(payload)
-                if self.list_secret and self._lists_cache is None:
-                    self._load_lists(session, self._generation)
-                hits = self._list_hits(payload)
+                hits = []
+                if self._lists is not None:
+                    if not self._lists.loaded:
+                        self._lists.check(session, self._lists.generation())
+                    hits = self._lists.hits(payload)
         return self._pending(
             payload, text, request_sha, actor, api_key_id, idempotency_key, row_id, result, hits
         )
@@ -300,7 +268,7 @@ class DecisionService:
         """
         if idempotency_key is not None or self._active_cache is None:
             return True
-        return bool(self.list_secret) and self._lists_cache is None
+        return self._lists is not None and not self._lists.loaded
 
     def decide(
         self, payload: Mapping[str, Any], actor: str, api_key_id: int | None = None,
@@ -535,33 +503,6 @@ class DecisionService:
 def _failure(item: Pending) -> BaseException | None:
     assert item.future is not None
     return item.future.exception()
-
-
-def _list_version(session: Session) -> tuple[Any, ...]:
-    """What changes whenever an entry is added or removed: the count, the highest id and the
-    newest ``added_at`` of ``list_entries`` (an addition is the newest; SQLite may reuse the
-    highest id of a removed entry, so the id alone would not do)."""
-    stmt = select(func.count(), func.max(ListEntry.id), func.max(ListEntry.added_at))
-    return tuple(session.execute(stmt).one())
-
-
-def _list_index(session: Session) -> dict[str, dict[str, tuple[str, ...]]]:
-    """``{field: {value hash: list names}}`` of every list entry (one query)."""
-    out: dict[str, dict[str, tuple[str, ...]]] = {}
-    shared: dict[tuple[str, ...], tuple[str, ...]] = {}  # one tuple per combination of lists
-    stmt = select(ListEntry.field, ListEntry.value_hash, ListEntry.list_name)
-    for field, value_hash, name in session.execute(stmt):
-        hashes = out.setdefault(field, {})
-        names = (*hashes.get(value_hash, ()), name)
-        hashes[value_hash] = shared.setdefault(names, names)
-    return out
-
-
-_LIST_ORDER = {n: i for i, n in enumerate(LIST_NAMES)}
-
-
-def _hit_order(hit: tuple[str, str]) -> tuple[int, str]:
-    return _LIST_ORDER.get(hit[0], 9), hit[1]
 
 
 def json_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
