@@ -74,9 +74,9 @@ inputs:
   id_number: str
   phone: {{type: str, nullable: true}}
   age: {{type: int, min: 18, max: 100}}
-  monthly_income: {{type: float, min: 0}}
-  bureau_monthly_debt: {{type: float, min: 0}}
-  inquiries_3m: {{type: int, min: 0}}
+  monthly_income: {{type: float, min: 0, max: 10000000}}
+  bureau_monthly_debt: {{type: float, min: 0, max: 10000000}}
+  inquiries_3m: {{type: int, min: 0, max: 1000}}
   term_requested: {{type: int, min: 1, max: 60}}
 params:
   multiple: {multiple}

@@ -11,6 +11,7 @@
     ├── StrategyError(ValueError)           a decision strategy is invalid
     ├── NotFoundError(LookupError)          a stored record does not exist
     ├── ConflictError(RuntimeError)         a write conflicts with the stored state
+    ├── DecisionFailedError(RuntimeError)   one application hit an unexpected error (a 500)
     └── AuthError(PermissionError)          the caller is unknown or lacks the role
 
 Library code raises these with a message naming the field (or column) and the reason; the CLI
@@ -65,6 +66,12 @@ class NotFoundError(CreditFactoryError, LookupError):
 
 class ConflictError(CreditFactoryError, RuntimeError):
     """A write conflicts with the current state (duplicate, already reviewed, reused key ...)."""
+
+
+class DecisionFailedError(CreditFactoryError, RuntimeError):
+    """Deciding one application raised an error nobody raised on purpose (a bug, an overflow in
+    a strategy's formula): that application fails alone, with this generic message, and the
+    original error and its traceback go to the server's log, never to the caller."""
 
 
 class AuthError(CreditFactoryError, PermissionError):

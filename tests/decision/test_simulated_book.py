@@ -127,7 +127,8 @@ def test_cli_check_and_simulate(tmp_path: Path, book: Portfolio) -> None:
     result = runner.invoke(app, ["strategy", "check", str(bad)])
     assert result.exit_code == 2
     text = " ".join(result.output.split())  # Rich wraps long lines
-    assert "bad.yaml:73: rule 'underage': unknown variable 'agee' (did you mean 'age'" in text
+    line = 1 + REFERENCE.read_text(encoding="utf-8").split("age < 18")[0].count("\n")
+    assert f"bad.yaml:{line}: rule 'underage': unknown variable 'agee' (did you mean 'age'" in text
     assert "Traceback" not in result.output
     book.write(tmp_path / "book")
     result = runner.invoke(

@@ -195,6 +195,7 @@ def test_lists_decline_and_refer(
 ) -> None:
     with service.store.session() as s:
         add_list_entries(s, SECRET, "greylist", "phone", [good_application["phone"]], "ana")
+    service.invalidate()  # as the API does after a change (the lists are cached in memory)
     grey = service.decide(good_application, "channel")
     assert grey.decision.decision == "refer"
     assert grey.decision.reasons == ["LIST_GREYLIST_PHONE"]
@@ -202,6 +203,7 @@ def test_lists_decline_and_refer(
         add_list_entries(
             s, SECRET, "blacklist", "id_number", [good_application["id_number"]], "ana"
         )
+    service.invalidate()
     black = service.decide(good_application, "channel")
     assert black.decision.decision == "decline"
     assert black.decision.limit is None

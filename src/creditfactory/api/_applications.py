@@ -14,7 +14,7 @@ from creditfactory._nested import first_problem
 from creditfactory.api._decisions import decision_public, revealed
 from creditfactory.api._deps import Reader, ServiceDep, SessionDep, authorise
 from creditfactory.api._limits import check_fields
-from creditfactory.api._schemas import ERRORS, ApplicationDecision, ApplicationPublic
+from creditfactory.api._schemas import ERRORS, ApplicationDecision, ApplicationPublic, RowId
 from creditfactory.store import DecisionRecord, DecisionService, Outcome, get_application
 
 router = APIRouter(prefix="/v1/applications", tags=["applications"], responses=ERRORS)
@@ -54,15 +54,21 @@ def parse_application(raw: bytes) -> dict[str, Any]:
     Raises
     ------
     RequestValidationError
-        The body is empty, not JSON, not an object, holds a non-finite number or nests too
-        deeply (FastAPI's field-level errors, located in the body).
+        The body is empty, not JSON, not an object, names a key twice in an object, holds a
+        non-finite number or nests too deeply (FastAPI's field-level errors, located in the
+        body).
     """
     if not raw:
         raise RequestValidationError(
             [{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}]
         )
     try:
-        value = json.loads(raw)
+        value = _DECODER.decode(raw.decode(json.detect_encoding(raw), "surrogatepass"))
+    except _RepeatedKeyError as exc:
+        raise RequestValidationError(
+            [{"type": "value_error", "loc": ("body", exc.key), "input": None,
+              "msg": f"Value error, the key {exc.key!r} appears more than once in an object"}]
+        ) from None  # fmt: skip
     except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8/16/32
         pos = getattr(exc, "pos", 0)
         msg = getattr(exc, "msg", str(exc))
@@ -116,6 +122,27 @@ _NOT_FINITE = (
 )
 
 
+class _RepeatedKeyError(ValueError):
+    def __init__(self, key: str):
+        self.key = key
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _RepeatedKeyError(key)
+            seen.add(key)
+    return out
+
+
+# what json.loads(raw) does for bytes (UTF-8, -16 or -32), with every object's keys checked: a
+# repeated key is an error, never silently the last one (one hook call per object, ~2 us a body)
+_DECODER = json.JSONDecoder(object_pairs_hook=_unique_pairs)
+
+
 def _fine(_: Any, __: Any) -> None:
     return None
 
@@ -165,7 +192,7 @@ async def create_application(request: Request) -> Response:
 
 @router.get("/{application_id}", response_model=ApplicationPublic)
 def read_application(
-    application_id: int, session: SessionDep, caller: Reader, service: ServiceDep
+    application_id: RowId, session: SessionDep, caller: Reader, service: ServiceDep
 ) -> ApplicationPublic:
     """An application as received, with its decision: personal identifiers in clear for an
     admin key, masked for every other role (``110***********1234``, ``138****5678``)."""

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from creditfactory.api._deps import Caller, Reader, ServiceDep, SessionDep
-from creditfactory.api._schemas import ERRORS, DecisionPublic, review_public
+from creditfactory.api._schemas import ERRORS, DecisionPublic, RowId, review_public
 from creditfactory.exceptions import DataError
 from creditfactory.store import ConflictError, DecisionRecord, Protector, Review, get_decision
 
@@ -47,7 +47,7 @@ def decision_public(
 
 @router.get("/{decision_id}", response_model=DecisionPublic)
 def read_decision(
-    decision_id: int, session: SessionDep, caller: Reader, service: ServiceDep
+    decision_id: RowId, session: SessionDep, caller: Reader, service: ServiceDep
 ) -> DecisionPublic:
     """The decision, its reason codes, trace, strategy and model versions, and any override."""
     return decision_public(session, get_decision(session, decision_id), caller, service.pii)

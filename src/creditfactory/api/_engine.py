@@ -30,7 +30,7 @@ from collections.abc import Callable
 from typing import Any
 
 from creditfactory.api._settings import Settings
-from creditfactory.exceptions import ConfigError, CreditFactoryError
+from creditfactory.exceptions import ConfigError, CreditFactoryError, DecisionFailedError
 
 _LEN = struct.Struct("!I")
 
@@ -361,8 +361,18 @@ def _decide(
                 logged.add(id(out))  # a failed write is every request's: logged once
                 _log.error("deciding applications failed", exc_info=out)
             replies.append((i, "error", _pack(out)))
-        else:
+            continue
+        try:
             replies.append((i, "ok", answer(out)))
+        except Exception as exc:  # one answer that cannot be built must not stop the engine
+            _log.error("answering a decided application failed", exc_info=exc)
+            replies.append((i, "error", _pack(DecisionFailedError(_UNANSWERED))))
+
+
+_UNANSWERED = (
+    "the application was decided and stored, but its answer could not be built (an internal "
+    "error, logged); a retry with the same Idempotency-Key reads it back"
+)
 
 
 def _send(sock: socket.socket, messages: list[tuple[Any, ...]]) -> None:

@@ -19,6 +19,7 @@ from creditfactory.exceptions import (
     ConfigError,
     CreditFactoryError,
     DataError,
+    DecisionFailedError,
     NotFittedError,
     StrategyError,
 )
@@ -33,6 +34,7 @@ _STATUS: list[tuple[type[Exception], int]] = [
     (DataError, 422),
     (ConfigError, 400),
     (NotFittedError, 500),
+    (DecisionFailedError, 500),  # one application's unexpected error; logged where it arose
 ]
 
 

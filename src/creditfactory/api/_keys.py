@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request, status
 from sqlalchemy import select
 
 from creditfactory.api._deps import Caller, SessionDep, allowed
-from creditfactory.api._schemas import ERRORS, KeyCreate, KeyCreated, KeyPublic
+from creditfactory.api._schemas import ERRORS, KeyCreate, KeyCreated, KeyPublic, RowId
 from creditfactory.store import ApiKey, create_key, revoke_key
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"], responses=ERRORS)
@@ -30,7 +30,7 @@ def read_keys(session: SessionDep, _: Admin) -> list[KeyPublic]:
 
 
 @router.delete("/{key_id}", response_model=KeyPublic)
-def revoke(key_id: int, session: SessionDep, request: Request, caller: Admin) -> KeyPublic:
+def revoke(key_id: RowId, session: SessionDep, request: Request, caller: Admin) -> KeyPublic:
     """Revoke a key (kept for the record); it stops working at once in this process."""
     row = revoke_key(session, key_id, caller.name)
     session.commit()

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 
 from creditfactory.api._decisions import decision_public
 from creditfactory.api._deps import Caller, Reader, ServiceDep, SessionDep, allowed
-from creditfactory.api._schemas import ERRORS, DecisionPublic, ReviewDecide, ReviewPublic
+from creditfactory.api._schemas import ERRORS, DecisionPublic, ReviewDecide, ReviewPublic, RowId
 from creditfactory.store import reviews
 
 router = APIRouter(prefix="/v1/reviews", tags=["reviews"], responses=ERRORS)
@@ -28,7 +28,7 @@ def queue(
 
 @router.post("/{review_id}", response_model=DecisionPublic)
 def decide_review(
-    review_id: int,
+    review_id: RowId,
     body: ReviewDecide,
     service: ServiceDep,
     session: SessionDep,

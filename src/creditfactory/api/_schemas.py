@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from creditfactory._nested import first_problem, path_text, text_problem, unstorable
@@ -30,6 +31,10 @@ def _storable_json(value: dict[str, Any]) -> dict[str, Any]:
 # not a database error); request documents likewise, keys and texts at any depth
 Text = Annotated[str, AfterValidator(_storable)]
 Document = Annotated[dict[str, Any], AfterValidator(_storable_json)]
+# a row id in a path: from 1 to what the tables' integer ids hold on every database (PostgreSQL's
+# integer is 32 bits; SQLite cannot even bind 2**63): a 422 beyond, never a database error
+ROW_ID_MAX = 2**31 - 1
+RowId = Annotated[int, Path(ge=1, le=ROW_ID_MAX)]
 
 
 class ReviewPublic(BaseModel):

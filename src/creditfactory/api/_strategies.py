@@ -15,7 +15,7 @@ from creditfactory.api._deps import (
     SettingsDep,
     allowed,
 )
-from creditfactory.api._schemas import ERRORS, StrategyCreate, StrategyPublic, StrategySource
+from creditfactory.api._schemas import ERRORS, RowId, StrategyCreate, StrategyPublic, StrategySource
 from creditfactory.store import (
     AuthError,
     StrategyVersion,
@@ -67,7 +67,7 @@ def read_strategies(session: SessionDep, _: Reader) -> list[StrategyPublic]:
 
 
 @router.get("/{strategy_id}", response_model=StrategySource)
-def read_strategy(strategy_id: int, session: SessionDep, caller: Reader) -> StrategySource:
+def read_strategy(strategy_id: RowId, session: SessionDep, caller: Reader) -> StrategySource:
     """One version; its YAML source only for roles that may upload strategies (an inline list
     may hold identifiers), ``null`` for the others."""
     row = get_strategy(session, strategy_id)
@@ -81,7 +81,7 @@ def read_strategy(strategy_id: int, session: SessionDep, caller: Reader) -> Stra
 
 @router.post("/{strategy_id}/activate", response_model=StrategyPublic)
 def activate_strategy(
-    strategy_id: int,
+    strategy_id: RowId,
     session: SessionDep,
     service: ServiceDep,
     settings: SettingsDep,

@@ -110,7 +110,8 @@ def decide_file(
     ConfigError
         Unfinished chunks exist for a different input, strategy or chunk size.
     DataError
-        The input is not a readable Parquet file.
+        The input is not a readable Parquet file, or a chunk of it cannot be read (the message
+        names the file, the chunk and its rows).
     """
     if chunk_size < 1:
         raise ConfigError(f"chunk_size: must be at least 1, got {chunk_size}")
@@ -148,7 +149,7 @@ def decide_file(
         if i in done:
             continue
         offset = i * chunk_size
-        frame = scan.slice(offset, chunk_size).collect()
+        frame = _read_chunk(scan, src, i, offset, min(chunk_size, n - offset))
         result = strategy.decide_batch(frame)
         if lists is not None:
             result = lists.apply(frame, result)
@@ -171,6 +172,19 @@ def decide_file(
     return BatchReport(
         out, n, chunks, decided, len(done), time.perf_counter() - start, dict(counts)
     )
+
+
+def _read_chunk(scan: pl.LazyFrame, src: Path, i: int, offset: int, rows: int) -> pl.DataFrame:
+    """Rows ``offset .. offset + rows - 1`` of the input; a file damaged there (its footer
+    read fine) is a :class:`DataError` naming the file, the chunk and its rows."""
+    try:
+        return scan.slice(offset, rows).collect()
+    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(
+            f"{src}: chunk {i} (rows {offset:,} to {offset + rows - 1:,}) cannot be read: "
+            f"{first} (the file is damaged there; the chunks decided before it are kept)"
+        ) from exc
 
 
 def _counts(frame: pl.DataFrame) -> dict[str, int]:

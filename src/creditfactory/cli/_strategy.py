@@ -70,6 +70,8 @@ def check(
     for kid in kids:
         _tree(kid, tree)
     console.print(tree)
+    for warning in strategy.warnings():  # valid, but absurd numbers would reach the formulas
+        console.print(f"[yellow]warning[/]: {file}: {warning}")
     console.print(f"[green]ok[/]: {file} is a valid strategy")
 
 

@@ -6,7 +6,7 @@ from creditfactory.decision._expr import Expression
 from creditfactory.decision._expr_parse import ExpressionError
 from creditfactory.decision._expr_types import NamedList, Type
 from creditfactory.decision._files import FileAccess
-from creditfactory.decision._inputs import InputError, InputSpec
+from creditfactory.decision._inputs import InputError, InputSpec, OutputError
 from creditfactory.decision._models import DecisionModel, ModelRegistry, PointsModel, load_model
 from creditfactory.decision._strategy import Decision, Strategy
 
@@ -21,6 +21,7 @@ __all__ = [
     "InputSpec",
     "ModelRegistry",
     "NamedList",
+    "OutputError",
     "PointsModel",
     "Strategy",
     "Type",

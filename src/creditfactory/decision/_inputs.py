@@ -1,15 +1,20 @@
 """Declared, typed strategy inputs: validation of one application and of a whole frame.
 
 Both paths give the same messages: ``"<field>: <problem>"`` with problems ``missing``,
-``null``, ``expected <kind>, got <kind>``, ``below minimum <m>``, ``above maximum <m>`` and
-``not an allowed value``. No value is coerced: an ``int`` field takes integers (and floats with an
-integral value, as pandas stores integer columns with gaps), a ``float`` field takes integers and
-floats, ``bool`` takes booleans only and ``str`` strings only. NaN, ``pandas.NA`` and
-``pandas.NaT`` count as null in every field (pandas marks missing text with NaN).
+``null``, ``expected <kind>, got <kind>``, ``not a finite number``, ``outside the 64-bit
+integer range``, ``below minimum <m>``, ``above maximum <m>`` and ``not an allowed value``. No
+value is coerced: an ``int`` field takes integers (and floats with an integral value, as pandas
+stores integer columns with gaps), a ``float`` field takes integers and floats, ``bool`` takes
+booleans only and ``str`` strings only. NaN, ``pandas.NA`` and ``pandas.NaT`` count as null in
+every field (pandas marks missing text with NaN); infinities, and integers too large for a float
+(a 400-digit number in a JSON body), are not finite numbers; an ``int`` field holds what a
+64-bit integer can (as a batch column does), whatever the declared maximum.
 """
 
 from __future__ import annotations
 
+import math
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +26,10 @@ from creditfactory.decision._expr_types import Type
 from creditfactory.exceptions import DataError
 
 _MISSING = object()
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+FLOAT_MAX = sys.float_info.max
+NOT_FINITE = "not a finite number"
+INT_RANGE = "outside the 64-bit integer range"
 _PY_KIND = {int: "int", float: "float", bool: "bool", str: "str"}
 _PL_DTYPE = {"int": pl.Int64, "float": pl.Float64, "bool": pl.Boolean, "str": pl.String}
 
@@ -31,6 +40,46 @@ class InputError(DataError):
     def __init__(self, message: str, fields: Sequence[str] = ()):
         super().__init__(message)
         self.fields = list(fields)
+
+
+class OutputError(DataError):
+    """A strategy gave an application a limit, APR or term no loan can carry (an infinity, a
+    term beyond 32 bits): the application fails alone; ``fields`` names the outputs."""
+
+    def __init__(self, message: str, fields: Sequence[str] = ()):
+        super().__init__(message)
+        self.fields = list(fields)
+
+
+TERM_MAX = 2**31 - 1  # what the decisions table's term column holds on every database
+
+
+def output_problems(
+    limit: Any, apr: Any, term: Any, caps: Mapping[str, float] | None = None
+) -> list[tuple[str, str]]:
+    """``(output, problem)`` for each of limit, APR and term that is not a number a loan can
+    carry: a limit or APR that is not finite, a term outside 0 .. 2**31 - 1, or any of them
+    above its declared cap (``caps``: output -> maximum).
+
+    >>> output_problems(5000.0, 0.18, 12)
+    []
+    >>> output_problems(float("inf"), 0.18, 2**40)
+    [('limit', 'not a finite number'), ('term', 'outside 0 .. 2147483647')]
+    >>> output_problems(600000.0, 0.18, 12, {"limit": 500000})
+    [('limit', 'above the cap 500000')]
+    """
+    caps = caps or {}
+    out = []
+    for name, value in (("limit", limit), ("apr", apr), ("term", term)):
+        if value is None:
+            continue
+        if name == "term" and not 0 <= value <= TERM_MAX:
+            out.append(("term", f"outside 0 .. {TERM_MAX}"))
+        elif name != "term" and not math.isfinite(value):
+            out.append((name, NOT_FINITE))
+        elif name in caps and value > caps[name]:
+            out.append((name, f"above the cap {caps[name]:g}"))
+    return out
 
 
 @dataclass(frozen=True)
@@ -75,13 +124,20 @@ def check_value(spec: InputSpec, v: Any) -> tuple[Any, str | None]:
     got = _kind_of(v)
     if got != spec.kind:
         if spec.kind == "float" and got == "int":
-            v = float(v)
+            try:
+                v = float(v)
+            except OverflowError:  # an integer of more than 308 digits
+                return None, NOT_FINITE
         elif spec.kind == "int" and got == "float" and float(v).is_integer():
             v = int(v)
         else:
             return None, f"expected {spec.kind}, got {got}"
     elif got != "str":
         v = _PY_CAST[got](v)
+    if spec.kind == "float" and not math.isfinite(v):
+        return None, NOT_FINITE
+    if spec.kind == "int" and not INT64_MIN <= v <= INT64_MAX:
+        return None, INT_RANGE
     if spec.minimum is not None and v < spec.minimum:
         return None, f"below minimum {spec.minimum:g}"
     if spec.maximum is not None and v > spec.maximum:
@@ -91,6 +147,7 @@ def check_value(spec: InputSpec, v: Any) -> tuple[Any, str | None]:
     return v, None
 
 
+_WIDE_INTS = (pl.UInt64, pl.Int128, pl.UInt128)  # integer columns that may not fit Int64
 _PY_CAST = {"int": int, "float": float, "bool": bool}
 _PANDAS_NULLS = frozenset({"NAType", "NaTType"})
 
@@ -110,7 +167,6 @@ class FastChecks:
 
 def fast_checks(specs: Sequence[InputSpec]) -> FastChecks:
     """Group ``specs`` for :func:`validate_row`."""
-    inf = float("inf")
     exact, numeric, other = [], [], []
     for s in specs:
         if s.values is not None:
@@ -118,8 +174,10 @@ def fast_checks(specs: Sequence[InputSpec]) -> FastChecks:
         elif s.kind in ("str", "bool"):
             exact.append((s.name, _EXACT[s.kind], s.nullable))
         else:
-            lo = -inf if s.minimum is None else s.minimum
-            hi = inf if s.maximum is None else s.maximum
+            # the fast lane admits finite floats and 64-bit ints only: the rest goes slow
+            lo, hi = (INT64_MIN, INT64_MAX) if s.kind == "int" else (-FLOAT_MAX, FLOAT_MAX)
+            lo = lo if s.minimum is None else max(lo, s.minimum)
+            hi = hi if s.maximum is None else min(hi, s.maximum)
             numeric.append((s.name, _EXACT[s.kind], lo, hi, s.nullable))
     return FastChecks(tuple(exact), tuple(numeric), tuple(other), {s.name: s for s in specs})
 
@@ -223,14 +281,26 @@ def _check_column(spec: InputSpec, frame: pl.DataFrame) -> tuple[pl.Expr, pl.Exp
         col = col.fill_nan(None)
     if kind == spec.kind or kind == "null" or (spec.kind == "float" and kind == "int"):
         x = col.cast(dtype)
+        if spec.kind == "int" and frame.schema[spec.name] in _WIDE_INTS:
+            big = ((col > INT64_MAX) | (col < INT64_MIN)).fill_null(False)
+            type_problem = pl.when(big).then(pl.lit(INT_RANGE))
+            x = pl.when(~big).then(col).cast(pl.Int64)
     elif spec.kind == "int" and kind == "float":
-        frac = (col != col.floor()).fill_null(False)
-        type_problem = pl.when(frac).then(pl.lit("expected int, got float"))
-        x = pl.when(~frac).then(col).cast(pl.Int64)
+        # as online: an infinity is not an integral float; an integral one beyond Int64 is out
+        # of range (and is never cast, which would fail)
+        frac = ((col != col.floor()) | col.is_infinite()).fill_null(False)
+        big = (~frac & ((col < float(INT64_MIN)) | (col >= 2.0**63))).fill_null(False)
+        type_problem = (
+            pl.when(frac).then(pl.lit("expected int, got float"))
+            .when(big).then(pl.lit(INT_RANGE))
+        )  # fmt: skip
+        x = pl.when(~frac & ~big).then(col).cast(pl.Int64)
     else:
         type_problem = pl.when(col.is_not_null()).then(pl.lit(f"expected {spec.kind}, got {kind}"))
         x = nothing
     checks: list[tuple[pl.Expr, str]] = []
+    if spec.kind == "float" and kind == "float":
+        checks.append((x.is_infinite(), NOT_FINITE))
     if not spec.nullable:
         null = x.is_null() if type_problem is None else x.is_null() & type_problem.is_null()
         checks.append((null, "null"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,17 +13,28 @@ import polars as pl
 
 from creditfactory.decision._batch_lists import empty_lists, lists_by_pattern
 from creditfactory.decision._files import FileAccess
-from creditfactory.decision._inputs import InputSpec, fast_checks, validate_frame, validate_row
+from creditfactory.decision._inputs import (
+    NOT_FINITE,
+    TERM_MAX,
+    InputSpec,
+    OutputError,
+    fast_checks,
+    output_problems,
+    validate_frame,
+    validate_row,
+)
 from creditfactory.decision._loader import Compiled, compile_strategy
 from creditfactory.decision._models import ModelRegistry
 from creditfactory.decision._steps import PL_DTYPES, BatchPlan, Run
 from creditfactory.decision._yaml import loads_yaml, read_source
-from creditfactory.exceptions import DataError
+from creditfactory.exceptions import DataError, StrategyError
 
 if TYPE_CHECKING:
     from polars.datatypes import IntegerType
 
 INVALID_INPUT = "INVALID_INPUT"
+INVALID_OUTPUT = "INVALID_OUTPUT"
+_FMAX = sys.float_info.max
 
 
 @dataclass(slots=True)
@@ -95,6 +108,13 @@ class Strategy:
         self._init = dict.fromkeys(compiled.variables)
         self._value_names = list(compiled.outputs)
         self._fast = fast_checks(self.inputs)
+        self.caps: dict[str, float] = dict(getattr(compiled, "caps", {}))
+        # the online check's bounds: finite, within the declared caps, a term of 32 bits
+        self._hi = (
+            min(_FMAX, self.caps.get("limit", _FMAX)),
+            min(_FMAX, self.caps.get("apr", _FMAX)),
+            min(TERM_MAX, self.caps.get("term", TERM_MAX)),
+        )
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -125,6 +145,7 @@ class Strategy:
         doc = loads_yaml(text, str(path))
         compiled = compile_strategy(doc, str(path), models, files, dict(lists or {}))
         compiled.text = text
+        compiled.caps = parse_caps(doc, str(path))  # type: ignore[attr-defined]
         return cls(compiled, str(path))
 
     @classmethod
@@ -146,6 +167,7 @@ class Strategy:
         files = files if files is not None else FileAccess.anywhere(base)
         compiled = compile_strategy(doc, "<string>", models, files, dict(lists or {}))
         compiled.text = text
+        compiled.caps = parse_caps(doc, "<string>")  # type: ignore[attr-defined]
         return cls(compiled)
 
     # ------------------------------------------------------------------ online
@@ -156,6 +178,9 @@ class Strategy:
         ------
         InputError
             A declared input is missing, null, mistyped or out of range (the message names it).
+        OutputError
+            The flow gave a limit or APR that is not finite, or a term beyond 32 bits (names
+            the output; in batch such a row is ``refer`` with reason ``INVALID_OUTPUT``).
         """
         env = self._init.copy()
         validate_row(self.inputs, application, env, self._fast)
@@ -172,8 +197,20 @@ class Strategy:
             )  # fmt: skip
         decision = "refer" if run.refer else "approve"
         reasons = run.reasons + run.model_codes() if run.refer else run.reasons
+        limit, apr, term = env["limit"], env["apr"], env["term"]
+        hi_limit, hi_apr, hi_term = self._hi
+        if not (
+            (limit is None or -_FMAX <= limit <= hi_limit)
+            and (apr is None or -_FMAX <= apr <= hi_apr)
+            and (term is None or 0 <= term <= hi_term)
+        ):  # NaN fails the range tests too
+            problems = output_problems(limit, apr, term, self.caps)
+            text = "; ".join(f"{n}: {p}" for n, p in problems)
+            raise OutputError(
+                f"the strategy's outputs are not a loan: {text}", [n for n, _ in problems]
+            )
         return Decision(
-            decision, env["limit"], env["apr"], env["term"], reasons, run.trace,
+            decision, limit, apr, term, reasons, run.trace,
             self.name, self.version, self.model_versions,
             {k: env[k] for k in self._value_names},
         )  # fmt: skip
@@ -251,14 +288,17 @@ class Strategy:
         return self._final(lf.collect(), plan, extra or [])
 
     def _final(self, df: pl.DataFrame, plan: BatchPlan, extra: list[str]) -> pl.DataFrame:
+        df = _check_outputs(df, self.caps)
         err, stop, refer = pl.col("__err"), pl.col("__stop"), pl.col("__refer")
         decision = (
-            pl.when(err).then(pl.lit("refer"))
+            pl.when(err | pl.col("__bad")).then(pl.lit("refer"))
             .when(stop).then(pl.lit("decline"))
             .when(refer).then(pl.lit("refer"))
             .otherwise(pl.lit("approve"))
         )  # fmt: skip
-        entries: list[tuple[str, str | pl.Expr]] = [*plan.reasons, ("__err", INVALID_INPUT)]
+        entries: list[tuple[str, str | pl.Expr]] = [
+            *plan.reasons, ("__err", INVALID_INPUT), ("__bad", INVALID_OUTPUT),
+        ]  # fmt: skip
         reasons = lists_by_pattern(df, entries, "reasons")
         if plan.model_reasons:  # the models' reasons follow when the decision is not approve
             not_approved = df.select(pl.col("__stop") | pl.col("__refer")).to_series()
@@ -269,7 +309,7 @@ class Strategy:
                     )
                 ).to_series()
         trace = lists_by_pattern(df, list(plan.trace), "trace")
-        kept = ~stop & ~err
+        kept = ~stop & ~err & ~pl.col("__bad")
         cols = [] if self._c.key is None else [pl.col(self._c.key)]
         cols += [
             decision.alias("decision"),
@@ -286,6 +326,26 @@ class Strategy:
         return df.select(cols)
 
     # ------------------------------------------------------------------ description
+    def warnings(self) -> list[str]:
+        """What is valid but unwise: each numeric input without a ``min`` or a ``max`` (any
+        finite number, up to 1.8e308, then reaches the formulas: an absurd income approved at
+        the product cap). ``strategy check`` prints these.
+
+        >>> Strategy.from_yaml(
+        ...     "strategy: x\\nversion: '1'\\ninputs: {age: {type: int, min: 18}}\\nflow: []"
+        ... ).warnings()
+        ["input 'age' has no max: declare a realistic one"]
+        """
+        out = []
+        for spec in self.inputs:
+            if spec.kind not in ("int", "float") or spec.values is not None:
+                continue
+            missing = [k for k, v in (("min", spec.minimum), ("max", spec.maximum)) if v is None]
+            if missing:
+                what = " or ".join(missing)
+                out.append(f"input {spec.name!r} has no {what}: declare a realistic one")
+        return out
+
     def reason_texts(self) -> dict[str, str]:
         """What each reason code this strategy can give stands for (code -> text)."""
         texts: dict[str, str] = {}
@@ -348,6 +408,69 @@ class Strategy:
 
     def __repr__(self) -> str:
         return f"Strategy({self.name!r}, version={self.version!r}, steps={len(self._steps)})"
+
+
+def _check_outputs(df: pl.DataFrame, caps: Mapping[str, float]) -> pl.DataFrame:
+    """``df`` with ``__bad`` (the row's limit, APR or term is not a loan's, as
+    :func:`output_problems` says online) and those problems in ``error``."""
+    live = ~pl.col("__stop") & ~pl.col("__err")
+    parts: list[pl.Expr] = []
+    for name in ("limit", "apr", "term"):
+        if name == "term":
+            x = pl.col("term").cast(pl.Int64)
+            broken, what = (x < 0) | (x > TERM_MAX), f"outside 0 .. {TERM_MAX}"
+        else:
+            x = pl.col(name).cast(pl.Float64)
+            broken, what = ~x.is_finite(), NOT_FINITE
+        flagged = pl.when((live & broken).fill_null(False)).then(pl.lit(f"{name}: {what}"))
+        if name in caps:
+            above = (live & ~broken & (x > caps[name])).fill_null(False)
+            text = pl.lit(f"{name}: above the cap {caps[name]:g}")
+            parts.append(flagged.when(above).then(text))
+        else:
+            parts.append(flagged)
+    text = pl.concat_str(parts, separator="; ", ignore_nulls=True)
+    return df.with_columns(
+        (text != "").fill_null(False).alias("__bad"),
+        pl.when(text != "").then(text).otherwise(pl.col("error")).alias("error"),
+    )
+
+
+CAPPED = ("limit", "apr", "term")
+
+
+def parse_caps(doc: Any, source: str) -> dict[str, float]:
+    """The strategy's ``caps:`` (``{limit: 500000, apr: 0.24, term: 60}``): the most it may
+    ever give; above is an error for that application, not an approval.
+
+    Raises
+    ------
+    StrategyError
+        An unknown output, or a cap that is not a non-negative finite number.
+    """
+    raw = doc.get("caps") if isinstance(doc, Mapping) else None
+    if raw is None:
+        return {}
+    line_of = getattr(doc, "line_of", lambda _: 0)
+    if not isinstance(raw, Mapping):
+        raise StrategyError(f"{source}:{line_of('caps')}: caps: expected a mapping")
+    out: dict[str, float] = {}
+    for name, value in raw.items():
+        line = getattr(raw, "line_of", lambda _: line_of("caps"))(name)
+        if name not in CAPPED:
+            raise StrategyError(
+                f"{source}:{line}: caps: {name!r} is not one of {', '.join(CAPPED)}"
+            )
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not (0 <= value < math.inf)
+        ):
+            raise StrategyError(
+                f"{source}:{line}: caps: {name} must be a non-negative number, got {value!r}"
+            )
+        out[name] = value
+    return out
 
 
 def _bounds(spec: InputSpec) -> str:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import random
+import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -16,34 +18,52 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError as DatabaseDataError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from creditfactory._nested import first_problem, path_text, text_problem, unstorable
 from creditfactory.audit import canonical_json
 from creditfactory.decision import Decision, FileAccess, InputError, Strategy
-from creditfactory.exceptions import CreditFactoryError
+from creditfactory.exceptions import CreditFactoryError, DecisionFailedError
 from creditfactory.store._db import Store
 from creditfactory.store._errors import ConflictError, NotFoundError
 from creditfactory.store._ledger import append
+from creditfactory.store._list_cache import ListCache
 from creditfactory.store._pii import Protector
 from creditfactory.store._records import record_digest, subject_of
 from creditfactory.store._repo import (
     active_strategy,
     compile_source,
-    list_hits,
     now,
 )
 from creditfactory.store._tables import (
     Application,
     DecisionRecord,
-    ListEntry,
     Review,
     StrategyVersion,
 )
 from creditfactory.store._writer import Pending, Writer
 
 OUTCOMES = ("approve", "decline")
+_log = logging.getLogger("creditfactory.service")
+
+
+def failed(exc: BaseException) -> DecisionFailedError:
+    """The generic error answering an application whose decision raised ``exc`` unexpectedly;
+    ``exc`` and its traceback are logged here, once, with a reference the answer repeats."""
+    ref = secrets.token_hex(6)
+    _log.error("deciding an application failed (reference %s)", ref, exc_info=exc)
+    return DecisionFailedError(
+        f"the application could not be decided: an internal error (reference {ref}); "
+        "it was not stored"
+    )
+
+
+def _own_fault(exc: BaseException) -> bool:
+    """Whether ``exc`` is one application's unexpected failure (not an error raised on purpose,
+    nor the database's, which is every application's)."""
+    return isinstance(exc, Exception) and not isinstance(exc, CreditFactoryError | SQLAlchemyError)
 
 
 @dataclass
@@ -74,13 +94,18 @@ class DecisionService:
     seed : int, optional
         Seed of the QC sampler (tests use it for reproducibility).
     cache_seconds : float
-        How long the active strategy and the set of listed fields are remembered between
-        look-ups; :meth:`invalidate` forgets them at once (the API calls it after a change),
-        other processes see a change within this delay.
+        How long the active strategy and the lists are trusted between checks; :meth:`invalidate`
+        makes the next decision check at once (the API calls it after a change), other
+        processes see a change within this delay.
     pii : Protector, optional
         Protects personal identifiers before the application (and the decision's values) are
         stored, and keys the request digests; without it both are stored as received (the
         service always passes one).
+
+    Notes
+    -----
+    The hashed lists are screened in memory (:class:`~creditfactory.store._list_cache.ListCache`,
+    one copy per list version, checked once per ``cache_seconds``): no query per application.
     """
 
     def __init__(
@@ -98,7 +123,8 @@ class DecisionService:
         self.writer = Writer(store.engine)
         self._compiled: dict[int, Strategy] = {}
         self._active_cache: tuple[float, int, Strategy] | None = None
-        self._fields_cache: tuple[float, frozenset[str]] | None = None
+        # (checked at, list version, {field: {value hash: list names}})
+        self._lists = None if not list_secret else ListCache(list_secret)
         self._lock = threading.Lock()
         self._refresh_lock = threading.Lock()
         self._refreshing = False  # a refresh started from the event loop is in flight
@@ -130,32 +156,25 @@ class DecisionService:
         self._active_cache = (time.monotonic(), row.id, compiled)
         return row.id, compiled
 
-    def _list_hits(self, session: Session, payload: Mapping[str, Any]) -> list[tuple[str, str]]:
-        if not self.list_secret:
-            return []
-        cached = self._fields_cache
-        if cached is None or time.monotonic() - cached[0] >= self.cache_seconds:
-            cached = self._fields_cache = (time.monotonic(), _listed_fields(session))
-        if not any(payload.get(f) not in (None, "") for f in cached[1]):
-            return []
-        return list_hits(session, self.list_secret, payload)
-
     def invalidate(self) -> None:
-        """Forget the cached active strategy and list fields (call after changing them)."""
+        """Forget the cached active strategy and make the next decision check the lists' version
+        (call after changing either)."""
         self._active_cache = None
-        self._fields_cache = None
+        if self._lists is not None:
+            self._lists.expire()
         for hook in self.on_invalidate:
             hook()
 
     def stale(self) -> bool:
-        """Whether a cache (active strategy, listed fields) is older than ``cache_seconds``."""
-        now_, active, fields = time.monotonic(), self._active_cache, self._fields_cache
-        if active is None or now_ - active[0] >= self.cache_seconds:
+        """Whether a cache (active strategy, lists) is older than ``cache_seconds``."""
+        active = self._active_cache
+        if active is None or time.monotonic() - active[0] >= self.cache_seconds:
             return True
-        return bool(self.list_secret) and (fields is None or now_ - fields[0] >= self.cache_seconds)
+        return self._lists is not None and self._lists.age() >= self.cache_seconds
 
     def refresh(self) -> None:
-        """Reload the active strategy and the set of listed fields (two small queries).
+        """Reload the active strategy and check the lists' version (two small queries; the
+        entries are read only after they changed).
 
         One caller refreshes while the others go on with the copies they have (at most one
         refresh older than ``cache_seconds``): a stale cache must not send every request in
@@ -164,11 +183,13 @@ class DecisionService:
         if not self._refresh_lock.acquire(blocking=False):
             return  # someone else is refreshing
         try:
+            lists = self._lists
+            generation = 0 if lists is None else lists.generation()
             with self.store.sessions() as session:
                 row, compiled = self.strategy(session)
                 self._active_cache = (time.monotonic(), row.id, compiled)
-                if self.list_secret:
-                    self._fields_cache = (time.monotonic(), _listed_fields(session))
+                if lists is not None:
+                    lists.check(session, generation)
         finally:
             self._refresh_lock.release()
 
@@ -210,9 +231,20 @@ class DecisionService:
 
         Raises
         ------
-        InputError, ConflictError
+        InputError, OutputError, ConflictError, DecisionFailedError
             As :meth:`decide`.
         """
+        try:
+            return self._prepare(payload, actor, api_key_id, idempotency_key)
+        except Exception as exc:
+            if _own_fault(exc):
+                raise failed(exc) from exc
+            raise
+
+    def _prepare(
+        self, payload: Mapping[str, Any], actor: str, api_key_id: int | None,
+        idempotency_key: str | None,
+    ) -> Outcome | Pending:  # fmt: skip
         payload, text = canonical_payload(payload)
         # only a retry needs telling apart from a different request under the same key
         request_sha = "" if idempotency_key is None else self._request_digest(text)
@@ -221,7 +253,7 @@ class DecisionService:
             assert cached is not None
             row_id, strategy = cached[1], cached[2]
             result = strategy.decide(payload)
-            hits: list[tuple[str, str]] = []
+            hits = [] if self._lists is None else self._lists.hits(payload)
         else:
             with self.store.sessions() as session:
                 if idempotency_key is not None:
@@ -230,7 +262,11 @@ class DecisionService:
                         return replay
                 row_id, strategy = self._active(session)
                 result = strategy.decide(payload)
-                hits = self._list_hits(session, payload)
+                hits = []
+                if self._lists is not None:
+                    if not self._lists.loaded:
+                        self._lists.check(session, self._lists.generation())
+                    hits = self._lists.hits(payload)
         return self._pending(
             payload, text, request_sha, actor, api_key_id, idempotency_key, row_id, result, hits
         )
@@ -242,12 +278,7 @@ class DecisionService:
         """
         if idempotency_key is not None or self._active_cache is None:
             return True
-        if not self.list_secret:
-            return False
-        fields = self._fields_cache
-        if fields is None:
-            return True
-        return any(payload.get(f) not in (None, "") for f in fields[1])
+        return self._lists is not None and not self._lists.loaded
 
     def decide(
         self, payload: Mapping[str, Any], actor: str, api_key_id: int | None = None,
@@ -261,8 +292,13 @@ class DecisionService:
         ------
         InputError
             The application does not match the active strategy's inputs (names the fields).
+        OutputError
+            The strategy gave it a limit, APR or term no loan can carry (names the output).
         ConflictError
             No strategy is active, or the idempotency key was used for a different request.
+        DecisionFailedError
+            Deciding it raised an unexpected error (logged with its traceback; the message is
+            generic). Any of these fails this application alone.
         """
         if self.stale():
             self.refresh()
@@ -306,7 +342,9 @@ class DecisionService:
         """Decide several applications (``payload, actor, api_key_id, idempotency_key`` each)
         and write them in one transaction, in this thread: the :class:`Outcome` of each, or the
         error :meth:`decide` would have raised for it (a failed write: the database's error for
-        every application of the batch). One bad application fails alone.
+        every application of the batch). One bad application fails alone: whatever it holds
+        and whatever deciding it raises (:class:`DecisionFailedError` for the unexpected), the
+        others are decided and written.
         """
         if self.stale():
             self.refresh()
@@ -315,14 +353,21 @@ class DecisionService:
         for payload, actor, api_key_id, idempotency_key in requests:
             try:
                 prepared = self.prepare(payload, actor, api_key_id, idempotency_key)
-            except CreditFactoryError as exc:
+            except CreditFactoryError as exc:  # its own (a database failure is everyone's)
                 out.append(exc)
                 continue
             if isinstance(prepared, Pending):
                 pending.append((len(out), prepared))
             out.append(prepared)  # type: ignore[arg-type]  # a Pending: replaced below
         if pending:
-            self.writer.write([item for _, item in pending])
+            items = [item for _, item in pending]
+            self.writer.write(items)
+            refused = [i for i in items if isinstance(_failure(i), DatabaseDataError)]
+            if len(refused) > 1:
+                # a value the database refused fails its whole transaction: write those items
+                # again one by one, so that only the application holding it fails
+                for item in refused:
+                    self.writer.write([item])
         for k, item in pending:
             assert item.future is not None
             failed = item.future.exception()
@@ -478,8 +523,9 @@ class DecisionService:
             return rev, decision
 
 
-def _listed_fields(session: Session) -> frozenset[str]:
-    return frozenset(session.execute(select(ListEntry.field).distinct()).scalars())
+def _failure(item: Pending) -> BaseException | None:
+    assert item.future is not None
+    return item.future.exception()
 
 
 def json_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
