@@ -21,7 +21,7 @@ from creditfactory.store import Application, Store, verify
 def _post(url: str, body: bytes) -> tuple[int, Any]:
     request = urllib.request.Request(
         f"{url}/v1/applications", data=body, method="POST",
-        headers={"X-API-Key": "admin-key-for-tests", "Content-Type": "application/json"},
+        headers={"X-API-Key": "cf-poison-admin-Vb7Kq2Mx9Lw4Zt", "Content-Type": "application/json"},
     )  # fmt: skip
     try:
         with urllib.request.urlopen(request, timeout=30) as answer:
@@ -36,7 +36,8 @@ def test_a_poisoned_application_fails_alone_in_the_engine_process(
     strategy = tmp_path / "strategy.yaml"
     strategy.write_text(POISON_STRATEGY, encoding="utf-8")
     env = {
-        "CREDITFACTORY_DATABASE_URL": db_url, "CREDITFACTORY_ADMIN_KEY": "admin-key-for-tests",
+        "CREDITFACTORY_DATABASE_URL": db_url,
+        "CREDITFACTORY_ADMIN_KEY": "cf-poison-admin-Vb7Kq2Mx9Lw4Zt",
         "CREDITFACTORY_STRATEGY": str(strategy),
     }  # fmt: skip
     goods = [good(i) for i in range(40)]
