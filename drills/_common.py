@@ -91,20 +91,40 @@ def say(*parts: object) -> None:
 
 
 def result(
-    name: str, passed: bool, *, sent: int | None = None, accepted: int | None = None,
-    lost: int | None = None, duplicated: int | None = None, tamper_caught: int | None = None,
-    tamper_tried: int | None = None, fuzz_cases: int | None = None,
-    fuzz_failures: int | None = None, unauthorised: int | None = None,
-    findings: list[str] | None = None, figures: dict[str, Any] | None = None, notes: str = "",
-) -> dict[str, Any]:  # fmt: skip
+    name: str,
+    passed: bool,
+    *,
+    sent: int | None = None,
+    accepted: int | None = None,
+    lost: int | None = None,
+    duplicated: int | None = None,
+    tamper_caught: int | None = None,
+    tamper_tried: int | None = None,
+    fuzz_cases: int | None = None,
+    fuzz_failures: int | None = None,
+    unauthorised: int | None = None,
+    findings: list[str] | None = None,
+    figures: dict[str, Any] | None = None,
+    notes: str = "",
+) -> dict[str, Any]:
     """What a drill returns: the table's counts (``None``: does not apply), whether it passed,
     its findings (one line each: what failed, with the request that shows it) and figures."""
     return {
-        "name": name, "passed": bool(passed), "sent": sent, "accepted": accepted, "lost": lost,
-        "duplicated": duplicated, "tamper_caught": tamper_caught, "tamper_tried": tamper_tried,
-        "fuzz_cases": fuzz_cases, "fuzz_failures": fuzz_failures, "unauthorised": unauthorised,
-        "findings": findings or [], "figures": figures or {}, "notes": notes,
-    }  # fmt: skip
+        "name": name,
+        "passed": bool(passed),
+        "sent": sent,
+        "accepted": accepted,
+        "lost": lost,
+        "duplicated": duplicated,
+        "tamper_caught": tamper_caught,
+        "tamper_tried": tamper_tried,
+        "fuzz_cases": fuzz_cases,
+        "fuzz_failures": fuzz_failures,
+        "unauthorised": unauthorised,
+        "findings": findings or [],
+        "figures": figures or {},
+        "notes": notes,
+    }
 
 
 MUST_BE_ZERO = ("lost", "duplicated", "unauthorised")
@@ -209,18 +229,25 @@ def service_env(db_url: str, tmp: Path, **extra: str) -> dict[str, str]:
     strategy = tmp / "strategy.yaml"
     strategy.write_text(strategy_text(), encoding="utf-8")
     env = {
-        "CREDITFACTORY_DATABASE_URL": db_url, "CREDITFACTORY_ADMIN_KEY": ADMIN_KEY,
-        "CREDITFACTORY_STRATEGY": str(strategy), "CREDITFACTORY_LIST_SECRET": LIST_SECRET,
-        "CREDITFACTORY_QC_RATE": "0.1", "CREDITFACTORY_QC_SEED": "7",
-    }  # fmt: skip
+        "CREDITFACTORY_DATABASE_URL": db_url,
+        "CREDITFACTORY_ADMIN_KEY": ADMIN_KEY,
+        "CREDITFACTORY_STRATEGY": str(strategy),
+        "CREDITFACTORY_LIST_SECRET": LIST_SECRET,
+        "CREDITFACTORY_QC_RATE": "0.1",
+        "CREDITFACTORY_QC_SEED": "7",
+    }
     env.update(extra)
     return env
 
 
 def start(
-    db_url: str, tmp: Path, port: int | None = None, engine_process: bool = True,
-    roles: bool = True, **extra: str,
-) -> Service:  # fmt: skip
+    db_url: str,
+    tmp: Path,
+    port: int | None = None,
+    engine_process: bool = True,
+    roles: bool = True,
+    **extra: str,
+) -> Service:
     """Start the real service on ``db_url`` (engine process by default) and, with ``roles``,
     create a key for every role through the API."""
     from creditfactory.api import start_server
@@ -230,8 +257,13 @@ def start(
     svc = Service(server.url, db_url, env, {"admin": ADMIN_KEY}, server)
     if roles:
         for role in ROLES[1:]:
-            status, body = call(svc.url, "POST", "/v1/keys", ADMIN_KEY,
-                                {"name": f"{role}-{uuid.uuid4().hex[:6]}", "role": role})  # fmt: skip
+            status, body = call(
+                svc.url,
+                "POST",
+                "/v1/keys",
+                ADMIN_KEY,
+                {"name": f"{role}-{uuid.uuid4().hex[:6]}", "role": role},
+            )
             if status != 201:
                 svc.stop()
                 raise RuntimeError(f"POST /v1/keys for {role} answered {status}: {body[:300]!r}")
@@ -245,14 +277,19 @@ def restart(svc: Service, engine_process: bool = True) -> None:
 
     with contextlib.suppress(Exception):
         svc.server.stop(timeout=2)
-    svc.server = start_server(port=svc.port, env=svc.env, engine_process=engine_process,
-                              timeout=90)  # fmt: skip
+    svc.server = start_server(port=svc.port, env=svc.env, engine_process=engine_process, timeout=90)
 
 
 def call(
-    base: str, method: str, path: str, key: str | None = None, body: Any = None,
-    headers: dict[str, str] | None = None, timeout: float = 30.0, raw: bytes | None = None,
-) -> tuple[int, bytes]:  # fmt: skip
+    base: str,
+    method: str,
+    path: str,
+    key: str | None = None,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 30.0,
+    raw: bytes | None = None,
+) -> tuple[int, bytes]:
     """One blocking HTTP request: ``(status, body)``; raises ``OSError`` when the connection
     fails (the caller decides whether to retry)."""
     host, port = base.removeprefix("http://").split(":")
@@ -348,9 +385,14 @@ def raw_request(method: str, path: str, key: str | None, body: bytes, extra: str
 
 
 async def honest_load(
-    port: int, key: str, seconds: float, clients: int, prefix: str, out: Load,
+    port: int,
+    key: str,
+    seconds: float,
+    clients: int,
+    prefix: str,
+    out: Load,
     timeout: float = 30.0,
-) -> None:  # fmt: skip
+) -> None:
     """``clients`` keep-alive connections posting fresh good applications for ``seconds``."""
     stop_at = time.perf_counter() + seconds
     counter = iter(range(10**9))
@@ -361,15 +403,16 @@ async def honest_load(
             i = next(counter)
             app_id = f"{prefix}{i}"
             payload = json.dumps(application(i, prefix)).encode()
-            request = raw_request("POST", "/v1/applications", key, payload,
-                                  f"Idempotency-Key: {app_id}\r\n")  # fmt: skip
+            request = raw_request(
+                "POST", "/v1/applications", key, payload, f"Idempotency-Key: {app_id}\r\n"
+            )
             t0 = time.perf_counter()
             try:
                 if writer is None:
                     reader, writer = await asyncio.open_connection("127.0.0.1", port)
                 assert reader is not None
                 writer.write(request)
-                code, body = await asyncio.wait_for(_read_response(reader), timeout)
+                code, _body = await asyncio.wait_for(_read_response(reader), timeout)
             except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError):
                 out.failures += 1
                 if writer is not None:
@@ -396,10 +439,12 @@ def stored_external_ids(db_url: str) -> dict[str, int]:
     engine = create_engine(db_url)
     try:
         with engine.connect() as conn:
-            rows = conn.execute(text(
-                "SELECT a.external_id, count(*) FROM applications a "
-                "JOIN decisions d ON d.application_id = a.id GROUP BY a.external_id"
-            )).all()  # fmt: skip
+            rows = conn.execute(
+                text(
+                    "SELECT a.external_id, count(*) FROM applications a "
+                    "JOIN decisions d ON d.application_id = a.id GROUP BY a.external_id"
+                )
+            ).all()
     finally:
         engine.dispose()
     return {str(r[0]): int(r[1]) for r in rows}
@@ -412,10 +457,17 @@ MODEL_SPEC = {
     "format_version": 1,
     "scaling": {"factor": 28.85, "offset": 487.1},
     "characteristics": [
-        {"name": "age", "kind": "numerical", "code": "R001", "missing_points": 10.0,
-         "special": [], "upper_edges": [25.0], "points": [20.0, 40.0]},
+        {
+            "name": "age",
+            "kind": "numerical",
+            "code": "R001",
+            "missing_points": 10.0,
+            "special": [],
+            "upper_edges": [25.0],
+            "points": [20.0, 40.0],
+        },
     ],
-}  # fmt: skip
+}
 
 
 def populate(svc: Service, phase: int) -> list[str]:
@@ -436,21 +488,34 @@ def populate(svc: Service, phase: int) -> list[str]:
     key = do("POST", "/v1/keys", {"name": f"extra-{tag}", "role": "analyst"})
     if phase == 2:
         do("DELETE", f"/v1/keys/{key['id']}")
-    do("POST", "/v1/strategies", {"source": strategy_text(f"{phase + 1}", 2 + phase),
-                                  "activate": True})  # fmt: skip
+    do(
+        "POST",
+        "/v1/strategies",
+        {"source": strategy_text(f"{phase + 1}", 2 + phase), "activate": True},
+    )
     if phase == 2:
         do("POST", "/v1/strategies/rollback")
     do("POST", "/v1/models", {"name": "age_score", "version": tag, "spec": MODEL_SPEC})
     base = 1000 * phase
-    do("POST", "/v1/lists/blacklist/entries",
-       {"field": "phone", "values": [f"139{base + k:08d}" for k in range(3)], "note": tag})
-    do("POST", "/v1/lists/greylist/entries",
-       {"field": "id_number", "values": [f"x{base + k}" for k in range(2)]})  # fmt: skip
+    do(
+        "POST",
+        "/v1/lists/blacklist/entries",
+        {"field": "phone", "values": [f"139{base + k:08d}" for k in range(3)], "note": tag},
+    )
+    do(
+        "POST",
+        "/v1/lists/greylist/entries",
+        {"field": "id_number", "values": [f"x{base + k}" for k in range(2)]},
+    )
     if phase == 2:
         do("POST", "/v1/lists/blacklist/remove", {"field": "phone", "values": [f"139{base:08d}"]})
     for k in range(6):
-        do("POST", "/v1/applications", application(base + k, "T", refer=k % 3 == 2),
-           key=svc.keys.get("underwriter", admin))  # fmt: skip
+        do(
+            "POST",
+            "/v1/applications",
+            application(base + k, "T", refer=k % 3 == 2),
+            key=svc.keys.get("underwriter", admin),
+        )
     if phase == 2:
         pending = do("GET", "/v1/reviews?status=pending")
         do("POST", f"/v1/reviews/{pending[0]['id']}", {"outcome": "decline", "reason": "drill"})

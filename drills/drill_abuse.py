@@ -68,8 +68,9 @@ def oversized(port: int, key: str, size: int, limit: int) -> Any:
         sent[0] += 1
         body = dict(application(10**7 + sent[0], "O"), blob="x" * size)
         try:
-            status, _ = await _send(port, raw_request("POST", "/v1/applications", key,
-                                                      json.dumps(body).encode()))  # fmt: skip
+            status, _ = await _send(
+                port, raw_request("POST", "/v1/applications", key, json.dumps(body).encode())
+            )
             _count(got, status)
         except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError):
             got["errors"] += 1
@@ -117,8 +118,9 @@ def poisoned(port: int, key: str) -> Any:
         body = dict(application(2 * 10**7 + n[0], "P"), monthly_income="__BIG__")
         text = json.dumps(body).replace('"__BIG__"', "9" * 400)  # a JSON number, 400 digits
         try:
-            status, answer = await _send(port, raw_request("POST", "/v1/applications", key,
-                                                           text.encode()))  # fmt: skip
+            status, answer = await _send(
+                port, raw_request("POST", "/v1/applications", key, text.encode())
+            )
             _count(got, status)
             if status >= 500 and "sample" not in got:
                 got["sample"] = f"{status}: {answer[:160]!r}"
@@ -154,21 +156,38 @@ def grow_lists(url: str, key: str, entries: int, per_request: int = 5000) -> dic
     statuses: dict[int, int] = {}
     for start_at in range(0, entries, per_request):
         values = [f"177{i:08d}" for i in range(start_at, min(entries, start_at + per_request))]
-        status, _ = call(url, "POST", "/v1/lists/blacklist/entries", key,
-                         {"field": "phone", "values": values}, timeout=300)  # fmt: skip
+        status, _ = call(
+            url,
+            "POST",
+            "/v1/lists/blacklist/entries",
+            key,
+            {"field": "phone", "values": values},
+            timeout=300,
+        )
         statuses[status] = statuses.get(status, 0) + 1
     return {"seconds": round(time.perf_counter() - t0, 1), "statuses": statuses}
 
 
-def run(quick: bool = False, seconds: float | None = None, clients: int = 8) -> dict[str, Any]:
+ABUSES = ("oversized", "slowloris", "poisoned", "guessing", "lists")
+
+
+def run(
+    quick: bool = False,
+    seconds: float | None = None,
+    clients: int = 8,
+    abuses: tuple[str, ...] = ABUSES,
+) -> dict[str, Any]:
+    """Honest clients alone, then beside each of ``abuses`` (all by default)."""
     seconds = seconds or (2.0 if quick else 8.0)
     big = 2 * 2**20 if quick else 16 * 2**20
     slow = 40 if quick else 200
     entries = 5_000 if quick else 100_000
-    say(f"abuse drill (SQLite, engine process): {clients} honest keep-alive clients for "
+    say(
+        f"abuse drill (SQLite, engine process): {clients} honest keep-alive clients for "
         f"{seconds:g} s alone, then beside: {big // 2**20} MiB applications, {slow} slowloris "
         "connections, applications with a 400-digit income, wrong keys at full speed, and "
-        f"after the blacklist grows to {entries:,} entries")  # fmt: skip
+        f"after the blacklist grows to {entries:,} entries"
+    )
     rows: list[dict[str, Any]] = []
     findings: list[str] = []
     honest_acked: list[str] = []
@@ -198,56 +217,81 @@ def run(quick: bool = False, seconds: float | None = None, clients: int = 8) -> 
                 honest_sent += load.sent
                 honest_acked.extend(load.acked)
                 base = rows[0]["honest_rps"] if rows else load.rps
-                row = {"scenario": name, "honest_rps": round(load.rps, 1),
-                       "p99_ms": round(load.p99_ms(), 1),
-                       "ratio": round(load.rps / base, 2) if base else 0.0,
-                       "honest_5xx": fives, "honest_cut": load.failures,
-                       "abuser": _abuser(got)}  # fmt: skip
+                row = {
+                    "scenario": name,
+                    "honest_rps": round(load.rps, 1),
+                    "p99_ms": round(load.p99_ms(), 1),
+                    "ratio": round(load.rps / base, 2) if base else 0.0,
+                    "honest_5xx": fives,
+                    "honest_cut": load.failures,
+                    "abuser": _abuser(got),
+                }
                 rows.append(row)
                 if fives:
-                    findings.append(f"{name}: {fives} honest request(s) answered 5xx "
-                                    f"({load.statuses})")  # fmt: skip
-                say(f"  {name:<34} honest {row['honest_rps']:>8,.1f}/s  p99 "
+                    findings.append(
+                        f"{name}: {fives} honest request(s) answered 5xx ({load.statuses})"
+                    )
+                say(
+                    f"  {name:<34} honest {row['honest_rps']:>8,.1f}/s  p99 "
                     f"{row['p99_ms']:>7,.1f} ms  x{row['ratio']:<5}  honest 5xx {fives}, cut "
-                    f"{load.failures}; abuser: {row['abuser']}")  # fmt: skip
+                    f"{load.failures}; abuser: {row['abuser']}"
+                )
 
             scenario("honest clients alone")
-            scenario(f"+ {big // 2**20} MiB applications", oversized(port, key, big, 8), 2)
-            stop = time.perf_counter() + seconds + 1
-            scenario(f"+ {slow} slowloris connections", slowloris(port, slow, stop), slow)
-            scenario("+ poisoned (400-digit income)", poisoned(port, key), 2)
-            scenario("+ wrong keys at full speed", guessing(port), 4)
-            grown = grow_lists(svc.url, svc.keys["analyst"], entries)
-            say(f"  blacklist grown by {entries:,} entries in {grown['seconds']} s "
-                f"(statuses {grown['statuses']})")  # fmt: skip
-            scenario(f"after {entries:,} list entries")
+            if "oversized" in abuses:
+                scenario(f"+ {big // 2**20} MiB applications", oversized(port, key, big, 8), 2)
+            if "slowloris" in abuses:
+                stop = time.perf_counter() + seconds + 1
+                scenario(f"+ {slow} slowloris connections", slowloris(port, slow, stop), slow)
+            if "poisoned" in abuses:
+                scenario("+ poisoned (400-digit income)", poisoned(port, key), 2)
+            if "guessing" in abuses:
+                scenario("+ wrong keys at full speed", guessing(port), 4)
+            if "lists" in abuses:
+                grown = grow_lists(svc.url, svc.keys["analyst"], entries)
+                say(
+                    f"  blacklist grown by {entries:,} entries in {grown['seconds']} s "
+                    f"(statuses {grown['statuses']})"
+                )
+                scenario(f"after {entries:,} list entries")
             for row in rows:
                 if isinstance(row["abuser"], dict) and row["abuser"].get("5xx"):
-                    findings.append(f"{row['scenario']}: the abuser's requests got "
-                                    f"{row['abuser']['5xx']} 5xx ({row['abuser']})")  # fmt: skip
+                    findings.append(
+                        f"{row['scenario']}: the abuser's requests got "
+                        f"{row['abuser']['5xx']} 5xx ({row['abuser']})"
+                    )
         finally:
             svc.stop()
         stored = stored_external_ids(url)
     lost = sum(1 for a in honest_acked if stored.get(a, 0) == 0)
     duplicated = sum(1 for a in honest_acked if stored.get(a, 0) > 1)
     if lost or duplicated:
-        findings.append(f"honest applications: {lost} acknowledged but not stored, "
-                        f"{duplicated} stored twice")  # fmt: skip
+        findings.append(
+            f"honest applications: {lost} acknowledged but not stored, {duplicated} stored twice"
+        )
     return result(
-        "abuse", honest_5xx == 0 and not lost and not duplicated,
-        sent=honest_sent, accepted=len(honest_acked), lost=lost, duplicated=duplicated,
-        findings=findings, figures={"scenarios": rows, "seconds_each": seconds},
+        "abuse",
+        honest_5xx == 0 and not lost and not duplicated,
+        sent=honest_sent,
+        accepted=len(honest_acked),
+        lost=lost,
+        duplicated=duplicated,
+        findings=findings,
+        figures={"scenarios": rows, "seconds_each": seconds},
         notes="abusers' 5xx are findings, not failures of the drill; pass/fail is about "
         "honest clients",
-    )  # fmt: skip
+    )
 
 
 def _abuser(got: dict[str, Any] | None) -> Any:
     if got is None:
         return "-"
     statuses = got.get("statuses", {})
-    out = {"sent": got.get("sent", 0), "statuses": dict(sorted(statuses.items())),
-           "errors": got.get("errors", 0)}  # fmt: skip
+    out = {
+        "sent": got.get("sent", 0),
+        "statuses": dict(sorted(statuses.items())),
+        "errors": got.get("errors", 0),
+    }
     fives = sum(v for k, v in statuses.items() if k >= 500)
     if fives:
         out["5xx"] = fives
@@ -255,4 +299,3 @@ def _abuser(got: dict[str, Any] | None) -> Any:
         if extra in got:
             out[extra] = got[extra]
     return out
-

@@ -102,11 +102,16 @@ class Requests:
         """``(path with ids, body)`` for one call."""
         self.n += 1
         n = self.n
-        values: dict[str, Any] = {"application_id": 1, "decision_id": 1, "strategy_id": 1,
-                                  "list_name": "blacklist"}  # fmt: skip
+        values: dict[str, Any] = {
+            "application_id": 1,
+            "decision_id": 1,
+            "strategy_id": 1,
+            "list_name": "blacklist",
+        }
         if "{key_id}" in path:
-            values["key_id"] = self._admin("POST", "/v1/keys",
-                                           {"name": f"victim-{n}", "role": "read-only"})["id"]
+            values["key_id"] = self._admin(
+                "POST", "/v1/keys", {"name": f"victim-{n}", "role": "read-only"}
+            )["id"]
         if "{review_id}" in path:
             values["review_id"] = self.pending.pop(0) if self.pending else 1
         for name in re.findall(r"{(\w+)}", path):
@@ -143,15 +148,19 @@ def expected(endpoint: str, permissions: dict[str, frozenset[str]]) -> set[str] 
 def run(quick: bool = False) -> dict[str, Any]:
     from creditfactory.api import PERMISSIONS
 
-    say("authorisation drill: every endpoint of /openapi.json x (admin, analyst, underwriter, "
+    say(
+        "authorisation drill: every endpoint of /openapi.json x (admin, analyst, underwriter, "
         "read-only, a revoked admin key, a wrong key, no key), each request one an allowed "
-        "caller would see succeed; compared with docs/service.md's role table")  # fmt: skip
+        "caller would see succeed; compared with docs/service.md's role table"
+    )
     findings: list[str] = []
     docs = documented()
     for permission, roles in PERMISSIONS.items():
         if permission in docs and docs[permission] != set(roles):
-            findings.append(f"docs/service.md gives {permission} to {sorted(docs[permission])}, "
-                            f"the code (PERMISSIONS) to {sorted(roles)}")  # fmt: skip
+            findings.append(
+                f"docs/service.md gives {permission} to {sorted(docs[permission])}, "
+                f"the code (PERMISSIONS) to {sorted(roles)}"
+            )
     undocumented = sorted(set(PERMISSIONS) - set(docs))
     if undocumented:
         findings.append(f"permissions not in docs/service.md's table: {undocumented}")
@@ -159,12 +168,16 @@ def run(quick: bool = False) -> dict[str, Any]:
         svc = start(f"sqlite:///{tmp / 'authz.db'}", tmp)
         try:
             populate(svc, 1)
-            status, body = call(svc.url, "POST", "/v1/keys", svc.keys["admin"],
-                                {"name": "to-revoke", "role": "admin"})  # fmt: skip
+            _status, body = call(
+                svc.url,
+                "POST",
+                "/v1/keys",
+                svc.keys["admin"],
+                {"name": "to-revoke", "role": "admin"},
+            )
             revoked = json.loads(body)
             call(svc.url, "DELETE", f"/v1/keys/{revoked['id']}", svc.keys["admin"])
-            keys = {**svc.keys, "revoked": revoked["key"], "wrong key": WRONG_KEY,
-                    "no key": None}  # fmt: skip
+            keys = {**svc.keys, "revoked": revoked["key"], "wrong key": WRONG_KEY, "no key": None}
             doc = json.loads(call(svc.url, "GET", "/openapi.json")[1])
             builder = Requests(svc)
             builder.prepare(reviews=len(CALLERS) + 2)
@@ -176,45 +189,66 @@ def run(quick: bool = False) -> dict[str, Any]:
                     allowed = expected(endpoint, PERMISSIONS)
                     row: dict[str, int] = {}
                     for who in CALLERS:
-                        path, payload = builder.build(method.upper(), template,
-                                                      {"template": template})  # fmt: skip
+                        path, payload = builder.build(
+                            method.upper(), template, {"template": template}
+                        )
                         row[who], answer = call(svc.url, method.upper(), path, keys[who], payload)
                         ok = row[who] < 400
                         if allowed is None:
                             if who in ("revoked", "wrong key", "no key") and ok:
                                 unauthorised += 1
-                                findings.append(f"UNAUTHORISED: {method.upper()} {path} with "
-                                                f"{who} answered {row[who]}")  # fmt: skip
+                                findings.append(
+                                    f"UNAUTHORISED: {method.upper()} {path} with "
+                                    f"{who} answered {row[who]}"
+                                )
                             continue
                         if who not in allowed and ok:
                             unauthorised += 1
-                            findings.append(f"UNAUTHORISED: {method.upper()} {path} with {who} "
-                                            f"answered {row[who]}: {answer[:120]!r}")  # fmt: skip
+                            findings.append(
+                                f"UNAUTHORISED: {method.upper()} {path} with {who} "
+                                f"answered {row[who]}: {answer[:120]!r}"
+                            )
                         elif who not in allowed and row[who] not in (401, 403):
                             mismatches += 1
-                            findings.append(f"{method.upper()} {path} with {who}: {row[who]} "
-                                            "(expected 401 or 403)")  # fmt: skip
+                            findings.append(
+                                f"{method.upper()} {path} with {who}: {row[who]} "
+                                "(expected 401 or 403)"
+                            )
                         elif who in allowed and row[who] in (401, 403):
                             mismatches += 1
-                            findings.append(f"{method.upper()} {path} with {who}: {row[who]} "
-                                            "(the table allows it)")  # fmt: skip
+                            findings.append(
+                                f"{method.upper()} {path} with {who}: {row[who]} "
+                                "(the table allows it)"
+                            )
                     if allowed is None:
-                        findings.append(f"{endpoint}: not in the drill's table of endpoints "
-                                        "(add it to drills/drill_authz.py ACTIONS)")  # fmt: skip
-                    label = ("?" if allowed is None else "anyone" if endpoint in PUBLIC
-                             else ",".join(r[:5] for r in ROLES if r in allowed))  # fmt: skip
+                        findings.append(
+                            f"{endpoint}: not in the drill's table of endpoints "
+                            "(add it to drills/drill_authz.py ACTIONS)"
+                        )
+                    label = (
+                        "?"
+                        if allowed is None
+                        else "anyone"
+                        if endpoint in PUBLIC
+                        else ",".join(r[:5] for r in ROLES if r in allowed)
+                    )
                     matrix.append((endpoint, label, row))
         finally:
             svc.stop()
     _print(matrix, PERMISSIONS)
     cells = len(matrix) * len(CALLERS)
-    say(f"  {len(matrix)} endpoints x {len(CALLERS)} callers = {cells} requests; "
-        f"{unauthorised} unauthorised successes, {mismatches} other differences from the table")
+    say(
+        f"  {len(matrix)} endpoints x {len(CALLERS)} callers = {cells} requests; "
+        f"{unauthorised} unauthorised successes, {mismatches} other differences from the table"
+    )
     return result(
-        "authz", unauthorised == 0 and not findings, sent=cells, unauthorised=unauthorised,
+        "authz",
+        unauthorised == 0 and not findings,
+        sent=cells,
+        unauthorised=unauthorised,
         findings=findings,
         figures={"matrix": {e: row for e, _, row in matrix}, "callers": list(CALLERS)},
-    )  # fmt: skip
+    )
 
 
 def _print(matrix: list[tuple[str, str, dict[str, int]]], permissions: Any) -> None:
@@ -230,8 +264,9 @@ def _print(matrix: list[tuple[str, str, dict[str, int]]], permissions: Any) -> N
         cells = []
         for who, status in row.items():
             permitted = expected(endpoint, permissions)
-            good = permitted is not None and ((status < 400) if who in permitted
-                                              else status in (401, 403))  # fmt: skip
+            good = permitted is not None and (
+                (status < 400) if who in permitted else status in (401, 403)
+            )
             if permitted is not None and who in permitted and status >= 400:
                 good = status not in (401, 403)  # refused for another reason: not the role
             cells.append(f"[{'green' if good else 'bold red'}]{status}[/]")

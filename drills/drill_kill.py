@@ -90,8 +90,15 @@ def server_kills(kind: str, kills: int, tmp: Path, clients: int = 6, seed: int =
                     i = next(next_id)
                 app = application(i, "K")
                 try:
-                    status, body = call(svc.url, "POST", "/v1/applications", ADMIN_KEY, app,
-                                        {"Idempotency-Key": f"kill-{i}"}, timeout=20)  # fmt: skip
+                    status, body = call(
+                        svc.url,
+                        "POST",
+                        "/v1/applications",
+                        ADMIN_KEY,
+                        app,
+                        {"Idempotency-Key": f"kill-{i}"},
+                        timeout=20,
+                    )
                 except OSError:
                     with lock:
                         conn_errors += 1
@@ -147,23 +154,32 @@ def server_kills(kind: str, kills: int, tmp: Path, clients: int = 6, seed: int =
     if duplicated:
         findings.append(f"server/{kind}: {duplicated} application(s) stored more than once")
     if lost_acked:
-        findings.append(f"server/{kind}: {lost_acked} acknowledged application(s) not stored "
-                        "once with the decision they were answered with")  # fmt: skip
+        findings.append(
+            f"server/{kind}: {lost_acked} acknowledged application(s) not stored "
+            "once with the decision they were answered with"
+        )
     if unanswered:
         findings.append(f"server/{kind}: {unanswered} application(s) never answered")
     if code != 0:
         findings.append(f"server/{kind}: audit verify exit {code}: {report[:300]}")
     for s in samples:
         findings.append(f"server/{kind}: POST /v1/applications during a kill answered {s}")
-    say(f"  {kind}: killed the front {done['front']}x and the engine {done['engine']}x; "
+    say(
+        f"  {kind}: killed the front {done['front']}x and the engine {done['engine']}x; "
         f"{sent:,} requests ({conn_errors:,} cut off), statuses {dict(sorted(statuses.items()))}; "
         f"{len(acked):,} applications acknowledged, {len(stored):,} stored, {duplicated} twice; "
-        f"audit verify exit {code}: {report[:120]}")  # fmt: skip
+        f"audit verify exit {code}: {report[:120]}"
+    )
     return {
-        "sent": sent, "accepted": len(acked), "lost": lost_acked + unanswered,
-        "duplicated": duplicated, "findings": findings, "kills": done, "asked": asked,
+        "sent": sent,
+        "accepted": len(acked),
+        "lost": lost_acked + unanswered,
+        "duplicated": duplicated,
+        "findings": findings,
+        "kills": done,
+        "asked": asked,
         "ok": not findings,
-    }  # fmt: skip
+    }
 
 
 def _stored(url: str) -> dict[str, list[str]]:
@@ -173,10 +189,12 @@ def _stored(url: str) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     try:
         with engine.connect() as conn:
-            rows = conn.execute(text(
-                "SELECT a.external_id, d.id FROM applications a "
-                "LEFT JOIN decisions d ON d.application_id = a.id ORDER BY a.id"
-            )).all()  # fmt: skip
+            rows = conn.execute(
+                text(
+                    "SELECT a.external_id, d.id FROM applications a "
+                    "LEFT JOIN decisions d ON d.application_id = a.id ORDER BY a.id"
+                )
+            ).all()
     finally:
         engine.dispose()
     for ext, dec in rows:
@@ -187,8 +205,9 @@ def _stored(url: str) -> dict[str, list[str]]:
 # ----------------------------------------------------------------------------- the batch
 
 
-def batch_kills(kind: str, kills: int, tmp: Path, rows: int = 6000, chunk: int = 20,
-                seed: int = 0) -> dict:  # fmt: skip
+def batch_kills(
+    kind: str, kills: int, tmp: Path, rows: int = 6000, chunk: int = 20, seed: int = 0
+) -> dict:
     import polars as pl
     from polars.testing import assert_frame_equal
 
@@ -210,9 +229,23 @@ def batch_kills(kind: str, kills: int, tmp: Path, rows: int = 6000, chunk: int =
         store = Store(url)
         store.migrate()
         store.dispose()
-        cmd = [sys.executable, "-c", CLI, "batch", "decide", "--strategy", str(strategy),
-               "--input", str(apps), "--out", str(out), "--chunk-size", str(chunk),
-               "--database-url", url]  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-c",
+            CLI,
+            "batch",
+            "decide",
+            "--strategy",
+            str(strategy),
+            "--input",
+            str(apps),
+            "--out",
+            str(out),
+            "--chunk-size",
+            str(chunk),
+            "--database-url",
+            url,
+        ]
         work = parts_dir(out)
         killed = runs = 0
         points: list[str] = []
@@ -249,8 +282,9 @@ def batch_kills(kind: str, kills: int, tmp: Path, rows: int = 6000, chunk: int =
                 proc.stderr.close()
         final = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         if final.returncode != 0:
-            findings.append(f"batch/{kind}: the resumed run exited {final.returncode}: "
-                            f"{final.stderr[-300:]}")  # fmt: skip
+            findings.append(
+                f"batch/{kind}: the resumed run exited {final.returncode}: {final.stderr[-300:]}"
+            )
         lost = duplicated = 0
         if out.exists():
             got = pl.read_parquet(out)
@@ -262,8 +296,9 @@ def batch_kills(kind: str, kills: int, tmp: Path, rows: int = 6000, chunk: int =
                 same = True
             except AssertionError as exc:
                 same = False
-                findings.append(f"batch/{kind}: output differs from an uninterrupted run: "
-                                f"{str(exc)[:200]}")  # fmt: skip
+                findings.append(
+                    f"batch/{kind}: output differs from an uninterrupted run: {str(exc)[:200]}"
+                )
         else:
             lost, same = rows, False
         code, report = audit_verify(url)
@@ -273,20 +308,29 @@ def batch_kills(kind: str, kills: int, tmp: Path, rows: int = 6000, chunk: int =
         n_chunks = -(-rows // chunk)
         if sorted(chunks) != list(range(n_chunks)):
             twice = len(chunks) - len(set(chunks))
-            findings.append(f"batch/{kind}: ledger records {len(chunks)} chunk entries for "
-                            f"{n_chunks} chunks ({twice} twice)")  # fmt: skip
+            findings.append(
+                f"batch/{kind}: ledger records {len(chunks)} chunk entries for "
+                f"{n_chunks} chunks ({twice} twice)"
+            )
     if lost:
         findings.append(f"batch/{kind}: {lost} input row(s) missing from the output")
     if duplicated:
         findings.append(f"batch/{kind}: {duplicated} input row(s) more than once in the output")
-    say(f"  {kind}: batch of {rows:,} rows in chunks of {chunk} killed {killed}x "
+    say(
+        f"  {kind}: batch of {rows:,} rows in chunks of {chunk} killed {killed}x "
         f"({', '.join(points[:6])}{' ...' if len(points) > 6 else ''}); resumed run exit "
         f"{final.returncode}; rows missing {lost}, twice {duplicated}, equal to an "
-        f"uninterrupted run: {same}; ledger chunk entries {len(chunks)}; audit verify exit {code}")
+        f"uninterrupted run: {same}; ledger chunk entries {len(chunks)}; audit verify exit {code}"
+    )
     if killed < kills:
         findings.append(f"batch/{kind}: only {killed} of {kills} kills landed")
-    return {"killed": killed, "lost": lost, "duplicated": duplicated, "findings": findings,
-            "ok": not findings}  # fmt: skip
+    return {
+        "killed": killed,
+        "lost": lost,
+        "duplicated": duplicated,
+        "findings": findings,
+        "ok": not findings,
+    }
 
 
 def _recorded_chunks(url: str) -> list[int]:
@@ -303,15 +347,23 @@ def _recorded_chunks(url: str) -> list[int]:
     return sorted(int(json.loads(r[0])["chunk"]) for r in rows)
 
 
-def run(quick: bool = False, server: int | None = None, batch: int | None = None,
-        databases: list[str] | None = None) -> dict[str, Any]:  # fmt: skip
-    """``server`` / ``batch``: kills per database (default 20, 3 with ``quick``)."""
+def run(
+    quick: bool = False,
+    server: int | None = None,
+    batch: int | None = None,
+    databases: list[str] | None = None,
+    rows: int = 6000,
+) -> dict[str, Any]:
+    """``server`` / ``batch``: kills per database (default 20, 3 with ``quick``); ``rows``:
+    the batch input's size (chunks of 20)."""
     notes: list[str] = []
     server = server if server is not None else (3 if quick else 20)
     batch = batch if batch is not None else (3 if quick else 20)
     todo = databases or kinds(notes)
-    say(f"kill -9 drill on {', '.join(todo)}: {server} server kills (front or engine, at random) "
-        f"and {batch} batch-factory kills per database")  # fmt: skip
+    say(
+        f"kill -9 drill on {', '.join(todo)}: {server} server kills (front or engine, at random) "
+        f"and {batch} batch-factory kills per database"
+    )
     total = {"sent": 0, "accepted": 0, "lost": 0, "duplicated": 0}
     findings: list[str] = []
     figures: dict[str, Any] = {}
@@ -326,7 +378,7 @@ def run(quick: bool = False, server: int | None = None, batch: int | None = None
                 figures[f"server_{kind}"] = {k: s[k] for k in ("sent", "accepted", "kills")}
                 ok &= s["ok"]
             if batch:
-                b = batch_kills(kind, batch, tmp, seed=len(kind))
+                b = batch_kills(kind, batch, tmp, rows=rows, seed=len(kind))
                 total["lost"] += b["lost"]
                 total["duplicated"] += b["duplicated"]
                 findings += b["findings"]

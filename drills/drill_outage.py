@@ -54,8 +54,9 @@ class Proxy:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(30)
 
     async def _listen(self) -> None:
-        self.server = await asyncio.start_server(self._handle, "127.0.0.1", self.port,
-                                                 reuse_address=True)  # fmt: skip
+        self.server = await asyncio.start_server(
+            self._handle, "127.0.0.1", self.port, reuse_address=True
+        )
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -109,10 +110,12 @@ def run(quick: bool = False, outage: float | None = None, clients: int = 6) -> d
     if problem is not None:
         say(f"database outage drill skipped: PostgreSQL unreachable ({problem})")
         return result("outage", True, notes=f"skipped: PostgreSQL unreachable ({problem})")
-    say(f"database outage drill (PostgreSQL; the outage is SIMULATED with a TCP proxy in the "
+    say(
+        f"database outage drill (PostgreSQL; the outage is SIMULATED with a TCP proxy in the "
         f"drill, the real server is never stopped): {clients} clients posting with "
         f"Idempotency-Keys and retrying; {before:g} s of traffic, the proxy cuts every "
-        f"connection and refuses new ones for {outage:g} s, then {after:g} s more")  # fmt: skip
+        f"connection and refuses new ones for {outage:g} s, then {after:g} s more"
+    )
     proxy = Proxy()
     findings: list[str] = []
     statuses: dict[str, dict[int, int]] = {"before": {}, "outage": {}, "after": {}}
@@ -123,7 +126,7 @@ def run(quick: bool = False, outage: float | None = None, clients: int = 6) -> d
     first_ok_after: list[float] = []
     restored_at = [0.0]
     try:
-        with pg_schema("cf_outage") as (schema, direct_url), workdir("outage") as tmp:
+        with pg_schema("cf_outage") as (_schema, direct_url), workdir("outage") as tmp:
             via = direct_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
             svc = start(via, tmp, roles=False)
             stop = threading.Event()
@@ -143,8 +146,15 @@ def run(quick: bool = False, outage: float | None = None, clients: int = 6) -> d
                     app = application(i, "U")
                     where = phase[0]
                     try:
-                        status, body = call(svc.url, "POST", "/v1/applications", ADMIN_KEY, app,
-                                            {"Idempotency-Key": f"out-{i}"}, timeout=30)  # fmt: skip
+                        status, body = call(
+                            svc.url,
+                            "POST",
+                            "/v1/applications",
+                            ADMIN_KEY,
+                            app,
+                            {"Idempotency-Key": f"out-{i}"},
+                            timeout=30,
+                        )
                     except OSError:
                         with lock:
                             conn_errors += 1
@@ -156,9 +166,11 @@ def run(quick: bool = False, outage: float | None = None, clients: int = 6) -> d
                         bucket = statuses[where]
                         bucket[status] = bucket.get(status, 0) + 1
                         leak = leaks(body)
-                        if (status >= 500 and status != 503 or leak) and len(samples) < 5:
-                            samples.append(f"{where}: POST /v1/applications (Idempotency-Key "
-                                           f"out-{i}) -> {status}: {body[:160]!r}")  # fmt: skip
+                        if ((status >= 500 and status != 503) or leak) and len(samples) < 5:
+                            samples.append(
+                                f"{where}: POST /v1/applications (Idempotency-Key "
+                                f"out-{i}) -> {status}: {body[:160]!r}"
+                            )
                         if status in (200, 201):
                             acked[app["application_id"]] = str(json.loads(body)["decision_id"])
                             if where == "after" and not first_ok_after:
@@ -203,24 +215,38 @@ def run(quick: bool = False, outage: float | None = None, clients: int = 6) -> d
     if half:
         findings.append(f"{len(half)} application(s) stored without a decision or ledger entry")
     if lost or unanswered:
-        findings.append(f"{lost} acknowledged application(s) not stored with their decision, "
-                        f"{unanswered} never answered")  # fmt: skip
+        findings.append(
+            f"{lost} acknowledged application(s) not stored with their decision, "
+            f"{unanswered} never answered"
+        )
     if code != 0:
         findings.append(f"audit verify exit {code}: {report[:300]}")
     resumed = first_ok_after[0] if first_ok_after else None
     if resumed is None:
         findings.append("the service did not answer a 2xx after the database came back")
-    say(f"  {len(acked):,} applications acknowledged ({conn_errors} connection errors); "
+    say(
+        f"  {len(acked):,} applications acknowledged ({conn_errors} connection errors); "
         f"first success {resumed if resumed is None else round(resumed, 2)} s after the "
-        f"database came back; /health {health}; audit verify exit {code}: {report[:90]}")
+        f"database came back; /health {health}; audit verify exit {code}: {report[:90]}"
+    )
     return result(
-        "outage", not findings, sent=sum(sum(v.values()) for v in statuses.values()) + conn_errors,
-        accepted=len(acked), lost=lost + unanswered, duplicated=duplicated, findings=findings,
-        figures={"statuses": statuses, "resumed_after_s": resumed, "outage_s": outage,
-                 "non_503_5xx": sum(bad.values()), "half_written": len(half),
-                 "audit_exit": code},
+        "outage",
+        not findings,
+        sent=sum(sum(v.values()) for v in statuses.values()) + conn_errors,
+        accepted=len(acked),
+        lost=lost + unanswered,
+        duplicated=duplicated,
+        findings=findings,
+        figures={
+            "statuses": statuses,
+            "resumed_after_s": resumed,
+            "outage_s": outage,
+            "non_503_5xx": sum(bad.values()),
+            "half_written": len(half),
+            "audit_exit": code,
+        },
         notes="outage simulated with a TCP proxy in front of PostgreSQL",
-    )  # fmt: skip
+    )
 
 
 def _stored(url: str) -> dict[str, tuple[str | None, bool]]:
@@ -230,10 +256,12 @@ def _stored(url: str) -> dict[str, tuple[str | None, bool]]:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            rows = conn.execute(text(
-                "SELECT a.external_id, a.id, d.id FROM applications a "
-                "LEFT JOIN decisions d ON d.application_id = a.id ORDER BY a.id"
-            )).all()  # fmt: skip
+            rows = conn.execute(
+                text(
+                    "SELECT a.external_id, a.id, d.id FROM applications a "
+                    "LEFT JOIN decisions d ON d.application_id = a.id ORDER BY a.id"
+                )
+            ).all()
             subjects = {r[0] for r in conn.execute(text("SELECT subject FROM ledger"))}
             payloads = [r[0] for r in conn.execute(text("SELECT payload FROM ledger"))]
     finally:

@@ -97,8 +97,12 @@ class Copies:
         import psycopg
 
         with psycopg.connect(pg_dsn(), autocommit=True) as conn:
-            tables = [r[0] for r in conn.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = %s", (source,))]  # fmt: skip
+            tables = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = %s", (source,)
+                )
+            ]
             conn.execute(f'CREATE SCHEMA "{target}"')
             for t in tables:
                 conn.execute(f'CREATE TABLE "{target}"."{t}" (LIKE "{source}"."{t}" INCLUDING ALL)')
@@ -151,8 +155,11 @@ def tables(url: str) -> list[Any]:
     reflected = MetaData()
     with _engine(url) as engine:
         reflected.reflect(engine)
-    extra = [t for name, t in reflected.tables.items()
-             if name not in SKIP_TABLES and name not in Base.metadata.tables]  # fmt: skip
+    extra = [
+        t
+        for name, t in reflected.tables.items()
+        if name not in SKIP_TABLES and name not in Base.metadata.tables
+    ]
     return known + extra
 
 
@@ -260,11 +267,18 @@ def cases(url: str, early: dict[str, list[dict[str, Any]]]) -> list[tuple[str, s
         for col in table.columns:
             if col.name in pk:
                 continue
-            new = _changed(first[col.name], col, [r[col.name] for r in rows[1:]],
-                           col.name in unique)  # fmt: skip
+            new = _changed(
+                first[col.name], col, [r[col.name] for r in rows[1:]], col.name in unique
+            )
 
-            def alter(c: Any, t: Any = table, row: dict = first, col: Any = col, new: Any = new,
-                      w: Any = where) -> str:  # fmt: skip
+            def alter(
+                c: Any,
+                t: Any = table,
+                row: dict = first,
+                col: Any = col,
+                new: Any = new,
+                w: Any = where,
+            ) -> str:
                 c.execute(update(t).where(w(row)).values({col.name: new}))
                 return f"UPDATE {t.name} SET {col.name} = {str(new)[:60]!r} WHERE {_pk(row, t)}"
 
@@ -276,8 +290,14 @@ def cases(url: str, early: dict[str, list[dict[str, Any]]]) -> list[tuple[str, s
 
         out.append((f"{name} row deleted", name, remove))
 
-        def add(c: Any, t: Any = table, row: dict = newest, rows: list = rows, pk: list = pk,
-                unique: set = unique) -> str:  # fmt: skip
+        def add(
+            c: Any,
+            t: Any = table,
+            row: dict = newest,
+            rows: list = rows,
+            pk: list = pk,
+            unique: set = unique,
+        ) -> str:
             copy = dict(row)
             for k in pk:
                 if isinstance(copy[k], int):
@@ -291,8 +311,15 @@ def cases(url: str, early: dict[str, list[dict[str, Any]]]) -> list[tuple[str, s
         if len(rows) >= 2:
             a, b = rows[-2], rows[-1]
 
-            def swap(c: Any, t: Any = table, a: dict = a, b: dict = b, pk: list = pk,
-                     unique: set = unique, w: Any = where) -> str:  # fmt: skip
+            def swap(
+                c: Any,
+                t: Any = table,
+                a: dict = a,
+                b: dict = b,
+                pk: list = pk,
+                unique: set = unique,
+                w: Any = where,
+            ) -> str:
                 rest = [k for k in a if k not in pk]
                 parked = {k: _parked(b[k]) for k in rest if k in unique}
                 if parked:  # move b's unique values aside first
@@ -388,13 +415,16 @@ def drill_database(kind: str, tmp: Path, only: set[str] | None) -> dict[str, Any
             say(f"  {kind}: the untouched database verifies: {report[:90]}")
             early_rows = _early_rows(copies, early)
             plan = cases(url, early_rows)
-            plan += [("database rolled back to an old copy", "*", lambda c: "restore"),
-                     ("ledger tail cut in place", "*", lambda c: "cut")]  # fmt: skip
+            plan += [
+                ("database rolled back to an old copy", "*", lambda c: "restore"),
+                ("ledger tail cut in place", "*", lambda c: "cut"),
+            ]
             for name, table, tamper in plan:
                 if only is not None and name not in only:
                     continue
-                if table == "*" or not name.endswith(("altered", "deleted", "inserted",
-                                                      "reordered", "rolled back")):
+                if table == "*" or not name.endswith(
+                    ("altered", "deleted", "inserted", "reordered", "rolled back")
+                ):
                     outcome = _whole(kind, name, copies, early, filled, early_rows)
                 else:
                     work = copies.fresh(filled)
@@ -410,17 +440,28 @@ def drill_database(kind: str, tmp: Path, only: set[str] | None) -> dict[str, Any
                 if outcome is None:
                     continue
                 outcomes.append(outcome)
-                mark = "caught+named" if outcome["named"] else (
-                    "caught" if outcome["caught"] else "NOT CAUGHT")  # fmt: skip
-                say(f"    [{mark:>12}] {kind}: {name}: {outcome['did']}"
-                    + (f"  ->  {outcome['report'][:110]}" if outcome["caught"] else ""))
+                mark = (
+                    "caught+named"
+                    if outcome["named"]
+                    else ("caught" if outcome["caught"] else "NOT CAUGHT")
+                )
+                say(
+                    f"    [{mark:>12}] {kind}: {name}: {outcome['did']}"
+                    + (f"  ->  {outcome['report'][:110]}" if outcome["caught"] else "")
+                )
         finally:
             copies.close()
     return {"outcomes": outcomes}
 
 
-def _whole(kind: str, name: str, copies: Copies, early: str, filled: str,
-           early_rows: dict[str, list[dict[str, Any]]]) -> dict[str, Any] | None:  # fmt: skip
+def _whole(
+    kind: str,
+    name: str,
+    copies: Copies,
+    early: str,
+    filled: str,
+    early_rows: dict[str, list[dict[str, Any]]],
+) -> dict[str, Any] | None:
     if name.endswith("no rows to tamper with"):
         say(f"    [        skip] {kind}: {name}")
         return None
@@ -453,18 +494,29 @@ def _judge(kind: str, name: str, table: str, did: str, code: int, report: str) -
     named = caught and any(w in report.lower() for w in words)
     if code == -1:
         did = f"could not tamper: {did}"
-    return {"db": kind, "case": name, "table": table, "did": did, "exit": code,
-            "report": report, "caught": caught, "named": named}  # fmt: skip
+    return {
+        "db": kind,
+        "case": name,
+        "table": table,
+        "did": did,
+        "exit": code,
+        "report": report,
+        "caught": caught,
+        "named": named,
+    }
 
 
-def run(quick: bool = False, databases: list[str] | None = None,
-        only: set[str] | None = None) -> dict[str, Any]:  # fmt: skip
+def run(
+    quick: bool = False, databases: list[str] | None = None, only: set[str] | None = None
+) -> dict[str, Any]:
     """Every case on every database (``only``: just the cases of these names)."""
     notes: list[str] = []
     todo = databases or kinds(notes)
-    say(f"tamper drill on {', '.join(todo)}: every table altered (each column), a row deleted, "
+    say(
+        f"tamper drill on {', '.join(todo)}: every table altered (each column), a row deleted, "
         "inserted, rows reordered, tables and the whole database rolled back; audit verify "
-        "(the CLI) must exit non-zero and name the table or record")  # fmt: skip
+        "(the CLI) must exit non-zero and name the table or record"
+    )
     outcomes: list[dict[str, Any]] = []
     findings: list[str] = []
     with workdir("tamper") as tmp:
@@ -478,10 +530,16 @@ def run(quick: bool = False, databases: list[str] | None = None,
     for o in missed:
         state = "caught but not named" if o["caught"] else "not caught"
         findings.append(f"{o['db']}: {o['case']} {state} ({o['did'][:120]})")
-    say(f"  {len(passed_cases)} of {len(outcomes)} cases caught and named; "
-        f"{sum(o['caught'] for o in outcomes)} caught")  # fmt: skip
+    say(
+        f"  {len(passed_cases)} of {len(outcomes)} cases caught and named; "
+        f"{sum(o['caught'] for o in outcomes)} caught"
+    )
     return result(
-        "tamper", not missed and not any("untouched" in f for f in findings),
-        tamper_caught=len(passed_cases), tamper_tried=len(outcomes), findings=findings,
-        figures={"cases": outcomes}, notes="; ".join(notes),
-    )  # fmt: skip
+        "tamper",
+        not missed and not any("untouched" in f for f in findings),
+        tamper_caught=len(passed_cases),
+        tamper_tried=len(outcomes),
+        findings=findings,
+        figures={"cases": outcomes},
+        notes="; ".join(notes),
+    )

@@ -58,8 +58,14 @@ def run_one(module: Path, quick: bool, timeout: float) -> dict[str, Any]:
     name = module.stem.removeprefix("drill_")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
-        command = [sys.executable, str(Path(__file__).resolve()), _CHILD_FLAG, str(module),
-                   "--_out", str(out)] + (["--quick"] if quick else [])  # fmt: skip
+        command = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            _CHILD_FLAG,
+            str(module),
+            "--_out",
+            str(out),
+        ] + (["--quick"] if quick else [])
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         start = time.perf_counter()
         try:
@@ -70,8 +76,13 @@ def run_one(module: Path, quick: bool, timeout: float) -> dict[str, Any]:
         wall = round(time.perf_counter() - start, 1)
         if code != 0 or not out.exists():
             why = f"timed out after {timeout:g} s" if code is None else f"exit status {code}"
-            return {"name": name, "passed": False, "crashed": why, "wall_s": wall,
-                    "findings": [f"the drill itself failed: {why}"]}  # fmt: skip
+            return {
+                "name": name,
+                "passed": False,
+                "crashed": why,
+                "wall_s": wall,
+                "findings": [f"the drill itself failed: {why}"],
+            }
         outcome = json.loads(out.read_text())
     outcome["wall_s"] = wall
     return outcome
@@ -106,19 +117,33 @@ def table(console: Any, outcomes: list[dict[str, Any]]) -> None:
     from rich.table import Table
 
     t = Table(title="drills", title_justify="left")
-    for header in ("drill", "sent", "accepted", "lost", "duplicated", "tamper caught / tried",
-                   "fuzz cases / failures", "unauthorised", "s", "result"):  # fmt: skip
+    for header in (
+        "drill",
+        "sent",
+        "accepted",
+        "lost",
+        "duplicated",
+        "tamper caught / tried",
+        "fuzz cases / failures",
+        "unauthorised",
+        "s",
+        "result",
+    ):
         t.add_column(header, justify="left" if header in ("drill", "result") else "right")
     for o in outcomes:
         tamper_bad = (o.get("tamper_caught") or 0) < (o.get("tamper_tried") or 0)
         t.add_row(
-            o["name"], _cell(o.get("sent")), _cell(o.get("accepted")),
-            _cell(o.get("lost"), True), _cell(o.get("duplicated"), True),
+            o["name"],
+            _cell(o.get("sent")),
+            _cell(o.get("accepted")),
+            _cell(o.get("lost"), True),
+            _cell(o.get("duplicated"), True),
             _pair(o.get("tamper_caught"), o.get("tamper_tried"), tamper_bad),
             _pair(o.get("fuzz_cases"), o.get("fuzz_failures"), bool(o.get("fuzz_failures"))),
-            _cell(o.get("unauthorised"), True), f"{o.get('wall_s', 0):.0f}",
+            _cell(o.get("unauthorised"), True),
+            f"{o.get('wall_s', 0):.0f}",
             "[bold red]FAIL[/]" if failed(o) else "[green]pass[/]",
-        )  # fmt: skip
+        )
     console.print(t)
 
 
@@ -154,8 +179,10 @@ def main(argv: list[str] | None = None) -> int:
     table(console, outcomes)
     bad = [o["name"] for o in outcomes if failed(o)]
     if bad:
-        console.print(f"[bold red]{len(bad)} drill(s) failed:[/] {', '.join(bad)}  "
-                      f"(details: {args.results}/<name>.json)")  # fmt: skip
+        console.print(
+            f"[bold red]{len(bad)} drill(s) failed:[/] {', '.join(bad)}  "
+            f"(details: {args.results}/<name>.json)"
+        )
         return 1
     console.print(f"[green]all {len(outcomes)} drill(s) passed[/]")
     return 0
