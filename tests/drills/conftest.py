@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from tests.conftest import PG_URL, _pg_problem
 
 

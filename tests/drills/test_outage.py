@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from drills import drill_outage
 from tests.drills.conftest import require_postgres
+
+from drills import drill_outage
 
 
 def test_database_outage_writes_nothing_half_and_resumes() -> None:
