@@ -335,7 +335,7 @@ def run(
 ) -> dict[str, Any]:
     """``per_operation``: HTTP cases per operation and mode; ``library``: garbled strategies
     (and half as many garbled files of each format); ``garblings``: kinds of garbled YAML."""
-    per_operation = per_operation or (1 if quick else 8)
+    per_operation = per_operation or (1 if quick else 10)
     library = library or (20 if quick else 200)
     say(
         "fuzz drill: schemathesis over every operation of the service's OpenAPI document "

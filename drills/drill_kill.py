@@ -64,6 +64,7 @@ def _engine_pid(front_pid: int, wait: float = 15.0) -> int | None:
 
 def server_kills(kind: str, kills: int, tmp: Path, clients: int = 6, seed: int = 0) -> dict:
     """Kill the front and the engine ``kills`` times in all (alternating at random)."""
+    t0 = time.perf_counter()
     rng = random.Random(seed)
     targets = ["front", "engine"] * (kills // 2) + rng.sample(["front", "engine"], kills % 2)
     rng.shuffle(targets)
@@ -165,7 +166,8 @@ def server_kills(kind: str, kills: int, tmp: Path, clients: int = 6, seed: int =
     for s in samples:
         findings.append(f"server/{kind}: POST /v1/applications during a kill answered {s}")
     say(
-        f"  {kind}: killed the front {done['front']}x and the engine {done['engine']}x; "
+        f"  {kind}: killed the front {done['front']}x and the engine {done['engine']}x "
+        f"in {time.perf_counter() - t0:.0f} s; "
         f"{sent:,} requests ({conn_errors:,} cut off), statuses {dict(sorted(statuses.items()))}; "
         f"{len(acked):,} applications acknowledged, {len(stored):,} stored, {duplicated} twice; "
         f"audit verify exit {code}: {report[:120]}"
@@ -214,6 +216,7 @@ def batch_kills(
     from creditfactory.batch import decide_file, parts_dir
     from creditfactory.decision import Strategy
 
+    t0 = time.perf_counter()
     rng = random.Random(seed)
     apps = tmp / f"apps-{kind}.parquet"
     pl.DataFrame([application(i, "B") for i in range(rows)]).write_parquet(apps)
@@ -317,7 +320,8 @@ def batch_kills(
     if duplicated:
         findings.append(f"batch/{kind}: {duplicated} input row(s) more than once in the output")
     say(
-        f"  {kind}: batch of {rows:,} rows in chunks of {chunk} killed {killed}x "
+        f"  {kind}: batch of {rows:,} rows in chunks of {chunk} killed {killed}x in "
+        f"{time.perf_counter() - t0:.0f} s "
         f"({', '.join(points[:6])}{' ...' if len(points) > 6 else ''}); resumed run exit "
         f"{final.returncode}; rows missing {lost}, twice {duplicated}, equal to an "
         f"uninterrupted run: {same}; ledger chunk entries {len(chunks)}; audit verify exit {code}"
@@ -354,11 +358,12 @@ def run(
     databases: list[str] | None = None,
     rows: int = 6000,
 ) -> dict[str, Any]:
-    """``server`` / ``batch``: kills per database (default 20, 3 with ``quick``); ``rows``:
-    the batch input's size (chunks of 20)."""
+    """``server`` / ``batch``: kills per database (default 12 and 10: 24 of the server, half
+    front, half engine, and 20 of the batch factory on the two databases; 2 each with
+    ``quick``); ``rows``: the batch input's size (chunks of 20)."""
     notes: list[str] = []
-    server = server if server is not None else (3 if quick else 20)
-    batch = batch if batch is not None else (3 if quick else 20)
+    server = server if server is not None else (2 if quick else 12)
+    batch = batch if batch is not None else (2 if quick else 10)
     todo = databases or kinds(notes)
     say(
         f"kill -9 drill on {', '.join(todo)}: {server} server kills (front or engine, at random) "

@@ -204,7 +204,11 @@ def run(quick: bool = False, outage: float | None = None, clients: int = 6) -> d
         proxy.close()
     for where, got in statuses.items():
         say(f"  {where:<7} statuses {dict(sorted(got.items()))}")
-    bad = {k: v for got in statuses.values() for k, v in got.items() if k >= 500 and k != 503}
+    bad: dict[int, int] = {}
+    for got in statuses.values():
+        for k, v in got.items():
+            if k >= 500 and k != 503:
+                bad[k] = bad.get(k, 0) + v
     if bad:
         findings.append(f"non-503 5xx answers: {bad}")
     findings += samples
