@@ -426,6 +426,8 @@ async def honest_load(
                 out.acked.append(app_id)
         if writer is not None:
             writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
 
     t0 = time.perf_counter()
     await asyncio.gather(*[client(k) for k in range(clients)])

@@ -11,6 +11,7 @@ second and p99 latency, and what the abuser got. The drill passes when no honest
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import secrets
 import time
@@ -39,6 +40,9 @@ async def _attack_until(stop_at: float, fn: Any, tasks: int) -> dict[str, Any]:
             await fn(k, got)
 
     await asyncio.gather(*[one(k) for k in range(tasks)])
+    close = getattr(fn, "close", None)
+    if close is not None:
+        await close()
     return got
 
 
@@ -145,9 +149,18 @@ def guessing(port: int) -> Any:
             _count(got, status)
         except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError):
             got["errors"] += 1
-            conns.pop(k, None)
+            stale = conns.pop(k, None)
+            if stale is not None:
+                stale[1].close()
             await asyncio.sleep(0.05)
 
+    async def close() -> None:
+        for _, writer in conns.values():
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+
+    attack.close = close  # type: ignore[attr-defined]
     return attack
 
 
@@ -180,7 +193,7 @@ def run(
     """Honest clients alone, then beside each of ``abuses`` (all by default)."""
     seconds = seconds or (2.0 if quick else 8.0)
     big = 2 * 2**20 if quick else 16 * 2**20
-    slow = 40 if quick else 200
+    slow = 20 if quick else 200
     entries = 5_000 if quick else 100_000
     say(
         f"abuse drill (SQLite, engine process): {clients} honest keep-alive clients for "
@@ -239,7 +252,11 @@ def run(
 
             scenario("honest clients alone")
             if "oversized" in abuses:
-                scenario(f"+ {big // 2**20} MiB applications", oversized(port, key, big, 8), 2)
+                scenario(
+                    f"+ {big // 2**20} MiB applications",
+                    oversized(port, key, big, 2 if quick else 8),
+                    2,
+                )
             if "slowloris" in abuses:
                 stop = time.perf_counter() + seconds + 1
                 scenario(f"+ {slow} slowloris connections", slowloris(port, slow, stop), slow)

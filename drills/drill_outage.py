@@ -96,16 +96,23 @@ class Proxy:
     def restore(self) -> None:
         self._run(self._listen())
 
+    async def _close(self) -> None:
+        if self.server is not None and self.server.is_serving():
+            await self._cut()
+        for w in list(self.writers):
+            w.transport.abort()
+
     def close(self) -> None:
-        if self.server is not None:
-            self.loop.call_soon_threadsafe(self.server.close)
+        """Stop the proxy, its connections, thread and event loop."""
+        self._run(self._close())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
+        self.loop.close()
 
 
 def run(quick: bool = False, outage: float | None = None, clients: int = 6) -> dict[str, Any]:
     outage = outage or (2.0 if quick else 5.0)
-    before, after = (1.5, 3.0) if quick else (4.0, 8.0)
+    before, after = (1.5, 2.0) if quick else (4.0, 8.0)
     problem = postgres_problem()
     if problem is not None:
         say(f"database outage drill skipped: PostgreSQL unreachable ({problem})")

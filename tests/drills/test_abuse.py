@@ -10,7 +10,7 @@ ABUSES = ("oversized", "slowloris", "guessing", "lists")
 
 
 def test_honest_clients_beside_abuse_get_no_5xx_and_lose_nothing() -> None:
-    out = drill_abuse.run(seconds=1.0, clients=4, abuses=ABUSES)
+    out = drill_abuse.run(quick=True, seconds=1.0, clients=4, abuses=ABUSES)
     assert out["findings"] == []
     assert (out["lost"], out["duplicated"]) == (0, 0)
     scenarios = out["figures"]["scenarios"]

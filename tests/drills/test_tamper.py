@@ -27,10 +27,22 @@ CAUGHT_TODAY = {
 }  # fmt: skip
 
 
+# on PostgreSQL (a schema cloned per case is slower than a file copy) a sample: each kind of
+# tampering on each table caught today
+SAMPLE = {
+    "applications.payload altered", "decisions.decision altered", "reviews.outcome altered",
+    "ledger.payload altered", "ledger_head.seq altered", "ledger_head row deleted",
+    *(f"{t} {what}"
+      for t in ("applications", "decisions", "reviews", "ledger")
+      for what in ("row deleted", "row inserted", "rows reordered", "rolled back")),
+}  # fmt: skip
+
+
 def test_tampering_caught_today_is_caught_and_named(kind: str) -> None:
-    out = drill_tamper.run(databases=[kind], only=CAUGHT_TODAY)
+    wanted = CAUGHT_TODAY if kind == "sqlite" else SAMPLE
+    out = drill_tamper.run(databases=[kind], only=wanted)
     cases = out["figures"]["cases"]
-    assert sorted(c["case"] for c in cases) == sorted(CAUGHT_TODAY)  # every one was tried
+    assert sorted(c["case"] for c in cases) == sorted(wanted)  # every one was tried
     assert [c["case"] for c in cases if not c["named"]] == []
-    assert out["tamper_caught"] == out["tamper_tried"] == len(CAUGHT_TODAY)
+    assert out["tamper_caught"] == out["tamper_tried"] == len(wanted)
     assert out["passed"]
