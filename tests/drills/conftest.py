@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from tests.conftest import PG_URL, _pg_problem
+from drills._common import PG_URL, postgres_problem
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -21,7 +21,7 @@ def kind(request: pytest.FixtureRequest) -> str:
 
 def require_postgres() -> None:
     """Skip (fail under ``CI=true``) when PostgreSQL is unreachable."""
-    problem = _pg_problem()
+    problem = postgres_problem()
     if problem is None:
         return
     message = f"PostgreSQL at {PG_URL} is unreachable ({problem})"
