@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from drills._common import (
     ROLES,
     application,
     call,
+    call_settled,
     populate,
     result,
     say,
@@ -112,6 +114,8 @@ class Requests:
             values["key_id"] = self._admin(
                 "POST", "/v1/keys", {"name": f"victim-{n}", "role": "read-only"}
             )["id"]
+            while values["key_id"] not in {k["id"] for k in self._admin("GET", "/v1/keys")}:
+                time.sleep(0.02)  # answered before its commit: wait until it is there
         if "{review_id}" in path:
             values["review_id"] = self.pending.pop(0) if self.pending else 1
         for name in re.findall(r"{(\w+)}", path):
@@ -145,7 +149,38 @@ def expected(endpoint: str, permissions: dict[str, frozenset[str]]) -> set[str] 
     return set(permissions[action])
 
 
-def run(quick: bool = False) -> dict[str, Any]:
+def commit_race(svc: Any, tries: int) -> list[str]:
+    """``POST /v1/keys`` then at once ``DELETE`` that key, ``tries`` times: a 404 means the
+    201 was sent before the key was committed (a revocation right after creation fails)."""
+    misses: list[str] = []
+    for i in range(tries):
+        _status, body = call(
+            svc.url,
+            "POST",
+            "/v1/keys",
+            svc.keys["admin"],
+            {"name": f"race-{i}-{uuid.uuid4().hex[:4]}", "role": "read-only"},
+        )
+        key_id = json.loads(body)["id"]
+        gone, answer = call(svc.url, "DELETE", f"/v1/keys/{key_id}", svc.keys["admin"])
+        if gone != 200:
+            misses.append(f"{gone}: {answer[:80]!r}")
+            call_settled(svc.url, "DELETE", f"/v1/keys/{key_id}", svc.keys["admin"])
+    say(
+        f"  POST /v1/keys then at once DELETE /v1/keys/<its id>, {tries} times: "
+        f"{len(misses)} answered other than 200"
+    )
+    if not misses:
+        return []
+    return [
+        f"POST /v1/keys answers 201 before the key is committed: DELETE /v1/keys/<its id> "
+        f"right after answered {misses[0]} in {len(misses)} of {tries} tries (a revocation "
+        "right after creation fails)"
+    ]
+
+
+def run(quick: bool = False, races: int = 30) -> dict[str, Any]:
+    """``races``: how many times to create a key and revoke it at once (0: not checked)."""
     from creditfactory.api import PERMISSIONS
 
     say(
@@ -176,7 +211,11 @@ def run(quick: bool = False) -> dict[str, Any]:
                 {"name": "to-revoke", "role": "admin"},
             )
             revoked = json.loads(body)
-            call(svc.url, "DELETE", f"/v1/keys/{revoked['id']}", svc.keys["admin"])
+            gone = call_settled(svc.url, "DELETE", f"/v1/keys/{revoked['id']}", svc.keys["admin"])
+            if gone[0] != 200:
+                raise RuntimeError(f"revoking the drill's key answered {gone[0]}: {gone[1]!r}")
+            if races:
+                findings += commit_race(svc, races)
             keys = {**svc.keys, "revoked": revoked["key"], "wrong key": WRONG_KEY, "no key": None}
             doc = json.loads(call(svc.url, "GET", "/openapi.json")[1])
             builder = Requests(svc)
