@@ -4,14 +4,14 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint format clean setup
+.PHONY: demo test bench drills lint format clean setup
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[test,bench,drills]'
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -20,13 +20,13 @@ demo: $(STAMP)
 	$(BIN)/creditfactory demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks drills
+	$(BIN)/ruff format --check src tests benchmarks drills
 	$(BIN)/mypy src
 
 format: $(STAMP)
-	$(BIN)/ruff format src tests benchmarks
-	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks drills
+	$(BIN)/ruff check --fix src tests benchmarks drills
 
 test: lint
 	$(BIN)/python -m pytest src tests
@@ -38,6 +38,11 @@ bench: $(STAMP)
 	@command -v wrk >/dev/null 2>&1 || echo "wrk is not installed (Debian package wrk, needs root):" \
 		"the service benchmark uses its own asyncio load generator"
 	$(BIN)/python benchmarks/run.py $(ARGS)
+
+drills: $(STAMP)
+	@# kill -9, tamper, fuzz, authorisation, abuse and database-outage drills against the real
+	@# service (SQLite, and PostgreSQL on 127.0.0.1:5432 when it answers); 5-10 min; ARGS="--quick"
+	$(BIN)/python drills/run.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .ruff_cache

@@ -1,0 +1,313 @@
+"""authorisation: every endpoint of the OpenAPI document with every role, a revoked key, a
+wrong key and no key, printed as a matrix of statuses and compared with the documented table.
+
+Each request is one that would succeed for a role allowed to make it (existing ids, a valid
+body, a fresh key to revoke, a pending review to decide), so a status says what the role check
+decided. Expected: the roles the documented table (``docs/service.md``, "API keys and roles")
+allows get past the check (anything but 401/403), the others a 401 or 403. An **unauthorised
+success** is a 2xx/3xx for a caller the table does not allow; it must never happen. The drill
+also checks that the table in the docs and ``creditfactory.api.PERMISSIONS`` agree.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from drills._common import (
+    ROLES,
+    application,
+    call,
+    call_settled,
+    populate,
+    result,
+    say,
+    start,
+    strategy_text,
+    workdir,
+)
+from drills.drill_fuzz import WRONG_KEY
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "service.md"
+CALLERS = (*ROLES, "revoked", "wrong key", "no key")
+# which documented action each endpoint is (GETs are "read" unless listed)
+ACTIONS = {
+    "POST /v1/applications": "applications.create",
+    "POST /v1/reviews/{review_id}": "reviews.decide",
+    "POST /v1/strategies": "strategies.upload",
+    "POST /v1/strategies/{strategy_id}/activate": "strategies.activate",
+    "POST /v1/strategies/rollback": "strategies.activate",
+    "POST /v1/models": "models.register",
+    "POST /v1/lists/{list_name}/entries": "lists.write",
+    "POST /v1/lists/{list_name}/remove": "lists.write",
+    "POST /v1/keys": "keys.manage",
+    "GET /v1/keys": "keys.manage",
+    "DELETE /v1/keys/{key_id}": "keys.manage",
+}
+PUBLIC = {"GET /health"}
+# docs/service.md's rows -> the permissions they document
+DOC_ROWS = {
+    "post applications": ["applications.create"],
+    "decide reviews": ["reviews.decide"],
+    "upload strategies": ["strategies.upload", "models.register", "lists.write"],
+    "activate / roll back strategies": ["strategies.activate"],
+    "create / revoke keys": ["keys.manage"],
+}
+
+
+def documented() -> dict[str, set[str]]:
+    """The role table of ``docs/service.md``: permission -> roles with a tick."""
+    text = DOCS.read_text(encoding="utf-8")
+    out: dict[str, set[str]] = {"read": set(ROLES)}  # "Every GET accepts any valid key"
+    header: list[str] | None = None
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| action |"):
+            header = cells
+            continue
+        if header is None or not line.startswith("|") or set(line) <= set("|:- "):
+            if header is not None and not line.startswith("|"):
+                header = None
+            continue
+        for row, permissions in DOC_ROWS.items():
+            if cells[0].startswith(row):
+                roles = {header[i] for i, c in enumerate(cells) if i and c == "✓"}
+                for p in permissions:
+                    out[p] = roles
+    return out
+
+
+class Requests:
+    """A request per endpoint that an allowed caller would see succeed."""
+
+    def __init__(self, svc: Any):
+        self.svc, self.admin, self.n = svc, svc.keys["admin"], 0
+        self.pending: list[int] = []
+
+    def _admin(self, method: str, path: str, body: Any = None) -> Any:
+        status, answer = call(self.svc.url, method, path, self.admin, body)
+        if status >= 300:
+            raise RuntimeError(f"{method} {path} answered {status}: {answer[:200]!r}")
+        return json.loads(answer)
+
+    def prepare(self, reviews: int) -> None:
+        for i in range(reviews):
+            self._admin("POST", "/v1/applications", application(900 + i, "R", refer=True))
+        queue = self._admin("GET", "/v1/reviews?status=pending&limit=1000")
+        self.pending = [r["id"] for r in queue]
+
+    def build(self, method: str, path: str, spec: dict[str, Any]) -> tuple[str, Any]:
+        """``(path with ids, body)`` for one call."""
+        self.n += 1
+        n = self.n
+        values: dict[str, Any] = {
+            "application_id": 1,
+            "decision_id": 1,
+            "strategy_id": 1,
+            "list_name": "blacklist",
+        }
+        if "{key_id}" in path:
+            values["key_id"] = self._admin(
+                "POST", "/v1/keys", {"name": f"victim-{n}", "role": "read-only"}
+            )["id"]
+            while values["key_id"] not in {k["id"] for k in self._admin("GET", "/v1/keys")}:
+                time.sleep(0.02)  # answered before its commit: wait until it is there
+        if "{review_id}" in path:
+            values["review_id"] = self.pending.pop(0) if self.pending else 1
+        for name in re.findall(r"{(\w+)}", path):
+            path = path.replace(f"{{{name}}}", str(values.get(name, 1)))
+        key = f"{method} {spec['template']}"
+        bodies = {
+            "POST /v1/applications": application(5000 + n, "Z"),
+            "POST /v1/strategies": {"source": strategy_text(f"9.{n}"), "activate": False},
+            "POST /v1/models": {"name": "authz", "version": str(n), "spec": _model_spec()},
+            "POST /v1/lists/{list_name}/entries": {"field": "phone", "values": [f"1{n:010d}"]},
+            "POST /v1/lists/{list_name}/remove": {"field": "phone", "values": [f"1{n:010d}"]},
+            "POST /v1/keys": {"name": f"made-{n}-{uuid.uuid4().hex[:4]}", "role": "read-only"},
+            "POST /v1/reviews/{review_id}": {"outcome": "approve", "reason": "authz drill"},
+        }
+        return path, bodies.get(key)
+
+
+def _model_spec() -> dict[str, Any]:
+    from drills._common import MODEL_SPEC
+
+    return MODEL_SPEC
+
+
+def expected(endpoint: str, permissions: dict[str, frozenset[str]]) -> set[str] | None:
+    """Callers allowed on ``endpoint`` (``None``: not in the drill's table of endpoints)."""
+    if endpoint in PUBLIC:
+        return set(CALLERS)
+    action = ACTIONS.get(endpoint)
+    if action is None:
+        return set(permissions["read"]) if endpoint.startswith("GET ") else None
+    return set(permissions[action])
+
+
+def commit_race(svc: Any, tries: int) -> list[str]:
+    """``POST /v1/keys`` then at once ``DELETE`` that key, ``tries`` times: a 404 means the
+    201 was sent before the key was committed (a revocation right after creation fails)."""
+    misses: list[str] = []
+    for i in range(tries):
+        _status, body = call(
+            svc.url,
+            "POST",
+            "/v1/keys",
+            svc.keys["admin"],
+            {"name": f"race-{i}-{uuid.uuid4().hex[:4]}", "role": "read-only"},
+        )
+        key_id = json.loads(body)["id"]
+        gone, answer = call(svc.url, "DELETE", f"/v1/keys/{key_id}", svc.keys["admin"])
+        if gone != 200:
+            misses.append(f"{gone}: {answer[:80]!r}")
+            call_settled(svc.url, "DELETE", f"/v1/keys/{key_id}", svc.keys["admin"])
+    say(
+        f"  POST /v1/keys then at once DELETE /v1/keys/<its id>, {tries} times: "
+        f"{len(misses)} answered other than 200"
+    )
+    if not misses:
+        return []
+    return [
+        f"POST /v1/keys answers 201 before the key is committed: DELETE /v1/keys/<its id> "
+        f"right after answered {misses[0]} in {len(misses)} of {tries} tries (a revocation "
+        "right after creation fails)"
+    ]
+
+
+def run(quick: bool = False, races: int = 30) -> dict[str, Any]:
+    """``races``: how many times to create a key and revoke it at once (0: not checked)."""
+    from creditfactory.api import PERMISSIONS
+
+    say(
+        "authorisation drill: every endpoint of /openapi.json x (admin, analyst, underwriter, "
+        "read-only, a revoked admin key, a wrong key, no key), each request one an allowed "
+        "caller would see succeed; compared with docs/service.md's role table"
+    )
+    findings: list[str] = []
+    docs = documented()
+    for permission, roles in PERMISSIONS.items():
+        if permission in docs and docs[permission] != set(roles):
+            findings.append(
+                f"docs/service.md gives {permission} to {sorted(docs[permission])}, "
+                f"the code (PERMISSIONS) to {sorted(roles)}"
+            )
+    undocumented = sorted(set(PERMISSIONS) - set(docs))
+    if undocumented:
+        findings.append(f"permissions not in docs/service.md's table: {undocumented}")
+    with workdir("authz") as tmp:
+        svc = start(f"sqlite:///{tmp / 'authz.db'}", tmp)
+        try:
+            populate(svc, 1)
+            _status, body = call(
+                svc.url,
+                "POST",
+                "/v1/keys",
+                svc.keys["admin"],
+                {"name": "to-revoke", "role": "admin"},
+            )
+            revoked = json.loads(body)
+            gone = call_settled(svc.url, "DELETE", f"/v1/keys/{revoked['id']}", svc.keys["admin"])
+            if gone[0] != 200:
+                raise RuntimeError(f"revoking the drill's key answered {gone[0]}: {gone[1]!r}")
+            if races:
+                findings += commit_race(svc, races)
+            keys = {**svc.keys, "revoked": revoked["key"], "wrong key": WRONG_KEY, "no key": None}
+            doc = json.loads(call(svc.url, "GET", "/openapi.json")[1])
+            builder = Requests(svc)
+            builder.prepare(reviews=len(CALLERS) + 2)
+            matrix: list[tuple[str, str, dict[str, int]]] = []
+            unauthorised = mismatches = 0
+            for template, ops in doc["paths"].items():
+                for method in ops:
+                    endpoint = f"{method.upper()} {template}"
+                    allowed = expected(endpoint, PERMISSIONS)
+                    row: dict[str, int] = {}
+                    for who in CALLERS:
+                        path, payload = builder.build(
+                            method.upper(), template, {"template": template}
+                        )
+                        row[who], answer = call(svc.url, method.upper(), path, keys[who], payload)
+                        ok = row[who] < 400
+                        if allowed is None:
+                            if who in ("revoked", "wrong key", "no key") and ok:
+                                unauthorised += 1
+                                findings.append(
+                                    f"UNAUTHORISED: {method.upper()} {path} with "
+                                    f"{who} answered {row[who]}"
+                                )
+                            continue
+                        if who not in allowed and ok:
+                            unauthorised += 1
+                            findings.append(
+                                f"UNAUTHORISED: {method.upper()} {path} with {who} "
+                                f"answered {row[who]}: {answer[:120]!r}"
+                            )
+                        elif who not in allowed and row[who] not in (401, 403):
+                            mismatches += 1
+                            findings.append(
+                                f"{method.upper()} {path} with {who}: {row[who]} "
+                                "(expected 401 or 403)"
+                            )
+                        elif who in allowed and row[who] in (401, 403):
+                            mismatches += 1
+                            findings.append(
+                                f"{method.upper()} {path} with {who}: {row[who]} "
+                                "(the table allows it)"
+                            )
+                    if allowed is None:
+                        findings.append(
+                            f"{endpoint}: not in the drill's table of endpoints "
+                            "(add it to drills/drill_authz.py ACTIONS)"
+                        )
+                    label = (
+                        "?"
+                        if allowed is None
+                        else "anyone"
+                        if endpoint in PUBLIC
+                        else ",".join(r[:5] for r in ROLES if r in allowed)
+                    )
+                    matrix.append((endpoint, label, row))
+        finally:
+            svc.stop()
+    _print(matrix, PERMISSIONS)
+    cells = len(matrix) * len(CALLERS)
+    say(
+        f"  {len(matrix)} endpoints x {len(CALLERS)} callers = {cells} requests; "
+        f"{unauthorised} unauthorised successes, {mismatches} other differences from the table"
+    )
+    return result(
+        "authz",
+        unauthorised == 0 and not findings,
+        sent=cells,
+        unauthorised=unauthorised,
+        findings=findings,
+        figures={"matrix": {e: row for e, _, row in matrix}, "callers": list(CALLERS)},
+    )
+
+
+def _print(matrix: list[tuple[str, str, dict[str, int]]], permissions: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title="status by endpoint and caller (green: as documented)", title_justify="left")
+    t.add_column("endpoint")
+    t.add_column("allowed")
+    for who in CALLERS:
+        t.add_column(who, justify="right")
+    for endpoint, allowed, row in matrix:
+        cells = []
+        for who, status in row.items():
+            permitted = expected(endpoint, permissions)
+            good = permitted is not None and (
+                (status < 400) if who in permitted else status in (401, 403)
+            )
+            if permitted is not None and who in permitted and status >= 400:
+                good = status not in (401, 403)  # refused for another reason: not the role
+            cells.append(f"[{'green' if good else 'bold red'}]{status}[/]")
+        t.add_row(endpoint, allowed, *cells)
+    Console(width=170).print(t)
