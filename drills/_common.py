@@ -336,14 +336,15 @@ def leaks(body: bytes) -> str | None:
 # ----------------------------------------------------------------------------- audit verify
 
 
-def audit_verify(db_url: str, *args: str) -> tuple[int, str]:
+def audit_verify(db_url: str, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
     """``creditfactory audit verify --database-url URL``, the real command (Typer, in this
-    process): its exit code and everything it printed."""
+    process, with ``env`` set, e.g. the anchor file and key): its exit code and everything it
+    printed."""
     from typer.testing import CliRunner
 
     from creditfactory.cli import app
 
-    outcome = CliRunner().invoke(app, ["audit", "verify", "--database-url", db_url, *args])
+    outcome = CliRunner().invoke(app, ["audit", "verify", "--database-url", db_url, *args], env=env)
     text = outcome.output
     with contextlib.suppress(ValueError, AttributeError):
         if outcome.stderr and outcome.stderr not in text:

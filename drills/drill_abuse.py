@@ -84,7 +84,8 @@ def oversized(port: int, key: str, size: int, limit: int) -> Any:
 
 
 def slowloris(port: int, connections: int, stop_at: float) -> Any:
-    """``connections`` requests whose headers arrive a line a second, never finished."""
+    """``connections`` requests whose headers arrive a line every half second, never
+    finished; records when the server cut each one."""
 
     async def attack(k: int, got: dict[str, Any]) -> None:
         try:
@@ -94,19 +95,27 @@ def slowloris(port: int, connections: int, stop_at: float) -> Any:
             await asyncio.sleep(0.5)
             return
         got["sent"] += 1
+        t0 = time.perf_counter()
         writer.write(b"POST /v1/applications HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        cut = False
         try:
             while time.perf_counter() < stop_at:
-                await asyncio.sleep(1.0)
+                await asyncio.sleep(0.5)
+                if reader.at_eof():
+                    cut = True
+                    break
                 writer.write(f"X-Slow-{secrets.token_hex(2)}: a\r\n".encode())
                 await writer.drain()
-                if reader.at_eof():
-                    break
-            got["held_to_the_end"] = got.get("held_to_the_end", 0) + (not reader.at_eof())
         except OSError:
-            got["cut_by_server"] = got.get("cut_by_server", 0) + 1
+            cut = True
         finally:
             writer.close()
+        if cut or reader.at_eof():
+            got["cut_by_server"] = got.get("cut_by_server", 0) + 1
+            after = round(time.perf_counter() - t0, 1)
+            got["cut_after_s"] = max(got.get("cut_after_s", 0.0), after)
+        else:
+            got["held_to_the_end"] = got.get("held_to_the_end", 0) + 1
         while time.perf_counter() < stop_at:
             await asyncio.sleep(0.1)
 
@@ -165,20 +174,30 @@ def guessing(port: int) -> Any:
 
 
 def grow_lists(url: str, key: str, entries: int, per_request: int = 5000) -> dict[str, Any]:
+    """Add ``entries`` blacklist values, ``per_request`` at a time. A 429 is retried a second
+    later: after the wrong-key scenario this address is throttled for a key the server has not
+    verified yet (docs/service.md "Failed authentications"), as the analyst's key is here."""
     t0 = time.perf_counter()
     statuses: dict[int, int] = {}
+    throttled = 0
     for start_at in range(0, entries, per_request):
         values = [f"177{i:08d}" for i in range(start_at, min(entries, start_at + per_request))]
-        status, _ = call(
-            url,
-            "POST",
-            "/v1/lists/blacklist/entries",
-            key,
-            {"field": "phone", "values": values},
-            timeout=300,
-        )
+        for _ in range(120):
+            status, _ = call(
+                url,
+                "POST",
+                "/v1/lists/blacklist/entries",
+                key,
+                {"field": "phone", "values": values},
+                timeout=300,
+            )
+            if status != 429:
+                break
+            throttled += 1
+            time.sleep(1.0)
         statuses[status] = statuses.get(status, 0) + 1
-    return {"seconds": round(time.perf_counter() - t0, 1), "statuses": statuses}
+    seconds = round(time.perf_counter() - t0, 1)
+    return {"seconds": seconds, "statuses": statuses, "throttled_429": throttled}
 
 
 ABUSES = ("oversized", "slowloris", "poisoned", "guessing", "lists")
@@ -192,6 +211,7 @@ def run(
 ) -> dict[str, Any]:
     """Honest clients alone, then beside each of ``abuses`` (all by default)."""
     seconds = seconds or (2.0 if quick else 8.0)
+    header_timeout = min(2.0, seconds / 2)  # below the scenario, so slowloris meets it
     big = 2 * 2**20 if quick else 16 * 2**20
     slow = 20 if quick else 200
     entries = 5_000 if quick else 100_000
@@ -199,7 +219,8 @@ def run(
         f"abuse drill (SQLite, engine process): {clients} honest keep-alive clients for "
         f"{seconds:g} s alone, then beside: {big // 2**20} MiB applications, {slow} slowloris "
         "connections, applications with a 400-digit income, wrong keys at full speed, and "
-        f"after the blacklist grows to {entries:,} entries"
+        f"after the blacklist grows to {entries:,} entries; CREDITFACTORY_HEADER_TIMEOUT "
+        f"{header_timeout:g} s (default 10), the other limits at their defaults"
     )
     rows: list[dict[str, Any]] = []
     findings: list[str] = []
@@ -207,11 +228,15 @@ def run(
     honest_5xx = honest_sent = 0
     with workdir("abuse") as tmp:
         url = f"sqlite:///{tmp / 'abuse.db'}"
-        svc = start(url, tmp, CREDITFACTORY_QC_RATE="0")
+        svc = start(
+            url, tmp, CREDITFACTORY_QC_RATE="0", CREDITFACTORY_HEADER_TIMEOUT=f"{header_timeout:g}"
+        )
         key, port = svc.keys["underwriter"], svc.port
         try:
 
-            def scenario(name: str, attack: Any = None, tasks: int = 1) -> None:
+            def scenario(
+                name: str, attack: Any = None, tasks: int = 1, kind: str = "alone"
+            ) -> None:
                 nonlocal honest_5xx, honest_sent
                 load = Load()
 
@@ -231,6 +256,7 @@ def run(
                 honest_acked.extend(load.acked)
                 base = rows[0]["honest_rps"] if rows else load.rps
                 row = {
+                    "kind": kind,
                     "scenario": name,
                     "honest_rps": round(load.rps, 1),
                     "p99_ms": round(load.p99_ms(), 1),
@@ -256,27 +282,32 @@ def run(
                     f"+ {big // 2**20} MiB applications",
                     oversized(port, key, big, 2 if quick else 8),
                     2,
+                    "oversized",
                 )
             if "slowloris" in abuses:
                 stop = time.perf_counter() + seconds + 1
-                scenario(f"+ {slow} slowloris connections", slowloris(port, slow, stop), slow)
+                scenario(
+                    f"+ {slow} slowloris connections",
+                    slowloris(port, slow, stop),
+                    slow,
+                    "slowloris",
+                )
             if "poisoned" in abuses:
-                scenario("+ poisoned (400-digit income)", poisoned(port, key), 2)
+                scenario("+ poisoned (400-digit income)", poisoned(port, key), 2, "poisoned")
             if "guessing" in abuses:
-                scenario("+ wrong keys at full speed", guessing(port), 4)
+                scenario("+ wrong keys at full speed", guessing(port), 4, "guessing")
             if "lists" in abuses:
                 grown = grow_lists(svc.url, svc.keys["analyst"], entries)
                 say(
                     f"  blacklist grown by {entries:,} entries in {grown['seconds']} s "
-                    f"(statuses {grown['statuses']})"
+                    f"(statuses {grown['statuses']}; {grown['throttled_429']} 429s retried a "
+                    "second later)"
                 )
-                scenario(f"after {entries:,} list entries")
+                if set(grown["statuses"]) - {200, 201}:
+                    findings.append(f"growing the blacklist answered {grown['statuses']}")
+                scenario(f"after {entries:,} list entries", kind="lists")
             for row in rows:
-                if isinstance(row["abuser"], dict) and row["abuser"].get("5xx"):
-                    findings.append(
-                        f"{row['scenario']}: the abuser's requests got "
-                        f"{row['abuser']['5xx']} 5xx ({row['abuser']})"
-                    )
+                findings += expected(row, seconds, slow)
         finally:
             svc.stop()
         stored = stored_external_ids(url)
@@ -288,16 +319,50 @@ def run(
         )
     return result(
         "abuse",
-        honest_5xx == 0 and not lost and not duplicated,
+        not findings,
         sent=honest_sent,
         accepted=len(honest_acked),
         lost=lost,
         duplicated=duplicated,
         findings=findings,
         figures={"scenarios": rows, "seconds_each": seconds},
-        notes="abusers' 5xx are findings, not failures of the drill; pass/fail is about "
-        "honest clients",
+        notes="passes when honest clients get no 5xx and lose nothing, and each abuser gets "
+        "the documented refusal (413, cut connections, 422, 401 then 429) with throughput "
+        f"holding after the lists grow (at least x{LISTS_HOLD} of honest clients alone)",
     )
+
+
+LISTS_HOLD = 0.5  # honest throughput after the lists grow, at least this share of alone's
+AUTH_FAILURES = 20  # CREDITFACTORY_AUTH_FAILURES' default (per address, per 60 s)
+
+
+def expected(row: dict[str, Any], seconds: float, slow: int) -> list[str]:
+    """What a scenario's abuser must have got (docs/service.md "Limits"): a line per
+    departure."""
+    name, abuser = row["scenario"], row["abuser"]
+    statuses = abuser.get("statuses", {}) if isinstance(abuser, dict) else {}
+    out = []
+    if isinstance(abuser, dict) and abuser.get("5xx"):
+        out.append(f"{name}: the abuser's requests got {abuser['5xx']} 5xx ({abuser})")
+    if row["kind"] == "oversized" and (set(statuses) - {413} or not statuses):
+        out.append(f"{name}: not every oversized application answered 413 ({abuser})")
+    if row["kind"] == "slowloris" and (
+        abuser.get("held_to_the_end") or abuser.get("cut_by_server", 0) < slow
+    ):
+        out.append(f"{name}: slow connections held, not cut by the header timeout ({abuser})")
+    if row["kind"] == "poisoned" and (set(statuses) - {422} or not statuses):
+        out.append(f"{name}: not every poisoned application answered 422 ({abuser})")
+    if row["kind"] == "guessing":
+        allowed = AUTH_FAILURES + int(seconds // 3) + 1  # then one more every 3 s
+        if set(statuses) - {401, 429} or 429 not in statuses:
+            out.append(f"{name}: wrong keys not answered 401 then 429 ({abuser})")
+        elif statuses.get(401, 0) > allowed:
+            out.append(f"{name}: {statuses[401]} wrong keys looked up (401), {allowed} allowed")
+    if row["kind"] == "lists" and row["ratio"] < LISTS_HOLD:
+        out.append(
+            f"{name}: honest throughput fell to x{row['ratio']} of alone's ({row['honest_rps']}/s)"
+        )
+    return out
 
 
 def _abuser(got: dict[str, Any] | None) -> Any:
@@ -312,7 +377,7 @@ def _abuser(got: dict[str, Any] | None) -> Any:
     fives = sum(v for k, v in statuses.items() if k >= 500)
     if fives:
         out["5xx"] = fives
-    for extra in ("held_to_the_end", "cut_by_server", "sample"):
+    for extra in ("held_to_the_end", "cut_by_server", "cut_after_s", "sample"):
         if extra in got:
             out[extra] = got[extra]
     return out

@@ -34,6 +34,12 @@ from drills.drill_fuzz import WRONG_KEY
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "service.md"
 CALLERS = (*ROLES, "revoked", "wrong key", "no key")
+# Callers without a good key send from another client address (X-Forwarded-For, trusted from
+# 127.0.0.1 by default): past CREDITFACTORY_AUTH_FAILURES (20 a minute) their wrong keys get
+# 429s, a refusal like 401, and the honest callers' address is not throttled by them.
+STRANGERS = {"revoked", "wrong key", "no key"}
+ATTACKER = "203.0.113.7"
+REFUSED = (401, 403, 429)
 # which documented action each endpoint is (GETs are "read" unless listed)
 ACTIONS = {
     "POST /v1/applications": "applications.create",
@@ -179,6 +185,43 @@ def commit_race(svc: Any, tries: int) -> list[str]:
     ]
 
 
+def throttling(svc: Any, address: str = "203.0.113.8") -> dict[str, Any]:
+    """Wrong keys from ``address`` (X-Forwarded-For): 401s up to CREDITFACTORY_AUTH_FAILURES,
+    then 429s; the admin's key, verified before, still works from there, also after a key
+    was revoked (docs/service.md "Failed authentications")."""
+    admin, xff = svc.keys["admin"], {"X-Forwarded-For": address}
+    call(svc.url, "GET", "/v1/keys", admin)  # verified (again) from the honest address
+    statuses: dict[int, int] = {}
+    for _ in range(25):
+        status, _ = call(svc.url, "GET", "/v1/keys", WRONG_KEY + uuid.uuid4().hex, headers=xff)
+        statuses[status] = statuses.get(status, 0) + 1
+    before = call(svc.url, "GET", "/v1/keys", admin, headers=xff)[0]
+    made = json.loads(
+        call_settled(svc.url, "POST", "/v1/keys", admin, {"name": "t", "role": "read-only"})[1]
+    )
+    revoked = call_settled(svc.url, "DELETE", f"/v1/keys/{made['id']}", admin)[0]
+    after = call(svc.url, "GET", "/v1/keys", admin, headers=xff)[0]
+    say(
+        f"  25 wrong keys from {address}: {dict(sorted(statuses.items()))}; then the admin's "
+        f"key from there: {before}; a key revoked ({revoked}); the admin's key again: {after}"
+    )
+    findings = []
+    if statuses != {401: 20, 429: 5}:
+        findings.append(
+            f"25 wrong keys from one address answered {statuses}, not 20 401s then 429s"
+        )
+    if before != 200:
+        findings.append(f"a verified admin key from a throttled address answered {before}")
+    if after != 200:
+        findings.append(
+            f"GET /v1/keys with the verified admin key from a throttled address answered "
+            f"{after} after a key was revoked (DELETE /v1/keys/<id> empties the cache of "
+            "verified keys, which the failed-login throttle exempts)"
+        )
+    return {"wrong_keys": statuses, "admin_before": before, "admin_after_revoke": after,
+            "findings": findings}  # fmt: skip
+
+
 def run(quick: bool = False, races: int = 30) -> dict[str, Any]:
     """``races``: how many times to create a key and revoke it at once (0: not checked)."""
     from creditfactory.api import PERMISSIONS
@@ -216,6 +259,8 @@ def run(quick: bool = False, races: int = 30) -> dict[str, Any]:
                 raise RuntimeError(f"revoking the drill's key answered {gone[0]}: {gone[1]!r}")
             if races:
                 findings += commit_race(svc, races)
+            throttle = throttling(svc)
+            findings += throttle.pop("findings")
             keys = {**svc.keys, "revoked": revoked["key"], "wrong key": WRONG_KEY, "no key": None}
             doc = json.loads(call(svc.url, "GET", "/openapi.json")[1])
             builder = Requests(svc)
@@ -231,7 +276,10 @@ def run(quick: bool = False, races: int = 30) -> dict[str, Any]:
                         path, payload = builder.build(
                             method.upper(), template, {"template": template}
                         )
-                        row[who], answer = call(svc.url, method.upper(), path, keys[who], payload)
+                        extra = {"X-Forwarded-For": ATTACKER} if who in STRANGERS else None
+                        row[who], answer = call(
+                            svc.url, method.upper(), path, keys[who], payload, headers=extra
+                        )
                         ok = row[who] < 400
                         if allowed is None:
                             if who in ("revoked", "wrong key", "no key") and ok:
@@ -247,13 +295,17 @@ def run(quick: bool = False, races: int = 30) -> dict[str, Any]:
                                 f"UNAUTHORISED: {method.upper()} {path} with {who} "
                                 f"answered {row[who]}: {answer[:120]!r}"
                             )
-                        elif who not in allowed and row[who] not in (401, 403):
+                        elif who not in allowed and row[who] not in REFUSED:
                             mismatches += 1
                             findings.append(
                                 f"{method.upper()} {path} with {who}: {row[who]} "
-                                "(expected 401 or 403)"
+                                "(expected 401 or 403, or 429 once throttled)"
                             )
-                        elif who in allowed and row[who] in (401, 403):
+                        elif (
+                            who in allowed
+                            and row[who] in REFUSED
+                            and not (endpoint in PUBLIC and who in STRANGERS and row[who] == 429)
+                        ):  # a throttled address is refused everything, /health too
                             mismatches += 1
                             findings.append(
                                 f"{method.upper()} {path} with {who}: {row[who]} "
@@ -286,7 +338,11 @@ def run(quick: bool = False, races: int = 30) -> dict[str, Any]:
         sent=cells,
         unauthorised=unauthorised,
         findings=findings,
-        figures={"matrix": {e: row for e, _, row in matrix}, "callers": list(CALLERS)},
+        figures={
+            "matrix": {e: row for e, _, row in matrix},
+            "callers": list(CALLERS),
+            "throttling": throttle,
+        },
     )
 
 
@@ -304,10 +360,10 @@ def _print(matrix: list[tuple[str, str, dict[str, int]]], permissions: Any) -> N
         for who, status in row.items():
             permitted = expected(endpoint, permissions)
             good = permitted is not None and (
-                (status < 400) if who in permitted else status in (401, 403)
+                (status < 400) if who in permitted else status in REFUSED
             )
             if permitted is not None and who in permitted and status >= 400:
-                good = status not in (401, 403)  # refused for another reason: not the role
+                good = status not in REFUSED  # refused for another reason: not the role
             cells.append(f"[{'green' if good else 'bold red'}]{status}[/]")
         t.add_row(endpoint, allowed, *cells)
     Console(width=170).print(t)

@@ -20,6 +20,7 @@ non-zero (**caught**) and its report must name the table or the record (**named*
 from __future__ import annotations
 
 import json
+import secrets
 import shutil
 import sqlite3
 import uuid
@@ -43,6 +44,7 @@ from drills._common import (
 )
 
 SKIP_TABLES = {"alembic_version"}
+ANCHOR_KEY = secrets.token_urlsafe(32)
 
 
 # ----------------------------------------------------------------------------- copies
@@ -368,11 +370,21 @@ def names_for(table: str) -> set[str]:
 # ----------------------------------------------------------------------------- the drill
 
 
+def anchor_env(kind: str, tmp: Path) -> dict[str, str]:
+    """The anchor file (outside the database) and its signing key: given to the service that
+    fills the database (it anchors the head at start-up and at shutdown) and to ``audit
+    verify``, so a rolled-back database or a cut tail can be told from an intact one."""
+    return {
+        "CREDITFACTORY_ANCHOR_FILE": str(tmp / f"anchors-{kind}.jsonl"),
+        "CREDITFACTORY_ANCHOR_KEY": ANCHOR_KEY,
+    }
+
+
 def _fill(kind: str, tmp: Path, url: str, copies: Copies) -> tuple[str, str]:
     """Fill through the real service; snapshots after phase 1 (the service idle: every write
     it acknowledged is committed; SQLite's backup API copies a consistent state) and at the
-    end (the service stopped)."""
-    svc = start(url, tmp)
+    end (the service stopped, the head anchored)."""
+    svc = start(url, tmp, **anchor_env(kind, tmp))
     try:
         say(f"  {kind}: phase 1 through the service: {len(populate(svc, 1))} writes")
         early = copies.snapshot("early")
@@ -405,9 +417,10 @@ def drill_database(kind: str, tmp: Path, only: set[str] | None) -> dict[str, Any
     with database(kind, tmp) as url:
         copies = Copies(kind, url, tmp)
         try:
+            anchors = anchor_env(kind, tmp)
             early, filled = _fill(kind, tmp, url, copies)
             base = copies.fresh(filled)
-            code, report = audit_verify(base)
+            code, report = audit_verify(base, env=anchors)
             copies.drop(base)
             if code != 0:
                 return {"outcomes": [], "error": f"the untouched copy fails audit verify: {report}"}
@@ -424,12 +437,12 @@ def drill_database(kind: str, tmp: Path, only: set[str] | None) -> dict[str, Any
                 if table == "*" or not name.endswith(
                     ("altered", "deleted", "inserted", "reordered", "rolled back")
                 ):
-                    outcome = _whole(kind, name, copies, early, filled, early_rows)
+                    outcome = _whole(kind, name, copies, early, filled, early_rows, anchors)
                 else:
                     work = copies.fresh(filled)
                     try:
                         what = _apply(work, kind, tamper)
-                        code, report = audit_verify(work)
+                        code, report = audit_verify(work, env=anchors)
                     except Exception as exc:  # the tamper itself failed: say so
                         what = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
                         code, report = -1, ""
@@ -460,6 +473,7 @@ def _whole(
     early: str,
     filled: str,
     early_rows: dict[str, list[dict[str, Any]]],
+    anchors: dict[str, str],
 ) -> dict[str, Any] | None:
     if name.endswith("no rows to tamper with"):
         say(f"    [        skip] {kind}: {name}")
@@ -481,7 +495,7 @@ def _whole(
                 return "every table cut back to its rows after phase 1 (ledger head included)"
 
             what = _apply(work, kind, cut)
-        code, report = audit_verify(work)
+        code, report = audit_verify(work, env=anchors)
     finally:
         copies.drop(work)
     return _judge(kind, name, "*", what, code, report)
@@ -489,7 +503,7 @@ def _whole(
 
 def _judge(kind: str, name: str, table: str, did: str, code: int, report: str) -> dict[str, Any]:
     caught = code not in (0, -1)
-    words = names_for(table) if table != "*" else {"anchor", "head", "removed", "rolled"}
+    words = names_for(table) if table != "*" else {"anchor", "head", "removed", "rolled", "tail"}
     named = caught and any(w in report.lower() for w in words)
     if code == -1:
         did = f"could not tamper: {did}"

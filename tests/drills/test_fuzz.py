@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from drills import drill_fuzz
 
-# Two kinds of garbled strategy fail today, and are left out until they pass: "deep" (nested
-# 50-5,000 levels: RecursionError) and "subtree" (a part replaced by a random value; `key: [a]`
-# raises TypeError: unhashable type 'LList'), where a StrategyError is due.
-GARBLINGS = ("characters", "document")
+# every kind of garbled strategy: characters changed, whole documents, nesting 50-5,000 levels
+# deep, a part replaced by a random value
+GARBLINGS = ("characters", "document", "deep", "subtree")
 
 
 def test_fuzzing_finds_no_500_no_leak_and_no_stray_exception() -> None:

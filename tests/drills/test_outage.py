@@ -17,4 +17,6 @@ def test_database_outage_writes_nothing_half_and_resumes() -> None:
     assert figures["resumed_after_s"] is not None
     assert figures["resumed_after_s"] < 10
     assert out["accepted"] > 0
-    # not asserted yet: "non_503_5xx" == 0 (today the outage answers 500s, not 503s)
+    assert figures["non_503_5xx"] == 0  # the outage is answered with 503s, no 500
+    assert out["findings"] == []
+    assert out["passed"]
