@@ -165,3 +165,43 @@ def test_a_value_the_database_refuses_fails_only_its_application(
     with service.store.session() as s:
         assert sorted(s.execute(select(Application.external_id)).scalars()) == ["G0", "G2"]
         assert verify(s).ok
+
+
+def test_a_batch_the_database_refuses_is_written_item_by_item(
+    service: DecisionService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the writer thread (deciding in the front's process) and ``Writer.write`` (the engine
+    process) share: a refused value fails only its item, an outage every item."""
+    from sqlalchemy.exc import DataError as DatabaseDataError
+    from sqlalchemy.exc import OperationalError
+
+    real = service.writer._write
+    calls: list[int] = []
+
+    def refuse_p9(batch: list[Any]) -> Any:
+        calls.append(len(batch))
+        if any(item.application["external_id"] == "P9" for item in batch):
+            raise DatabaseDataError("insert", {}, Exception("integer out of range"))
+        return real(batch)
+
+    monkeypatch.setattr(service.writer, "_write", refuse_p9)
+    service.refresh()
+    apps = [good(0), {**good(1), "application_id": "P9"}, good(2)]
+    items = [service.prepare(a, "c") for a in apps]
+    service.writer.write(items)  # type: ignore[arg-type]
+    failures = [i.future.exception() for i in items]  # type: ignore[union-attr]
+    assert [type(f) for f in failures] == [type(None), DatabaseDataError, type(None)]
+    assert calls == [3, 1, 1, 1]
+
+    import psycopg
+
+    def down(batch: list[Any]) -> Any:
+        calls.append(len(batch))
+        raise OperationalError("insert", {}, psycopg.OperationalError("connection refused"))
+
+    monkeypatch.setattr(service.writer, "_write", down)
+    calls.clear()
+    items = [service.prepare({**good(k), "application_id": f"D{k}"}, "c") for k in range(3)]
+    service.writer.write(items)  # type: ignore[arg-type]
+    assert calls == [3]  # an outage is not retried item by item
+    assert all(isinstance(i.future.exception(), OperationalError) for i in items)  # type: ignore[union-attr]

@@ -132,7 +132,10 @@ def allowed(permission: str) -> Callable[..., Awaitable[Caller]]:
     return check
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# committed when the route function returns, BEFORE the answer is sent (the default, "request",
+# commits after it: a 201 for a key could reach the client, and its revocation fail with 404,
+# before the key existed for anyone else)
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 ServiceDep = Annotated[DecisionService, Depends(get_service)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 Reader = Annotated[Caller, Depends(allowed("read"))]

@@ -31,6 +31,7 @@ from typing import Any
 
 from creditfactory.api._settings import Settings
 from creditfactory.exceptions import ConfigError, CreditFactoryError, DecisionFailedError
+from creditfactory.store import unavailable
 
 _LEN = struct.Struct("!I")
 
@@ -359,7 +360,10 @@ def _decide(
         if isinstance(out, Exception):
             if not isinstance(out, CreditFactoryError) and id(out) not in logged:
                 logged.add(id(out))  # a failed write is every request's: logged once
-                _log.error("deciding applications failed", exc_info=out)
+                if unavailable(out):  # an outage: one line a batch, the front answers 503
+                    _log.warning("database unavailable: %s", type(out).__name__)
+                else:
+                    _log.error("deciding applications failed", exc_info=out)
             replies.append((i, "error", _pack(out)))
             continue
         try:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
+import sqlite3
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa
 
 from creditfactory.api._engine import EngineUnavailableError
 from creditfactory.decision import InputError
@@ -23,7 +27,9 @@ from creditfactory.exceptions import (
     NotFittedError,
     StrategyError,
 )
-from creditfactory.store import AuthError, ConflictError, NotFoundError
+from creditfactory.store import AuthError, ConflictError, NotFoundError, unavailable
+
+_log = logging.getLogger("creditfactory.api")
 
 _STATUS: list[tuple[type[Exception], int]] = [
     (EngineUnavailableError, 503),
@@ -97,7 +103,34 @@ async def handle_validation(request: Request, exc: Exception) -> JSONResponse:
     return _EchoJSON(status_code=422, content={"detail": jsonable_encoder(exc.errors())})
 
 
+RETRY_AFTER_OUTAGE = 1  # seconds: a database back from a restart answers within about that
+
+# what the database drivers raise, wherever a route or the engine meets them
+_DATABASE_ERRORS = (sa.DBAPIError, sa.DisconnectionError, sa.TimeoutError, psycopg.Error,
+                    sqlite3.Error)  # fmt: skip
+
+
+async def handle_database(request: Request, exc: Exception) -> JSONResponse:
+    """503 with ``Retry-After`` while the database cannot be reached; any other database error
+    is re-raised (a 500, logged with its traceback).
+
+    A connection lost during a commit leaves unknown whether it was committed: a retry with
+    the same Idempotency-Key is safe either way (it replays what was stored, or decides anew).
+    """
+    if not unavailable(exc):
+        raise exc
+    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    _log.warning("database unavailable (%s: %s): answered 503", type(exc).__name__, first_line)
+    return JSONResponse(
+        status_code=503,
+        content={"detail": "the database is unavailable; retry (with the same Idempotency-Key)"},
+        headers={"Retry-After": str(RETRY_AFTER_OUTAGE)},
+    )
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
     app.add_exception_handler(CreditFactoryError, handle)
     app.add_exception_handler(RequestValidationError, handle_validation)
+    for cls in _DATABASE_ERRORS:
+        app.add_exception_handler(cls, handle_database)

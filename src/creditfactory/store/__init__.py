@@ -5,7 +5,7 @@ SQLite by default, PostgreSQL through a URL (``CREDITFACTORY_DATABASE_URL`` in t
 
 from creditfactory.store._anchoring import Anchorer
 from creditfactory.store._db import DEFAULT_URL, Store, current_revision, make_engine, migrate
-from creditfactory.store._errors import AuthError, ConflictError, NotFoundError
+from creditfactory.store._errors import AuthError, ConflictError, NotFoundError, unavailable
 from creditfactory.store._ledger import (
     anchor_head,
     append,
@@ -133,5 +133,6 @@ __all__ = [
     "reviews",
     "revoke_key",
     "rollback",
+    "unavailable",
     "verify",
 ]

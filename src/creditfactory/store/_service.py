@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import DataError as DatabaseDataError
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -360,14 +359,8 @@ class DecisionService:
                 pending.append((len(out), prepared))
             out.append(prepared)  # type: ignore[arg-type]  # a Pending: replaced below
         if pending:
-            items = [item for _, item in pending]
-            self.writer.write(items)
-            refused = [i for i in items if isinstance(_failure(i), DatabaseDataError)]
-            if len(refused) > 1:
-                # a value the database refused fails its whole transaction: write those items
-                # again one by one, so that only the application holding it fails
-                for item in refused:
-                    self.writer.write([item])
+            # a value the database refuses fails only its item: the writer finds it
+            self.writer.write([item for _, item in pending])
         for k, item in pending:
             assert item.future is not None
             failed = item.future.exception()
@@ -521,11 +514,6 @@ class DecisionService:
                 },
             )  # fmt: skip
             return rev, decision
-
-
-def _failure(item: Pending) -> BaseException | None:
-    assert item.future is not None
-    return item.future.exception()
 
 
 def json_payload(payload: Mapping[str, Any]) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from creditfactory.audit import canonical_json, entry_hash_text, utc_now
 from creditfactory.store._checkpoint import Checkpointer
+from creditfactory.store._errors import unavailable
 from creditfactory.store._records import record_digest
 from creditfactory.store._tables import Application, DecisionRecord, LedgerHead, LedgerRow, Review
 
@@ -377,11 +378,13 @@ class Writer:
     def _write_safely(self, batch: list[Pending]) -> None:
         try:
             results = self._write(batch)
-        except IntegrityError as exc:
-            if len(batch) == 1:
+        except Exception as exc:
+            # a unique-key clash (a racing retry) or a value the database refuses is one
+            # item's: find it, the others go through; an outage is every item's
+            if len(batch) == 1 or unavailable(exc):
                 _settle(batch, None, exc)
                 return
-            for item in batch:  # find the one that clashes; the others go through
+            for item in batch:
                 self._write_safely([item])
             return
         except BaseException as exc:  # handed to every waiting request
