@@ -308,25 +308,6 @@ def call(
         conn.close()
 
 
-def call_settled(
-    base: str,
-    method: str,
-    path: str,
-    key: str | None = None,
-    body: Any = None,
-    wait: float = 3.0,
-) -> tuple[int, bytes]:
-    """:func:`call`, asked again while it answers 404 for up to ``wait`` seconds: some routes
-    answer 201 before their commit (the session dependency commits after the response), so a
-    record just created may not be found yet."""
-    deadline = time.monotonic() + wait
-    while True:
-        status, answer = call(base, method, path, key, body)
-        if status != 404 or time.monotonic() > deadline:
-            return status, answer
-        time.sleep(0.02)
-
-
 def leaks(body: bytes) -> str | None:
     """The first server-internal marker (traceback, server path) in a response body."""
     text = body.decode(errors="replace")
@@ -500,7 +481,7 @@ def populate(svc: Service, phase: int) -> list[str]:
     admin, done = svc.keys["admin"], []
 
     def do(method: str, path: str, body: Any = None, key: str = admin, ok: tuple = (200, 201)):
-        status, answer = call_settled(svc.url, method, path, key, body)
+        status, answer = call(svc.url, method, path, key, body)
         if status not in ok:
             raise RuntimeError(f"{method} {path} answered {status}: {answer[:300]!r}")
         done.append(f"{method} {path} -> {status}")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from drills import drill_authz
 
-
 # Not passing yet, so allowed here: a revocation (DELETE /v1/keys/<id>) empties the cache of
 # verified keys that the failed-login throttle exempts, so a verified key behind a throttled
 # address gets 429s after it (api/_keys.py clears the whole auth cache).
