@@ -7,6 +7,13 @@ decided. Expected: the roles the documented table (``docs/service.md``, "API key
 allows get past the check (anything but 401/403), the others a 401 or 403. An **unauthorised
 success** is a 2xx/3xx for a caller the table does not allow; it must never happen. The drill
 also checks that the table in the docs and ``creditfactory.api.PERMISSIONS`` agree.
+
+The callers without a good key (revoked, wrong, none) send from another client address
+(``X-Forwarded-For``): past ``CREDITFACTORY_AUTH_FAILURES`` (20 a minute) that address gets
+429s, a refusal like 401, on every endpoint, ``/health`` too. Then the failed-login throttle
+itself: 25 wrong keys from a third address (20 401s, then 429s), the admin's verified key from
+there before and after a key is revoked (200 both times, as documented), and a key created and
+revoked at once 30 times (the 201 must follow the commit: no 404).
 """
 
 from __future__ import annotations

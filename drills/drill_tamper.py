@@ -14,7 +14,11 @@ new table is covered without a new case):
   database rolled back (the old copy restored) and its tail cut in place.
 
 ``creditfactory audit verify --database-url URL`` (the command, in this process) must exit
-non-zero (**caught**) and its report must name the table or the record (**named**).
+non-zero (**caught**) and its report must name the table or the record (**named**). The
+service filling the database and ``audit verify`` are given an anchor file outside the database
+(``CREDITFACTORY_ANCHOR_FILE``, signed with ``CREDITFACTORY_ANCHOR_KEY``; the service anchors
+the head at start-up and at shutdown), without which a database rolled back whole or cut at
+its tail looks intact.
 """
 
 from __future__ import annotations

@@ -16,7 +16,8 @@ def test_honest_clients_beside_abuse_get_no_5xx_and_lose_nothing() -> None:
     assert len(scenarios) == 1 + len(ABUSES)
     assert all(s["honest_5xx"] == 0 and s["honest_rps"] > 0 for s in scenarios)
     abuser = {s["kind"]: s["abuser"] for s in scenarios}
-    assert set(abuser["oversized"]["statuses"]) == {413}
+    assert set(abuser["oversized"]["statuses"]) <= {413}  # or cut while still sending
+    assert abuser["oversized"]["sent"] == 2
     assert abuser["slowloris"]["cut_by_server"] == 20  # every one, none held to the end
     assert set(abuser["poisoned"]["statuses"]) == {422}
     assert abuser["guessing"]["statuses"][401] <= 21  # AUTH_FAILURES, then 429s
