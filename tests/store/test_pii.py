@@ -272,3 +272,18 @@ def test_rekey_moves_every_record_to_the_newest_key_and_the_ledger_stays_intact(
     assert "encrypted with key id 'newer'" in " ".join(failed.output.split())
     with store.sessions() as s:
         assert verify(s).ok
+
+
+def test_cli_new_key_prints_a_usable_key_and_refuses_a_bad_id() -> None:
+    from typer.testing import CliRunner
+
+    from creditfactory.cli import app
+
+    made = CliRunner().invoke(app, ["pii", "new-key", "--id", "2026-12"])
+    assert made.exit_code == 0, made.output
+    (key,) = parse_keys(made.output.strip())
+    assert (key.kid, len(key.key)) == ("2026-12", 32)
+    bad = CliRunner().invoke(app, ["pii", "new-key", "--id", "a b"])
+    assert bad.exit_code != 0
+    assert "--id" in bad.output
+    assert "Traceback" not in bad.output

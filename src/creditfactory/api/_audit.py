@@ -8,10 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from creditfactory.api._deps import Reader, SessionDep
+from creditfactory.api._json import StrictJSONRoute
 from creditfactory.api._schemas import ERRORS, LedgerEntryPublic, VerifyResult
 from creditfactory.store import entries, verify
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=ERRORS)
+router = APIRouter(
+    prefix="/v1/audit", tags=["audit"], responses=ERRORS, route_class=StrictJSONRoute
+)
 
 
 @router.get("/entries", response_model=list[LedgerEntryPublic])

@@ -9,11 +9,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from creditfactory.api._deps import Caller, Reader, ServiceDep, SessionDep
+from creditfactory.api._json import StrictJSONRoute
 from creditfactory.api._schemas import ERRORS, DecisionPublic, RowId, review_public
 from creditfactory.exceptions import DataError
 from creditfactory.store import ConflictError, DecisionRecord, Protector, Review, get_decision
 
-router = APIRouter(prefix="/v1/decisions", tags=["decisions"], responses=ERRORS)
+router = APIRouter(
+    prefix="/v1/decisions", tags=["decisions"], responses=ERRORS, route_class=StrictJSONRoute
+)
 
 
 def revealed(pii: Protector | None, stored: dict[str, Any], caller: Caller, where: str) -> Any:

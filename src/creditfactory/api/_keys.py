@@ -8,10 +8,11 @@ from fastapi import APIRouter, Depends, Request, status
 from sqlalchemy import select
 
 from creditfactory.api._deps import Caller, SessionDep, allowed
+from creditfactory.api._json import StrictJSONRoute
 from creditfactory.api._schemas import ERRORS, KeyCreate, KeyCreated, KeyPublic, RowId
 from creditfactory.store import ApiKey, create_key, revoke_key
 
-router = APIRouter(prefix="/v1/keys", tags=["keys"], responses=ERRORS)
+router = APIRouter(prefix="/v1/keys", tags=["keys"], responses=ERRORS, route_class=StrictJSONRoute)
 Admin = Annotated[Caller, Depends(allowed("keys.manage"))]
 
 

@@ -7,11 +7,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends
 
 from creditfactory.api._deps import Caller, Reader, ServiceDep, SessionDep, SettingsDep, allowed
+from creditfactory.api._json import StrictJSONRoute
 from creditfactory.api._schemas import ERRORS, ListChange, ListChangeResult, ListSummary
 from creditfactory.api._settings import Settings
 from creditfactory.store import add_list_entries, list_summary, remove_list_entries
 
-router = APIRouter(prefix="/v1/lists", tags=["lists"], responses=ERRORS)
+router = APIRouter(
+    prefix="/v1/lists", tags=["lists"], responses=ERRORS, route_class=StrictJSONRoute
+)
 ListName = Literal["blacklist", "greylist", "whitelist"]
 Writer = Annotated[Caller, Depends(allowed("lists.write"))]
 

@@ -10,11 +10,14 @@ from fastapi import APIRouter, Depends, status
 
 from creditfactory._nested import first_problem, path_text
 from creditfactory.api._deps import Caller, Reader, SessionDep, allowed
+from creditfactory.api._json import StrictJSONRoute
 from creditfactory.api._schemas import ERRORS, ModelCreate, ModelPublic
 from creditfactory.exceptions import ArtefactError
 from creditfactory.store import list_models, register_model
 
-router = APIRouter(prefix="/v1/models", tags=["models"], responses=ERRORS)
+router = APIRouter(
+    prefix="/v1/models", tags=["models"], responses=ERRORS, route_class=StrictJSONRoute
+)
 
 SPEC_DEPTH = 32  # a scoring spec is a few levels deep: deeper nesting is an error, not data
 _FLOAT_MAX = int(sys.float_info.max)

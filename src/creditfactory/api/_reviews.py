@@ -8,10 +8,13 @@ from fastapi import APIRouter, Depends, Query
 
 from creditfactory.api._decisions import decision_public
 from creditfactory.api._deps import Caller, Reader, ServiceDep, SessionDep, allowed
+from creditfactory.api._json import StrictJSONRoute
 from creditfactory.api._schemas import ERRORS, DecisionPublic, ReviewDecide, ReviewPublic, RowId
 from creditfactory.store import reviews
 
-router = APIRouter(prefix="/v1/reviews", tags=["reviews"], responses=ERRORS)
+router = APIRouter(
+    prefix="/v1/reviews", tags=["reviews"], responses=ERRORS, route_class=StrictJSONRoute
+)
 
 
 @router.get("", response_model=list[ReviewPublic])

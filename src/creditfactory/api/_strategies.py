@@ -15,6 +15,7 @@ from creditfactory.api._deps import (
     SettingsDep,
     allowed,
 )
+from creditfactory.api._json import StrictJSONRoute
 from creditfactory.api._schemas import ERRORS, RowId, StrategyCreate, StrategyPublic, StrategySource
 from creditfactory.store import (
     AuthError,
@@ -27,7 +28,9 @@ from creditfactory.store import (
     rollback,
 )
 
-router = APIRouter(prefix="/v1/strategies", tags=["strategies"], responses=ERRORS)
+router = APIRouter(
+    prefix="/v1/strategies", tags=["strategies"], responses=ERRORS, route_class=StrictJSONRoute
+)
 
 
 def public(row: StrategyVersion, active: StrategyVersion | None) -> StrategyPublic:

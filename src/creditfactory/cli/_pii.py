@@ -1,4 +1,5 @@
-"""``creditfactory pii rekey``: re-encrypt stored identifiers under the newest key."""
+"""``creditfactory pii new-key`` and ``pii rekey``: a fresh encryption key, and stored
+identifiers re-encrypted under the newest key."""
 
 from __future__ import annotations
 
@@ -10,6 +11,25 @@ from creditfactory.cli._common import console, fail
 from creditfactory.exceptions import CreditFactoryError
 
 app = typer.Typer(help="Personal identifiers in the store.", no_args_is_help=True)
+
+
+@app.command("new-key")
+def new_key(
+    key_id: Annotated[
+        str | None, typer.Option("--id", help="the key's id (default: derived from the key)")
+    ] = None,
+) -> None:
+    """Print a fresh random AES-256 key as a CREDITFACTORY_PII_KEY item (``id:base64``); put it
+    first in the setting to encrypt with it (older keys after it still decrypt)."""
+    from creditfactory.store import new_key as make
+    from creditfactory.store import parse_keys
+
+    item = make(key_id)
+    try:
+        parse_keys(item)  # the setting's own rule for ids
+    except CreditFactoryError as exc:
+        fail(str(exc).replace("pii_key: item 1: key id", "--id:"))
+    typer.echo(item)
 
 
 @app.command("rekey")
