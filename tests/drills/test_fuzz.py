@@ -15,3 +15,4 @@ def test_fuzzing_finds_no_500_no_leak_and_no_stray_exception() -> None:
     assert out["fuzz_failures"] == 0
     assert out["figures"]["http_cases"] >= 40  # both modes of every operation, mostly
     assert out["fuzz_cases"] == out["figures"]["http_cases"] + 20 + 20
+    assert 429 not in out["figures"]["http_statuses"]  # every case reached its route
