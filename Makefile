@@ -41,7 +41,7 @@ bench: $(STAMP)
 
 drills: $(STAMP)
 	@# kill -9, tamper, fuzz, authorisation, abuse and database-outage drills against the real
-	@# service (SQLite, and PostgreSQL on 127.0.0.1:5432 when it answers); 5-10 min; ARGS="--quick"
+	@# service (SQLite, and PostgreSQL on 127.0.0.1:5432 when it answers); about 4 min; ARGS="--quick"
 	$(BIN)/python drills/run.py $(ARGS)
 
 clean:
