@@ -15,7 +15,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event
 
 from creditfactory.api import Settings, create_app, start_server
-from creditfactory.api._limits import TokenBuckets, check_fields, count_values, key_problem
+from creditfactory.api._limits import (
+    Limits,
+    TokenBuckets,
+    check_fields,
+    count_values,
+    key_problem,
+)
 from creditfactory.exceptions import ConfigError
 from creditfactory.store import add_key
 
@@ -185,6 +191,36 @@ def test_a_remembered_key_passes_a_blocked_address_and_wrong_keys_are_remembered
         assert c.get("/v1/strategies", headers={"X-API-Key": ADMIN}).status_code == 200
         assert len(sql) > before
         assert c.get("/v1/strategies", headers={"X-API-Key": WRONG + "x"}).status_code == 429
+
+
+def test_attempts_in_flight_together_cannot_share_one_refilled_token() -> None:
+    """Each attempt from a throttled address takes its token before the look-up: four wrong
+    keys arriving together when one token has refilled get one look-up, not four."""
+    limits = Limits(Settings(database_url="sqlite://", auth_failures=2, auth_failure_window=60))
+    assert limits.failures is not None
+    limits.failed("203.0.113.9", "GET", "/v1/keys")
+    limits.failed("203.0.113.9", "GET", "/v1/keys")
+    bucket = limits.failures._buckets["203.0.113.9"]
+    bucket[0], bucket[1] = 1.0, time.monotonic()  # one token has come back
+    outcomes = [limits.refused("203.0.113.9", f"guess-{k}") for k in range(4)]
+    assert [reserved for _, reserved in outcomes] == [True, False, False, False]
+    assert all(wait > 0 for wait, _ in outcomes[1:])
+    limits.passed("203.0.113.9")  # that one was a good key: its attempt is given back
+    assert limits.refused("203.0.113.9", "guess-5") == (0.0, True)
+
+
+def test_revoking_a_key_keeps_every_other_key_verified(db_url: str) -> None:
+    with make_client(db_url, auth_failures=2) as c:
+        admin = {"X-API-Key": ADMIN}
+        made = c.post("/v1/keys", json={"name": "temp", "role": "read-only"}, headers=admin)
+        assert made.status_code == 201, made.text
+        for _ in range(3):
+            c.get("/v1/strategies", headers={"X-API-Key": WRONG})
+        assert c.get("/v1/strategies", headers={"X-API-Key": WRONG + "y"}).status_code == 429
+        assert c.delete(f"/v1/keys/{made.json()['id']}", headers=admin).status_code == 200
+        assert c.get("/v1/strategies", headers=admin).status_code == 200  # was 429
+        revoked = {"X-API-Key": made.json()["key"]}
+        assert c.get("/v1/strategies", headers=revoked).status_code in (401, 429)
 
 
 # --------------------------------------------------------------------------- strong keys

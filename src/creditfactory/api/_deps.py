@@ -11,7 +11,7 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
 from sqlalchemy.orm import Session
 
-from creditfactory.api._limits import Limits
+from creditfactory.api._limits import RESERVED, Limits
 from creditfactory.api._settings import Settings
 from creditfactory.store import AuthError, DecisionService, Store, authenticate
 
@@ -81,10 +81,11 @@ async def get_caller(request: Request, key: Annotated[str | None, Depends(_heade
             limits.take_key(hit[1].id)
             return hit[1]
         address = request.client.host if request.client else ""
+        reserved = bool(getattr(request.state, RESERVED, False))
         wrong: dict[str, tuple[float, str]] = state.auth_wrong
         miss = wrong.get(key)
         if miss is not None and now - miss[0] < AUTH_CACHE_SECONDS:
-            limits.failed(address, request.method, request.url.path)
+            limits.failed(address, request.method, request.url.path, reserved)
             raise AuthError(miss[1])
     store: Store = state.store
     try:
@@ -94,17 +95,27 @@ async def get_caller(request: Request, key: Annotated[str | None, Depends(_heade
     except AuthError as exc:
         if key:
             cache.pop(key, None)  # revoked meanwhile (by another process)
-            limits.failed(address, request.method, request.url.path)
+            limits.failed(address, request.method, request.url.path, reserved)
             if len(wrong) >= AUTH_CACHE_SIZE:
                 wrong.clear()
             wrong[key] = (now, str(exc))
         raise
     if key:
+        if reserved:
+            limits.passed(address)
         if len(cache) >= AUTH_CACHE_SIZE:
             cache.clear()
         cache[key] = (now, caller)
         limits.take_key(caller.id)
     return caller
+
+
+def forget_key(request: Request, key_id: int) -> None:
+    """Forget the cached secrets of one key (revoked): this process refuses it at once, and
+    every other key stays verified (the failed-login throttle lets verified keys through)."""
+    cache: dict[str, tuple[float, Caller]] = request.app.state.auth_cache
+    for secret in [s for s, (_, caller) in cache.items() if caller.id == key_id]:
+        del cache[secret]
 
 
 async def authorise(request: Request, key: str | None, permission: str) -> Caller:

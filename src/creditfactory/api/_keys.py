@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, status
 from sqlalchemy import select
 
-from creditfactory.api._deps import Caller, SessionDep, allowed
+from creditfactory.api._deps import Caller, SessionDep, allowed, forget_key
 from creditfactory.api._json import StrictJSONRoute
 from creditfactory.api._schemas import ERRORS, KeyCreate, KeyCreated, KeyPublic, RowId
 from creditfactory.store import ApiKey, create_key, revoke_key
@@ -35,5 +35,5 @@ def revoke(key_id: RowId, session: SessionDep, request: Request, caller: Admin) 
     """Revoke a key (kept for the record); it stops working at once in this process."""
     row = revoke_key(session, key_id, caller.name)
     session.commit()
-    request.app.state.auth_cache.clear()
+    forget_key(request, key_id)
     return KeyPublic.model_validate(row)

@@ -92,6 +92,13 @@ class TokenBuckets:
         bucket[0] = tokens
         return (1.0 - tokens) / self.rate
 
+    def give(self, name: Hashable) -> None:
+        """Give back a token taken for ``name`` (a reservation that was not needed)."""
+        bucket = self._buckets.get(name)
+        if bucket is not None:
+            bucket[0] = min(self.burst, bucket[0] + 1.0)
+            bucket[2] = max(0.0, bucket[2] - 1.0)
+
     def taken(self, name: Hashable) -> int:
         """Tokens ``name`` took since its bucket was last full."""
         bucket = self._buckets.get(name)
@@ -161,22 +168,32 @@ class Limits:
                     wait,
                 )
 
-    def refused(self, address: str, key: str | None) -> float:
-        """Seconds ``address`` must wait before trying ``key`` (0.0: it may now): while it has
-        failed to authenticate too often, any key but one this process has verified (in
-        ``known``, the cache of good keys, however old) waits; checked before any look-up."""
+    def refused(self, address: str, key: str | None) -> tuple[float, bool]:
+        """Seconds ``address`` must wait before trying ``key`` (0.0: it may now), checked before
+        any look-up, and whether an attempt was taken for it. Once an address has failed to authenticate, every attempt of it with a key
+        this process has not verified (in ``known``, the cache of good keys, however old) takes
+        one of its attempts here, before the look-up, so that requests in flight together
+        cannot each slip through on one refilled token; :meth:`passed` gives it back when the
+        key was good, :meth:`failed` does not take a second."""
         failures = self.failures
-        if failures is None or address not in failures:
-            return 0.0
-        wait = failures.wait(address)
-        return 0.0 if not wait or (key is not None and key in self.known) else wait
+        if failures is None or not key or address not in failures or key in self.known:
+            return 0.0, False  # (a request without a key guesses nothing)
+        wait = failures.take(address)
+        return wait, not wait
 
-    def failed(self, address: str, method: str, path: str) -> None:
-        """Count a failed authentication from ``address`` and log it (never the key)."""
+    def passed(self, address: str) -> None:
+        """A key authenticated after :meth:`refused` reserved an attempt for it: give it back."""
+        if self.failures is not None:
+            self.failures.give(address)
+
+    def failed(self, address: str, method: str, path: str, reserved: bool = False) -> None:
+        """Count a failed authentication from ``address`` (unless :meth:`refused` already took
+        its attempt: ``reserved``) and log it (never the key)."""
         if self.failures is None:
             _log.warning("authentication failed: client %s, %s %s", address, method, path)
             return
-        self.failures.take(address)
+        if not reserved:
+            self.failures.take(address)
         count = self.failures.taken(address)
         wait = self.failures.wait(address)
         s = self.settings
@@ -200,6 +217,9 @@ class Limits:
         if path.startswith(UPLOADS):
             return self.settings.max_upload_bytes, "CREDITFACTORY_MAX_UPLOAD_BYTES"
         return self.settings.max_body_bytes, "CREDITFACTORY_MAX_BODY_BYTES"
+
+
+RESERVED = "auth_attempt_reserved"  # request.state flag: Limits.refused took the attempt
 
 
 class LimitsMiddleware:
@@ -232,7 +252,9 @@ class LimitsMiddleware:
                 await _answer(send, 429, text, [(b"retry-after", retry_after(wait).encode())])
                 return
         if limits.failures is not None and address in limits.failures:
-            wait = limits.refused(address, _api_key(scope))
+            wait, reserved = limits.refused(address, _api_key(scope))
+            if reserved:  # an attempt taken: the route's authentication must not count it again
+                scope.setdefault("state", {})[RESERVED] = True
             if wait:
                 text = limits.failed_text(wait)
                 await _answer(send, 429, text, [(b"retry-after", retry_after(wait).encode())])
