@@ -170,11 +170,13 @@ class Limits:
 
     def refused(self, address: str, key: str | None) -> tuple[float, bool]:
         """Seconds ``address`` must wait before trying ``key`` (0.0: it may now), checked before
-        any look-up, and whether an attempt was taken for it. Once an address has failed to authenticate, every attempt of it with a key
-        this process has not verified (in ``known``, the cache of good keys, however old) takes
-        one of its attempts here, before the look-up, so that requests in flight together
-        cannot each slip through on one refilled token; :meth:`passed` gives it back when the
-        key was good, :meth:`failed` does not take a second."""
+        any look-up, and whether an attempt was taken for it.
+
+        Once an address has failed to authenticate, every attempt of it with a key this process
+        has not verified (in ``known``, the cache of good keys, however old) takes one of its
+        attempts here, before the look-up, so that requests in flight together cannot each slip
+        through on one refilled token; :meth:`passed` gives it back when the key was good,
+        :meth:`failed` does not take a second."""
         failures = self.failures
         if failures is None or not key or address not in failures or key in self.known:
             return 0.0, False  # (a request without a key guesses nothing)

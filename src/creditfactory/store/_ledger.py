@@ -44,6 +44,28 @@ def ledger_head(session: Session) -> tuple[int, str]:
     return head.seq, head.hash
 
 
+def _check_head_row(session: Session, count: int) -> list[Problem]:
+    """The head is one row (id 1) whose ``updated_at`` is the last entry's ``created_at`` (both
+    writers set it so): another row, or a time changed, is ``head-altered``."""
+    heads = session.execute(select(LedgerHead).order_by(LedgerHead.id)).scalars().all()
+    others = [h.id for h in heads if h.id != 1]
+    if others:
+        return [Problem(count, "head-altered", f"ledger_head holds rows besides id 1: {others}")]
+    if not heads or not count:
+        return []
+    last = session.get(LedgerRow, count)
+    if last is not None and heads[0].updated_at != last.created_at:
+        return [
+            Problem(
+                count,
+                "head-altered",
+                f"ledger_head.updated_at is {heads[0].updated_at!r}, not the last entry's "
+                f"created_at {last.created_at!r}",
+            )
+        ]
+    return []
+
+
 def append(
     session: Session, kind: str, subject: str, actor: str, payload: Mapping[str, Any]
 ) -> Entry:
@@ -147,6 +169,8 @@ def verify(
         verdict = verify_chain(stream, expected_count=count, expected_head=head_hash, lookup=lookup)
     finally:
         stream.close()
+    if verdict.ok:
+        verdict.problems.extend(_check_head_row(session, count))
     if verdict.ok:
         for anchor in anchors:
             if lookup(anchor) is None:
