@@ -74,7 +74,9 @@ def test_the_service_anchors_the_head_and_verify_reads_the_anchors(
             conn.execute(text("DELETE FROM ledger WHERE seq = 4"))
             conn.execute(
                 text(
-                    "UPDATE ledger_head SET seq = 3, hash = (SELECT hash FROM ledger WHERE seq = 3)"
+                    "UPDATE ledger_head SET seq = 3, "
+                    "hash = (SELECT hash FROM ledger WHERE seq = 3), "
+                    "updated_at = (SELECT created_at FROM ledger WHERE seq = 3)"
                 )
             )
         cut = client.get("/v1/audit/verify", headers=admin).json()

@@ -80,7 +80,12 @@ def test_audit_anchor_then_verify_reads_the_anchor_file_from_the_settings(tmp_pa
     assert "anchors in" in ok.output
     with store.engine.begin() as conn:  # the newest entry cut, the head moved back
         conn.execute(text("DELETE FROM ledger WHERE seq = 2"))
-        conn.execute(text("UPDATE ledger_head SET seq = 1, hash = (SELECT hash FROM ledger)"))
+        conn.execute(
+            text(
+                "UPDATE ledger_head SET seq = 1, hash = (SELECT hash FROM ledger), "
+                "updated_at = (SELECT created_at FROM ledger)"
+            )
+        )
     plain = runner.invoke(app, ["audit", "verify", "--database-url", url])
     assert plain.exit_code == 0  # the chain alone cannot tell
     cut = runner.invoke(app, ["audit", "verify", "--database-url", url], env=env)

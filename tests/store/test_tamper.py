@@ -231,7 +231,8 @@ def _cut_tail(filled: Filled, keep: int) -> None:
     filled.sql(
         f"DELETE FROM ledger WHERE seq > {keep}",
         f"UPDATE ledger_head SET seq = {keep}, "
-        f"hash = (SELECT hash FROM ledger WHERE seq = {keep}) WHERE id = 1",
+        f"hash = (SELECT hash FROM ledger WHERE seq = {keep}), "
+        f"updated_at = (SELECT created_at FROM ledger WHERE seq = {keep}) WHERE id = 1",
     )
 
 

@@ -170,8 +170,6 @@ def verify(
     finally:
         stream.close()
     if verdict.ok:
-        verdict.problems.extend(_check_head_row(session, count))
-    if verdict.ok:
         for anchor in anchors:
             if lookup(anchor) is None:
                 verdict.problems.append(
@@ -180,6 +178,8 @@ def verify(
                 break
     if anchor_file is not None:
         verdict.problems.extend(_check_anchor_file(session, anchor_file, anchor_key or ""))
+    if verdict.ok:  # after the anchors: a tail cut also leaves a stale head time
+        verdict.problems.extend(_check_head_row(session, count))
     verdict.problems.extend(upgrades if verdict.ok else ())
     if not verdict.ok or not check_records:
         return verdict
