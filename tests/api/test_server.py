@@ -38,6 +38,10 @@ def test_service_demo_runs_the_real_server(tmp_path: Path, strategy_yaml: str) -
     assert result["ledger"]["checked"] == 1 + 2 + 5
     assert result["stopped_cleanly"] is True
     assert (tmp_path / "service.db").exists()
+    # the demo runs hardened: identifiers encrypted, the ledger head anchored outside the database
+    stored = b"".join(p.read_bytes() for p in tmp_path.glob("service.db*"))
+    assert all(str(r["id_number"]).encode() not in stored for r in rows)
+    assert (tmp_path / "anchors.jsonl").read_text(encoding="utf-8").count("\n") >= 1
     again = service_demo(strategy, rows[:2], tmp_path)  # a second run in the same folder
     assert [d["status"] for d in again["decisions"]] == [201, 201]
     assert again["ledger"]["checked"] == 1 + 2 + 2

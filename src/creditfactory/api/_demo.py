@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from creditfactory.api._server import start_server
+from creditfactory.store import new_key
 
 
 def _request(
@@ -75,16 +76,20 @@ def service_demo(
     """
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    if database_url is None:  # a fresh demo database each run (its admin key is new each time)
-        for leftover in workdir.glob("service.db*"):
-            leftover.unlink()
     admin = "cf_demo_" + secrets.token_urlsafe(12)
     env = {
         "CREDITFACTORY_DATABASE_URL": database_url or f"sqlite:///{workdir / 'service.db'}",
         "CREDITFACTORY_ADMIN_KEY": admin,
         "CREDITFACTORY_STRATEGY": str(Path(strategy).resolve()),
         "CREDITFACTORY_LIST_SECRET": secrets.token_urlsafe(16),
+        "CREDITFACTORY_PII_KEY": new_key("demo"),  # identifiers stored encrypted
     }
+    if database_url is None:  # a fresh demo database each run (its admin key is new each time)
+        for leftover in [*workdir.glob("service.db*"), workdir / "anchors.jsonl"]:
+            leftover.unlink(missing_ok=True)
+        # the ledger head anchored outside the database, checked by the verify below
+        env["CREDITFACTORY_ANCHOR_FILE"] = str(workdir / "anchors.jsonl")
+        env["CREDITFACTORY_ANCHOR_KEY"] = secrets.token_urlsafe(24)
     headers = {"X-API-Key": admin}
     decisions: list[dict[str, Any]] = []
     with start_server(env=env) as server:
