@@ -355,12 +355,12 @@ def run(
     databases: list[str] | None = None,
     rows: int = 6000,
 ) -> dict[str, Any]:
-    """``server`` / ``batch``: kills per database (default 12 and 10: 24 of the server, half
-    front, half engine, and 20 of the batch factory on the two databases; 2 each with
-    ``quick``); ``rows``: the batch input's size (chunks of 20)."""
+    """``server`` / ``batch``: kills per database (default 20 and 20: on each database 20 of
+    the server, half front, half engine, and 20 of the batch factory; 2 each with ``quick``);
+    ``rows``: the batch input's size (chunks of 20)."""
     notes: list[str] = []
-    server = server if server is not None else (2 if quick else 12)
-    batch = batch if batch is not None else (2 if quick else 10)
+    server = server if server is not None else (2 if quick else 20)
+    batch = batch if batch is not None else (2 if quick else 20)
     todo = databases or kinds(notes)
     say(
         f"kill -9 drill on {', '.join(todo)}: {server} server kills (front or engine, at random) "
