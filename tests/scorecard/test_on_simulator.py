@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from creditfactory import data
 from creditfactory.scorecard import Scorecard, auc, ks
-
-data = pytest.importorskip("creditfactory.data")
 
 ID_COLUMNS = [
     "application_id", "customer_id", "device_id", "phone", "ip_address", "address_id",
