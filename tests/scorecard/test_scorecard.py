@@ -119,7 +119,8 @@ def test_reason_codes(fitted, holdout):
         points_of_row = table[table["feature"] == f]["points"].to_numpy()[idx[f].to_numpy()]
         at_best = np.flatnonzero(np.isclose(points_of_row, pts.max()))
         at_worst = np.flatnonzero(np.isclose(points_of_row, pts.min()))
-        assert at_best.size and at_worst.size  # the holdout reaches both ends
+        assert at_best.size  # the holdout reaches both ends
+        assert at_worst.size
         best[f] = Xt[f].iloc[at_best[0]]
         worst_value[f] = Xt[f].iloc[at_worst[0]]
     assert fitted.reason_codes(best, n=3).empty
