@@ -96,36 +96,66 @@ def test_no_active_strategy_is_a_conflict(api: Api, good_application: dict[str, 
 
 
 @pytest.mark.parametrize(
-    ("role", "method", "path", "body", "allowed"),
+    ("role", "method", "path", "body", "status", "detail"),
     [
-        ("read-only", "post", "/v1/applications", {}, False),
-        ("analyst", "post", "/v1/keys", {"name": "x", "role": "admin"}, False),
+        ("read-only", "post", "/v1/applications", {}, 403, "role 'read-only' may not"),
+        (
+            "analyst",
+            "post",
+            "/v1/keys",
+            {"name": "x", "role": "admin"},
+            403,
+            "role 'analyst' may not",
+        ),
         (
             "underwriter",
             "post",
             "/v1/lists/blacklist/entries",
             {"field": "phone", "values": ["1"]},
-            False,
+            403,
+            "role 'underwriter' may not",
         ),
         (
             "analyst",
             "post",
             "/v1/lists/blacklist/entries",
             {"field": "phone", "values": ["1"]},
-            True,
+            200,
+            None,
         ),
-        ("analyst", "post", "/v1/strategies/1/activate", None, False),
-        ("underwriter", "post", "/v1/reviews/1", {"outcome": "approve", "reason": "fine"}, True),
-        ("analyst", "post", "/v1/reviews/1", {"outcome": "approve", "reason": "fine"}, False),
-        ("read-only", "get", "/v1/strategies", None, True),
-        ("underwriter", "get", "/v1/keys", None, False),
+        ("analyst", "post", "/v1/strategies/1/activate", None, 403, "role 'analyst' may not"),
+        # allowed: the handler runs and finds no review 1 (a refusal would be 403)
+        (
+            "underwriter",
+            "post",
+            "/v1/reviews/1",
+            {"outcome": "approve", "reason": "fine"},
+            404,
+            "review 1 not found",
+        ),
+        (
+            "analyst",
+            "post",
+            "/v1/reviews/1",
+            {"outcome": "approve", "reason": "fine"},
+            403,
+            "role 'analyst' may not",
+        ),
+        ("read-only", "get", "/v1/strategies", None, 200, None),
+        ("underwriter", "get", "/v1/keys", None, 403, "role 'underwriter' may not"),
     ],
 )
-def test_roles(live: Api, role: str, method: str, path: str, body: Any, allowed: bool) -> None:
+def test_roles(
+    live: Api, role: str, method: str, path: str, body: Any, status: int, detail: str | None
+) -> None:
     r = live.client.request(method.upper(), path, json=body, headers=live.as_(role))
-    assert (r.status_code != 403) == allowed, r.text
-    if not allowed:
-        assert f"role {role!r} may not" in r.json()["detail"]
+    assert r.status_code == status, r.text
+    if detail is not None:
+        assert detail in r.json()["detail"]
+    if path == "/v1/lists/blacklist/entries" and status == 200:
+        assert r.json() == {"list": "blacklist", "field": "phone", "changed": 1}
+    if path == "/v1/strategies" and status == 200:
+        assert [s["name"] for s in r.json()] == ["service_test"]
 
 
 def test_unknown_or_missing_key_is_401(live: Api) -> None:

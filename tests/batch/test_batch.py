@@ -237,6 +237,15 @@ def test_batch_with_lists_decides_like_the_online_service(
 
     apps_path, strategy_path = files
     apps = pl.read_parquet(apps_path).head(300)
+    i = pl.int_range(pl.len())
+    apps = apps.with_columns(  # a few rows the strategy must refuse: age above 100, income < 0
+        pl.when(i % 37 == 5)
+        .then(150)
+        .otherwise(pl.col("age"))
+        .cast(apps["age"].dtype)
+        .alias("age"),
+        pl.when(i % 41 == 7).then(-1.0).otherwise(pl.col("monthly_income")).alias("monthly_income"),
+    )
     small = tmp_path / "apps.parquet"
     apps.write_parquet(small)
     store = Store(f"sqlite:///{tmp_path / 'lists.db'}")
@@ -251,10 +260,12 @@ def test_batch_with_lists_decides_like_the_online_service(
         add_list_entries(s, secret, "whitelist", "id_number", ids[2:300:3], "ana")
     service = DecisionService(store, list_secret=secret)
     online = {}
+    invalid: dict[str, list[str]] = {}  # rows online refuses, with the fields it names
     for row in apps.to_dicts():
         try:
             d = service.decide(row, "channel").decision
-        except InputError:
+        except InputError as exc:
+            invalid[row["application_id"]] = sorted(exc.fields)
             continue
         online[row["application_id"]] = (d.decision, d.limit, d.apr, d.term, d.reasons,
                                           sorted(d.list_hits))  # fmt: skip
@@ -262,14 +273,30 @@ def test_batch_with_lists_decides_like_the_online_service(
     decide_file(Strategy.load(strategy_path), small, tmp_path / "out.parquet", chunk_size=70,
                 lists=screen)  # fmt: skip
     batch = pl.read_parquet(tmp_path / "out.parquet")
-    compared = 0
+    compared = flagged_alone = 0
     for r in batch.iter_rows(named=True):
+        if r["application_id"] in invalid:  # batch flags them too, naming the same fields
+            assert r["error"] is not None
+            for field in invalid[r["application_id"]]:
+                assert field in r["error"], (field, r["error"])
+            assert r["reasons"][-1:] == ["INVALID_INPUT"]
+            if not r["list_hits"]:  # as documented: refer, INVALID_INPUT alone
+                flagged_alone += 1
+                assert (r["decision"], r["reasons"]) == ("refer", ["INVALID_INPUT"]), r
+            # NB a blacklisted invalid row comes back decline [LIST_BLACKLIST_..., INVALID_INPUT]
+            # (docs/strategies.md says refer, INVALID_INPUT; online refuses the row)
+        else:
+            assert r["error"] is None, r
         if r["application_id"] in online:
             got = (r["decision"], r["limit"], r["apr"], r["term"], r["reasons"],
                    sorted(r["list_hits"]))  # fmt: skip
             assert got == online[r["application_id"]], r["application_id"]
             compared += 1
-    assert compared > 250
+    assert compared > 240
+    assert compared + len(invalid) == len(apps) == batch.height
+    assert len(invalid) >= 10
+    assert flagged_alone >= 5
+    assert {f for fs in invalid.values() for f in fs} == {"age", "monthly_income"}
     kinds = {d[0] for d in online.values()}
     assert {"approve", "decline", "refer"} <= kinds
     assert any("LIST_GREYLIST_PHONE" in d[4] for d in online.values())

@@ -53,7 +53,9 @@ def test_realised_default_by_decile_matches_the_true_probability(book: Portfolio
 def test_rank_power_of_the_truth_is_realistic(book: Portfolio) -> None:
     genuine = ~book.truth["is_fraud"]
     auc = roc_auc_score(book.truth.loc[genuine, "bad"], book.truth.loc[genuine, "pd_true"])
-    assert 0.80 <= auc <= 0.92  # a perfect model; observable data allow less (DOMAIN: 0.70-0.85)
+    # docs/data.md: "truth AUC about 0.86"; 10 books of 30,000 (seeds 20-29): mean 0.861,
+    # sd 0.0044 -> 4 sd = 0.018 (observable data allow less: see test_headline_figures.py)
+    assert auc == pytest.approx(0.86, abs=0.018)
 
 
 def test_fraud_rate_rings_and_first_payment_default(book: Portfolio) -> None:
@@ -172,9 +174,13 @@ def test_roll_rates_are_in_the_documented_ranges(book: Portfolio) -> None:
     from creditfactory.servicing import roll_rates
 
     rr = roll_rates(book.performance)
-    assert 0.15 <= rr.loc["M1", "M2"] <= 0.40
-    assert 0.45 <= rr.loc["M2", "M3"] <= 0.75
-    assert 0.65 <= rr.loc["M3", "M4"] <= 0.92
+    # docs/data.md: M1->M2 ~20-25%, M2->M3 ~55%, M3->M4 ~75%. Month-on-month transitions of the
+    # same loans are not independent draws, so the spread is the seed-to-seed sd of 10 books of
+    # 30,000 (seeds 20-29): M1->M2 mean 0.226 sd 0.008; M2->M3 0.547 sd 0.031; M3->M4 0.748
+    # sd 0.023. Tolerance 3 sd around the documented figure (the range's ends for M1->M2).
+    assert 0.20 - 3 * 0.008 <= rr.loc["M1", "M2"] <= 0.25 + 3 * 0.008
+    assert rr.loc["M2", "M3"] == pytest.approx(0.55, abs=3 * 0.031)
+    assert rr.loc["M3", "M4"] == pytest.approx(0.75, abs=3 * 0.023)
 
 
 def test_collection_actions_have_segment_specific_effects(book: Portfolio) -> None:
@@ -206,10 +212,14 @@ def test_campaigns_are_randomised_and_lift_response(book: Portfolio) -> None:
         1 - book.config.campaign_control_share, abs=0.02
     )
     treated = camp[camp["treatment"]]
-    rates = treated.groupby("channel")["responded"].mean()
-    assert 0.001 <= rates["sms"] <= 0.02
-    assert 0.005 <= rates["push"] <= 0.03
-    assert 0.02 <= rates["call"] <= 0.07
+    rates = treated.groupby("channel")["responded"].agg(["mean", "size"])
+    # docs/data.md: SMS/push/call response about 1.1% / 1.9% / 3.7%. Binomial se
+    # sqrt(p(1-p)/n) on this book's treated sends (n ~13,600 SMS: se 0.09 points; ~9,500 push:
+    # 0.14; ~4,100 calls: 0.29); 4 se. (10 books: 1.05% / 1.81% / 3.75%, sd 0.08 / 0.13 / 0.39.)
+    for channel, documented in [("sms", 0.011), ("push", 0.019), ("call", 0.037)]:
+        got, n = rates.loc[channel, "mean"], rates.loc[channel, "size"]
+        se = np.sqrt(documented * (1 - documented) / n)
+        assert got == pytest.approx(documented, abs=4 * se), (channel, got, n)
     lift = treated["responded"].mean() - camp.loc[~camp["treatment"], "responded"].mean()
     assert lift > 0
     assert (camp["true_uplift"] < 0).any()  # some customers are put off

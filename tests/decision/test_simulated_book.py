@@ -77,8 +77,10 @@ def test_simulation_report(reference: Strategy, book: Portfolio) -> None:
     assert inc["bad_rate_observed"] == pytest.approx(inc["bad_rate_true"])  # all booked are seen
     assert inc["expected_loss_model"] is None
     assert ref["known_share"] < 1.0
-    # the model is calibrated: its expected loss is near the true expected loss
-    assert ref["expected_loss_model"] == pytest.approx(ref["expected_loss_true"], rel=0.25)
+    # the model is calibrated: its expected loss is near the true expected loss. The ratio
+    # varies from book to book (which loans are approved; ~3,400 of 5,000): 12 books of 5,000
+    # (seeds 20-31) gave mean 0.987, sd 0.050 -> 3 sd = 0.15 around 1 (this book: 0.957)
+    assert ref["expected_loss_model"] == pytest.approx(ref["expected_loss_true"], rel=0.15)
     swap = report.swap
     assert swap["applications"].sum() == len(apps)
     both = swap.filter(pl.col("cell") == "both approve")["applications"].item()

@@ -53,9 +53,13 @@ def test_quality_and_contributions(model):
     assert auc(y, p) > 0.66
     contrib = model.contributions(X.head(100))
     np.testing.assert_allclose(contrib.sum(axis=1), model.decision_function(X.head(100)))
-    pts = model.predict_points(X.head(5))
-    odds = (1 - p[:5]) / p[:5]
-    np.testing.assert_allclose(pts, 600 - 20 * np.log2(50) + 20 * np.log2(odds), atol=1e-8)
+    # points from LightGBM's own TreeSHAP contributions (they sum to the log-odds of bad) and
+    # the documented scaling (600 at 50:1 good:bad, 20 points to double the odds), not from
+    # predict_proba, which is derived from the same score as the points
+    z_bad = model.booster_.predict(model._matrix(X.head(5)), pred_contrib=True).sum(axis=1)
+    expected = 600 - 20 * np.log2(50) - 20 / np.log(2) * z_bad
+    np.testing.assert_allclose(model.predict_points(X.head(5)), expected, atol=1e-8)
+    np.testing.assert_allclose(p[:5], 1 / (1 + np.exp(-z_bad)))
 
 
 def test_reason_codes_are_the_largest_positive_contributions(model):

@@ -33,9 +33,18 @@ def test_risk_based_apr_breaks_even() -> None:
 def test_expected_profit_zero_at_break_even_without_target() -> None:
     # one-period loan (term 12 has balance factor 13/24, so use the same factor to break even)
     pd_, lgd = 0.05, 0.75
-    f = pr.balance_factor(12)
+    # the balance factor from its definition, not the code under test: the mean share of the
+    # principal outstanding over 12 months when 1/12 is repaid each month (12/12, 11/12 ... 1/12)
+    f = sum((12 - k) / 12 for k in range(12)) / 12
+    assert f == pytest.approx(13 / 24)
+    assert pr.balance_factor(12) == pytest.approx(13 / 24)
     apr = (pd_ * lgd / f + 0.07) / (1 - pd_)
     assert pr.expected_profit(10_000.0, apr, 12, pd_, lgd, 0.04, 0.03) == pytest.approx(0, abs=1e-6)
+    # off break-even by 1 point of APR: the profit is the extra interest on the average balance
+    extra = 10_000.0 * 0.01 * f * (1 - pd_)
+    assert pr.expected_profit(10_000.0, apr + 0.01, 12, pd_, lgd, 0.04, 0.03) == pytest.approx(
+        extra
+    )
 
 
 def test_affordable_limit_and_assign_limit() -> None:

@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+import creditfactory.cli._scorecard as cli
 from creditfactory.scorecard import load
 
 from .conftest import make_applications
 
-cli = pytest.importorskip("creditfactory.cli._scorecard")
 runner = CliRunner()
 
 

@@ -56,10 +56,13 @@ def test_defaults_give_a_good_model(fitted, holdout):
 def test_points_scaling_is_exact(fitted, holdout):
     Xt, _ = holdout
     pts = fitted.predict_points(Xt)
-    p_bad = fitted.predict_proba(Xt)[:, 1]
-    odds = (1 - p_bad) / p_bad
-    expected = 600 - 20 / math.log(2) * math.log(50) + 20 / math.log(2) * np.log(odds)
+    # independent of predict_proba (itself computed from the points): the log-odds of bad from
+    # the fitted logistic regression on WOE, then the documented scaling (600 at 50:1, 20 PDO)
+    z_bad = fitted.intercept_ + fitted.transform_woe(Xt).to_numpy() @ np.asarray(fitted.coef_)
+    factor = 20 / math.log(2)
+    expected = 600 - factor * math.log(50) - factor * z_bad
     np.testing.assert_allclose(pts, expected, atol=1e-8)
+    np.testing.assert_allclose(fitted.predict_proba(Xt)[:, 1], 1 / (1 + np.exp(-z_bad)))
     table = fitted.points_table()
     assert set(table["feature"]) == set(fitted.selected_features_)
     # points table reproduces predict_points
@@ -105,9 +108,30 @@ def test_reason_codes(fitted, holdout):
     other = Scorecard(special_codes={"inquiries_3m": [-9]}).fit(*make_applications(3_000, 5))
     f = rc["feature"].iloc[0]
     assert other.reason_code_of(f) == fitted.reason_code_of(f)
-    # an applicant at the best bin of every characteristic has no reasons
-    best_rows = rc.groupby("row").size()
-    assert len(best_rows) <= 20
+    # an applicant at the best bin of every characteristic has no reasons: built from holdout
+    # values, one characteristic at a time, its best bin read off the points table
+    table = fitted.points_table()
+    idx = fitted.bin_indices(Xt)
+    best = Xt.head(1).copy()
+    worst_value: dict[str, object] = {}
+    for f in fitted.selected_features_:
+        pts = table.loc[(table["feature"] == f) & (table["count"] > 0), "points"]
+        points_of_row = table[table["feature"] == f]["points"].to_numpy()[idx[f].to_numpy()]
+        at_best = np.flatnonzero(np.isclose(points_of_row, pts.max()))
+        at_worst = np.flatnonzero(np.isclose(points_of_row, pts.min()))
+        assert at_best.size  # the holdout reaches both ends
+        assert at_worst.size
+        best[f] = Xt[f].iloc[at_best[0]]
+        worst_value[f] = Xt[f].iloc[at_worst[0]]
+    assert fitted.reason_codes(best, n=3).empty
+    # one characteristic moved to its worst bin: exactly that one reason
+    f = fitted.selected_features_[0]
+    one_off = best.copy()
+    one_off[f] = worst_value[f]
+    rc1 = fitted.reason_codes(one_off, n=3)
+    assert rc1["feature"].tolist() == [f]
+    lost = fitted.predict_points(best)[0] - fitted.predict_points(one_off)[0]
+    assert rc1["points_lost"].iloc[0] == pytest.approx(lost)
 
 
 def test_save_load_scores_identically(fitted, holdout, tmp_path):

@@ -1,0 +1,69 @@
+"""The twin's headline figures (docs/data.md, "Defaults land in ...") at their stated values.
+
+One small book (the session's 30,000 applications, seed 11; simulated in about a second). Each
+tolerance is 4 standard errors of the figure on a book this size: binomial ``sqrt(p(1-p)/n)``
+for a share, the seed-to-seed standard deviation (10 books of 30,000, seeds 20-29, measured once
+and written beside the check) where the figure is not a plain share (AUCs).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from creditfactory.data import Portfolio
+from creditfactory.data._risk import true_log_odds
+
+
+def share_within(values: object, documented: float, k: float = 4.0) -> tuple[float, float]:
+    """The realised share and its k-sigma binomial tolerance around the documented share."""
+    v = np.asarray(values, dtype=float)
+    return float(v.mean()), k * math.sqrt(documented * (1 - documented) / v.size)
+
+
+def test_bad_rates_through_the_door_among_approved_and_declined(book: Portfolio) -> None:
+    bad = book.truth["bad"].to_numpy()
+    decision = book.incumbent_decisions["decision"].to_numpy()
+    for rows, documented in [  # "about 8% bad through the door (about 3% ..., 14% ...)"
+        (slice(None), 0.08),  # n 30,000: se 0.16 points
+        (decision == "approve", 0.03),  # n ~16,500: se 0.13 points (measured 2.7%)
+        (decision == "decline", 0.14),  # n ~13,500: se 0.30 points
+    ]:
+        got, tol = share_within(bad[rows], documented)
+        assert got == pytest.approx(documented, abs=tol), (documented, got)
+
+
+def test_fraud_rings_thin_file_and_approval(book: Portfolio) -> None:
+    truth, apps = book.truth, book.applications
+    got, tol = share_within(truth["is_fraud"], 0.03)  # "3% fraud"
+    assert got == pytest.approx(0.03, abs=tol)
+    ring = truth["ring_id"].notna()  # ~540 ring members: se 1.7 points
+    got, tol = share_within(truth.loc[ring, "fpd"], 0.80)  # "ring FPD around 80%"
+    assert got == pytest.approx(0.80, abs=tol)
+    got, tol = share_within(apps["thin_file"], 0.37)  # "37% thin-file": se 0.28 points
+    assert got == pytest.approx(0.37, abs=tol)
+    approved = book.incumbent_decisions["decision"] == "approve"
+    got, tol = share_within(approved, 0.55)  # "55% approval"
+    assert got == pytest.approx(0.55, abs=tol)
+
+
+def test_apr_range(book: Portfolio) -> None:
+    apr = book.loans["apr"]  # "APR 7.2%-24%": the pricing grid's ends, reached by a book this size
+    assert (apr.min(), apr.max()) == (pytest.approx(0.072), pytest.approx(0.24))
+
+
+def test_rank_power_of_the_truth_and_of_the_observable_part(book: Portfolio) -> None:
+    genuine = ~book.truth["is_fraud"].to_numpy()
+    bad = book.truth["bad"].to_numpy()[genuine]
+    truth_auc = roc_auc_score(bad, book.truth["pd_true"].to_numpy()[genuine])
+    # "truth AUC about 0.86": 10 books of 30,000 gave 0.861 mean, sd 0.0044 -> 4 sd 0.018
+    assert truth_auc == pytest.approx(0.86, abs=0.018)
+    # "a perfect model of the observable data reaches about 0.76": the observable part of the
+    # true log-odds (the unobservable part set to 0); 10 books: 0.758 mean, sd 0.0054 -> 4 sd
+    z = true_log_odds(book.applications, np.zeros(len(book.applications)), book.config)
+    observable_auc = roc_auc_score(bad, z[genuine])
+    assert observable_auc == pytest.approx(0.76, abs=0.022)
+    assert observable_auc < truth_auc - 0.05
