@@ -13,6 +13,19 @@ from creditfactory.store import add_key, new_key
 
 ADMIN = "cf-test-admin-3Jq8ZrVx5TmW2pLk"  # a bootstrap key must be strong
 
+# a one-characteristic scoring spec that POST /v1/models accepts
+MODEL_SPEC = {
+    "format": "creditfactory.scoring_spec",
+    "format_version": 1,
+    "scaling": {"factor": 28.85, "offset": 487.1},
+    "characteristics": [
+        {
+            "name": "age", "kind": "numerical", "code": "R001", "missing_points": 10.0,
+            "special": [], "upper_edges": [25.0], "points": [20.0, 40.0],
+        }
+    ],
+}  # fmt: skip
+
 
 @dataclass
 class Api:

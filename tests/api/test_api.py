@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
-from tests.api.conftest import Api
+from tests.api.conftest import MODEL_SPEC, Api
 
 
 def post_app(api: Api, body: dict[str, Any], role: str = "underwriter", **headers: str) -> Any:
@@ -211,22 +211,7 @@ def test_strategies_upload_activate_rollback(
 
 
 def test_model_registration(api: Api) -> None:
-    spec = {
-        "format": "creditfactory.scoring_spec",
-        "format_version": 1,
-        "scaling": {"factor": 28.85, "offset": 487.1},
-        "characteristics": [
-            {
-                "name": "age",
-                "kind": "numerical",
-                "code": "R001",
-                "missing_points": 10.0,
-                "special": [],
-                "upper_edges": [25.0],
-                "points": [20.0, 40.0],
-            }
-        ],
-    }
+    spec = MODEL_SPEC
     h = api.as_("analyst")
     assert (
         api.client.post(

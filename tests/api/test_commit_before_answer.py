@@ -8,35 +8,32 @@ connection of its own: only committed rows are visible there.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import anyio.to_thread
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
+from tests.api.conftest import MODEL_SPEC
 
 from creditfactory.api import Settings, create_app
 
 ADMIN = "cf-commit-admin-Rt5Vn8Kq2Wz7Lp"
-SPEC = {
-    "format": "creditfactory.scoring_spec",
-    "format_version": 1,
-    "scaling": {"factor": 28.85, "offset": 487.1},
-    "characteristics": [
-        {
-            "name": "age", "kind": "numerical", "code": "R001", "missing_points": 10.0,
-            "special": [], "upper_edges": [25.0], "points": [20.0, 40.0],
-        }
-    ],
-}  # fmt: skip
 
 
 class CountsAtAnswer:
-    """ASGI middleware: ``count()`` is called (off the loop) as each answer starts."""
+    """ASGI middleware: as each answer starts, the rows of ``table`` are counted (off the loop)
+    over a connection of its own, which sees only committed rows."""
 
-    def __init__(self, app: Any, count: Callable[[], int]) -> None:
-        self.app, self.count, self.seen = app, count, []  # type: ignore[var-annotated]
+    def __init__(self, app: Any, other: Engine) -> None:
+        self.app, self.other = app, other
+        self.table = "api_keys"
+        self.seen: list[int] = []
+
+    def count(self) -> int:
+        with self.other.connect() as conn:
+            return int(conn.execute(text(f"SELECT count(*) FROM {self.table}")).scalar_one())
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         async def send_counting(message: dict[str, Any]) -> None:
@@ -54,14 +51,7 @@ def counted(db_url: str) -> Iterator[tuple[TestClient, CountsAtAnswer, dict[str,
     )
     app = create_app(settings)
     other = create_engine(db_url)
-    table: list[str] = ["api_keys"]
-
-    def count() -> int:
-        with other.connect() as conn:
-            return int(conn.execute(text(f"SELECT count(*) FROM {table[0]}")).scalar_one())
-
-    wrapped = CountsAtAnswer(app, count)
-    wrapped.table = table  # type: ignore[attr-defined]
+    wrapped = CountsAtAnswer(app, other)
     with TestClient(wrapped) as client:
         yield client, wrapped, {"X-API-Key": ADMIN}
     other.dispose()
@@ -72,7 +62,7 @@ def counted(db_url: str) -> Iterator[tuple[TestClient, CountsAtAnswer, dict[str,
     ("table", "path", "body", "status"),
     [
         ("api_keys", "/v1/keys", {"name": "ops", "role": "analyst"}, 201),
-        ("models", "/v1/models", {"name": "a", "version": "1", "spec": SPEC}, 201),
+        ("models", "/v1/models", {"name": "a", "version": "1", "spec": MODEL_SPEC}, 201),
         ("list_entries", "/v1/lists/blacklist/entries", {"field": "phone", "values": ["1"]}, 200),
     ],
 )
@@ -81,7 +71,7 @@ def test_a_success_means_committed(
     body: dict[str, Any], status: int,
 ) -> None:  # fmt: skip
     client, wrapped, admin = counted
-    wrapped.table[0] = table  # type: ignore[attr-defined]
+    wrapped.table = table
     before = wrapped.count()
     r = client.post(path, json=body, headers=admin)
     assert r.status_code == status, r.text
@@ -92,7 +82,7 @@ def test_a_strategy_upload_is_committed_before_its_answer(
     counted: tuple[TestClient, CountsAtAnswer, dict[str, str]], strategy_yaml: str
 ) -> None:
     client, wrapped, admin = counted
-    wrapped.table[0] = "strategy_versions"  # type: ignore[attr-defined]
+    wrapped.table = "strategy_versions"
     r = client.post("/v1/strategies", json={"source": strategy_yaml}, headers=admin)
     assert r.status_code == 201, r.text
     assert wrapped.seen[-1] == 1
