@@ -36,3 +36,12 @@ def test_strict_bodies_still_read_what_json_allows(api: Api) -> None:
     broken = api.client.post("/v1/keys", content=b'{"name": "\xff"}', headers=headers)
     assert broken.status_code == 422
     assert broken.json()["detail"][0]["type"] == "json_invalid"
+
+
+@pytest.mark.parametrize("path", ["/v1/keys", "/v1/models", "/v1/lists/blacklist/entries"])
+def test_a_body_nested_past_the_parser_is_a_422(api: Api, path: str) -> None:
+    headers = {**api.as_("admin"), "Content-Type": "application/json"}
+    deep = b"[" * 100_000 + b"]" * 100_000  # under the body limit, past Python's recursion
+    r = api.client.post(path, content=deep, headers=headers)
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["ctx"]["error"] == "nested too deeply"

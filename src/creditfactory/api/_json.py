@@ -93,6 +93,12 @@ class StrictJSONRoute(APIRoute):
                               "msg": "JSON decode error", "input": {},
                               "ctx": {"error": "not UTF-8, UTF-16 or UTF-32 text"}}]
                         ) from None  # fmt: skip
+                    except RecursionError:  # FastAPI's own answer would be a 500
+                        raise RequestValidationError(
+                            [{"type": "json_invalid", "loc": ("body",),
+                              "msg": "JSON decode error", "input": {},
+                              "ctx": {"error": "nested too deeply"}}]
+                        ) from None  # fmt: skip
                     except ValueError:
                         pass  # not JSON: FastAPI answers its own 422
             return await handler(request)
