@@ -26,7 +26,6 @@ from creditfactory.audit import (
     Problem,
     Verdict,
     append_anchor,
-    digest,
     entry_hash,
     make_entry,
     read_anchor_file,
@@ -275,7 +274,7 @@ def check_authority(session: Session) -> list[Problem]:
     entry after it (or be the head). A chain rewritten wholesale is left to :func:`verify` and
     the anchors.
     """
-    from creditfactory.store._records import AUTHORITY, RECORD_KINDS
+    from creditfactory.store._records import AUTHORITY, RECORD_KINDS, record_digest
 
     kinds = AUTHORITY
 
@@ -301,13 +300,13 @@ def check_authority(session: Session) -> list[Problem]:
             if subject.split(":", 1)[0] in kinds:
                 vouched[subject] = (e.seq, expected)
     for kind in kinds:
-        model, content = RECORD_KINDS[kind]
+        model = RECORD_KINDS[kind][0]
         for rec in session.execute(select(model).order_by(model.id)).scalars():
             subject = f"{kind}:{rec.id}"
             seen = vouched.pop(subject, None)
             if seen is None or seen[1] is None:
                 problems.append(Problem(0, "record-unvouched", f"{subject} is not in the ledger"))
-            elif seen[1] != digest(content(rec)):
+            elif seen[1] != record_digest(rec, kind):
                 problems.append(
                     Problem(
                         seen[0], "record-altered", f"{subject} no longer matches entry {seen[0]}"

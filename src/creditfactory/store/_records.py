@@ -1,7 +1,8 @@
 """Digests of the records the ledger vouches for, derived the same way at write and verify time.
 
-One function per record kind gives what its digest covers (``*_content``); the writer's
-hand-assembled texts must equal the canonical JSON of that content (a test checks it). Every
+:data:`COVERED` names the columns each kind's digest covers and :func:`content_pieces` writes
+the text a digest covers, once for everyone: the writer (around the ids it reserves later), every
+append and ``audit verify``. Every
 column of a record is covered, timestamps included, as :func:`stamp` text: UTC, microseconds,
 ``+00:00``, whatever the database gives back (SQLite: naive text; PostgreSQL: ``timestamptz`` in
 the session's time zone), so a digest survives the round trip on both.
@@ -11,14 +12,16 @@ The subjects are ``<kind>:<id>``; the kinds are the keys of :data:`RECORD_KINDS`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import functools
+import hashlib
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from creditfactory.audit import digest
+from creditfactory.audit import canonical_json
 from creditfactory.store._tables import (
     Activation,
     ApiKey,
@@ -55,117 +58,103 @@ def stamp(value: datetime | str | None) -> str | None:
     return value.isoformat(timespec="microseconds")
 
 
-def application_content(a: Any) -> dict[str, Any]:
-    """What an application's digest covers."""
+#: the columns each record kind's digest covers (every column of its table); the ``*_at``
+#: columns (and an activation's ``at``) as :func:`stamp` text
+COVERED: dict[str, tuple[str, ...]] = {
+    "api_key": ("id", "key_id", "name", "role", "key_hash", "created_at", "revoked_at"),
+    "model": ("id", "name", "version", "spec", "sha256", "registered_by", "registered_at"),
+    "strategy": (
+        "id", "name", "version", "source", "sha256", "base_dir", "uploaded_by", "uploaded_at",
+    ),
+    "activation": ("id", "strategy_id", "action", "actor", "at"),
+    "list_entry": ("id", "list_name", "field", "value_hash", "note", "added_by", "added_at"),
+    "application": (
+        "id", "external_id", "payload", "request_sha256", "idempotency_key", "api_key_id",
+        "received_at",
+    ),
+    "decision": (
+        "id", "application_id", "strategy_id", "strategy", "version", "decision", "limit",
+        "apr", "term", "reasons", "trace", "model_versions", "values", "list_hits",
+        "decided_at",
+    ),
+    "review": (
+        "id", "decision_id", "queue_reason", "status", "outcome", "reason", "reviewer",
+        "queued_at", "reviewed_at",
+    ),
+}  # fmt: skip
+_SORTED = {kind: tuple(sorted(cols)) for kind, cols in COVERED.items()}
+
+
+def is_time(column: str) -> bool:
+    """Whether a covered column is a timestamp (digested as :func:`stamp` text)."""
+    return column == "at" or column.endswith("_at")
+
+
+def content(kind: str, record: Any) -> dict[str, Any]:
+    """What the digest of a record of ``kind`` covers: its columns, timestamps as :func:`stamp`."""
     return {
-        "id": a.id,
-        "external_id": a.external_id,
-        "payload": a.payload,
-        "request_sha256": a.request_sha256,
-        "idempotency_key": a.idempotency_key,
-        "api_key_id": a.api_key_id,
-        "received_at": stamp(a.received_at),
+        c: stamp(getattr(record, c)) if is_time(c) else getattr(record, c) for c in COVERED[kind]
     }
 
 
-def decision_content(d: Any) -> dict[str, Any]:
-    """What a decision's digest covers."""
-    return {
-        "id": d.id,
-        "application_id": d.application_id,
-        "strategy_id": d.strategy_id,
-        "strategy": d.strategy,
-        "version": d.version,
-        "decision": d.decision,
-        "limit": d.limit,
-        "apr": d.apr,
-        "term": d.term,
-        "reasons": d.reasons,
-        "trace": d.trace,
-        "model_versions": d.model_versions,
-        "values": d.values,
-        "list_hits": d.list_hits,
-        "decided_at": stamp(d.decided_at),
-    }
+def content_pieces(kind: str, texts: Mapping[str, str], holes: tuple[str, ...] = ()) -> list[str]:
+    """The text a record's digest covers, from each column's canonical JSON text, cut where the
+    ``holes`` columns' values go (left out): ``len(holes) + 1`` pieces.
+
+    **The one place a digest text is written.** :func:`content_text` (``audit verify``, every
+    append) joins it without holes; the group-commit writer calls it once per decision with the
+    ids as holes, before it has reserved them, and fills them in per batch. The text is the
+    canonical JSON of :func:`content` (sorted keys, no spaces), so a digest is
+    ``audit.digest(content(kind, record))``.
+
+    Examples
+    --------
+    >>> texts = {"id": "7", "strategy_id": "1", "action": '"activate"', "actor": '"ann"',
+    ...          "at": '"2026-01-01T00:00:00.000000+00:00"'}
+    >>> content_pieces("activation", texts, ("id",))[0]
+    '{"action":"activate","actor":"ann","at":"2026-01-01T00:00:00.000000+00:00","id":'
+    """
+    return [piece.format_map(texts) for piece in _templates(kind, holes)]
 
 
-def review_content(r: Any) -> dict[str, Any]:
-    """What a review's digest covers."""
-    return {
-        "id": r.id,
-        "decision_id": r.decision_id,
-        "queue_reason": r.queue_reason,
-        "status": r.status,
-        "outcome": r.outcome,
-        "reason": r.reason,
-        "reviewer": r.reviewer,
-        "queued_at": stamp(r.queued_at),
-        "reviewed_at": stamp(r.reviewed_at),
-    }
+@functools.cache
+def _templates(kind: str, holes: tuple[str, ...]) -> tuple[str, ...]:
+    """:func:`content_pieces`' pieces as format strings (``{column}`` where a text goes)."""
+    out: list[str] = []
+    part = "{{"
+    for c in _SORTED[kind]:
+        part += f'"{c}":' if part == "{{" else f',"{c}":'
+        if c in holes:
+            out.append(part)
+            part = ""
+        else:
+            part += f"{{{c}}}"
+    out.append(part + "}}")
+    return tuple(out)
 
 
-def key_content(k: Any) -> dict[str, Any]:
-    """What an API key's digest covers (who may act, and since when)."""
-    return {
-        "id": k.id,
-        "key_id": k.key_id,
-        "name": k.name,
-        "role": k.role,
-        "key_hash": k.key_hash,
-        "created_at": stamp(k.created_at),
-        "revoked_at": stamp(k.revoked_at),
-    }
+def content_text(kind: str, texts: Mapping[str, str]) -> str:
+    """:func:`content_pieces` without holes: the whole text a record's digest covers."""
+    return content_pieces(kind, texts)[0]
 
 
-def strategy_content(s: Any) -> dict[str, Any]:
-    """What a strategy version's digest covers (its source text included)."""
-    return {
-        "id": s.id,
-        "name": s.name,
-        "version": s.version,
-        "source": s.source,
-        "sha256": s.sha256,
-        "base_dir": s.base_dir,
-        "uploaded_by": s.uploaded_by,
-        "uploaded_at": stamp(s.uploaded_at),
-    }
+def _content_of(kind: str) -> Callable[[Any], dict[str, Any]]:
+    def of(record: Any) -> dict[str, Any]:
+        return content(kind, record)
+
+    of.__name__ = f"{kind}_content"
+    of.__doc__ = f"What a {kind.replace('_', ' ')}'s digest covers (:func:`content`)."
+    return of
 
 
-def activation_content(a: Any) -> dict[str, Any]:
-    """What an activation's digest covers (which version was put in force, when, by whom)."""
-    return {
-        "id": a.id,
-        "strategy_id": a.strategy_id,
-        "action": a.action,
-        "actor": a.actor,
-        "at": stamp(a.at),
-    }
-
-
-def model_content(m: Any) -> dict[str, Any]:
-    """What a model artefact's digest covers (its spec text included)."""
-    return {
-        "id": m.id,
-        "name": m.name,
-        "version": m.version,
-        "spec": m.spec,
-        "sha256": m.sha256,
-        "registered_by": m.registered_by,
-        "registered_at": stamp(m.registered_at),
-    }
-
-
-def list_entry_content(e: Any) -> dict[str, Any]:
-    """What a list entry's digest covers."""
-    return {
-        "id": e.id,
-        "list_name": e.list_name,
-        "field": e.field,
-        "value_hash": e.value_hash,
-        "note": e.note,
-        "added_by": e.added_by,
-        "added_at": stamp(e.added_at),
-    }
+application_content = _content_of("application")
+decision_content = _content_of("decision")
+review_content = _content_of("review")
+key_content = _content_of("api_key")
+strategy_content = _content_of("strategy")
+activation_content = _content_of("activation")
+model_content = _content_of("model")
+list_entry_content = _content_of("list_entry")
 
 
 #: kind (the subject's prefix) -> (table, content function), in the order verify reads them
@@ -190,9 +179,11 @@ def subject_of(record: Any) -> str:
 
 
 def record_digest(record: Any, kind: str | None = None) -> str:
-    """The digest of one record's content (``kind`` names it when it is not an ORM row)."""
-    content = RECORD_KINDS[kind or _KIND_OF[type(record)]][1]
-    return digest(content(record))
+    """The digest of one record's content (``kind`` names it when it is not an ORM row): the
+    SHA-256 of :func:`content_text` of its columns' canonical JSON."""
+    kind = kind or _KIND_OF[type(record)]
+    texts = {c: canonical_json(v) for c, v in content(kind, record).items()}
+    return hashlib.sha256(content_text(kind, texts).encode("utf-8")).hexdigest()
 
 
 def vouch(*records: Any) -> dict[str, str]:
@@ -202,12 +193,12 @@ def vouch(*records: Any) -> dict[str, str]:
 
 def iter_record_digests(session: Session) -> Iterator[tuple[str, str]]:
     """``(subject, digest)`` of every record the ledger vouches for, streamed."""
-    for kind, (model, content) in RECORD_KINDS.items():
+    for kind, (model, _) in RECORD_KINDS.items():
         stmt = select(model).order_by(model.id).execution_options(yield_per=2000)
         result = session.execute(stmt)
         try:
             for rec in result.scalars():
-                yield f"{kind}:{rec.id}", digest(content(rec))
+                yield f"{kind}:{rec.id}", record_digest(rec, kind)
                 session.expunge(rec)
         finally:
             result.close()

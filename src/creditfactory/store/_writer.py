@@ -15,7 +15,8 @@ only the offending one fails.
 
 Serialising is done once, by whoever builds the :class:`Pending` (the request's thread): each JSON
 column's canonical text is both what is stored and what the record's ledger digest covers, and
-the digest text is assembled around the ids the writer reserves, so the writer only hashes.
+the digest text (:func:`~creditfactory.store._records.content_pieces`, the function ``audit
+verify`` uses) is cut around the ids the writer reserves, so the writer only hashes.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from creditfactory.audit import canonical_json, entry_hash_text, utc_now
 from creditfactory.store._checkpoint import Checkpointer
 from creditfactory.store._errors import unavailable
-from creditfactory.store._records import record_digest
+from creditfactory.store._records import content_pieces, record_digest
 from creditfactory.store._tables import Application, DecisionRecord, LedgerHead, LedgerRow, Review
 
 _APP_COLS = ("id", "external_id", "payload", "request_sha256", "idempotency_key", "api_key_id",
@@ -141,19 +142,24 @@ class Pending:
             strategy_id, strategy, version, decision, limit, apr, term, reasons, trace,
             versions, values, hits, decided,
         )  # fmt: skip
-        # application_content / decision_content in canonical (sorted-key) order
-        self.app_digest = (
-            f'{{"api_key_id":{_cj(key_id)},"external_id":{_cj(external)},"id":',
-            f',"idempotency_key":{_cj(key)},"payload":{payload},"received_at":{received_text},'
-            f'"request_sha256":{_cj(sha)}}}',
-        )
-        self.dec_digest = (
-            '{"application_id":',
-            f',"apr":{_cj(apr)},"decided_at":{decided_text},"decision":{_cj(decision)},"id":',
-            f',"limit":{_cj(limit)},"list_hits":{hits},"model_versions":{versions},'
-            f'"reasons":{reasons},"strategy":{_cj(strategy)},"strategy_id":{_cj(strategy_id)},'
-            f'"term":{_cj(term)},"trace":{trace},"values":{values},"version":{_cj(version)}}}',
-        )
+        # the texts the application's and the decision's digests cover, ids left out
+        a0, a1 = content_pieces(
+            "application",
+            {"api_key_id": _cj(key_id), "external_id": _cj(external),
+             "idempotency_key": _cj(key), "payload": payload, "received_at": received_text,
+             "request_sha256": _cj(sha)},
+            ("id",),
+        )  # fmt: skip
+        self.app_digest = (a0, a1)
+        d0, d1, d2 = content_pieces(
+            "decision",
+            {"apr": _cj(apr), "decided_at": decided_text, "decision": _cj(decision),
+             "limit": _cj(limit), "list_hits": hits, "model_versions": versions,
+             "reasons": reasons, "strategy": _cj(strategy), "strategy_id": _cj(strategy_id),
+             "term": _cj(term), "trace": trace, "values": values, "version": _cj(version)},
+            ("application_id", "id"),
+        )  # fmt: skip
+        self.dec_digest = (d0, d1, d2)
 
 
 def _stamp_json(value: datetime | None) -> str:
