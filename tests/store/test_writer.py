@@ -31,9 +31,12 @@ from creditfactory.store import (
     add_strategy,
     verify,
 )
+from creditfactory.store._backend_postgres import LOCK_AFTER_MISS, PostgresBackend
+from creditfactory.store._backend_sqlite import SqliteBackend
 from creditfactory.store._records import application_content, decision_content, record_digests
+from creditfactory.store._rows import Pending
+from creditfactory.store._rows import cj as _cj
 from creditfactory.store._service import canonical_payload
-from creditfactory.store._writer import LOCK_AFTER_MISS, Pending, _cj
 
 
 @pytest.fixture
@@ -155,7 +158,7 @@ def test_head_moved_by_another_writer_is_locked_and_chained_after(
         return service.decide({**good_application, "application_id": name}, "channel")
 
     outs = [decide(f"A{i}") for i in range(3)]
-    assert writer.one_trip == (2 if postgres else 0)
+    assert getattr(writer.backend, "one_trip", 0) == (2 if postgres else 0)
     other = DecisionService(service.store)  # another process's writer, say
     other.decide({**good_application, "application_id": "B"}, "channel")
     other.close()
@@ -163,7 +166,9 @@ def test_head_moved_by_another_writer_is_locked_and_chained_after(
         add_list_entries(s, "k", "greylist", "phone", ["13800000000"], "ana")
     outs += [decide(f"C{i}") for i in range(LOCK_AFTER_MISS + 2)]
     if postgres:  # C0 guessed and missed; C1..C32 locked; C33 guessed right again
-        assert (writer.guard_misses, writer.one_trip) == (1, 3)
+        backend = writer.backend
+        assert isinstance(backend, PostgresBackend)
+        assert (backend.guard_misses, backend.one_trip) == (1, 3)
     ids = [o.application.id for o in outs]
     assert len(set(ids)) == len(ids)
     with service.store.session() as s:
@@ -269,7 +274,9 @@ def test_sqlite_checkpoints_run_in_a_thread_of_their_own(
         pytest.skip("WAL checkpoints are SQLite's")
     for i in range(5):
         service.decide({**good_application, "application_id": f"W{i}"}, "channel")
-    checkpointer = service.writer._checkpointer
+    backend = service.writer.backend
+    assert isinstance(backend, SqliteBackend)
+    checkpointer = backend._checkpointer
     assert checkpointer is not None
     deadline = time.monotonic() + 10
     while checkpointer.checkpoints == 0 and time.monotonic() < deadline:
