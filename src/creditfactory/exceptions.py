@@ -6,13 +6,28 @@
     ├── ConfigError(ValueError)             a configuration value is invalid
     ├── DataError(ValueError)               input data is wrong
     │   ├── SchemaError                     a table does not match its declared schema
-    │   └── ArtefactError                   a saved artefact is corrupt or of an unknown version
+    │   ├── ArtefactError                   a saved artefact is corrupt or of an unknown version
+    │   ├── InputError                      an application does not match a strategy's inputs
+    │   │                                   (decision; ``fields`` names them)
+    │   ├── OutputError                     a strategy's output no loan can carry (decision)
+    │   └── BodyError                       a request body that is not an application (factory;
+    │                                       ``errors`` locate each problem)
     ├── NotFittedError(RuntimeError)        an estimator is used before ``fit``
     ├── StrategyError(ValueError)           a decision strategy is invalid
+    │   ├── ExpressionError                 an expression in it is (decision)
+    │   └── FileRefusedError                a file it names may not be read (decision)
     ├── NotFoundError(LookupError)          a stored record does not exist
     ├── ConflictError(RuntimeError)         a write conflicts with the stored state
-    ├── DecisionFailedError(RuntimeError)   one application hit an unexpected error (a 500)
-    └── AuthError(PermissionError)          the caller is unknown or lacks the role
+    ├── DecisionFailedError(RuntimeError)   one application hit an unexpected error
+    ├── EngineUnavailableError(RuntimeError)  the engine process stopped; retry (factory)
+    ├── FactoryStoppedError(RuntimeError)   the in-process factory's loop stopped (factory)
+    ├── ProtocolError(RuntimeError)         a frame that is not one of the factory's messages
+    └── AuthError(PermissionError)          the caller is unknown
+        └── ForbiddenError                  the caller's role may not do this
+
+Classes marked with a package are defined there (beside what raises them); the others here. No
+error carries an HTTP status: the API maps classes to statuses (``api._errors``), the CLI to exit
+codes. ``tests/test_exceptions.py`` checks that this drawing names every error class.
 
 Library code raises these with a message naming the field (or column) and the reason; the CLI
 and the API present them. Third-party errors are wrapped once, at the boundary, with
@@ -75,8 +90,8 @@ class DecisionFailedError(CreditFactoryError, RuntimeError):
 
 
 class AuthError(CreditFactoryError, PermissionError):
-    """The caller is unknown (``status=401``) or lacks the role for an action (``status=403``)."""
+    """The caller is unknown: no key, or a wrong or revoked one."""
 
-    def __init__(self, message: str, status: int = 401):
-        super().__init__(message)
-        self.status = status
+
+class ForbiddenError(AuthError):
+    """The caller is known but its role may not do this."""

@@ -7,10 +7,9 @@ import json
 from typing import Any
 
 import pytest
-from fastapi.exceptions import RequestValidationError
 from tests.api.conftest import Api
 
-from creditfactory.api._applications import parse_application
+from creditfactory.factory import BodyError, parse_body
 
 
 def _post_raw(api: Api, raw: bytes) -> Any:
@@ -28,16 +27,16 @@ def _post_raw(api: Api, raw: bytes) -> Any:
     ],
 )
 def test_a_repeated_key_is_a_422_naming_it(raw: bytes, field: str) -> None:
-    with pytest.raises(RequestValidationError) as info:
-        parse_application(raw)
-    (error,) = info.value.errors()
+    with pytest.raises(BodyError) as info:
+        parse_body(raw)
+    (error,) = info.value.errors
     assert error["loc"] == ("body", field)
     assert "more than once" in error["msg"]
 
 
 def test_keys_only_alike_are_not_repeated() -> None:
     raw = b'{"a": {"k": 1}, "b": {"k": 2}, "t": "10:00:00", "k": [{"k": 1}, {"k": 2}]}'
-    assert parse_application(raw)["t"] == "10:00:00"
+    assert parse_body(raw)["t"] == "10:00:00"
 
 
 def test_repeated_keys_over_http(live: Api, good_application: dict[str, Any]) -> None:

@@ -15,24 +15,32 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.exceptions import RequestValidationError
 from fastapi.testclient import TestClient
 
 from creditfactory.api import Settings, create_app
-from creditfactory.api._engine import (
-    EngineClient,
-    EngineUnavailableError,
-    _messages,
-    _pack,
-    _send,
-    _unpack,
-    engine_wanted,
-    serve_engine,
-)
+from creditfactory.api._app import engine_wanted, factory_config
 from creditfactory.api._errors import status_of
 from creditfactory.decision import InputError
-from creditfactory.exceptions import ConfigError
-from creditfactory.store import AuthError, Store, activate, add_strategy, verify
+from creditfactory.exceptions import ConfigError, ForbiddenError
+from creditfactory.factory import (
+    VERSION,
+    BodyError,
+    Close,
+    Decide,
+    Decided,
+    EngineClient,
+    EngineUnavailableError,
+    ErrorState,
+    FactoryConfig,
+    Failed,
+    Invalidate,
+    ProtocolError,
+    Ready,
+    Start,
+)
+from creditfactory.factory._engine import serve
+from creditfactory.factory._messages import FACTORY_TO_FRONT, FRONT_TO_FACTORY, frame, unframe
+from creditfactory.store import Store, activate, add_strategy, verify
 
 ADMIN = {"X-API-Key": "cf-test-admin-3Jq8ZrVx5TmW2pLk"}
 
@@ -49,7 +57,7 @@ def engine_client(db_url: str, strategy_yaml: str) -> Iterator[TestClient]:
     """The app with its engine process running and the test strategy active."""
     app = create_app(_settings(db_url))
     with TestClient(app) as client:
-        assert app.state.engine is not None  # started with no strategy active yet
+        assert app.state.factory.mode == "process"  # started with no strategy active yet
         none_yet = client.post("/v1/applications", json={"age": 30}, headers=ADMIN)
         assert none_yet.status_code == 409
         assert "no strategy is active" in none_yet.json()["detail"]
@@ -57,8 +65,20 @@ def engine_client(db_url: str, strategy_yaml: str) -> Iterator[TestClient]:
                         headers=ADMIN)  # fmt: skip
         assert r.status_code == 201, r.text
         yield client
-    assert app.state.engine is None  # stopped with the app
+    assert app.state.factory is None  # stopped with the app
     app.state.store.dispose()
+
+
+def _received(sock: socket.socket, buf: bytearray, n: int) -> list[Any]:
+    """The next ``n`` messages from the engine."""
+    out: list[Any] = []
+    while len(out) < n:
+        out += unframe(buf, FACTORY_TO_FRONT)
+        if len(out) < n:
+            chunk = sock.recv(1 << 16)
+            assert chunk, "the engine closed the socket"
+            buf += chunk
+    return out
 
 
 def _post(client: TestClient, body: Any, **headers: str) -> Any:
@@ -88,13 +108,13 @@ def test_engine_decides_stores_and_explains_like_the_front(
     broken = c.post("/v1/applications", content=b"{not json", headers=ADMIN)
     assert broken.json()["detail"][0]["type"] == "json_invalid"
     # a 900-deep list is not echoed back (it once failed to cross the socket: a 500)
-    pid = app.state.engine.process.pid
+    pid = app.state.factory.process.pid
     deep = c.post("/v1/applications", content=b"[" * 900 + b"]" * 900, headers=ADMIN)
     assert deep.status_code == 422
     assert deep.json()["detail"][0]["input"] is None
     surrogate = c.post("/v1/applications", content=b'{"application_id": "\\ud800"}', headers=ADMIN)
     assert surrogate.json()["detail"][0]["loc"] == ["body", "application_id"]
-    assert app.state.engine.process.pid == pid  # the same engine answered throughout
+    assert app.state.factory.process.pid == pid  # the same engine answered throughout
     # idempotency: a retry replays, another body under the key is a conflict
     key = {"Idempotency-Key": "retry-1"}
     new = _post(c, {**good_application, "application_id": "A2"}, **key)
@@ -123,7 +143,7 @@ def test_a_stopped_engine_is_replaced_on_the_next_request(
     engine_client: TestClient, good_application: dict[str, Any]
 ) -> None:
     c = engine_client
-    engine: EngineClient = c.app.state.engine  # type: ignore[attr-defined]
+    engine: EngineClient = c.app.state.factory  # type: ignore[attr-defined]
     assert engine.process is not None
     old = engine.process.pid
     os.kill(old, signal.SIGKILL)
@@ -144,7 +164,7 @@ def test_a_request_in_flight_when_the_engine_dies_gets_503(db_url: str, strategy
         s.commit()
 
     async def main() -> BaseException | None:
-        engine = EngineClient(_settings(db_url))
+        engine = EngineClient(factory_config(_settings(db_url)))
         await engine.start()
         assert engine.process is not None
         os.kill(engine.process.pid, signal.SIGSTOP)  # it cannot answer ...
@@ -171,7 +191,7 @@ def test_an_engine_that_cannot_reach_the_database_fails_the_start() -> None:
     )
 
     async def main() -> None:
-        await EngineClient(settings, start_timeout=60).start()
+        await EngineClient(factory_config(settings), start_timeout=60).start()
 
     with pytest.raises(ConfigError, match="engine_process: the decision engine did not start"):
         asyncio.run(main())
@@ -189,30 +209,27 @@ def test_control_messages_apply_between_the_decisions_around_them(
         activate(s, add_strategy(s, strategy_yaml, "ana").id, "boss")
         s.commit()
     front, back = socket.socketpair()
-    thread = threading.Thread(target=serve_engine, args=(back,), daemon=True)
+    thread = threading.Thread(target=serve, args=(back,), daemon=True)
     thread.start()
-    _send(front, [("start", Settings(database_url=url, qc_rate=0.0))])
+    front.sendall(frame(Start(FactoryConfig(url, cache_seconds=3600))))  # only Invalidate
     buf = bytearray()
-    assert _messages(front, buf) == [(-1, "ok", None)]
+    assert _received(front, buf, 1) == [Ready()]
     with store.session() as s:  # activated by someone else: the engine still has v1 cached
         activate(s, add_strategy(s, strategy_yaml_v2, "ana").id, "boss")
         s.commit()
     body = (b'{"application_id": "%s", "id_number": "1", "phone": null, "age": 35, '
             b'"monthly_income": 10000.0, "bureau_monthly_debt": 0, "inquiries_3m": 0, '
             b'"term_requested": 12}')  # fmt: skip
-    _send(front, [(1, body % b"X1", "c", None, None), (-2, "invalidate"),
-                  (2, body % b"X2", "c", None, None), (3, b"[]", "c", None, None),
-                  (-2, "close")])  # fmt: skip
-    replies: list[Any] = []
-    while len(replies) < 3:
-        got = _messages(front, buf)
-        assert got is not None
-        replies += got
-    by_id = {r[0]: r for r in replies}
-    assert json.loads(by_id[1][2][1])["limit"] == 30000.0  # v1: income x 3
-    assert json.loads(by_id[2][2][1])["limit"] == 20000.0  # v2: income x 2
-    assert by_id[3][1] == "error"
-    assert isinstance(_unpack(by_id[3][2]), RequestValidationError)
+    sent = [Decide(1, body % b"X1", "c"), Invalidate(), Decide(2, body % b"X2", "c"),
+            Decide(3, b"[]", "c"), Close()]  # fmt: skip
+    front.sendall(b"".join(map(frame, sent)))
+    by_id = {r.id: r for r in _received(front, buf, 3)}
+    assert isinstance(by_id[1], Decided)
+    assert isinstance(by_id[2], Decided)
+    assert json.loads(by_id[1].answer.body)["limit"] == 30000.0  # v1: income x 3
+    assert json.loads(by_id[2].answer.body)["limit"] == 20000.0  # v2: income x 2
+    assert isinstance(by_id[3], Failed)
+    assert isinstance(by_id[3].error.rebuild(), BodyError)
     thread.join(10)
     assert not thread.is_alive()  # "close" stops it
     front.close()
@@ -224,14 +241,14 @@ def test_control_messages_apply_between_the_decisions_around_them(
     "exc",
     [
         InputError("application: age: required", ["age"]),
-        AuthError("role analyst may not", status=403),
-        RequestValidationError([{"type": "missing", "loc": ("body",), "msg": "Field required"}]),
+        ForbiddenError("role analyst may not"),
+        BodyError([{"type": "missing", "loc": ("body",), "msg": "Field required"}]),
         ConfigError("qc_rate: 2 is not a share"),
     ],
     ids=["input", "auth", "validation", "config"],
 )
 def test_errors_cross_the_process_boundary_intact(exc: Exception) -> None:
-    back = _unpack(pickle.loads(pickle.dumps(_pack(exc))))
+    back = pickle.loads(pickle.dumps(ErrorState.of(exc))).rebuild()
     assert type(back) is type(exc)
     assert str(back) == str(exc)
     assert vars(back) == vars(exc)
@@ -240,7 +257,7 @@ def test_errors_cross_the_process_boundary_intact(exc: Exception) -> None:
 def test_an_error_that_does_not_pickle_arrives_as_its_message() -> None:
     exc = ValueError("boom")
     exc.lock = threading.Lock()  # type: ignore[attr-defined]
-    back = _unpack(pickle.loads(pickle.dumps(_pack(exc))))
+    back = pickle.loads(pickle.dumps(ErrorState.of(exc))).rebuild()
     assert isinstance(back, RuntimeError)
     assert str(back) == "ValueError: boom"
 
@@ -261,3 +278,20 @@ def test_engine_is_the_default_with_two_cpus_and_a_shared_database(monkeypatch: 
     assert engine_wanted(Settings(database_url=file_db)) is False
     with pytest.raises(ConfigError, match="engine_process: needs a POSIX system"):
         engine_wanted(Settings(database_url=file_db, engine_process=True))
+
+
+def test_the_protocol_refuses_what_is_not_one_of_its_messages() -> None:
+    """Named, versioned messages: a foreign object, a message sent the wrong way or another
+    protocol version is a ProtocolError, not something acted on."""
+    config = FactoryConfig("sqlite://")
+    for wrong, kinds in (
+        (("start", config), FRONT_TO_FACTORY),  # the old positional tuples
+        (Ready(), FRONT_TO_FACTORY),  # the engine's message, sent to the engine
+        (Start(config, version=VERSION + 1), FRONT_TO_FACTORY),
+    ):
+        buf = bytearray(frame(wrong))  # type: ignore[arg-type]
+        with pytest.raises(ProtocolError):
+            unframe(buf, kinds)
+    buf = bytearray(frame(Decide(7, b"{}", "c")) + frame(Invalidate())[:3])
+    assert unframe(buf, FRONT_TO_FACTORY) == [Decide(7, b"{}", "c")]  # a partial frame waits
+    assert len(buf) == 3

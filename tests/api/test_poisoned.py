@@ -77,33 +77,32 @@ def test_a_poisoned_application_fails_alone_in_the_engine_process(
 
 
 def test_an_answer_that_cannot_be_built_fails_alone_and_the_engine_goes_on(
-    db_url: str, caplog: Any
+    db_url: str, caplog: Any, monkeypatch: Any
 ) -> None:
-    from creditfactory.api._applications import answer
-    from creditfactory.api._engine import _decide, _unpack
     from creditfactory.exceptions import DecisionFailedError
-    from creditfactory.store import DecisionService, activate, add_strategy
+    from creditfactory.factory import Decide, Decided, Factory, FactoryConfig, Failed, answer
+    from creditfactory.store import activate, add_strategy
 
     store = Store(db_url)
     store.migrate()
     with store.session() as s:
         activate(s, add_strategy(s, POISON_STRATEGY, "test").id, "test")
-    service = DecisionService(store)
+    factory = Factory(FactoryConfig(db_url), store)
 
-    def answer_but_g1(out: Any) -> tuple[int, bytes]:
+    def answer_but_g1(out: Any) -> Any:
         if out.application.external_id == "G1":
             raise TypeError("cannot encode")
         return answer(out)
 
+    monkeypatch.setattr("creditfactory.factory._unit.answer", answer_but_g1)
     try:
-        replies: list[Any] = []
-        requests = [(good(i), "c", None, None) for i in range(3)]
-        _decide(service, [0, 1, 2], requests, replies, answer_but_g1)
+        replies, stop = factory.handle([Decide(i, good(i), "c") for i in range(3)])
     finally:
-        service.close()
+        factory.close()
         store.dispose()
-    assert [r[1] for r in replies] == ["ok", "error", "ok"]
-    err = _unpack(replies[1][2])
+    assert [type(r) for r in replies] == [Decided, Failed, Decided]
+    assert not stop
+    err = replies[1].error.rebuild()  # type: ignore[union-attr]
     assert isinstance(err, DecisionFailedError)
     assert "Idempotency-Key" in str(err)
     assert "answering a decided application failed" in caplog.text

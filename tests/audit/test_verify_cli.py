@@ -8,7 +8,8 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from creditfactory.cli import app
-from creditfactory.store import DecisionService, Store, activate, add_strategy
+from creditfactory.factory import Decide, Factory, FactoryConfig
+from creditfactory.store import Store, activate, add_strategy
 
 
 def test_audit_verify_cli(
@@ -18,9 +19,12 @@ def test_audit_verify_cli(
     store.migrate()
     with store.session() as s:
         activate(s, add_strategy(s, strategy_yaml, "ana").id, "boss")
-    service = DecisionService(store)
-    for i in range(3):
-        service.decide({**good_application, "application_id": f"A{i}"}, "channel")
+    factory = Factory(FactoryConfig(db_url), store)
+    apps = [{**good_application, "application_id": f"A{i}"} for i in range(3)]
+    for i, app_ in enumerate(apps):  # three batches of one: three transactions
+        (out,) = factory.decide([Decide(i, app_, "channel")])
+        assert not isinstance(out, Exception), out
+    factory.close()
     runner = CliRunner()
     ok = runner.invoke(app, ["audit", "verify", "--database-url", db_url])
     assert ok.exit_code == 0, ok.output

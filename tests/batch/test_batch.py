@@ -227,8 +227,8 @@ def test_batch_with_lists_decides_like_the_online_service(
     """The hashed lists make the same decisions, limits and reason codes online and in batch."""
     from creditfactory.batch import ListScreen
     from creditfactory.decision import InputError
+    from creditfactory.factory import Decide, Factory, FactoryConfig
     from creditfactory.store import (
-        DecisionService,
         Store,
         activate,
         add_list_entries,
@@ -258,15 +258,18 @@ def test_batch_with_lists_decides_like_the_online_service(
         add_list_entries(s, secret, "blacklist", "id_number", ids[0:300:11], "ana")
         add_list_entries(s, secret, "greylist", "phone", phones[1:300:5], "ana")
         add_list_entries(s, secret, "whitelist", "id_number", ids[2:300:3], "ana")
-    service = DecisionService(store, list_secret=secret)
+    factory = Factory(FactoryConfig(str(store.engine.url), list_secret=secret), store)
     online = {}
     invalid: dict[str, list[str]] = {}  # rows online refuses, with the fields it names
-    for row in apps.to_dicts():
-        try:
-            d = service.decide(row, "channel").decision
-        except InputError as exc:
-            invalid[row["application_id"]] = sorted(exc.fields)
+    rows = apps.to_dicts()
+    outs = factory.decide([Decide(i, row, "channel") for i, row in enumerate(rows)])
+    factory.close()
+    for row, out in zip(rows, outs, strict=True):
+        if isinstance(out, InputError):
+            invalid[row["application_id"]] = sorted(out.fields)
             continue
+        assert not isinstance(out, Exception), out
+        d = out.decision
         online[row["application_id"]] = (d.decision, d.limit, d.apr, d.term, d.reasons,
                                           sorted(d.list_hits))  # fmt: skip
     screen = ListScreen.from_store(store, secret)
@@ -301,7 +304,6 @@ def test_batch_with_lists_decides_like_the_online_service(
     assert {"approve", "decline", "refer"} <= kinds
     assert any("LIST_GREYLIST_PHONE" in d[4] for d in online.values())
     assert any(d[4][:1] == ["LIST_BLACKLIST_ID_NUMBER"] for d in online.values())
-    service.close()
     store.dispose()
 
 

@@ -10,10 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, event, select
 
+from creditfactory.factory import Outcome
 from creditfactory.store import (
-    DecisionService,
     ListEntry,
-    Outcome,
     Store,
     activate,
     add_list_entries,
@@ -25,13 +24,13 @@ SECRET = "list-secret"
 
 
 @pytest.fixture
-def service(store: Store, strategy_yaml: str) -> Iterator[DecisionService]:
+def service(store: Store, strategy_yaml: str, make_service: Any) -> Iterator[Any]:
     with store.session() as s:
         activate(s, add_strategy(s, strategy_yaml, "ana").id, "boss")
         phones = [f"139{i:08d}" for i in range(2_000)]
         add_list_entries(s, SECRET, "blacklist", "phone", phones, "ana")
         add_list_entries(s, SECRET, "greylist", "id_number", ["110101199001011234"], "ana")
-    svc = DecisionService(store, SECRET, cache_seconds=60.0)
+    svc = make_service(store, SECRET, cache_seconds=60.0)
     yield svc
     svc.close()
 
@@ -56,7 +55,7 @@ def _apps(good: dict[str, Any], n: int) -> list[dict[str, Any]]:
 
 
 def test_no_query_per_application_once_the_lists_are_cached(
-    service: DecisionService, good_application: dict[str, Any]
+    service: Any, good_application: dict[str, Any]
 ) -> None:
     service.decide_many([(good_application, "c", None, None)])  # warm: strategy and lists
     statements = Statements(service.store)
@@ -76,7 +75,7 @@ def test_no_query_per_application_once_the_lists_are_cached(
 
 
 def test_a_change_is_seen_at_once_after_invalidate_and_within_the_interval_otherwise(
-    service: DecisionService, good_application: dict[str, Any]
+    service: Any, good_application: dict[str, Any]
 ) -> None:
     app = {**good_application, "phone": "13700000000"}
     assert service.decide(app, "c").decision.list_hits == ["greylist:id_number"]
@@ -97,7 +96,7 @@ def test_a_change_is_seen_at_once_after_invalidate_and_within_the_interval_other
 
 
 def test_removing_the_newest_entry_and_adding_another_is_a_new_version(
-    service: DecisionService, good_application: dict[str, Any]
+    service: Any, good_application: dict[str, Any]
 ) -> None:
     """SQLite gives a new row the highest id of a removed one: count and highest id are then
     unchanged, and the newest ``added_at`` tells the versions apart."""

@@ -15,7 +15,6 @@ from creditfactory.exceptions import ConfigError, DataError
 from creditfactory.store import (
     DEFAULT_PII_FIELDS,
     Application,
-    DecisionService,
     Protector,
     Store,
     activate,
@@ -211,11 +210,13 @@ outputs: [phone]
 """
 
 
-def test_the_service_decides_on_clear_values_and_stores_envelopes(store: Store) -> None:
+def test_the_service_decides_on_clear_values_and_stores_envelopes(
+    store: Store, make_service: Any
+) -> None:
     with store.session() as s:
         activate(s, add_strategy(s, STRATEGY, "t").id, "t")
     p = protector(new_key("k1"))
-    service = DecisionService(store, pii=p)
+    service = make_service(store, pii=p)
     try:
         out = service.decide({**APP, "age": 30}, "t", idempotency_key="i1")
         assert out.decision.decision == "approve"
@@ -235,7 +236,7 @@ def test_the_service_decides_on_clear_values_and_stores_envelopes(store: Store) 
 
 
 def test_rekey_moves_every_record_to_the_newest_key_and_the_ledger_stays_intact(
-    store: Store, monkeypatch: pytest.MonkeyPatch, db_url: str
+    make_service: Any, store: Store, monkeypatch: pytest.MonkeyPatch, db_url: str
 ) -> None:
     from typer.testing import CliRunner
 
@@ -245,7 +246,7 @@ def test_rekey_moves_every_record_to_the_newest_key_and_the_ledger_stays_intact(
         activate(s, add_strategy(s, STRATEGY, "t").id, "t")
     old, new = new_key("old"), new_key("new")
     for pii in (None, protector(old)):  # one row from before protection, one under the old key
-        service = DecisionService(store, pii=pii)
+        service = make_service(store, pii=pii)
         try:
             service.decide({**APP, "age": 30, "application_id": f"A{pii is None}"}, "t")
         finally:

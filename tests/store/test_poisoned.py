@@ -1,6 +1,6 @@
 """One bad application fails alone: whatever it holds, whatever deciding it raises, the rest of
-its batch is decided and stored (``decide_many``, as the engine process calls it, and the
-in-process paths)."""
+its batch is decided and stored (``Factory.decide``, the one entry point, and the
+path both modes run)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,9 @@ from sqlalchemy import func, select
 
 from creditfactory.decision import InputError, OutputError
 from creditfactory.exceptions import DecisionFailedError
+from creditfactory.factory import Outcome
 from creditfactory.store import (
     Application,
-    DecisionService,
-    Outcome,
     Store,
     activate,
     add_strategy,
@@ -60,16 +59,16 @@ POISONED: list[tuple[dict[str, Any], type[Exception], str]] = [
 
 
 @pytest.fixture
-def service(store: Store) -> Any:
+def service(store: Store, make_service: Any) -> Any:
     with store.session() as s:
         activate(s, add_strategy(s, POISON_STRATEGY, "test").id, "test")
-    svc = DecisionService(store)
+    svc = make_service(store)
     yield svc
     svc.close()
 
 
 def test_a_poisoned_application_fails_alone_in_decide_many(
-    service: DecisionService, caplog: pytest.LogCaptureFixture
+    service: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     batch = [good(i) for i in range(6)]
     for k, (app, _, _) in enumerate(POISONED):  # spread through the batch
@@ -104,7 +103,7 @@ def test_a_poisoned_application_fails_alone_in_decide_many(
     ("app", "cls", "field"), POISONED, ids=[a["application_id"] for a, *_ in POISONED]
 )
 def test_decide_fails_one_poisoned_application_with_its_own_error(
-    service: DecisionService, app: dict[str, Any], cls: type[Exception], field: str
+    service: Any, app: dict[str, Any], cls: type[Exception], field: str
 ) -> None:
     with pytest.raises(cls) as info:
         service.decide(app, "c")
@@ -113,25 +112,20 @@ def test_decide_fails_one_poisoned_application_with_its_own_error(
     assert not isinstance(service.decide(good(0), "c"), Exception)  # the next one is fine
 
 
-def test_decide_async_fails_one_poisoned_application_alone(service: DecisionService) -> None:
-    import asyncio
-
-    async def main() -> list[Any]:
-        apps = [good(0), POISONED[4][0], good(1), POISONED[0][0]]
-        return await asyncio.gather(
-            *(service.decide_async(a, "c") for a in apps), return_exceptions=True
-        )
-
-    outs = asyncio.run(main())
+def test_one_batch_fails_its_poisoned_applications_alone(service: Any) -> None:
+    apps = [good(0), POISONED[4][0], good(1), POISONED[0][0]]
+    outs = service.decide_many([(a, "c", None, None) for a in apps])
     assert [type(o) for o in outs] == [Outcome, DecisionFailedError, Outcome, InputError]
 
 
-def test_a_limit_no_loan_can_carry_is_an_error_not_an_approval(store: Store) -> None:
+def test_a_limit_no_loan_can_carry_is_an_error_not_an_approval(
+    store: Store, make_service: Any
+) -> None:
     """An infinite limit (a formula without bounded inputs) fails that application alone."""
     source = POISON_STRATEGY.replace('"min(monthly_income * 3, 50000)"', '"monthly_income * 1e304"')
     with store.session() as s:
         activate(s, add_strategy(s, source, "test").id, "test")
-    service = DecisionService(store)
+    service = make_service(store)
     try:
         apps = [good(0), {**good(1), "monthly_income": 100000.0}, good(2)]
         outs = service.decide_many([(a, "c", None, None) for a in apps])
@@ -145,7 +139,7 @@ def test_a_limit_no_loan_can_carry_is_an_error_not_an_approval(store: Store) -> 
 
 
 def test_a_value_the_database_refuses_fails_only_its_application(
-    service: DecisionService, monkeypatch: pytest.MonkeyPatch
+    service: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A statement-level refusal (``sqlalchemy.exc.DataError``: a number out of a column's range,
     say) fails the whole transaction; ``decide_many`` then writes each alone."""
@@ -168,10 +162,10 @@ def test_a_value_the_database_refuses_fails_only_its_application(
 
 
 def test_a_batch_the_database_refuses_is_written_item_by_item(
-    service: DecisionService, monkeypatch: pytest.MonkeyPatch
+    service: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """What the writer thread (deciding in the front's process) and ``Writer.write`` (the engine
-    process) share: a refused value fails only its item, an outage every item."""
+    """The writer (the same in both modes): a refused value fails only its item, an outage
+    every item."""
     from sqlalchemy.exc import DataError as DatabaseDataError
     from sqlalchemy.exc import OperationalError
 
@@ -187,10 +181,8 @@ def test_a_batch_the_database_refuses_is_written_item_by_item(
     monkeypatch.setattr(service.writer, "_write", refuse_p9)
     service.refresh()
     apps = [good(0), {**good(1), "application_id": "P9"}, good(2)]
-    items = [service.prepare(a, "c") for a in apps]
-    service.writer.write(items)  # type: ignore[arg-type]
-    failures = [i.future.exception() for i in items]  # type: ignore[union-attr]
-    assert [type(f) for f in failures] == [type(None), DatabaseDataError, type(None)]
+    outs = service.decide_many([(a, "c", None, None) for a in apps])
+    assert [type(o) for o in outs] == [Outcome, DatabaseDataError, Outcome]
     assert calls == [3, 1, 1, 1]
 
     import psycopg
@@ -201,7 +193,7 @@ def test_a_batch_the_database_refuses_is_written_item_by_item(
 
     monkeypatch.setattr(service.writer, "_write", down)
     calls.clear()
-    items = [service.prepare({**good(k), "application_id": f"D{k}"}, "c") for k in range(3)]
-    service.writer.write(items)  # type: ignore[arg-type]
+    apps = [{**good(k), "application_id": f"D{k}"} for k in range(3)]
+    outs = service.decide_many([(a, "c", None, None) for a in apps])
     assert calls == [3]  # an outage is not retried item by item
-    assert all(isinstance(i.future.exception(), OperationalError) for i in items)  # type: ignore[union-attr]
+    assert all(isinstance(o, OperationalError) for o in outs)

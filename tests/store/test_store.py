@@ -12,7 +12,6 @@ from creditfactory.exceptions import ArtefactError, ConfigError, StrategyError
 from creditfactory.store import (
     AuthError,
     ConflictError,
-    DecisionService,
     ListEntry,
     NotFoundError,
     Review,
@@ -141,15 +140,13 @@ def test_lists_store_only_hmac_digests(store: Store, db_url: str) -> None:
 
 
 @pytest.fixture
-def service(store: Store, strategy_yaml: str) -> DecisionService:
+def service(store: Store, strategy_yaml: str, make_service: Any) -> Any:
     with store.session() as s:
         activate(s, add_strategy(s, strategy_yaml, "ana").id, "boss")
-    return DecisionService(store, list_secret=SECRET, qc_rate=0.0, seed=1)
+    return make_service(store, list_secret=SECRET, qc_rate=0.0, seed=1)
 
 
-def test_decide_stores_and_chains(
-    service: DecisionService, good_application: dict[str, Any]
-) -> None:
+def test_decide_stores_and_chains(service: Any, good_application: dict[str, Any]) -> None:
     out = service.decide(good_application, "channel")
     assert (out.decision.decision, out.decision.limit, out.decision.apr) == (
         "approve",
@@ -167,9 +164,7 @@ def test_decide_stores_and_chains(
     assert verdict.checked == 4  # upload, activation, two decisions
 
 
-def test_invalid_application_is_not_stored(
-    service: DecisionService, good_application: dict[str, Any]
-) -> None:
+def test_invalid_application_is_not_stored(service: Any, good_application: dict[str, Any]) -> None:
     with pytest.raises(InputError, match="age: below minimum 18") as info:
         service.decide({**good_application, "age": 12}, "channel")
     assert info.value.fields == ["age"]
@@ -178,7 +173,7 @@ def test_invalid_application_is_not_stored(
 
 
 def test_idempotency_key_returns_the_first_decision(
-    service: DecisionService, good_application: dict[str, Any]
+    service: Any, good_application: dict[str, Any]
 ) -> None:
     first = service.decide(good_application, "channel", idempotency_key="k-1")
     again = service.decide(good_application, "channel", idempotency_key="k-1")
@@ -190,9 +185,7 @@ def test_idempotency_key_returns_the_first_decision(
     assert other.decision.id != first.decision.id
 
 
-def test_lists_decline_and_refer(
-    service: DecisionService, good_application: dict[str, Any]
-) -> None:
+def test_lists_decline_and_refer(service: Any, good_application: dict[str, Any]) -> None:
     with service.store.session() as s:
         add_list_entries(s, SECRET, "greylist", "phone", [good_application["phone"]], "ana")
     service.invalidate()  # as the API does after a change (the lists are cached in memory)
@@ -212,7 +205,7 @@ def test_lists_decline_and_refer(
 
 
 def test_review_override_is_stored_beside_the_original(
-    service: DecisionService, good_application: dict[str, Any]
+    service: Any, good_application: dict[str, Any]
 ) -> None:
     out = service.decide({**good_application, "inquiries_3m": 5}, "channel")
     review, decision = service.review(out.review.id, "decline", "income not verified", "uw1")
@@ -226,20 +219,20 @@ def test_review_override_is_stored_beside_the_original(
 
 
 def test_qc_sample_queues_automatic_decisions(
-    store: Store, strategy_yaml: str, good_application: dict[str, Any]
+    store: Store, strategy_yaml: str, good_application: dict[str, Any], make_service: Any
 ) -> None:
     with store.session() as s:
         activate(s, add_strategy(s, strategy_yaml, "ana").id, "boss")
-    always = DecisionService(store, qc_rate=1.0, seed=0)
+    always = make_service(store, qc_rate=1.0, seed=0)
     out = always.decide(good_application, "channel")
     assert out.review is not None
     assert out.review.queue_reason == "qc_sample"
-    never = DecisionService(store, qc_rate=0.0)
+    never = make_service(store, qc_rate=0.0)
     assert never.decide(good_application, "channel").review is None
 
 
 def test_concurrent_retries_with_one_idempotency_key_store_one_decision(
-    service: DecisionService, good_application: dict[str, Any]
+    service: Any, good_application: dict[str, Any], make_service: Any
 ) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
@@ -247,11 +240,14 @@ def test_concurrent_retries_with_one_idempotency_key_store_one_decision(
 
     with service.store.session() as s:
         key, _ = create_key(s, "channel", "underwriter", "test")
+    # a factory is one thread's (its loop's): concurrent retries reach factories of their own
+    # (uvicorn workers, say), racing on the unique key
+    workers = [make_service(service.store, list_secret=SECRET) for _ in range(8)]
     with ThreadPoolExecutor(8) as pool:
         outs = list(
             pool.map(
-                lambda _: service.decide(good_application, "channel", key.id, "same-key"),
-                range(16),
+                lambda w: w.decide(good_application, "channel", key.id, "same-key"),
+                workers + workers,
             )
         )
     assert len({o.decision.id for o in outs}) == 1
@@ -262,7 +258,7 @@ def test_concurrent_retries_with_one_idempotency_key_store_one_decision(
 
 
 def test_concurrent_reviews_of_one_item_let_exactly_one_win(
-    service: DecisionService, good_application: dict[str, Any]
+    service: Any, good_application: dict[str, Any]
 ) -> None:
     from concurrent.futures import ThreadPoolExecutor
 

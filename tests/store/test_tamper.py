@@ -17,7 +17,6 @@ from sqlalchemy import text
 
 from creditfactory.audit import entry_hash
 from creditfactory.store import (
-    DecisionService,
     LedgerHead,
     LedgerRow,
     Store,
@@ -71,6 +70,7 @@ def filled(
     strategy_yaml_v2: str,
     good_application: dict[str, Any],
     tmp_path: Path,
+    make_service: Any,
 ) -> Iterator[Filled]:
     """Keys 1 (admin) and 2 (analyst, revoked); model 1; strategies 1 and 2, activations 1 (v1)
     and 2 (v2); list entries 1 and 3 (2 removed); applications/decisions 1..4 (3 a refer,
@@ -88,7 +88,7 @@ def filled(
         activate(s, v2.id, "boss")
         add_list_entries(s, SECRET, "blacklist", "phone", ["1", "2", "3"], "ana")
         remove_list_entries(s, SECRET, "blacklist", "phone", ["2"], "ana")
-    service = DecisionService(store, SECRET)
+    service = make_service(store, SECRET)
     for i in range(4):
         app = {**good_application, "application_id": f"A{i}", "inquiries_3m": 5 if i == 2 else 0}
         service.decide(app, "channel", api_key_id=1)

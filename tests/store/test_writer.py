@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import sqlite3
@@ -19,10 +18,10 @@ from hypothesis import strategies as st
 from sqlalchemy import event, select
 
 from creditfactory.audit import canonical_json
+from creditfactory.factory import canonical_payload
 from creditfactory.store import (
     Application,
     DecisionRecord,
-    DecisionService,
     LedgerRow,
     Review,
     Store,
@@ -36,14 +35,13 @@ from creditfactory.store._backend_sqlite import SqliteBackend
 from creditfactory.store._records import application_content, decision_content, record_digests
 from creditfactory.store._rows import Pending
 from creditfactory.store._rows import cj as _cj
-from creditfactory.store._service import canonical_payload
 
 
 @pytest.fixture
-def service(store: Store, strategy_yaml: str) -> Iterator[DecisionService]:
+def service(store: Store, strategy_yaml: str, make_service: Any) -> Iterator[Any]:
     with store.session() as s:
         activate(s, add_strategy(s, strategy_yaml, "ana").id, "boss")
-    svc = DecisionService(store, qc_rate=0.5, seed=3)
+    svc = make_service(store, qc_rate=0.5, seed=3)
     yield svc
     svc.close()
 
@@ -56,17 +54,13 @@ def _variants(good: dict[str, Any]) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-async def _decide_concurrently(service: DecisionService, rows: list[dict[str, Any]]) -> list[Any]:
-    return await asyncio.gather(*(service.decide_async(r, "channel") for r in rows))
-
-
 def test_batches_store_what_the_ledger_vouches_for(
-    service: DecisionService, good_application: dict[str, Any]
+    service: Any, good_application: dict[str, Any]
 ) -> None:
     service.decide({**good_application, "application_id": "warm"}, "channel")  # caches
-    outs = asyncio.run(_decide_concurrently(service, _variants(good_application)))
+    outs = service.decide_many([(r, "channel", None, None) for r in _variants(good_application)])
     assert service.writer.items == 25
-    assert service.writer.batches < 25  # concurrent requests were grouped
+    assert service.writer.batches == 2  # the warm-up, then the batch in one transaction
     assert {o.decision.decision for o in outs} >= {"approve", "refer"}
     reviews = [o.review for o in outs if o.review is not None]
     assert {r.queue_reason for r in reviews} == {"refer", "qc_sample"}
@@ -108,34 +102,35 @@ def test_batches_store_what_the_ledger_vouches_for(
 
 
 def test_a_stale_cache_is_refreshed_once_not_by_every_request(
-    service: DecisionService, good_application: dict[str, Any], monkeypatch: Any
+    service: Any, good_application: dict[str, Any], monkeypatch: Any
 ) -> None:
     service.decide({**good_application, "application_id": "warm"}, "channel")
+    factory = service.factory
     refreshes: list[int] = []
-    real = service.refresh
+    real = factory.refresh
 
     def counting() -> None:
         refreshes.append(1)
         real()
 
-    monkeypatch.setattr(service, "refresh", counting)
+    monkeypatch.setattr(factory, "refresh", counting)
     queries: list[str] = []
     event.listen(service.store.engine, "before_cursor_execute", lambda *a: queries.append(a[2]))
-    stamp, *rest = service._active_cache  # type: ignore[misc]
-    service._active_cache = (stamp - 60.0, *rest)  # expired: as after a quiet minute
-    outs = asyncio.run(_decide_concurrently(service, _variants(good_application)))
+    stamp, *rest = factory._active
+    factory._active = (stamp - 60.0, *rest)  # expired: as after a quiet minute
+    outs = service.decide_many([(r, "channel", None, None) for r in _variants(good_application)])
     assert len(outs) == 24
-    assert refreshes == [1]  # one request refreshed; the other 23 used the copy they had
+    assert refreshes == [1]  # once for the batch, not once per application
     assert 1 <= len([q for q in queries if "strategy" in q]) <= 2
-    assert not service.stale()
+    assert not factory.stale()
 
 
 def test_ids_continue_after_rows_written_elsewhere(
-    service: DecisionService, good_application: dict[str, Any]
+    service: Any, good_application: dict[str, Any]
 ) -> None:
     first = service.decide(good_application, "channel")
     # a decision written by another writer (another process) in between
-    other = DecisionService(service.store)
+    other = type(service)(service.store)
     second = other.decide({**good_application, "application_id": "B"}, "channel")
     other.close()
     third = service.decide({**good_application, "application_id": "C"}, "channel")
@@ -146,7 +141,7 @@ def test_ids_continue_after_rows_written_elsewhere(
 
 
 def test_head_moved_by_another_writer_is_locked_and_chained_after(
-    service: DecisionService, good_application: dict[str, Any]
+    service: Any, good_application: dict[str, Any]
 ) -> None:
     """PostgreSQL writes a batch in one round trip while the writer knows the ledger head; a
     head moved meanwhile (a ledger entry from elsewhere) makes that batch lock and retry, and
@@ -159,7 +154,7 @@ def test_head_moved_by_another_writer_is_locked_and_chained_after(
 
     outs = [decide(f"A{i}") for i in range(3)]
     assert getattr(writer.backend, "one_trip", 0) == (2 if postgres else 0)
-    other = DecisionService(service.store)  # another process's writer, say
+    other = type(service)(service.store)  # another process's writer, say
     other.decide({**good_application, "application_id": "B"}, "channel")
     other.close()
     with service.store.session() as s:  # and an API change: both move the head
@@ -268,7 +263,7 @@ def test_fast_scalar_serialiser_is_canonical_json(value: Any) -> None:
 
 
 def test_sqlite_checkpoints_run_in_a_thread_of_their_own(
-    service: DecisionService, good_application: dict[str, Any]
+    service: Any, good_application: dict[str, Any]
 ) -> None:
     if service.store.engine.dialect.name != "sqlite":
         pytest.skip("WAL checkpoints are SQLite's")
@@ -291,7 +286,7 @@ def test_sqlite_checkpoints_run_in_a_thread_of_their_own(
 
 
 def test_decide_many_writes_one_batch_and_fails_bad_applications_alone(
-    service: DecisionService, good_application: dict[str, Any]
+    service: Any, good_application: dict[str, Any]
 ) -> None:
     """What an engine process does with the requests that arrived together: one transaction,
     an answer (or the error ``decide`` would raise) for each, in order."""
@@ -336,7 +331,7 @@ def test_decide_many_writes_one_batch_and_fails_bad_applications_alone(
 
 
 def test_decide_many_hands_a_failed_write_to_every_application(
-    service: DecisionService, good_application: dict[str, Any], monkeypatch: Any
+    service: Any, good_application: dict[str, Any], monkeypatch: Any
 ) -> None:
     from sqlalchemy.exc import OperationalError
 
@@ -352,16 +347,8 @@ def test_decide_many_hands_a_failed_write_to_every_application(
     assert [type(o) for o in outs] == [OperationalError] * 3
 
 
-def test_writer_write_is_refused_beside_a_running_writer_thread(
-    service: DecisionService, good_application: dict[str, Any]
-) -> None:
-    service.decide(good_application, "c")  # starts the thread
-    with pytest.raises(RuntimeError, match="writer thread is running"):
-        service.writer.write([])
-
-
 def test_decide_many_splits_what_one_transaction_should_not_hold(
-    service: DecisionService, good_application: dict[str, Any]
+    service: Any, good_application: dict[str, Any]
 ) -> None:
     """Thousands of applications at once (an engine behind many clients): written in
     transactions of ``max_batch`` (SQLite caps the parameters of one statement)."""

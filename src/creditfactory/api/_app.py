@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -21,15 +22,14 @@ from creditfactory.api import (
     _reviews,
     _strategies,
 )
-from creditfactory.api._engine import EngineClient, engine_wanted
 from creditfactory.api._errors import install
 from creditfactory.api._limits import Limits, LimitsMiddleware, check_settings
 from creditfactory.api._settings import Settings
 from creditfactory.decision import FileAccess
 from creditfactory.exceptions import ConfigError, StrategyError
+from creditfactory.factory import EngineClient, Factory, FactoryConfig, InProcess
 from creditfactory.store import (
     Anchorer,
-    DecisionService,
     Protector,
     Store,
     activate,
@@ -72,16 +72,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     except ConfigError:
         store.dispose()  # no connection left behind by an app that did not start
         raise
-    service = decision_service(store, settings)
+    config = factory_config(settings)
+    pii = protector(settings)
     anchorer = anchorer_for(store, settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if use_engine:
-            engine = EngineClient(settings)
-            await engine.start()
-            app.state.engine = engine
-            service.on_invalidate.append(engine.invalidate)
+        # the one path: a thread of this process, or an engine process, runs the factory
+        factory = EngineClient(config) if use_engine else InProcess(Factory(config, store, pii))
+        await factory.start()
+        app.state.factory = factory
         anchoring = None if anchorer is None else asyncio.create_task(keep_anchoring(anchorer))
         try:
             yield
@@ -90,11 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 anchoring.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await anchoring
-            if app.state.engine is not None:
-                service.on_invalidate.remove(app.state.engine.invalidate)
-                await app.state.engine.close()
-                app.state.engine = None
-            service.close()  # write what is queued, then stop the writer thread
+            await factory.close()  # answer what was sent, then stop
+            app.state.factory = None
             if anchorer is not None:  # the head as the service leaves it
                 await asyncio.to_thread(_anchor_quietly, anchorer, True)
 
@@ -106,8 +103,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.store = store
-    app.state.service = service
-    app.state.engine = None  # an EngineClient while the app runs with engine_process
+    app.state.pii = pii  # reveals stored identifiers to the roles that may see them
+    app.state.factory = None  # InProcess or EngineClient while the app runs
     app.state.auth_cache = {}
     app.state.auth_wrong = {}  # wrong keys, remembered as briefly as good ones
     app.state.limits = Limits(settings, known=app.state.auth_cache)
@@ -120,7 +117,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def health() -> dict[str, Any]:
         """Liveness, and where decisions are made (``process``: an engine process beside this
         one; ``in-process``); no authentication."""
-        return {"status": "ok", "engine": "in-process" if app.state.engine is None else "process"}
+        factory = app.state.factory
+        return {"status": "ok", "engine": "in-process" if factory is None else factory.mode}
 
     return app
 
@@ -180,15 +178,39 @@ async def keep_anchoring(anchorer: Anchorer) -> None:
         await asyncio.to_thread(_anchor_quietly, anchorer)
 
 
-def decision_service(store: Store, settings: Settings) -> DecisionService:
-    """The decision service the settings describe (list secret, QC rate and seed, protection
-    of personal identifiers)."""
-    secret = None if settings.list_secret is None else settings.list_secret.get_secret_value()
-    service = DecisionService(
-        store, secret, settings.qc_rate, settings.qc_seed, pii=protector(settings)
-    )
-    service.file_max_bytes = settings.strategy_file_max_bytes
-    return service
+def engine_wanted(settings: Settings) -> bool:
+    """Whether the app decides in an engine process: ``settings.engine_process``, or by default
+    on a POSIX system with two or more CPUs and a database another process can open.
+
+    Raises
+    ------
+    ConfigError
+        An engine process is asked for with an in-memory SQLite database, or off POSIX.
+    """
+    memory = settings.database_url in ("sqlite://", "sqlite:///:memory:")
+    posix = os.name == "posix"  # the socket pair is handed to the child as a file descriptor
+    if settings.engine_process is None:
+        return posix and not memory and (os.cpu_count() or 1) >= 2
+    if settings.engine_process and memory:
+        raise ConfigError("engine_process: an in-memory SQLite database cannot be shared")
+    if settings.engine_process and not posix:
+        raise ConfigError("engine_process: needs a POSIX system (Linux, macOS)")
+    return settings.engine_process
+
+
+def factory_config(settings: Settings) -> FactoryConfig:
+    """What the factory is built from, taken from the settings (list secret, QC rate and seed,
+    protection of personal identifiers, the largest strategy file)."""
+
+    def secret(value: Any) -> str | None:
+        return None if value is None else str(value.get_secret_value())
+
+    return FactoryConfig(
+        database_url=settings.database_url, list_secret=secret(settings.list_secret),
+        qc_rate=settings.qc_rate, qc_seed=settings.qc_seed, pii_key=secret(settings.pii_key),
+        pii_fields=settings.pii_fields,
+        strategy_file_max_bytes=settings.strategy_file_max_bytes,
+    )  # fmt: skip
 
 
 def protector(settings: Settings) -> Protector:

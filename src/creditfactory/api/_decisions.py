@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from creditfactory.api._deps import Caller, Reader, ServiceDep, SessionDep
+from creditfactory.api._deps import Caller, PiiDep, Reader, SessionDep
 from creditfactory.api._json import StrictJSONRoute
 from creditfactory.api._schemas import ERRORS, DecisionPublic, RowId, review_public
 from creditfactory.exceptions import DataError
@@ -40,7 +40,7 @@ def decision_public(
     review = session.execute(select(Review).where(Review.decision_id == rec.id)).scalar()
     final = review.outcome if review is not None and review.outcome else rec.decision
     return DecisionPublic(
-        id=rec.id, application_id=rec.application_id, decision=rec.decision,  # type: ignore[arg-type]
+        id=rec.id, application_id=rec.application_id, decision=rec.decision,
         final_decision=final, limit=rec.limit, apr=rec.apr, term=rec.term, reasons=rec.reasons,
         trace=rec.trace, strategy=rec.strategy, version=rec.version,
         model_versions=rec.model_versions, values=values, list_hits=rec.list_hits,
@@ -50,7 +50,7 @@ def decision_public(
 
 @router.get("/{decision_id}", response_model=DecisionPublic)
 def read_decision(
-    decision_id: RowId, session: SessionDep, caller: Reader, service: ServiceDep
+    decision_id: RowId, session: SessionDep, caller: Reader, pii: PiiDep
 ) -> DecisionPublic:
     """The decision, its reason codes, trace, strategy and model versions, and any override."""
-    return decision_public(session, get_decision(session, decision_id), caller, service.pii)
+    return decision_public(session, get_decision(session, decision_id), caller, pii)

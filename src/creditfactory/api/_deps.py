@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 
 from creditfactory.api._limits import RESERVED, Limits
 from creditfactory.api._settings import Settings
-from creditfactory.store import AuthError, DecisionService, Store, authenticate
+from creditfactory.exceptions import ForbiddenError
+from creditfactory.factory import Answer
+from creditfactory.store import AuthError, Protector, Store, authenticate
 
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API key")
 
@@ -43,8 +45,30 @@ async def get_store(request: Request) -> Store:
     return request.app.state.store  # type: ignore[no-any-return]
 
 
-async def get_service(request: Request) -> DecisionService:
-    return request.app.state.service  # type: ignore[no-any-return]
+class Decider(Protocol):
+    """Where the front forwards applications: the factory on a thread of this process
+    (:class:`creditfactory.factory.InProcess`) or in an engine process
+    (:class:`creditfactory.factory.EngineClient`)."""
+
+    mode: str  # "in-process" or "process" (GET /health)
+
+    async def start(self) -> None: ...
+
+    async def decide(
+        self, body: bytes, actor: str, api_key_id: int | None, idempotency_key: str | None
+    ) -> Answer: ...
+
+    def invalidate(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+async def get_factory(request: Request) -> Decider:
+    return request.app.state.factory  # type: ignore[no-any-return]
+
+
+async def get_pii(request: Request) -> Protector:
+    return request.app.state.pii  # type: ignore[no-any-return]
 
 
 async def get_settings(request: Request) -> Settings:
@@ -119,16 +143,16 @@ def forget_key(request: Request, key_id: int) -> None:
 
 
 async def authorise(request: Request, key: str | None, permission: str) -> Caller:
-    """The caller of ``key`` if its role grants ``permission``; :class:`AuthError` (401 or 403)
+    """The caller of ``key`` if its role grants ``permission``; :class:`AuthError` (401) or
+    :class:`ForbiddenError` (403)
     otherwise. What :func:`allowed` checks, callable directly (the hot path skips the
     dependency machinery)."""
     caller = await get_caller(request, key)
     roles = PERMISSIONS[permission]
     if caller.role not in roles:
-        raise AuthError(
+        raise ForbiddenError(
             f"role {caller.role!r} may not {permission.replace('.', ' ')} "
             f"(needs one of: {', '.join(sorted(roles))})",
-            status=403,
         )
     return caller
 
@@ -147,6 +171,7 @@ def allowed(permission: str) -> Callable[..., Awaitable[Caller]]:
 # commits after it: a 201 for a key could reach the client, and its revocation fail with 404,
 # before the key existed for anyone else)
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
-ServiceDep = Annotated[DecisionService, Depends(get_service)]
+FactoryDep = Annotated[Decider, Depends(get_factory)]
+PiiDep = Annotated[Protector, Depends(get_pii)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 Reader = Annotated[Caller, Depends(allowed("read"))]

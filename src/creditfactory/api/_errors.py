@@ -16,7 +16,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa
 
-from creditfactory.api._engine import EngineUnavailableError
 from creditfactory.decision import InputError
 from creditfactory.exceptions import (
     ArtefactError,
@@ -24,15 +23,20 @@ from creditfactory.exceptions import (
     CreditFactoryError,
     DataError,
     DecisionFailedError,
+    ForbiddenError,
     NotFittedError,
     StrategyError,
 )
+from creditfactory.factory import BodyError, EngineUnavailableError, FactoryStoppedError
 from creditfactory.store import AuthError, ConflictError, NotFoundError, unavailable
 
 _log = logging.getLogger("creditfactory.api")
 
 _STATUS: list[tuple[type[Exception], int]] = [
+    (ForbiddenError, 403),  # before AuthError, its base
+    (AuthError, 401),
     (EngineUnavailableError, 503),
+    (FactoryStoppedError, 503),
     (NotFoundError, 404),
     (ConflictError, 409),
     (StrategyError, 422),
@@ -46,8 +50,6 @@ _STATUS: list[tuple[type[Exception], int]] = [
 
 def status_of(exc: CreditFactoryError) -> int:
     """The HTTP status of an error (the first matching class in a fixed, specific-first list)."""
-    if isinstance(exc, AuthError):
-        return exc.status
     for cls, status in _STATUS:
         if isinstance(exc, cls):
             return status
@@ -68,6 +70,8 @@ def field_errors(exc: InputError) -> list[dict[str, object]]:
 async def handle(request: Request, exc: Exception) -> JSONResponse:
     """The handler registered for :class:`CreditFactoryError`."""
     assert isinstance(exc, CreditFactoryError)
+    if isinstance(exc, BodyError):  # FastAPI's own 422 for a body it could not read
+        return await handle_validation(request, RequestValidationError(exc.errors))
     if isinstance(exc, InputError):
         return JSONResponse(status_code=422, content={"detail": field_errors(exc)})
     status = status_of(exc)

@@ -3,7 +3,6 @@ endpoint (Python's reader, and so FastAPI's, silently keeps the last one)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -11,59 +10,12 @@ from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
-
-class RepeatedKeyError(ValueError):
-    """An object names ``key`` more than once."""
-
-    def __init__(self, key: str):
-        super().__init__(f"the key {key!r} appears more than once in an object")
-        self.key = key
-
-
-def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out = dict(pairs)
-    if len(out) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise RepeatedKeyError(key)
-            seen.add(key)
-    return out
-
-
-# what json.loads(raw) does for bytes (UTF-8, -16 or -32), with every object's keys checked: a
-# repeated key is an error, never silently the last one (one hook call per object, ~2 us a body)
-_DECODER = json.JSONDecoder(object_pairs_hook=_unique_pairs)
-
-
-def strict_loads(raw: bytes) -> Any:
-    """``json.loads(raw)``, but a key repeated in an object raises :class:`RepeatedKeyError`.
-
-    Raises
-    ------
-    RepeatedKeyError
-        An object names a key twice (``.key`` names it).
-    ValueError
-        Not JSON (``json.JSONDecodeError``), or bytes that are not UTF-8, -16 or -32.
-
-    Examples
-    --------
-    >>> strict_loads(b'{"a": 1, "b": {"a": 2}}')
-    {'a': 1, 'b': {'a': 2}}
-    >>> strict_loads(b'{"a": 1, "a": 2}')
-    Traceback (most recent call last):
-    ...
-    creditfactory.api._json.RepeatedKeyError: the key 'a' appears more than once in an object
-    """
-    return _DECODER.decode(raw.decode(json.detect_encoding(raw), "surrogatepass"))
+from creditfactory.factory import RepeatedKeyError, repeated_key_errors, strict_loads
 
 
 def repeated_key_error(exc: RepeatedKeyError) -> RequestValidationError:
     """FastAPI's 422 naming the repeated key (located in the body)."""
-    return RequestValidationError(
-        [{"type": "value_error", "loc": ("body", exc.key), "input": None,
-          "msg": f"Value error, {exc}"}]
-    )  # fmt: skip
+    return RequestValidationError(repeated_key_errors(exc))
 
 
 class StrictJSONRoute(APIRoute):

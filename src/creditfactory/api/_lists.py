@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends
 
-from creditfactory.api._deps import Caller, Reader, ServiceDep, SessionDep, SettingsDep, allowed
+from creditfactory.api._deps import Caller, FactoryDep, Reader, SessionDep, SettingsDep, allowed
 from creditfactory.api._json import StrictJSONRoute
 from creditfactory.api._schemas import ERRORS, ListChange, ListChangeResult, ListSummary
 from creditfactory.api._settings import Settings
@@ -32,26 +32,26 @@ def read_lists(session: SessionDep, _: Reader) -> list[ListSummary]:
 @router.post("/{list_name}/entries", response_model=ListChangeResult)
 def add_entries(
     list_name: ListName, body: ListChange, session: SessionDep, settings: SettingsDep,
-    service: ServiceDep, caller: Writer,
+    factory: FactoryDep, caller: Writer,
 ) -> ListChangeResult:  # fmt: skip
     """Add identifiers to a list (duplicates are ignored)."""
     rows = add_list_entries(
         session, _secret(settings), list_name, body.field, body.values, caller.name, body.note
     )
     session.commit()
-    service.invalidate()
+    factory.invalidate()
     return ListChangeResult(list=list_name, field=body.field, changed=len(rows))
 
 
 @router.post("/{list_name}/remove", response_model=ListChangeResult)
 def remove_entries(
     list_name: ListName, body: ListChange, session: SessionDep, settings: SettingsDep,
-    service: ServiceDep, caller: Writer,
+    factory: FactoryDep, caller: Writer,
 ) -> ListChangeResult:  # fmt: skip
     """Remove identifiers from a list."""
     n = remove_list_entries(
         session, _secret(settings), list_name, body.field, body.values, caller.name
     )
     session.commit()
-    service.invalidate()
+    factory.invalidate()
     return ListChangeResult(list=list_name, field=body.field, changed=n)

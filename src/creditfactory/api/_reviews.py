@@ -7,10 +7,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 
 from creditfactory.api._decisions import decision_public
-from creditfactory.api._deps import Caller, Reader, ServiceDep, SessionDep, allowed
+from creditfactory.api._deps import Caller, PiiDep, Reader, SessionDep, allowed
 from creditfactory.api._json import StrictJSONRoute
-from creditfactory.api._schemas import ERRORS, DecisionPublic, ReviewDecide, ReviewPublic, RowId
-from creditfactory.store import reviews
+from creditfactory.api._schemas import ERRORS, DecisionPublic, ReviewDecide, RowId
+from creditfactory.factory import ReviewPublic
+from creditfactory.store import complete_review, reviews
 
 router = APIRouter(
     prefix="/v1/reviews", tags=["reviews"], responses=ERRORS, route_class=StrictJSONRoute
@@ -33,10 +34,10 @@ def queue(
 def decide_review(
     review_id: RowId,
     body: ReviewDecide,
-    service: ServiceDep,
+    pii: PiiDep,
     session: SessionDep,
     caller: Annotated[Caller, Depends(allowed("reviews.decide"))],
 ) -> DecisionPublic:
     """Approve or decline with a reason; the override is stored beside the original decision."""
-    _, decision = service.review(review_id, body.outcome, body.reason, caller.name)
-    return decision_public(session, decision, caller, service.pii)
+    _, decision = complete_review(session, review_id, body.outcome, body.reason, caller.name)
+    return decision_public(session, decision, caller, pii)

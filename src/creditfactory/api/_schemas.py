@@ -9,7 +9,8 @@ from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from creditfactory._nested import first_problem, path_text, text_problem, unstorable
-from creditfactory.store import Outcome, Review
+from creditfactory.factory import ReviewPublic
+from creditfactory.store import Review
 
 
 def _storable(text: str) -> str:
@@ -37,22 +38,6 @@ ROW_ID_MAX = 2**31 - 1
 RowId = Annotated[int, Path(ge=1, le=ROW_ID_MAX)]
 
 
-class ReviewPublic(BaseModel):
-    """A manual review: why it was queued and, once done, the override."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    decision_id: int
-    queue_reason: str
-    status: str
-    outcome: str | None = None
-    reason: str | None = None
-    reviewer: str | None = None
-    queued_at: datetime
-    reviewed_at: datetime | None = None
-
-
 class DecisionPublic(BaseModel):
     """A stored decision with its full explanation."""
 
@@ -74,36 +59,6 @@ class DecisionPublic(BaseModel):
     list_hits: list[str]
     decided_at: datetime
     review: ReviewPublic | None = None
-
-
-class ApplicationDecision(BaseModel):
-    """The answer to a new application."""
-
-    application_id: int
-    external_id: str | None
-    decision_id: int
-    decision: str
-    limit: float | None
-    apr: float | None
-    term: int | None
-    reasons: list[str]
-    strategy: str
-    version: str
-    review: ReviewPublic | None
-    replayed: bool = Field(
-        description="true when an Idempotency-Key retry returned the first answer"
-    )
-
-    @classmethod
-    def of(cls, out: Outcome) -> ApplicationDecision:
-        d = out.decision
-        return cls(
-            application_id=out.application.id, external_id=out.application.external_id,
-            decision_id=d.id, decision=d.decision, limit=d.limit, apr=d.apr, term=d.term,
-            reasons=d.reasons, strategy=d.strategy, version=d.version,
-            review=None if out.review is None else ReviewPublic.model_validate(out.review),
-            replayed=out.replayed,
-        )  # fmt: skip
 
 
 class ApplicationPublic(BaseModel):

@@ -9,16 +9,16 @@ from fastapi import APIRouter, Depends, status
 from creditfactory.api._deps import (
     PERMISSIONS,
     Caller,
+    FactoryDep,
     Reader,
-    ServiceDep,
     SessionDep,
     SettingsDep,
     allowed,
 )
 from creditfactory.api._json import StrictJSONRoute
 from creditfactory.api._schemas import ERRORS, RowId, StrategyCreate, StrategyPublic, StrategySource
+from creditfactory.exceptions import ForbiddenError
 from creditfactory.store import (
-    AuthError,
     StrategyVersion,
     activate,
     active_strategy,
@@ -43,7 +43,7 @@ def public(row: StrategyVersion, active: StrategyVersion | None) -> StrategyPubl
 def upload_strategy(
     body: StrategyCreate,
     session: SessionDep,
-    service: ServiceDep,
+    factory: FactoryDep,
     caller: Annotated[Caller, Depends(allowed("strategies.upload"))],
 ) -> StrategyPublic:
     """Upload a new version; it is compiled (422 naming the line if invalid) before storing.
@@ -53,12 +53,12 @@ def upload_strategy(
     hashed lists of ``/v1/lists``).
     """
     if body.activate and caller.role not in PERMISSIONS["strategies.activate"]:
-        raise AuthError(f"role {caller.role!r} may not activate strategies", status=403)
+        raise ForbiddenError(f"role {caller.role!r} may not activate strategies")
     row = add_strategy(session, body.source, caller.name)
     if body.activate:
         activate(session, row.id, caller.name)
         session.commit()
-        service.invalidate()
+        factory.invalidate()
     return public(row, active_strategy(session))
 
 
@@ -86,7 +86,7 @@ def read_strategy(strategy_id: RowId, session: SessionDep, caller: Reader) -> St
 def activate_strategy(
     strategy_id: RowId,
     session: SessionDep,
-    service: ServiceDep,
+    factory: FactoryDep,
     settings: SettingsDep,
     caller: Annotated[Caller, Depends(allowed("strategies.activate"))],
 ) -> StrategyPublic:
@@ -94,19 +94,19 @@ def activate_strategy(
     still reads no file)."""
     row = activate(session, strategy_id, caller.name, max_bytes=settings.strategy_file_max_bytes)
     session.commit()
-    service.invalidate()
+    factory.invalidate()
     return public(row, row)
 
 
 @router.post("/rollback", response_model=StrategyPublic)
 def rollback_strategy(
     session: SessionDep,
-    service: ServiceDep,
+    factory: FactoryDep,
     caller: Annotated[Caller, Depends(allowed("strategies.activate"))],
     settings: SettingsDep,
 ) -> StrategyPublic:
     """Re-activate the version in force before the current one."""
     row = rollback(session, caller.name, max_bytes=settings.strategy_file_max_bytes)
     session.commit()
-    service.invalidate()
+    factory.invalidate()
     return public(row, row)

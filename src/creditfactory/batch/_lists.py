@@ -13,7 +13,7 @@ from creditfactory.store import LIST_NAMES, Store, hash_identifier, list_index
 class ListScreen:
     """Screens decided rows against the store's hashed lists (blacklist, greylist, whitelist).
 
-    The same rule as the online service (:func:`creditfactory.store.apply_lists`): any
+    The same rule as the online service (:func:`creditfactory.factory.apply_lists`): any
     blacklist hit declines with ``LIST_BLACKLIST_<FIELD>`` codes first and clears limit, APR
     and term; otherwise a greylist hit turns an approval into a refer with the greylist codes
     last; whitelist hits are only recorded. Adds a ``list_hits`` column (``"list:field"``).

@@ -1,4 +1,5 @@
-"""The store: SQLAlchemy 2 tables, repositories, the persisted audit ledger and migrations.
+"""The store: SQLAlchemy 2 tables, repositories, the persisted audit ledger, migrations and the
+group-commit writer (:class:`Writer`, a back-end per database) the credit factory stores with.
 
 SQLite by default, PostgreSQL through a URL (``CREDITFACTORY_DATABASE_URL`` in the service).
 """
@@ -14,6 +15,7 @@ from creditfactory.store._ledger import (
     ledger_head,
     verify,
 )
+from creditfactory.store._list_cache import ListCache
 from creditfactory.store._pii import (
     DEFAULT_PII_FIELDS,
     PiiKey,
@@ -34,6 +36,7 @@ from creditfactory.store._repo import (
     add_list_entries,
     add_strategy,
     authenticate,
+    compile_source,
     count_keys,
     create_key,
     get_strategy,
@@ -42,20 +45,20 @@ from creditfactory.store._repo import (
     list_models,
     list_strategies,
     list_summary,
+    now,
     register_model,
     remove_list_entries,
     revoke_key,
     rollback,
 )
-from creditfactory.store._service import (
-    DecisionService,
-    Outcome,
-    apply_lists,
+from creditfactory.store._reviews import (
+    OUTCOMES,
+    complete_review,
     get_application,
     get_decision,
-    list_codes,
     reviews,
 )
+from creditfactory.store._rows import Pending
 from creditfactory.store._tables import (
     Activation,
     ApiKey,
@@ -69,11 +72,14 @@ from creditfactory.store._tables import (
     Review,
     StrategyVersion,
 )
+from creditfactory.store._writer import BACKENDS, Writer
 
 __all__ = [
+    "BACKENDS",
     "DEFAULT_PII_FIELDS",
     "DEFAULT_URL",
     "LIST_NAMES",
+    "OUTCOMES",
     "ROLES",
     "Activation",
     "Anchorer",
@@ -83,19 +89,20 @@ __all__ = [
     "Base",
     "ConflictError",
     "DecisionRecord",
-    "DecisionService",
     "LedgerHead",
     "LedgerRow",
+    "ListCache",
     "ListEntry",
     "ModelArtefact",
     "NotFoundError",
-    "Outcome",
+    "Pending",
     "PiiKey",
     "Protector",
     "RekeyReport",
     "Review",
     "Store",
     "StrategyVersion",
+    "Writer",
     "activate",
     "activations",
     "active_strategy",
@@ -104,9 +111,10 @@ __all__ = [
     "add_strategy",
     "anchor_head",
     "append",
-    "apply_lists",
     "authenticate",
     "check_authority",
+    "compile_source",
+    "complete_review",
     "count_keys",
     "create_key",
     "current_revision",
@@ -116,7 +124,6 @@ __all__ = [
     "get_strategy",
     "hash_identifier",
     "ledger_head",
-    "list_codes",
     "list_index",
     "list_models",
     "list_strategies",
@@ -125,6 +132,7 @@ __all__ = [
     "mask",
     "migrate",
     "new_key",
+    "now",
     "parse_fields",
     "parse_keys",
     "register_model",

@@ -27,7 +27,7 @@ Index = dict[str, dict[str, tuple[str, ...]]]  # field -> value hash -> list nam
 class ListCache:
     """The lists hashed with ``secret``, as of the last :meth:`check`.
 
-    Not thread-safe by itself: :class:`~creditfactory.store.DecisionService` checks from one
+    Not thread-safe by itself: :class:`~creditfactory.factory.Factory` checks from one
     refresh at a time and replaces the whole state in one assignment, so a reader sees either
     the old lists or the new ones.
     """

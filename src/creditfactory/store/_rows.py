@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import SimpleNamespace
@@ -40,7 +39,7 @@ def cj(value: Any) -> str:
     """``canonical_json(value)``, faster for the scalars a row is made of."""
     kind = type(value)
     if kind is str:
-        return encode_str(value)  # type: ignore[no-any-return]
+        return str(encode_str(value))
     if value is None:
         return "null"
     if kind is int:
@@ -58,7 +57,7 @@ def cj(value: Any) -> str:
 
 @dataclass
 class Pending:
-    """One decision waiting to be written: column values without ids, and the caller's future.
+    """One decision waiting to be written: column values without ids.
 
     On construction the JSON columns are serialised once (canonical JSON, :attr:`texts`) and the
     canonical texts of the application's and the decision's digest content are assembled around
@@ -69,9 +68,6 @@ class Pending:
     decision: dict[str, Any]
     review_reason: str | None
     actor: str
-    future: Future[tuple[Any, Any, Any]] | None = None  # set when a thread waits for the item
-    loop: Any = None  # set, with ``awaitable``, when an event loop awaits the item
-    awaitable: Any = None
     texts: dict[str, str] = field(default_factory=dict)
     app_digest: tuple[str, str] = ("", "")
     dec_digest: tuple[str, str, str] = ("", "", "")
