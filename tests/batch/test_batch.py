@@ -276,18 +276,18 @@ def test_batch_with_lists_decides_like_the_online_service(
     decide_file(Strategy.load(strategy_path), small, tmp_path / "out.parquet", chunk_size=70,
                 lists=screen)  # fmt: skip
     batch = pl.read_parquet(tmp_path / "out.parquet")
-    compared = flagged_alone = 0
+    compared = flagged_alone = listed_invalid = 0
+    black = set(phones[0:300:7]) | set(ids[0:300:11])
+    ident = {a: {p, n} for a, p, n in zip(apps["application_id"], phones, ids, strict=True)}
     for r in batch.iter_rows(named=True):
         if r["application_id"] in invalid:  # batch flags them too, naming the same fields
             assert r["error"] is not None
             for field in invalid[r["application_id"]]:
                 assert field in r["error"], (field, r["error"])
-            assert r["reasons"][-1:] == ["INVALID_INPUT"]
-            if not r["list_hits"]:  # as documented: refer, INVALID_INPUT alone
-                flagged_alone += 1
-                assert (r["decision"], r["reasons"]) == ("refer", ["INVALID_INPUT"]), r
-            # NB a blacklisted invalid row comes back decline [LIST_BLACKLIST_..., INVALID_INPUT]
-            # (docs/strategies.md says refer, INVALID_INPUT; online refuses the row)
+            # as documented: refer, INVALID_INPUT alone, not screened (online refuses the row)
+            assert (r["decision"], r["reasons"], r["list_hits"]) == ("refer", ["INVALID_INPUT"], [])
+            flagged_alone += 1
+            listed_invalid += bool(ident[r["application_id"]] & black)
         else:
             assert r["error"] is None, r
         if r["application_id"] in online:
@@ -299,6 +299,7 @@ def test_batch_with_lists_decides_like_the_online_service(
     assert compared + len(invalid) == len(apps) == batch.height
     assert len(invalid) >= 10
     assert flagged_alone >= 5
+    assert listed_invalid >= 1  # an invalid row on the blacklist is among them
     assert {f for fs in invalid.values() for f in fs} == {"age", "monthly_income"}
     kinds = {d[0] for d in online.values()}
     assert {"approve", "decline", "refer"} <= kinds

@@ -18,6 +18,10 @@ class ListScreen:
     and term; otherwise a greylist hit turns an approval into a refer with the greylist codes
     last; whitelist hits are only recorded. Adds a ``list_hits`` column (``"list:field"``).
 
+    A row the strategy flagged as invalid (its ``error`` column set: refer, ``INVALID_INPUT``)
+    is not screened: online such an application is refused (422) before any list is consulted,
+    so batch leaves it as the strategy decided it, without list hits.
+
     Parameters
     ----------
     secret : str
@@ -58,6 +62,9 @@ class ListScreen:
                 )  # fmt: skip
             hit_cols[(name, field)] = hashes[field].is_in(list(self.index[(name, field)]))
         out = decided
+        if "error" in decided.columns:  # invalid rows are not screened (see the class)
+            valid = decided["error"].is_null()
+            hit_cols = {k: v & valid for k, v in hit_cols.items()}
         if not hit_cols:
             return out.with_columns(pl.lit([], dtype=pl.List(pl.String)).alias("list_hits"))
         flags = pl.DataFrame({f"{n}:{f}": s.fill_null(False) for (n, f), s in hit_cols.items()})
