@@ -4,7 +4,7 @@ from creditfactory.api._app import create_app
 from creditfactory.api._demo import service_demo
 from creditfactory.api._deps import PERMISSIONS
 from creditfactory.api._server import ServerProcess, free_port, serve, start_server
-from creditfactory.api._settings import Settings
+from creditfactory.settings import Settings
 
 __all__ = [
     "PERMISSIONS",

@@ -24,10 +24,10 @@ from creditfactory.api import (
 )
 from creditfactory.api._errors import install
 from creditfactory.api._limits import Limits, LimitsMiddleware, check_settings
-from creditfactory.api._settings import Settings
 from creditfactory.decision import FileAccess
 from creditfactory.exceptions import ConfigError, StrategyError
 from creditfactory.factory import EngineClient, Factory, FactoryConfig, InProcess
+from creditfactory.settings import Settings
 from creditfactory.store import (
     Anchorer,
     Protector,

@@ -12,9 +12,9 @@ from fastapi.security import APIKeyHeader
 from sqlalchemy.orm import Session
 
 from creditfactory.api._limits import RESERVED, Limits
-from creditfactory.api._settings import Settings
 from creditfactory.exceptions import ForbiddenError
 from creditfactory.factory import Answer
+from creditfactory.settings import Settings
 from creditfactory.store import AuthError, Protector, Store, authenticate
 
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API key")

@@ -24,8 +24,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from creditfactory.api._settings import Settings
 from creditfactory.exceptions import ConfigError
+from creditfactory.settings import Settings
 
 _log = logging.getLogger("creditfactory.api")
 

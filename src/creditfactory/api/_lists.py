@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends
 from creditfactory.api._deps import Caller, FactoryDep, Reader, SessionDep, SettingsDep, allowed
 from creditfactory.api._json import StrictJSONRoute
 from creditfactory.api._schemas import ERRORS, ListChange, ListChangeResult, ListSummary
-from creditfactory.api._settings import Settings
+from creditfactory.settings import Settings
 from creditfactory.store import add_list_entries, list_summary, remove_list_entries
 
 router = APIRouter(

@@ -19,7 +19,7 @@ from typing import Any
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from creditfactory.api._settings import Settings
+from creditfactory.settings import Settings
 
 
 class DeadlineH11Protocol(H11Protocol):

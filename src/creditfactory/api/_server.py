@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from creditfactory.api._limits import check_settings
-from creditfactory.api._settings import Settings
 from creditfactory.exceptions import ConfigError
+from creditfactory.settings import Settings
 
 
 def serve(

@@ -42,9 +42,9 @@ def decide(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
     from rich.table import Table
 
-    from creditfactory.api import Settings
     from creditfactory.batch import LedgerRecorder, ListScreen, decide_file
     from creditfactory.decision import Strategy
+    from creditfactory.settings import Settings
     from creditfactory.store import Store
 
     try:
@@ -97,7 +97,7 @@ def _anchorer(store: Store) -> Anchorer | None:
     """The anchorer of CREDITFACTORY_ANCHOR_FILE (the head is anchored when the run ends)."""
     from pydantic import ValidationError
 
-    from creditfactory.api import Settings
+    from creditfactory.settings import Settings
     from creditfactory.store import Anchorer
 
     try:

@@ -30,8 +30,8 @@ def serve(
 
     from pydantic import ValidationError
 
-    from creditfactory.api import Settings
     from creditfactory.api import serve as run
+    from creditfactory.settings import Settings
 
     if engine_process is not None:  # through the environment: --workers reads it there
         os.environ["CREDITFACTORY_ENGINE_PROCESS"] = str(engine_process).lower()

@@ -1,4 +1,9 @@
-"""The service's one validated configuration, read from ``CREDITFACTORY_*`` variables."""
+"""The service's one validated configuration, read from ``CREDITFACTORY_*`` variables.
+
+Read by the HTTP front (:mod:`creditfactory.api`, which re-exports :class:`Settings`) and by the
+commands that share its environment (``creditfactory batch``, ``serve``), without importing the
+front to read it.
+"""
 
 from __future__ import annotations
 
