@@ -178,11 +178,13 @@ def test_simulation_by_arm(reference: Strategy, book: Portfolio) -> None:
     assert set(mine["segment"]) == {"champion", "challenger", "(not reached)", "total"}
     arms = mine.filter(pl.col("segment").is_in(["champion", "challenger"]))
     assert arms["approved"].sum() == mine.filter(pl.col("segment") == "total")["approved"].item()
-    # the challenger asks a higher return: on its own arm its APRs are higher, so is revenue/loan
+    # the challenger asks a higher return: on its own arm its APRs are higher, so is the
+    # expected lifetime profit per CNY lent (the report values loans, not take-up)
     ref = report.summary.filter(pl.col("strategy") == "reference")
     ch_mine = mine.filter(pl.col("segment") == "challenger").row(0, named=True)
     ch_ref = ref.filter(pl.col("segment") == "challenger").row(0, named=True)
-    assert ch_mine["revenue"] / ch_mine["exposure"] > ch_ref["revenue"] / ch_ref["exposure"]
+    mine_rate = ch_mine["expected_profit_true"] / ch_mine["exposure"]
+    assert mine_rate > ch_ref["expected_profit_true"] / ch_ref["exposure"]
     with pytest.raises(ValueError, match="has no split step 'nope'"):
         cc.simulate(book, segment="arm:nope")
 

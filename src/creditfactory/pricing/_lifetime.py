@@ -1,0 +1,518 @@
+"""The life-of-loan cash-flow model: one valuation for pricing, limits and simulation.
+
+A loan of ``amount`` at ``apr`` over ``term`` monthly equal instalments (等额本息) is followed
+month by month until default, prepayment or maturity:
+
+- in month ``t`` a loan still open and performing stops paying (defaults) with the monthly
+  default probability of that month, else pays its instalment (and any monthly fee) and then
+  repays its whole outstanding balance early with the monthly ``prepayment`` probability;
+- a default's exposure (EAD) is the principal still outstanding after the last instalment
+  paid; ``1 - lgd`` of it comes back as recoveries, in equal parts over ``recovery_months``
+  months starting ``recovery_lag`` months after the default;
+- the lender pays ``cost_per_loan`` when it books the loan, ``cost_per_month`` for every month
+  the loan is open, and ``cost_per_application / take_up`` for acquisition and bureau data
+  (every application costs that, and ``take_up`` of them become loans);
+- cash flows are discounted at the monthly cost of funds, so the NPV is the expected profit
+  after funding the outstanding balance, in money of the booking date.
+
+The **return** of a loan is its NPV per unit of discounted balance-years (the outstanding
+balance times the years it is out): a riskless, costless loan at APR ``r`` returns ``r -
+cost_of_funds``. ``risk_based_apr`` solves for the APR that gives a target return, so every
+term and amount is priced on the same footing.
+
+The **default curve**: ``pd`` is the probability that the loan, at its own term, defaults within
+its first 12 months on book (the usual bad definition; what a scorecard trained on it and the
+twin's ``pd_true`` mean). Month by month the default probability follows a piecewise-constant
+hazard whose relative intensity is ``default_timing`` (high in the first months, lower later,
+so vintage curves rise steeply and flatten, as in practice); its level is set so that the
+probability of default within ``min(term, 12)`` months, with prepayment competing, is ``pd``.
+Months after the 12th carry on at the curve's later intensity, so a 36-month loan has a higher
+lifetime PD than a 12-month loan with the same ``pd``.
+
+Every function takes floats (the online path: plain ``math``, a few microseconds) or NumPy
+arrays (batch: one vectorised pass per solver step, no loop over loans or months).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+
+from creditfactory.exceptions import ConfigError
+from creditfactory.pricing._formulas import (
+    COST_OF_FUNDS,
+    LGD,
+    PD_CEILING,
+    TARGET_RETURN,
+    annuity_payment,
+)
+
+PD_FLOOR = 1e-9
+APR_SEARCH_MIN = 1e-4
+APR_SEARCH_MAX = 10.0
+BAD_WINDOW = 12  # months on book of the bad definition that ``pd`` refers to
+
+#: Relative monthly default intensity by month on book: (first month, intensity); the last
+#: segment runs to maturity. Months 1-3 carry first-payment default and early fraud.
+DEFAULT_TIMING: tuple[tuple[int, float], ...] = (
+    (1, 1.6),
+    (4, 1.1),
+    (7, 0.7),
+    (13, 0.45),
+    (25, 0.3),
+)
+
+
+def _segments_of(eco: Any) -> tuple[tuple[int, float, float], ...]:
+    """(first month, last month or inf, per-month weight) of each segment; the weights over
+    months 1-12 sum to 1."""
+    firsts = [m for m, _ in eco.default_timing]
+    lasts = [m - 1.0 for m in firsts[1:]] + [math.inf]
+    span12 = sum(
+        max(min(BAD_WINDOW, last) - first + 1, 0) * w
+        for (first, w), last in zip(eco.default_timing, lasts, strict=True)
+    )
+    return tuple(
+        (first, last, w / span12)
+        for (first, w), last in zip(eco.default_timing, lasts, strict=True)
+    )
+
+
+@dataclass(frozen=True)
+class LoanEconomics:
+    """Everything the lifetime model assumes besides the loan and its ``pd``.
+
+    Defaults follow ``shared/DOMAIN.md`` (all overridable): LGD 0.75 of the exposure, recovered
+    over a year from the third month after default; 2% of open loans prepay each month (about a
+    fifth of 12-month and half of 36-month loans repay early); 60 CNY to book a loan, 4 CNY a
+    month to service it, 30 CNY of acquisition and bureau cost per application with half of the
+    applications becoming loans; no fees.
+
+    >>> LoanEconomics().cost_of_funds
+    0.04
+    """
+
+    cost_of_funds: float = COST_OF_FUNDS  # annual, on the outstanding balance
+    lgd: float = LGD  # share of the exposure at default never recovered
+    recovery_lag: int = 3  # months from default to the first recovery
+    recovery_months: int = 12  # recoveries arrive in equal parts over these months
+    prepayment: float = 0.02  # monthly probability that a performing loan repays early
+    cost_per_loan: float = 60.0  # CNY, when the loan is booked
+    cost_per_month: float = 4.0  # CNY, each month the loan is open
+    cost_per_application: float = 30.0  # CNY of acquisition and bureau data per application
+    take_up: float = 0.5  # booked loans per application: spreads the application cost
+    fee_upfront: float = 0.0  # share of the amount withheld at disbursement
+    fee_monthly: float = 0.0  # share of the amount charged with each instalment
+    default_timing: tuple[tuple[int, float], ...] = DEFAULT_TIMING
+    _segments: tuple[tuple[int, float, float], ...] = field(
+        init=False, repr=False, compare=False, default=()
+    )
+
+    def __post_init__(self) -> None:
+        checks = {
+            "cost_of_funds": 0.0 <= self.cost_of_funds < 1.0,
+            "lgd": 0.0 <= self.lgd <= 1.0,
+            "recovery_lag": self.recovery_lag >= 1,
+            "recovery_months": self.recovery_months >= 1,
+            "prepayment": 0.0 <= self.prepayment < 1.0,
+            "cost_per_loan": self.cost_per_loan >= 0.0,
+            "cost_per_month": self.cost_per_month >= 0.0,
+            "cost_per_application": self.cost_per_application >= 0.0,
+            "take_up": 0.0 < self.take_up <= 1.0,
+            "fee_upfront": 0.0 <= self.fee_upfront < 1.0,
+            "fee_monthly": 0.0 <= self.fee_monthly < 1.0,
+        }
+        for f in fields(self):
+            ok = checks.get(f.name, True)
+            value = getattr(self, f.name)
+            if not ok or (isinstance(value, float) and not math.isfinite(value)):
+                raise ConfigError(f"LoanEconomics.{f.name}: {value!r} is out of range")
+        timing = self.default_timing
+        firsts = [m for m, _ in timing]
+        if (
+            not timing
+            or firsts[0] != 1
+            or any(b <= a for a, b in itertools.pairwise(firsts))
+            or any(not (w > 0 and math.isfinite(w)) for _, w in timing)
+        ):
+            raise ConfigError(
+                "LoanEconomics.default_timing: (first month, intensity) pairs starting at "
+                "month 1, first months increasing, intensities positive"
+            )
+        object.__setattr__(self, "_segments", _segments_of(self))
+
+    @property
+    def acquisition_per_loan(self) -> float:
+        """Acquisition and bureau cost borne by one booked loan."""
+        return self.cost_per_application / self.take_up
+
+
+DEFAULT_ECONOMICS = LoanEconomics()
+
+
+# --------------------------------------------------------------------------- float / array ops
+
+
+class _Ops:
+    """Element-wise operations: ``math`` for floats (fast online), NumPy for arrays."""
+
+    exp: Any
+    log1p: Any
+    expm1: Any
+    minimum: Any
+    maximum: Any
+
+    def __init__(self, scalar: bool) -> None:
+        self.scalar = scalar
+        if scalar:
+            self.exp, self.log1p, self.expm1 = math.exp, math.log1p, math.expm1
+            self.minimum, self.maximum = min, max
+        else:
+            self.exp, self.log1p, self.expm1 = np.exp, np.log1p, np.expm1
+            self.minimum, self.maximum = np.minimum, np.maximum
+
+    def where(self, cond: Any, a: Any, b: Any) -> Any:
+        if self.scalar:
+            return a if cond else b
+        return np.where(cond, a, b)
+
+    def abs(self, x: Any) -> Any:
+        return abs(x) if self.scalar else np.abs(x)
+
+
+_FLOAT = _Ops(True)
+_ARRAY = _Ops(False)
+
+
+def _ops_for(*xs: Any) -> tuple[_Ops, list[Any]]:
+    if all(isinstance(x, float | int) and not isinstance(x, bool) for x in xs):
+        return _FLOAT, [float(x) for x in xs]
+    arrays = np.broadcast_arrays(*[np.asarray(x, dtype=float) for x in xs])
+    return _ARRAY, [np.array(a, dtype=float) for a in arrays]
+
+
+def _geo(o: _Ops, y: Any, n: Any) -> Any:
+    """``1 + y + ... + y**(n-1)`` (0 for ``n = 0``), stable for ``y`` near 1."""
+    d = 1.0 - y
+    if o.scalar:
+        return n - 0.5 * n * (n - 1.0) * d if abs(d) < 1e-9 else (1.0 - y**n) / d
+    near = np.abs(d) < 1e-9
+    return np.where(near, n - 0.5 * n * (n - 1.0) * d, (1.0 - y**n) / np.where(near, 1.0, d))
+
+
+# --------------------------------------------------------------------------- the default curve
+
+
+def _weights(eco: LoanEconomics) -> tuple[tuple[int, float, float], ...]:
+    return eco._segments
+
+
+class _Curve:
+    """Per segment of the default curve over a horizon: first month, length within the
+    horizon, survival from default ``sig``, survival from default and prepayment ``r``, and the
+    probability ``q`` of being open and performing at the segment's first month."""
+
+    def __init__(self, o: _Ops, lam: Any, horizon: Any, eco: LoanEconomics) -> None:
+        keep = 1.0 - eco.prepayment
+        self.o = o
+        self.segments: list[tuple[int, Any, Any, Any, Any]] = []
+        q: Any = 1.0
+        for first, last, w in _weights(eco):
+            if o.scalar:
+                n = max(min(horizon, last) - first + 1.0, 0.0)
+                if n == 0.0:
+                    break
+                s = math.exp(-lam * w)
+            else:
+                n = np.maximum(np.minimum(horizon, last) - first + 1.0, 0.0)
+                if not np.any(n > 0):
+                    break
+                s = np.exp(-lam * w)
+            r = s * keep
+            self.segments.append((first, n, s, r, q))
+            q = q * r**n
+
+    def sums(self, x: Any) -> tuple[Any, Any, Any]:
+        """``sum_t q_t c_t x**t`` over the horizon for ``c`` = 1 (open), sigma (pays) and
+        1 - sigma (defaults)."""
+        open_: Any = 0.0
+        pays: Any = 0.0
+        if self.o.scalar:  # the online path, inlined: a few microseconds
+            for first, n, s, r, q in self.segments:
+                y = r * x
+                d = 1.0 - y
+                geo = n - 0.5 * n * (n - 1.0) * d if abs(d) < 1e-9 else (1.0 - y**n) / d
+                base = q * x**first * geo
+                open_ += base
+                pays += base * s
+            return open_, pays, open_ - pays
+        o = self.o
+        for first, n, s, r, q in self.segments:
+            base = q * x**first * _geo(o, r * x, n)
+            open_ = open_ + base
+            pays = pays + base * s
+        return open_, pays, open_ - pays
+
+
+def _hazard_level(o: _Ops, pd: Any, term: Any, eco: LoanEconomics) -> Any:
+    """Level of the cumulative default hazard that makes the probability of default within
+    ``min(term, 12)`` months, prepayment competing, equal to ``pd`` (secant steps on
+    ``-log(1 - P(default))``, which is nearly linear in the level)."""
+    p = o.minimum(o.maximum(pd, PD_FLOOR), PD_CEILING)
+    window = o.minimum(term, float(BAD_WINDOW))
+    span: Any = 0.0
+    for first, last, w in _weights(eco):
+        span = span + w * o.maximum(o.minimum(window, last) - first + 1.0, 0.0)
+    target = -o.log1p(-p)
+
+    def gap(lam: Any) -> Any:
+        got = _Curve(o, lam, window, eco).sums(1.0)[2]
+        return -o.log1p(-o.minimum(got, 1.0 - 1e-15)) - target
+
+    x0 = target / span  # without prepayment; prepayment makes defaults rarer, so scale up
+    f0 = gap(x0)
+    return _secant(o, gap, x0, f0, x0 * target / (target + f0), 0.0, math.inf, 12)
+
+
+def _secant(o: _Ops, gap: Any, x0: Any, f0: Any, x1: Any, lo: float, hi: float, steps: int) -> Any:
+    """Secant steps clipped to ``[lo, hi]``. An element stops once its step is below 1e-14 of
+    its value (or the secant is flat), so floats and arrays take exactly the same steps and the
+    online and batch answers agree to the last digits."""
+    if o.scalar:
+        for _ in range(steps):
+            f1 = gap(x1)
+            d = f1 - f0
+            if not (d != 0.0 and math.isfinite(d)):
+                return x1
+            x2 = min(max(x1 - f1 * (x1 - x0) / d, lo), hi)
+            if abs(x2 - x1) <= 1e-14 * abs(x1):
+                return x2
+            x0, f0, x1 = x1, f1, x2
+        return x1
+    active = np.ones(np.shape(x1), dtype=bool)
+    for _ in range(steps):
+        f1 = gap(x1)
+        d = f1 - f0
+        ok = active & (d != 0.0) & np.isfinite(d)
+        x2 = np.where(ok, np.clip(x1 - f1 * (x1 - x0) / np.where(ok, d, 1.0), lo, hi), x1)
+        small = np.abs(x2 - x1) <= 1e-14 * np.abs(x1)
+        x0, f0, x1 = np.where(active, x1, x0), np.where(active, f1, f0), x2
+        active = ok & ~small
+        if not active.any():
+            break
+    return x1
+
+
+def default_curve(pd: float, term: int, economics: LoanEconomics = DEFAULT_ECONOMICS) -> np.ndarray:
+    """Cumulative probability of default by month on book 1..``term`` (prepayment competing):
+    the loan's lifetime PD month by month.
+
+    >>> curve = default_curve(0.08, 36)
+    >>> round(float(curve[11]), 6), bool(curve[35] > curve[11])
+    (0.08, True)
+    """
+    lam = _hazard_level(_FLOAT, float(pd), float(term), economics)
+    return np.array(
+        [_Curve(_FLOAT, lam, float(m), economics).sums(1.0)[2] for m in range(1, term + 1)]
+    )
+
+
+# --------------------------------------------------------------------------- the loan's value
+
+
+@dataclass(frozen=True)
+class LoanValue:
+    """The lifetime model's answer for one loan (floats) or many (arrays).
+
+    ``npv``: expected profit after funding, losses and costs, discounted at the cost of funds;
+    ``annual_return``: ``npv`` per discounted balance-year; ``lifetime_pd``: probability of
+    default before maturity; ``expected_ead``: expected exposure at default (undiscounted, CNY);
+    ``expected_loss``: ``lgd x expected_ead``; ``balance_years``: discounted outstanding balance
+    times years; ``value_if_bad`` / ``value_if_good``: the NPV given that the loan does / does
+    not default within 12 months on book (so ``npv = pd x value_if_bad + (1 - pd) x
+    value_if_good``), to value a realised outcome.
+    """
+
+    npv: Any
+    annual_return: Any
+    lifetime_pd: Any
+    expected_ead: Any
+    expected_loss: Any
+    balance_years: Any
+    value_if_bad: Any
+    value_if_good: Any
+    ead_if_bad: Any
+
+
+class _Loan:
+    """What does not depend on the APR, computed once per loan (the solver varies the APR)."""
+
+    def __init__(self, o: _Ops, pd: Any, amount: Any, term: Any, eco: LoanEconomics) -> None:
+        self.o, self.amount, self.term, self.eco = o, amount, term, eco
+        lam = _hazard_level(o, pd, term, eco)
+        self.life = _Curve(o, lam, term, eco)
+        self.window = _Curve(o, lam, o.minimum(term, float(BAD_WINDOW)), eco)
+        c = eco.cost_of_funds / 12.0
+        self.v = v = 1.0 / (1.0 + c)
+        self.open_v, self.pay_v, self.def_v = self.life.sums(v)
+        self.pd_life = self.life.sums(1.0)[2]
+        self.pd_w = self.window.sums(1.0)[2]
+        self.def_v_w = self.window.sums(v)[2]
+        self.recovery_pv = v**eco.recovery_lag * _geo(_FLOAT, v, float(eco.recovery_months))
+        self.recovery_pv /= eco.recovery_months
+        self.fixed = eco.cost_per_loan + eco.acquisition_per_loan + eco.cost_per_month * self.open_v
+        # sum over default months t <= 12 of q_t (1 - sigma_t) (v + ... + v**(t-1)): the
+        # discounted instalments a loan paid before it defaulted
+        ce = max(c, 1e-9)
+        ve = 1.0 / (1.0 + ce)
+        def_ve_w = self.window.sums(ve)[2] if ce != c else self.def_v_w
+        self.paid_before_default = (ve * self.pd_w - def_ve_w) / (1.0 - ve)
+
+    def value(self, apr: Any) -> tuple[Any, Any, Any, Any, Any]:
+        """NPV and return at ``apr``, with what ``full`` needs."""
+        o, eco, amt, n = self.o, self.eco, self.amount, self.term
+        i = apr / 12.0
+        g = 1.0 + i
+        e = n * o.log1p(i)
+        G = o.exp(e)
+        k = 1.0 / o.expm1(e)
+        inst = i * G * k + eco.fee_monthly
+        vg = self.v * g
+        open_vg, pay_vg, def_vg = self.life.sums(vg)
+        recovered = (1.0 - eco.lgd) * self.recovery_pv
+        unit = (
+            -1.0
+            + eco.fee_upfront
+            + inst * self.pay_v
+            + eco.prepayment * k * (G * self.pay_v - pay_vg)
+            + recovered * k * (G * self.def_v - def_vg / g)
+        )
+        npv = amt * unit - self.fixed
+        balance_years = amt * k * (G * self.open_v - open_vg / g) / 12.0
+        return npv, npv / balance_years, balance_years, (g, G, k, inst, vg), recovered
+
+    def full(self, apr: Any) -> LoanValue:
+        eco, amt = self.eco, self.amount
+        npv, ret, balance_years, (g, G, k, inst, vg), recovered = self.value(apr)
+        def_g = self.life.sums(g)[2]
+        ead = amt * k * (G * self.pd_life - def_g / g)
+        ead_bad = amt * k * (G * self.pd_w - self.window.sums(g)[2] / g) / self.pd_w
+        bad_total = (
+            self.pd_w
+            * (amt * (eco.fee_upfront - 1.0) - eco.cost_per_loan - eco.acquisition_per_loan)
+            + amt * inst * self.paid_before_default
+            + amt * recovered * k * (G * self.def_v_w - self.window.sums(vg)[2] / g)
+            - eco.cost_per_month * (self.paid_before_default + self.def_v_w)
+        )
+        return LoanValue(
+            npv=npv,
+            annual_return=ret,
+            lifetime_pd=self.pd_life,
+            expected_ead=ead,
+            expected_loss=eco.lgd * ead,
+            balance_years=balance_years,
+            value_if_bad=bad_total / self.pd_w,
+            value_if_good=(npv - bad_total) / (1.0 - self.pd_w),
+            ead_if_bad=ead_bad,
+        )
+
+
+def _valid_term(o: _Ops, term: Any) -> Any:
+    if o.scalar:
+        if not (term >= 1 and float(term).is_integer()):
+            raise ValueError(f"term: a whole number of months >= 1, not {term!r}")
+        return term
+    return np.where((term >= 1) & (np.floor(term) == term), term, np.nan)
+
+
+def loan_value(
+    amount: Any, apr: Any, term: Any, pd: Any, economics: LoanEconomics = DEFAULT_ECONOMICS
+) -> LoanValue:
+    """Value a loan (or arrays of loans) with the lifetime model.
+
+    Parameters
+    ----------
+    amount, apr, term, pd : float or array
+        Principal (CNY), annual rate (0.18 = 18%, above 0), whole months, and the probability of
+        default within 12 months on book at this term.
+    economics : LoanEconomics
+        Costs, recoveries, prepayment and the default curve.
+
+    >>> v = loan_value(10_000.0, 0.18, 12, 0.05)
+    >>> round(v.npv, 2), round(v.annual_return, 4), round(v.lifetime_pd, 4)
+    (280.16, 0.0562, 0.05)
+    """
+    o, (amount, apr, term, pd) = _ops_for(amount, apr, term, pd)
+    with np.errstate(all="ignore"):
+        term = _valid_term(o, term)
+        return _Loan(o, pd, amount, term, economics).full(apr)
+
+
+def risk_based_apr(
+    pd: Any,
+    amount: Any,
+    term: Any,
+    target_return: Any = TARGET_RETURN,
+    economics: LoanEconomics = DEFAULT_ECONOMICS,
+) -> Any:
+    """APR at which the lifetime model returns ``target_return`` a year on the balance.
+
+    Solved by the secant method from a one-period first guess (the return is close to linear
+    in the APR, so a few steps reach 1e-10). A loan that cannot reach the target below
+    ``APR_SEARCH_MAX`` (1000%) gets that value: above any legal maximum, so a strategy declines
+    it rather than price it at the cap.
+
+    >>> round(risk_based_apr(0.05, 10_000.0, 12, 0.05), 4)
+    0.1738
+    >>> risk_based_apr(0.02, 10_000.0, 36, 0.05) < risk_based_apr(0.02, 10_000.0, 3, 0.05)
+    True
+    """
+    o, (pd, amount, term, target) = _ops_for(pd, amount, term, target_return)
+    with np.errstate(all="ignore"):
+        term = _valid_term(o, term)
+        loan = _Loan(o, pd, amount, term, economics)
+        p = o.minimum(o.maximum(pd, 0.0), PD_CEILING)
+        guess = economics.cost_of_funds + target + p * economics.lgd * 12.0 / o.minimum(term, 12.0)
+        x0 = o.minimum(o.maximum(guess, APR_SEARCH_MIN), APR_SEARCH_MAX)
+        x1 = o.minimum(x0 + 0.02, APR_SEARCH_MAX)
+
+        def gap(x: Any) -> Any:
+            return loan.value(x)[1] - target
+
+        return _secant(o, gap, x0, gap(x0), x1, APR_SEARCH_MIN, APR_SEARCH_MAX, 40)
+
+
+def comprehensive_cost(
+    amount: Any, apr: Any, term: Any, economics: LoanEconomics = DEFAULT_ECONOMICS
+) -> Any:
+    """Comprehensive annual cost to the borrower (综合融资成本): the IRR of what the borrower
+    receives (the amount less the upfront fee) and pays (instalments plus monthly fees), as a
+    monthly rate times 12, the convention of the APR itself. Without fees it is the APR. The
+    24% line is held against this figure.
+
+    >>> round(comprehensive_cost(10_000.0, 0.18, 12, LoanEconomics(fee_monthly=0.003)), 4)
+    0.2425
+    """
+    o, (amount, apr, term) = _ops_for(amount, apr, term)
+    with np.errstate(all="ignore"):
+        term = _valid_term(o, term)
+        i = apr / 12.0
+        pay = annuity_payment(1.0, apr, term) + economics.fee_monthly
+        received = 1.0 - economics.fee_upfront
+
+        def pv(j: Any) -> Any:  # present value of the payments at monthly rate j, less received
+            safe = o.where(o.abs(j) < 1e-12, 1.0, j)
+            annuity = o.where(o.abs(j) < 1e-12, term, -o.expm1(-term * o.log1p(safe)) / safe)
+            return pay * annuity - received
+
+        lo, hi = i * 0.0 - 0.0, i * 0.0 + 1.0  # monthly rates 0 .. 100%
+        lo = o.where(pv(lo) < 0.0, lo * 0.0 - 0.5, lo)  # fees cannot push it below 0, loans can
+        for _ in range(80):
+            mid = 0.5 * (lo + hi)
+            above = pv(mid) > 0.0  # payments still worth more than received: rate is higher
+            lo, hi = o.where(above, mid, lo), o.where(above, hi, mid)
+        return 6.0 * (lo + hi)
