@@ -102,10 +102,11 @@ def test_multi_borrowing_goes_with_risk(pf: Portfolio) -> None:
         lo, hi = bad[f[col] == 0], bad[f[col] >= many]
         se = math.sqrt(lo.var() / len(lo) + hi.var() / len(hi))
         assert hi.mean() - lo.mean() > 3 * se, col
-    # more open accounts no longer reads as safer (it counts loans elsewhere)
+    # more open accounts no longer reads as safer (it counts loans elsewhere): the rank
+    # correlation with bad is positive by 2 se (measured 0.02-0.04; was -0.005)
     thick = f[~f["thin_file"]]
     rho = spearmanr(thick["open_accounts"], thick["bad"]).statistic
-    assert rho > -2 / math.sqrt(len(thick))
+    assert rho > 2 / math.sqrt(len(thick))
     # the counts nest
     assert (f["inquiries_other_7d"] <= f["inquiries_other_1m"]).all()
     assert (f["inquiries_other_1m"] <= f["inquiries_3m"]).all()

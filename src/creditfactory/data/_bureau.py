@@ -79,7 +79,7 @@ def draw_persons(
     max_hist = np.maximum((age - 18.0) * 12.0, 6.0)
     history = 6.0 + rng.random(n) * (max_hist - 6.0)
     entry = np.where(thin, rng.exponential(1.0 / ENTRY_HAZARD, n), -history)
-    cards = rng.poisson(1.0 + np.maximum(-entry, 0.0) / 60.0)
+    cards = rng.poisson(1.2 + np.maximum(-entry, 0.0) / 120.0)
     delinquencies = rng.poisson(np.exp(-2.0 + 0.8 * latent))
     utilisation = np.clip(sigmoid(-0.6 + 0.9 * latent + rng.normal(0, 0.7, n)) * 1.25, 0, 1.5)
     multi = 0.55 * latent + 0.85 * rng.normal(0.0, 1.0, n) + 0.8 * is_fraud

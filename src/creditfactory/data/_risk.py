@@ -133,7 +133,7 @@ def base_log_odds(
         # multi-borrowing (多头借贷): bursts of inquiries and loans at several lenders
         + 0.25 * np.log1p(apps["inquiries_other_7d"].to_numpy(float))
         + 0.15 * np.log1p(apps["inquiries_other_1m"].to_numpy(float))
-        + 0.12 * np.minimum(apps["loans_elsewhere"].to_numpy(float), 8.0)
+        + 0.15 * np.minimum(apps["loans_elsewhere"].to_numpy(float), 8.0)
         + 0.04 * np.minimum(apps["lending_institutions"].to_numpy(float), 10.0)
         + 0.5 * np.minimum(apps["delinquencies_24m"].to_numpy(float), 3.0)
         + np.where(np.isnan(util), 0.0, 0.3 * np.nan_to_num(util) + 1.2 * np.maximum(util - 0.8, 0))
