@@ -2,13 +2,15 @@
 
 ``simulate(SimulationConfig(...))`` generates a whole lending book from a known causal model
 (customers, applications, truth, incumbent decisions, loans, schedules, performance, collections,
-campaigns); ``Portfolio.write``/``Portfolio.read`` store it as Parquet; ``read_table`` loads real
-data against a declared schema.
+campaigns); ``offer_outcomes`` is its oracle for any offer (true take-up and 12-month PD);
+``Portfolio.write``/``Portfolio.read`` store it as Parquet; ``read_table`` loads real data against
+a declared schema.
 """
 
 from creditfactory.data._config import SimulationConfig
 from creditfactory.data._identity import is_valid_id_number, valid_id_mask
 from creditfactory.data._loader import read_table
+from creditfactory.data._offers import offer_outcomes
 from creditfactory.data._portfolio import TABLES, Portfolio
 from creditfactory.data._schedule import amortisation_schedule
 from creditfactory.data._schema import Column, Schema
@@ -24,6 +26,7 @@ __all__ = [
     "SimulationConfig",
     "amortisation_schedule",
     "is_valid_id_number",
+    "offer_outcomes",
     "read_table",
     "simulate",
     "summarise",
