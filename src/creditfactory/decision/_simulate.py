@@ -22,14 +22,16 @@ then compared on the same arms' populations).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 import polars as pl
 
 from creditfactory.exceptions import DataError
-from creditfactory.pricing import DEFAULT_ECONOMICS, LoanEconomics, loan_value
+from creditfactory.pricing import DEFAULT_ECONOMICS, MAX_APR, LoanEconomics, loan_value
 
 if TYPE_CHECKING:
     from creditfactory.decision._strategy import Strategy
@@ -288,3 +290,77 @@ def simulate_strategy(
         parts.append(_summarise(theirs, other_name))
         swap = _swap(mine, theirs)
     return SimulationReport(pl.concat(parts), swap, (name, other_name), segment)
+
+
+Pricer = Callable[[pd.DataFrame], np.ndarray]
+
+
+def selection_and_pricing(
+    book: Any,
+    selections: Mapping[str, pd.DataFrame],
+    pricers: Mapping[str, Pricer],
+    *,
+    economics: LoanEconomics = DEFAULT_ECONOMICS,
+    max_apr: float = MAX_APR,
+) -> pl.DataFrame:
+    """Separate selection from pricing: every lender's approvals at every lender's prices,
+    valued with the twin's offer oracle and the lifetime model.
+
+    Parameters
+    ----------
+    book : Portfolio
+        A simulated book (``creditfactory.data.offer_outcomes`` needs its truth).
+    selections : mapping of name to DataFrame
+        Each lender's approved applications: ``application_id``, ``amount``, ``term``.
+    pricers : mapping of name to callable
+        Each lender's pricing: given a selection frame, the APR of each row (before the cap).
+    economics, max_apr
+        The lifetime model's assumptions; prices are capped at ``max_apr``.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per selection and pricing: ``approved``, ``expected_loans`` (sum of the true
+        take-up probabilities at that offer), ``take_up``, ``mean_apr`` and ``bad_rate`` of the
+        expected loans (the true 12-month PD at that offer), ``lent`` (expected CNY lent) and
+        ``expected_profit``: the expected lifetime NPV of the loans taken up, less the
+        acquisition and bureau cost of every application of the book.
+    """
+    from creditfactory.data import offer_outcomes  # the twin's oracle (a lower package)
+
+    per_loan = dataclasses.replace(economics, cost_per_application=0.0)
+    application_cost = economics.cost_per_application * len(book.applications)
+    rows = []
+    for sel_name, sel in selections.items():
+        for price_name, pricer in pricers.items():
+            apr = np.minimum(np.asarray(pricer(sel), dtype=float), max_apr)
+            ok = np.isfinite(apr) & (apr > 0)
+            offers = pd.DataFrame(
+                {
+                    "application_id": sel["application_id"].to_numpy()[ok],
+                    "amount": sel["amount"].to_numpy(float)[ok],
+                    "apr": apr[ok],
+                    "term": sel["term"].to_numpy(np.int64)[ok],
+                }
+            )
+            truth = offer_outcomes(book, offers)
+            take = truth["take_up"].to_numpy(float)
+            pd12 = truth["pd_12m"].to_numpy(float)
+            amount, term = offers["amount"].to_numpy(), offers["term"].to_numpy(float)
+            npv = loan_value(amount, offers["apr"].to_numpy(), term, pd12, per_loan).npv
+            loans = float(take.sum())
+            rows.append(
+                {
+                    "selection": sel_name,
+                    "pricing": price_name,
+                    "approved": len(sel),
+                    "priced": int(ok.sum()),
+                    "expected_loans": loans,
+                    "take_up": loans / max(int(ok.sum()), 1),
+                    "mean_apr": float((take * offers["apr"]).sum() / loans) if loans else None,
+                    "bad_rate": float((take * pd12).sum() / loans) if loans else None,
+                    "lent": float((take * amount).sum()),
+                    "expected_profit": float((take * npv).sum()) - application_cost,
+                }
+            )
+    return pl.DataFrame(rows)
