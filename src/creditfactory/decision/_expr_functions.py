@@ -218,13 +218,16 @@ def _vector_fn(
 
     def run_batch(series: Sequence[pl.Series]) -> pl.Series:
         arrays = [s.cast(pl.Float64).to_numpy() for s in series]
-        return pl.Series(np.asarray(fn(*arrays), dtype=float), dtype=pl.Float64)
+        r = np.asarray(fn(*arrays), dtype=float)
+        # non-finite -> null here, so the expression below uses the result once (Polars does
+        # not share a UDF's result between two uses: it would run the solver twice)
+        return pl.Series(np.where(np.isfinite(r), r, np.nan), dtype=pl.Float64).fill_nan(None)
 
     def to_pl(es: list[pl.Expr], types: list[Type], out: Type) -> pl.Expr:
         args = [e.cast(pl.Float64) for e in es]
         r = pl.map_batches(args, run_batch, return_dtype=pl.Float64)
-        ok = r.is_finite()
-        for e in es:
+        ok = es[0].is_not_null()
+        for e in es[1:]:
             ok = ok & e.is_not_null()
         return pl.when(ok).then(r)
 
