@@ -200,3 +200,18 @@ def test_comprehensive_cost_is_the_borrowers_irr() -> None:
     assert pr.comprehensive_cost(10_000.0, 0.20, 12, eco) > pr.MAX_APR
     costs = pr.comprehensive_cost(np.array([10_000.0, 50_000.0]), np.array([0.18, 0.1]), 12, eco)
     assert costs[0] == pytest.approx(pr.comprehensive_cost(10_000.0, 0.18, 12, eco))
+
+
+def test_large_arrays_go_in_chunks_with_the_same_answers(monkeypatch) -> None:
+    import creditfactory.pricing._lifetime as lifetime
+
+    rng = np.random.default_rng(9)
+    pd_, amount = rng.uniform(0.01, 0.3, 50), rng.uniform(1_000, 50_000, 50)
+    term = rng.choice([3, 12, 36], 50).astype(float)
+    whole = pr.risk_based_apr(pd_, amount, term)
+    value = pr.loan_value(amount, whole, term, pd_)
+    monkeypatch.setattr(lifetime, "CHUNK", 7)
+    np.testing.assert_array_equal(pr.risk_based_apr(pd_, amount, term), whole)
+    chunked = pr.loan_value(amount.reshape(5, 10), whole.reshape(5, 10), term.reshape(5, 10),
+                            pd_.reshape(5, 10))  # fmt: skip
+    np.testing.assert_array_equal(chunked.npv.ravel(), value.npv)

@@ -92,7 +92,12 @@ def incumbent_price(
     PD mapping is calibrated over it) at ``amount`` and ``term`` (row-aligned; NaN rows give
     NaN): before the APR floor and cap, so a price above the cap means it would not lend."""
     pd_est = incumbent_pd(np.round(incumbent_score(apps), 1), cfg.target_bad_rate)
-    return np.asarray(risk_based_apr(pd_est, amount, term, TARGET_RETURN), dtype=float)
+    amount = np.asarray(amount, dtype=float)
+    term = np.broadcast_to(np.asarray(term, dtype=float), amount.shape)
+    rows = np.isfinite(amount) & np.isfinite(term)
+    out = np.full(amount.shape, np.nan)
+    out[rows] = risk_based_apr(pd_est[rows], amount[rows], term[rows], TARGET_RETURN)
+    return out
 
 
 def incumbent_decisions(apps: pd.DataFrame, cfg: SimulationConfig) -> pd.DataFrame:
@@ -117,11 +122,16 @@ def incumbent_decisions(apps: pd.DataFrame, cfg: SimulationConfig) -> pd.DataFra
     debt = apps["bureau_monthly_debt"].to_numpy(float)
     requested = apps["amount_requested"].to_numpy(float)
     term = apps["term_requested"].to_numpy(np.int64)
-    # price at the amount asked, cap that amount by affordability at that price, price again
-    price = incumbent_price(apps, cfg, requested, term)
+    # price at the amount asked, cap that amount by affordability at that price, and price
+    # again where that cut the amount (knocked-out applications are not priced)
+    ask = np.where(knocked, np.nan, requested)
+    price = incumbent_price(apps, cfg, ask, term)
     afford = affordable_limit(income, debt, np.minimum(price, cfg.apr_cap), term, DTI_CAP)
-    price = incumbent_price(apps, cfg, np.maximum(np.minimum(requested, afford), 500.0), term)
-    unpriceable = ~knocked & (price > cfg.apr_cap)
+    cut = ~knocked & (afford < requested)
+    price[cut] = incumbent_price(apps, cfg, np.where(cut, np.maximum(afford, 500.0), np.nan), term)[
+        cut
+    ]
+    unpriceable = ~knocked & ~(price <= cfg.apr_cap)
     reason[unpriceable] = "PRICE_ABOVE_CAP"
     passing = score[~knocked & ~unpriceable]
     share = min(cfg.approval_rate / max((~knocked & ~unpriceable).mean(), 1e-9), 1.0)
