@@ -274,9 +274,32 @@ def _hazard_level(o: _Ops, pd: Any, term: Any, eco: LoanEconomics) -> Any:
         span = span + w * o.maximum(o.minimum(window, last) - first + 1.0, 0.0)
     target = -o.log1p(-p)
 
-    def gap(lam: Any) -> Any:
-        got = _Curve(o, lam, window, eco).sums(1.0)[2]
-        return -o.log1p(-o.minimum(got, 1.0 - 1e-15)) - target
+    if o.scalar:  # the same sum as _Curve(...).sums(1.0)[2], without building the curve
+        keep = 1.0 - eco.prepayment
+        segments = []
+        for first, last, w in _weights(eco):
+            n = min(window, last) - first + 1.0
+            if n <= 0.0:
+                break
+            segments.append((n, w))
+        exp, log1p = math.exp, math.log1p
+
+        def gap(lam: Any) -> Any:
+            q, got = 1.0, 0.0
+            for n, w in segments:
+                s = exp(-lam * w)
+                r = s * keep
+                d = 1.0 - r
+                geo = n - 0.5 * n * (n - 1.0) * d if abs(d) < 1e-9 else (1.0 - r**n) / d
+                got += q * (1.0 - s) * geo
+                q *= r**n
+            return -log1p(-min(got, 1.0 - 1e-15)) - target
+
+    else:
+
+        def gap(lam: Any) -> Any:
+            got = _Curve(o, lam, window, eco).sums(1.0)[2]
+            return -o.log1p(-o.minimum(got, 1.0 - 1e-15)) - target
 
     x0 = target / span  # without prepayment; prepayment makes defaults rarer, so scale up
     f0 = gap(x0)
@@ -361,13 +384,16 @@ class _Loan:
         self.o, self.amount, self.term, self.eco = o, amount, term, eco
         lam = _hazard_level(o, pd, term, eco)
         self.life = _Curve(o, lam, term, eco)
-        self.window = _Curve(o, lam, o.minimum(term, float(BAD_WINDOW)), eco)
         c = eco.cost_of_funds / 12.0
         self.v = v = 1.0 / (1.0 + c)
         self.open_v, self.pay_v, self.def_v = self.life.sums(v)
         self.pd_life = self.life.sums(1.0)[2]
-        self.pd_w = self.window.sums(1.0)[2]
-        self.def_v_w = self.window.sums(v)[2]
+        if o.scalar and term <= BAD_WINDOW:  # the window is the whole life: the same sums
+            self.window, self.pd_w, self.def_v_w = self.life, self.pd_life, self.def_v
+        else:
+            self.window = _Curve(o, lam, o.minimum(term, float(BAD_WINDOW)), eco)
+            self.pd_w = self.window.sums(1.0)[2]
+            self.def_v_w = self.window.sums(v)[2]
         self.recovery_pv = v**eco.recovery_lag * _geo(_FLOAT, v, float(eco.recovery_months))
         self.recovery_pv /= eco.recovery_months
         self.fixed = eco.cost_per_loan + eco.acquisition_per_loan + eco.cost_per_month * self.open_v
