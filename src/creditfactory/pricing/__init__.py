@@ -12,6 +12,8 @@ This package depends on nothing in creditfactory but ``exceptions``, so that the
 twin (``creditfactory.data``) prices its incumbent with the very same model.
 """
 
+from creditfactory.pricing._cost import comprehensive_cost
+from creditfactory.pricing._economics import DEFAULT_ECONOMICS, DEFAULT_TIMING, LoanEconomics
 from creditfactory.pricing._formulas import (
     COST_OF_FUNDS,
     DTI_CAP,
@@ -27,11 +29,7 @@ from creditfactory.pricing._formulas import (
 )
 from creditfactory.pricing._lifetime import (
     APR_SEARCH_MAX,
-    DEFAULT_ECONOMICS,
-    DEFAULT_TIMING,
-    LoanEconomics,
     LoanValue,
-    comprehensive_cost,
     default_curve,
     loan_value,
     risk_based_apr,
