@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 
-from creditfactory.data import Portfolio, SimulationConfig, simulate
+from creditfactory.data import Portfolio, SimulationConfig, simulate, summarise
 from creditfactory.data._bureau import ENTRY_HAZARD
 from creditfactory.data._risk import true_log_odds
 
@@ -131,3 +131,18 @@ def test_income_is_evidenced_and_the_truth_uses_the_true_one(pf: Portfolio) -> N
     rest = _unobservable(pf, f)
     assert rest.std() == pytest.approx(pf.config.unobserved_risk_sd, rel=0.05)
     assert abs(np.corrcoef(rest, declared)[0, 1]) < 4 / math.sqrt(len(f))
+
+
+def test_repeat_and_concurrent_borrowing(pf: Portfolio) -> None:
+    loans = pf.loans.sort_values(["customer_id", "disbursed_at"])
+    per_customer = loans.groupby("customer_id").size()
+    assert (per_customer >= 2).mean() > 0.05  # repeat borrowers
+    prev_maturity = loans.groupby("customer_id")["maturity_date"].shift()
+    concurrent = loans["disbursed_at"] < prev_maturity
+    assert concurrent.sum() > 100  # a new loan while an earlier one is still running
+    summary = summarise(pf).overview
+    approved = summary["approval_rate"] * len(pf.applications)
+    assert summary["take_up_rate"] == pytest.approx(len(loans) / approved)
+    assert summary["bad_rate_booked"] == pytest.approx(
+        pf.truth.loc[pf.truth["application_id"].isin(loans["application_id"]), "bad"].mean()
+    )
