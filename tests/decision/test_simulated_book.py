@@ -77,10 +77,13 @@ def test_simulation_report(reference: Strategy, book: Portfolio) -> None:
     assert inc["bad_rate_observed"] == pytest.approx(inc["bad_rate_true"])  # all booked are seen
     assert inc["expected_loss_model"] is None
     assert ref["known_share"] < 1.0
-    # the model is calibrated: its expected loss is near the true expected loss. The ratio
-    # varies from book to book (which loans are approved; ~3,400 of 5,000): 12 books of 5,000
-    # (seeds 20-31) gave mean 0.987, sd 0.050 -> 3 sd = 0.15 around 1 (this book: 0.957)
-    assert ref["expected_loss_model"] == pytest.approx(ref["expected_loss_true"], rel=0.15)
+    # the model's expected loss on what it approves is below the true one: a scorecard fitted
+    # on the incumbent's booked loans, approving where its PD is low and declining what its
+    # lifetime price puts above the cap, keeps the loans whose risk it underestimates. 12 books
+    # of 5,000 (seeds 20-31) gave a ratio of mean 0.781, sd 0.026 -> 3 sd = 0.08 (this book:
+    # 0.793); the ratio was 0.91 with the one-period price, which declined fewer
+    ratio = ref["expected_loss_model"] / ref["expected_loss_true"]
+    assert ratio == pytest.approx(0.78, abs=0.08)
     swap = report.swap
     assert swap["applications"].sum() == len(apps)
     both = swap.filter(pl.col("cell") == "both approve")["applications"].item()
