@@ -5,7 +5,10 @@ Targets (issue 4): online p50 <= 20 us and p99 <= 100 us in process (no GBM in t
 rows/s on 1,000,000 applications within 3x of the NumPy implementation. The NumPy version is
 checked to give the same decisions as the engine before its time counts. The zen-engine (GoRules
 JDM) comparison runs only when ``benchmarks/.peers-venv`` has zen-engine installed (see
-``_zen``); it is never part of ``make test``.
+``_zen``); it is never part of ``make test``. Prices come from the lifetime cash-flow model
+(``creditfactory.pricing.risk_based_apr``, a NumPy solver): the hand-written version calls it,
+and zen-engine, whose expression language has no such solver, gets each row's price as an input
+computed by it (so zen's time leaves the pricing out).
 """
 
 from __future__ import annotations
@@ -29,12 +32,13 @@ import yaml
 from benchmarks._common import best_of, peak_rss_mib
 from creditfactory.data import SimulationConfig, simulate
 from creditfactory.decision import Strategy
+from creditfactory.pricing import LoanEconomics, risk_based_apr
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "examples" / "strategies" / "reference.yaml"
 # the hand-written versions price with the strategy's own parameters
 P = yaml.safe_load(REFERENCE.read_text(encoding="utf-8"))["params"]
-COSTS = P["cost_of_funds"] + P["operating_cost"] + P["target_return"]
+ECONOMICS = LoanEconomics(lgd=P["lgd"], cost_of_funds=P["cost_of_funds"])
 SPEC = ROOT / "examples" / "strategies" / "models" / "application_scorecard.json"
 
 
@@ -140,10 +144,9 @@ def numpy_reference(df: pd.DataFrame, spec: dict[str, Any], blacklist: set[str])
     declined |= table_dec == 2
     refer |= table_dec == 1
     # pricing and limits
-    p = np.minimum(pd_, 0.999)
-    price = (p * P["lgd"] + COSTS) / (1.0 - p)
-    apr = np.minimum(price, P["max_apr"])
     term = num["term_requested"]
+    price = risk_based_apr(pd_, num["amount_requested"], term, P["target_return"], ECONOMICS)
+    apr = np.minimum(price, P["max_apr"])
     product = f["product"]
     cap = np.where(
         product == "micro_business", 500000.0, np.where(product == "cash_loan", 200000.0, 50000.0)
@@ -156,7 +159,12 @@ def numpy_reference(df: pd.DataFrame, spec: dict[str, Any], blacklist: set[str])
     declined |= (price > P["max_apr"]) | (limit < P["min_limit"])
     decision = np.where(declined, 2, np.where(refer, 1, 0))
     return pd.DataFrame(
-        {"decision": decision, "limit": np.where(declined, np.nan, limit), "apr": apr}
+        {
+            "decision": decision,
+            "limit": np.where(declined, np.nan, limit),
+            "apr": apr,
+            "price": price,
+        }
     )
 
 
@@ -222,7 +230,9 @@ def run(quick: bool = False) -> dict:
         ["batch time / NumPy time", f"{ratio:.2f}x", "<= 3x"],
         ["decisions equal to NumPy's", f"{agree:.4%}", "100%"],
     ]
-    zen = _zen(rows, spec, blacklist)
+    priced = mine["price"].to_numpy()[: len(rows)]
+    zen_rows = [{**r, "lifetime_price": float(p)} for r, p in zip(rows, priced, strict=True)]
+    zen = _zen(zen_rows, spec, blacklist)
     if "zen_decisions" in zen:
         mine_online = [strategy.decide(r).decision for r in rows]
         same = [a == b for a, b in zip(mine_online, zen.pop("zen_decisions"), strict=True)]
@@ -361,8 +371,7 @@ def zen_graph(spec: dict[str, Any], blacklist: set[str]) -> dict[str, Any]:
         "rules": rules,
     }  # fmt: skip
     pricing = [
-        ("p", "min([pd, 0.999])"),
-        ("price", f"($.p * {P['lgd']} + {COSTS!r}) / (1 - $.p)"),
+        ("price", "lifetime_price"),  # an input: the lifetime model's price (see the docstring)
         ("apr", f"min([$.price, {P['max_apr']}])"),
         ("cap", "product == 'micro_business' ? 500000 : (product == 'cash_loan' ? 200000 : 50000)"),
         ("room", f"max([{P['dti_cap']} * monthly_income - bureau_monthly_debt, 0])"),

@@ -1,6 +1,11 @@
 """Dependencies point inward: the lifecycle never imports the delivery layers; the delivery
 layers follow their own map; no import circle; no reaching into another package's privates.
 
+``data`` (the portfolio twin) sits at the bottom with ``pricing`` beneath it: the twin's
+incumbent prices with the same lifetime cash-flow model as every strategy (issue 12), so
+``data`` may import ``pricing``, and ``pricing`` may import nothing of creditfactory but
+``exceptions``.
+
 Every module under ``src/creditfactory`` is parsed (not imported) and its imports resolved,
 relative and lazy ones included, as are ``importlib.import_module("...")`` calls with a literal
 name. Packages added later are covered without editing this file.
@@ -65,8 +70,10 @@ KNOWN_PRIVATE: frozenset[tuple[str, str]] = frozenset(
     {("decision._expr_functions", "pricing._formulas")}
 )
 WEB_AND_SQL = frozenset({"fastapi", "starlette", "sqlalchemy", "alembic", "uvicorn"})
-# What `data`, the bottom of the stack, may import from creditfactory besides itself.
-DATA_MAY_IMPORT = frozenset({"exceptions"})
+# What `data` may import from creditfactory besides itself, and what `pricing`, the very bottom
+# of the stack, may import.
+DATA_MAY_IMPORT = frozenset({"exceptions", "pricing"})
+PRICING_MAY_IMPORT = frozenset({"exceptions"})
 
 
 @dataclass(frozen=True)
@@ -146,7 +153,13 @@ def violations(root: Path) -> list[str]:
             if sub in DELIVERY:
                 problems.append(f"{where}: lifecycle package {owner!r} imports {imp.target}")
             elif owner == "data" and sub not in DATA_MAY_IMPORT | {"data"}:
-                problems.append(f"{where}: 'data' may import only {top}.exceptions: {imp.target}")
+                problems.append(
+                    f"{where}: 'data' may import only {top}.exceptions and pricing: {imp.target}"
+                )
+            elif owner == "pricing" and sub not in PRICING_MAY_IMPORT | {"pricing"}:
+                problems.append(
+                    f"{where}: 'pricing' may import only {top}.exceptions: {imp.target}"
+                )
     return problems
 
 
@@ -312,6 +325,9 @@ def test_checker_finds_every_kind_of_wrong_way_arrow(tmp_path: Path) -> None:
                     return sqlalchemy
             """,
             "data/_b.py": "from ..store import tables\n",
+            "data/_c.py": "from creditfactory.pricing import risk_based_apr\n",
+            "pricing/_p.py": "from creditfactory.data import simulate\n",
+            "pricing/_q.py": "from creditfactory.exceptions import ConfigError\n",
             "scorecard/__init__.py": "import creditfactory.api.routes\n",
             "scorecard/_c.py": """
                 import importlib
@@ -326,7 +342,9 @@ def test_checker_finds_every_kind_of_wrong_way_arrow(tmp_path: Path) -> None:
     )
     found = "\n".join(violations(root))
     expected = [
-        "data/_a.py:4: 'data' may import only creditfactory.exceptions: creditfactory.scorecard",
+        "data/_a.py:4: 'data' may import only creditfactory.exceptions and pricing: "
+        "creditfactory.scorecard",
+        "pricing/_p.py:1: 'pricing' may import only creditfactory.exceptions: creditfactory.data",
         "data/_a.py:6: lifecycle package 'data' imports sqlalchemy",
         "data/_b.py:1: lifecycle package 'data' imports creditfactory.store",
         "scorecard/__init__.py:1: lifecycle package 'scorecard' imports creditfactory.api.routes",
@@ -337,6 +355,8 @@ def test_checker_finds_every_kind_of_wrong_way_arrow(tmp_path: Path) -> None:
     for line in expected:
         assert line in found
     assert "exceptions" not in found.replace("only creditfactory.exceptions", "")
+    assert "data/_c.py" not in found  # the twin prices with pricing
+    assert "pricing/_q.py" not in found
     assert "store/__init__" not in found  # delivery layers may import whatever they need
     assert "newthing" not in found  # not a lifecycle package
     assert "scorecard/_c.py:3" not in found  # scorecard may use data

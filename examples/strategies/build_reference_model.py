@@ -28,7 +28,8 @@ OUT = Path(__file__).parent / "models" / "application_scorecard.json"
 
 def main(n: int = 50_000, seed: int = 7) -> Path:
     pf = simulate(SimulationConfig(n_applications=n, seed=seed))
-    booked = pf.incumbent_decisions["decision"].eq("approve").to_numpy()
+    # booked: approved by the incumbent and taken up by the applicant
+    booked = pf.incumbent_decisions["taken_up"].fillna(False).to_numpy(bool)
     apps = pf.applications[booked]
     bad = pf.truth["bad"][booked]
     with warnings.catch_warnings():

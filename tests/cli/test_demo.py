@@ -20,6 +20,10 @@ def test_demo_end_to_end(tmp_path) -> None:
     assert "swap sets: reference vs incumbent" in out
     assert "reference approves" in out
     assert "profit" in out
+    assert "Selection and pricing" in out  # both approvals at both prices
+    assert "selection effect (both at the incumbent's prices)" in out
+    assert "pricing effect" in out
+    assert "Profit is the lifetime cash flow" in out  # what the figure includes
     assert "path" in out
     assert "blacklist" in out
     assert "same decision: True" in out

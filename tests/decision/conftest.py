@@ -100,14 +100,14 @@ flow:
             - assign:
                 name: price_champion
                 set:
-                  apr: "min(risk_apr(a_pd, 0.75, 0.04, 0.03, 0.02), max_apr)"
+                  apr: "min(loan_apr(a_pd, monthly_income * 3, term_requested, 0.02), max_apr)"
         - name: challenger
           share: 0.3
           flow:
             - assign:
                 name: price_challenger
                 set:
-                  apr: "min(risk_apr(a_pd, 0.75, 0.04, 0.03, 0.04), max_apr)"
+                  apr: "min(loan_apr(a_pd, monthly_income * 3, term_requested, 0.04), max_apr)"
   - assign:
       name: limits
       set:
@@ -119,7 +119,10 @@ flow:
       name: post
       rules:
         - {name: small, when: "limit < min_limit", action: decline, reason: LIM_SMALL}
-        - {name: apr_cap, when: "risk_apr(a_pd) > max_apr", action: refer, reason: APR_CAP}
+        - name: apr_cap
+          when: "loan_apr(a_pd, monthly_income * 3, term_requested) > max_apr"
+          action: refer
+          reason: APR_CAP
 outputs: [a_score, a_pd, tier, dti, is_staff]
 """  # noqa: E501
 

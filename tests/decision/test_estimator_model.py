@@ -41,7 +41,8 @@ flow:
   - rules:
       rules:
         - {name: risky, when: "g_pd > 0.12", action: decline, reason: GBM_HIGH}
-  - assign: {set: {limit: "floor_to(monthly_income * 3, 100)", apr: "min(risk_apr(g_pd), 0.24)"}}
+  - assign:
+      set: {limit: "floor_to(monthly_income * 3, 100)", apr: "min(loan_apr(g_pd, 10000, 12), 0.24)"}
 outputs: [g_score, g_pd]
 """
 

@@ -53,7 +53,8 @@ def ev(text: str, **env: object) -> object:
         ("is_null(flag)", True),
         ("1_000 + 1e3", 2000.0),
         ("floor(7 / 2)", 3.0),
-        ("risk_apr(0.05, 0.75, 0.04, 0.03, 0.02) < 0.135", True),
+        ("loan_apr(0.05, 10000, 12, 0.02) < loan_apr(0.05, 10000, 12, 0.05)", True),
+        ("loan_apr(0.05, 10000, 0, 0.02)", None),
     ],
 )
 def test_semantics(text: str, expected: object) -> None:

@@ -142,13 +142,14 @@ def test_boolean_expressions_agree(text: str, rows: list[dict]) -> None:
 @given(
     st.sampled_from(
         [
-            "risk_apr(nf / 100 + 0.5)",
-            "risk_apr(abs(f) / 100, 0.6, 0.03, 0.02, 0.01)",
+            "loan_apr(abs(f) / 100, abs(nf) * 1000 + 500, ni, 0.05)",
+            "loan_apr(nf / 100 + 0.5, 10000, 12, 0.03, 0.6, abs(f) / 100)",
+            "loan_return(abs(f) * 100 + 100, 0.2, 12, 0.05, nf / 10)",
             "annuity_payment(abs(f) * 100, abs(nf) / 100, ni)",
             "affordable_limit(abs(f) * 1000, abs(nf) * 100, 0.18, ni)",
             "assign_limit(abs(f) * 1000, 500, 0.2, 12, 3, 50000)",
             "expected_loss(abs(f) / 100, 0.75, 1000)",
-            "expected_profit(10000, 0.18, ni, abs(f) / 100)",
+            "loan_profit(10000, 0.18, ni, abs(f) / 100)",
             "floor_to(f * 37, 100)",
         ]
     ),

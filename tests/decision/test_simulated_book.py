@@ -77,10 +77,13 @@ def test_simulation_report(reference: Strategy, book: Portfolio) -> None:
     assert inc["bad_rate_observed"] == pytest.approx(inc["bad_rate_true"])  # all booked are seen
     assert inc["expected_loss_model"] is None
     assert ref["known_share"] < 1.0
-    # the model is calibrated: its expected loss is near the true expected loss. The ratio
-    # varies from book to book (which loans are approved; ~3,400 of 5,000): 12 books of 5,000
-    # (seeds 20-31) gave mean 0.987, sd 0.050 -> 3 sd = 0.15 around 1 (this book: 0.957)
-    assert ref["expected_loss_model"] == pytest.approx(ref["expected_loss_true"], rel=0.15)
+    # the model's expected loss on what it approves is below the true one: a scorecard fitted
+    # on the incumbent's booked loans, approving where its PD is low and declining what its
+    # lifetime price puts above the cap, keeps the loans whose risk it underestimates. 12 books
+    # of 5,000 (seeds 20-31) gave a ratio of mean 0.781, sd 0.026 -> 3 sd = 0.08 (this book:
+    # 0.793); the ratio was 0.91 with the one-period price, which declined fewer
+    ratio = ref["expected_loss_model"] / ref["expected_loss_true"]
+    assert ratio == pytest.approx(0.78, abs=0.08)
     swap = report.swap
     assert swap["applications"].sum() == len(apps)
     both = swap.filter(pl.col("cell") == "both approve")["applications"].item()
@@ -178,11 +181,13 @@ def test_simulation_by_arm(reference: Strategy, book: Portfolio) -> None:
     assert set(mine["segment"]) == {"champion", "challenger", "(not reached)", "total"}
     arms = mine.filter(pl.col("segment").is_in(["champion", "challenger"]))
     assert arms["approved"].sum() == mine.filter(pl.col("segment") == "total")["approved"].item()
-    # the challenger asks a higher return: on its own arm its APRs are higher, so is revenue/loan
+    # the challenger asks a higher return: on its own arm its APRs are higher, so is the
+    # expected lifetime profit per CNY lent (the report values loans, not take-up)
     ref = report.summary.filter(pl.col("strategy") == "reference")
     ch_mine = mine.filter(pl.col("segment") == "challenger").row(0, named=True)
     ch_ref = ref.filter(pl.col("segment") == "challenger").row(0, named=True)
-    assert ch_mine["revenue"] / ch_mine["exposure"] > ch_ref["revenue"] / ch_ref["exposure"]
+    mine_rate = ch_mine["expected_profit_true"] / ch_mine["exposure"]
+    assert mine_rate > ch_ref["expected_profit_true"] / ch_ref["exposure"]
     with pytest.raises(ValueError, match="has no split step 'nope'"):
         cc.simulate(book, segment="arm:nope")
 

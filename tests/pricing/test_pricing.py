@@ -1,4 +1,4 @@
-"""Pricing formulas: cross-checked against numpy-financial and across floats/NumPy/Polars."""
+"""Closed-form pricing formulas: against numpy-financial and across floats/NumPy/Polars."""
 
 from __future__ import annotations
 
@@ -22,31 +22,6 @@ def test_zero_rate() -> None:
     assert pr.annuity_amount(100.0, 0.0, 12) == pytest.approx(1200.0)
 
 
-def test_risk_based_apr_breaks_even() -> None:
-    pd_, lgd, cof, opex, tgt = 0.08, 0.7, 0.04, 0.03, 0.02
-    apr = pr.risk_based_apr(pd_, lgd, cof, opex, tgt)
-    # performing loans earn apr, defaults lose lgd; the margin equals the target return
-    assert (1 - pd_) * apr - pd_ * lgd - cof - opex == pytest.approx(tgt)
-    assert pr.risk_based_apr(0.01) < pr.risk_based_apr(0.05) < pr.risk_based_apr(0.2)
-
-
-def test_expected_profit_zero_at_break_even_without_target() -> None:
-    # one-period loan (term 12 has balance factor 13/24, so use the same factor to break even)
-    pd_, lgd = 0.05, 0.75
-    # the balance factor from its definition, not the code under test: the mean share of the
-    # principal outstanding over 12 months when 1/12 is repaid each month (12/12, 11/12 ... 1/12)
-    f = sum((12 - k) / 12 for k in range(12)) / 12
-    assert f == pytest.approx(13 / 24)
-    assert pr.balance_factor(12) == pytest.approx(13 / 24)
-    apr = (pd_ * lgd / f + 0.07) / (1 - pd_)
-    assert pr.expected_profit(10_000.0, apr, 12, pd_, lgd, 0.04, 0.03) == pytest.approx(0, abs=1e-6)
-    # off break-even by 1 point of APR: the profit is the extra interest on the average balance
-    extra = 10_000.0 * 0.01 * f * (1 - pd_)
-    assert pr.expected_profit(10_000.0, apr + 0.01, 12, pd_, lgd, 0.04, 0.03) == pytest.approx(
-        extra
-    )
-
-
 def test_affordable_limit_and_assign_limit() -> None:
     assert pr.affordable_limit(10_000.0, 6_000.0, 0.12, 12) == 0.0
     room = 0.5 * 10_000 - 2_000
@@ -59,16 +34,16 @@ def test_affordable_limit_and_assign_limit() -> None:
 
 
 def test_same_formula_floats_numpy_polars() -> None:
-    pd_ = np.array([0.01, 0.05, 0.2, 0.5])
     income = np.array([3_000.0, 8_000.0, 20_000.0, 5_000.0])
-    scalar = [pr.risk_based_apr(p) for p in pd_]
-    np.testing.assert_allclose(pr.risk_based_apr(pd_), scalar)
-    df = pl.DataFrame({"pd": pd_, "income": income})
+    apr = np.array([0.08, 0.12, 0.2, 0.24])
+    scalar = [pr.annuity_payment(10_000.0, a, 12) for a in apr]
+    np.testing.assert_allclose(pr.annuity_payment(10_000.0, apr, 12), scalar)
+    df = pl.DataFrame({"apr": apr, "income": income})
     out = df.select(
-        apr=pr.risk_based_apr(pl.col("pd")),
+        pmt=pr.annuity_payment(10_000.0, pl.col("apr"), 12),
         lim=pr.assign_limit(pl.col("income"), 500.0, 0.18, 12, 3.0, 50_000.0),
     )
-    np.testing.assert_allclose(out["apr"].to_numpy(), scalar)
+    np.testing.assert_allclose(out["pmt"].to_numpy(), scalar)
     np.testing.assert_allclose(
         out["lim"].to_numpy(), pr.assign_limit(income, 500.0, 0.18, 12, 3.0, 50_000.0)
     )

@@ -3,7 +3,10 @@
 1. simulate a lending book with known truth (SQLite-free: Parquet files);
 2. fit an application scorecard on the loans the incumbent booked, as a lender would;
 3. run the reference strategy with that scorecard on every application, in batch, and compare
-   it with the incumbent policy on true outcomes (approval, bad rate, loss, profit, swap sets);
+   it with the incumbent policy on true outcomes (approval, bad rate, loss, profit, swap sets),
+   then separate selection from pricing: each lender's approvals at each lender's prices,
+   valued with the twin's offer oracle (true take-up and PD at that offer) and the lifetime
+   cash-flow model;
 4. decide one application online and explain it;
 5. start the decision service on 127.0.0.1, post a few applications (one retried with the same
    idempotency key), verify the audit ledger and stop the service.
@@ -53,7 +56,7 @@ def demo(
     from creditfactory.decision import ModelRegistry, Strategy, load_model
 
     shipped = Strategy.load(strategy_file)
-    card_dir = _fit_scorecard(book, shipped, out / "scorecard")
+    card_dir, pd_card = _fit_scorecard(book, shipped, out / "scorecard")
 
     console.print("\n[bold]3. The reference strategy in batch, against the incumbent policy[/]")
     registry = ModelRegistry([load_model(card_dir, "application_scorecard", "1")])
@@ -69,6 +72,7 @@ def demo(
     report = strategy.simulate(book, segment="product")
     print_simulation(report, "on the demo book")
     _verdict(report.summary, strategy.name)
+    _selection_and_pricing(book, strategy.name, decisions, pd_card, strategy_file)
 
     console.print("\n[bold]4. One application decided online, with its explanation[/]")
     _online(strategy, book, decisions)
@@ -79,7 +83,7 @@ def demo(
     console.rule("[bold green]demo finished[/]")
 
 
-def _fit_scorecard(book: Portfolio, strategy: Any, where: Path) -> Path:
+def _fit_scorecard(book: Portfolio, strategy: Any, where: Path) -> tuple[Path, np.ndarray]:
     from creditfactory.exceptions import CreditFactoryError
     from creditfactory.scorecard import Scorecard, ScorecardWarning, auc
 
@@ -114,7 +118,7 @@ def _fit_scorecard(book: Portfolio, strategy: Any, where: Path) -> Path:
     )
     console.print(table)
     console.print(f"artefact written to {where}/")
-    return where
+    return where, np.asarray(p_ttd, dtype=float)
 
 
 def _verdict(summary: Any, name: str) -> None:
@@ -128,7 +132,115 @@ def _verdict(summary: Any, name: str) -> None:
         f"(incumbent {inc['approval_rate']:.1%}) at a true bad rate of "
         f"{mine['bad_rate_true']:.2%} (incumbent {inc['bad_rate_true']:.2%}); realised loss "
         f"{mine['realised_loss']:,.0f} vs {inc['realised_loss']:,.0f} CNY, profit "
-        f"{mine['profit']:,.0f} vs {inc['profit']:,.0f} CNY (true outcomes)."
+        f"{mine['profit']:,.0f} vs {inc['profit']:,.0f} CNY (outcomes as realised in the book, "
+        "where every application is valued at the offer it was booked or simulated at, take-up "
+        "ignored: the table below prices each offer with the twin's oracle)."
+    )
+
+
+PROFIT_INCLUDES = (
+    "Profit is the lifetime cash flow of each loan (creditfactory.pricing): instalments until "
+    "default, prepayment or maturity, funding at {cof:.0%} a year on the balance, losses at "
+    "{lgd:.0%} of the exposure at default (recoveries over a year counted), {loan:.0f} "
+    "CNY to book a loan and {month:.0f} CNY a month to service it, and {app:.0f} CNY of "
+    "acquisition and bureau cost for every application, approved or not."
+)
+
+
+def _selection_and_pricing(
+    book: Portfolio, name: str, decisions: Any, pd_card: np.ndarray, strategy_file: Path
+) -> None:
+    import pandas as pd
+    import yaml
+
+    from creditfactory.data import incumbent_price
+    from creditfactory.decision import selection_and_pricing
+    from creditfactory.pricing import DEFAULT_ECONOMICS as ECO
+    from creditfactory.pricing import LoanEconomics, risk_based_apr
+
+    apps = book.applications
+    ids = apps["application_id"].to_numpy()
+    ok = decisions["decision"].to_numpy() == "approve"
+    mine = pd.DataFrame(
+        {
+            "application_id": ids[ok],
+            "amount": np.minimum(
+                apps["amount_requested"].to_numpy(float), decisions["limit"].to_numpy(float)
+            )[ok],
+            "term": apps["term_requested"].to_numpy(np.int64)[ok],
+        }
+    )
+    inc = book.incumbent_decisions
+    inc = inc[inc["decision"] == "approve"]
+    theirs = pd.DataFrame(
+        {
+            "application_id": inc["application_id"].to_numpy(),
+            "amount": inc["amount_approved"].to_numpy(float),
+            "term": inc["term"].to_numpy(np.int64),
+        }
+    )
+    # the reference's pricing formula (its params) at its scorecard's PD; the incumbent's own
+    params = yaml.safe_load(strategy_file.read_text(encoding="utf-8")).get("params", {})
+    eco = LoanEconomics(
+        lgd=params.get("lgd", ECO.lgd), cost_of_funds=params.get("cost_of_funds", ECO.cost_of_funds)
+    )
+    target = params.get("target_return", 0.05)
+    position = pd.Series(np.arange(len(ids)), index=ids)
+    cfg = book.config
+    if cfg is None:  # a book from elsewhere: no incumbent pricing to compare with
+        return
+
+    def reference_price(sel: pd.DataFrame) -> np.ndarray:
+        p = pd_card[position[sel["application_id"]].to_numpy()]
+        return np.asarray(
+            risk_based_apr(
+                p, sel["amount"].to_numpy(float), sel["term"].to_numpy(float), target, eco
+            )
+        )
+
+    def incumbent_prices(sel: pd.DataFrame) -> np.ndarray:
+        rows = position[sel["application_id"]].to_numpy()
+        amount, term = np.full(len(ids), np.nan), np.full(len(ids), np.nan)
+        amount[rows], term[rows] = sel["amount"].to_numpy(float), sel["term"].to_numpy(float)
+        price = incumbent_price(apps, cfg, amount, term)[rows]
+        return np.maximum(price, cfg.apr_floor)
+
+    table_data = selection_and_pricing(
+        book,
+        {name: mine, "incumbent": theirs},
+        {name: reference_price, "incumbent": incumbent_prices},
+        economics=eco,
+        max_apr=params.get("max_apr", cfg.apr_cap),
+    )
+    table = Table(title="Selection and pricing, from the twin's offer oracle (expected)")
+    for col in ("approvals of", "priced as", "approved", "loans taken up", "mean APR",
+                "bad rate", "lent CNY", "profit CNY"):  # fmt: skip
+        table.add_column(col, justify="left" if col in ("approvals of", "priced as") else "right")
+    for r in table_data.iter_rows(named=True):
+        table.add_row(
+            r["selection"], r["pricing"], f"{r['approved']:,}", f"{r['expected_loans']:,.0f}",
+            f"{r['mean_apr']:.2%}", f"{r['bad_rate']:.2%}", f"{r['lent']:,.0f}",
+            f"{r['expected_profit']:,.0f}",
+        )  # fmt: skip
+    console.print(table)
+    cell = {
+        (r["selection"], r["pricing"]): r["expected_profit"]
+        for r in table_data.iter_rows(named=True)
+    }
+    selection = cell[(name, "incumbent")] - cell[("incumbent", "incumbent")]
+    pricing = cell[(name, name)] - cell[(name, "incumbent")]
+    console.print(
+        f"selection effect (both at the incumbent's prices): {selection:+,.0f} CNY; pricing effect "
+        f"({name}'s approvals, its prices vs the incumbent's): {pricing:+,.0f} CNY."
+    )
+    console.print(
+        PROFIT_INCLUDES.format(
+            cof=eco.cost_of_funds,
+            lgd=eco.lgd,
+            loan=eco.cost_per_loan,
+            month=eco.cost_per_month,
+            app=eco.cost_per_application,
+        )
     )
 
 

@@ -116,11 +116,13 @@ def print_summary(portfolio: Portfolio) -> None:
     rows = [
         ("applications", f"{o['applications']:,.0f}"),
         ("approval rate (incumbent)", _pct(o["approval_rate"])),
+        ("offers taken up (of approved)", _pct(o["take_up_rate"])),
         ("loans booked", f"{o['loans']:,.0f}"),
         ("amount booked (CNY)", f"{o['amount_booked']:,.0f}"),
         ("bad rate, through the door (truth)", _pct(o["bad_rate_all"])),
         ("bad rate, approved (truth)", _pct(o["bad_rate_approved"])),
         ("bad rate, declined (truth)", _pct(o["bad_rate_declined"])),
+        ("bad rate, booked loans (truth)", _pct(o["bad_rate_booked"])),
         ("90+ DPD in 12 MOB, seasoned loans (observed)", _pct(o["observed_90dpd_12m"])),
         ("fraud rate, applications", _pct(o["fraud_rate"])),
         ("fraud rate, approved", _pct(o["fraud_rate_approved"])),

@@ -126,7 +126,7 @@ _COLUMNS = [
     ("expected_loss_model", "{:,.0f}"),
     ("expected_loss_true", "{:,.0f}"),
     ("realised_loss", "{:,.0f}"),
-    ("revenue", "{:,.0f}"),
+    ("expected_profit_true", "{:,.0f}"),
     ("profit", "{:,.0f}"),
 ]
 

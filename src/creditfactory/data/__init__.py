@@ -2,13 +2,17 @@
 
 ``simulate(SimulationConfig(...))`` generates a whole lending book from a known causal model
 (customers, applications, truth, incumbent decisions, loans, schedules, performance, collections,
-campaigns); ``Portfolio.write``/``Portfolio.read`` store it as Parquet; ``read_table`` loads real
-data against a declared schema.
+campaigns); ``offer_outcomes`` is its oracle for any offer (true take-up and 12-month PD);
+``incumbent_price`` is the incumbent's APR (the lifetime model at its own risk estimate);
+``Portfolio.write``/``Portfolio.read`` store it as Parquet; ``read_table`` loads real data against
+a declared schema.
 """
 
 from creditfactory.data._config import SimulationConfig
 from creditfactory.data._identity import is_valid_id_number, valid_id_mask
+from creditfactory.data._incumbent import incumbent_price
 from creditfactory.data._loader import read_table
+from creditfactory.data._offers import offer_outcomes
 from creditfactory.data._portfolio import TABLES, Portfolio
 from creditfactory.data._schedule import amortisation_schedule
 from creditfactory.data._schema import Column, Schema
@@ -23,7 +27,9 @@ __all__ = [
     "Schema",
     "SimulationConfig",
     "amortisation_schedule",
+    "incumbent_price",
     "is_valid_id_number",
+    "offer_outcomes",
     "read_table",
     "simulate",
     "summarise",

@@ -8,6 +8,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from creditfactory.data._bureau import (
+    FRAILTY_WEIGHT,
+    PersonRecord,
+    bureau_at_application,
+    draw_persons,
+)
 from creditfactory.data._config import CHANNELS, SimulationConfig
 from creditfactory.data._customers import CustomerBase
 from creditfactory.data._fraud import FraudLayout, ring_identifiers
@@ -35,6 +41,9 @@ class ApplicationDraw:
     latent: np.ndarray  # the applicant's standardised unobservable character
     hidden: np.ndarray  # unobserved risk draw (standard normal) feeding the truth
     month_index: np.ndarray  # month of application, 0 = first month of history
+    person: np.ndarray  # row of the applicant in the customer bases (genuine first)
+    true_income: np.ndarray  # the applicant's true monthly income
+    payer_u: np.ndarray  # the person's draw fixing their payer type
 
 
 def _month_starts(cfg: SimulationConfig) -> np.ndarray:
@@ -107,6 +116,28 @@ def _times_fraud(
     return _month_starts(cfg)[0].astype("datetime64[s]") + seconds.astype("timedelta64[s]")
 
 
+def _person_records(
+    genuine: CustomerBase,
+    fraudsters: CustomerBase,
+    latent: np.ndarray,
+    cfg: SimulationConfig,
+    rng: np.random.Generator,
+) -> PersonRecord:
+    """Every person's persistent credit record (genuine customers first, then fraudsters)."""
+    birth = np.concatenate([genuine.arrays["birth_date"], fraudsters.arrays["birth_date"]])
+    start = np.datetime64(cfg.first_month, "D")
+    age = (start - birth.astype("datetime64[D]")).astype(np.int64) / 365.25
+    return draw_persons(
+        age,
+        np.concatenate([genuine.arrays["occupation"], fraudsters.arrays["occupation"]]),
+        np.concatenate([genuine.arrays["relationship"], fraudsters.arrays["relationship"]]),
+        np.concatenate([np.zeros(genuine.size, bool), np.ones(fraudsters.size, bool)]),
+        latent,
+        cfg.thin_file_share,
+        rng,
+    )
+
+
 def make_applications(
     cfg: SimulationConfig,
     genuine: CustomerBase,
@@ -130,6 +161,8 @@ def make_applications(
     ring = np.concatenate([np.full(n_gen, -1), layout.ring])
     forged_all = np.concatenate([np.zeros(n_gen, bool), forged])
     latent = np.concatenate([genuine.latent[who], fraudsters.latent])
+    person_latent = np.concatenate([genuine.latent, fraudsters.latent])
+    record = _person_records(genuine, fraudsters, person_latent, cfg, rng)
     applied_at = np.concatenate([_times_genuine(n_gen, cfg, rng), _times_fraud(layout, cfg, rng)])
 
     order = np.argsort(applied_at, kind="stable")
@@ -179,33 +212,29 @@ def make_applications(
         terms, shares = PRODUCT_TERMS[p]
         term[rows] = rng.choice(np.array(terms), size=rows.sum(), p=np.array(shares))
 
-    declared_income = np.round(income * np.exp(rng.normal(0.05, 0.12, n)), -1)
+    # income evidence: declared income is overstated (more by the riskier); the lender can
+    # verify it through social-insurance / housing-fund records for some applicants
+    declared_income = np.round(income * np.exp(rng.normal(0.05 + 0.04 * latent, 0.12, n)), -1)
     declared_income = np.where(is_fraud, np.round(declared_income * 1.5, -1), declared_income)
 
-    # bureau
+    # bureau: from the person's persistent record at the time of the application
     u = latent
     is_young = age < 25
-    thin_logit = (
-        np.log(cfg.thin_file_share / (1 - cfg.thin_file_share + 1e-9) + 1e-9)
-        + 1.4 * is_young
-        - 0.9 * (age > 35)
-        + 0.8 * np.isin(occ, ["student", "farmer"])
-        - 1.2 * (rel != "none")
-        + 0.5 * is_fraud
+    month_pos = (applied_at - _month_starts(cfg)[0].astype("datetime64[s]")).astype(np.int64) / (
+        86_400 * 30.4375
     )
-    thin = rng.random(n) < sigmoid(thin_logit + 0.2)
-    max_hist = np.maximum((age - 18) * 12, 6)
-    history = np.where(thin, np.nan, np.round(6 + rng.random(n) * (max_hist - 6)))
-    inq_rate = np.exp(0.1 + 0.45 * u + 0.3 * is_young) * np.where(thin, 0.4, 1.0)
-    inq_rate = np.where(is_fraud, 3.5, inq_rate)
-    inq3 = rng.poisson(inq_rate)
-    inq6 = inq3 + rng.poisson(inq_rate * 0.8)
-    delq = np.where(thin, 0, rng.poisson(np.exp(-2.0 + 0.8 * u)))
-    open_acc = np.where(thin, 0, rng.poisson(1.0 + np.nan_to_num(history, nan=0.0) / 40.0))
-    util = np.clip(sigmoid(-0.6 + 0.9 * u + rng.normal(0, 0.7, n)) * 1.25, 0.0, 1.5)
-    util = np.where(thin | (open_acc == 0), np.nan, np.round(util, 3))
-    debt = np.where(thin, 0.0, open_acc * income * 0.06 * rng.random(n))
-    debt = np.round(debt, -1)
+    bureau = bureau_at_application(
+        record,
+        index,
+        (applied_at - applied_at.min()).astype(np.int64) if n else np.zeros(0, np.int64),
+        month_pos,
+        latent - person_latent[index],
+        is_young,
+        is_fraud,
+        income,
+        rng,
+    )
+    thin = bureau["thin_file"]
 
     # alternative data
     own_device = ids("D", n)
@@ -266,7 +295,9 @@ def make_applications(
     spend = np.exp(rng.normal(np.log(700) + 0.6 * np.log(income / 8000.0) - 0.15 * u, 0.7))
     spend = np.where(rng.random(n) < 0.25 + 0.3 * is_fraud, np.nan, np.round(spend, -1))
 
-    hidden = rng.normal(0.0, 1.0, n)
+    hidden = FRAILTY_WEIGHT * record.frailty[index] + np.sqrt(1.0 - FRAILTY_WEIGHT**2) * rng.normal(
+        0.0, 1.0, n
+    )
     covered = rng.random(n) < cfg.third_party_coverage * np.where(thin, 0.6, 1.15)
     tps = 640.0 - 38.0 * (0.55 * u + 0.65 * hidden + rng.normal(0, 0.55, n)) - 60.0 * is_fraud
     tps = np.where(covered, np.round(np.clip(tps, 350, 950)), np.nan)
@@ -289,14 +320,8 @@ def make_applications(
             "city": city,
             "city_tier": col["city_tier"].to_numpy(np.int64),
             "relationship": rel,
-            "thin_file": thin,
-            "bureau_history_months": history,
-            "inquiries_3m": inq3,
-            "inquiries_6m": inq6,
-            "delinquencies_24m": delq,
-            "open_accounts": open_acc,
-            "utilisation": util,
-            "bureau_monthly_debt": debt,
+            "verified_income": bureau.pop("verified_income"),
+            **bureau,
             "device_id": own_device,
             "phone": own_phone,
             "ip_address": ip_address,
@@ -315,4 +340,15 @@ def make_applications(
             "id_number": col["id_number"],
         }
     )
-    return ApplicationDraw(frame, is_fraud, ring, forged_all, latent, hidden, month_index)
+    return ApplicationDraw(
+        frame,
+        is_fraud,
+        ring,
+        forged_all,
+        latent,
+        hidden,
+        month_index,
+        person=index,
+        true_income=income,
+        payer_u=record.payer_u[index],
+    )

@@ -150,7 +150,7 @@ def make_customers(
             "city": np.array([c[0] for c in CITIES])[city_idx],
             "city_tier": tier.astype(np.int8),
             "occupation": occupation,
-            "monthly_income": income,
+            "true_monthly_income": income,
             "education": education,
             "housing": housing,
             "relationship": relationship,

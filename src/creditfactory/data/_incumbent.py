@@ -1,5 +1,17 @@
 """The incumbent lender's older approval policy: knock-out rules, a crude points score, a
-cut-off that hits the configured approval rate, limits and APRs by score band.
+cut-off that hits the configured approval rate among what it can price, limits by score band
+within affordability, and APRs from the same lifetime cash-flow model every strategy prices
+with (:func:`creditfactory.pricing.risk_based_apr`), at the incumbent's own cruder risk
+estimate.
+
+The incumbent turns its score into a 12-month PD with a fixed slope (40 points double the
+odds, about what its hand-set points are worth) and an intercept that matches, on average over
+all applications, the through-the-door bad rate it knows from its history
+(``target_bad_rate``). It asks the same return as the reference strategy
+(``creditfactory.pricing.TARGET_RETURN``, 5% a year on the balance), charges at least
+``apr_floor`` and declines what it cannot price under ``apr_cap`` (``PRICE_ABOVE_CAP``): a
+strategy that beats it must choose better, not merely charge more than an under-priced rival.
+When fewer applications than ``approval_rate`` can be priced, it approves fewer.
 
 Only the applications it approved have performance: the reject-inference setting every real
 lender lives in.
@@ -13,6 +25,7 @@ import pandas as pd
 from creditfactory.data._config import SimulationConfig
 from creditfactory.data._identity import valid_id_mask
 from creditfactory.data._reference import PRODUCT_LIMIT_CAP
+from creditfactory.pricing import DTI_CAP, TARGET_RETURN, affordable_limit, risk_based_apr
 
 KNOCK_OUTS: tuple[tuple[str, str], ...] = (
     ("KO_AGE", "age outside 20-60"),
@@ -25,6 +38,8 @@ KNOCK_OUTS: tuple[tuple[str, str], ...] = (
 """The incumbent's knock-out rules, in the order they are checked."""
 
 SCORE_BANDS = 6
+POINTS_TO_DOUBLE_ODDS = 40.0
+"""Slope of the incumbent's score-to-PD mapping."""
 
 
 def incumbent_score(apps: pd.DataFrame) -> np.ndarray:
@@ -49,6 +64,42 @@ def incumbent_score(apps: pd.DataFrame) -> np.ndarray:
     )
 
 
+def incumbent_pd(score: np.ndarray, mean_pd: float) -> np.ndarray:
+    """The incumbent's 12-month PD from its score: log-odds falling by ``log 2`` every
+    :data:`POINTS_TO_DOUBLE_ODDS` points, the intercept set (by bisection) so that the mean
+    over ``score`` is ``mean_pd``.
+
+    >>> p = incumbent_pd(np.array([500.0, 600.0, 700.0]), 0.05)
+    >>> round(float(p.mean()), 6), bool(p[0] > p[1] > p[2])
+    (0.05, True)
+    """
+    slope = -np.log(2.0) / POINTS_TO_DOUBLE_ODDS
+    rel = slope * (np.asarray(score, float) - 600.0)
+    lo, hi = -30.0, 30.0
+    for _ in range(100):
+        mid = 0.5 * (lo + hi)
+        if np.mean(1.0 / (1.0 + np.exp(-(mid + rel)))) < mean_pd:
+            lo = mid
+        else:
+            hi = mid
+    return 1.0 / (1.0 + np.exp(-(0.5 * (lo + hi) + rel)))
+
+
+def incumbent_price(
+    apps: pd.DataFrame, cfg: SimulationConfig, amount: np.ndarray, term: np.ndarray
+) -> np.ndarray:
+    """The incumbent's lifetime-model APR for each application of ``apps`` (a whole book: the
+    PD mapping is calibrated over it) at ``amount`` and ``term`` (row-aligned; NaN rows give
+    NaN): before the APR floor and cap, so a price above the cap means it would not lend."""
+    pd_est = incumbent_pd(np.round(incumbent_score(apps), 1), cfg.target_bad_rate)
+    amount = np.asarray(amount, dtype=float)
+    term = np.broadcast_to(np.asarray(term, dtype=float), amount.shape)
+    rows = np.isfinite(amount) & np.isfinite(term)
+    out = np.full(amount.shape, np.nan)
+    out[rows] = risk_based_apr(pd_est[rows], amount[rows], term[rows], TARGET_RETURN)
+    return out
+
+
 def incumbent_decisions(apps: pd.DataFrame, cfg: SimulationConfig) -> pd.DataFrame:
     """Decide every application with the incumbent policy."""
     n = len(apps)
@@ -67,11 +118,26 @@ def incumbent_decisions(apps: pd.DataFrame, cfg: SimulationConfig) -> pd.DataFra
         reason[hit] = code  # reversed, so the first rule that fires wins
     knocked = np.array([r is not None for r in reason])
     score = np.round(incumbent_score(apps), 1)
-    passing = score[~knocked]
-    share = min(cfg.approval_rate / max((~knocked).mean(), 1e-9), 1.0)
+    income = apps["monthly_income"].to_numpy(float)
+    debt = apps["bureau_monthly_debt"].to_numpy(float)
+    requested = apps["amount_requested"].to_numpy(float)
+    term = apps["term_requested"].to_numpy(np.int64)
+    # price at the amount asked, cap that amount by affordability at that price, and price
+    # again where that cut the amount (knocked-out applications are not priced)
+    ask = np.where(knocked, np.nan, requested)
+    price = incumbent_price(apps, cfg, ask, term)
+    afford = affordable_limit(income, debt, np.minimum(price, cfg.apr_cap), term, DTI_CAP)
+    cut = ~knocked & (afford < requested)
+    price[cut] = incumbent_price(apps, cfg, np.where(cut, np.maximum(afford, 500.0), np.nan), term)[
+        cut
+    ]
+    unpriceable = ~knocked & ~(price <= cfg.apr_cap)
+    reason[unpriceable] = "PRICE_ABOVE_CAP"
+    passing = score[~knocked & ~unpriceable]
+    share = min(cfg.approval_rate / max((~knocked & ~unpriceable).mean(), 1e-9), 1.0)
     cutoff = np.quantile(passing, 1.0 - share) if len(passing) else np.inf
-    approve = ~knocked & (score >= cutoff)
-    reason[~knocked & ~approve] = "SCORE_BELOW_CUTOFF"
+    approve = ~knocked & ~unpriceable & (score >= cutoff)
+    reason[~knocked & ~unpriceable & ~approve] = "SCORE_BELOW_CUTOFF"
 
     # score bands among approved: band 0 is the best
     edges = (
@@ -81,15 +147,15 @@ def incumbent_decisions(apps: pd.DataFrame, cfg: SimulationConfig) -> pd.DataFra
     )
     band = (SCORE_BANDS - 1) - np.searchsorted(edges, score, side="right")
     multiple = np.array([8.0, 6.0, 5.0, 4.0, 3.0, 2.0])[band]
-    income = apps["monthly_income"].to_numpy(float)
     cap = np.array([PRODUCT_LIMIT_CAP[p] for p in apps["product"].to_numpy()])
-    limit = np.round(np.minimum(income * multiple, cap), -2)
+    limit = np.minimum(income * multiple, cap)
     limit = np.where(
         apps["product"].to_numpy() == "micro_business", np.minimum(limit * 3, cap), limit
     )
-    apr_grid = np.linspace(cfg.apr_floor, cfg.apr_cap, SCORE_BANDS)
-    apr = np.round(apr_grid[band], 4)
-    amount = np.minimum(apps["amount_requested"].to_numpy(float), limit)
+    apr = np.round(np.clip(price, cfg.apr_floor, cfg.apr_cap), 4)
+    afford = affordable_limit(income, debt, apr, term, DTI_CAP)
+    limit = np.floor(np.minimum(limit, afford) / 100.0) * 100.0
+    amount = np.minimum(requested, limit)
     too_small = approve & (amount < 500)
     approve &= ~too_small
     reason[too_small] = "LIMIT_TOO_SMALL"

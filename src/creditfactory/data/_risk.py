@@ -44,20 +44,66 @@ class RiskModel:
     prepay: np.ndarray  # monthly prepayment probability
 
 
-def _instalment(amount: np.ndarray, term: np.ndarray, apr: float = 0.18) -> np.ndarray:
-    r = apr / 12.0
-    return amount * r / (1.0 - (1.0 + r) ** (-term.astype(float)))
+REFERENCE_APR = 0.18
+"""APR of the reference offer at which ``pd_true`` is computed (with the requested amount and
+term)."""
 
 
-def true_log_odds(apps: pd.DataFrame, hidden: np.ndarray, cfg: SimulationConfig) -> np.ndarray:
-    """The known model: log-odds offset of the monthly miss hazard from what the lender sees
-    (with non-linear effects and interactions) plus ``unobserved_risk_sd`` times ``hidden``."""
+def _instalment(amount: np.ndarray, term: np.ndarray, apr: np.ndarray | float) -> np.ndarray:
+    r = np.asarray(apr, dtype=float) / 12.0
+    n = np.asarray(term, dtype=float)
+    safe = np.where(r > 0, r, 1.0)
+    annuity = amount * safe / (1.0 - (1.0 + safe) ** (-n))
+    return np.where(r > 0, annuity, amount / n)
+
+
+def offer_log_odds(
+    amount: np.ndarray,
+    apr: np.ndarray | float,
+    term: np.ndarray,
+    income: np.ndarray,
+    debt: np.ndarray,
+) -> np.ndarray:
+    """The part of the true model that depends on the loan itself (before the observable
+    weight): the payment shock of the instalment plus existing debt service against the true
+    income, and the term."""
+    inst = _instalment(amount, term, apr)
+    dti = (inst + debt) / np.maximum(income, 500.0)
+    return 1.6 * np.maximum(dti - 0.45, 0.0) + 0.3 * dti + 0.01 * np.asarray(term, dtype=float)
+
+
+def true_log_odds(
+    apps: pd.DataFrame,
+    hidden: np.ndarray,
+    cfg: SimulationConfig,
+    income: np.ndarray | None = None,
+) -> np.ndarray:
+    """The known model at the reference offer (requested amount and term, :data:`REFERENCE_APR`):
+    log-odds offset of the monthly miss hazard from what the lender sees (with non-linear
+    effects and interactions) plus ``unobserved_risk_sd`` times ``hidden``.
+
+    ``income`` is the true monthly income (the simulator passes it; the lender sees only the
+    declared ``monthly_income``, which is used when it is omitted)."""
+    if income is None:
+        income = apps["monthly_income"].to_numpy(float)
+    income = np.maximum(np.asarray(income, dtype=float), 500.0)
+    offer = offer_log_odds(
+        apps["amount_requested"].to_numpy(float),
+        REFERENCE_APR,
+        apps["term_requested"].to_numpy(),
+        income,
+        apps["bureau_monthly_debt"].to_numpy(float),
+    )
+    return base_log_odds(apps, hidden, cfg, income) + cfg.observable_risk_weight * offer
+
+
+def base_log_odds(
+    apps: pd.DataFrame, hidden: np.ndarray, cfg: SimulationConfig, income: np.ndarray
+) -> np.ndarray:
+    """The true model without the loan's own part (:func:`offer_log_odds`)."""
     age = apps["age"].to_numpy(float)
-    income = np.maximum(apps["monthly_income"].to_numpy(float), 500.0)
     occ = apps["occupation"].to_numpy()
     thin = apps["thin_file"].to_numpy(bool)
-    inst = _instalment(apps["amount_requested"].to_numpy(float), apps["term_requested"].to_numpy())
-    dti = (inst + apps["bureau_monthly_debt"].to_numpy(float)) / income
     inq3 = apps["inquiries_3m"].to_numpy(float)
     util = apps["utilisation"].to_numpy(float)
     hist = np.nan_to_num(apps["bureau_history_months"].to_numpy(float), nan=0.0)
@@ -74,8 +120,6 @@ def true_log_odds(apps: pd.DataFrame, hidden: np.ndarray, cfg: SimulationConfig)
     z = (
         0.0018 * (age - 38.0) ** 2
         - 0.45 * np.log(income / 6000.0)
-        + 1.6 * np.maximum(dti - 0.45, 0.0)
-        + 0.3 * dti
         + _lookup(occ, occ_effect)
         + _lookup(apps["relationship"].to_numpy(), {"payroll": -0.5, "deposits": -0.25})
         + _lookup(apps["housing"].to_numpy(), {"own": -0.2, "mortgage": -0.1, "rent": 0.15})
@@ -84,8 +128,13 @@ def true_log_odds(apps: pd.DataFrame, hidden: np.ndarray, cfg: SimulationConfig)
             {"postgraduate": -0.3, "bachelor": -0.15, "high_school": 0.1, "below_high_school": 0.2},
         )
         + 0.07 * (apps["city_tier"].to_numpy(float) - 1.0)
-        + 0.3 * np.log1p(inq3)
-        + 0.12 * np.maximum(inq3 - 4.0, 0.0)
+        + 0.2 * np.log1p(inq3)
+        + 0.1 * np.maximum(inq3 - 4.0, 0.0)
+        # multi-borrowing (多头借贷): bursts of inquiries and loans at several lenders
+        + 0.25 * np.log1p(apps["inquiries_other_7d"].to_numpy(float))
+        + 0.15 * np.log1p(apps["inquiries_other_1m"].to_numpy(float))
+        + 0.15 * np.minimum(apps["loans_elsewhere"].to_numpy(float), 8.0)
+        + 0.04 * np.minimum(apps["lending_institutions"].to_numpy(float), 10.0)
         + 0.5 * np.minimum(apps["delinquencies_24m"].to_numpy(float), 3.0)
         + np.where(np.isnan(util), 0.0, 0.3 * np.nan_to_num(util) + 1.2 * np.maximum(util - 0.8, 0))
         + 0.35 * thin
@@ -103,7 +152,6 @@ def true_log_odds(apps: pd.DataFrame, hidden: np.ndarray, cfg: SimulationConfig)
         + _lookup(apps["channel"].to_numpy(), CHANNEL_RISK)
         + 0.3 * ((occ == "student") & (apps["channel"].to_numpy() == "education"))
         + _lookup(apps["product"].to_numpy(), {"micro_business": 0.1, "instalment": -0.05})
-        + 0.01 * apps["term_requested"].to_numpy(float)
     )
     return cfg.observable_risk_weight * z + cfg.unobserved_risk_sd * hidden
 
@@ -123,25 +171,69 @@ def build_risk_model(
     is_fraud: np.ndarray,
     month_index: np.ndarray,
     cfg: SimulationConfig,
-    rng: np.random.Generator,
-) -> RiskModel:
-    """Draw the latent payer types and gather what the truth needs."""
-    z = true_log_odds(apps, hidden, cfg)
+    *,
+    income: np.ndarray,
+    person: np.ndarray,
+    payer_u: np.ndarray,
+) -> tuple[RiskModel, tuple[float, float]]:
+    """The truth of every application at the reference offer, and the (mean, sd) of its
+    log-odds over genuine applications that standardises risk at any other offer.
+
+    The payer type is the person's: drawn once per person (``payer_u``) from their average risk,
+    so it is the same on every application they make."""
+    z = true_log_odds(apps, hidden, cfg, income)
     genuine = ~is_fraud
-    z_std = (z - z[genuine].mean()) / (z[genuine].std() + 1e-12)
-    p_unable = sigmoid(-1.6 + 0.9 * z_std)
-    p_unwilling = (1.0 - p_unable) * sigmoid(-1.0 + 0.4 * z_std)
-    u = rng.random(len(z))
-    payer = np.where(u < p_unable, 2, np.where(u < p_unable + p_unwilling, 1, 0))
-    prepay = np.clip(cfg.prepayment_rate * np.exp(-0.25 * z_std), 0.0, 0.5)
-    return RiskModel(
+    # (a book too small to have a spread keeps the raw scale)
+    sd = float(z[genuine].std()) if genuine.sum() > 1 else 0.0
+    scale = (float(z[genuine].mean()) if genuine.any() else 0.0, sd if sd > 1e-9 else 1.0)
+    z_std = (z - scale[0]) / scale[1]
+    _, pos = np.unique(person, return_inverse=True)
+    mean_std = (np.bincount(pos, z_std) / np.bincount(pos))[pos]
+    payer = payer_types(mean_std, payer_u)
+    risk = RiskModel(
         z=z,
         z_std=z_std,
         payer=payer,
         is_fraud=is_fraud,
         term=apps["term_requested"].to_numpy(np.int64),
         start_month=month_index,
-        prepay=np.where(is_fraud, 0.0, prepay),
+        prepay=prepayment(z_std, is_fraud, cfg),
+    )
+    return risk, scale
+
+
+def payer_types(risk_std: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Payer type (index into PAYER_TYPES) from standardised risk and a uniform draw."""
+    p_unable = sigmoid(-1.6 + 0.9 * risk_std)
+    p_unwilling = (1.0 - p_unable) * sigmoid(-1.0 + 0.4 * risk_std)
+    return np.where(u < p_unable, 2, np.where(u < p_unable + p_unwilling, 1, 0))
+
+
+def prepayment(z_std: np.ndarray, is_fraud: np.ndarray, cfg: SimulationConfig) -> np.ndarray:
+    """Monthly prepayment probability (safer borrowers prepay more; fraud never does)."""
+    prepay = np.clip(cfg.prepayment_rate * np.exp(-0.25 * z_std), 0.0, 0.5)
+    return np.where(is_fraud, 0.0, prepay)
+
+
+def at_offer(
+    risk: RiskModel,
+    delta: np.ndarray,
+    term: np.ndarray,
+    scale: tuple[float, float],
+    cfg: SimulationConfig,
+) -> RiskModel:
+    """The same applications' truth at another offer: ``delta`` is added to the log-odds (the
+    change of the loan's own part times the observable weight), ``term`` replaces the term."""
+    z = risk.z + delta
+    z_std = (z - scale[0]) / scale[1]
+    return RiskModel(
+        z=z,
+        z_std=z_std,
+        payer=risk.payer,
+        is_fraud=risk.is_fraud,
+        term=np.asarray(term, dtype=np.int64),
+        start_month=risk.start_month,
+        prepay=prepayment(z_std, risk.is_fraud, cfg),
     )
 
 

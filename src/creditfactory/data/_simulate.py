@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -15,15 +16,20 @@ from creditfactory.data._customers import CustomerBase, make_customers
 from creditfactory.data._fraud import layout_rings
 from creditfactory.data._incumbent import incumbent_decisions
 from creditfactory.data._loans import book_loans
+from creditfactory.data._offers import alternative_apr, take_up_probability
 from creditfactory.data._paths import Paths, simulate_paths
 from creditfactory.data._portfolio import Portfolio
 from creditfactory.data._random import streams
 from creditfactory.data._risk import (
     BAD_MONTHS,
+    REFERENCE_APR,
     Collectors,
+    RiskModel,
+    at_offer,
     build_risk_model,
     calibrate_alpha,
     cure_table,
+    offer_log_odds,
     probability_bad,
 )
 
@@ -34,8 +40,8 @@ _STEPS = (
     "customers",
     "applications",
     "true risk",
+    "incumbent decisions and take-up",
     "loan paths",
-    "incumbent decisions",
     "loans and performance",
     "campaigns",
 )
@@ -113,7 +119,16 @@ def simulate(config: SimulationConfig | None = None, progress: Progress | None =
     apps = draw.frame
 
     step(2)
-    risk = build_risk_model(apps, draw.hidden, draw.is_fraud, draw.month_index, cfg, rs["risk"])
+    risk, scale = build_risk_model(
+        apps,
+        draw.hidden,
+        draw.is_fraud,
+        draw.month_index,
+        cfg,
+        income=draw.true_income,
+        person=draw.person,
+        payer_u=draw.payer_u,
+    )
     collectors = Collectors.draw(cfg, rs["collections"])
     cures = cure_table(risk, cfg, collectors)
     n = len(apps)
@@ -124,17 +139,32 @@ def simulate(config: SimulationConfig | None = None, progress: Progress | None =
     pd_true = probability_bad(risk, alpha, cures, cfg)
 
     step(3)
+    decisions = incumbent_decisions(apps, cfg)
+    offer = _incumbent_offers(apps, decisions, draw.true_income, risk, scale, cfg, rs["risk"])
+    # booked loans live at their offer; every other application at the reference offer
+    realised = _where_booked(offer.booked, offer.risk, risk)
+    decisions["taken_up"] = pd.array(
+        np.where(offer.approved, offer.booked, False), dtype="boolean"
+    ).copy()
+    decisions.loc[~offer.approved, "taken_up"] = pd.NA
+
+    step(4)
     months = max(cfg.max_months_on_book, BAD_MONTHS)
-    paths = simulate_paths(risk, alpha, cfg, collectors, rs["paths"], months)
+    paths = simulate_paths(realised, alpha, cfg, collectors, rs["paths"], months)
     bad = paths.bad(BAD_MONTHS)
     missed = paths.status == 2
     first_missed = np.where(missed.any(axis=1), missed.argmax(axis=1) + 1, 0)
-
-    step(4)
-    decisions = incumbent_decisions(apps, cfg)
+    pd_offer = np.full(n, np.nan)
+    pd_offer[offer.approved] = probability_bad(
+        _subset(offer.risk, offer.approved),
+        alpha,
+        {k: v[offer.approved] for k, v in cure_table(offer.risk, cfg, collectors).items()},
+        cfg,
+    )
 
     step(5)
-    book = book_loans(apps, decisions, _truncate(paths, cfg.max_months_on_book), cfg, rs["loans"])
+    booked = decisions.assign(decision=np.where(offer.booked, "approve", "decline"))
+    book = book_loans(apps, booked, _truncate(paths, cfg.max_months_on_book), cfg, rs["loans"])
 
     step(6)
     campaigns = make_campaigns(genuine, cfg, rs["campaigns"])
@@ -145,6 +175,10 @@ def simulate(config: SimulationConfig | None = None, progress: Progress | None =
         {
             "application_id": apps["application_id"].to_numpy(),
             "pd_true": pd_true,
+            "pd_offer": pd_offer,
+            "take_up_prob": offer.take_up,
+            "alternative_apr": offer.alternative,
+            "true_income": draw.true_income,
             "bad": bad.astype(np.int64),
             "is_fraud": draw.is_fraud,
             "ring_id": ring_ids[draw.ring + 1],
@@ -174,9 +208,66 @@ def simulate(config: SimulationConfig | None = None, progress: Progress | None =
         meta={
             "generator": f"creditfactory {creditfactory.__version__}",
             "alpha": float(alpha),
-            "collector_skill": {k: v.round(4).tolist() for k, v in collectors.skill.items()},
+            "collector_skill": {k: v.tolist() for k, v in collectors.skill.items()},
+            "risk_scale": [scale[0], scale[1]],
         },
     )
+
+
+@dataclass(frozen=True)
+class _Offers:
+    """The incumbent's offers and the applicants' answers, row-aligned with the applications."""
+
+    approved: np.ndarray
+    booked: np.ndarray  # approved and taken up
+    risk: RiskModel  # the truth at the incumbent's offer (the reference offer when declined)
+    take_up: np.ndarray  # NaN when declined
+    alternative: np.ndarray  # each applicant's best APR elsewhere
+
+
+def _incumbent_offers(
+    apps: pd.DataFrame,
+    decisions: pd.DataFrame,
+    income: np.ndarray,
+    risk: RiskModel,
+    scale: tuple[float, float],
+    cfg: SimulationConfig,
+    rng: np.random.Generator,
+) -> _Offers:
+    approved = decisions["decision"].to_numpy() == "approve"
+    requested = apps["amount_requested"].to_numpy(float)
+    term_req = apps["term_requested"].to_numpy(np.int64)
+    amount = np.where(approved, decisions["amount_approved"].to_numpy(float), requested)
+    apr = np.where(approved, decisions["apr"].to_numpy(float), REFERENCE_APR)
+    term = np.where(approved, decisions["term"].to_numpy(np.int64), term_req)
+    debt = apps["bureau_monthly_debt"].to_numpy(float)
+    delta = cfg.observable_risk_weight * (
+        offer_log_odds(amount, apr, term, income, debt)
+        - offer_log_odds(requested, REFERENCE_APR, term_req, income, debt)
+    )
+    alternative = alternative_apr(risk.z_std, rng)
+    take = take_up_probability(alternative, apr, amount, requested, term, term_req, risk.is_fraud)
+    taken = rng.random(len(apr)) < take
+    return _Offers(
+        approved=approved,
+        booked=approved & taken,
+        risk=at_offer(risk, delta, term, scale, cfg),
+        take_up=np.where(approved, take, np.nan),
+        alternative=alternative,
+    )
+
+
+def _where_booked(booked: np.ndarray, at_offer_: RiskModel, ref: RiskModel) -> RiskModel:
+    return RiskModel(
+        *(
+            np.where(booked, getattr(at_offer_, f), getattr(ref, f))
+            for f in RiskModel.__dataclass_fields__
+        )
+    )
+
+
+def _subset(risk: RiskModel, rows: np.ndarray) -> RiskModel:
+    return RiskModel(*(getattr(risk, f)[rows] for f in RiskModel.__dataclass_fields__))
 
 
 def _truncate(paths: Paths, months: int) -> Paths:

@@ -16,9 +16,10 @@ class PortfolioSummary:
     Attributes
     ----------
     overview : dict
-        Applications, approval rate, booked loans and amount, bad rates (through the door, among
-        approved and among declined, from the truth), fraud rates, and the lender's observed
-        90+ DPD rate on loans with at least 12 months on book.
+        Applications, approval rate, booked loans, the share of approved offers taken up and the
+        amount booked, bad rates (through the door, among approved, declined and booked, from
+        the truth), fraud rates, and the lender's observed 90+ DPD rate on loans with at least 12
+        months on book.
     by_cohort, by_channel : pandas.DataFrame
         Applications, approval rate, bad rate of all applications and of approved ones.
     """
@@ -59,15 +60,18 @@ def summarise(pf: Portfolio) -> PortfolioSummary:
     frame["bad_approved"] = frame["bad"].where(frame["approved"])
     approved = frame["approved"]
 
+    booked = frame["application_id"].isin(pf.loans["application_id"])
     observed = pf.observed_outcomes(months=12, dpd=90)
     overview = {
         "applications": float(len(frame)),
         "approval_rate": float(approved.mean()),
         "loans": float(len(pf.loans)),
+        "take_up_rate": float(booked[approved].mean()) if approved.any() else float("nan"),
         "amount_booked": float(pf.loans["principal"].sum()),
         "bad_rate_all": float(frame["bad"].mean()),
         "bad_rate_approved": float(frame.loc[approved, "bad"].mean()),
         "bad_rate_declined": float(frame.loc[~approved, "bad"].mean()),
+        "bad_rate_booked": float(frame.loc[booked, "bad"].mean()),
         "observed_90dpd_12m": float(observed["bad"].mean()) if len(observed) else float("nan"),
         "fraud_rate": float(frame["is_fraud"].mean()),
         "fraud_rate_approved": float(frame.loc[approved, "is_fraud"].mean()),

@@ -1,5 +1,7 @@
 """The decision engine: a safe expression language and strategies compiled once from YAML and
-run online (``decide``), in batch (``decide_batch``) and in simulation (``simulate``)."""
+run online (``decide``), in batch (``decide_batch``) and in simulation (``simulate``);
+``selection_and_pricing`` separates what a strategy gains by choosing from what it gains by
+pricing, against the twin's offer oracle."""
 
 from creditfactory.decision._estimator import EstimatorModel
 from creditfactory.decision._expr import Expression
@@ -8,6 +10,7 @@ from creditfactory.decision._expr_types import NamedList, Type
 from creditfactory.decision._files import FileAccess
 from creditfactory.decision._inputs import InputError, InputSpec, OutputError
 from creditfactory.decision._models import DecisionModel, ModelRegistry, PointsModel, load_model
+from creditfactory.decision._simulate import SimulationReport, selection_and_pricing
 from creditfactory.decision._strategy import Decision, Strategy
 
 __all__ = [
@@ -23,7 +26,9 @@ __all__ = [
     "NamedList",
     "OutputError",
     "PointsModel",
+    "SimulationReport",
     "Strategy",
     "Type",
     "load_model",
+    "selection_and_pricing",
 ]

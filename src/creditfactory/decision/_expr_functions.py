@@ -18,16 +18,18 @@ an all-null column returns a length-1 result (found by the property tests).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import polars as pl
 
+from creditfactory import pricing
 from creditfactory.decision._expr_parse import ExpressionError
 from creditfactory.decision._expr_types import BOOL, Type, unify
-from creditfactory.pricing import _formulas as formulas
 
 PyFn = Callable[[dict[str, Any]], Any]
 
@@ -205,6 +207,94 @@ def _float_fn(
     return FunctionSpec(name, arity, check, py, to_pl, doc)
 
 
+def _vector_fn(
+    fn: Callable[..., Any], name: str, doc: str, arity: tuple[int, int | None]
+) -> FunctionSpec:
+    """A numeric function computed by NumPy code that is not a Polars expression (the lifetime
+    model): online it gets floats, in batch the columns as NumPy arrays through
+    ``pl.map_batches``. The same function either way; null in, null out; a non-finite result or
+    an invalid argument (``ValueError``) becomes null."""
+    spec = _float_fn(fn, name, doc, arity)
+
+    def run_batch(series: Sequence[pl.Series]) -> pl.Series:
+        arrays = [s.cast(pl.Float64).to_numpy() for s in series]
+        r = np.asarray(fn(*arrays), dtype=float)
+        # non-finite -> null here, so the expression below uses the result once (Polars does
+        # not share a UDF's result between two uses: it would run the solver twice)
+        return pl.Series(np.where(np.isfinite(r), r, np.nan), dtype=pl.Float64).fill_nan(None)
+
+    def to_pl(es: list[pl.Expr], types: list[Type], out: Type) -> pl.Expr:
+        args = [e.cast(pl.Float64) for e in es]
+        r = pl.map_batches(args, run_batch, return_dtype=pl.Float64)
+        ok = es[0].is_not_null()
+        for e in es[1:]:
+            ok = ok & e.is_not_null()
+        return pl.when(ok).then(r)
+
+    return FunctionSpec(name, arity, spec.check, spec.py, to_pl, doc)
+
+
+@functools.lru_cache(maxsize=256)
+def _economics(lgd: float, cost_of_funds: float) -> pricing.LoanEconomics:
+    return pricing.LoanEconomics(lgd=lgd, cost_of_funds=cost_of_funds)
+
+
+def _by_economics(
+    compute: Callable[..., Any], args: tuple[Any, ...], lgd: Any, cost_of_funds: Any
+) -> Any:
+    """``compute(*args, economics)`` with the economics of each row's ``lgd`` and
+    ``cost_of_funds`` (one call per distinct pair: in practice one, the strategy's params)."""
+    if isinstance(lgd, float | int) and isinstance(cost_of_funds, float | int):
+        return compute(*args, _economics(float(lgd), float(cost_of_funds)))
+    arrays = np.broadcast_arrays(*[np.asarray(a, dtype=float) for a in (*args, lgd, cost_of_funds)])
+    *cols, lgd_a, cof_a = arrays
+    out = np.full(lgd_a.shape, np.nan)
+    pairs = np.unique(np.stack([lgd_a.ravel(), cof_a.ravel()], axis=1), axis=0)
+    for lg, cf in pairs:
+        if not (np.isfinite(lg) and np.isfinite(cf)):
+            continue
+        rows = (lgd_a == lg) & (cof_a == cf)
+        try:
+            eco = _economics(float(lg), float(cf))
+        except ValueError:
+            continue  # out of range: those rows stay NaN (null)
+        out[rows] = compute(*[c[rows] for c in cols], eco)
+    return out
+
+
+def _loan_apr(
+    pd: Any,
+    amount: Any,
+    term: Any,
+    target_return: Any = pricing.TARGET_RETURN,
+    lgd: Any = pricing.LGD,
+    cost_of_funds: Any = pricing.COST_OF_FUNDS,
+) -> Any:
+    return _by_economics(
+        pricing.risk_based_apr, (pd, amount, term, target_return), lgd, cost_of_funds
+    )
+
+
+def _loan_profit(
+    amount: Any, apr: Any, term: Any, pd: Any, lgd: Any = pricing.LGD,
+    cost_of_funds: Any = pricing.COST_OF_FUNDS,
+) -> Any:  # fmt: skip
+    def npv(*args: Any) -> Any:
+        return pricing.loan_value(*args).npv
+
+    return _by_economics(npv, (amount, apr, term, pd), lgd, cost_of_funds)
+
+
+def _loan_return(
+    amount: Any, apr: Any, term: Any, pd: Any, lgd: Any = pricing.LGD,
+    cost_of_funds: Any = pricing.COST_OF_FUNDS,
+) -> Any:  # fmt: skip
+    def ret(*args: Any) -> Any:
+        return pricing.loan_value(*args).annual_return
+
+    return _by_economics(ret, (amount, apr, term, pd), lgd, cost_of_funds)
+
+
 def _floor(x: Any) -> Any:
     return x.floor() if isinstance(x, pl.Expr) else math.floor(x)
 
@@ -233,27 +323,31 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         ),
         _float_fn(abs, "abs", "absolute value", (1, 1)),
         _float_fn(_floor, "floor", "round down (a float)", (1, 1)),
-        _float_fn(formulas.floor_to, "floor_to", "floor_to(x, step): round down to step", (2, 2)),
-        _float_fn(
-            formulas.risk_based_apr, "risk_apr",
-            "risk_apr(pd, [lgd, cost_of_funds, operating_cost, target_return])", (1, 5),
+        _float_fn(pricing.floor_to, "floor_to", "floor_to(x, step): round down to step", (2, 2)),
+        _vector_fn(
+            _loan_apr, "loan_apr",
+            "loan_apr(pd, amount, term, [target_return, lgd, cost_of_funds]): lifetime APR",
+            (3, 6),
         ),
-        _float_fn(formulas.annuity_payment, "annuity_payment", "annuity_payment(amount, apr, term)",
+        _vector_fn(
+            _loan_profit, "loan_profit",
+            "loan_profit(amount, apr, term, pd, [lgd, cost_of_funds]): lifetime NPV", (4, 6),
+        ),
+        _vector_fn(
+            _loan_return, "loan_return",
+            "loan_return(amount, apr, term, pd, [lgd, cost_of_funds]): annual return", (4, 6),
+        ),
+        _float_fn(pricing.annuity_payment, "annuity_payment", "annuity_payment(amount, apr, term)",
                   (3, 3)),
         _float_fn(
-            formulas.affordable_limit, "affordable_limit",
+            pricing.affordable_limit, "affordable_limit",
             "affordable_limit(monthly_income, monthly_debt, apr, term, [dti_cap])", (4, 5),
         ),
         _float_fn(
-            formulas.assign_limit, "assign_limit",
+            pricing.assign_limit, "assign_limit",
             "assign_limit(income, debt, apr, term, income_multiple, cap, [dti_cap, step])",
             (6, 8),
         ),
-        _float_fn(formulas.expected_loss, "expected_loss", "expected_loss(pd, lgd, ead)", (3, 3)),
-        _float_fn(
-            formulas.expected_profit, "expected_profit",
-            "expected_profit(amount, apr, term, pd, [lgd, cost_of_funds, operating_cost])",
-            (4, 7),
-        ),
+        _float_fn(pricing.expected_loss, "expected_loss", "expected_loss(pd, lgd, ead)", (3, 3)),
     ]
 }  # fmt: skip

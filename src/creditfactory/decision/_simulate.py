@@ -4,10 +4,16 @@ On the simulator's portfolio the outcome (``truth.bad``, ``truth.pd_true``) is k
 application, declined ones included, so each figure comes twice: the *true* figure and what a
 lender would *observe*, which is outcomes only for loans the incumbent policy booked.
 
-Loan economics per approved application (the same formulas as :mod:`creditfactory.pricing`):
-amount = ``min(amount_requested, limit)``; revenue = ``amount x apr x (n + 1) / 2n x n / 12``
-when the loan does not go bad, else 0; cost of funds and operations on the same average
-balance; loss = ``lgd x amount`` when it goes bad (``pd_true x lgd x amount`` expected).
+Loan economics per approved application come from the lifetime cash-flow model of
+:mod:`creditfactory.pricing` (``loan_value``): amount = ``min(amount_requested, limit)`` at the
+strategy's APR and term. A loan that went bad is worth the model's NPV given a default within
+12 months on book (the instalments it paid first, the loss on its exposure at default, the
+recoveries after it), one that did not the NPV given no such default (prepayment and later
+defaults of longer loans expected); the timing within those outcomes follows the loan's
+``pd_true`` (else the model's PD, else the approved loans' bad rate). ``profit`` is their sum
+less the acquisition and bureau cost of every application, approved or not;
+``expected_profit_true`` / ``_model`` are the lifetime NPVs at the true / model PD (same
+application cost). Losses are ``lgd x`` the exposure at default, not the amount lent.
 ``refer`` counts as a decline unless ``refer_as="approve"``. ``segment="arm:<split>"`` segments
 by the arm of a champion/challenger split that each application went to (both strategies are
 then compared on the same arms' populations).
@@ -15,13 +21,17 @@ then compared on the same arms' populations).
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import pandas as pd
 import polars as pl
 
 from creditfactory.exceptions import DataError
-from creditfactory.pricing import COST_OF_FUNDS, LGD, OPERATING_COST, balance_factor
+from creditfactory.pricing import DEFAULT_ECONOMICS, MAX_APR, LoanEconomics, loan_value
 
 if TYPE_CHECKING:
     from creditfactory.decision._strategy import Strategy
@@ -121,10 +131,24 @@ def _incumbent_book(apps: pl.DataFrame, inc: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _values(
+    amount: np.ndarray, apr: np.ndarray, term: np.ndarray, pd: np.ndarray, eco: LoanEconomics
+) -> Any:
+    """``loan_value`` on the rows where every input is usable; NaN elsewhere."""
+    ok = np.isfinite(amount) & np.isfinite(apr) & np.isfinite(term) & np.isfinite(pd)
+    ok &= (amount > 0) & (apr > 0) & (term >= 1)
+    names = [f.name for f in dataclasses.fields(loan_value(1.0, 0.1, 1, 0.01))]
+    out = {n: np.full(len(amount), np.nan) for n in names}
+    if ok.any():
+        v = loan_value(amount[ok], apr[ok], np.floor(term[ok]), pd[ok], eco)
+        for n in names:
+            out[n][ok] = getattr(v, n)
+    return out
+
+
 def _economics(
-    book: pl.DataFrame, apps: pl.DataFrame, known: pl.Series, seg: str, **k: float
+    book: pl.DataFrame, apps: pl.DataFrame, known: pl.Series, seg: str, eco: LoanEconomics
 ) -> pl.DataFrame:
-    lgd, cof, opex = k["lgd"], k["cost_of_funds"], k["operating_cost"]
     has_pd_true = "pd_true" in apps.columns
     df = book.with_columns(
         segment=apps[seg].cast(pl.String),
@@ -133,26 +157,48 @@ def _economics(
         known=known,
     )
     df = df.with_columns(pl.col("amount", "apr", "term", "pd_model").fill_nan(None))
-    a = pl.col("approved")
-    amount = pl.col("amount")
-    years = balance_factor(pl.col("term")) * pl.col("term") / 12.0
+    # applications cost the same whoever approves them: charged per application below
+    per_loan = dataclasses.replace(eco, cost_per_application=0.0)
+    approved = df["approved"].to_numpy()
 
-    def on_approved(x: pl.Expr) -> pl.Expr:  # declined applications contribute nothing
-        return pl.when(a).then(x).otherwise(0.0)
+    def col(name: str) -> np.ndarray:
+        x = df[name].cast(pl.Float64).fill_null(np.nan).to_numpy().copy()
+        x[~approved] = np.nan
+        return x
+
+    amount, apr, term = col("amount"), col("apr"), col("term")
+    pd_true, pd_model, bad = col("pd_true"), col("pd_model"), col("bad")
+    fallback = float(np.nanmean(bad)) if np.isfinite(bad).any() else 0.05
+    pd_timing = np.where(
+        np.isfinite(pd_true), pd_true, np.where(np.isfinite(pd_model), pd_model, fallback)
+    )
+    timed = _values(amount, apr, term, pd_timing, per_loan)
+    true = _values(amount, apr, term, pd_true, per_loan)
+    model = _values(amount, apr, term, pd_model, per_loan)
+    went_bad = bad == 1.0
+    realised = np.where(went_bad, timed["value_if_bad"], timed["value_if_good"])
+    loss = np.where(went_bad, eco.lgd * timed["ead_if_bad"], 0.0)
+    a = pl.col("approved")
+
+    def on_approved(x: np.ndarray) -> pl.Expr:  # declined applications contribute nothing
+        return pl.when(a).then(pl.Series(x).fill_nan(None)).otherwise(0.0)
 
     return df.with_columns(
-        exposure=on_approved(amount),
-        revenue=on_approved(amount * pl.col("apr") * years * (1.0 - pl.col("bad"))),
-        carry=on_approved(amount * (cof + opex) * years),
-        loss=on_approved(amount * lgd * pl.col("bad")),
-        el_true=on_approved(amount * lgd * pl.col("pd_true")),
-        el_model=pl.when(a).then(amount * lgd * pl.col("pd_model")),
+        exposure=pl.when(a).then(pl.col("amount")).otherwise(0.0),
+        realised=on_approved(realised),
+        loss=on_approved(loss),
+        el_true=on_approved(true["expected_loss"]),
+        npv_true=on_approved(true["npv"]),
+        el_model=pl.when(a).then(pl.Series(model["expected_loss"]).fill_nan(None)),
+        npv_model=pl.when(a).then(pl.Series(model["npv"]).fill_nan(None)),
         bad_known=pl.when(a & pl.col("known")).then(pl.col("bad")),
+        app_cost=pl.lit(eco.cost_per_application),
     )
 
 
 def _summarise(df: pl.DataFrame, name: str) -> pl.DataFrame:
     a = pl.col("approved")
+    app_cost = pl.col("app_cost").sum()
     aggs = [
         pl.len().alias("applications"),
         a.sum().alias("approved"),
@@ -166,8 +212,11 @@ def _summarise(df: pl.DataFrame, name: str) -> pl.DataFrame:
         .alias("expected_loss_model"),
         pl.col("el_true").sum().alias("expected_loss_true"),
         pl.col("loss").sum().alias("realised_loss"),
-        pl.col("revenue").sum(),
-        (pl.col("revenue").sum() - pl.col("carry").sum() - pl.col("loss").sum()).alias("profit"),
+        pl.when(pl.col("npv_model").count() > 0)
+        .then(pl.col("npv_model").sum() - app_cost)
+        .alias("expected_profit_model"),
+        (pl.col("npv_true").sum() - app_cost).alias("expected_profit_true"),
+        (pl.col("realised").sum() - app_cost).alias("profit"),
     ]
     by = df.group_by("segment").agg(aggs).sort("segment")
     total = df.select(aggs).with_columns(segment=pl.lit(TOTAL))
@@ -204,11 +253,10 @@ def simulate_strategy(
     *,
     segment: str = "channel",
     refer_as: str = "decline",
-    lgd: float = LGD,
-    cost_of_funds: float = COST_OF_FUNDS,
-    operating_cost: float = OPERATING_COST,
+    economics: LoanEconomics = DEFAULT_ECONOMICS,
 ) -> SimulationReport:
-    """Run ``strategy`` (and ``against``, or else the history's incumbent policy) over history."""
+    """Run ``strategy`` (and ``against``, or else the history's incumbent policy) over history,
+    valuing every approved loan with the lifetime model under ``economics``."""
     if refer_as not in ("decline", "approve"):
         raise DataError(f"refer_as: 'decline' or 'approve', not {refer_as!r}")
     apps, incumbent = _history(history)
@@ -219,7 +267,6 @@ def simulate_strategy(
         raise DataError(f"segment: {strategy.name!r} has no split step {arm_of!r}")
     if arm_of is None and segment not in apps.columns:
         raise DataError(f"segment: no column {segment!r} in the history")
-    econ = {"lgd": lgd, "cost_of_funds": cost_of_funds, "operating_cost": operating_cost}
     if incumbent is not None:
         inc = apps.select("application_id").join(
             incumbent, on="application_id", how="left", maintain_order="left"
@@ -231,7 +278,7 @@ def simulate_strategy(
     if arm_of is not None:  # both strategies are compared on this strategy's arms
         apps = apps.with_columns(book["arm"].alias(segment))
         book = book.drop("arm")
-    mine = _economics(book, apps, known, segment, **econ)
+    mine = _economics(book, apps, known, segment, economics)
     parts = [_summarise(mine, name)]
     other_name, swap = None, None
     if against is not None:
@@ -239,7 +286,81 @@ def simulate_strategy(
     elif incumbent is not None:
         other, other_name = _incumbent_book(apps, incumbent), "incumbent"
     if other_name is not None:
-        theirs = _economics(other, apps, known, segment, **econ)
+        theirs = _economics(other, apps, known, segment, economics)
         parts.append(_summarise(theirs, other_name))
         swap = _swap(mine, theirs)
     return SimulationReport(pl.concat(parts), swap, (name, other_name), segment)
+
+
+Pricer = Callable[[pd.DataFrame], np.ndarray]
+
+
+def selection_and_pricing(
+    book: Any,
+    selections: Mapping[str, pd.DataFrame],
+    pricers: Mapping[str, Pricer],
+    *,
+    economics: LoanEconomics = DEFAULT_ECONOMICS,
+    max_apr: float = MAX_APR,
+) -> pl.DataFrame:
+    """Separate selection from pricing: every lender's approvals at every lender's prices,
+    valued with the twin's offer oracle and the lifetime model.
+
+    Parameters
+    ----------
+    book : Portfolio
+        A simulated book (``creditfactory.data.offer_outcomes`` needs its truth).
+    selections : mapping of name to DataFrame
+        Each lender's approved applications: ``application_id``, ``amount``, ``term``.
+    pricers : mapping of name to callable
+        Each lender's pricing: given a selection frame, the APR of each row (before the cap).
+    economics, max_apr
+        The lifetime model's assumptions; prices are capped at ``max_apr``.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per selection and pricing: ``approved``, ``expected_loans`` (sum of the true
+        take-up probabilities at that offer), ``take_up``, ``mean_apr`` and ``bad_rate`` of the
+        expected loans (the true 12-month PD at that offer), ``lent`` (expected CNY lent) and
+        ``expected_profit``: the expected lifetime NPV of the loans taken up, less the
+        acquisition and bureau cost of every application of the book.
+    """
+    from creditfactory.data import offer_outcomes  # the twin's oracle (a lower package)
+
+    per_loan = dataclasses.replace(economics, cost_per_application=0.0)
+    application_cost = economics.cost_per_application * len(book.applications)
+    rows = []
+    for sel_name, sel in selections.items():
+        for price_name, pricer in pricers.items():
+            apr = np.minimum(np.asarray(pricer(sel), dtype=float), max_apr)
+            ok = np.isfinite(apr) & (apr > 0)
+            offers = pd.DataFrame(
+                {
+                    "application_id": sel["application_id"].to_numpy()[ok],
+                    "amount": sel["amount"].to_numpy(float)[ok],
+                    "apr": apr[ok],
+                    "term": sel["term"].to_numpy(np.int64)[ok],
+                }
+            )
+            truth = offer_outcomes(book, offers)
+            take = truth["take_up"].to_numpy(float)
+            pd12 = truth["pd_12m"].to_numpy(float)
+            amount, term = offers["amount"].to_numpy(), offers["term"].to_numpy(float)
+            npv = loan_value(amount, offers["apr"].to_numpy(), term, pd12, per_loan).npv
+            loans = float(take.sum())
+            rows.append(
+                {
+                    "selection": sel_name,
+                    "pricing": price_name,
+                    "approved": len(sel),
+                    "priced": int(ok.sum()),
+                    "expected_loans": loans,
+                    "take_up": loans / max(int(ok.sum()), 1),
+                    "mean_apr": float((take * offers["apr"]).sum() / loans) if loans else None,
+                    "bad_rate": float((take * pd12).sum() / loans) if loans else None,
+                    "lent": float((take * amount).sum()),
+                    "expected_profit": float((take * npv).sum()) - application_cost,
+                }
+            )
+    return pl.DataFrame(rows)

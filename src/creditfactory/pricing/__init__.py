@@ -1,43 +1,59 @@
-"""Limits and risk-based pricing: affordability, APR from risk, expected loss and profit.
+"""Limits and risk-based pricing on one life-of-loan cash-flow model.
 
-The formulas accept floats, NumPy arrays or Polars expressions, so the decision engine uses the
-same code online and in batch; strategies call them as expression functions (``risk_apr``,
-``affordable_limit``, ``assign_limit``, ``annuity_payment``, ``expected_loss``,
-``expected_profit``, ``floor_to``).
+``loan_value`` follows a loan month by month until default, prepayment or maturity (funding,
+costs, losses at exposure at default, recoveries) and gives its NPV and annual return;
+``risk_based_apr`` solves that model for a target return; ``comprehensive_cost`` is the IRR-based
+annual cost to the borrower, fees included, that the 24% line is held against. The closed-form
+formulas (``annuity_payment``, ``affordable_limit``, ``assign_limit``, ``floor_to``) accept
+floats, NumPy arrays or Polars expressions. Strategies call them as expression functions
+(``loan_apr``, ``loan_profit``, ``loan_return``, ``affordable_limit``, ``assign_limit`` ...).
+
+This package depends on nothing in creditfactory but ``exceptions``, so that the portfolio
+twin (``creditfactory.data``) prices its incumbent with the very same model.
 """
 
+from creditfactory.pricing._cost import comprehensive_cost
+from creditfactory.pricing._economics import DEFAULT_ECONOMICS, DEFAULT_TIMING, LoanEconomics
 from creditfactory.pricing._formulas import (
     COST_OF_FUNDS,
     DTI_CAP,
     LGD,
     MAX_APR,
-    OPERATING_COST,
     TARGET_RETURN,
     affordable_limit,
     annuity_amount,
     annuity_payment,
     assign_limit,
-    balance_factor,
     expected_loss,
-    expected_profit,
     floor_to,
+)
+from creditfactory.pricing._lifetime import (
+    APR_SEARCH_MAX,
+    LoanValue,
+    default_curve,
+    loan_value,
     risk_based_apr,
 )
 
 __all__ = [
+    "APR_SEARCH_MAX",
     "COST_OF_FUNDS",
+    "DEFAULT_ECONOMICS",
+    "DEFAULT_TIMING",
     "DTI_CAP",
     "LGD",
     "MAX_APR",
-    "OPERATING_COST",
     "TARGET_RETURN",
+    "LoanEconomics",
+    "LoanValue",
     "affordable_limit",
     "annuity_amount",
     "annuity_payment",
     "assign_limit",
-    "balance_factor",
+    "comprehensive_cost",
+    "default_curve",
     "expected_loss",
-    "expected_profit",
     "floor_to",
+    "loan_value",
     "risk_based_apr",
 ]

@@ -1,4 +1,4 @@
-"""Risk-based pricing, affordability and loan economics.
+"""Instalments, affordability and limits: closed-form formulas.
 
 Every formula takes floats, NumPy arrays or Polars expressions (see ``_generic``), so the
 decision engine evaluates the very same code online (floats) and in batch (Polars).
@@ -17,8 +17,7 @@ from creditfactory.pricing._generic import maximum, minimum, where
 
 #: Defaults of the loan economics (documented in docs/strategies.md; all overridable).
 COST_OF_FUNDS = 0.04
-OPERATING_COST = 0.03
-TARGET_RETURN = 0.02
+TARGET_RETURN = 0.05
 LGD = 0.75
 MAX_APR = 0.24
 DTI_CAP = 0.5
@@ -69,67 +68,14 @@ def affordable_limit(
     return annuity_amount(room, apr, term)
 
 
-def risk_based_apr(
-    pd: Any,
-    lgd: Any = LGD,
-    cost_of_funds: Any = COST_OF_FUNDS,
-    operating_cost: Any = OPERATING_COST,
-    target_return: Any = TARGET_RETURN,
-) -> Any:
-    """Break-even APR plus a target return, on a one-year, single-period view.
-
-    A performing loan (probability ``1 - pd``) earns the APR; a default loses ``lgd`` of the
-    exposure and earns nothing; every loan pays for its funds and its operations. Solving
-    ``(1 - pd) * apr - pd * lgd - cost_of_funds - operating_cost = target_return`` gives
-    ``apr = (pd * lgd + cost_of_funds + operating_cost + target_return) / (1 - pd)``.
-    ``pd`` is capped at 0.999.
-
-    >>> round(risk_based_apr(0.05, 0.75, 0.04, 0.03, 0.02), 4)
-    0.1342
-    """
-    p = minimum(pd, PD_CEILING)
-    return (p * lgd + cost_of_funds + operating_cost + target_return) / (1.0 - p)
-
-
 def expected_loss(pd: Any, lgd: Any, ead: Any) -> Any:
-    """Expected loss ``PD x LGD x EAD``.
+    """Expected loss ``PD x LGD x EAD`` (one period; the lifetime model's is
+    ``loan_value(...).expected_loss``).
 
     >>> expected_loss(0.1, 0.5, 1000.0)
     50.0
     """
     return pd * lgd * ead
-
-
-def balance_factor(term: Any) -> Any:
-    """Average outstanding share of an equal-instalment loan over its life, ``(n + 1) / 2n``.
-
-    >>> balance_factor(1)
-    1.0
-    """
-    return (term + 1.0) / (2.0 * term)
-
-
-def expected_profit(
-    amount: Any,
-    apr: Any,
-    term: Any,
-    pd: Any,
-    lgd: Any = LGD,
-    cost_of_funds: Any = COST_OF_FUNDS,
-    operating_cost: Any = OPERATING_COST,
-) -> Any:
-    """Expected profit of one loan over its life.
-
-    Interest ``amount x apr x balance_factor x term/12`` earned with probability ``1 - pd``,
-    funding and operating cost on the same average balance, minus ``pd x lgd x amount``.
-
-    >>> round(expected_profit(10_000.0, 0.18, 12, 0.05, 0.75, 0.04, 0.03), 2)
-    172.08
-    """
-    years_on_balance = balance_factor(term) * term / 12.0
-    interest = amount * apr * years_on_balance * (1.0 - pd)
-    carry = amount * (cost_of_funds + operating_cost) * years_on_balance
-    return interest - carry - expected_loss(pd, lgd, amount)
 
 
 def assign_limit(
