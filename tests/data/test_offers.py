@@ -130,6 +130,14 @@ def test_take_up_falls_with_price_and_overpricing_loses_the_good(book: Portfolio
     )
 
 
+def test_prime_applicants_are_the_most_price_sensitive(book: Portfolio) -> None:
+    low, high = _grid(book, apr=0.12), _grid(book, apr=0.18)
+    drop = 1.0 - high["take_up"] / low["take_up"]  # share of takers lost by +6 points
+    q = low["pd_12m"].quantile([0.2, 0.8])
+    safest, riskiest = low["pd_12m"] <= q[0.2], low["pd_12m"] >= q[0.8]
+    assert drop[safest].mean() > 1.5 * drop[riskiest].mean()
+
+
 def test_a_cut_limit_or_another_term_is_taken_up_less(book: Portfolio) -> None:
     base = _grid(book)
     cut = _grid(book, amount=lambda f: 0.5 * f["amount"])

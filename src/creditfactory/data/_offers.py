@@ -31,11 +31,12 @@ from creditfactory.data._risk import (
 )
 from creditfactory.exceptions import DataError
 
-TAKE_UP_INTERCEPT = 1.2
+TAKE_UP_INTERCEPT = 1.35
 """Log-odds of accepting an offer priced at the applicant's alternative, in full and on the
 term asked."""
 TAKE_UP_PRICE = 20.0
-"""Fall in the take-up log-odds per unit of APR above the alternative (0.2 per point)."""
+"""Fall in the take-up log-odds per unit of APR above the alternative (0.2 per point) at average
+risk; safer applicants are more price-sensitive (see :func:`price_sensitivity`)."""
 TAKE_UP_AMOUNT = 1.0
 """Take-up log-odds per unit of log(offered / requested amount), for offers below the ask."""
 TAKE_UP_TERM = 0.4
@@ -52,7 +53,15 @@ def alternative_apr(z_std: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.round(np.clip(0.15 + 0.05 * z_std + noise, 0.05, 0.36), 4)
 
 
+def price_sensitivity(z_std: np.ndarray) -> np.ndarray:
+    """Fall in the take-up log-odds per unit of APR: :data:`TAKE_UP_PRICE` at average risk, up
+    to twice that for the safest applicants (prime customers shop around), half for the riskiest.
+    """
+    return TAKE_UP_PRICE * np.clip(np.exp(-0.35 * z_std), 0.5, 2.0)
+
+
 def take_up_probability(
+    z_std: np.ndarray,
     alternative: np.ndarray,
     apr: np.ndarray,
     amount: np.ndarray,
@@ -61,12 +70,13 @@ def take_up_probability(
     term_requested: np.ndarray,
     is_fraud: np.ndarray,
 ) -> np.ndarray:
-    """Probability that the applicant accepts the offer (``amount`` at ``apr`` over ``term``)."""
+    """Probability that the applicant accepts the offer (``amount`` at ``apr`` over ``term``);
+    ``z_std`` is the applicant's standardised true risk at the reference offer."""
     cut = np.log(np.minimum(amount / requested, 1.0))
     other_term = np.abs(np.log(np.asarray(term, float) / np.asarray(term_requested, float)))
     logit = (
         TAKE_UP_INTERCEPT
-        - TAKE_UP_PRICE * (apr - alternative)
+        - price_sensitivity(z_std) * (apr - alternative)
         + TAKE_UP_AMOUNT * cut
         - TAKE_UP_TERM * other_term
     )
@@ -190,6 +200,7 @@ def offer_outcomes(portfolio: Portfolio, offers: pd.DataFrame) -> pd.DataFrame:
     skill = {k: np.asarray(v, dtype=float) for k, v in meta["collector_skill"].items()}
     pd_12m = probability_bad(risk, alpha, cure_table(risk, cfg, Collectors(skill)), cfg)
     take = take_up_probability(
+        z_std_ref,
         truth["alternative_apr"].to_numpy(float)[pos],
         apr,
         amount,

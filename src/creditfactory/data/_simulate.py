@@ -246,7 +246,9 @@ def _incumbent_offers(
         - offer_log_odds(requested, REFERENCE_APR, term_req, income, debt)
     )
     alternative = alternative_apr(risk.z_std, rng)
-    take = take_up_probability(alternative, apr, amount, requested, term, term_req, risk.is_fraud)
+    take = take_up_probability(
+        risk.z_std, alternative, apr, amount, requested, term, term_req, risk.is_fraud
+    )
     taken = rng.random(len(apr)) < take
     return _Offers(
         approved=approved,
