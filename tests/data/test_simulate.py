@@ -238,7 +238,10 @@ def test_macro_shock_raises_default_after_its_month(book: Portfolio) -> None:
     shock = pd.Timestamp(book.config.macro_shock_month)
     before = frame[frame["applied_at"] < shock - pd.DateOffset(months=12)]
     after = frame[frame["applied_at"] >= shock]
-    assert after["bad"].mean() > 1.25 * before["bad"].mean()
+    # genuine applicants (fraud defaults whatever the economy; rings come in lumps): seed 11
+    # measured 2.2x; the bound leaves room for a book this size
+    genuine_before, genuine_after = before[~before["is_fraud"]], after[~after["is_fraud"]]
+    assert genuine_after["bad"].mean() > 1.5 * genuine_before["bad"].mean()
     # applicants drift: utilisation rises after the shock (what monitoring should find)
     assert after["utilisation"].mean() > before["utilisation"].mean() + 0.03
     # and the roll from M1 to M2 rises in the months after the shock

@@ -11,6 +11,7 @@ import pandas as pd
 from creditfactory.data._config import CHANNELS, SimulationConfig
 from creditfactory.data._customers import CustomerBase
 from creditfactory.data._fraud import FraudLayout, ring_identifiers
+from creditfactory.data._fraud_signals import disguise
 from creditfactory.data._identity import make_phones
 from creditfactory.data._random import choice_rows, ids, sigmoid
 from creditfactory.data._reference import (
@@ -197,7 +198,6 @@ def make_applications(
     max_hist = np.maximum((age - 18) * 12, 6)
     history = np.where(thin, np.nan, np.round(6 + rng.random(n) * (max_hist - 6)))
     inq_rate = np.exp(0.1 + 0.45 * u + 0.3 * is_young) * np.where(thin, 0.4, 1.0)
-    inq_rate = np.where(is_fraud, 3.5, inq_rate)
     inq3 = rng.poisson(inq_rate)
     inq6 = inq3 + rng.poisson(inq_rate * 0.8)
     delq = np.where(thin, 0, rng.poisson(np.exp(-2.0 + 0.8 * u)))
@@ -237,38 +237,31 @@ def make_applications(
 
     ip = rng.integers(1, 255, (n, 4))
     ip[:, 0] = rng.choice([36, 58, 101, 112, 117, 183, 220, 223], n)
-    in_ring = ring >= 0
-    ip[in_ring, :3] = np.column_stack(
-        [np.full(in_ring.sum(), 117), ring[in_ring] % 250 + 1, ring[in_ring] // 250 % 250 + 1]
-    )
     ip_address = np.char.add(
         np.char.add(np.char.add(ip[:, 0].astype(str), "."), np.char.add(ip[:, 1].astype(str), ".")),
         np.char.add(np.char.add(ip[:, 2].astype(str), "."), ip[:, 3].astype(str)),
     )
     city = col["city"]
-    match_p = np.where(is_fraud, 0.45, 0.94)
+    match_p = 0.94
     other_city = np.array([c[0] for c in CITIES])[rng.integers(0, len(CITIES), n)]
     gps_city = np.where(rng.random(n) < match_p, city, other_city)
 
-    contacts = np.where(
-        is_fraud,
-        np.round(np.exp(rng.normal(np.log(70), 0.9, n))),
-        np.round(np.exp(rng.normal(np.log(260), 0.6, n))),
-    ).astype(np.int64)
-    black_mean = np.where(is_fraud, 0.12, sigmoid(-4.6 + 0.45 * u))
+    # fraudulent rows are drawn like honest ones here; disguise() then gives some away
+    contacts = np.round(np.exp(rng.normal(np.log(260), 0.6, n))).astype(np.int64)
+    black_mean = sigmoid(-4.6 + 0.45 * u)
     black_share = np.round(np.clip(rng.beta(2.0, 2.0 / black_mean - 2.0), 0, 1), 4)
-    apps = rng.poisson(np.where(is_fraud, 9.0, np.exp(0.6 + 0.45 * u + 0.3 * is_young)))
-    fill = np.exp(rng.normal(np.where(is_fraud, np.log(75), np.log(240)), 0.45))
+    apps = rng.poisson(np.exp(0.6 + 0.45 * u + 0.3 * is_young))
+    fill = np.exp(rng.normal(np.log(240), 0.45, n))
     hour = (applied_at.astype("datetime64[h]").astype(np.int64)) % 24
     night = hour < 6
-    tier_score = np.log(income / 6000.0) + rng.normal(0, 0.6, n) - 0.6 * is_fraud
+    tier_score = np.log(income / 6000.0) + rng.normal(0, 0.6, n)
     phone_tier = np.array(PHONE_TIERS)[np.digitize(tier_score, [-0.6, 0.3, 1.0])]
     spend = np.exp(rng.normal(np.log(700) + 0.6 * np.log(income / 8000.0) - 0.15 * u, 0.7))
-    spend = np.where(rng.random(n) < 0.25 + 0.3 * is_fraud, np.nan, np.round(spend, -1))
+    spend = np.where(rng.random(n) < 0.25, np.nan, np.round(spend, -1))
 
     hidden = rng.normal(0.0, 1.0, n)
     covered = rng.random(n) < cfg.third_party_coverage * np.where(thin, 0.6, 1.15)
-    tps = 640.0 - 38.0 * (0.55 * u + 0.65 * hidden + rng.normal(0, 0.55, n)) - 60.0 * is_fraud
+    tps = 640.0 - 38.0 * (0.55 * u + 0.65 * hidden + rng.normal(0, 0.55, n))
     tps = np.where(covered, np.round(np.clip(tps, 350, 950)), np.nan)
 
     frame = pd.DataFrame(
@@ -315,4 +308,5 @@ def make_applications(
             "id_number": col["id_number"],
         }
     )
+    frame = disguise(frame, is_fraud, ring, rng)
     return ApplicationDraw(frame, is_fraud, ring, forged_all, latent, hidden, month_index)

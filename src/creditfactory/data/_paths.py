@@ -102,7 +102,9 @@ def simulate_paths(
             c = np.where(risk.is_fraud[dlq], sigmoid(logit), c)
             uu = u[dlq]
             cure = uu < c
-            partial = ~cure & (uu < c + (1.0 - c) * ps)
+            # fraudsters never pay part of what they owe
+            ps_dlq = np.where(risk.is_fraud[dlq], 0.0, ps)
+            partial = ~cure & (uu < c + (1.0 - c) * ps_dlq)
             roll = ~cure & ~partial
             done = t >= risk.term[dlq]
             rolled = np.where(bucket >= MAX_BUCKET, CHARGED_OFF, bucket + 1)
