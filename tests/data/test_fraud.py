@@ -147,7 +147,8 @@ def test_rings_vary_in_size_shared_identifiers_and_members(books: list[Portfolio
     apps = pf.applications.assign(ring_id=pf.truth["ring_id"])
     rings = apps[apps["ring_id"].notna()].groupby("ring_id")
     sizes = rings.size()
-    assert sizes.min() < 6 and sizes.max() > 12
+    assert sizes.min() < 6
+    assert sizes.max() > 12
     # which identifiers a ring shares differs from ring to ring
     shares = pd.DataFrame(
         {
@@ -156,7 +157,8 @@ def test_rings_vary_in_size_shared_identifiers_and_members(books: list[Portfolio
         }
     )
     assert shares.drop_duplicates().shape[0] >= 4
-    assert 0.2 < shares.mean().min() and shares.mean().max() < 0.95
+    assert shares.mean().min() > 0.2
+    assert shares.mean().max() < 0.95
 
 
 def test_tells_follow_the_ring_script_and_some_members_are_clean() -> None:
@@ -178,7 +180,8 @@ def test_tells_follow_the_ring_script_and_some_members_are_clean() -> None:
     # members of rings whose script has no tell at all
     assert clean.mean() > CLEAN_MEMBER_SHARE - 0.03
     shown = tells[is_fraud].mean(axis=0)
-    assert (shown > 0.2).all() and (shown < 0.45).all()  # each tell: a minority of fraud
+    assert (shown > 0.2).all()
+    assert (shown < 0.45).all()
 
 
 def test_fraud_repays_almost_nothing(book: Portfolio) -> None:
