@@ -6,6 +6,7 @@ campaigns); ``Portfolio.write``/``Portfolio.read`` store it as Parquet; ``read_t
 data against a declared schema.
 """
 
+from creditfactory.data._blacklist import blacklist_lines, confirmed_fraud_identifiers
 from creditfactory.data._config import SimulationConfig
 from creditfactory.data._identity import is_valid_id_number, valid_id_mask
 from creditfactory.data._loader import read_table
@@ -23,6 +24,8 @@ __all__ = [
     "Schema",
     "SimulationConfig",
     "amortisation_schedule",
+    "blacklist_lines",
+    "confirmed_fraud_identifiers",
     "is_valid_id_number",
     "read_table",
     "simulate",
