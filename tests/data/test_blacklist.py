@@ -66,7 +66,8 @@ def test_the_example_blacklist_is_the_twins() -> None:
     spec = importlib.util.spec_from_file_location(
         "build_blacklist", EXAMPLES / "build_blacklist.py"
     )
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     shipped = (EXAMPLES / "blacklist.txt").read_text(encoding="utf-8")

@@ -36,6 +36,7 @@ class ApplicationDraw:
     latent: np.ndarray  # the applicant's standardised unobservable character
     hidden: np.ndarray  # unobserved risk draw (standard normal) feeding the truth
     month_index: np.ndarray  # month of application, 0 = first month of history
+    response: np.ndarray  # index of the campaign response the application answers, -1 if none
 
 
 def _month_starts(cfg: SimulationConfig) -> np.ndarray:
@@ -90,6 +91,13 @@ _HOURS = np.array(
 )
 
 
+def _times_of_day(days: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A time on each of ``days``, with the usual hours of application."""
+    hour = rng.choice(24, size=len(days), p=_HOURS / _HOURS.sum())
+    seconds = hour * 3600 + rng.integers(0, 3600, len(days))
+    return days.astype("datetime64[s]") + seconds.astype("timedelta64[s]")
+
+
 def _times_fraud(
     layout: FraudLayout, cfg: SimulationConfig, rng: np.random.Generator
 ) -> np.ndarray:
@@ -115,27 +123,41 @@ def make_applications(
     layout: FraudLayout,
     forged: np.ndarray,
     rng: np.random.Generator,
+    invited: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> ApplicationDraw:
     """Draw every application: genuine ones from the customer base, fraudulent ones from the
-    fraudsters' identities and rings; rows come out sorted by time with ids in that order."""
+    fraudsters' identities and rings; rows come out sorted by time with ids in that order.
+    ``invited`` (customer index, day) are campaign responses: each is one of the genuine
+    applications, made that day through the app."""
     n_fraud = fraudsters.size
     n_gen = cfg.n_applications - n_fraud
+    no_one = (np.zeros(0, np.int64), np.zeros(0, "datetime64[D]"))
+    inv_who, inv_day = invited if invited is not None else no_one
+    n_inv = min(len(inv_who), n_gen)
     garr = genuine.arrays
     cutoff = np.datetime64(cfg.first_month, "D") - np.timedelta64(int(25 * 365.25), "D")
     young = garr["birth_date"] > cutoff
     propensity = np.exp(0.3 * young + 0.2 * (garr["relationship"] == "none"))
     propensity *= np.where(np.isnat(genuine.dormant_since), 1.0, 0.5)
-    who = rng.choice(genuine.size, size=n_gen, p=propensity / propensity.sum())
+    who = rng.choice(genuine.size, size=n_gen - n_inv, p=propensity / propensity.sum())
+    who = np.concatenate([inv_who[:n_inv], who])
+    response = np.concatenate([np.arange(n_inv), np.full(n_gen - n_inv + n_fraud, -1)])
     index = np.concatenate([who, genuine.size + np.arange(n_fraud)])
     is_fraud = np.concatenate([np.zeros(n_gen, bool), np.ones(n_fraud, bool)])
     ring = np.concatenate([np.full(n_gen, -1), layout.ring])
     forged_all = np.concatenate([np.zeros(n_gen, bool), forged])
     latent = np.concatenate([genuine.latent[who], fraudsters.latent])
-    applied_at = np.concatenate([_times_genuine(n_gen, cfg, rng), _times_fraud(layout, cfg, rng)])
+    applied_at = np.concatenate(
+        [
+            _times_of_day(inv_day[:n_inv], rng),
+            _times_genuine(n_gen - n_inv, cfg, rng),
+            _times_fraud(layout, cfg, rng),
+        ]
+    )
 
     order = np.argsort(applied_at, kind="stable")
-    index, is_fraud, ring, forged_all, latent, applied_at = (
-        a[order] for a in (index, is_fraud, ring, forged_all, latent, applied_at)
+    index, is_fraud, ring, forged_all, latent, applied_at, response = (
+        a[order] for a in (index, is_fraud, ring, forged_all, latent, applied_at, response)
     )
     n = cfg.n_applications
     col: dict[str, Any] = {
@@ -162,6 +184,8 @@ def make_applications(
     occ = col["occupation"]
     ch_p[:, 6] *= np.where(np.isin(occ, ["farmer", "micro_business_owner"]), 4.0, 0.3)
     ch_p[:, 5] *= np.where(occ == "student", 3.0, 1.0)
+    app_only = (np.arange(len(CHANNELS)) == CHANNELS.index("app")).astype(float)
+    ch_p[response >= 0] = app_only  # campaign responders apply through the app
     channel_idx = choice_rows(ch_p, rng)
     channel = np.array(CHANNELS)[channel_idx]
     prod_p = np.array([CHANNEL_PRODUCTS[c] for c in CHANNELS])[channel_idx]
@@ -309,4 +333,4 @@ def make_applications(
         }
     )
     frame = disguise(frame, is_fraud, ring, rng)
-    return ApplicationDraw(frame, is_fraud, ring, forged_all, latent, hidden, month_index)
+    return ApplicationDraw(frame, is_fraud, ring, forged_all, latent, hidden, month_index, response)
