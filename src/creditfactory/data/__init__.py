@@ -10,6 +10,7 @@ from creditfactory.data._blacklist import blacklist_lines, confirmed_fraud_ident
 from creditfactory.data._config import SimulationConfig
 from creditfactory.data._identity import is_valid_id_number, valid_id_mask
 from creditfactory.data._loader import read_table
+from creditfactory.data._oracles import collection_oracle, response_oracle
 from creditfactory.data._portfolio import TABLES, Portfolio
 from creditfactory.data._schedule import amortisation_schedule
 from creditfactory.data._schema import Column, Schema
@@ -25,9 +26,11 @@ __all__ = [
     "SimulationConfig",
     "amortisation_schedule",
     "blacklist_lines",
+    "collection_oracle",
     "confirmed_fraud_identifiers",
     "is_valid_id_number",
     "read_table",
+    "response_oracle",
     "simulate",
     "summarise",
     "valid_id_mask",
