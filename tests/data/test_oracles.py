@@ -31,6 +31,12 @@ def books(book: Portfolio) -> list[Portfolio]:
     return [book, simulate(SimulationConfig(n_applications=30_000, seed=12))]
 
 
+def _delinquent(pf: Portfolio) -> pd.DataFrame:
+    """Collections rows of delinquent account-months (not the months after charge-off)."""
+    coll = pf.collections
+    return coll[coll["bucket"] != "charged_off"]
+
+
 def _within(p: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     """Realised rate, mean probability and 4 standard errors of their difference."""
     return float(y.mean()), float(p.mean()), 4.0 * float(np.sqrt((p * (1 - p)).sum())) / len(p)
@@ -38,7 +44,7 @@ def _within(p: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
 
 def test_collection_oracle_reproduces_the_realised_probabilities(books: list[Portfolio]) -> None:
     for pf in books:
-        coll = pf.collections
+        coll = _delinquent(pf)
         got = collection_oracle(pf, coll)
         assert got.index.equals(coll.index)
         # the realised probability was stored as float32
@@ -129,8 +135,8 @@ def test_response_oracle_answers_for_customers_never_contacted(book: Portfolio) 
 def test_oracles_work_on_a_book_read_back(tmp_path: Path) -> None:
     pf = simulate(SimulationConfig(n_applications=3_000, seed=5))
     back = Portfolio.read(pf.write(tmp_path / "book"))
-    a = collection_oracle(pf, pf.collections.assign(action="legal"))
-    b = collection_oracle(back, back.collections.assign(action="legal"))
+    a = collection_oracle(pf, _delinquent(pf).assign(action="legal"))
+    b = collection_oracle(back, _delinquent(back).assign(action="legal"))
     np.testing.assert_allclose(a["cure_prob"], b["cure_prob"], rtol=1e-12)
     c = response_oracle(pf, pf.campaigns.assign(channel="call"))
     d = response_oracle(back, back.campaigns.assign(channel="call"))
@@ -145,6 +151,10 @@ def test_bad_plans_are_named(book: Portfolio) -> None:
         collection_oracle(book, coll.assign(action="agent_call", collector_id="FIELD-001"))
     with pytest.raises(DataError, match="not a delinquent account-month"):
         collection_oracle(book, coll.assign(mob=99))
+    after = book.collections[book.collections["bucket"] == "charged_off"].head(2)
+    assert len(after) == 2
+    with pytest.raises(DataError, match="not a delinquent account-month"):
+        collection_oracle(book, after.assign(action="agency"))
     with pytest.raises(DataError, match=r"missing column\(s\) \['action'\]"):
         collection_oracle(book, coll[["loan_id", "mob"]])
     camp = book.campaigns.head(3)

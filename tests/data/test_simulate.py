@@ -202,6 +202,7 @@ def test_collection_actions_have_segment_specific_effects(book: Portfolio) -> No
         "field_visit",
         "agency",
         "legal",
+        "debt_sale",  # after charge-off
     }
     assert (m1["action"].astype(str).value_counts(normalize=True) > 0.15).sum() == 3
 

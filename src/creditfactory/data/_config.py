@@ -200,7 +200,11 @@ class SimulationConfig(BaseModel):
         "higher utilisation): the population shift monitoring should find.",
     )
     prepayment_rate: float = Field(
-        0.015, ge=0.0, le=0.5, description="Monthly probability that a current loan prepays."
+        0.045,
+        ge=0.0,
+        le=0.5,
+        description="Monthly probability that a current loan settles early (about a quarter of "
+        "cash loans that reach maturity were settled early).",
     )
     partial_payment_share: float = Field(
         0.15,

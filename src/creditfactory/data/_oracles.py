@@ -26,6 +26,7 @@ from creditfactory.data._campaigns import (
     response_model,
 )
 from creditfactory.data._config import COLLECTION_ACTIONS, PAYER_TYPES
+from creditfactory.data._paths import partial_share
 from creditfactory.data._portfolio import Portfolio
 from creditfactory.data._random import logit, sigmoid
 from creditfactory.data._risk import _POOLED
@@ -86,6 +87,7 @@ def collection_oracle(portfolio: Portfolio, plan: pd.DataFrame) -> pd.DataFrame:
     assert cfg is not None
     plan = _require(plan, ("loan_id", "mob", "action"), "plan")
     coll = portfolio.collections
+    coll = coll[coll["bucket"].astype(str) != "charged_off"]  # after charge-off: no cures
     key = pd.MultiIndex.from_arrays([coll["loan_id"].astype(str), coll["mob"].astype(np.int64)])
     wanted = pd.MultiIndex.from_arrays(
         [plan["loan_id"].astype(str), pd.to_numeric(plan["mob"]).astype(np.int64)]
@@ -139,7 +141,7 @@ def collection_oracle(portfolio: Portfolio, plan: pd.DataFrame) -> pd.DataFrame:
             value[~named] = sigmoid(logit_a[~named][:, None] + pool_skill[None, :]).mean(axis=1)
         cure[rows] = value
     cure = np.where(fraud, sigmoid(base), cure)
-    partial = np.where(fraud, 0.0, cfg.partial_payment_share)
+    partial = partial_share(fraud, cfg.partial_payment_share)
     return pd.DataFrame(
         {
             "loan_id": plan["loan_id"].to_numpy(),

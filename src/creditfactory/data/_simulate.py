@@ -150,7 +150,14 @@ def simulate(config: SimulationConfig | None = None, progress: Progress | None =
     decisions = incumbent_decisions(apps, cfg)
 
     step(5)
-    book = book_loans(apps, decisions, _truncate(paths, cfg.max_months_on_book), cfg, rs["loans"])
+    book = book_loans(
+        apps,
+        decisions,
+        _truncate(paths, cfg.max_months_on_book),
+        cfg,
+        rs["loans"],
+        recovery_kind=np.where(risk.is_fraud, 3, risk.payer),
+    )
 
     step(6)
     campaign_table = link_responses(campaigns, draw.response, apps)
