@@ -332,5 +332,12 @@ def make_applications(
             "id_number": col["id_number"],
         }
     )
-    frame = disguise(frame, is_fraud, ring, rng)
+    frame = disguise(
+        frame,
+        is_fraud,
+        ring,
+        rng,
+        tell_rate=cfg.fraud_tell_rate,
+        clean_share=cfg.fraud_clean_member_share,
+    )
     return ApplicationDraw(frame, is_fraud, ring, forged_all, latent, hidden, month_index, response)

@@ -19,11 +19,9 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-CLEAN_MEMBER_SHARE = 0.2
-"""Share of ring members recruited with a clean profile: no tell at all."""
 SCRIPT_FOLLOWED = 0.9
 """Probability that a ring member shows one of the ring's tells."""
-_SLOPPINESS = (1.2, 1.8)  # Beta parameters: mean sloppiness 0.4
+_CONCENTRATION = 3.0  # sloppiness ~ Beta(3 m, 3 (1 - m)) around the mean tell rate m
 _IP_FIRST = np.array([36, 58, 101, 112, 117, 183, 220, 223])
 SUBNET_SHARE = 0.6
 """Share of rings whose members apply from one /24 subnet."""
@@ -78,8 +76,17 @@ TELLS: dict[str, Callable[[int, np.random.Generator], dict[str, np.ndarray]]] = 
 """Each tell and the fields it overwrites (drawn from the fraud-typical distribution)."""
 
 
-def draw_tells(is_fraud: np.ndarray, ring: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """(n, len(TELLS)) bool: which tells each application shows (never a genuine one)."""
+def draw_tells(
+    is_fraud: np.ndarray,
+    ring: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    tell_rate: float = 0.4,
+    clean_share: float = 0.2,
+) -> np.ndarray:
+    """(n, len(TELLS)) bool: which tells each application shows (never a genuine one).
+    Sloppiness (the chance of each tell) is drawn per lone fraudster and per ring with mean
+    ``tell_rate``; ``clean_share`` of ring members show none."""
     n, k = len(is_fraud), len(TELLS)
     tells = np.zeros((n, k), dtype=bool)
     rows = np.flatnonzero(is_fraud)
@@ -88,11 +95,12 @@ def draw_tells(is_fraud: np.ndarray, ring: np.ndarray, rng: np.random.Generator)
     r = ring[rows]
     in_ring = r >= 0
     n_rings = int(r.max()) + 1 if in_ring.any() else 0
-    ring_sloppy = rng.beta(*_SLOPPINESS, n_rings)
+    shape = (_CONCENTRATION * max(tell_rate, 1e-6), _CONCENTRATION * max(1 - tell_rate, 1e-6))
+    ring_sloppy = rng.beta(*shape, n_rings)
     ring_script = rng.random((n_rings, k)) < ring_sloppy[:, None]
-    lone_sloppy = rng.beta(*_SLOPPINESS, len(rows))
+    lone_sloppy = rng.beta(*shape, len(rows))
     lone = rng.random((len(rows), k)) < lone_sloppy[:, None]
-    clean = in_ring & (rng.random(len(rows)) < CLEAN_MEMBER_SHARE)
+    clean = in_ring & (rng.random(len(rows)) < clean_share)
     follows = rng.random((len(rows), k)) < SCRIPT_FOLLOWED
     member = ring_script[np.maximum(r, 0)] & follows & ~clean[:, None]
     tells[rows] = np.where(in_ring[:, None], member, lone)
@@ -100,13 +108,20 @@ def draw_tells(is_fraud: np.ndarray, ring: np.ndarray, rng: np.random.Generator)
 
 
 def disguise(
-    frame: pd.DataFrame, is_fraud: np.ndarray, ring: np.ndarray, rng: np.random.Generator
+    frame: pd.DataFrame,
+    is_fraud: np.ndarray,
+    ring: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    tell_rate: float = 0.4,
+    clean_share: float = 0.2,
 ) -> pd.DataFrame:
-    """Overwrite the fields that give each fraudulent application away (its tells); every other
-    field keeps the honest-looking value it was drawn with. Ring members also share a subnet
-    for their IP addresses in most rings."""
-    out = frame.copy()
-    tells = draw_tells(is_fraud, ring, rng)
+    """Overwrite (in place) the fields that give each fraudulent application away (its tells);
+    every other field keeps the honest-looking value it was drawn with. Ring members also
+    share a subnet for their IP addresses in most rings. Returns ``frame``."""
+    out = frame
+    before_mismatch = frame["gps_city_mismatch"].to_numpy(bool).copy()
+    tells = draw_tells(is_fraud, ring, rng, tell_rate=tell_rate, clean_share=clean_share)
     for k, make in enumerate(TELLS.values()):
         rows = np.flatnonzero(tells[:, k])
         for column, values in make(len(rows), rng).items():
@@ -115,17 +130,17 @@ def disguise(
                 values = np.where(np.isnan(col[rows]), np.nan, values)
             col[rows] = values.astype(col.dtype, copy=False)
             out[column] = col
-    out["gps_city"] = _gps_city(out, frame, rng)
+    out["gps_city"] = _gps_city(out, before_mismatch, rng)
     out["ip_address"] = _ring_ips(out["ip_address"].to_numpy(dtype=str), ring, rng)
     return out
 
 
-def _gps_city(out: pd.DataFrame, before: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+def _gps_city(out: pd.DataFrame, before: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Keep ``gps_city`` consistent with a mismatch flag a tell has set: a mismatched row whose
     GPS city was the declared one takes another row's GPS city that differs from it."""
     gps = out["gps_city"].to_numpy(dtype=object).copy()
     city = out["city"].to_numpy(dtype=object)
-    flip = out["gps_city_mismatch"].to_numpy(bool) & ~before["gps_city_mismatch"].to_numpy(bool)
+    flip = out["gps_city_mismatch"].to_numpy(bool) & ~before
     pool = np.unique(city)
     for i in np.flatnonzero(flip):
         choices = pool[pool != city[i]]
