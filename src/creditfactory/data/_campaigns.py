@@ -11,6 +11,7 @@ less, and what uplift they have sits with a minority (those a contact can bring 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,12 +32,13 @@ DORMANT_DAYS = 180
 
 @dataclass(frozen=True)
 class Campaigns:
-    """The campaigns table plus the responders' applications to come."""
+    """Every contact as compact arrays (the table is built once the applications exist), plus
+    the responders' applications to come."""
 
-    frame: pd.DataFrame
+    arrays: dict[str, np.ndarray]  # one array per column, codes for the text ones
     responder: np.ndarray  # customer index (into the genuine base) of each response
     responded_at: np.ndarray  # datetime64[D] of each response (the day the customer applies)
-    row: np.ndarray  # row of the campaigns table each response comes from
+    row: np.ndarray  # contact (row of the campaigns table) each response comes from
 
 
 def reactivatable(customers: CustomerBase, rng: np.random.Generator) -> np.ndarray:
@@ -98,11 +100,8 @@ def make_campaigns(
     frame = customers.arrays
     n_cust = customers.size
     size = round(cfg.campaign_reach * n_cust)
-    if cfg.n_campaigns == 0 or size == 0:
-        return _no_responses(_empty())
-    parts: list[pd.DataFrame] = []
-    targeted: list[np.ndarray] = []
-    for c in range(cfg.n_campaigns):
+    parts: list[dict[str, np.ndarray]] = []
+    for c in range(cfg.n_campaigns if size else 0):
         offset = (c + 1) * cfg.months_of_history // (cfg.n_campaigns + 1)
         sent = np.datetime64(add_months(cfg.first_month, offset), "D") + np.timedelta64(9, "D")
         eligible = np.flatnonzero(frame["customer_since"] <= sent)
@@ -114,19 +113,30 @@ def make_campaigns(
             eligible, size=min(size, len(eligible)), replace=False, p=weight / weight.sum()
         )
         parts.append(_contacts(c, sent, pick, customers, comeback, cfg, rng))
-        targeted.append(pick)
-    if not parts:
-        return _no_responses(_empty())
-    table = pd.concat(parts, ignore_index=True)
-    who = np.concatenate(targeted)
-    rows = np.flatnonzero(table["responded"].to_numpy())
-    responded_at = table["responded_at"].to_numpy().astype("datetime64[D]")[rows]
-    return Campaigns(table, who[rows], responded_at, rows)
+    if parts:
+        arrays = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    else:
+        arrays = {k: np.zeros(0, dtype=v) for k, v in _ARRAY_DTYPES.items()}
+    rows = np.flatnonzero(arrays["responded"])
+    return Campaigns(arrays, arrays["who"][rows], arrays["responded_at"][rows], rows)
 
 
-def _no_responses(table: pd.DataFrame) -> Campaigns:
-    empty = np.zeros(0, dtype=np.int64)
-    return Campaigns(table, empty, np.zeros(0, dtype="datetime64[D]"), empty)
+_ARRAY_DTYPES: dict[str, Any] = {
+    "campaign": np.int64,
+    "who": np.int64,
+    "sent_at": "datetime64[D]",
+    "channel": np.int64,
+    "offer": np.int64,
+    "offer_limit": np.float64,
+    "treatment": bool,
+    "days_inactive": np.int64,
+    "dormant": bool,
+    "responded": bool,
+    "responded_at": "datetime64[D]",
+    "contact_cost": np.float64,
+    "true_p_control": np.float64,
+    "true_uplift": np.float64,
+}
 
 
 def _contacts(
@@ -137,7 +147,7 @@ def _contacts(
     comeback: np.ndarray,
     cfg: SimulationConfig,
     rng: np.random.Generator,
-) -> pd.DataFrame:
+) -> dict[str, np.ndarray]:
     frame = customers.arrays
     n = len(who)
     age = (sent - frame["birth_date"][who].astype("datetime64[D]")).astype(np.int64) / 365.25
@@ -161,45 +171,64 @@ def _contacts(
     )
     p = np.where(treated, p_control + uplift, p_control)
     responded = rng.random(n) < p
-    limit = offer_limit(income)
     # a response is an application, so it falls before the observation date
     latest = max(int((np.datetime64(cfg.observation_date, "D") - sent).astype(np.int64)) - 1, 1)
-    names = np.array(CAMPAIGN_CHANNELS)[channel]
-    cost = np.where(treated, np.array([CONTACT_COST[x] for x in CAMPAIGN_CHANNELS])[channel], 0.0)
-    return pd.DataFrame(
-        {
-            "campaign_id": np.full(n, f"K{c + 1:03d}"),
-            "customer_id": customers.frame["customer_id"].take(who).array,
-            "sent_at": np.full(n, sent),
-            "channel": names,
-            "offer": np.array(OFFERS)[offer],
-            "offer_limit": np.where(offer == 0, limit, np.nan),
-            "offer_rate_discount": np.where(offer == 1, RATE_DISCOUNT, np.nan),
-            "treatment": treated,
-            "days_inactive": days.astype(np.int64),
-            "dormant": dormant,
-            "responded": responded,
-            "responded_at": np.where(
-                responded,
-                sent + np.minimum(rng.integers(1, 31, n), latest).astype("timedelta64[D]"),
-                np.datetime64("NaT", "D"),
-            ),
-            "contact_cost": cost,
-            "true_p_control": p_control,
-            "true_uplift": uplift,
-        }
-    )
+    cost = np.array([CONTACT_COST[x] for x in CAMPAIGN_CHANNELS])[channel]
+    return {
+        "campaign": np.full(n, c, dtype=np.int64),
+        "who": who.astype(np.int64),
+        "sent_at": np.full(n, sent),
+        "channel": channel.astype(np.int64),
+        "offer": offer.astype(np.int64),
+        "offer_limit": offer_limit(income),
+        "treatment": treated,
+        "days_inactive": days.astype(np.int64),
+        "dormant": dormant,
+        "responded": responded,
+        "responded_at": np.where(
+            responded,
+            sent + np.minimum(rng.integers(1, 31, n), latest).astype("timedelta64[D]"),
+            np.datetime64("NaT", "D"),
+        ),
+        "contact_cost": np.where(treated, cost, 0.0),
+        "true_p_control": p_control,
+        "true_uplift": uplift,
+    }
 
 
-def link_responses(campaigns: Campaigns, response: np.ndarray, apps: pd.DataFrame) -> pd.DataFrame:
-    """The campaigns table with ``application_id``: the application each response became
+def campaigns_table(
+    campaigns: Campaigns, customers: CustomerBase, response: np.ndarray, apps: pd.DataFrame
+) -> pd.DataFrame:
+    """The campaigns table, with ``application_id``: the application each response became
     (null for contacts that did not respond)."""
-    table = campaigns.frame.copy()
-    linked = np.full(len(table), None, dtype=object)
+    a = campaigns.arrays
+    n = len(a["who"])
+    offer = a["offer"]
+    linked = np.full(n, None, dtype=object)
     rows = np.flatnonzero(response >= 0)
     linked[campaigns.row[response[rows]]] = apps["application_id"].to_numpy()[rows]
-    table.insert(table.columns.get_loc("responded_at") + 1, "application_id", linked)
-    return table
+    names = np.array([f"K{c + 1:03d}" for c in range(int(a["campaign"].max(initial=-1)) + 1)])
+    names = names[a["campaign"]] if n else np.zeros(0, dtype=str)
+    return pd.DataFrame(
+        {
+            "campaign_id": pd.array(names, dtype="str"),
+            "customer_id": customers.frame["customer_id"].take(a["who"]).array,
+            "sent_at": a["sent_at"].astype("datetime64[s]"),
+            "channel": pd.array(np.array(CAMPAIGN_CHANNELS)[a["channel"]], dtype="str"),
+            "offer": pd.array(np.array(OFFERS)[offer], dtype="str"),
+            "offer_limit": np.where(offer == 0, a["offer_limit"], np.nan),
+            "offer_rate_discount": np.where(offer == 1, RATE_DISCOUNT, np.nan),
+            "treatment": a["treatment"],
+            "days_inactive": a["days_inactive"],
+            "dormant": a["dormant"],
+            "responded": a["responded"],
+            "responded_at": a["responded_at"].astype("datetime64[s]"),
+            "application_id": linked,
+            "contact_cost": a["contact_cost"],
+            "true_p_control": a["true_p_control"],
+            "true_uplift": a["true_uplift"],
+        }
+    )
 
 
 def response_truth(
@@ -221,24 +250,3 @@ def response_truth(
 def offer_limit(income: np.ndarray) -> np.ndarray:
     """Pre-approved limit offered to a customer of true monthly ``income``."""
     return np.round(np.clip(income * 3.0, 2_000, 100_000), -2)
-
-
-def _empty() -> pd.DataFrame:
-    cols = {
-        "campaign_id": "str",
-        "customer_id": "str",
-        "sent_at": "datetime64[s]",
-        "channel": "str",
-        "offer": "str",
-        "offer_limit": "float64",
-        "offer_rate_discount": "float64",
-        "treatment": "bool",
-        "days_inactive": "int64",
-        "dormant": "bool",
-        "responded": "bool",
-        "responded_at": "datetime64[s]",
-        "contact_cost": "float64",
-        "true_p_control": "float64",
-        "true_uplift": "float64",
-    }
-    return pd.DataFrame({k: pd.Series(dtype=v) for k, v in cols.items()})

@@ -10,7 +10,7 @@ import pandas as pd
 import creditfactory
 from creditfactory.data._applications import make_applications
 from creditfactory.data._campaigns import (
-    link_responses,
+    campaigns_table,
     make_campaigns,
     reactivatable,
     response_truth,
@@ -160,7 +160,7 @@ def simulate(config: SimulationConfig | None = None, progress: Progress | None =
     )
 
     step(6)
-    campaign_table = link_responses(campaigns, draw.response, apps)
+    campaign_table = campaigns_table(campaigns, genuine, draw.response, apps)
     customers = _customers_table(genuine, fraudsters, apps, campaign_table)
     customers = customers.assign(**response_truth(genuine, comeback, len(customers)))
 
