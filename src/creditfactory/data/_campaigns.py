@@ -122,14 +122,14 @@ def make_campaigns(
 
 
 _ARRAY_DTYPES: dict[str, Any] = {
-    "campaign": np.int64,
-    "who": np.int64,
+    "campaign": np.int16,
+    "who": np.int32,
     "sent_at": "datetime64[D]",
-    "channel": np.int64,
-    "offer": np.int64,
+    "channel": np.int8,
+    "offer": np.int8,
     "offer_limit": np.float64,
     "treatment": bool,
-    "days_inactive": np.int64,
+    "days_inactive": np.int32,
     "dormant": bool,
     "responded": bool,
     "responded_at": "datetime64[D]",
@@ -175,14 +175,14 @@ def _contacts(
     latest = max(int((np.datetime64(cfg.observation_date, "D") - sent).astype(np.int64)) - 1, 1)
     cost = np.array([CONTACT_COST[x] for x in CAMPAIGN_CHANNELS])[channel]
     return {
-        "campaign": np.full(n, c, dtype=np.int64),
-        "who": who.astype(np.int64),
+        "campaign": np.full(n, c, dtype=np.int16),
+        "who": who.astype(np.int32),
         "sent_at": np.full(n, sent),
-        "channel": channel.astype(np.int64),
-        "offer": offer.astype(np.int64),
+        "channel": channel.astype(np.int8),
+        "offer": offer.astype(np.int8),
         "offer_limit": offer_limit(income),
         "treatment": treated,
-        "days_inactive": days.astype(np.int64),
+        "days_inactive": days.astype(np.int32),
         "dormant": dormant,
         "responded": responded,
         "responded_at": np.where(
@@ -219,7 +219,7 @@ def campaigns_table(
             "offer_limit": np.where(offer == 0, a["offer_limit"], np.nan),
             "offer_rate_discount": np.where(offer == 1, RATE_DISCOUNT, np.nan),
             "treatment": a["treatment"],
-            "days_inactive": a["days_inactive"],
+            "days_inactive": a["days_inactive"].astype(np.int64),
             "dormant": a["dormant"],
             "responded": a["responded"],
             "responded_at": a["responded_at"].astype("datetime64[s]"),
