@@ -238,3 +238,34 @@ def test_fraud_settings_can_be_varied() -> None:
     }
     # measured 0.665 (hour of day), 0.835 (loan apps); 0.696 at the default tell rate
     assert best["quiet"] < 0.7 < best["loud"]  # fraud hides as well as it is told to
+
+
+def test_the_incumbents_velocity_rule_looks_only_back_and_across_customers() -> None:
+    from creditfactory.data._fraud_signals import linked_to_earlier
+
+    t = pd.to_datetime(
+        ["2025-01-01", "2025-01-02", "2025-01-03", "2025-03-01", "2025-03-02", "2025-03-03"]
+    )
+    apps = pd.DataFrame(
+        {
+            "applied_at": t,
+            "customer_id": ["C1", "C2", "C1", "C3", "C4", "C4"],
+            "device_id": ["D1", "D1", "D9", "D1", "D7", "D7"],
+            "phone": ["P1", "P2", "P1", "P3", "P4", "P4"],
+            "emergency_contact_phone": ["E1", "E2", "E3", "E4", "E5", "E2"],
+        }
+    )
+    got = linked_to_earlier(apps, days=30).tolist()
+    # row 1 reuses C1's device the next day; row 2 is C1 again (own phone: no link); row 3
+    # reuses D1 two months later (outside 30 days); row 5 is C4's own device again, and E2 was
+    # C2's emergency contact two months earlier (outside 30 days)
+    assert got == [False, True, False, False, False, False]
+    assert linked_to_earlier(apps, days=90).tolist() == [False, True, False, True, False, True]
+    # a ring's first application is flagged only by chance (a household's shared tablet):
+    # only earlier applications count
+    book = simulate(SimulationConfig(n_applications=10_000, seed=3))
+    hit = linked_to_earlier(book.applications)
+    ring = book.truth["ring_id"]
+    first = ~ring.duplicated() & ring.notna()
+    assert hit[first.to_numpy()].mean() < 0.1
+    assert hit[(ring.notna() & ~first).to_numpy()].mean() > 0.4
