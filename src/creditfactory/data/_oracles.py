@@ -25,7 +25,7 @@ from creditfactory.data._campaigns import (
     days_inactive,
     response_model,
 )
-from creditfactory.data._config import COLLECTION_ACTIONS, PAYER_TYPES
+from creditfactory.data._config import COLLECTION_ACTIONS, PAYER_TYPES, SimulationConfig
 from creditfactory.data._paths import partial_share
 from creditfactory.data._portfolio import Portfolio
 from creditfactory.data._random import logit, sigmoid
@@ -56,9 +56,10 @@ def _index(known: tuple[str, ...], values: np.ndarray) -> np.ndarray:
     return order[np.searchsorted(np.array(known)[order], values)].astype(np.int64)
 
 
-def _simulated(portfolio: Portfolio) -> None:
+def _simulated(portfolio: Portfolio) -> SimulationConfig:
     if not isinstance(portfolio, Portfolio) or portfolio.config is None:
         raise DataError("portfolio: the oracles need a simulated Portfolio (with its config)")
+    return portfolio.config
 
 
 def collection_oracle(portfolio: Portfolio, plan: pd.DataFrame) -> pd.DataFrame:
@@ -82,9 +83,7 @@ def collection_oracle(portfolio: Portfolio, plan: pd.DataFrame) -> pd.DataFrame:
         ``cure_prob`` (the account pays everything it owes that month) and ``pay_prob`` (it
         pays anything: cures, or pays one instalment and stays in its bucket).
     """
-    _simulated(portfolio)
-    cfg = portfolio.config
-    assert cfg is not None
+    cfg = _simulated(portfolio)
     plan = _require(plan, ("loan_id", "mob", "action"), "plan")
     coll = portfolio.collections
     coll = coll[coll["bucket"].astype(str) != "charged_off"]  # after charge-off: no cures
