@@ -176,13 +176,13 @@ def test_roll_rates_are_in_the_documented_ranges(book: Portfolio) -> None:
     from creditfactory.servicing import roll_rates
 
     rr = roll_rates(book.performance)
-    # docs/data.md: M1->M2 ~20-25%, M2->M3 ~55%, M3->M4 ~75%. Month-on-month transitions of the
+    # docs/data.md: M1->M2 ~24%, M2->M3 ~58%, M3->M4 ~85%. Month-on-month transitions of the
     # same loans are not independent draws, so the spread is the seed-to-seed sd of 10 books of
-    # 30,000 (seeds 20-29): M1->M2 mean 0.226 sd 0.008; M2->M3 0.547 sd 0.031; M3->M4 0.748
-    # sd 0.023. Tolerance 3 sd around the documented figure (the range's ends for M1->M2).
-    assert 0.20 - 3 * 0.008 <= rr.loc["M1", "M2"] <= 0.25 + 3 * 0.008
-    assert rr.loc["M2", "M3"] == pytest.approx(0.55, abs=3 * 0.031)
-    assert rr.loc["M3", "M4"] == pytest.approx(0.75, abs=3 * 0.023)
+    # 30,000 (seeds 20-29): M1->M2 mean 0.244 sd 0.010; M2->M3 0.584 sd 0.011; M3->M4 0.855
+    # sd 0.025. Tolerance 3 sd around the documented figure (at least 0.03).
+    assert rr.loc["M1", "M2"] == pytest.approx(0.24, abs=3 * 0.010)
+    assert rr.loc["M2", "M3"] == pytest.approx(0.58, abs=3 * 0.011)
+    assert rr.loc["M3", "M4"] == pytest.approx(0.85, abs=3 * 0.025)
 
 
 def test_collection_actions_have_segment_specific_effects(book: Portfolio) -> None:
@@ -204,6 +204,7 @@ def test_collection_actions_have_segment_specific_effects(book: Portfolio) -> No
         "field_visit",
         "agency",
         "legal",
+        "debt_sale",  # after charge-off
     }
     assert (m1["action"].astype(str).value_counts(normalize=True) > 0.15).sum() == 3
 
@@ -215,10 +216,10 @@ def test_campaigns_are_randomised_and_lift_response(book: Portfolio) -> None:
     )
     treated = camp[camp["treatment"]]
     rates = treated.groupby("channel")["responded"].agg(["mean", "size"])
-    # docs/data.md: SMS/push/call response about 1.1% / 1.9% / 3.7%. Binomial se
+    # docs/data.md: SMS/push/call response about 1.0% / 1.6% / 3.0%. Binomial se
     # sqrt(p(1-p)/n) on this book's treated sends (n ~13,600 SMS: se 0.09 points; ~9,500 push:
-    # 0.14; ~4,100 calls: 0.29); 4 se. (10 books: 1.05% / 1.81% / 3.75%, sd 0.08 / 0.13 / 0.39.)
-    for channel, documented in [("sms", 0.011), ("push", 0.019), ("call", 0.037)]:
+    # 0.13; ~4,100 calls: 0.27); 4 se. (10 books: 0.99% / 1.59% / 3.02%, sd 0.13 / 0.14 / 0.21.)
+    for channel, documented in [("sms", 0.010), ("push", 0.016), ("call", 0.030)]:
         got, n = rates.loc[channel, "mean"], rates.loc[channel, "size"]
         se = np.sqrt(documented * (1 - documented) / n)
         assert got == pytest.approx(documented, abs=4 * se), (channel, got, n)
@@ -243,7 +244,10 @@ def test_macro_shock_raises_default_after_its_month(book: Portfolio) -> None:
     shock = pd.Timestamp(book.config.macro_shock_month)
     before = frame[frame["applied_at"] < shock - pd.DateOffset(months=12)]
     after = frame[frame["applied_at"] >= shock]
-    assert after["bad"].mean() > 1.25 * before["bad"].mean()
+    # genuine applicants (fraud defaults whatever the economy; rings come in lumps): seed 11
+    # measured 2.2x; the bound leaves room for a book this size
+    genuine_before, genuine_after = before[~before["is_fraud"]], after[~after["is_fraud"]]
+    assert genuine_after["bad"].mean() > 1.5 * genuine_before["bad"].mean()
     # applicants drift: utilisation rises after the shock (what monitoring should find)
     assert after["utilisation"].mean() > before["utilisation"].mean() + 0.03
     # and the roll from M1 to M2 of genuine loans rises in the months after the shock

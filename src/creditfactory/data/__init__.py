@@ -8,11 +8,13 @@ campaigns); ``offer_outcomes`` is its oracle for any offer (true take-up and 12-
 a declared schema.
 """
 
+from creditfactory.data._blacklist import blacklist_lines, confirmed_fraud_identifiers
 from creditfactory.data._config import SimulationConfig
 from creditfactory.data._identity import is_valid_id_number, valid_id_mask
 from creditfactory.data._incumbent import incumbent_price
 from creditfactory.data._loader import read_table
 from creditfactory.data._offers import offer_outcomes
+from creditfactory.data._oracles import collection_oracle, response_oracle
 from creditfactory.data._portfolio import TABLES, Portfolio
 from creditfactory.data._schedule import amortisation_schedule
 from creditfactory.data._schema import Column, Schema
@@ -28,9 +30,13 @@ __all__ = [
     "SimulationConfig",
     "amortisation_schedule",
     "incumbent_price",
+    "blacklist_lines",
+    "collection_oracle",
+    "confirmed_fraud_identifiers",
     "is_valid_id_number",
     "offer_outcomes",
     "read_table",
+    "response_oracle",
     "simulate",
     "summarise",
     "valid_id_mask",

@@ -17,6 +17,7 @@ from creditfactory.data._bureau import (
 from creditfactory.data._config import CHANNELS, SimulationConfig
 from creditfactory.data._customers import CustomerBase
 from creditfactory.data._fraud import FraudLayout, ring_identifiers
+from creditfactory.data._fraud_signals import disguise
 from creditfactory.data._identity import make_phones
 from creditfactory.data._random import choice_rows, ids, sigmoid
 from creditfactory.data._reference import (
@@ -44,6 +45,7 @@ class ApplicationDraw:
     person: np.ndarray  # row of the applicant in the customer bases (genuine first)
     true_income: np.ndarray  # the applicant's true monthly income
     payer_u: np.ndarray  # the person's draw fixing their payer type
+    response: np.ndarray  # index of the campaign response the application answers, -1 if none
 
 
 def _month_starts(cfg: SimulationConfig) -> np.ndarray:
@@ -98,6 +100,13 @@ _HOURS = np.array(
 )
 
 
+def _times_of_day(days: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A time on each of ``days``, with the usual hours of application."""
+    hour = rng.choice(24, size=len(days), p=_HOURS / _HOURS.sum())
+    seconds = hour * 3600 + rng.integers(0, 3600, len(days))
+    return days.astype("datetime64[s]") + seconds.astype("timedelta64[s]")
+
+
 def _times_fraud(
     layout: FraudLayout, cfg: SimulationConfig, rng: np.random.Generator
 ) -> np.ndarray:
@@ -145,17 +154,25 @@ def make_applications(
     layout: FraudLayout,
     forged: np.ndarray,
     rng: np.random.Generator,
+    invited: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> ApplicationDraw:
     """Draw every application: genuine ones from the customer base, fraudulent ones from the
-    fraudsters' identities and rings; rows come out sorted by time with ids in that order."""
+    fraudsters' identities and rings; rows come out sorted by time with ids in that order.
+    ``invited`` (customer index, day) are campaign responses: each is one of the genuine
+    applications, made that day through the app."""
     n_fraud = fraudsters.size
     n_gen = cfg.n_applications - n_fraud
+    no_one = (np.zeros(0, np.int64), np.zeros(0, "datetime64[D]"))
+    inv_who, inv_day = invited if invited is not None else no_one
+    n_inv = min(len(inv_who), n_gen)
     garr = genuine.arrays
     cutoff = np.datetime64(cfg.first_month, "D") - np.timedelta64(int(25 * 365.25), "D")
     young = garr["birth_date"] > cutoff
     propensity = np.exp(0.3 * young + 0.2 * (garr["relationship"] == "none"))
     propensity *= np.where(np.isnat(genuine.dormant_since), 1.0, 0.5)
-    who = rng.choice(genuine.size, size=n_gen, p=propensity / propensity.sum())
+    who = rng.choice(genuine.size, size=n_gen - n_inv, p=propensity / propensity.sum())
+    who = np.concatenate([inv_who[:n_inv], who])
+    response = np.concatenate([np.arange(n_inv), np.full(n_gen - n_inv + n_fraud, -1)])
     index = np.concatenate([who, genuine.size + np.arange(n_fraud)])
     is_fraud = np.concatenate([np.zeros(n_gen, bool), np.ones(n_fraud, bool)])
     ring = np.concatenate([np.full(n_gen, -1), layout.ring])
@@ -163,11 +180,17 @@ def make_applications(
     latent = np.concatenate([genuine.latent[who], fraudsters.latent])
     person_latent = np.concatenate([genuine.latent, fraudsters.latent])
     record = _person_records(genuine, fraudsters, person_latent, cfg, rng)
-    applied_at = np.concatenate([_times_genuine(n_gen, cfg, rng), _times_fraud(layout, cfg, rng)])
+    applied_at = np.concatenate(
+        [
+            _times_of_day(inv_day[:n_inv], rng),
+            _times_genuine(n_gen - n_inv, cfg, rng),
+            _times_fraud(layout, cfg, rng),
+        ]
+    )
 
     order = np.argsort(applied_at, kind="stable")
-    index, is_fraud, ring, forged_all, latent, applied_at = (
-        a[order] for a in (index, is_fraud, ring, forged_all, latent, applied_at)
+    index, is_fraud, ring, forged_all, latent, applied_at, response = (
+        a[order] for a in (index, is_fraud, ring, forged_all, latent, applied_at, response)
     )
     n = cfg.n_applications
     col: dict[str, Any] = {
@@ -194,6 +217,8 @@ def make_applications(
     occ = col["occupation"]
     ch_p[:, 6] *= np.where(np.isin(occ, ["farmer", "micro_business_owner"]), 4.0, 0.3)
     ch_p[:, 5] *= np.where(occ == "student", 3.0, 1.0)
+    app_only = (np.arange(len(CHANNELS)) == CHANNELS.index("app")).astype(float)
+    ch_p[response >= 0] = app_only  # campaign responders apply through the app
     channel_idx = choice_rows(ch_p, rng)
     channel = np.array(CHANNELS)[channel_idx]
     prod_p = np.array([CHANNEL_PRODUCTS[c] for c in CHANNELS])[channel_idx]
@@ -266,40 +291,33 @@ def make_applications(
 
     ip = rng.integers(1, 255, (n, 4))
     ip[:, 0] = rng.choice([36, 58, 101, 112, 117, 183, 220, 223], n)
-    in_ring = ring >= 0
-    ip[in_ring, :3] = np.column_stack(
-        [np.full(in_ring.sum(), 117), ring[in_ring] % 250 + 1, ring[in_ring] // 250 % 250 + 1]
-    )
     ip_address = np.char.add(
         np.char.add(np.char.add(ip[:, 0].astype(str), "."), np.char.add(ip[:, 1].astype(str), ".")),
         np.char.add(np.char.add(ip[:, 2].astype(str), "."), ip[:, 3].astype(str)),
     )
     city = col["city"]
-    match_p = np.where(is_fraud, 0.45, 0.94)
+    match_p = 0.94
     other_city = np.array([c[0] for c in CITIES])[rng.integers(0, len(CITIES), n)]
     gps_city = np.where(rng.random(n) < match_p, city, other_city)
 
-    contacts = np.where(
-        is_fraud,
-        np.round(np.exp(rng.normal(np.log(70), 0.9, n))),
-        np.round(np.exp(rng.normal(np.log(260), 0.6, n))),
-    ).astype(np.int64)
-    black_mean = np.where(is_fraud, 0.12, sigmoid(-4.6 + 0.45 * u))
+    # fraudulent rows are drawn like honest ones here; disguise() then gives some away
+    contacts = np.round(np.exp(rng.normal(np.log(260), 0.6, n))).astype(np.int64)
+    black_mean = sigmoid(-4.6 + 0.45 * u)
     black_share = np.round(np.clip(rng.beta(2.0, 2.0 / black_mean - 2.0), 0, 1), 4)
-    apps = rng.poisson(np.where(is_fraud, 9.0, np.exp(0.6 + 0.45 * u + 0.3 * is_young)))
-    fill = np.exp(rng.normal(np.where(is_fraud, np.log(75), np.log(240)), 0.45))
+    apps = rng.poisson(np.exp(0.6 + 0.45 * u + 0.3 * is_young))
+    fill = np.exp(rng.normal(np.log(240), 0.45, n))
     hour = (applied_at.astype("datetime64[h]").astype(np.int64)) % 24
     night = hour < 6
-    tier_score = np.log(income / 6000.0) + rng.normal(0, 0.6, n) - 0.6 * is_fraud
+    tier_score = np.log(income / 6000.0) + rng.normal(0, 0.6, n)
     phone_tier = np.array(PHONE_TIERS)[np.digitize(tier_score, [-0.6, 0.3, 1.0])]
     spend = np.exp(rng.normal(np.log(700) + 0.6 * np.log(income / 8000.0) - 0.15 * u, 0.7))
-    spend = np.where(rng.random(n) < 0.25 + 0.3 * is_fraud, np.nan, np.round(spend, -1))
+    spend = np.where(rng.random(n) < 0.25, np.nan, np.round(spend, -1))
 
     hidden = FRAILTY_WEIGHT * record.frailty[index] + np.sqrt(1.0 - FRAILTY_WEIGHT**2) * rng.normal(
         0.0, 1.0, n
     )
     covered = rng.random(n) < cfg.third_party_coverage * np.where(thin, 0.6, 1.15)
-    tps = 640.0 - 38.0 * (0.55 * u + 0.65 * hidden + rng.normal(0, 0.55, n)) - 60.0 * is_fraud
+    tps = 640.0 - 38.0 * (0.55 * u + 0.65 * hidden + rng.normal(0, 0.55, n))
     tps = np.where(covered, np.round(np.clip(tps, 350, 950)), np.nan)
 
     frame = pd.DataFrame(
@@ -340,6 +358,14 @@ def make_applications(
             "id_number": col["id_number"],
         }
     )
+    frame = disguise(
+        frame,
+        is_fraud,
+        ring,
+        rng,
+        tell_rate=cfg.fraud_tell_rate,
+        clean_share=cfg.fraud_clean_member_share,
+    )
     return ApplicationDraw(
         frame,
         is_fraud,
@@ -351,4 +377,5 @@ def make_applications(
         person=index,
         true_income=income,
         payer_u=record.payer_u[index],
+        response=response,
     )

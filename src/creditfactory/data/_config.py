@@ -200,7 +200,11 @@ class SimulationConfig(BaseModel):
         "higher utilisation): the population shift monitoring should find.",
     )
     prepayment_rate: float = Field(
-        0.015, ge=0.0, le=0.5, description="Monthly probability that a current loan prepays."
+        0.045,
+        ge=0.0,
+        le=0.5,
+        description="Monthly probability that a current loan settles early (about a quarter of "
+        "cash loans that reach maturity were settled early).",
     )
     partial_payment_share: float = Field(
         0.15,
@@ -227,6 +231,20 @@ class SimulationConfig(BaseModel):
     )
     fraud_fpd_rate: float = Field(
         0.8, ge=0.0, le=1.0, description="First-payment default rate of fraudulent loans."
+    )
+    fraud_tell_rate: float = Field(
+        0.4,
+        ge=0.0,
+        le=1.0,
+        description="Mean chance that a fraudulent application shows each tell (many "
+        "blacklisted contacts, a fast form, many lending apps ...); lower hides fraud better. "
+        "Drawn per lone fraudster and per ring, whose members share their tells.",
+    )
+    fraud_clean_member_share: float = Field(
+        0.2,
+        ge=0.0,
+        le=1.0,
+        description="Share of ring members recruited with clean profiles (no tell at all).",
     )
     forged_id_share: float = Field(
         0.3,

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from creditfactory.data._config import SimulationConfig
+from creditfactory.data._fraud_signals import linked_to_earlier
 from creditfactory.data._identity import valid_id_mask
 from creditfactory.data._reference import PRODUCT_LIMIT_CAP
 from creditfactory.pricing import DTI_CAP, TARGET_RETURN, affordable_limit, risk_based_apr
@@ -34,6 +35,7 @@ KNOCK_OUTS: tuple[tuple[str, str], ...] = (
     ("KO_DELINQUENT", "3 or more delinquencies in 24 months"),
     ("KO_INQUIRIES", "more than 8 bureau inquiries in 3 months"),
     ("KO_INCOME", "declared income below 2,000 CNY"),
+    ("KO_LINKED", "device, phone or emergency contact used by another customer in 30 days"),
 )
 """The incumbent's knock-out rules, in the order they are checked."""
 
@@ -112,6 +114,7 @@ def incumbent_decisions(apps: pd.DataFrame, cfg: SimulationConfig) -> pd.DataFra
         apps["delinquencies_24m"].to_numpy() >= 3,
         apps["inquiries_3m"].to_numpy() > 8,
         apps["monthly_income"].to_numpy(float) < 2000,
+        linked_to_earlier(apps, days=30.0),
     ]
     reason = np.full(n, None, dtype=object)
     for (code, _), hit in zip(KNOCK_OUTS[::-1], checks[::-1], strict=True):

@@ -97,12 +97,13 @@ def simulate_paths(
                 rows = bucket == b
                 logit[rows] = _cure_logit(
                     _subset(sub, np.flatnonzero(rows)), int(b), shocked[dlq][rows], cfg
-                )
+                ) + (LATE_CURE_SHIFT if b >= 3 else 0.0)
             c = sigmoid(logit + np.where(risk.is_fraud[dlq], 0.0, eff[dlq, act] + skill))
             c = np.where(risk.is_fraud[dlq], sigmoid(logit), c)
             uu = u[dlq]
             cure = uu < c
-            partial = ~cure & (uu < c + (1.0 - c) * ps)
+            ps_dlq = partial_share(risk.is_fraud[dlq], ps)
+            partial = ~cure & (uu < c + (1.0 - c) * ps_dlq)
             roll = ~cure & ~partial
             done = t >= risk.term[dlq]
             rolled = np.where(bucket >= MAX_BUCKET, CHARGED_OFF, bucket + 1)
@@ -118,6 +119,17 @@ def simulate_paths(
         status[:, col] = np.where(alive, stat, -1)
         prev = np.where(alive, new, CLOSED).astype(np.int8)
     return Paths(state, status, action, collector, cure_prob)
+
+
+LATE_CURE_SHIFT = -0.8
+"""From M3 (90+ DPD) on, paying every overdue instalment at once is rarer: added to the cure
+log-odds (after M3 the twin's own ``pd_true`` no longer looks, so this leaves it exact)."""
+
+
+def partial_share(is_fraud: np.ndarray, share: float) -> np.ndarray:
+    """Probability that a delinquent account that does not cure pays one instalment (and so
+    stays in its bucket): ``share``, except that fraudsters never pay part."""
+    return np.where(is_fraud, 0.0, share)
 
 
 def _draw_actions(

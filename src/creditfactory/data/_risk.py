@@ -324,7 +324,7 @@ def probability_bad(
     n = len(risk.z)
     p0, p1, p2 = np.ones(n), np.zeros(n), np.zeros(n)
     hit = np.zeros(n)
-    ps = cfg.partial_payment_share
+    ps = np.where(risk.is_fraud, 0.0, cfg.partial_payment_share)  # fraud never pays part
     s_idx = shock_index(cfg)
     for t in range(1, BAD_MONTHS + 1):
         shocked = risk.start_month + t >= s_idx

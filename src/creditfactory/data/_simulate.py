@@ -10,7 +10,12 @@ import pandas as pd
 
 import creditfactory
 from creditfactory.data._applications import make_applications
-from creditfactory.data._campaigns import make_campaigns
+from creditfactory.data._campaigns import (
+    campaigns_table,
+    make_campaigns,
+    reactivatable,
+    response_truth,
+)
 from creditfactory.data._config import PAYER_TYPES, SimulationConfig
 from creditfactory.data._customers import CustomerBase, make_customers
 from creditfactory.data._fraud import layout_rings
@@ -115,7 +120,18 @@ def simulate(config: SimulationConfig | None = None, progress: Progress | None =
     )
 
     step(1)
-    draw = make_applications(cfg, genuine, fraudsters, layout, forged, rs["applications"])
+    # campaigns first: their responders apply like anyone else
+    comeback = reactivatable(genuine, rs["campaigns"])
+    campaigns = make_campaigns(genuine, comeback, cfg, rs["campaigns"])
+    draw = make_applications(
+        cfg,
+        genuine,
+        fraudsters,
+        layout,
+        forged,
+        rs["applications"],
+        invited=(campaigns.responder, campaigns.responded_at),
+    )
     apps = draw.frame
 
     step(2)
@@ -164,11 +180,19 @@ def simulate(config: SimulationConfig | None = None, progress: Progress | None =
 
     step(5)
     booked = decisions.assign(decision=np.where(offer.booked, "approve", "decline"))
-    book = book_loans(apps, booked, _truncate(paths, cfg.max_months_on_book), cfg, rs["loans"])
+    book = book_loans(
+        apps,
+        booked,
+        _truncate(paths, cfg.max_months_on_book),
+        cfg,
+        rs["loans"],
+        recovery_kind=np.where(risk.is_fraud, 3, risk.payer),
+    )
 
     step(6)
-    campaigns = make_campaigns(genuine, cfg, rs["campaigns"])
-    customers = _customers_table(genuine, fraudsters, apps, campaigns)
+    campaign_table = campaigns_table(campaigns, genuine, draw.response, apps)
+    customers = _customers_table(genuine, fraudsters, apps, campaign_table)
+    customers = customers.assign(**response_truth(genuine, comeback, len(customers)))
 
     ring_ids = np.concatenate([[None], layout.ring_ids]).astype(object)
     truth = pd.DataFrame(
@@ -203,7 +227,7 @@ def simulate(config: SimulationConfig | None = None, progress: Progress | None =
         schedules=book.schedules,
         performance=book.performance,
         collections=book.collections,
-        campaigns=campaigns,
+        campaigns=campaign_table,
         config=cfg,
         meta={
             "generator": f"creditfactory {creditfactory.__version__}",

@@ -30,8 +30,15 @@ def delinquency_by_mob(performance: pd.DataFrame, dpd: int = 90) -> pd.DataFrame
 
     Returns one row per ``mob`` with ``accounts`` observed, ``dpd30_rate`` and ``dpd90_rate``
     (share of those accounts 30+ / 90+ DPD that month) and ``ever_rate``: the share of loans
-    observed at that ``mob`` that have reached ``dpd`` days past due (or been charged off) by
-    then, counting a loan that closed earlier as not bad.
+    that have reached ``dpd`` days past due (or been charged off) by that ``mob``.
+
+    ``ever_rate`` keeps every loan that has left the book: a loan that closed stays in the
+    denominator as not bad, a charged-off loan stays bad, for as long as it would still have
+    been observed (up to the last ``month`` in ``performance`` when that column is there, else
+    up to the last ``mob``). Loans observed for fewer months (young vintages) count for the
+    months they were observed, as in a Kaplan-Meier estimate: ``ever_rate`` at ``mob`` m is
+    ``1 - prod(1 - new_bad_k / not_yet_bad_k)`` over k <= m, so the curve never falls with
+    ``mob``, and it equals the plain share of bad loans when every loan is observed to m.
 
     Examples
     --------
@@ -41,7 +48,6 @@ def delinquency_by_mob(performance: pd.DataFrame, dpd: int = 90) -> pd.DataFrame
     [0.0, 0.5]
     """
     _require(performance, ("loan_id", "mob", "dpd", "bucket"), "performance")
-    ever = _ever_bad(performance, dpd)
     grouped = performance.groupby("mob", sort=True)
     out = pd.DataFrame(
         {
@@ -50,8 +56,42 @@ def delinquency_by_mob(performance: pd.DataFrame, dpd: int = 90) -> pd.DataFrame
             "dpd90_rate": grouped["dpd"].apply(lambda d: float((d >= 90).mean())),
         }
     )
-    out["ever_rate"] = ever.groupby("mob")["ever"].mean()
+    out["ever_rate"] = _ever_curve(performance, dpd, out.index.to_numpy())
     return out.reset_index()
+
+
+def _ever_curve(performance: pd.DataFrame, dpd: int, mobs: np.ndarray) -> np.ndarray:
+    """Kaplan-Meier share of loans that have reached ``dpd`` by each of ``mobs``."""
+    perf = performance.sort_values(["loan_id", "mob"], kind="stable")
+    loan = perf["loan_id"].to_numpy()
+    mob = perf["mob"].to_numpy(np.int64)
+    bucket = perf["bucket"].astype(str).to_numpy()
+    hit = (perf["dpd"].to_numpy() >= dpd) | (bucket == "charged_off")
+    codes, first_row = np.unique(loan, return_index=True)
+    last_row = np.r_[first_row[1:], len(loan)] - 1
+    per_loan = np.searchsorted(codes, loan)
+    hit_mob = np.where(hit, mob, np.iinfo(np.int64).max)
+    first_bad = np.full(len(codes), np.iinfo(np.int64).max)
+    np.minimum.at(first_bad, per_loan, hit_mob)
+    last_mob = mob[last_row]
+    closed = perf["closed"].to_numpy(bool) if "closed" in perf else np.zeros(len(perf), bool)
+    ended = closed[last_row] | (bucket[last_row] == "charged_off")
+    max_mob = int(mobs.max()) if len(mobs) else 0
+    if "month" in perf:  # an ended loan is observed until the book's last month
+        month = perf["month"].to_numpy().astype("datetime64[M]").astype(np.int64)
+        extra = month.max() - month[last_row] if len(month) else np.zeros(len(codes), np.int64)
+        horizon = np.where(ended, last_mob + extra, last_mob)
+    else:
+        horizon = np.where(ended, max_mob, last_mob)
+    curve = np.zeros(len(mobs))
+    survive = 1.0
+    for i, m in enumerate(mobs):
+        at_risk = (horizon >= m) & (first_bad >= m)
+        events = at_risk & (first_bad == m)
+        if at_risk.any():
+            survive *= 1.0 - events.sum() / at_risk.sum()
+        curve[i] = 1.0 - survive
+    return curve
 
 
 def vintage_curves(

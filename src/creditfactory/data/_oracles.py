@@ -1,0 +1,258 @@
+"""Counterfactual oracles: the twin's true answer to "what if we had done something else?".
+
+A real lender sees one outcome per decision. The twin knows the probabilities behind every
+outcome, for the action taken and for every action not taken, so plans built later
+(collection strategies, campaign targeting) can be scored against the truth:
+
+- :func:`collection_oracle`: the probability that a delinquent account cures (pays all it owes)
+  or pays anything in a given month, under any collection action and collector;
+- :func:`response_oracle`: the probability that a customer applies within 30 days of a contact
+  on any channel with any offer, and without one (the uplift is the difference).
+
+Both read only the portfolio's tables, its ``config`` and its ``meta``, so they work on a book
+read back from disk.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from creditfactory.data._campaigns import (
+    CAMPAIGN_CHANNELS,
+    DORMANT_DAYS,
+    OFFERS,
+    days_inactive,
+    response_model,
+)
+from creditfactory.data._config import COLLECTION_ACTIONS, PAYER_TYPES, SimulationConfig
+from creditfactory.data._paths import partial_share
+from creditfactory.data._portfolio import Portfolio
+from creditfactory.data._random import logit, sigmoid
+from creditfactory.data._risk import _POOLED
+from creditfactory.exceptions import DataError
+
+
+def _require(frame: object, columns: tuple[str, ...], name: str) -> pd.DataFrame:
+    if not isinstance(frame, pd.DataFrame):
+        raise DataError(f"{name}: expected a pandas DataFrame, got {type(frame).__name__}")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise DataError(f"{name}: missing column(s) {missing}")
+    return frame
+
+
+def _codes(values: pd.Series, known: tuple[str, ...], column: str) -> np.ndarray:
+    text = values.astype(str).to_numpy()
+    bad = sorted(set(text) - set(known))
+    if bad:
+        raise DataError(f"{column}: unknown value(s) {bad[:5]}; known: {list(known)}")
+    return _index(known, text)
+
+
+def _index(known: tuple[str, ...], values: np.ndarray) -> np.ndarray:
+    """Position in ``known`` of each of ``values`` (all known)."""
+    order = np.argsort(known)
+    return order[np.searchsorted(np.array(known)[order], values)].astype(np.int64)
+
+
+def _simulated(portfolio: Portfolio) -> SimulationConfig:
+    if not isinstance(portfolio, Portfolio) or portfolio.config is None:
+        raise DataError("portfolio: the oracles need a simulated Portfolio (with its config)")
+    return portfolio.config
+
+
+def collection_oracle(portfolio: Portfolio, plan: pd.DataFrame) -> pd.DataFrame:
+    """True cure and payment probabilities of delinquent account-months under a plan.
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+        A simulated book.
+    plan : pandas.DataFrame
+        ``loan_id`` and ``mob`` of delinquent account-months (rows of ``collections``),
+        ``action`` (one of sms, robo_call, agent_call, field_visit, agency, legal) and,
+        optionally, ``collector_id`` (``CALL-nnn`` for agent calls, ``FIELD-nnn`` for field
+        visits; missing or null: the average over the pool, as a random assignment would give).
+        Other actions ignore the collector.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Row-aligned with ``plan``: ``loan_id``, ``mob``, ``action``, ``collector_id``,
+        ``cure_prob`` (the account pays everything it owes that month) and ``pay_prob`` (it
+        pays anything: cures, or pays one instalment and stays in its bucket).
+    """
+    cfg = _simulated(portfolio)
+    plan = _require(plan, ("loan_id", "mob", "action"), "plan")
+    coll = portfolio.collections
+    coll = coll[coll["bucket"].astype(str) != "charged_off"]  # after charge-off: no cures
+    key = pd.MultiIndex.from_arrays([coll["loan_id"].astype(str), coll["mob"].astype(np.int64)])
+    wanted = pd.MultiIndex.from_arrays(
+        [plan["loan_id"].astype(str), pd.to_numeric(plan["mob"]).astype(np.int64)]
+    )
+    pos = key.get_indexer(wanted)
+    if (pos < 0).any():
+        first = wanted[int(np.flatnonzero(pos < 0)[0])]
+        raise DataError(
+            f"plan: {int((pos < 0).sum())} row(s) are not a delinquent account-month of the "
+            f"book's collections table, e.g. loan_id={first[0]!r}, mob={first[1]}"
+        )
+    action = _codes(plan["action"], COLLECTION_ACTIONS, "action")
+    if "collector_id" in plan.columns:
+        collector = plan["collector_id"].to_numpy(dtype=object)
+    else:
+        collector = np.full(len(plan), None, dtype=object)
+
+    row = coll.iloc[pos]
+    loans = portfolio.loans.set_index("loan_id")["application_id"]
+    truth = portfolio.truth.set_index("application_id")
+    apps = loans.loc[row["loan_id"].to_numpy()].to_numpy()
+    payer = _index(PAYER_TYPES, truth.loc[apps, "payer_type"].to_numpy(dtype=str))
+    fraud = truth.loc[apps, "is_fraud"].to_numpy(bool)
+    effects = np.array(
+        [[cfg.collection_effects[p][a] for a in COLLECTION_ACTIONS] for p in PAYER_TYPES]
+    )
+    skills = {k: np.asarray(v, float) for k, v in portfolio.meta["collector_skill"].items()}
+    done = _index(COLLECTION_ACTIONS, row["action"].astype(str).to_numpy())
+    done_skill = _skill(row["collector_id"].to_numpy(dtype=object), done, skills, "collections")
+    # the account's cure log-odds before action and collector, recovered from the realised month
+    base = logit(row["true_cure_prob"].to_numpy(float))
+    base = np.where(fraud, base, base - effects[payer, done] - done_skill)
+
+    cure = np.empty(len(plan))
+    for a, name in enumerate(COLLECTION_ACTIONS):
+        rows = np.flatnonzero(action == a)
+        if len(rows) == 0:
+            continue
+        logit_a = base[rows] + effects[payer[rows], a]
+        pool = _POOLED.get(name)
+        if pool is None:
+            cure[rows] = sigmoid(logit_a)
+            continue
+        pool_skill = skills[pool]
+        named = np.array([c is not None and c == c for c in collector[rows]])
+        value = np.empty(len(rows))
+        if named.any():
+            s = _skill(collector[rows][named], np.full(named.sum(), a), skills, "collector_id")
+            value[named] = sigmoid(logit_a[named] + s)
+        if (~named).any():
+            value[~named] = sigmoid(logit_a[~named][:, None] + pool_skill[None, :]).mean(axis=1)
+        cure[rows] = value
+    cure = np.where(fraud, sigmoid(base), cure)
+    partial = partial_share(fraud, cfg.partial_payment_share)
+    return pd.DataFrame(
+        {
+            "loan_id": plan["loan_id"].to_numpy(),
+            "mob": wanted.get_level_values(1).to_numpy(),
+            "action": np.array(COLLECTION_ACTIONS)[action],
+            "collector_id": collector,
+            "cure_prob": cure,
+            "pay_prob": cure + (1.0 - cure) * partial,
+        },
+        index=plan.index,
+    )
+
+
+def _skill(
+    collector: np.ndarray, action: np.ndarray, skills: dict[str, np.ndarray], column: str
+) -> np.ndarray:
+    """Skill (log-odds) of each named collector; 0 for actions without a collector pool."""
+    out = np.zeros(len(collector))
+    for a, name in enumerate(COLLECTION_ACTIONS):
+        pool = _POOLED.get(name)
+        rows = np.flatnonzero(action == a)
+        if pool is None or len(rows) == 0:
+            continue
+        prefix = f"{pool.upper()}-"
+        for i in rows:
+            who = str(collector[i])
+            number = who[len(prefix) :]
+            if not who.startswith(prefix) or not number.isdigit():
+                raise DataError(
+                    f"{column}: {who!r} cannot take action {name!r} (its collectors are "
+                    f"{prefix}001 ... {prefix}{len(skills[pool]):03d})"
+                )
+            k = int(number) - 1
+            if not 0 <= k < len(skills[pool]):
+                raise DataError(f"{column}: {who!r} is not one of the book's collectors")
+            out[i] = skills[pool][k]
+    return out
+
+
+def response_oracle(portfolio: Portfolio, contacts: pd.DataFrame) -> pd.DataFrame:
+    """True probability that each customer applies within 30 days, with and without a contact.
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+        A simulated book.
+    contacts : pandas.DataFrame
+        ``customer_id`` (any genuine customer of the book, contacted or not), ``sent_at`` (the
+        day of the contact), ``channel`` (sms, push, call) and ``offer`` (preapproved_limit,
+        rate_discount).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Row-aligned with ``contacts``: ``customer_id``, ``sent_at``, ``channel``, ``offer``,
+        ``dormant`` (180+ days inactive on that day), ``p_control`` (applies without the
+        contact), ``p_contacted`` (applies if contacted) and ``uplift`` (the difference;
+        negative for customers the contact puts off).
+    """
+    _simulated(portfolio)
+    contacts = _require(contacts, ("customer_id", "sent_at", "channel", "offer"), "contacts")
+    customers = portfolio.customers
+    needed = ("true_latent", "true_dormant_since", "true_reactivatable")
+    _require(
+        customers,
+        ("customer_id", "birth_date", "monthly_income", "relationship", *needed),
+        "customers",
+    )
+    base = customers.set_index("customer_id")
+    ids = contacts["customer_id"].astype(str)
+    pos = base.index.get_indexer(ids)
+    latent = base["true_latent"].to_numpy(float)
+    known = pos >= 0
+    known[known] = ~np.isnan(latent[pos[known]])
+    if not known.all():
+        raise DataError(
+            f"customer_id: {int((~known).sum())} value(s) are not genuine customers of the book, "
+            f"e.g. {ids[~known].iloc[0]!r}"
+        )
+    try:
+        sent = pd.to_datetime(contacts["sent_at"]).to_numpy().astype("datetime64[D]")
+    except (TypeError, ValueError) as exc:
+        raise DataError("sent_at: not dates") from exc
+    if np.isnat(sent).any():
+        raise DataError("sent_at: missing dates")
+    channel = _codes(contacts["channel"], CAMPAIGN_CHANNELS, "channel")
+    offer = _codes(contacts["offer"], OFFERS, "offer")
+    row = base.iloc[pos]
+    birth = row["birth_date"].to_numpy().astype("datetime64[D]")
+    since = row["true_dormant_since"].to_numpy().astype("datetime64[D]")
+    days = days_inactive(since, sent, np.zeros(len(sent)))
+    dormant = days >= DORMANT_DAYS
+    p_control, uplift = response_model(
+        age=(sent - birth).astype(np.int64) / 365.25,
+        income=row["monthly_income"].to_numpy(float),
+        relationship=row["relationship"].to_numpy(dtype=str),
+        latent=latent[pos],
+        dormant=dormant,
+        comeback=row["true_reactivatable"].to_numpy(bool),
+        channel=channel,
+        offer=offer,
+    )
+    return pd.DataFrame(
+        {
+            "customer_id": ids.to_numpy(),
+            "sent_at": sent.astype("datetime64[ms]"),
+            "channel": np.array(CAMPAIGN_CHANNELS)[channel],
+            "offer": np.array(OFFERS)[offer],
+            "dormant": dormant,
+            "p_control": p_control,
+            "p_contacted": p_control + uplift,
+            "uplift": uplift,
+        },
+        index=contacts.index,
+    )

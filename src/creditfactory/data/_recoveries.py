@@ -1,0 +1,54 @@
+"""After charge-off: the debt goes to a collection agency for a few months, then is sold.
+
+Each charged-off account is placed with an agency for ``AGENCY_MONTHS`` months; each month it
+settles with a probability that depends on the payer type (fraud almost never settles), paying
+a share of the written-off amount, and the agency keeps a commission. Accounts still unpaid
+are then sold to a debt buyer at a price that depends on the same (buyers price by segment):
+a few percent to about twenty percent of face value (``shared/DOMAIN.md``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+AGENCY_MONTHS = 6
+AGENCY_COMMISSION = 0.3
+"""Share of what the agency recovers that it keeps (contingency fee)."""
+# by payer type (forgetful, unwilling, unable), then fraud
+_SETTLE_P = np.array([0.07, 0.06, 0.02, 0.003])
+_SETTLE_SHARE = (0.25, 0.6)  # a settlement pays this share of the face value (uniform)
+_SALE_PRICE = np.array([0.14, 0.11, 0.05, 0.02])
+DEBT_BUYER = "DEBT-BUYER"
+
+
+def recovery_rows(
+    face: np.ndarray,
+    kind: np.ndarray,
+    months_left: np.ndarray,
+    rng: np.random.Generator,
+) -> dict[str, np.ndarray]:
+    """Monthly rows after charge-off, for accounts with written-off ``face`` (cents), ``kind``
+    (payer type index 0-2, 3 for fraud) and ``months_left`` months observable after the
+    charge-off month.
+
+    Returns arrays over the rows: ``account`` (index into the inputs), ``k`` (months since
+    charge-off, from 1), ``sold`` (debt sale row, else agency), ``cents`` recovered and
+    ``settle_prob`` (the agency row's true probability of settling; NaN for a sale).
+    """
+    n = len(face)
+    settle_month = rng.geometric(_SETTLE_P[kind])  # 1-based month of settlement
+    share = rng.uniform(*_SETTLE_SHARE, n)
+    price = np.clip(_SALE_PRICE[kind] * np.exp(rng.normal(0.0, 0.3, n)), 0.01, 0.25)
+    settles = settle_month <= AGENCY_MONTHS
+    last = np.where(settles, settle_month, AGENCY_MONTHS + 1)  # the sale comes after placement
+    length = np.minimum(last, np.maximum(months_left, 0))
+    account = np.repeat(np.arange(n), length)
+    start = np.cumsum(length) - length
+    k = np.arange(len(account)) - np.repeat(start, length) + 1
+    is_last = k == last[account]
+    sold = is_last & ~settles[account]
+    settled = is_last & settles[account]
+    value = np.where(settled, share[account], np.where(sold, price[account], 0.0))
+    cents = np.rint(face[account] * value).astype(np.int64)
+    settle_prob = np.where(sold, np.nan, _SETTLE_P[kind][account])
+    return {"account": account, "k": k, "sold": sold, "cents": cents, "settle_prob": settle_prob}
