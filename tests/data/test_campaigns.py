@@ -21,11 +21,13 @@ def test_every_response_is_an_application_the_incumbent_decided(book: Portfolio)
     same_day = apps["applied_at"].dt.floor("D").to_numpy() == responded["responded_at"].to_numpy()
     assert same_day.all()
     assert (apps["channel"] == "app").all()
-    decided = book.incumbent_decisions.set_index("application_id").loc[apps.index, "decision"]
-    assert set(decided) == {"approve", "decline"}
-    # approved responders are booked like anyone else
-    booked = set(book.loans["application_id"])
-    assert (apps.index[decided.to_numpy() == "approve"].isin(list(booked))).all()
+    decisions = book.incumbent_decisions.set_index("application_id").loc[apps.index]
+    assert set(decisions["decision"]) == {"approve", "decline"}
+    # approved responders who take the offer up are booked like anyone else, and only they
+    taken = (decisions["decision"] == "approve") & decisions["taken_up"].fillna(False).astype(bool)
+    assert 0 < taken.sum() < (decisions["decision"] == "approve").sum()
+    booked = apps.index.isin(list(book.loans["application_id"]))
+    assert (booked == taken.to_numpy()).all()
     assert len(book.applications) == book.config.n_applications
 
 

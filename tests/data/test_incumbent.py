@@ -7,6 +7,7 @@ import pytest
 
 from creditfactory.data import Portfolio, incumbent_price
 from creditfactory.data._incumbent import incumbent_pd, incumbent_score
+from creditfactory.data._reference import PRODUCT_TERMS
 from creditfactory.pricing import TARGET_RETURN, affordable_limit, annuity_payment, loan_value
 
 
@@ -42,21 +43,39 @@ def test_every_loan_earns_its_target_at_the_incumbents_own_pd(book: Portfolio) -
     assert np.all(value.annual_return[~floored] < TARGET_RETURN + 2e-4)
 
 
-def test_what_it_cannot_price_under_the_cap_it_declines(book: Portfolio) -> None:
-    d = book.incumbent_decisions
-    priced_out = d["decline_reason"].to_numpy() == "PRICE_ABOVE_CAP"
-    assert priced_out.sum() > 0
-    apps = book.applications
-    cfg = book.config
+def _price_of_what_it_could_lend(book: Portfolio, term: np.ndarray) -> np.ndarray:
+    """The incumbent's price over ``term`` of the amount asked, cut to what a 50% debt-service
+    ratio affords at that price (and priced again where that cut it)."""
+    apps, cfg = book.applications, book.config
     ask = apps["amount_requested"].to_numpy(float)
-    term = apps["term_requested"].to_numpy()
     income, debt = apps["monthly_income"].to_numpy(float), apps["bureau_monthly_debt"].to_numpy()
     first = incumbent_price(apps, cfg, ask, term)
     afford = affordable_limit(income, debt, np.minimum(first, cfg.apr_cap), term, 0.5)
     amount = np.where(afford < ask, np.maximum(afford, 500.0), ask)  # what a loan could be
-    price = incumbent_price(apps, cfg, amount, term)
-    assert np.all(price[priced_out] > cfg.apr_cap)
-    assert np.all(price[d["decision"].to_numpy() == "approve"] <= cfg.apr_cap)
+    return incumbent_price(apps, cfg, amount, term)
+
+
+def test_what_it_cannot_price_under_the_cap_it_declines_or_lends_over_a_longer_term(
+    book: Portfolio,
+) -> None:
+    d = book.incumbent_decisions
+    cap = book.config.apr_cap
+    priced_out = d["decline_reason"].to_numpy() == "PRICE_ABOVE_CAP"
+    ok = d["decision"].to_numpy() == "approve"
+    assert priced_out.sum() > 0
+    asked = book.applications["term_requested"].to_numpy()
+    offered = d["term"].to_numpy()
+    product = book.applications["product"].to_numpy()
+    assert np.all(offered[ok] >= asked[ok])
+    assert (offered[ok] > asked[ok]).mean() > 0.05  # small, short loans: a longer term
+    for t in (3, 6, 12, 24, 36):
+        on = np.isin(product, [p for p, (terms, _) in PRODUCT_TERMS.items() if t in terms])
+        price = _price_of_what_it_could_lend(book, np.full(len(d), t))
+        # declined: no term of the product from the one asked on could be priced
+        assert np.all(price[priced_out & on & (t >= asked)] > cap)
+        # approved: over the shortest such term that could
+        assert np.all(price[ok & (offered == t)] <= cap)
+        assert np.all(price[ok & on & (t >= asked) & (t < offered)] > cap)
 
 
 def test_instalments_fit_half_the_declared_income(book: Portfolio) -> None:

@@ -203,7 +203,7 @@ def _selection_and_pricing(
         amount, term = np.full(len(ids), np.nan), np.full(len(ids), np.nan)
         amount[rows], term[rows] = sel["amount"].to_numpy(float), sel["term"].to_numpy(float)
         price = incumbent_price(apps, cfg, amount, term)[rows]
-        return np.maximum(price, cfg.apr_floor)
+        return np.asarray(np.maximum(price, cfg.apr_floor), dtype=float)
 
     table_data = selection_and_pricing(
         book,

@@ -17,7 +17,7 @@ from creditfactory.data._bureau import (
 from creditfactory.data._config import CHANNELS, SimulationConfig
 from creditfactory.data._customers import CustomerBase
 from creditfactory.data._fraud import FraudLayout, ring_identifiers
-from creditfactory.data._fraud_signals import disguise
+from creditfactory.data._fraud_signals import TELLS, disguise, draw_tells
 from creditfactory.data._identity import make_phones
 from creditfactory.data._random import choice_rows, ids, sigmoid
 from creditfactory.data._reference import (
@@ -129,21 +129,25 @@ def _person_records(
     genuine: CustomerBase,
     fraudsters: CustomerBase,
     latent: np.ndarray,
+    fraud_tells: np.ndarray,
     cfg: SimulationConfig,
     rng: np.random.Generator,
 ) -> PersonRecord:
-    """Every person's persistent credit record (genuine customers first, then fraudsters)."""
+    """Every person's persistent credit record (genuine customers first, then fraudsters, each
+    of whom applies once: ``fraud_tells`` are their applications' tells, in their order)."""
     birth = np.concatenate([genuine.arrays["birth_date"], fraudsters.arrays["birth_date"]])
     start = np.datetime64(cfg.first_month, "D")
     age = (start - birth.astype("datetime64[D]")).astype(np.int64) / 365.25
+    honest = np.zeros(genuine.size, bool)
     return draw_persons(
         age,
         np.concatenate([genuine.arrays["occupation"], fraudsters.arrays["occupation"]]),
         np.concatenate([genuine.arrays["relationship"], fraudsters.arrays["relationship"]]),
-        np.concatenate([np.zeros(genuine.size, bool), np.ones(fraudsters.size, bool)]),
         latent,
         cfg.thin_file_share,
         rng,
+        no_file=np.r_[honest, fraud_tells[:, TELLS.index("no_credit_file")]],
+        spree=np.r_[honest, fraud_tells[:, TELLS.index("borrowing_spree")]],
     )
 
 
@@ -179,7 +183,16 @@ def make_applications(
     forged_all = np.concatenate([np.zeros(n_gen, bool), forged])
     latent = np.concatenate([genuine.latent[who], fraudsters.latent])
     person_latent = np.concatenate([genuine.latent, fraudsters.latent])
-    record = _person_records(genuine, fraudsters, person_latent, cfg, rng)
+    # which tells each fraudster shows: the record tells shape their bureau file, the field
+    # tells are laid over their honest-looking application by disguise() below
+    tells = draw_tells(
+        is_fraud,
+        ring,
+        rng,
+        tell_rate=cfg.fraud_tell_rate,
+        clean_share=cfg.fraud_clean_member_share,
+    )
+    record = _person_records(genuine, fraudsters, person_latent, tells[n_gen:], cfg, rng)
     applied_at = np.concatenate(
         [
             _times_of_day(inv_day[:n_inv], rng),
@@ -189,8 +202,8 @@ def make_applications(
     )
 
     order = np.argsort(applied_at, kind="stable")
-    index, is_fraud, ring, forged_all, latent, applied_at, response = (
-        a[order] for a in (index, is_fraud, ring, forged_all, latent, applied_at, response)
+    index, is_fraud, ring, forged_all, latent, applied_at, response, tells = (
+        a[order] for a in (index, is_fraud, ring, forged_all, latent, applied_at, response, tells)
     )
     n = cfg.n_applications
     col: dict[str, Any] = {
@@ -240,7 +253,6 @@ def make_applications(
     # income evidence: declared income is overstated (more by the riskier); the lender can
     # verify it through social-insurance / housing-fund records for some applicants
     declared_income = np.round(income * np.exp(rng.normal(0.05 + 0.04 * latent, 0.12, n)), -1)
-    declared_income = np.where(is_fraud, np.round(declared_income * 1.5, -1), declared_income)
 
     # bureau: from the person's persistent record at the time of the application
     u = latent
@@ -255,7 +267,6 @@ def make_applications(
         month_pos,
         latent - person_latent[index],
         is_young,
-        is_fraud,
         income,
         rng,
     )
@@ -358,14 +369,7 @@ def make_applications(
             "id_number": col["id_number"],
         }
     )
-    frame = disguise(
-        frame,
-        is_fraud,
-        ring,
-        rng,
-        tell_rate=cfg.fraud_tell_rate,
-        clean_share=cfg.fraud_clean_member_share,
-    )
+    frame = disguise(frame, tells, ring, rng)
     return ApplicationDraw(
         frame,
         is_fraud,

@@ -34,6 +34,12 @@ _VERIFIED_BY_OCCUPATION = {
     "freelancer": 0.15,
 }
 _DAY = 86_400
+SPREE_SHIFT = 1.5
+"""Added to the multi-borrowing propensity of a fraudster showing the ``borrowing_spree`` tell
+(in standard deviations of the honest propensity's spread)."""
+SPREE_INQUIRY_RATE = 2.5
+"""Other lenders' inquiries per quarter for a fraudster showing the ``borrowing_spree`` tell (an
+honest person averages about 1.2)."""
 
 
 @dataclass(frozen=True)
@@ -56,15 +62,22 @@ def draw_persons(
     age: np.ndarray,
     occupation: np.ndarray,
     relationship: np.ndarray,
-    is_fraud: np.ndarray,
     latent: np.ndarray,
     thin_file_share: float,
     rng: np.random.Generator,
+    no_file: np.ndarray | None = None,
+    spree: np.ndarray | None = None,
 ) -> PersonRecord:
     """Draw every person's record as it stands at their first application (so the applicant
     flow keeps its mix over time while each person's record evolves); ``age`` is their age at
     the start of history, ``latent`` their standardised unobservable character (higher =
-    riskier)."""
+    riskier).
+
+    A fraudster's record is drawn as an honest person's would be, except for the record tells
+    they show (``creditfactory.data._fraud_signals.RECORD_TELLS``): ``no_file`` (an identity
+    with no bureau file yet) and ``spree`` (borrowing from many lenders at once, inquiring
+    often). Income evidence is drawn alike for everyone: a fraudster who will not authorise the
+    social-insurance query shows the ``unverifiable_income`` field tell instead."""
     n = len(age)
     thin_logit = (
         logit(thin_file_share)
@@ -72,26 +85,27 @@ def draw_persons(
         - 0.9 * (age > 34)
         + 0.8 * np.isin(occupation, ["student", "farmer"])
         - 1.2 * (relationship != "none")
-        + 0.5 * is_fraud
         + 0.25
     )
-    thin = rng.random(n) < sigmoid(thin_logit)
+    no_file = np.zeros(n, bool) if no_file is None else np.asarray(no_file, bool)
+    spree = np.zeros(n, bool) if spree is None else np.asarray(spree, bool)
+    thin = (rng.random(n) < sigmoid(thin_logit)) | no_file
     max_hist = np.maximum((age - 18.0) * 12.0, 6.0)
     history = 6.0 + rng.random(n) * (max_hist - 6.0)
     entry = np.where(thin, rng.exponential(1.0 / ENTRY_HAZARD, n), -history)
     cards = rng.poisson(1.2 + np.maximum(-entry, 0.0) / 120.0)
     delinquencies = rng.poisson(np.exp(-2.0 + 0.8 * latent))
     utilisation = np.clip(sigmoid(-0.6 + 0.9 * latent + rng.normal(0, 0.7, n)) * 1.25, 0, 1.5)
-    multi = 0.55 * latent + 0.85 * rng.normal(0.0, 1.0, n) + 0.8 * is_fraud
+    multi = 0.55 * latent + 0.85 * rng.normal(0.0, 1.0, n) + SPREE_SHIFT * spree
     cover = np.array([_VERIFIED_BY_OCCUPATION.get(o, 0.1) for o in occupation])
-    cover = np.where(is_fraud, 0.1 * cover, cover)
+    rate = np.where(spree, SPREE_INQUIRY_RATE, np.exp(0.1 + 0.45 * latent))
     return PersonRecord(
         entry_offset=entry,
         cards=cards,
         delinquencies=delinquencies,
         utilisation=utilisation,
         multi=multi,
-        inquiry_rate=np.exp(0.1 + 0.45 * latent),
+        inquiry_rate=rate,
         frailty=rng.normal(0.0, 1.0, n),
         payer_u=rng.random(n),
         verified=rng.random(n) < cover,
@@ -117,7 +131,6 @@ def bureau_at_application(
     month_pos: np.ndarray,
     drift: np.ndarray,
     young: np.ndarray,
-    is_fraud: np.ndarray,
     income: np.ndarray,
     rng: np.random.Generator,
 ) -> dict[str, np.ndarray]:
@@ -141,7 +154,6 @@ def bureau_at_application(
 
     # inquiries accumulate: other lenders' plus this lender's own for earlier applications
     rate = rec.inquiry_rate[person] * np.exp(0.3 * young + 0.45 * drift) * np.where(thin, 0.4, 1)
-    rate = np.where(is_fraud, 2.5, rate)
     own_3m = _earlier_applications(person, seconds, 91)
     own_6m = _earlier_applications(person, seconds, 182)
     inq_3m = inq_1m + rng.poisson(0.6 * rate) + own_3m

@@ -3,7 +3,9 @@
 Every observable field of a fraudulent application is first drawn exactly as an honest
 applicant's would be (``make_applications`` does that for all rows); then some fields give the
 fraudster away — a *tell*: a contact book full of blacklisted numbers, a form filled in a minute,
-a phone loaded with lending apps, a GPS fix in another city. How many tells a fraudster shows
+a phone loaded with lending apps, a GPS fix in another city, an inflated income that cannot be
+verified. Two tells sit in the person's credit record instead (no bureau file, a borrowing
+spree), so the bureau fields stay consistent with each other. How many tells a fraudster shows
 depends on their *sloppiness*: lone fraudsters and each ring draw one (a ring works to one
 script, so its members share tells), and some ring members are recruited with clean profiles
 (no tell at all). With the default mix about a third of fraudulent applications show any given
@@ -27,53 +29,76 @@ SUBNET_SHARE = 0.6
 """Share of rings whose members apply from one /24 subnet."""
 
 
-def _tell_blacklisted(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+def _tell_blacklisted(old: pd.DataFrame, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    n = len(old)
     return {"contacts_blacklisted_share": np.round(rng.beta(2.0, 2.0 / 0.12 - 2.0, n), 4)}
 
 
-def _tell_loan_apps(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    return {"loan_apps_installed": rng.poisson(9.0, n)}
+def _tell_loan_apps(old: pd.DataFrame, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    return {"loan_apps_installed": rng.poisson(9.0, len(old))}
 
 
-def _tell_fast_form(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+def _tell_fast_form(old: pd.DataFrame, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    n = len(old)
     return {"form_fill_seconds": np.round(np.exp(rng.normal(np.log(75.0), 0.45, n)), 1)}
 
 
-def _tell_small_contact_book(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+def _tell_small_contact_book(old: pd.DataFrame, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    n = len(old)
     return {"contact_list_size": np.round(np.exp(rng.normal(np.log(70.0), 0.9, n))).astype(int)}
 
 
-def _tell_inquiries(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    inq3 = rng.poisson(3.5, n)
-    return {"inquiries_3m": inq3, "inquiries_6m": inq3 + rng.poisson(3.5 * 0.8, n)}
+def _tell_elsewhere(old: pd.DataFrame, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    return {"gps_city_mismatch": rng.random(len(old)) < 0.85}
 
 
-def _tell_elsewhere(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    return {"gps_city_mismatch": rng.random(n) < 0.85}
-
-
-def _tell_no_footprint(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+def _tell_no_footprint(old: pd.DataFrame, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    n = len(old)
     return {
         "ecommerce_spend": np.full(n, np.nan),
         "phone_price_tier": np.where(rng.random(n) < 0.8, "low", "mid"),
     }
 
 
-def _tell_thin_score(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    return {"third_party_score": np.round(np.clip(rng.normal(520.0, 45.0, n), 350, 950))}
+def _tell_thin_score(old: pd.DataFrame, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    score = np.round(np.clip(rng.normal(520.0, 45.0, len(old)), 350, 950))
+    # not covered by the score provider stays not covered
+    return {"third_party_score": np.where(old["third_party_score"].isna(), np.nan, score)}
 
 
-TELLS: dict[str, Callable[[int, np.random.Generator], dict[str, np.ndarray]]] = {
+def _tell_inflated_income(old: pd.DataFrame, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    factor = np.exp(rng.normal(np.log(1.5), 0.15, len(old)))
+    return {"monthly_income": np.round(old["monthly_income"].to_numpy(float) * factor, -1)}
+
+
+def _tell_unverifiable(old: pd.DataFrame, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    # will not (or, on a borrowed identity, cannot) authorise the social-insurance query
+    return {"verified_income": np.full(len(old), np.nan)}
+
+
+FIELD_TELLS: dict[str, Callable[[pd.DataFrame, np.random.Generator], dict[str, np.ndarray]]] = {
     "blacklisted_contacts": _tell_blacklisted,
     "loan_apps": _tell_loan_apps,
     "fast_form": _tell_fast_form,
     "small_contact_book": _tell_small_contact_book,
-    "inquiries": _tell_inquiries,
     "elsewhere": _tell_elsewhere,
     "no_footprint": _tell_no_footprint,
     "low_external_score": _tell_thin_score,
+    "inflated_income": _tell_inflated_income,
+    "unverifiable_income": _tell_unverifiable,
 }
-"""Each tell and the fields it overwrites (drawn from the fraud-typical distribution)."""
+"""Tells that overwrite fields of the application: each maps the fraudulent rows showing it
+(their honest-looking values) to the fields it overwrites, drawn from the fraud-typical
+distribution."""
+
+RECORD_TELLS: tuple[str, ...] = ("no_credit_file", "borrowing_spree")
+"""Tells that sit in the person's credit record, so every bureau and multi-borrowing field stays
+consistent with the others: an identity with no bureau file (thin at the application), and a
+spree of borrowing (inquiries and loans at other lenders). :func:`draw_tells` draws them with the
+field tells; ``creditfactory.data._bureau.draw_persons`` applies them."""
+
+TELLS: tuple[str, ...] = (*FIELD_TELLS, *RECORD_TELLS)
+"""Every tell, in the column order of :func:`draw_tells`."""
 
 
 def draw_tells(
@@ -108,26 +133,19 @@ def draw_tells(
 
 
 def disguise(
-    frame: pd.DataFrame,
-    is_fraud: np.ndarray,
-    ring: np.ndarray,
-    rng: np.random.Generator,
-    *,
-    tell_rate: float = 0.4,
-    clean_share: float = 0.2,
+    frame: pd.DataFrame, tells: np.ndarray, ring: np.ndarray, rng: np.random.Generator
 ) -> pd.DataFrame:
-    """Overwrite (in place) the fields that give each fraudulent application away (its tells);
-    every other field keeps the honest-looking value it was drawn with. Ring members also
-    share a subnet for their IP addresses in most rings. Returns ``frame``."""
+    """Overwrite (in place) the fields that give each fraudulent application away (its field
+    tells: ``tells`` from :func:`draw_tells`, row-aligned with ``frame``); every other field
+    keeps the honest-looking value it was drawn with (the record tells are already in the
+    bureau fields). Ring members also share a subnet for their IP addresses in most rings.
+    Returns ``frame``."""
     out = frame
     before_mismatch = frame["gps_city_mismatch"].to_numpy(bool).copy()
-    tells = draw_tells(is_fraud, ring, rng, tell_rate=tell_rate, clean_share=clean_share)
-    for k, make in enumerate(TELLS.values()):
+    for k, make in enumerate(FIELD_TELLS.values()):
         rows = np.flatnonzero(tells[:, k])
-        for column, values in make(len(rows), rng).items():
+        for column, values in make(out.iloc[rows], rng).items():
             col = out[column].to_numpy(copy=True)
-            if column == "third_party_score":  # not covered stays not covered
-                values = np.where(np.isnan(col[rows]), np.nan, values)
             col[rows] = values.astype(col.dtype, copy=False)
             out[column] = col
     out["gps_city"] = _gps_city(out, before_mismatch, rng)

@@ -11,7 +11,12 @@ all applications, the through-the-door bad rate it knows from its history
 (``creditfactory.pricing.TARGET_RETURN``, 5% a year on the balance), charges at least
 ``apr_floor`` and declines what it cannot price under ``apr_cap`` (``PRICE_ABOVE_CAP``): a
 strategy that beats it must choose better, not merely charge more than an under-priced rival.
-When fewer applications than ``approval_rate`` can be priced, it approves fewer.
+Fixed costs (booking, servicing, acquisition) make small, short loans unpriceable under the cap,
+so, as lenders set minimum terms, it offers such a loan over the shortest longer term of the
+product at which it can price it (the applicant may turn that down); what no term makes
+priceable it declines. The score cut-off is set among what it can price, so it approves
+``approval_rate`` of all applications (fewer only if too few can be priced). Where the score
+band's limit lends less than the amount priced, it prices the smaller loan.
 
 Only the applications it approved have performance: the reject-inference setting every real
 lender lives in.
@@ -25,7 +30,7 @@ import pandas as pd
 from creditfactory.data._config import SimulationConfig
 from creditfactory.data._fraud_signals import linked_to_earlier
 from creditfactory.data._identity import valid_id_mask
-from creditfactory.data._reference import PRODUCT_LIMIT_CAP
+from creditfactory.data._reference import PRODUCT_LIMIT_CAP, PRODUCT_TERMS, PRODUCTS
 from creditfactory.pricing import DTI_CAP, TARGET_RETURN, affordable_limit, risk_based_apr
 
 KNOCK_OUTS: tuple[tuple[str, str], ...] = (
@@ -94,12 +99,53 @@ def incumbent_price(
     PD mapping is calibrated over it) at ``amount`` and ``term`` (row-aligned; NaN rows give
     NaN): before the APR floor and cap, so a price above the cap means it would not lend."""
     pd_est = incumbent_pd(np.round(incumbent_score(apps), 1), cfg.target_bad_rate)
+    return _price(pd_est, amount, term)
+
+
+def _price(pd_est: np.ndarray, amount: np.ndarray, term: np.ndarray) -> np.ndarray:
     amount = np.asarray(amount, dtype=float)
     term = np.broadcast_to(np.asarray(term, dtype=float), amount.shape)
     rows = np.isfinite(amount) & np.isfinite(term)
     out = np.full(amount.shape, np.nan)
     out[rows] = risk_based_apr(pd_est[rows], amount[rows], term[rows], TARGET_RETURN)
     return out
+
+
+def _offer_terms(
+    apps: pd.DataFrame, cfg: SimulationConfig, pd_est: np.ndarray, knocked: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The term the incumbent offers, its APR there (before floor and cap; NaN where knocked
+    out) and the amount that APR was priced at. It prices the amount asked over the term asked,
+    cuts the amount to what a 50% debt-service ratio affords at that price and prices again
+    where that cut it. A loan it
+    cannot price under the cap over the term asked (fixed costs weigh on small, short loans) is
+    offered over the product's next longer term, and so on: the shortest term at which it can
+    lend, as lenders set minimum terms. Where no term works the price stays above the cap."""
+    income = apps["monthly_income"].to_numpy(float)
+    debt = apps["bureau_monthly_debt"].to_numpy(float)
+    requested = apps["amount_requested"].to_numpy(float)
+    asked = apps["term_requested"].to_numpy(np.int64)
+    product = pd.Categorical(apps["product"].to_numpy(), categories=PRODUCTS).codes
+    term = asked.copy()
+    price = np.full(len(apps), np.nan)
+    priced = requested.copy()
+
+    def offer(rows: np.ndarray, t: np.ndarray) -> None:
+        first = _price(pd_est[rows], requested[rows], t)
+        afford = affordable_limit(income[rows], debt[rows], np.minimum(first, cfg.apr_cap), t)
+        cut = afford < requested[rows]
+        at = np.where(cut, np.maximum(afford, 500.0), requested[rows])
+        if cut.any():
+            first[cut] = _price(pd_est[rows][cut], at[cut], t[cut])
+        price[rows], term[rows], priced[rows] = first, t, at
+
+    offer(np.flatnonzero(~knocked), asked[~knocked])
+    for t in sorted({t for terms, _ in PRODUCT_TERMS.values() for t in terms}):
+        has = np.array([t in PRODUCT_TERMS[p][0] for p in PRODUCTS] + [False])
+        rows = np.flatnonzero(~knocked & ~(price <= cfg.apr_cap) & has[product] & (t > asked))
+        if len(rows):
+            offer(rows, np.full(len(rows), t))
+    return term, price, priced
 
 
 def incumbent_decisions(apps: pd.DataFrame, cfg: SimulationConfig) -> pd.DataFrame:
@@ -124,16 +170,8 @@ def incumbent_decisions(apps: pd.DataFrame, cfg: SimulationConfig) -> pd.DataFra
     income = apps["monthly_income"].to_numpy(float)
     debt = apps["bureau_monthly_debt"].to_numpy(float)
     requested = apps["amount_requested"].to_numpy(float)
-    term = apps["term_requested"].to_numpy(np.int64)
-    # price at the amount asked, cap that amount by affordability at that price, and price
-    # again where that cut the amount (knocked-out applications are not priced)
-    ask = np.where(knocked, np.nan, requested)
-    price = incumbent_price(apps, cfg, ask, term)
-    afford = affordable_limit(income, debt, np.minimum(price, cfg.apr_cap), term, DTI_CAP)
-    cut = ~knocked & (afford < requested)
-    price[cut] = incumbent_price(apps, cfg, np.where(cut, np.maximum(afford, 500.0), np.nan), term)[
-        cut
-    ]
+    pd_est = incumbent_pd(score, cfg.target_bad_rate)
+    term, price, priced = _offer_terms(apps, cfg, pd_est, knocked)
     unpriceable = ~knocked & ~(price <= cfg.apr_cap)
     reason[unpriceable] = "PRICE_ABOVE_CAP"
     passing = score[~knocked & ~unpriceable]
@@ -159,7 +197,16 @@ def incumbent_decisions(apps: pd.DataFrame, cfg: SimulationConfig) -> pd.DataFra
     afford = affordable_limit(income, debt, apr, term, DTI_CAP)
     limit = np.floor(np.minimum(limit, afford) / 100.0) * 100.0
     amount = np.minimum(requested, limit)
+    # where the score band's limit lends less than was priced, price the loan it lends (fixed
+    # costs weigh more on it) and keep its instalment within the debt-service cap at that price
+    less = np.flatnonzero(approve & (amount >= 500) & (amount < priced))
+    again = _price(pd_est[less], amount[less], term[less])
+    apr[less] = np.round(np.clip(again, cfg.apr_floor, cfg.apr_cap), 4)
+    afford = affordable_limit(income[less], debt[less], apr[less], term[less], DTI_CAP)
+    limit[less] = np.floor(np.minimum(limit[less], afford) / 100.0) * 100.0
+    amount[less] = np.minimum(amount[less], limit[less])
     too_small = approve & (amount < 500)
+    too_small[less[~(again <= cfg.apr_cap)]] = True
     approve &= ~too_small
     reason[too_small] = "LIMIT_TOO_SMALL"
     return pd.DataFrame(
@@ -173,6 +220,6 @@ def incumbent_decisions(apps: pd.DataFrame, cfg: SimulationConfig) -> pd.DataFra
             "limit": np.where(approve, limit, np.nan),
             "apr": np.where(approve, apr, np.nan),
             "amount_approved": np.where(approve, amount, np.nan),
-            "term": np.where(approve, apps["term_requested"].to_numpy(), 0).astype(np.int64),
+            "term": np.where(approve, term, 0).astype(np.int64),
         }
     )

@@ -206,7 +206,7 @@ def response_oracle(portfolio: Portfolio, contacts: pd.DataFrame) -> pd.DataFram
     needed = ("true_latent", "true_dormant_since", "true_reactivatable")
     _require(
         customers,
-        ("customer_id", "birth_date", "monthly_income", "relationship", *needed),
+        ("customer_id", "birth_date", "true_monthly_income", "relationship", *needed),
         "customers",
     )
     base = customers.set_index("customer_id")
@@ -235,7 +235,7 @@ def response_oracle(portfolio: Portfolio, contacts: pd.DataFrame) -> pd.DataFram
     dormant = days >= DORMANT_DAYS
     p_control, uplift = response_model(
         age=(sent - birth).astype(np.int64) / 365.25,
-        income=row["monthly_income"].to_numpy(float),
+        income=row["true_monthly_income"].to_numpy(float),
         relationship=row["relationship"].to_numpy(dtype=str),
         latent=latent[pos],
         dormant=dormant,

@@ -18,6 +18,8 @@ AGENCY_COMMISSION = 0.3
 _SETTLE_P = np.array([0.07, 0.06, 0.02, 0.003])
 _SETTLE_SHARE = (0.25, 0.6)  # a settlement pays this share of the face value (uniform)
 _SALE_PRICE = np.array([0.14, 0.11, 0.05, 0.02])
+SALE_PRICE_RANGE = (0.01, 0.25)
+"""A debt buyer pays between these shares of the face value."""
 DEBT_BUYER = "DEBT-BUYER"
 
 
@@ -38,7 +40,7 @@ def recovery_rows(
     n = len(face)
     settle_month = rng.geometric(_SETTLE_P[kind])  # 1-based month of settlement
     share = rng.uniform(*_SETTLE_SHARE, n)
-    price = np.clip(_SALE_PRICE[kind] * np.exp(rng.normal(0.0, 0.3, n)), 0.01, 0.25)
+    price = np.clip(_SALE_PRICE[kind] * np.exp(rng.normal(0.0, 0.3, n)), *SALE_PRICE_RANGE)
     settles = settle_month <= AGENCY_MONTHS
     last = np.where(settles, settle_month, AGENCY_MONTHS + 1)  # the sale comes after placement
     length = np.minimum(last, np.maximum(months_left, 0))
@@ -49,6 +51,10 @@ def recovery_rows(
     sold = is_last & ~settles[account]
     settled = is_last & settles[account]
     value = np.where(settled, share[account], np.where(sold, price[account], 0.0))
-    cents = np.rint(face[account] * value).astype(np.int64)
+    cents = np.rint(face[account] * value)
+    # a price at the range's ends stays inside it once rounded to the cent
+    lo, hi = SALE_PRICE_RANGE
+    cents = np.where(sold, np.clip(cents, np.ceil(face[account] * lo), face[account] * hi), cents)
+    cents = np.floor(cents).astype(np.int64)
     settle_prob = np.where(sold, np.nan, _SETTLE_P[kind][account])
     return {"account": account, "k": k, "sold": sold, "cents": cents, "settle_prob": settle_prob}
