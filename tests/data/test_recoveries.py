@@ -56,7 +56,7 @@ def test_early_settlement_pays_the_balance_and_is_common(book: Portfolio) -> Non
     done = loans[(loans["product"] == "cash_loan") & (loans["months_observed"] >= loans["term"])]
     share = done["loan_id"].isin(set(settled["loan_id"])).mean()
     se = np.sqrt(0.3 * 0.7 / len(done))  # ~5,500 loans: se 0.6 points
-    assert 0.25 - 3 * se <= share <= 0.5  # measured 0.27
+    assert 0.25 - 3 * se <= share <= 0.5  # measured 0.33 (longer terms offered settle early more)
     months = settled["mob"]
     assert months.median() <= 6  # many in the first months
 
@@ -105,7 +105,7 @@ def test_recoveries_are_in_the_domain_ranges(big: Portfolio) -> None:
     # shared/DOMAIN.md: debt sale at a few percent to twenty percent of face value
     ratio = got.loc[honest].sum() / face.loc[honest].sum()
     assert len(honest) > 60
-    assert 0.03 <= ratio <= 0.2  # measured 0.14
+    assert 0.03 <= ratio <= 0.2  # measured 0.19 (seeds 11 and 12, 100,000 applications)
     assert got.loc[fraud].sum() / face.loc[fraud].sum() < 0.05  # fraud: almost nothing
 
     # late-stage recovery of balance 10-30%: cash in the 12 months after first reaching 90+,
@@ -123,4 +123,4 @@ def test_recoveries_are_in_the_domain_ranges(big: Portfolio) -> None:
     sold = sold[sold["mob"] <= sold["mob_90"] + 12]
     rate = (cash + sold["amount_recovered"].sum()) / first["exposure"].sum()
     assert len(first) > 200
-    assert 0.10 <= rate <= 0.30  # measured 0.20 (seed 11) and 0.24 (seed 12)
+    assert 0.10 <= rate <= 0.30  # measured 0.22 (seed 11) and 0.21 (seed 12)

@@ -56,8 +56,8 @@ def test_rank_power_of_the_truth_is_realistic(book: Portfolio) -> None:
     genuine = ~book.truth["is_fraud"]
     auc = roc_auc_score(book.truth.loc[genuine, "bad"], book.truth.loc[genuine, "pd_true"])
     # docs/data.md: "truth AUC about 0.86"; 10 books of 30,000 (seeds 20-29): mean 0.861,
-    # sd 0.0044 -> 4 sd = 0.018 (observable data allow less: see test_headline_figures.py)
-    assert auc == pytest.approx(0.86, abs=0.018)
+    # sd 0.0057 -> 4 sd = 0.023 (observable data allow less: see test_headline_figures.py)
+    assert auc == pytest.approx(0.86, abs=0.023)
 
 
 def test_fraud_rate_rings_and_first_payment_default(book: Portfolio) -> None:
@@ -176,13 +176,13 @@ def test_roll_rates_are_in_the_documented_ranges(book: Portfolio) -> None:
     from creditfactory.servicing import roll_rates
 
     rr = roll_rates(book.performance)
-    # docs/data.md: M1->M2 ~24%, M2->M3 ~58%, M3->M4 ~85%. Month-on-month transitions of the
+    # docs/data.md: M1->M2 ~25%, M2->M3 ~61%, M3->M4 ~85%. Month-on-month transitions of the
     # same loans are not independent draws, so the spread is the seed-to-seed sd of 10 books of
-    # 30,000 (seeds 20-29): M1->M2 mean 0.244 sd 0.010; M2->M3 0.584 sd 0.011; M3->M4 0.855
-    # sd 0.025. Tolerance 3 sd around the documented figure (at least 0.03).
-    assert rr.loc["M1", "M2"] == pytest.approx(0.24, abs=3 * 0.010)
-    assert rr.loc["M2", "M3"] == pytest.approx(0.58, abs=3 * 0.011)
-    assert rr.loc["M3", "M4"] == pytest.approx(0.85, abs=3 * 0.025)
+    # 30,000 (seeds 20-29): M1->M2 mean 0.255 sd 0.0095; M2->M3 0.613 sd 0.020; M3->M4 0.850
+    # sd 0.020. Tolerance 3 sd around the documented figure.
+    assert rr.loc["M1", "M2"] == pytest.approx(0.25, abs=3 * 0.0095)
+    assert rr.loc["M2", "M3"] == pytest.approx(0.61, abs=3 * 0.020)
+    assert rr.loc["M3", "M4"] == pytest.approx(0.85, abs=3 * 0.020)
 
 
 def test_collection_actions_have_segment_specific_effects(book: Portfolio) -> None:
