@@ -79,11 +79,14 @@ def test_simulation_report(reference: Strategy, book: Portfolio) -> None:
     assert ref["known_share"] < 1.0
     # the model's expected loss on what it approves is below the true one: a scorecard fitted
     # on the incumbent's booked loans, approving where its PD is low and declining what its
-    # lifetime price puts above the cap, keeps the loans whose risk it underestimates. 12 books
-    # of 5,000 (seeds 20-31) gave a ratio of mean 0.781, sd 0.026 -> 3 sd = 0.08 (this book:
-    # 0.793); the ratio was 0.91 with the one-period price, which declined fewer
+    # lifetime price puts above the cap, keeps the loans whose risk it underestimates, fraud
+    # above all (its true PD is many times the model's). 12 books of 5,000 (seeds 20-31) after
+    # the merge of issue 12's twin: mean 0.733, sd 0.078 -> 3 sd = 0.23 (this book: 0.685); the
+    # ratio moves with the dozen or two fraud loans a book of 5,000 lets through (12 approved on
+    # seed 28: 0.87; 25-29 on seeds 20-21: 0.61-0.66). Before the merge: 0.78, sd 0.026; 0.91
+    # with the one-period price, which declined fewer
     ratio = ref["expected_loss_model"] / ref["expected_loss_true"]
-    assert ratio == pytest.approx(0.78, abs=0.08)
+    assert ratio == pytest.approx(0.73, abs=3 * 0.078)
     swap = report.swap
     assert swap["applications"].sum() == len(apps)
     both = swap.filter(pl.col("cell") == "both approve")["applications"].item()

@@ -39,10 +39,14 @@ def test_default_scorecard_is_near_what_the_data_allow(approved):
     z = true_log_odds(test, np.zeros(len(test)), CONFIG)
     observable = auc(test["bad"], z)
     print(f"AUC {a:.4f} KS {ks(test['bad'], p):.4f} obs. {observable:.4f} oracle {oracle:.4f}")
-    # paired, same rows: the scorecard ranks at least as well as the observable true index
-    # (it also sees fraud signals the index leaves out); seeds 3-6: margin 0.030-0.060
-    assert observable < a < oracle
-    # ~8,800 test rows, ~230 bads: Hanley-McNeil se of an AUC near 0.73 is 0.019 (seeds 3-6
-    # gave 0.738, 0.699, 0.741, 0.726: sd 0.019); 3 se around their mean 0.726
-    assert a == pytest.approx(0.726, abs=3 * 0.019)
+    # paired, same rows: the scorecard ranks about as well as the observable true index. Seeds
+    # 3-6: scorecard minus index -0.024, +0.039, +0.010, -0.013 (mean 0.003, sd 0.027); it was
+    # +0.03 to +0.06 while single fields gave fraud away (a fifth of the bads among approved are
+    # fraud, which the index leaves out and which now hides)
+    assert observable - 3 * 0.027 < a < oracle
+    # ~8,800 test rows, ~260 bads: Hanley-McNeil se of an AUC near 0.68 is 0.019 (seeds 3-6
+    # gave 0.653, 0.677, 0.690, 0.684: sd 0.017); 3 se around their mean 0.676. It was 0.726
+    # before the incumbent's score cut-off bit again (a narrower approved range: the observable
+    # index fell from about 0.70 to 0.67 on the same seeds)
+    assert a == pytest.approx(0.676, abs=3 * 0.019)
     assert len(sc.selected_features_) >= 5
