@@ -259,7 +259,13 @@ class SimulationConfig(BaseModel):
         0.55, gt=0.0, le=1.0, description="Target approval rate of the incumbent policy."
     )
     apr_cap: float = Field(0.24, gt=0.0, le=1.0, description="Maximum APR the lender charges.")
-    apr_floor: float = Field(0.072, ge=0.0, le=1.0, description="APR of the best score band.")
+    apr_floor: float = Field(
+        0.072,
+        ge=0.0,
+        le=1.0,
+        description="Lowest APR the incumbent charges (a floor under its lifetime-model price; "
+        "with the default costs its prices stay above about 9%).",
+    )
     channel_mix: dict[str, float] = Field(
         default_factory=_default_channel_mix, description="Share of applications by channel."
     )
