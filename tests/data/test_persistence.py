@@ -73,11 +73,16 @@ def test_bureau_files_persist_and_only_thicken(pf: Portfolio) -> None:
 
 def test_inquiries_accumulate(pf: Portfolio) -> None:
     a, b = _first_two(pf)
+    # pairs wholly before the downturn: after it other lenders' inquiries rise, and far pairs
+    # straddle it more often than close ones (over all pairs the difference below was 0.84-0.99
+    # on seeds 5, 11, 20-23; before the downturn 0.93-1.19)
+    before = (b["applied_at"] < pd.Timestamp(pf.config.macro_shock_month)).to_numpy()
+    a, b = a[before], b[before]
     days = (b["applied_at"] - a["applied_at"]).dt.days
     diff = b["inquiries_3m"] - a["inquiries_3m"]
     close, far = diff[days < 80], diff[days > 200]
     # the first application's own inquiry is still on file three months later and gone after
-    # six (other lenders' inquiries come and go, and rise a little after the downturn)
+    # six (other lenders' inquiries come and go)
     se = math.sqrt(close.var() / len(close) + far.var() / len(far))
     assert close.mean() - far.mean() == pytest.approx(1.0, abs=4 * se)
 
