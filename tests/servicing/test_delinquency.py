@@ -54,13 +54,15 @@ def test_vintage_curves_rise_and_later_vintages_are_worse() -> None:
     # the macro shock (2025-07) makes the 2025 vintages of genuine loans worse at 6 months on
     # book (the few approved fraud loans default whatever the economy and come in lumps):
     # 2025Q2, whose sixth month falls wholly after the shock, against the 2024 vintages' mean
-    # (a single early vintage holds ~1,000 loans and ~10 events: too noisy alone)
+    # (on this 20,000-application book a vintage holds ~1,000-1,500 loans and ~10-20 events:
+    # too noisy, so a separate book of 60,000; seeds 3 and 4 gave 1.95x and 1.89x)
+    book = simulate(SimulationConfig(n_applications=60_000, seed=3))
     genuine = book.loans.merge(book.truth[["application_id", "is_fraud"]], on="application_id")
     genuine = genuine[~genuine["is_fraud"]]
     perf = book.performance[book.performance["loan_id"].isin(genuine["loan_id"])]
     curves = vintage_curves(perf, genuine, by="Q")
     early = curves.loc[["2024Q1", "2024Q2", "2024Q3", "2024Q4"], 6].mean()
-    assert curves.loc["2025Q2", 6] > 1.2 * early
+    assert curves.loc["2025Q2", 6] > 1.3 * early
 
 
 @pytest.mark.parametrize("seed", [3, 5, 8])
