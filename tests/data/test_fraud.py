@@ -157,6 +157,10 @@ def test_rings_vary_in_size_shared_identifiers_and_members(books: list[Portfolio
         }
     )
     assert shares.drop_duplicates().shape[0] >= 4
+    # and how fast it strikes: some within hours, some over days
+    spread = rings["applied_at"].agg(lambda t: t.max() - t.min())[sizes >= 5]
+    assert spread.min() < pd.Timedelta(days=1)
+    assert spread.max() > pd.Timedelta(days=2.5)
     assert shares.mean().min() > 0.2
     assert shares.mean().max() < 0.95
 

@@ -82,7 +82,7 @@ def test_after_charge_off_an_agency_then_a_debt_sale(book: Portfolio) -> None:
         assert len(rows) <= 7
     share = after["amount_recovered"] / after["loan_id"].map(face["written_off"])
     sold = after["outcome"] == "sold"
-    assert share[sold].between(0.01, 0.25).all()
+    assert share[sold].between(0.01 - 1e-4, 0.25 + 1e-4).all()  # to the cent
     recovered = after["outcome"] == "recovered"
     assert share[recovered].between(0.25 - 1e-6, 0.6 + 1e-6).all()
     agency = after["action"] == "agency"

@@ -57,13 +57,13 @@ def test_vintage_curves_rise_and_later_vintages_are_worse() -> None:
     # the macro shock (2025-07) makes the 2025 vintages of genuine loans worse at 6 months on
     # book (the few approved fraud loans default whatever the economy and come in lumps):
     # 2025Q2, whose sixth month falls wholly after the shock, against the 2024 vintages' mean
-    # (a single early vintage holds ~1,000 loans and ~10 events: too noisy alone)
+    # (the ratio was 1.7-2.1 on seeds 3-6 at 60,000 applications)
     genuine = book.loans.merge(book.truth[["application_id", "is_fraud"]], on="application_id")
     genuine = genuine[~genuine["is_fraud"]]
     perf = book.performance[book.performance["loan_id"].isin(genuine["loan_id"])]
     curves = vintage_curves(perf, genuine, by="Q")
     early = curves.loc[["2024Q1", "2024Q2", "2024Q3", "2024Q4"], 6].mean()
-    assert curves.loc["2025Q2", 6] > 1.2 * early
+    assert curves.loc["2025Q2", 6] > 1.3 * early
 
 
 @pytest.mark.parametrize("seed", [3, 5, 8])

@@ -114,8 +114,9 @@ def _times_fraud(
     span = (_month_starts(cfg)[-1] - _month_starts(cfg)[0]).astype(np.int64)
     offset = rng.random(n) * span
     in_ring = layout.ring >= 0
-    offset[in_ring] = layout.start_day[layout.ring[in_ring]] + rng.random(in_ring.sum()) * (
-        cfg.ring_burst_days
+    offset[in_ring] = (
+        layout.start_day[layout.ring[in_ring]]
+        + rng.random(in_ring.sum()) * (layout.burst_days[layout.ring[in_ring]])
     )
     # fraudsters favour the night
     night = rng.random(n) < 0.35
@@ -284,7 +285,9 @@ def make_applications(
     fraud_rows = np.flatnonzero(is_fraud)
     ring_key = np.where(ring[fraud_rows] < 0, np.iinfo(np.int64).max, ring[fraud_rows])
     by_ring = fraud_rows[np.argsort(ring_key, kind="stable")]
-    grouped = FraudLayout(ring[by_ring], layout.ring_ids, layout.shares, layout.start_day)
+    grouped = FraudLayout(
+        ring[by_ring], layout.ring_ids, layout.shares, layout.start_day, layout.burst_days
+    )
     shared = ring_identifiers(
         grouped,
         {

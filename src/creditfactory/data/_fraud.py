@@ -21,6 +21,7 @@ class FraudLayout:
     ring_ids: np.ndarray  # 'R00001' per ring number
     shares: np.ndarray  # (n_rings, 4) bool: which identifiers each ring shares
     start_day: np.ndarray  # per ring, day offset (float) into the history where the burst starts
+    burst_days: np.ndarray  # per ring, how many days its applications spread over (its speed)
 
     @property
     def n_rings(self) -> int:
@@ -59,7 +60,9 @@ def layout_rings(
     none = ~shares.any(axis=1)
     shares[none, rng.integers(0, len(SHARED_KINDS), none.sum())] = True
     start = rng.random(len(sizes)) * max(history_days - burst_days, 1.0)
-    return FraudLayout(ring, ids("R", len(sizes), width=5), shares, start)
+    # some rings strike within hours, others spread over the whole burst window
+    speed = burst_days * rng.uniform(0.1, 1.0, len(sizes))
+    return FraudLayout(ring, ids("R", len(sizes), width=5), shares, start, speed)
 
 
 def ring_identifiers(
