@@ -41,7 +41,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 PACKAGES = (
     "creditfactory",
@@ -110,6 +112,7 @@ def best_of(fn: Callable[[], Any], repeat: int = 3, warmup: int = 0) -> Timing:
     times = []
     value = None
     for _ in range(repeat):
+        value = None  # one call's result is freed before the next (peak memory is one call's)
         gc.collect()
         start = time.perf_counter()
         value = fn()
@@ -211,6 +214,17 @@ def per_call_ns(
         gc.enable()
     MEASURED.append(Measured(contender.name, contender.group, len(warm), len(items)))
     return times
+
+
+def warm_run(contender: Contender, warm: Callable[[], Any], run: Callable[[], T]) -> T:
+    """One timed run of a contender measured in rounds (a server started anew each round):
+    ``warm`` called ``contender.protocol.warmup`` times untimed, then ``run`` once; logged in
+    :data:`MEASURED`. The caller does ``protocol.repeat`` rounds and keeps the best."""
+    for _ in range(contender.protocol.warmup):
+        warm()
+    value = run()
+    MEASURED.append(Measured(contender.name, contender.group, contender.protocol.warmup, 1))
+    return value
 
 
 def _maxrss_mib(who: int) -> float:
