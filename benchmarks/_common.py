@@ -91,6 +91,14 @@ class Timing:
     seconds: float
     times: tuple[float, ...]
     value: Any = field(repr=False)
+    # CPU seconds of this process (all its threads) per timed call: steadier than wall time
+    # when other jobs share the machine, and it counts a multi-threaded library's whole work
+    cpu_times: tuple[float, ...] = ()
+
+    @property
+    def cpu_seconds(self) -> float:
+        """The least CPU time of a timed call (NaN when not measured)."""
+        return min(self.cpu_times) if self.cpu_times else float("nan")
 
     @property
     def median(self) -> float:
@@ -109,15 +117,16 @@ def best_of(fn: Callable[[], Any], repeat: int = 3, warmup: int = 0) -> Timing:
         raise ValueError("repeat must be at least 1")
     for _ in range(warmup):
         fn()
-    times = []
+    times, cpu = [], []
     value = None
     for _ in range(repeat):
         value = None  # one call's result is freed before the next (peak memory is one call's)
         gc.collect()
-        start = time.perf_counter()
+        cpu0, start = time.process_time(), time.perf_counter()
         value = fn()
         times.append(time.perf_counter() - start)
-    return Timing(min(times), tuple(times), value)
+        cpu.append(time.process_time() - cpu0)
+    return Timing(min(times), tuple(times), value, tuple(cpu))
 
 
 @dataclass(frozen=True)

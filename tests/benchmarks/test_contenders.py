@@ -63,7 +63,8 @@ def test_measure_and_per_call_do_what_the_protocol_says() -> None:
     timing = _common.measure(c, lambda: calls.append(None) or len(calls))
     assert len(calls) == 5
     assert timing.value == 5
-    assert len(timing.times) == 3
+    assert len(timing.times) == len(timing.cpu_times) == 3
+    assert timing.cpu_seconds == min(timing.cpu_times) >= 0
     seen: list[int] = []
     times = _common.per_call_ns(c, seen.append, [10, 11, 12], [7, 8, 9])
     assert seen == [7, 8, 10, 11, 12]  # two warm-up items, then every item once
