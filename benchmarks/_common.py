@@ -15,6 +15,15 @@ and may use these helpers::
 
 ``benchmarks/run.py`` runs each module in its own process, so ``peak_rss_mib()`` read at the end
 of ``run`` is that benchmark's own peak (the runner records it too).
+
+Same treatment for ours and every peer: a benchmark declares its contenders (:class:`Contender`:
+a name, the call it times, the :class:`Protocol` of warm-up and repetitions) and times each one
+with :func:`measure` (whole calls, the best of ``repeat``) or :func:`per_call_ns` (one call per
+input, every call kept), which take the protocol from the contender. Contenders compared with
+each other share a ``group`` and must share a protocol (:func:`check_contenders`);
+:data:`MEASURED` logs how many untimed and timed calls each contender really got, which the
+tests under ``tests/benchmarks/`` read. This module imports only the standard library at import
+time, so a peer's runner in another virtual environment can use the same helpers.
 """
 
 from __future__ import annotations
@@ -32,7 +41,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 PACKAGES = (
     "creditfactory",
@@ -80,6 +91,14 @@ class Timing:
     seconds: float
     times: tuple[float, ...]
     value: Any = field(repr=False)
+    # CPU seconds of this process (all its threads) per timed call: steadier than wall time
+    # when other jobs share the machine, and it counts a multi-threaded library's whole work
+    cpu_times: tuple[float, ...] = ()
+
+    @property
+    def cpu_seconds(self) -> float:
+        """The least CPU time of a timed call (NaN when not measured)."""
+        return min(self.cpu_times) if self.cpu_times else float("nan")
 
     @property
     def median(self) -> float:
@@ -98,14 +117,123 @@ def best_of(fn: Callable[[], Any], repeat: int = 3, warmup: int = 0) -> Timing:
         raise ValueError("repeat must be at least 1")
     for _ in range(warmup):
         fn()
-    times = []
+    times, cpu = [], []
     value = None
     for _ in range(repeat):
+        value = None  # one call's result is freed before the next (peak memory is one call's)
         gc.collect()
-        start = time.perf_counter()
+        cpu0, start = time.process_time(), time.perf_counter()
         value = fn()
         times.append(time.perf_counter() - start)
-    return Timing(min(times), tuple(times), value)
+        cpu.append(time.process_time() - cpu0)
+    return Timing(min(times), tuple(times), value, tuple(cpu))
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """How a contender is timed: ``warmup`` untimed calls, then ``repeat`` timed ones (the best
+    of them counts; :func:`per_call_ns` times every input once, ``repeat`` does not apply)."""
+
+    warmup: int
+    repeat: int = 1
+
+    def __post_init__(self) -> None:
+        if self.warmup < 0:
+            raise ValueError("warmup must be at least 0")
+        if self.repeat < 1:
+            raise ValueError("repeat must be at least 1")
+
+
+@dataclass(frozen=True)
+class Contender:
+    """One thing a benchmark times: ``path`` says which call, in words a reader can check
+    against the peer's documentation; contenders of one ``group`` are compared with each other."""
+
+    name: str
+    group: str
+    path: str
+    protocol: Protocol
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What :func:`measure` or :func:`per_call_ns` really did for one contender."""
+
+    name: str
+    group: str
+    warmup_calls: int
+    timed_calls: int
+
+
+MEASURED: list[Measured] = []
+"""Every measurement of this process, in order (tests read it; benchmarks may ignore it)."""
+
+
+def check_contenders(contenders: tuple[Contender, ...] | list[Contender]) -> None:
+    """Raise ``ValueError`` unless names are unique and each group's contenders share one
+    protocol (the same warm-up and repetitions for ours and theirs)."""
+    names = [c.name for c in contenders]
+    if len(set(names)) != len(names):
+        raise ValueError(f"contender names repeat: {names}")
+    by_group: dict[str, Protocol] = {}
+    for c in contenders:
+        first = by_group.setdefault(c.group, c.protocol)
+        if c.protocol != first:
+            raise ValueError(
+                f"group {c.group!r}: {c.name!r} is timed with {c.protocol}, another with {first}"
+            )
+
+
+def measure(contender: Contender, fn: Callable[[], Any]) -> Timing:
+    """``fn`` timed as ``contender``'s protocol says (warm-up calls, then the best of
+    ``repeat``), logged in :data:`MEASURED`."""
+    calls = [0]
+
+    def counted() -> Any:
+        calls[0] += 1
+        return fn()
+
+    p = contender.protocol
+    timing = best_of(counted, repeat=p.repeat, warmup=p.warmup)
+    MEASURED.append(Measured(contender.name, contender.group, p.warmup, calls[0] - p.warmup))
+    return timing
+
+
+def per_call_ns(
+    contender: Contender, fn: Callable[[Any], Any], items: list[Any], warmup_items: list[Any]
+) -> list[int]:
+    """Nanoseconds of ``fn(item)`` for each of ``items``, after ``fn`` ran untimed on the first
+    ``contender.protocol.warmup`` of ``warmup_items``; garbage collection off while timing (for
+    every contender alike); logged in :data:`MEASURED`."""
+    warm = warmup_items[: contender.protocol.warmup]
+    if len(warm) < contender.protocol.warmup:
+        raise ValueError(f"{contender.name}: {len(warm)} warm-up items, the protocol wants more")
+    for item in warm:
+        fn(item)
+    clock = time.perf_counter_ns
+    times = [0] * len(items)
+    gc.collect()
+    gc.disable()
+    try:
+        for i, item in enumerate(items):
+            t = clock()
+            fn(item)
+            times[i] = clock() - t
+    finally:
+        gc.enable()
+    MEASURED.append(Measured(contender.name, contender.group, len(warm), len(items)))
+    return times
+
+
+def warm_run(contender: Contender, warm: Callable[[], Any], run: Callable[[], T]) -> T:
+    """One timed run of a contender measured in rounds (a server started anew each round):
+    ``warm`` called ``contender.protocol.warmup`` times untimed, then ``run`` once; logged in
+    :data:`MEASURED`. The caller does ``protocol.repeat`` rounds and keeps the best."""
+    for _ in range(contender.protocol.warmup):
+        warm()
+    value = run()
+    MEASURED.append(Measured(contender.name, contender.group, contender.protocol.warmup, 1))
+    return value
 
 
 def _maxrss_mib(who: int) -> float:

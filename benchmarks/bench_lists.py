@@ -1,10 +1,12 @@
-"""List screening's cost: decisions per second of ``DecisionService.decide_many`` (what the engine
+"""List screening's cost: decisions per second of ``Factory.decide`` (what the engine
 process calls with the requests that arrived together) with 0, 1 and 100,000 hashed list
 entries, on SQLite (a file) and PostgreSQL (when reachable, a schema of its own).
 
 Every application carries the two listed fields (phone, ID number); each run decides the same
 applications in batches of 64 (an engine behind 64 clients), with persistence and the audit
 ledger on. Target (issue 10): with 100,000 entries at most a few per cent below no lists.
+Every list size is timed alike (:data:`PROTOCOL`, through ``benchmarks._common.measure``): one
+pass of warm-up, then the best of three passes, each pass with fresh application ids.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
+
+from benchmarks._common import Contender, Protocol, measure
 
 STRATEGY = """
 strategy: lists_bench
@@ -41,6 +45,14 @@ flow:
         term: "12"
 """
 SECRET = "bench-list-secret"
+PROTOCOL = Protocol(warmup=1, repeat=3)
+
+
+def contender(entries: int) -> Contender:
+    """The contender for a list of ``entries`` hashed entries (all of one group, one protocol)."""
+    return Contender(f"{entries:,} entries", "lists", "Factory.decide", PROTOCOL)
+
+
 PG_URL = os.environ.get(
     "CREDITFACTORY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -84,7 +96,8 @@ def _rate(url: str, entries: int, n: int, batch: int = 64) -> tuple[float, float
     """Decisions per second with ``entries`` list entries, and this process's CPU microseconds
     per decision (best of three passes each; the CPU figure is the steadier on a busy
     machine, and on SQLite it is all the work)."""
-    from creditfactory.store import DecisionService, Store, activate, add_list_entries, add_strategy
+    from creditfactory.factory import Decide, Factory, FactoryConfig
+    from creditfactory.store import Store, activate, add_list_entries, add_strategy
 
     store = Store(url)
     store.migrate()
@@ -96,18 +109,23 @@ def _rate(url: str, entries: int, n: int, batch: int = 64) -> tuple[float, float
             with store.session() as s:
                 values = [f"150{i:08d}" for i in range(start, min(entries, start + step))]
                 add_list_entries(s, SECRET, "blacklist", "phone", values, "bench")
-        service = DecisionService(store, SECRET)
+        service = Factory(FactoryConfig(url, list_secret=SECRET), store)
         try:
-            service.decide_many([(a, "b", None, None) for a in _apps(batch, "warm")])
-            best, cpu = 0.0, float("inf")
-            for k in range(3):
-                apps = _apps(n, f"run{k}")
-                t0, c0 = time.perf_counter(), time.process_time()
+            # fresh ids for every pass (no idempotent replays), made before timing
+            passes = iter([_apps(n, f"run{k}") for k in range(PROTOCOL.warmup + PROTOCOL.repeat)])
+            cpus: list[float] = []
+
+            def one_pass() -> None:
+                apps = next(passes)
+                c0 = time.process_time()
                 for i in range(0, n, batch):
-                    service.decide_many([(a, "b", None, None) for a in apps[i : i + batch]])
-                best = max(best, n / (time.perf_counter() - t0))
-                cpu = min(cpu, (time.process_time() - c0) / n * 1e6)
-            return best, cpu
+                    chunk = apps[i : i + batch]
+                    service.decide([Decide(i + k, a, "b") for k, a in enumerate(chunk)])
+                cpus.append((time.process_time() - c0) / n * 1e6)
+
+            timing = measure(contender(entries), one_pass)
+            # the warm-up pass's CPU is not counted
+            return n / timing.seconds, min(cpus[PROTOCOL.warmup :])
         finally:
             service.close()
     finally:
@@ -153,7 +171,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         "metrics": metrics,
         "table": table,
         "notes": (
-            f"DecisionService.decide_many, {n:,} applications in batches of 64 (best of three "
+            f"Factory.decide, {n:,} applications in batches of 64 (best of three "
             f"passes), each with a listed phone and ID number, against 0, 1 and {big:,} hashed "
             "blacklist entries; ratio = decisions/s with the most entries / with none; CPU = "
             "this process's CPU time per decision (the database server's not included), its "

@@ -8,13 +8,20 @@ installs it when run as root) or, without wrk, by a small keep-alive HTTP/1.1 ge
 configurations on each database: with the decision engine in a process of its own beside the HTTP
 front (``CREDITFACTORY_ENGINE_PROCESS=true``; the default on 2+ CPUs) and in one process
 (``=false``), each set explicitly, so that a row is what its label says whatever the machine.
-Baseline, same run, same generator, same payloads: a bare FastAPI endpoint on the same uvicorn
-that parses the payload into a dict and answers a constant; every server runs twice and its better
-run counts. Target (issue 5): service decisions/s at least 0.5x the bare endpoint's requests/s.
-All servers run on uvicorn's defaults (one worker, asyncio loop, h11). Beside requests/s, each
-server's CPU time per request is measured (its process and the processes it started, i.e. the
-HTTP front and its engine process together, all threads): on a shared machine it is the steadier
-comparison, and it shows what the second process costs.
+Baseline, same run, same generator, same payloads: a bare FastAPI endpoint on the same uvicorn,
+written the way our endpoint is (``async def`` taking the ``Request``, ``await request.body()``,
+``json.loads``, a plain ``Response`` of bytes with status 201: no pydantic validation of the
+body or of the answer) that answers a constant. A second reference, clearly labelled and not
+the ratio's baseline: the same endpoint written the common slow way (the body parsed through
+``Body(...)`` into ``dict[str, Any]``, a dict returned and serialised by FastAPI). Every server
+(contender, :data:`CONTENDERS`) gets the same protocol: started anew in each of two rounds, a
+1-second load of warm-up, then one measured load; its better round counts (requests/s the
+higher, CPU per request the lower). Target (issue 5): service decisions/s at least 0.5x the bare
+endpoint's requests/s. All servers run on uvicorn's defaults (one worker, asyncio loop, h11).
+Beside requests/s, each server's CPU time per request is measured (its process and the processes
+it started, i.e. the HTTP front and its engine process together, all threads): on a shared
+machine it is the steadier comparison, and it shows what the second process costs; the key
+figure is the service's CPU per decision over the bare endpoint's CPU per request.
 
 The metrics without a suffix (``ratio_sqlite``, ``cpu_ratio_pg``, ``service_sqlite_rps`` ...)
 are the default configuration, the engine process; the same names ending in ``_one_process`` are
@@ -29,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import re
@@ -37,13 +45,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
+from benchmarks._common import Contender, Protocol, check_contenders, measure, warm_run
 from creditfactory.api import free_port, start_server
 from creditfactory.data import SimulationConfig, simulate
 
@@ -81,19 +90,60 @@ flow:
         term: "term_requested"
 """  # noqa: E501
 
+# The baseline: the endpoint written as ours is (raw body, json.loads, a plain Response).
 BARE = """
-from typing import Any
-from fastapi import Body, FastAPI
-import uvicorn, sys
+import json, sys
+from fastapi import FastAPI, Request, Response
+import uvicorn
+ANSWER = json.dumps({"decision": "approve", "limit": 1000.0, "apr": 0.15, "reasons": []}).encode()
 app = FastAPI()
 @app.post("/v1/applications")
+async def bare(request: Request) -> Response:
+    json.loads(await request.body())
+    return Response(ANSWER, 201, media_type="application/json")
+@app.get("/health")
+def health() -> dict[str, str]:
+    return {"status": "ok"}
+if __name__ == "__main__":
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+"""
+# A second reference only: the common slow way (Body(...) into a dict, a dict answer).
+BARE_BODY = """
+import sys
+from typing import Any
+from fastapi import Body, FastAPI
+import uvicorn
+app = FastAPI()
+@app.post("/v1/applications", status_code=201)
 async def bare(application: dict[str, Any] = Body(...)) -> dict[str, Any]:
     return {"decision": "approve", "limit": 1000.0, "apr": 0.15, "reasons": []}
 @app.get("/health")
 def health() -> dict[str, str]:
     return {"status": "ok"}
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+if __name__ == "__main__":
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
 """
+
+SERVER = Protocol(warmup=1, repeat=2)  # per round: one 1-s load untimed, one measured load
+CONTENDERS = (
+    Contender("bare FastAPI", "http", "raw request.body(), json.loads, Response(bytes)", SERVER),
+    Contender(
+        "bare FastAPI, Body(...) (second reference)",
+        "http",
+        "Body(...) into dict[str, Any], dict returned and validated by FastAPI",
+        SERVER,
+    ),
+    Contender("service (engine process)", "http", "creditfactory serve --engine-process", SERVER),
+    Contender("service (one process)", "http", "creditfactory serve --no-engine-process", SERVER),
+)
+check_contenders(CONTENDERS)
+BY_NAME = {c.name: c for c in CONTENDERS}
+# the batch factory has no peer here: the better of two full runs is what a resumed run is
+# compared with
+FACTORY = Contender(
+    "decide_file", "factory", "batch.decide_file(strategy, parquet, out)", Protocol(0, 2)
+)
+BARE_SOURCES = {"bare FastAPI": BARE, "bare FastAPI, Body(...) (second reference)": BARE_BODY}
 
 ADMIN = "cf-bench-admin-6Rk2Wq9Tz4Xm7Pv3"  # a bootstrap key must be strong
 REFERENCE = Path(__file__).resolve().parents[1] / "examples" / "strategies" / "reference.yaml"
@@ -319,6 +369,67 @@ def _check_processes(pid: int, engine: str) -> None:
         )
 
 
+Starter = Callable[[], "contextlib.AbstractContextManager[tuple[int, int]]"]
+
+
+@contextlib.contextmanager
+def bare_server(source: str) -> Iterator[tuple[int, int]]:
+    """A bare endpoint (:data:`BARE` or :data:`BARE_BODY`) on a free port: ``(port, pid)``."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-c", source, str(port)])
+    try:
+        _wait(port, proc)
+        yield port, proc.pid
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+@contextlib.contextmanager
+def service_server(url: str, engine: str, strategy: Path) -> Iterator[tuple[int, int]]:
+    """``creditfactory serve`` on ``url`` with ``CREDITFACTORY_ENGINE_PROCESS=engine``, checked
+    to run as configured: ``(port, pid)``."""
+    env = {
+        "CREDITFACTORY_DATABASE_URL": url,
+        "CREDITFACTORY_ADMIN_KEY": ADMIN,
+        "CREDITFACTORY_STRATEGY": str(strategy),
+        "CREDITFACTORY_QC_RATE": "0.05",
+        "CREDITFACTORY_LIST_SECRET": "bench",
+        "CREDITFACTORY_ENGINE_PROCESS": engine,
+    }
+    with start_server(env=env) as server:
+        pid = server.process.pid
+        _check_processes(pid, engine)
+        yield int(server.url.rsplit(":", 1)[1]), pid
+
+
+def rounds(
+    servers: list[tuple[Contender, str, Starter]],
+    load_: Loader,
+    seconds: float,
+    connections: int,
+) -> dict[tuple[str, str], list[dict[str, float]]]:
+    """Every server measured as its contender's protocol says, in interleaved rounds (each round
+    starts every server anew: warm-up loads of 1 s, then one load of ``seconds``), so that a
+    slow spell of the shared machine falls on all of them: ``{(name, database): [runs]}``."""
+    runs: dict[tuple[str, str], list[dict[str, float]]] = {(c.name, db): [] for c, db, _ in servers}
+    for k in range(max(c.protocol.repeat for c, _, _ in servers)):
+        for contender, db, start in servers:
+            if k >= contender.protocol.repeat:
+                continue
+            with start() as (port, pid):
+                warm = functools.partial(load_, port, 1.0, connections, None)
+                measured = functools.partial(load_, port, seconds, connections, pid)
+                runs[contender.name, db].append(warm_run(contender, warm, measured))
+    return runs
+
+
+def best(runs: list[dict[str, float]]) -> dict[str, float]:
+    """The run with the most requests/s, with the least CPU per request of all runs."""
+    top = max(runs, key=lambda r: r["rps"])
+    return {**top, "cpu_ms": min(r["cpu_ms"] for r in runs)}
+
+
 def http(
     rows: list[dict[str, Any]],
     seconds: float,
@@ -326,11 +437,11 @@ def http(
     tmp: Path,
     strategy: Path,
 ) -> dict[str, Any]:
-    """The bare endpoint and the service in both configurations on each database, at
-    ``connections`` clients: ``{"bare": best run, "bare_runs": (first, second), "services":
-    [(server label, database label, metric suffix, database key, best run, errors of both)]}``."""
+    """The bare endpoints and the service in both configurations on each database, at
+    ``connections`` clients: ``{"bare": best run, "bare_runs": [runs], "bare_body": best run of
+    the second reference, "services": [(server label, database label, metric suffix, database
+    key, best run, errors of all runs)]}``."""
     _, load_ = loader(rows, ADMIN, tmp)
-    first = _bare(load_, seconds, connections)
     targets = [("SQLite (WAL)", f"sqlite:///{tmp / 'bench.db'}")]
     pg = _pg_url()
     if pg is not None:
@@ -341,57 +452,34 @@ def http(
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
             conn.execute(f'CREATE SCHEMA "{schema}"')
         targets.append(("PostgreSQL", f"{pg}?options=-csearch_path%3D{schema}"))
-    runs: dict[tuple[str, str], list[dict[str, float]]] = {
-        (server, db): [] for db, _ in targets for server, _, _ in CONFIGS
-    }
+    servers: list[tuple[Contender, str, Starter]] = [
+        (BY_NAME[name], "-", functools.partial(bare_server, source))
+        for name, source in BARE_SOURCES.items()
+    ]
+    servers += [
+        (BY_NAME[server], db, functools.partial(service_server, url, engine, strategy))
+        for db, url in targets
+        for server, engine, _ in CONFIGS
+    ]
     try:
-        for _ in range(2):  # every service twice, interleaved, like the bare endpoint
-            for db, url in targets:
-                for server, engine, _ in CONFIGS:
-                    env = {
-                        "CREDITFACTORY_DATABASE_URL": url,
-                        "CREDITFACTORY_ADMIN_KEY": ADMIN,
-                        "CREDITFACTORY_STRATEGY": str(strategy),
-                        "CREDITFACTORY_QC_RATE": "0.05",
-                        "CREDITFACTORY_LIST_SECRET": "bench",
-                        "CREDITFACTORY_ENGINE_PROCESS": engine,
-                    }
-                    with start_server(env=env) as server_:
-                        pid = server_.process.pid
-                        _check_processes(pid, engine)
-                        sport = int(server_.url.rsplit(":", 1)[1])
-                        load_(sport, 1.0, connections, None)
-                        runs[server, db].append(load_(sport, seconds, connections, pid))
+        runs = rounds(servers, load_, seconds, connections)
     finally:
         if pg is not None:
             with psycopg.connect(pg.replace("+psycopg", ""), autocommit=True) as conn:
                 conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    # the machine is shared: every server runs twice (the bare endpoint before and after the
-    # services) and each one's better run counts, requests/s and CPU per request alike
-    second = _bare(load_, seconds, connections)
-    best = max(first, second, key=lambda r: r["rps"])
-    bare = {**best, "cpu_ms": min(first["cpu_ms"], second["cpu_ms"])}
     services = []
     for db, _ in targets:
         for server, _, suffix in CONFIGS:
             rs = runs[server, db]
-            s = max(rs, key=lambda r: r["rps"])
-            s = {**s, "cpu_ms": min(r["cpu_ms"] for r in rs)}
             errors = sum(r["errors"] for r in rs)
-            services.append((server, db, suffix, DATABASES[db], s, errors))
-    return {"bare": bare, "bare_runs": (first, second), "services": services}
-
-
-def _bare(load_: Loader, seconds: float, connections: int) -> dict[str, float]:
-    port = free_port()
-    bare = subprocess.Popen([sys.executable, "-c", BARE, str(port)])
-    try:
-        _wait(port, bare)
-        load_(port, 1.0, connections, None)  # warm-up
-        return load_(port, seconds, connections, bare.pid)
-    finally:
-        bare.terminate()
-        bare.wait()
+            services.append((server, db, suffix, DATABASES[db], best(rs), errors))
+    bare_runs = runs["bare FastAPI", "-"]
+    return {
+        "bare": best(bare_runs),
+        "bare_runs": bare_runs,
+        "bare_body": best(runs["bare FastAPI, Body(...) (second reference)", "-"]),
+        "services": services,
+    }
 
 
 def batch(n: int, chunk: int, tmp: Path, strategy_path: Path) -> dict[str, float]:
@@ -412,12 +500,13 @@ def batch(n: int, chunk: int, tmp: Path, strategy_path: Path) -> dict[str, float
     del apps, base
     strategy = Strategy.load(strategy_path)
     strategy.decide_batch(pl.read_parquet(src, n_rows=1000))  # warm-up
-    fulls = []
-    for k in range(2):  # the better of two full runs is the reference
-        t0 = time.perf_counter()
-        report = decide_file(strategy, src, tmp / f"full{k}.parquet", chunk_size=chunk)
-        fulls.append(time.perf_counter() - t0)
-    full = min(fulls)
+    outs = iter(range(FACTORY.protocol.warmup + FACTORY.protocol.repeat))
+
+    def full_run() -> Any:
+        return decide_file(strategy, src, tmp / f"full{next(outs)}.parquet", chunk_size=chunk)
+
+    timing = measure(FACTORY, full_run)  # the better of two full runs is the reference
+    full, report = timing.seconds, timing.value
 
     class Kill(Exception):  # noqa: N818 - stands for SIGKILL half-way
         pass
@@ -471,20 +560,26 @@ def run(quick: bool = False) -> dict:
     ]  # fmt: skip
     metrics: dict[str, float] = {}
     for c, h in hs.items():
-        bare = h["bare"]
-        first, second = h["bare_runs"]
+        bare, slow = h["bare"], h["bare_body"]
         bare_cpu = bare["cpu_ms"]
         table.append(
-            [str(c), "bare FastAPI", "-", f"{bare['rps']:,.0f}", f"{bare['p50_ms']:.1f}",
-             f"{bare['p99_ms']:.1f}", "1.00", f"{bare['errors']:.0f}", f"{bare_cpu:.3f}", "1.00"]
+            [str(c), "bare FastAPI (raw body, as ours)", "-", f"{bare['rps']:,.0f}",
+             f"{bare['p50_ms']:.1f}", f"{bare['p99_ms']:.1f}", "1.00", f"{bare['errors']:.0f}",
+             f"{bare_cpu:.3f}", "1.00"]
+        )  # fmt: skip
+        table.append(
+            [str(c), "2nd reference: bare FastAPI, Body(...)", "-", f"{slow['rps']:,.0f}",
+             f"{slow['p50_ms']:.1f}", f"{slow['p99_ms']:.1f}", f"{slow['rps'] / bare['rps']:.2f}",
+             f"{slow['errors']:.0f}", f"{slow['cpu_ms']:.3f}", f"{bare_cpu / slow['cpu_ms']:.2f}"]
         )  # fmt: skip
         m = {
-            "bare_rps": bare["rps"], "bare_rps_before": first["rps"],
-            "bare_rps_after": second["rps"], "bare_p99_ms": bare["p99_ms"],
-            "bare_cpu_ms": bare_cpu,
+            "bare_rps": bare["rps"], "bare_p99_ms": bare["p99_ms"], "bare_cpu_ms": bare_cpu,
+            **{f"bare_rps_round{k + 1}": r["rps"] for k, r in enumerate(h["bare_runs"])},
+            "bare_body_rps": slow["rps"], "bare_body_cpu_ms": slow["cpu_ms"],
         }  # fmt: skip
         for server, db, suffix, key, s, errors in h["services"]:
             ratio, cpu_ratio = s["rps"] / bare["rps"], bare_cpu / s["cpu_ms"]
+            cpu_over_bare = s["cpu_ms"] / bare_cpu  # the key figure: CPU per decision / request
             table.append(
                 [str(c), server, db, f"{s['rps']:,.0f}", f"{s['p50_ms']:.1f}",
                  f"{s['p99_ms']:.1f}", f"{ratio:.2f}", f"{errors:.0f}", f"{s['cpu_ms']:.3f}",
@@ -496,6 +591,7 @@ def run(quick: bool = False) -> dict:
                 f"service_{key}_cpu_ms{suffix}": s["cpu_ms"],
                 f"ratio_{key}{suffix}": ratio,
                 f"cpu_ratio_{key}{suffix}": cpu_ratio,
+                f"cpu_over_bare_{key}{suffix}": cpu_over_bare,
             }
         # the first level keeps the plain names; the others get the number of clients
         level = "" if c == levels[0] else f"_c{c}"
@@ -524,15 +620,19 @@ def run(quick: bool = False) -> dict:
         "notes": (
             f"Strategy: {strategy_name}. HTTP, load generator {generator}: "
             f"{' and '.join(map(str, levels))} keep-alive connections for {seconds:g} s a run, "
-            "every server run twice (the bare endpoint before and after the services, the services "
-            "interleaved) and its better run kept, one uvicorn worker, persistence + ledger on, "
-            "QC sampling 5%. The service in both configurations, set explicitly: 'engine "
+            f"every server (bare endpoints and services alike) started anew in each of "
+            f"{SERVER.repeat} interleaved rounds, {SERVER.warmup} load of 1 s as warm-up, then "
+            "one measured load; its better round kept; one uvicorn worker, persistence + ledger "
+            "on, QC sampling 5%. The service in both configurations, set explicitly: 'engine "
             "process' = the decision engine in a process of its own beside the HTTP front "
             "(CREDITFACTORY_ENGINE_PROCESS=true, the default on 2+ CPUs; the metrics without a "
             "suffix), 'one process' = front and engine in one process (=false; metrics ending "
-            "in _one_process). Ratio = service decisions/s over a bare FastAPI endpoint parsing "
-            "the same payload (target >= 0.5), all on uvicorn's defaults (asyncio loop, h11); "
-            "CPU ratio = the bare server's CPU time per request over the service's, the "
+            "in _one_process). Ratio = service decisions/s over a bare FastAPI endpoint "
+            "written as ours is (raw request.body(), json.loads, a plain Response; target >= "
+            "0.5); the same endpoint through Body(...) into a dict is shown as a second "
+            "reference only. All on uvicorn's defaults (asyncio loop, h11). CPU over bare "
+            "(cpu_over_bare_*, the key figure) = the service's CPU time per decision over the "
+            "bare endpoint's CPU time per request; CPU ratio = its inverse; the "
             "service's counting the server process and its engine process together (all "
             "threads; the database server's own CPU not counted). Batch: "
             f"{n_batch:,} simulated applications, Parquet in and out, killed at half the chunks "

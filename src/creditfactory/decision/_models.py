@@ -132,7 +132,7 @@ class PointsModel:
 
     def score_frame(self, frame: pl.DataFrame, n_reasons: int = 4) -> pl.DataFrame:
         n, k = frame.height, len(self._chars)
-        pts = np.empty((n, k))
+        pts = np.empty((n, k), order="F")  # filled and summed by column
         for j, (name, numeric, table, p, missing, special, _, _) in enumerate(self._chars):
             pts[:, j] = self._column_points(frame[name], numeric, table, p, missing, special)
         score = np.zeros(n)
@@ -157,19 +157,27 @@ class PointsModel:
 
     @staticmethod
     def _column_points(s: pl.Series, numeric, table, pts, missing, special) -> np.ndarray:
-        out = np.full(len(s), missing)
         if numeric:
-            x = s.cast(pl.Float64).fill_nan(None).to_numpy()
-            ok = ~np.isnan(x)
-            out[ok] = np.asarray(pts)[np.searchsorted(np.asarray(table), x[ok], side="right")]
-        else:
-            idx = s.cast(pl.String).replace_strict(
-                list(table), list(table.values()), default=None, return_dtype=pl.Int64
+            # null and NaN become NaN, which sorts past every edge: a valid index whose points
+            # are then replaced by the missing points
+            x = s.cast(pl.Float64).to_numpy()
+            out = np.asarray(pts, dtype=float)[np.searchsorted(np.asarray(table), x, "right")]
+            nan = np.isnan(x)
+            if nan.any():
+                out = np.where(nan, missing, out)
+        else:  # value -> its bin's points in one pass; unseen values and null -> missing
+            values = list(table)
+            points = [float(pts[table[v]]) for v in values]
+            out = (
+                s.cast(pl.String)
+                .replace_strict(values, points, default=missing, return_dtype=pl.Float64)
+                .fill_null(missing)
+                .to_numpy()
             )
-            ok = idx.is_not_null().to_numpy()
-            out[ok] = np.asarray(pts)[idx.to_numpy()[ok].astype(np.int64)]
-        for value, p in special.items():
-            out[(s == value).fill_null(False).to_numpy()] = p
+        if special:
+            out = np.array(out, dtype=float)  # writable
+            for value, p in special.items():
+                out[(s == value).fill_null(False).to_numpy()] = p
         return out
 
 

@@ -7,9 +7,11 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
+import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from creditfactory.decision._batch_lists import empty_lists, lists_by_pattern
 from creditfactory.decision._files import FileAccess
@@ -28,9 +30,6 @@ from creditfactory.decision._models import ModelRegistry
 from creditfactory.decision._steps import PL_DTYPES, BatchPlan, Run
 from creditfactory.decision._yaml import loads_yaml, read_source
 from creditfactory.exceptions import DataError, StrategyError
-
-if TYPE_CHECKING:
-    from polars.datatypes import IntegerType
 
 INVALID_INPUT = "INVALID_INPUT"
 INVALID_OUTPUT = "INVALID_OUTPUT"
@@ -490,13 +489,14 @@ def _model_reasons(
     """The model's reason codes for rows it scored that end declined or referred; [] elsewhere."""
     mask = df[guard] & not_approved
     rows = mask.arg_true()
-    empty = empty_lists(df.height)
     if rows.len() == 0:
-        return empty
-    sub = model.score_frame(df[rows].select(select), n)["reasons"]
-    placed = pl.DataFrame({"i": rows, "r": sub})
-    idx_dtype = cast("IntegerType", rows.dtype)  # arg_true gives the (unsigned) index type
-    full = pl.DataFrame({"i": pl.arange(0, df.height, eager=True, dtype=idx_dtype)}).join(
-        placed, on="i", how="left", maintain_order="left"
-    )["r"]
-    return pl.select(pl.coalesce(pl.lit(full), pl.lit(empty))).to_series()
+        return empty_lists(df.height)
+    # scored on the model's columns of those rows only, then placed by offsets: every other
+    # row has no codes, and the rows come in order, so the codes are already in place
+    sub = model.score_frame(df.select(select)[rows], n)["reasons"]
+    counts = np.zeros(df.height, dtype=np.int64)
+    counts[rows.to_numpy()] = sub.list.len().to_numpy()
+    offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
+    values = pa.chunked_array(sub.to_arrow()).combine_chunks().flatten()
+    placed = pa.LargeListArray.from_arrays(offsets, values.cast(pa.large_string()))
+    return pl.Series("", placed).cast(pl.List(pl.String))

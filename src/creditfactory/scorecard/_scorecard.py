@@ -26,6 +26,7 @@ from creditfactory.scorecard._inputs import (
 from creditfactory.scorecard._logit import fit_logit
 from creditfactory.scorecard._points import PointsScaling
 from creditfactory.scorecard._record import RecordScorer
+from creditfactory.scorecard._scorer import PointsScorer
 from creditfactory.scorecard._selection import SelectionReport, filter_features, stepwise
 
 __all__ = ["Scorecard"]
@@ -345,6 +346,8 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
             self.bin_points_ = {
                 f: np.round(p, self.points_decimals) for f, p in self.bin_points_.items()
             }
+        # built here, not on first use: predicting must not change the estimator's __dict__
+        self._points_scorer = PointsScorer(self.binning_tables_, self.bin_points_)
 
     # ------------------------------------------------------------------ scoring
     def _frame_for_scoring(self, X: object) -> pd.DataFrame:
@@ -392,11 +395,23 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
         return np.column_stack([self.bin_points_[f][i] for f, i in bins.items()])
 
     def predict_points(self, X: object) -> np.ndarray:
-        """Score in points, higher = safer (``base_points`` at ``base_odds`` good:bad)."""
-        bins = self._bins(self._frame_for_scoring(X))
-        total = np.zeros(next(iter(bins.values())).size)
-        for f, i in bins.items():
-            total += self.bin_points_[f][i]
+        """Score in points, higher = safer (``base_points`` at ``base_odds`` good:bad).
+
+        Unseen categories take the missing bin's points, counted in a
+        :class:`ScorecardWarning`.
+        """
+        frame = self._frame_for_scoring(X)
+        scorer: PointsScorer | None = getattr(self, "_points_scorer", None)
+        if scorer is None:  # an estimator pickled before the scorer existed
+            scorer = PointsScorer(self.binning_tables_, self.bin_points_)
+        total, unseen = scorer.points(frame)
+        if unseen:
+            detail = ", ".join(f"'{c}': {n} rows" for c, n in unseen.items())
+            warnings.warn(
+                f"unseen categories scored as the missing bin ({detail})",
+                ScorecardWarning,
+                stacklevel=2,
+            )
         return total
 
     def score_record(self, record: dict[str, Any]) -> float:

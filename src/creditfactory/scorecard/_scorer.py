@@ -1,0 +1,186 @@
+"""Batch scoring of a frame: total points per row, the way the fastest NumPy code does it.
+
+Built once from a fitted scorecard (:meth:`Scorecard.predict_points` caches it). Per
+characteristic:
+
+- numeric: the bin index in the smallest integer dtype that holds it, from comparisons against
+  the float edges (a binary search when there are many edges); missing values and declared
+  special values are set by masks;
+- categorical: the distinct values are hashed once (Arrow's ``index_in`` on Arrow strings, the
+  codes of a pandas ``Categorical``, ``pd.factorize`` otherwise) and mapped to points through a
+  precomputed value -> points table;
+
+then one gather of the points per characteristic. Rows are processed in blocks of
+:data:`BLOCK_ROWS` so that a block's column slices, bin indices and running totals stay in the
+CPU cache instead of streaming every intermediate array through memory.
+
+Totals are summed in the order of ``selected_features_``, so scores are bit-identical to
+adding up ``bin_points_[feature][bin index]`` characteristic by characteristic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from creditfactory.scorecard._binning_table import _FEW_EDGES, BinningTable, _as_float
+
+__all__ = ["BLOCK_ROWS", "PointsScorer"]
+
+BLOCK_ROWS = 65_536  # 512 KiB of float64 per column slice: fits in L2 with its temporaries
+
+
+def _small_int(n_bins: int) -> type[np.signedinteger[Any]]:
+    return np.int8 if n_bins < 127 else np.int16 if n_bins < 32_767 else np.int32
+
+
+@dataclass(frozen=True)
+class _Numeric:
+    edges: np.ndarray  # float64, increasing
+    specials: tuple[tuple[float, int], ...]  # (value, bin)
+    missing_bin: int
+    points: np.ndarray  # float64, one per bin
+    dtype: type[np.signedinteger[Any]]
+
+
+@dataclass(frozen=True)
+class _Categorical:
+    bins: dict[str, int]  # category text -> bin
+    missing_bin: int
+    points: np.ndarray  # float64, one per bin
+
+
+class PointsScorer:
+    """Total points of every row of a frame (see the module docstring for the method).
+
+    ``block_rows`` sets the rows processed at a time (tests use small blocks).
+    """
+
+    def __init__(
+        self,
+        tables: dict[str, BinningTable],
+        bin_points: dict[str, np.ndarray],
+        block_rows: int = BLOCK_ROWS,
+    ) -> None:
+        if block_rows < 1:
+            raise ValueError(f"block_rows: must be at least 1, got {block_rows}")
+        self.block_rows = block_rows
+        self._specs: list[tuple[str, _Numeric | _Categorical]] = []
+        for f, pts in bin_points.items():
+            t = tables[f]
+            points = np.asarray(pts, dtype=float)
+            if t.kind == "numerical":
+                specials = tuple((float(c), t.n_regular + k) for k, c in enumerate(t.special_codes))
+                spec: _Numeric | _Categorical = _Numeric(
+                    np.asarray(t.splits, dtype=float),
+                    specials,
+                    t.missing_bin,
+                    points,
+                    _small_int(t.n_bins),
+                )
+            else:
+                bins = {c: i for i, g in enumerate(t.groups) for c in g}
+                for k, c in enumerate(t.special_codes):
+                    bins.setdefault(str(c), t.n_regular + k)
+                spec = _Categorical(bins, t.missing_bin, points)
+            self._specs.append((f, spec))
+
+    def points(self, frame: pd.DataFrame) -> tuple[np.ndarray, dict[str, int]]:
+        """Total points per row, and the count of unseen categories per column (if any)."""
+        n = len(frame)
+        inputs: list[tuple[np.ndarray, Any]] = []
+        unseen: dict[str, int] = {}
+        for f, spec in self._specs:
+            if isinstance(spec, _Numeric):
+                col = frame[f]
+                # plain NumPy integers and bools cannot hold NaN: no missing mask to build
+                exact = isinstance(col.dtype, np.dtype) and col.dtype.kind in "iub"
+                inputs.append((_as_float(col, f), not exact))
+            else:
+                codes, table, n_unseen = _category_points(frame[f], spec)
+                if n_unseen:
+                    unseen[f] = n_unseen
+                inputs.append((codes, table))
+        total = np.zeros(n)
+        step = self.block_rows
+        for lo in range(0, n, step):
+            hi = min(lo + step, n)
+            out = total[lo:hi]
+            for (_, spec), (arr, extra) in zip(self._specs, inputs, strict=True):
+                if isinstance(spec, _Numeric):
+                    idx = _numeric_bins(arr[lo:hi], spec, bool(extra))
+                    out += spec.points.take(idx)
+                else:
+                    out += extra.take(arr[lo:hi])
+        return total, unseen
+
+
+def _numeric_bins(v: np.ndarray, spec: _Numeric, can_be_nan: bool) -> np.ndarray:
+    """Bin index of a block of values: comparisons (or a binary search), then masks."""
+    if spec.edges.size <= _FEW_EDGES:
+        if can_be_nan:
+            nan = np.isnan(v)
+            idx = nan.view(np.int8).astype(spec.dtype, copy=False) * spec.dtype(spec.missing_bin)
+        else:
+            nan = None
+            idx = np.zeros(v.size, dtype=spec.dtype)
+        for edge in spec.edges:  # NaN compares False: missing rows keep the missing bin
+            idx += v >= edge
+    else:
+        idx = np.searchsorted(spec.edges, v, side="right").astype(spec.dtype, copy=False)
+        nan = np.isnan(v) if can_be_nan else None
+        if nan is not None:
+            np.putmask(idx, nan, spec.missing_bin)
+    for value, b in spec.specials:
+        np.putmask(idx, v == value, b)
+    return idx
+
+
+def _category_points(s: pd.Series, spec: _Categorical) -> tuple[np.ndarray, np.ndarray, int]:
+    """Per-row codes, a code -> points table and the number of unseen non-missing values."""
+    dtype = s.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        cats = [str(c) for c in dtype.categories]
+        bins = np.array([spec.bins.get(c, spec.missing_bin) for c in cats] + [spec.missing_bin])
+        codes = s.cat.codes.to_numpy()  # -1 = missing -> the last entry
+        known = np.array([c in spec.bins for c in cats] + [True])
+        unseen = 0 if known.all() else int((~known[codes]).sum())
+        return codes, spec.points[bins], unseen
+    arrow = _arrow_strings(s)
+    if arrow is not None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        cats = list(spec.bins)
+        found = pc.index_in(arrow, value_set=pa.array(cats, type=pa.string()))
+        unseen = found.null_count - arrow.null_count
+        codes = pc.fill_null(found, len(cats)).to_numpy()
+        bins = np.array([*spec.bins.values(), spec.missing_bin])
+        return codes, spec.points[bins], int(unseen)
+    codes, uniq = pd.factorize(s, use_na_sentinel=True)  # missing -> -1
+    keys = [str(u) for u in uniq]
+    bins = np.array([spec.bins.get(k, spec.missing_bin) for k in keys] + [spec.missing_bin])
+    known = np.array([k in spec.bins for k in keys] + [True])
+    unseen = 0 if known.all() else int((~known[codes]).sum())
+    return codes, spec.points[bins], unseen
+
+
+def _arrow_strings(s: pd.Series) -> Any:
+    """The column's Arrow string array when it is Arrow-backed text, else None."""
+    dtype = s.dtype
+    arrow_text = (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow") or (
+        isinstance(dtype, pd.ArrowDtype) and dtype.kind in "OSU"
+    )
+    if not arrow_text:
+        return None
+    import pyarrow as pa
+
+    chunked = s.array.__arrow_array__()  # the column's own Arrow data, no copy
+    if pa.types.is_string(chunked.type):
+        return chunked
+    if pa.types.is_large_string(chunked.type):
+        return chunked.cast(pa.string())
+    return None
