@@ -68,7 +68,7 @@ class LoanEconomics:
         init=False, repr=False, compare=False, default=()
     )
     #: per term, what the solvers need of these economics (``_solve.plan``), filled on use
-    _plans: dict[float, Any] = field(init=False, repr=False, compare=False, default_factory=dict)
+    _plans: dict[Any, Any] = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         checks = {

@@ -28,10 +28,18 @@ from creditfactory.pricing._economics import BAD_WINDOW, LoanEconomics
 PD_FLOOR = 1e-9
 APR_SEARCH_MIN = 1e-4
 APR_SEARCH_MAX = 10.0
-STOP = 1e-9  # relative step of the level below which its solve has converged (step taken)
-STOP_APR = 1e-7  # step of the APR below which its solve has converged (step taken)
+STOP = 1e-9  # relative step below which the level's solve from a rough guess has converged
+STOP_WARM = 1e-6  # the same from the table's guess (one step: what is left is ~1e-15)
+NODES = 2048  # of the table of the level's first guess over -log(1 - pd) in [0, ZMAX]
+ZMAX = -math.log1p(-0.999)
+#: the APR's solve stops when its step is below ``TINY`` or when the error left after the step,
+#: estimated from the last two steps (quadratic convergence: ``step**3 / previous**2``), is
+#: below ``LEFT`` (both in APR units)
+TINY = 1e-10
+LEFT = 1e-12
 STEPS = 40  # at most; never reached on the tested domain
 SERIES = 1e-5  # |1 - y| below which the geometric sums use their series at y = 1
+NEAR = 1e-3  # |1 - y| below which they use log1p/expm1 (y**m loses eps / |1 - y|)
 
 # --------------------------------------------------------------------------- the plan of a term
 
@@ -46,6 +54,7 @@ class _Plan(NamedTuple):
     recovered: float  # (1 - lgd) x present value of the recoveries of one unit of exposure
     keep: float  # 1 - prepayment
     fixed: float  # cost per loan + acquisition per loan
+    ratios: tuple[float, ...]  # level x span / -log(1 - pd) at NODES + 1 points of [0, ZMAX]
 
 
 def _binomials(m: float) -> tuple[float, float, float]:
@@ -102,20 +111,54 @@ def plan(eco: LoanEconomics, term: float) -> _Plan:
         recovered=recovery_factor(eco),
         keep=keep,
         fixed=eco.cost_per_loan + eco.acquisition_per_loan,
+        ratios=_ratios(eco, min(term, float(BAD_WINDOW))),
     )
     eco._plans[term] = out
     return out
 
 
+def _ratios(eco: LoanEconomics, window: float) -> tuple[float, ...]:
+    """The level's first-guess table of a window: Newton from the first-order guess at
+    ``NODES + 1`` values of ``-log(1 - pd)``, as ratios to that guess (1 at 0)."""
+    key = ("ratios", window)
+    found = eco._plans.get(key)
+    if found is None:
+        z = np.linspace(0.0, ZMAX, NODES + 1)[1:]
+        pd = -np.expm1(-z)
+        with np.errstate(all="ignore"):
+            segs, span = _window_array(np.full(z.shape, window), eco)
+            lam = _level_array(z, z / span, segs, 1.0 - eco.prepayment, STOP)
+        found = (1.0, *(lam * span / z).tolist())
+        if not all(math.isfinite(r) and r > 0.0 for r in found):  # pragma: no cover
+            raise ArithmeticError(f"the default curve's level is not finite for {pd!r}")
+        eco._plans[key] = found
+    return found
+
+
 # --------------------------------------------------------------------------- the curve's level
 
 
+def _guess(z: Any, ratios: tuple[float, ...] | np.ndarray, span: float) -> Any:
+    """First guess of the level at ``z = -log(1 - pd)``: the table's ratio, linearly
+    interpolated (floats or arrays, the same arithmetic)."""
+    t = z * (NODES / ZMAX)
+    if isinstance(t, float):
+        j = min(int(t), NODES - 1)
+        lo = ratios[j]
+        return z * (lo + (ratios[j + 1] - lo) * (t - j)) / span
+    j = np.minimum(t.astype(np.int64), NODES - 1)
+    table = np.asarray(ratios)
+    lo = table[j]
+    return z * (lo + (table[j + 1] - lo) * (t - j)) / span
+
+
 def hazard_float(pd: float, p: _Plan) -> float:
-    """Level of the default curve that gives ``pd`` within the window (floats)."""
+    """Level of the default curve that gives ``pd`` within the window (floats): Newton from
+    the table's guess, usually one step."""
     pd = min(max(pd, PD_FLOOR), 0.999)
     target = -math.log1p(-pd)
-    lam = target / p.span
-    expm1, keep = math.expm1, p.keep
+    lam = _guess(target, p.ratios, p.span)
+    expm1, log1p, keep = math.expm1, math.log1p, p.keep
     for _ in range(STEPS):
         got = dgot = 0.0
         q = 1.0
@@ -124,9 +167,8 @@ def hazard_float(pd: float, p: _Plan) -> float:
             s = 1.0 - om
             y = s * keep
             d = 1.0 - y
-            if -SERIES < d < SERIES:
-                geo = m - d * (c2 - d * (c3 - d * c4))
-                dgeo = c2 - d * (2.0 * c3 - 3.0 * d * c4)
+            if -NEAR < d < NEAR:
+                geo, dgeo = _geo_near(d, m, c2, c3, c4)
             else:
                 ym1 = y ** (m - 1.0)
                 geo = (1.0 - ym1 * y) / d
@@ -136,22 +178,20 @@ def hazard_float(pd: float, p: _Plan) -> float:
             # d/dlam of q (1 - s) geo(y): q' = -before q, s' = -w s, y' = -w y
             dgot += q * geo * (w * s - before * om) - a * dgeo * w * y
             q *= y**m
-        step = (-math.log1p(-got) - target) * (1.0 - got) / dgot
+        step = (-log1p(-got) - target) * (1.0 - got) / dgot
         new = lam - step
         if new < 0.5 * lam:
             new = 0.5 * lam
-        if abs(step) <= STOP * lam:
+        if abs(step) <= STOP_WARM * lam:
             return new
         lam = new
     return lam
 
 
-def hazard_array(pd: Any, term: Any, eco: LoanEconomics) -> Any:
-    """:func:`hazard_float` on arrays (``term`` per row), the same steps."""
-    pd = np.minimum(np.maximum(pd, PD_FLOOR), 0.999)
-    target = -np.log1p(-pd)
+def _window_array(window: Any, eco: LoanEconomics) -> tuple[list[tuple[Any, ...]], Any]:
+    """The window's segments per row (months, weight, weight-months before, binomials) and
+    the first-order span, as :func:`plan` computes them for one term."""
     keep = 1.0 - eco.prepayment
-    window = np.minimum(term, float(BAD_WINDOW))
     segs, before, span, month = [], 0.0, 0.0, 0.0
     for first, last, w in eco._segments:
         m = np.maximum(np.minimum(window, last) - first + 1.0, 0.0)
@@ -159,7 +199,13 @@ def hazard_array(pd: Any, term: Any, eco: LoanEconomics) -> Any:
         span = span + w * keep**month * (m if keep == 1.0 else (1.0 - keep**m) / (1.0 - keep))
         before = before + m * w
         month = month + m
-    lam = target / span
+    return segs, span
+
+
+def _level_array(
+    target: Any, lam: Any, segs: list[tuple[Any, ...]], keep: float, stop: float
+) -> Any:
+    """Newton steps of :func:`hazard_float` on arrays from ``lam``, stopping at ``stop``."""
     active = np.ones(lam.shape, dtype=bool)
     for _ in range(STEPS):
         got = np.zeros(lam.shape)
@@ -176,12 +222,26 @@ def hazard_array(pd: Any, term: Any, eco: LoanEconomics) -> Any:
             q = q * y**m
         step = (-np.log1p(-got) - target) * (1.0 - got) / dgot
         new = np.maximum(lam - step, 0.5 * lam)
-        done = np.abs(step) <= STOP * lam
+        done = np.abs(step) <= stop * lam
         lam = np.where(active, new, lam)
         active &= ~done & np.isfinite(lam)
         if not active.any():
             break
     return lam
+
+
+def hazard_array(pd: Any, term: Any, eco: LoanEconomics) -> Any:
+    """:func:`hazard_float` on arrays (``term`` per row), the same steps."""
+    pd = np.minimum(np.maximum(pd, PD_FLOOR), 0.999)
+    target = -np.log1p(-pd)
+    window = np.minimum(term, float(BAD_WINDOW))
+    segs, _ = _window_array(window, eco)
+    lam = np.full(target.shape, np.nan)
+    for w in np.unique(window[np.isfinite(window)]):
+        rows = window == w
+        p = plan(eco, float(w))
+        lam[rows] = _guess(target[rows], p.ratios, p.span)
+    return _level_array(target, lam, segs, 1.0 - eco.prepayment, STOP_WARM)
 
 
 def _binomials_array(m: Any) -> tuple[Any, Any, Any]:
@@ -192,22 +252,52 @@ def _binomials_array(m: Any) -> tuple[Any, Any, Any]:
     )
 
 
+def _geo_near(d: float, m: float, c2: float, c3: float, c4: float) -> tuple[float, float]:
+    """``1 + y + ... + y**(m-1)`` and its derivative in ``y`` for ``y = 1 - d`` near 1: the
+    series below ``SERIES``, else ``(1 - y**m) / d`` with ``y**m`` from ``log1p`` and ``expm1``
+    (``1 - y`` is exact there), so no digits are lost to the cancellation."""
+    if -SERIES < d < SERIES:
+        return m - d * (c2 - d * (c3 - d * c4)), c2 - d * (2.0 * c3 - 3.0 * d * c4)
+    lg = math.log1p(-d)
+    geo = -math.expm1(m * lg) / d
+    return geo, (geo - m * math.exp((m - 1.0) * lg)) / d
+
+
 def _geo_array(y: Any, m: Any, c2: Any, c3: Any, c4: Any) -> tuple[Any, Any]:
     """``1 + y + ... + y**(m-1)`` and its derivative in ``y``, as the float solvers do."""
     d = 1.0 - y
-    near = (d > -SERIES) & (d < SERIES)
-    safe = np.where(near, 1.0, d)
+    safe = np.where(d == 0.0, 1.0, d)
     ym1 = y ** (m - 1.0)
     geo = (1.0 - ym1 * y) / safe
     dgeo = (geo - m * ym1) / safe
+    near = (d > -NEAR) & (d < NEAR)
     if near.any():
-        geo = np.where(near, m - d * (c2 - d * (c3 - d * c4)), geo)
-        dgeo = np.where(near, c2 - d * (2.0 * c3 - 3.0 * d * c4), dgeo)
+        lg = np.log1p(-d)
+        mid = -np.expm1(m * lg) / safe
+        geo = np.where(near, mid, geo)
+        dgeo = np.where(near, (mid - m * np.exp((m - 1.0) * lg)) / safe, dgeo)
+        series = (d > -SERIES) & (d < SERIES)
+        if series.any():
+            geo = np.where(series, m - d * (c2 - d * (c3 - d * c4)), geo)
+            dgeo = np.where(series, c2 - d * (2.0 * c3 - 3.0 * d * c4), dgeo)
     empty = m <= 0.0  # a segment beyond the term: nothing (the float solvers skip it)
     return np.where(empty, 0.0, geo), np.where(empty, 0.0, dgeo)
 
 
 # --------------------------------------------------------------------------- the APR
+
+
+def price_float(pd: float, amount: float, term: float, target: float, eco: LoanEconomics) -> float:
+    """:func:`apr_float` after checking its arguments (``risk_based_apr`` on floats)."""
+    if not (term >= 1.0 and term.is_integer()):
+        raise ValueError(f"term: a whole number of months >= 1, not {term!r}")
+    if not (amount >= 0.0 and math.isfinite(amount)):
+        raise ValueError(f"amount: a finite number >= 0, not {amount!r}")
+    if not (math.isfinite(pd) and math.isfinite(target)):
+        raise ValueError(f"pd and target_return: finite numbers, not {pd!r} and {target!r}")
+    if amount == 0.0:
+        return APR_SEARCH_MAX  # nothing lent earns nothing: no APR reaches the target
+    return apr_float(pd, amount, term, target, eco)
 
 
 def apr_float(pd: float, amount: float, term: float, target: float, eco: LoanEconomics) -> float:
@@ -225,7 +315,7 @@ def apr_float(pd: float, amount: float, term: float, target: float, eco: LoanEco
         r = s * keep
         y = r * v
         d = 1.0 - y
-        geo = m - d * (c2 - d * (c3 - d * c4)) if -SERIES < d < SERIES else (1.0 - y**m) / d
+        geo = _geo_near(d, m, c2, c3, c4)[0] if -NEAR < d < NEAR else (1.0 - y ** (m - 1.0) * y) / d
         base = q * v**f * geo
         ov += base
         dv += base * om
@@ -237,8 +327,8 @@ def apr_float(pd: float, amount: float, term: float, target: float, eco: LoanEco
     loss = eco.lgd * 12.0 * min(max(pd, 0.0), 0.999) / min(term, 12.0)
     a = eco.cost_of_funds + target + loss + c * 24.0 / (term + 1.0)
     a = min(max(a, APR_SEARCH_MIN), APR_SEARCH_MAX)
-    t12 = target / 12.0
     log1p = math.log1p
+    last = 0.0  # no previous step: only a tiny step ends the solve
     for _ in range(STEPS):
         i = a / 12.0
         g = 1.0 + i
@@ -250,9 +340,8 @@ def apr_float(pd: float, amount: float, term: float, target: float, eco: LoanEco
         for f, m, om, r, q, c2, c3, c4 in segs:
             y = r * x
             d = 1.0 - y
-            if -SERIES < d < SERIES:
-                geo = m - d * (c2 - d * (c3 - d * c4))
-                dgeo = c2 - d * (2.0 * c3 - 3.0 * d * c4)
+            if -NEAR < d < NEAR:
+                geo, dgeo = _geo_near(d, m, c2, c3, c4)
             else:
                 ym1 = y ** (m - 1.0)
                 geo = (1.0 - ym1 * y) / d
@@ -269,20 +358,25 @@ def apr_float(pd: float, amount: float, term: float, target: float, eco: LoanEco
         t1 = big * pv - pp
         t2 = big * dv - dd / g
         t3 = big * ov - o / g
-        gap = -1.0 + fu + (i * big * k + fm) * pv + k * (prepay * t1 + rec * t2 - t12 * t3) - c
+        # NPV per unit lent (un) and 12 x balance-years per unit lent (by); the return is
+        # 12 un / by, nearly linear in the APR, so Newton's method on it converges fast
+        un = -1.0 + fu + (i * big * k + fm) * pv + k * (prepay * t1 + rec * t2) - c
+        by = k * t3
         dbig = term * big / g
         dk = -k * k * dbig
         dann = big * k - i * dbig * k * k
         d1 = dk * t1 + k * (dbig * pv - v * dp)
         d2 = dk * t2 + k * (dbig * dv - v * ddd / g + dd / (g * g))
-        d3 = dk * t3 + k * (dbig * ov - v * do / g + o / (g * g))
-        step = 12.0 * gap / (dann * pv + prepay * d1 + rec * d2 - t12 * d3)
+        dby = dk * t3 + k * (dbig * ov - v * do / g + o / (g * g))
+        dun = dann * pv + prepay * d1 + rec * d2
+        step = by * (12.0 * un - target * by) / (dun * by - un * dby)
         if not math.isfinite(step):
             return a
         new = min(max(a - step, APR_SEARCH_MIN), APR_SEARCH_MAX)
-        if abs(step) <= STOP_APR or new == a:
+        size = abs(step)
+        if size <= TINY or size * size * size <= LEFT * last * last or new == a:
             return new
-        a = new
+        a, last = new, size
     return a
 
 
@@ -294,19 +388,15 @@ def apr_array(pd: Any, amount: Any, term: Any, target: Any, eco: LoanEconomics) 
     q: Any = 1.0
     ov: Any = 0.0
     dv: Any = 0.0
-    for first, last, w in eco._segments:
+    for first, end, w in eco._segments:
         f = float(first)
-        m = np.maximum(np.minimum(term, last) - f + 1.0, 0.0)
+        m = np.maximum(np.minimum(term, end) - f + 1.0, 0.0)
         c2, c3, c4 = _binomials_array(m)
         om = -np.expm1(-lam * w)
         r = (1.0 - om) * keep
         y = r * v
-        d = 1.0 - y
-        near = (d > -SERIES) & (d < SERIES)
-        geo = np.where(
-            near, m - d * (c2 - d * (c3 - d * c4)), (1.0 - y**m) / np.where(near, 1.0, d)
-        )
-        base = q * v**f * np.where(m <= 0.0, 0.0, geo)
+        geo = _geo_array(y, m, c2, c3, c4)[0]
+        base = q * v**f * geo
         ov = ov + base
         dv = dv + base * om
         segs.append((f, m, om, r, q, c2, c3, c4))
@@ -317,7 +407,7 @@ def apr_array(pd: Any, amount: Any, term: Any, target: Any, eco: LoanEconomics) 
     loss = eco.lgd * 12.0 * np.minimum(np.maximum(pd, 0.0), 0.999) / np.minimum(term, 12.0)
     a = eco.cost_of_funds + target + loss + c * 24.0 / (term + 1.0)
     a = np.minimum(np.maximum(a, APR_SEARCH_MIN), APR_SEARCH_MAX)
-    t12 = target / 12.0
+    last = np.zeros(a.shape)
     active = np.isfinite(a)
     for _ in range(STEPS):
         i = a / 12.0
@@ -344,19 +434,23 @@ def apr_array(pd: Any, amount: Any, term: Any, target: Any, eco: LoanEconomics) 
         t1 = big * pv - pp
         t2 = big * dv - dd / g
         t3 = big * ov - o / g
-        gap = -1.0 + fu + (i * big * k + fm) * pv + k * (prepay * t1 + rec * t2 - t12 * t3) - c
+        un = -1.0 + fu + (i * big * k + fm) * pv + k * (prepay * t1 + rec * t2) - c
+        by = k * t3
         dbig = term * big / g
         dk = -k * k * dbig
         dann = big * k - i * dbig * k * k
         d1 = dk * t1 + k * (dbig * pv - v * dp)
         d2 = dk * t2 + k * (dbig * dv - v * ddd / g + dd / (g * g))
-        d3 = dk * t3 + k * (dbig * ov - v * do / g + o / (g * g))
-        step = 12.0 * gap / (dann * pv + prepay * d1 + rec * d2 - t12 * d3)
+        dby = dk * t3 + k * (dbig * ov - v * do / g + o / (g * g))
+        dun = dann * pv + prepay * d1 + rec * d2
+        step = by * (12.0 * un - target * by) / (dun * by - un * dby)
         finite = np.isfinite(step)
         new = np.minimum(np.maximum(a - step, APR_SEARCH_MIN), APR_SEARCH_MAX)
         move = active & finite
-        done = (np.abs(step) <= STOP_APR) | (new == a)
+        size = np.abs(step)
+        done = (size <= TINY) | (size * size * size <= LEFT * last * last) | (new == a)
         a = np.where(move, new, a)
+        last = np.where(move, size, last)
         active = move & ~done
         if not active.any():
             break
