@@ -30,6 +30,7 @@ APR_SEARCH_MIN = 1e-4
 APR_SEARCH_MAX = 10.0
 STOP = 1e-9  # relative step below which the level's solve from a rough guess has converged
 STOP_WARM = 1e-6  # the same from the table's guess (one step: what is left is ~1e-15)
+EXACT = 1e-11  # relative error of the table's level below which it needs no Newton step
 NODES = 2048  # of the table of the level's first guess over -log(1 - pd) in [0, ZMAX]
 ZMAX = -math.log1p(-0.999)
 #: the APR's solve stops when its step is below ``TINY`` or when the error left after the step,
@@ -55,6 +56,7 @@ class _Plan(NamedTuple):
     keep: float  # 1 - prepayment
     fixed: float  # cost per loan + acquisition per loan
     ratios: tuple[float, ...]  # level x span / -log(1 - pd) at NODES + 1 points of [0, ZMAX]
+    exact: bool  # the table's interpolation is within EXACT of the solve
 
 
 def _binomials(m: float) -> tuple[float, float, float]:
@@ -103,6 +105,7 @@ def plan(eco: LoanEconomics, term: float) -> _Plan:
         # sum over the segment's months t of w keep**(t - 1)
         span += w * keep**month * (m if keep == 1.0 else (1.0 - keep**m) / (1.0 - keep))
         month += m
+    ratios, exact = _ratios(eco, min(term, float(BAD_WINDOW)))
     out = _Plan(
         life=life,
         window=tuple(window),
@@ -111,26 +114,33 @@ def plan(eco: LoanEconomics, term: float) -> _Plan:
         recovered=recovery_factor(eco),
         keep=keep,
         fixed=eco.cost_per_loan + eco.acquisition_per_loan,
-        ratios=_ratios(eco, min(term, float(BAD_WINDOW))),
+        ratios=ratios,
+        exact=exact,
     )
     eco._plans[term] = out
     return out
 
 
-def _ratios(eco: LoanEconomics, window: float) -> tuple[float, ...]:
-    """The level's first-guess table of a window: Newton from the first-order guess at
-    ``NODES + 1`` values of ``-log(1 - pd)``, as ratios to that guess (1 at 0)."""
+def _ratios(eco: LoanEconomics, window: float) -> tuple[tuple[float, ...], bool]:
+    """The level's table of a window: Newton from the first-order guess at ``NODES + 1``
+    values of ``-log(1 - pd)``, as ratios to that guess (1 at 0), and whether its cubic
+    interpolation is exact (within ``EXACT`` of the solve at every midpoint between nodes: the
+    level is then taken from the table, else polished by Newton steps)."""
     key = ("ratios", window)
     found = eco._plans.get(key)
     if found is None:
-        z = np.linspace(0.0, ZMAX, NODES + 1)[1:]
-        pd = -np.expm1(-z)
+        h = ZMAX / NODES
+        z = np.concatenate([np.arange(1, NODES + 1) * h, (np.arange(NODES) + 0.5) * h])
         with np.errstate(all="ignore"):
-            segs, span = _window_array(np.full(z.shape, window), eco)
-            lam = _level_array(z, z / span, segs, 1.0 - eco.prepayment, STOP)
-        found = (1.0, *(lam * span / z).tolist())
-        if not all(math.isfinite(r) and r > 0.0 for r in found):  # pragma: no cover
-            raise ArithmeticError(f"the default curve's level is not finite for {pd!r}")
+            segs, spans = _window_array(np.full(z.shape, window), eco)
+            lam = _level_array(z, z / spans, segs, 1.0 - eco.prepayment, STOP)
+        span = float(spans[0])
+        ratios = (1.0, *(lam[:NODES] * span / z[:NODES]).tolist())
+        if not all(math.isfinite(r) and r > 0.0 for r in ratios):  # pragma: no cover
+            raise ArithmeticError(f"the default curve's level is not finite ({eco!r})")
+        mid = z[NODES:]
+        error = np.abs(_guess(mid, ratios, span) / lam[NODES:] - 1.0)
+        found = (ratios, bool(np.all(error <= EXACT)))
         eco._plans[key] = found
     return found
 
@@ -139,17 +149,21 @@ def _ratios(eco: LoanEconomics, window: float) -> tuple[float, ...]:
 
 
 def _guess(z: Any, ratios: tuple[float, ...] | np.ndarray, span: float) -> Any:
-    """First guess of the level at ``z = -log(1 - pd)``: the table's ratio, linearly
-    interpolated (floats or arrays, the same arithmetic)."""
+    """The level at ``z = -log(1 - pd)`` from the table: the cubic through the four nearest
+    nodes (floats or arrays, the same arithmetic)."""
     t = z * (NODES / ZMAX)
     if isinstance(t, float):
-        j = min(int(t), NODES - 1)
-        lo = ratios[j]
-        return z * (lo + (ratios[j + 1] - lo) * (t - j)) / span
-    j = np.minimum(t.astype(np.int64), NODES - 1)
-    table = np.asarray(ratios)
-    lo = table[j]
-    return z * (lo + (table[j + 1] - lo) * (t - j)) / span
+        j = min(max(int(t), 1), NODES - 2)
+        u = t - j
+        r0, r1, r2, r3 = ratios[j - 1], ratios[j], ratios[j + 1], ratios[j + 2]
+    else:
+        j = np.minimum(np.maximum(t.astype(np.int64), 1), NODES - 2)
+        u = t - j
+        table = np.asarray(ratios)
+        r0, r1, r2, r3 = table[j - 1], table[j], table[j + 1], table[j + 2]
+    a, b, c = u + 1.0, u - 1.0, u - 2.0
+    ratio = (b * c * (a * r1 - u * r0 / 3.0) + a * u * (r3 * b / 3.0 - r2 * c)) * 0.5
+    return z * ratio / span
 
 
 def hazard_float(pd: float, p: _Plan) -> float:
@@ -158,6 +172,8 @@ def hazard_float(pd: float, p: _Plan) -> float:
     pd = min(max(pd, PD_FLOOR), 0.999)
     target = -math.log1p(-pd)
     lam = _guess(target, p.ratios, p.span)
+    if p.exact:
+        return lam
     expm1, log1p, keep = math.expm1, math.log1p, p.keep
     for _ in range(STEPS):
         got = dgot = 0.0
@@ -235,13 +251,18 @@ def hazard_array(pd: Any, term: Any, eco: LoanEconomics) -> Any:
     pd = np.minimum(np.maximum(pd, PD_FLOOR), 0.999)
     target = -np.log1p(-pd)
     window = np.minimum(term, float(BAD_WINDOW))
-    segs, _ = _window_array(window, eco)
     lam = np.full(target.shape, np.nan)
+    polish = np.zeros(target.shape, dtype=bool)
     for w in np.unique(window[np.isfinite(window)]):
         rows = window == w
         p = plan(eco, float(w))
         lam[rows] = _guess(target[rows], p.ratios, p.span)
-    return _level_array(target, lam, segs, 1.0 - eco.prepayment, STOP_WARM)
+        polish |= rows & (not p.exact)
+    if polish.any():
+        segs, _ = _window_array(window[polish], eco)
+        keep = 1.0 - eco.prepayment
+        lam[polish] = _level_array(target[polish], lam[polish], segs, keep, STOP_WARM)
+    return lam
 
 
 def _binomials_array(m: Any) -> tuple[Any, Any, Any]:
