@@ -30,7 +30,8 @@ Months after the 12th carry on at the curve's later intensity, so a 36-month loa
 lifetime PD than a 12-month loan with the same ``pd``.
 
 Every function takes floats (the online path: plain ``math``, a few microseconds) or NumPy
-arrays (batch: one vectorised pass per solver step, no loop over loans or months).
+arrays (batch: one vectorised pass per solver step, no loop over loans or months); the solvers
+(the curve's level, the APR) are in ``_solve``.
 """
 
 from __future__ import annotations

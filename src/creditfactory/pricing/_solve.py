@@ -1,19 +1,25 @@
-"""Newton solvers of the lifetime model: the default curve's level for a PD, the APR for a
+"""Fast solvers of the lifetime model: the default curve's level for a PD, the APR for a
 target return.
 
-Both equations are smooth and nearly linear in their unknown, and their derivatives have closed
-forms (the model's sums are geometric per segment of the default curve), so Newton's method
-from a first-order guess reaches the root in two to four steps. A solve stops once its step is
-below 1e-9 of its value, that step taken: convergence is quadratic, so what is left is below
-rounding.
+- **The level** solves ``P(default within min(term, 12) months) = pd``, a function of
+  ``z = -log(1 - pd)`` alone per (economics, window). A table per window holds the level at
+  2,049 values of ``z`` (as a ratio to its first-order value ``z / span``); the cubic through
+  the four nearest nodes is the level, checked when the table is built against the solve at
+  every midpoint (within 1e-11; where it is not, Newton steps polish it).
+- **The APR** solves ``return(apr) = target`` by Newton's method on the return (nearly linear
+  in the APR; its derivative has a closed form, the model's sums being geometric per segment
+  of the curve) from a one-period first guess: two or three steps. A solve stops when its step
+  is below 1e-10 or when the error left after it, estimated from the last two steps
+  (quadratic convergence: ``step**3 / previous**2``), is below 1e-12, that step taken.
 
 Every solver has a float version (plain ``math``, inlined: the online path, a few
 microseconds a price) and an array version (NumPy, one vectorised pass per step) that take the
 same steps in the same order, so that a price online and in batch agree to rounding.
 
 What depends only on the economics and the term (the curve's segments within the term and
-within the 12-month window, binomial coefficients of the series near ``y = 1``) is computed once
-per (economics, term) and kept on the economics object (``LoanEconomics._plans``).
+within the 12-month window, binomial coefficients of the series near ``y = 1``, the level's
+table) is computed once per (economics, term) and kept on the economics object
+(``LoanEconomics._plans``).
 """
 
 from __future__ import annotations
@@ -327,24 +333,30 @@ def apr_float(pd: float, amount: float, term: float, target: float, eco: LoanEco
     p = plan(eco, term)
     lam = hazard_float(pd, p)
     exp, expm1, v, keep = math.exp, math.expm1, p.v, p.keep
-    # the curve at this level, and its sums at the cost of funds: open, defaulting
+    # the curve at this level, and its sums at the cost of funds: open (ov), defaulting (dv);
+    # qv = P(open and performing at the segment's first month f) x v**f, a running product
     segs = []
-    q, ov, dv = 1.0, 0.0, 0.0
+    qv, ov, dv = v, 0.0, 0.0
     for f, m, w, c2, c3, c4 in p.life:
         om = -expm1(-lam * w)
-        s = 1.0 - om
-        r = s * keep
+        r = (1.0 - om) * keep
         y = r * v
         d = 1.0 - y
-        geo = _geo_near(d, m, c2, c3, c4)[0] if -NEAR < d < NEAR else (1.0 - y ** (m - 1.0) * y) / d
-        base = q * v**f * geo
+        if -NEAR < d < NEAR:
+            geo = _geo_near(d, m, c2, c3, c4)[0]
+            ym = y**m
+        else:
+            ym = y ** (m - 1.0) * y
+            geo = (1.0 - ym) / d
+        base = qv * geo
         ov += base
         dv += base * om
-        segs.append((f, m, om, r, q, c2, c3, c4))
-        q *= r**m
+        segs.append((f, m, om, r, c2, c3, c4))
+        qv *= ym
     pv = ov - dv
     c = (p.fixed + eco.cost_per_month * ov) / amount
-    prepay, rec, fu, fm = eco.prepayment, p.recovered, eco.fee_upfront, eco.fee_monthly
+    prepay, rec, fm = eco.prepayment, p.recovered, eco.fee_monthly
+    start = eco.fee_upfront - 1.0 - c
     loss = eco.lgd * 12.0 * min(max(pd, 0.0), 0.999) / min(term, 12.0)
     a = eco.cost_of_funds + target + loss + c * 24.0 / (term + 1.0)
     a = min(max(a, APR_SEARCH_MIN), APR_SEARCH_MAX)
@@ -353,43 +365,50 @@ def apr_float(pd: float, amount: float, term: float, target: float, eco: LoanEco
     for _ in range(STEPS):
         i = a / 12.0
         g = 1.0 + i
+        ig = 1.0 / g
         e = term * log1p(i)
         big = exp(e)
         k = 1.0 / expm1(e)
         x = v * g
+        ix = 1.0 / x
+        # the sums at x = v g and their derivatives in x; qx as qv above, at x
         o = dd = do = ddd = 0.0
-        for f, m, om, r, q, c2, c3, c4 in segs:
+        qx = x
+        for f, m, om, r, c2, c3, c4 in segs:
             y = r * x
             d = 1.0 - y
             if -NEAR < d < NEAR:
                 geo, dgeo = _geo_near(d, m, c2, c3, c4)
+                ym = y**m
             else:
                 ym1 = y ** (m - 1.0)
-                geo = (1.0 - ym1 * y) / d
+                ym = ym1 * y
+                geo = (1.0 - ym) / d
                 dgeo = (geo - m * ym1) / d
-            qx = q * x**f
             b = qx * geo
-            db = qx * (f * geo / x + r * dgeo)
+            db = qx * (f * geo * ix + r * dgeo)
             o += b
             dd += b * om
             do += db
             ddd += db * om
-        pp = o - dd
-        dp = do - ddd
-        t1 = big * pv - pp
-        t2 = big * dv - dd / g
-        t3 = big * ov - o / g
+            qx *= ym
+        t1 = big * pv - (o - dd)
+        t2 = big * dv - dd * ig
+        t3 = big * ov - o * ig
+        bk = big * k
         # NPV per unit lent (un) and 12 x balance-years per unit lent (by); the return is
         # 12 un / by, nearly linear in the APR, so Newton's method on it converges fast
-        un = -1.0 + fu + (i * big * k + fm) * pv + k * (prepay * t1 + rec * t2) - c
+        un = start + (i * bk + fm) * pv + k * (prepay * t1 + rec * t2)
         by = k * t3
-        dbig = term * big / g
-        dk = -k * k * dbig
-        dann = big * k - i * dbig * k * k
-        d1 = dk * t1 + k * (dbig * pv - v * dp)
-        d2 = dk * t2 + k * (dbig * dv - v * ddd / g + dd / (g * g))
-        dby = dk * t3 + k * (dbig * ov - v * do / g + o / (g * g))
-        dun = dann * pv + prepay * d1 + rec * d2
+        dbig = term * big * ig
+        kd = k * dbig
+        dk = -k * kd
+        vig = v * ig
+        ig2 = ig * ig
+        d1 = dk * t1 + k * (dbig * pv - v * (do - ddd))
+        d2 = dk * t2 + k * (dbig * dv - vig * ddd + dd * ig2)
+        dby = dk * t3 + k * (dbig * ov - vig * do + o * ig2)
+        dun = (bk - i * k * kd) * pv + prepay * d1 + rec * d2
         step = by * (12.0 * un - target * by) / (dun * by - un * dby)
         if not math.isfinite(step):
             return a
@@ -401,12 +420,19 @@ def apr_float(pd: float, amount: float, term: float, target: float, eco: LoanEco
     return a
 
 
+def _powers_array(y: Any, m: Any) -> Any:
+    """``y**m`` as the float solver computes it: ``y**(m-1) * y``, or ``y**m`` near 1."""
+    d = 1.0 - y
+    near = (d > -NEAR) & (d < NEAR)
+    return np.where(near, y**m, y ** (m - 1.0) * y)
+
+
 def apr_array(pd: Any, amount: Any, term: Any, target: Any, eco: LoanEconomics) -> Any:
     """:func:`apr_float` on arrays (valid rows), the same steps."""
     lam = hazard_array(pd, term, eco)
     v, keep = 1.0 / (1.0 + eco.cost_of_funds / 12.0), 1.0 - eco.prepayment
     segs = []
-    q: Any = 1.0
+    qv: Any = v
     ov: Any = 0.0
     dv: Any = 0.0
     for first, end, w in eco._segments:
@@ -416,15 +442,15 @@ def apr_array(pd: Any, amount: Any, term: Any, target: Any, eco: LoanEconomics) 
         om = -np.expm1(-lam * w)
         r = (1.0 - om) * keep
         y = r * v
-        geo = _geo_array(y, m, c2, c3, c4)[0]
-        base = q * v**f * geo
+        base = qv * _geo_array(y, m, c2, c3, c4)[0]
         ov = ov + base
         dv = dv + base * om
-        segs.append((f, m, om, r, q, c2, c3, c4))
-        q = q * r**m
+        segs.append((f, m, om, r, c2, c3, c4))
+        qv = qv * _powers_array(y, m)
     pv = ov - dv
     c = (eco.cost_per_loan + eco.acquisition_per_loan + eco.cost_per_month * ov) / amount
-    prepay, rec, fu, fm = eco.prepayment, recovery_factor(eco), eco.fee_upfront, eco.fee_monthly
+    prepay, rec, fm = eco.prepayment, recovery_factor(eco), eco.fee_monthly
+    start = eco.fee_upfront - 1.0 - c
     loss = eco.lgd * 12.0 * np.minimum(np.maximum(pd, 0.0), 0.999) / np.minimum(term, 12.0)
     a = eco.cost_of_funds + target + loss + c * 24.0 / (term + 1.0)
     a = np.minimum(np.maximum(a, APR_SEARCH_MIN), APR_SEARCH_MAX)
@@ -433,37 +459,42 @@ def apr_array(pd: Any, amount: Any, term: Any, target: Any, eco: LoanEconomics) 
     for _ in range(STEPS):
         i = a / 12.0
         g = 1.0 + i
+        ig = 1.0 / g
         e = term * np.log1p(i)
         big = np.exp(e)
         k = 1.0 / np.expm1(e)
         x = v * g
+        ix = 1.0 / x
         o: Any = 0.0
         dd: Any = 0.0
         do: Any = 0.0
         ddd: Any = 0.0
-        for f, m, om, r, q, c2, c3, c4 in segs:
-            geo, dgeo = _geo_array(r * x, m, c2, c3, c4)
-            qx = q * x**f
+        qx: Any = x
+        for f, m, om, r, c2, c3, c4 in segs:
+            y = r * x
+            geo, dgeo = _geo_array(y, m, c2, c3, c4)
             b = qx * geo
-            db = qx * (f * geo / x + r * dgeo)
+            db = qx * (f * geo * ix + r * dgeo)
             o = o + b
             dd = dd + b * om
             do = do + db
             ddd = ddd + db * om
-        pp = o - dd
-        dp = do - ddd
-        t1 = big * pv - pp
-        t2 = big * dv - dd / g
-        t3 = big * ov - o / g
-        un = -1.0 + fu + (i * big * k + fm) * pv + k * (prepay * t1 + rec * t2) - c
+            qx = qx * _powers_array(y, m)
+        t1 = big * pv - (o - dd)
+        t2 = big * dv - dd * ig
+        t3 = big * ov - o * ig
+        bk = big * k
+        un = start + (i * bk + fm) * pv + k * (prepay * t1 + rec * t2)
         by = k * t3
-        dbig = term * big / g
-        dk = -k * k * dbig
-        dann = big * k - i * dbig * k * k
-        d1 = dk * t1 + k * (dbig * pv - v * dp)
-        d2 = dk * t2 + k * (dbig * dv - v * ddd / g + dd / (g * g))
-        dby = dk * t3 + k * (dbig * ov - v * do / g + o / (g * g))
-        dun = dann * pv + prepay * d1 + rec * d2
+        dbig = term * big * ig
+        kd = k * dbig
+        dk = -k * kd
+        vig = v * ig
+        ig2 = ig * ig
+        d1 = dk * t1 + k * (dbig * pv - v * (do - ddd))
+        d2 = dk * t2 + k * (dbig * dv - vig * ddd + dd * ig2)
+        dby = dk * t3 + k * (dbig * ov - vig * do + o * ig2)
+        dun = (bk - i * k * kd) * pv + prepay * d1 + rec * d2
         step = by * (12.0 * un - target * by) / (dun * by - un * dby)
         finite = np.isfinite(step)
         new = np.minimum(np.maximum(a - step, APR_SEARCH_MIN), APR_SEARCH_MAX)
