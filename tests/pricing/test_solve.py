@@ -130,6 +130,9 @@ def test_zero_and_bad_arguments() -> None:
     assert out[0] == pytest.approx(pr.risk_based_apr(0.05, 1_000.0, 12), rel=1e-12)
     assert out[1] == pr.APR_SEARCH_MAX
     assert np.isnan(out[2:]).all()
+    # a NaN PD values to NaN, floats and arrays alike
+    assert math.isnan(pr.loan_value(1_000.0, 0.2, 12, math.nan).npv)
+    assert np.isnan(pr.loan_value(1_000.0, 0.2, 12, np.array([math.nan])).npv).all()
     # NumPy floats (subclasses of float) take the float path and give floats
     assert isinstance(pr.risk_based_apr(np.float64(0.05), 1_000.0, 12), float)
 

@@ -175,6 +175,8 @@ def _guess(z: Any, ratios: tuple[float, ...] | np.ndarray, span: float) -> Any:
 def hazard_float(pd: float, p: _Plan) -> float:
     """Level of the default curve that gives ``pd`` within the window (floats): Newton from
     the table's guess, usually one step."""
+    if pd != pd:  # NaN: no level (loan_value then gives NaN, as arrays do)
+        return math.nan
     pd = min(max(pd, PD_FLOOR), 0.999)
     target = -math.log1p(-pd)
     lam = _guess(target, p.ratios, p.span)
