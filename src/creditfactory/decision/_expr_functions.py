@@ -208,13 +208,18 @@ def _float_fn(
 
 
 def _vector_fn(
-    fn: Callable[..., Any], name: str, doc: str, arity: tuple[int, int | None]
+    fn: Callable[..., Any],
+    name: str,
+    doc: str,
+    arity: tuple[int, int | None],
+    online: Callable[..., Any] | None = None,
 ) -> FunctionSpec:
     """A numeric function computed by NumPy code that is not a Polars expression (the lifetime
     model): online it gets floats, in batch the columns as NumPy arrays through
-    ``pl.map_batches``. The same function either way; null in, null out; a non-finite result or
-    an invalid argument (``ValueError``) becomes null."""
-    spec = _float_fn(fn, name, doc, arity)
+    ``pl.map_batches``. The same function either way (``online``, when given, is its float
+    path without the array dispatch); null in, null out; a non-finite result or an invalid
+    argument (``ValueError``) becomes null."""
+    spec = _float_fn(online or fn, name, doc, arity)
 
     def run_batch(series: Sequence[pl.Series]) -> pl.Series:
         arrays = [s.cast(pl.Float64).to_numpy() for s in series]
@@ -260,6 +265,19 @@ def _by_economics(
             continue  # out of range: those rows stay NaN (null)
         out[rows] = compute(*[c[rows] for c in cols], eco)
     return out
+
+
+def _loan_apr_online(
+    pd: float,
+    amount: float,
+    term: float,
+    target_return: float = pricing.TARGET_RETURN,
+    lgd: float = pricing.LGD,
+    cost_of_funds: float = pricing.COST_OF_FUNDS,
+) -> float:
+    """``_loan_apr`` on floats, straight to the solver's float path."""
+    eco = _economics(float(lgd), float(cost_of_funds))
+    return pricing.risk_based_apr(pd, amount, term, target_return, eco)  # type: ignore[no-any-return]
 
 
 def _loan_apr(
@@ -327,7 +345,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         _vector_fn(
             _loan_apr, "loan_apr",
             "loan_apr(pd, amount, term, [target_return, lgd, cost_of_funds]): lifetime APR",
-            (3, 6),
+            (3, 6), _loan_apr_online,
         ),
         _vector_fn(
             _loan_profit, "loan_profit",

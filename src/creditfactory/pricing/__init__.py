@@ -28,12 +28,12 @@ from creditfactory.pricing._formulas import (
     floor_to,
 )
 from creditfactory.pricing._lifetime import (
-    APR_SEARCH_MAX,
     LoanValue,
     default_curve,
     loan_value,
     risk_based_apr,
 )
+from creditfactory.pricing._solve import APR_SEARCH_MAX
 
 __all__ = [
     "APR_SEARCH_MAX",

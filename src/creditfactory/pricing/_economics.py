@@ -67,6 +67,8 @@ class LoanEconomics:
     _segments: tuple[tuple[int, float, float], ...] = field(
         init=False, repr=False, compare=False, default=()
     )
+    #: per term, what the solvers need of these economics (``_solve.plan``), filled on use
+    _plans: dict[Any, Any] = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         checks = {
