@@ -49,8 +49,8 @@ from creditfactory.pricing._solve import (
     hazard_array,
     hazard_float,
     plan,
-    price_float,
 )
+from creditfactory.pricing._table import price_float
 
 CHUNK = 65_536  # rows per vectorised pass over large arrays
 _NUMBER = frozenset({float, int})  # exact types of the online fast path
