@@ -45,12 +45,11 @@ import numpy as np
 from creditfactory.pricing._economics import BAD_WINDOW, DEFAULT_ECONOMICS, LoanEconomics
 from creditfactory.pricing._formulas import TARGET_RETURN
 from creditfactory.pricing._solve import (
-    apr_array,
     hazard_array,
     hazard_float,
     plan,
 )
-from creditfactory.pricing._table import price_float
+from creditfactory.pricing._table import apr_batch, price_float
 
 CHUNK = 65_536  # rows per vectorised pass over large arrays
 _NUMBER = frozenset({float, int})  # exact types of the online fast path
@@ -388,5 +387,5 @@ def risk_based_apr(
         & np.isfinite(target)
     )
     with np.errstate(all="ignore"):
-        out[ok] = apr_array(pd[ok], amount[ok], term[ok], target[ok], economics)
+        out[ok] = apr_batch(pd[ok], amount[ok], term[ok], target[ok], economics)
     return out

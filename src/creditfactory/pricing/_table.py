@@ -42,7 +42,6 @@ TOLERANCE = 1e-7  # APR: the largest error allowed in a verified cell
 #: the error bound of a cell: its centre's error, and MARGIN x the sum of its sides' midpoints'
 #: errors (the one-sided cubics at the table's edges err up to 7% more off their midpoint)
 MARGIN = 1.1
-BUILD_AFTER = 16  # online prices of one (economics, term, target) before its table is built
 TABLES = 32  # tables kept at most, the least recently built dropped first
 
 _PD_SCALE = (PD_NODES - 1) / PD_MAX
@@ -101,7 +100,7 @@ def _solve_grid(
     return np.asarray(out).reshape(p.shape)
 
 
-def build(eco: LoanEconomics, term: float, target: float) -> tuple[array, int]:
+def build(eco: LoanEconomics, term: float, target: float) -> tuple[np.ndarray, int]:
     """The coefficients of every cell (16 a cell, NaN where the exact solve is used) and the
     number of cells that fell back to it."""
     pd = np.linspace(0.0, PD_MAX, PD_NODES)
@@ -137,38 +136,65 @@ def build(eco: LoanEconomics, term: float, target: float) -> tuple[array, int]:
     )
     good = smooth & (error <= TOLERANCE)
     coef[~good] = np.nan
-    return array("d", coef.ravel().tolist()), int(np.count_nonzero(~good))
+    return coef.ravel(), int(np.count_nonzero(~good))
 
 
-def _table(eco: LoanEconomics, term: float, target: float) -> array | None:
-    """The table of (economics, term, target) once it is built, else None (counting uses)."""
+def table(eco: LoanEconomics, term: float, target: float) -> tuple[array, np.ndarray]:
+    """The table of (economics, term, target), built on first use (online or batch alike, so
+    that a price never depends on what was priced before) and kept in the LRU of ``TABLES``."""
     tables = eco._tables
     key = (term, target)
-    with _LOCK:
-        found = tables.get(key, 0)
-        if not isinstance(found, int):
-            return found  # type: ignore[no-any-return]
-        if found + 1 < BUILD_AFTER:
-            tables[key] = found + 1
-            return None
+    found = tables.get(key)
+    if found is not None:
+        return found  # type: ignore[no-any-return]
     coef, _ = build(eco, term, target)
+    found = (array("d", coef.tolist()), coef)
     with _LOCK:
-        tables[key] = coef
+        tables[key] = found
         _KEPT[(id(tables), term, target)] = tables
         while len(_KEPT) > TABLES:
             (_, t, g), owner = _KEPT.popitem(last=False)
             owner.pop((t, g), None)
-    return coef
+    return found
+
+
+def apr_batch(pd: Any, amount: Any, term: Any, target: Any, eco: LoanEconomics) -> Any:
+    """:func:`apr_fast` on arrays (valid rows): the same cells, the same arithmetic (so the
+    same bits), the exact array solve where the float path takes the exact solve."""
+    out = np.full(pd.shape, np.nan)
+    t = pd * _PD_SCALE
+    with np.errstate(all="ignore"):
+        s = _X_SCALE / amount
+    inside = (t >= 0.0) & (t < _PD_CELLS) & (s < _X_CELLS)
+    pairs = np.unique(np.stack([term[inside], target[inside]], axis=1), axis=0)
+    for n, g in pairs:
+        rows = inside & (term == n) & (target == g)
+        coef = table(eco, float(n), float(g))[1]
+        tr, sr = t[rows], s[rows]
+        i = tr.astype(np.int64)
+        k = sr.astype(np.int64)
+        u = tr - i
+        v = sr - k
+        c = coef[(i * _ROW + 16 * k)[:, None] + np.arange(16)].T
+        out[rows] = (c[0] + v * (c[1] + v * (c[2] + v * c[3]))) + u * (
+            (c[4] + v * (c[5] + v * (c[6] + v * c[7])))
+            + u
+            * (
+                (c[8] + v * (c[9] + v * (c[10] + v * c[11])))
+                + u * (c[12] + v * (c[13] + v * (c[14] + v * c[15])))
+            )
+        )
+    rest = np.isnan(out)
+    if rest.any():
+        out[rest] = apr_array(pd[rest], amount[rest], term[rest], target[rest], eco)
+    return out
 
 
 def apr_fast(pd: float, amount: float, term: float, target: float, eco: LoanEconomics) -> float:
     """:func:`apr_float` from the table where it holds (within ``TOLERANCE``), else the exact
     solve (``amount`` > 0, ``term`` a whole number >= 1, everything finite)."""
-    coef = eco._tables.get((term, target))
-    if coef is None or coef.__class__ is int:
-        coef = _table(eco, term, target)
-        if coef is None:
-            return apr_float(pd, amount, term, target, eco)
+    found = eco._tables.get((term, target))
+    coef = (found or table(eco, term, target))[0]
     t = pd * _PD_SCALE
     s = _X_SCALE / amount
     if 0.0 <= t < _PD_CELLS and s < _X_CELLS:
