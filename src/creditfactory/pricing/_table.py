@@ -18,7 +18,8 @@ derivatives, the midpoint being where the cubic's error term is largest), and te
 points against the exact solve. A PD or an amount outside the table's range is priced by the
 exact solve too.
 
-Tables are kept in a least-recently-built cache of ``TABLES`` (about 0.8 MB each).
+The ``TABLES`` tables built last are kept (1.6 MB each: 16 coefficients of 12,288 cells); a
+table dropped is built again when it is next needed, to the same values.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ TOLERANCE = 1e-7  # APR: the largest error allowed in a verified cell
 #: the error bound of a cell: its centre's error, and MARGIN x the sum of its sides' midpoints'
 #: errors (the one-sided cubics at the table's edges err up to 7% more off their midpoint)
 MARGIN = 1.1
-TABLES = 32  # tables kept at most, the least recently built dropped first
+TABLES = 16  # tables kept at most, the least recently built dropped first
 
 _PD_SCALE = (PD_NODES - 1) / PD_MAX
 _X_SCALE = (X_NODES - 1) * AMOUNT_MIN  # cell coordinate of 1 / amount, times the amount
@@ -148,7 +149,8 @@ def table(eco: LoanEconomics, term: float, target: float) -> tuple[array, np.nda
     if found is not None:
         return found  # type: ignore[no-any-return]
     coef, _ = build(eco, term, target)
-    found = (array("d", coef.tolist()), coef)
+    floats = array("d", coef.tolist())  # the online path's; batch reads the same memory
+    found = (floats, np.frombuffer(floats, dtype=np.float64))
     with _LOCK:
         tables[key] = found
         _KEPT[(id(tables), term, target)] = tables
