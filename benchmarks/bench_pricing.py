@@ -5,7 +5,8 @@ lifetime model), and checked to agree online and in batch.
 
 Loans like the twin's: PDs 0.005-0.4 (log-uniform), amounts 1,000-100,000, terms 3/6/12/24/36,
 the reference strategy's target, LGD and cost of funds. The engine's online budget is p50 <= 20
-us for a whole decision (``bench_decision``), so a price should cost a few microseconds.
+us for a whole decision (``bench_decision``), so a price should cost a few microseconds; the
+first price of a term is timed apart (it builds the tables of that term).
 """
 
 from __future__ import annotations
@@ -54,7 +55,11 @@ def run(quick: bool = False) -> dict:
     n_batch = 100_000 if quick else 1_000_000
     pd, amount, term = _loans(n_online)
     rows = list(zip(pd.tolist(), amount.tolist(), term.tolist(), strict=True))
-    risk_based_apr(0.05, 10_000.0, 12.0, TARGET, ECONOMICS)  # the per-term tables, built once
+    # the first price of each term builds its tables (timed: what a new term costs once)
+    start = time.perf_counter()
+    for t in (3.0, 6.0, 12.0, 24.0, 36.0):
+        risk_based_apr(0.05, 10_000.0, t, TARGET, ECONOMICS)
+    first_ms = (time.perf_counter() - start) / 5 * 1e3
 
     def price(p: float, a: float, t: float) -> float:
         return risk_based_apr(p, a, t, TARGET, ECONOMICS)
@@ -79,6 +84,7 @@ def run(quick: bool = False) -> dict:
         "batch_us_per_row": batch_s / n_batch * 1e6,
         "online_over_batch_per_row": online_us / (batch_s / n_batch * 1e6),
         "online_batch_max_rel_diff": agree,
+        "first_price_of_a_term_ms": first_ms,
         "peak_rss_mib": peak_rss_mib(),
     }
     table = [
@@ -88,6 +94,7 @@ def run(quick: bool = False) -> dict:
         ["online price / closed form", f"{online_us / baseline_us:.1f}x"],
         [f"batch ({n_batch:,} loans, s)", f"{batch_s:.2f}"],
         ["online vs batch, max relative difference", f"{agree:.1e}"],
+        ["first price of a term: its tables (ms)", f"{first_ms:.0f}"],
     ]
     return {
         "name": "pricing",

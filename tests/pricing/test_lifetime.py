@@ -163,7 +163,8 @@ def test_arrays_give_the_floats_answers() -> None:
         pr.risk_based_apr(float(p), float(a), int(n), 0.05)
         for p, a, n in zip(pd_, amount, term, strict=True)
     ]
-    np.testing.assert_allclose(apr, one, rtol=1e-9)
+    # online prices come from a table verified within 1e-7 of the solve (pricing._table)
+    np.testing.assert_allclose(apr, one, rtol=0, atol=1e-7)
     value = pr.loan_value(amount, apr, term, pd_)
     np.testing.assert_allclose(value.annual_return, 0.05, atol=1e-9)
     np.testing.assert_allclose(

@@ -69,6 +69,8 @@ class LoanEconomics:
     )
     #: per term, what the solvers need of these economics (``_solve.plan``), filled on use
     _plans: dict[Any, Any] = field(init=False, repr=False, compare=False, default_factory=dict)
+    #: per (term, target), the online APR's table (``_table``) or the prices asked so far
+    _tables: dict[Any, Any] = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         checks = {

@@ -316,19 +316,6 @@ def _geo_array(y: Any, m: Any, c2: Any, c3: Any, c4: Any) -> tuple[Any, Any]:
 # --------------------------------------------------------------------------- the APR
 
 
-def price_float(pd: float, amount: float, term: float, target: float, eco: LoanEconomics) -> float:
-    """:func:`apr_float` after checking its arguments (``risk_based_apr`` on floats)."""
-    if not (term >= 1.0 and term.is_integer()):
-        raise ValueError(f"term: a whole number of months >= 1, not {term!r}")
-    if not (amount >= 0.0 and math.isfinite(amount)):
-        raise ValueError(f"amount: a finite number >= 0, not {amount!r}")
-    if not (math.isfinite(pd) and math.isfinite(target)):
-        raise ValueError(f"pd and target_return: finite numbers, not {pd!r} and {target!r}")
-    if amount == 0.0:
-        return APR_SEARCH_MAX  # nothing lent earns nothing: no APR reaches the target
-    return apr_float(pd, amount, term, target, eco)
-
-
 def apr_float(pd: float, amount: float, term: float, target: float, eco: LoanEconomics) -> float:
     """APR at which the loan returns ``target`` a year on its balance (floats; ``amount`` > 0,
     ``term`` a whole number >= 1, everything finite)."""
