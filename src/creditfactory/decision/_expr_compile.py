@@ -42,6 +42,8 @@ _OPS: dict[str, Callable[[Any, Any], Any]] = {
     ">": operator.gt,
     ">=": operator.ge,
 }
+# the same operators, on Polars expressions (an Expr's operators give an Expr)
+_PL_OPS: dict[str, Callable[[pl.Expr, pl.Expr], pl.Expr]] = dict(_OPS)
 _PL_DTYPES = {"int": pl.Int64, "float": pl.Float64, "bool": pl.Boolean, "str": pl.String}
 
 
@@ -222,8 +224,8 @@ def to_polars(
             if n.op in _FLIP and not _has_var(n.left):
                 # Polars 2.1 returns one row for ``literal <cmp> when(...)`` when no predicate
                 # row is true (found by the property tests); the mirrored form is correct.
-                return _OPS[_FLIP[n.op]](b, a)
-            return _OPS[n.op](a, b)
+                return _PL_OPS[_FLIP[n.op]](b, a)
+            return _PL_OPS[n.op](a, b)
         if isinstance(n, In):
             e = go(n.operand)
             values = lists[n.list_name].values if n.list_name else frozenset(n.items)

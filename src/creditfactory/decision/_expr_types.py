@@ -101,8 +101,9 @@ def check(
 
         functions = _expr_functions.FUNCTIONS
     lists = lists or {}
-    node.type = _check(node, variables, lists, functions)
-    return node.type
+    t = _check(node, variables, lists, functions)
+    node.type = t
+    return t
 
 
 def _hint(name: str, known: Mapping[str, object]) -> str:
@@ -114,10 +115,16 @@ def _hint(name: str, known: Mapping[str, object]) -> str:
     return f" (known: {shown or 'none'})"
 
 
-def _check(node: Node, variables, lists, functions) -> Type:
+def _check(
+    node: Node,
+    variables: Mapping[str, Type],
+    lists: Mapping[str, NamedList],
+    functions: Mapping[str, FunctionSpec],
+) -> Type:
     def sub(child: Node) -> Type:
-        child.type = _check(child, variables, lists, functions)
-        return child.type
+        t = _check(child, variables, lists, functions)
+        child.type = t
+        return t
 
     if isinstance(node, Const):
         return literal_type(node.value)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 from bisect import bisect_right
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -133,8 +133,8 @@ class PointsModel:
     def score_frame(self, frame: pl.DataFrame, n_reasons: int = 4) -> pl.DataFrame:
         n, k = frame.height, len(self._chars)
         pts = np.empty((n, k), order="F")  # filled and summed by column
-        for j, (name, numeric, table, p, missing, special, _, _) in enumerate(self._chars):
-            pts[:, j] = self._column_points(frame[name], numeric, table, p, missing, special)
+        for j, (name, _, table, p, missing, special, _, _) in enumerate(self._chars):
+            pts[:, j] = self._column_points(frame[name], table, p, missing, special)
         score = np.zeros(n)
         for j in range(k):  # sequential sum, bit-identical to the per-row path
             score += pts[:, j]
@@ -156,8 +156,14 @@ class PointsModel:
         return pl.DataFrame({"score": score, "pd": pd_, "reasons": pl.Series(values=reasons)})
 
     @staticmethod
-    def _column_points(s: pl.Series, numeric, table, pts, missing, special) -> np.ndarray:
-        if numeric:
+    def _column_points(
+        s: pl.Series,
+        table: list[float] | dict[Hashable, int],  # upper edges (numeric), or value -> bin
+        pts: list[float],
+        missing: float,
+        special: dict[Hashable, float],
+    ) -> np.ndarray:
+        if isinstance(table, list):  # numeric (the constructor makes a list iff numerical)
             # null and NaN become NaN, which sorts past every edge: a valid index whose points
             # are then replaced by the missing points
             x = s.cast(pl.Float64).to_numpy()

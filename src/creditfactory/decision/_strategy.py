@@ -27,7 +27,7 @@ from creditfactory.decision._inputs import (
 )
 from creditfactory.decision._loader import Compiled, compile_strategy
 from creditfactory.decision._models import ModelRegistry
-from creditfactory.decision._steps import PL_DTYPES, BatchPlan, Run
+from creditfactory.decision._steps import PL_DTYPES, BatchPlan, ModelStep, Run
 from creditfactory.decision._yaml import loads_yaml, read_source
 from creditfactory.exceptions import DataError, StrategyError
 
@@ -251,9 +251,10 @@ class Strategy:
     def pd_variable(self) -> str | None:
         """The variable bound to the first model's probability of bad, if any."""
         for step in self.iter_steps():
-            pd_var = getattr(step, "binds", {}).get("pd")
-            if pd_var is not None:
-                return pd_var
+            if isinstance(step, ModelStep):  # the one kind of step that binds
+                pd_var = step.binds.get("pd")
+                if pd_var is not None:
+                    return pd_var
         return None
 
     def simulate(self, history: Any, against: Strategy | None = None, **options: Any) -> Any:

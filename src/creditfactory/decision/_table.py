@@ -21,6 +21,10 @@ from creditfactory.decision._expr import Expression
 
 MAX_CELLS = 1_000_000
 
+#: A row's condition on one dimension: a numeric band [low, high), a set of categories, or
+#: ``None`` for "any" (see :func:`parse_cell`).
+Cell = tuple[float, float] | frozenset[Any] | None
+
 
 @dataclass
 class Dim:
@@ -41,11 +45,12 @@ class Dim:
     def in_domain(self, piece: Any) -> bool:
         return not self.numeric or (self.domain[0] <= piece[0] and piece[1] <= self.domain[1])
 
-    def covers(self, cell: Any, piece: Any) -> bool:
+    def covers(self, cell: Cell, piece: Any) -> bool:
         if cell is None:  # "any"
             return True
-        if self.numeric:
-            return cell[0] <= piece[0] and piece[1] <= cell[1]
+        if isinstance(cell, tuple):  # a numeric band (parse_cell makes one iff numeric)
+            band: tuple[float, float] = piece  # a numeric dimension's pieces are bands
+            return cell[0] <= band[0] and band[1] <= cell[1]
         return piece in cell
 
     def show(self, piece: Any) -> str:
@@ -66,7 +71,7 @@ class TableError(ValueError):
         self.line = line
 
 
-def parse_cell(dim: Dim, raw: Any, line: int) -> Any:
+def parse_cell(dim: Dim, raw: Any, line: int) -> Cell:
     """A row's condition on one dimension, normalised (``None`` = any)."""
     if raw is None or raw == "any":
         return None

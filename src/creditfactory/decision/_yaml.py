@@ -19,8 +19,12 @@ MAX_DEPTH = 64
 _UNREADABLE = (ValueError, OverflowError, TypeError, AttributeError, KeyError, IndexError)
 
 
-class LDict(dict):
-    """A mapping from YAML that knows its line and the line of each key's value (1-based)."""
+class LDict(dict[Any, Any]):
+    """A mapping from YAML that knows its line and the line of each key's value (1-based).
+
+    Keys are whatever scalar YAML resolved (text, a number, a date ...) and values any YAML
+    value: the strategy loader checks both where it reads them.
+    """
 
     line: int = 0
     key_lines: dict[str, int]
@@ -29,14 +33,15 @@ class LDict(dict):
         return self.key_lines.get(key, self.line)
 
 
-class LList(list):
+class LList(list[Any]):
     """A sequence from YAML that knows its line and each item's line (1-based)."""
 
     line: int = 0
     item_lines: list[int]
 
 
-class _Loader(yaml.SafeLoader):
+# PyYAML ships no type stubs (types-PyYAML is not installed), so its classes are Any to mypy
+class _Loader(yaml.SafeLoader):  # type: ignore[misc]
     depth = 0
 
     def fetch_flow_collection_start(self, token_class: Any) -> None:
@@ -45,7 +50,7 @@ class _Loader(yaml.SafeLoader):
         if self.flow_level >= MAX_DEPTH:
             mark = self.get_mark()
             raise StrategyError(f"line {mark.line + 1}: nested more than {MAX_DEPTH} levels deep")
-        super().fetch_flow_collection_start(token_class)  # type: ignore[misc]
+        super().fetch_flow_collection_start(token_class)
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         # composition is recursive: count levels and stop long before Python's stack does
