@@ -316,6 +316,41 @@ def _geo_array(y: Any, m: Any, c2: Any, c3: Any, c4: Any) -> tuple[Any, Any]:
 # --------------------------------------------------------------------------- the APR
 
 
+def _newton_step(
+    at_v: tuple[Any, Any, Any],
+    at_x: tuple[Any, Any, Any, Any],
+    rate: tuple[Any, Any, Any, Any],
+    loan: tuple[Any, Any, Any, Any, Any, Any, Any],
+) -> Any:
+    """Newton's step on the annual return for the float and the array solver alike (plain
+    arithmetic, so both take the very same steps): ``at_v`` the sums at the discount factor
+    ``(ov, dv, pv)``, ``at_x`` the sums at ``x = v g`` and their derivatives ``(o, dd, do, ddd)``,
+    ``rate`` ``(i, big, k, ig)`` at the current APR, ``loan`` ``(v, term, start, fm, prepay, rec,
+    target)``."""
+    ov, dv, pv = at_v
+    o, dd, do, ddd = at_x
+    i, big, k, ig = rate
+    v, term, start, fm, prepay, rec, target = loan
+    t1 = big * pv - (o - dd)
+    t2 = big * dv - dd * ig
+    t3 = big * ov - o * ig
+    bk = big * k
+    # NPV per unit lent (un) and 12 x balance-years per unit lent (by); the return is
+    # 12 un / by, nearly linear in the APR, so Newton's method on it converges fast
+    un = start + (i * bk + fm) * pv + k * (prepay * t1 + rec * t2)
+    by = k * t3
+    dbig = term * big * ig
+    kd = k * dbig
+    dk = -k * kd
+    vig = v * ig
+    ig2 = ig * ig
+    d1 = dk * t1 + k * (dbig * pv - v * (do - ddd))
+    d2 = dk * t2 + k * (dbig * dv - vig * ddd + dd * ig2)
+    dby = dk * t3 + k * (dbig * ov - vig * do + o * ig2)
+    dun = (bk - i * k * kd) * pv + prepay * d1 + rec * d2
+    return by * (12.0 * un - target * by) / (dun * by - un * dby)
+
+
 def apr_float(pd: float, amount: float, term: float, target: float, eco: LoanEconomics) -> float:
     """APR at which the loan returns ``target`` a year on its balance (floats; ``amount`` > 0,
     ``term`` a whole number >= 1, everything finite)."""
@@ -381,24 +416,12 @@ def apr_float(pd: float, amount: float, term: float, target: float, eco: LoanEco
             do += db
             ddd += db * om
             qx *= ym
-        t1 = big * pv - (o - dd)
-        t2 = big * dv - dd * ig
-        t3 = big * ov - o * ig
-        bk = big * k
-        # NPV per unit lent (un) and 12 x balance-years per unit lent (by); the return is
-        # 12 un / by, nearly linear in the APR, so Newton's method on it converges fast
-        un = start + (i * bk + fm) * pv + k * (prepay * t1 + rec * t2)
-        by = k * t3
-        dbig = term * big * ig
-        kd = k * dbig
-        dk = -k * kd
-        vig = v * ig
-        ig2 = ig * ig
-        d1 = dk * t1 + k * (dbig * pv - v * (do - ddd))
-        d2 = dk * t2 + k * (dbig * dv - vig * ddd + dd * ig2)
-        dby = dk * t3 + k * (dbig * ov - vig * do + o * ig2)
-        dun = (bk - i * k * kd) * pv + prepay * d1 + rec * d2
-        step = by * (12.0 * un - target * by) / (dun * by - un * dby)
+        step = _newton_step(
+            (ov, dv, pv),
+            (o, dd, do, ddd),
+            (i, big, k, ig),
+            (v, term, start, fm, prepay, rec, target),
+        )
         if not math.isfinite(step):
             return a
         new = min(max(a - step, APR_SEARCH_MIN), APR_SEARCH_MAX)
@@ -469,22 +492,12 @@ def apr_array(pd: Any, amount: Any, term: Any, target: Any, eco: LoanEconomics) 
             do = do + db
             ddd = ddd + db * om
             qx = qx * _powers_array(y, m)
-        t1 = big * pv - (o - dd)
-        t2 = big * dv - dd * ig
-        t3 = big * ov - o * ig
-        bk = big * k
-        un = start + (i * bk + fm) * pv + k * (prepay * t1 + rec * t2)
-        by = k * t3
-        dbig = term * big * ig
-        kd = k * dbig
-        dk = -k * kd
-        vig = v * ig
-        ig2 = ig * ig
-        d1 = dk * t1 + k * (dbig * pv - v * (do - ddd))
-        d2 = dk * t2 + k * (dbig * dv - vig * ddd + dd * ig2)
-        dby = dk * t3 + k * (dbig * ov - vig * do + o * ig2)
-        dun = (bk - i * k * kd) * pv + prepay * d1 + rec * d2
-        step = by * (12.0 * un - target * by) / (dun * by - un * dby)
+        step = _newton_step(
+            (ov, dv, pv),
+            (o, dd, do, ddd),
+            (i, big, k, ig),
+            (v, term, start, fm, prepay, rec, target),
+        )
         finite = np.isfinite(step)
         new = np.minimum(np.maximum(a - step, APR_SEARCH_MIN), APR_SEARCH_MAX)
         move = active & finite
