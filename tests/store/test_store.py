@@ -241,15 +241,25 @@ def test_concurrent_retries_with_one_idempotency_key_store_one_decision(
     with service.store.session() as s:
         key, _ = create_key(s, "channel", "underwriter", "test")
     # a factory is one thread's (its loop's): concurrent retries reach factories of their own
-    # (uvicorn workers, say), racing on the unique key
-    workers = [make_service(service.store, list_secret=SECRET) for _ in range(8)]
-    with ThreadPoolExecutor(8) as pool:
-        outs = list(
-            pool.map(
-                lambda w: w.decide(good_application, "channel", key.id, "same-key"),
-                workers + workers,
+    # (uvicorn workers, say: each process with its own store and connection pool), racing on
+    # the unique key. Eight factories on one pool of 15 could starve it: each keeps its
+    # writer's connection and needs a second one while deciding.
+    url = service.store.engine.url.render_as_string(hide_password=False)
+    stores = [Store(url) for _ in range(8)]
+    workers = [make_service(store, list_secret=SECRET) for store in stores]
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            outs = list(
+                pool.map(
+                    lambda w: w.decide(good_application, "channel", key.id, "same-key"),
+                    workers + workers,
+                )
             )
-        )
+    finally:
+        for worker in workers:  # before their stores go (the fixture closes them again: a no-op)
+            worker.close()
+        for store in stores:
+            store.dispose()
     assert len({o.decision.id for o in outs}) == 1
     assert sum(not o.replayed for o in outs) == 1
     with service.store.session() as s:
