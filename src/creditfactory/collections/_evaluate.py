@@ -1,0 +1,202 @@
+"""A collection plan scored against the twin's truth.
+
+For every planned account-month the twin's counterfactual oracle
+(:func:`creditfactory.data.collection_oracle`) gives the true probability that the account cures
+and that it pays anything under the planned action. The month's expected cash follows from what
+the account owes: a cure pays everything due (arrears, penalty, the new instalment), a partial
+payment one instalment. Costs are the twin's own per action, plus the agency's commission on
+what it recovers. The incumbent's one-size-fits-all policy (its randomised action shares by
+bucket, an average collector) is scored on the same accounts, and so is the plan's action mix
+dealt out at random within each bucket, which separates what the plan gains by its mix of
+actions from what it gains by choosing who gets which.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from creditfactory.collections._accounts import account_months
+from creditfactory.data import Portfolio, collection_oracle
+from creditfactory.exceptions import DataError
+
+ACTIONS: tuple[str, ...] = ("sms", "robo_call", "agent_call", "field_visit", "agency", "legal")
+"""Collection actions, cheapest first (the twin's ``COLLECTION_ACTIONS``)."""
+AGENCY_FEE = 0.2
+"""Share of what a collection agency recovers before charge-off that it keeps (the twin's
+collections table charges the same)."""
+FIGURES: tuple[str, ...] = ("accounts", "recovered", "cost", "net_recovery", "cures")
+
+
+@dataclass(frozen=True)
+class PlanEvaluation:
+    """True expected figures of a plan and of the incumbent's policy on the same accounts.
+
+    Each of ``plan``, ``incumbent`` and ``same_mix`` (the plan's actions shuffled within each
+    bucket) holds ``accounts``, ``recovered`` (CNY), ``cost`` (CNY), ``net_recovery``
+    (recovered less cost) and ``cures`` (expected number). ``rows`` holds the per-account truth.
+    """
+
+    plan: dict[str, float]
+    incumbent: dict[str, float]
+    same_mix: dict[str, float]
+    rows: pd.DataFrame = field(repr=False)
+
+    @property
+    def uplift(self) -> float:
+        """Relative gain in net recovery of the plan over the incumbent."""
+        base = self.incumbent["net_recovery"]
+        return (self.plan["net_recovery"] - base) / abs(base) if base else float("nan")
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{plan: {...}, incumbent: {...}, same_mix: {...}}`` (for ``--json``)."""
+        return {"plan": self.plan, "incumbent": self.incumbent, "same_mix": self.same_mix}
+
+
+def true_values(
+    portfolio: Portfolio, plan: pd.DataFrame, accounts: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Per planned account-month: the true ``cure_prob`` and ``pay_prob`` under its
+    ``action`` (and ``collector_id`` if given), and the expected ``recovered``, ``cost`` and
+    ``net``. Row-aligned with ``plan``."""
+    cfg = portfolio.config
+    if cfg is None:
+        raise DataError("book: the truth is known only for a simulated book")
+    plan = _check_plan(plan)
+    amounts = _amounts(portfolio, plan, accounts)
+    truth = collection_oracle(portfolio, plan)
+    return _value(truth, amounts, plan["action"].astype(str).to_numpy(), cfg.action_costs)
+
+
+def evaluate_plan(
+    portfolio: Portfolio, plan: pd.DataFrame, *, seed: int = 0
+) -> PlanEvaluation:
+    """Score ``plan`` (``loan_id``, ``mob``, ``action``[, ``collector_id``]) and the
+    incumbent's policy on the same account-months against the twin's truth.
+
+    Examples
+    --------
+    >>> from creditfactory.data import SimulationConfig, simulate
+    >>> book = simulate(SimulationConfig(n_applications=3_000, seed=1))
+    >>> rows = book.collections[book.collections["bucket"] == "M1"].head(50)
+    >>> everyone_sms = rows[["loan_id", "mob"]].assign(action="sms")
+    >>> result = evaluate_plan(book, everyone_sms)
+    >>> result.plan["cost"] == 50 * book.config.action_costs["sms"]
+    True
+    """
+    cfg = portfolio.config
+    if cfg is None:
+        raise DataError("book: the truth is known only for a simulated book")
+    plan = _check_plan(plan).reset_index(drop=True)
+    accounts = account_months(portfolio)
+    amounts = _amounts(portfolio, plan, accounts)
+    rows = _value(
+        collection_oracle(portfolio, plan), amounts, plan["action"].to_numpy(str), cfg.action_costs
+    )
+    bucket = amounts["bucket"].to_numpy(str)
+
+    # the incumbent: its randomised shares by bucket, an average collector
+    bare = plan[["loan_id", "mob"]].copy()
+    by_action = {}
+    for action in ACTIONS:
+        truth = collection_oracle(portfolio, bare.assign(action=action))
+        by_action[action] = _value(truth, amounts, np.full(len(bare), action), cfg.action_costs)
+    incumbent = {k: np.zeros(len(bare)) for k in ("cure_prob", "recovered", "cost", "net")}
+    for name, shares in cfg.collection_policy.items():
+        sel = bucket == name
+        for action, share in shares.items():
+            for k in incumbent:
+                incumbent[k][sel] += share * by_action[action][k].to_numpy()[sel]
+
+    # the plan's own mix dealt at random within each bucket (its collectors ignored)
+    rng = np.random.default_rng(seed)
+    shuffled = plan["action"].to_numpy(str).copy()
+    for name in np.unique(bucket):
+        sel = np.flatnonzero(bucket == name)
+        shuffled[sel] = rng.permutation(shuffled[sel])
+    mix = {k: np.zeros(len(bare)) for k in ("cure_prob", "recovered", "cost", "net")}
+    for action in ACTIONS:
+        sel = shuffled == action
+        for k in mix:
+            mix[k][sel] = by_action[action][k].to_numpy()[sel]
+
+    rows = rows.assign(
+        bucket=bucket,
+        incumbent_recovered=incumbent["recovered"],
+        incumbent_cost=incumbent["cost"],
+        incumbent_cure_prob=incumbent["cure_prob"],
+    )
+    return PlanEvaluation(_totals(rows), _totals(pd.DataFrame(incumbent)), _totals(pd.DataFrame(mix)), rows)
+
+
+def _totals(rows: pd.DataFrame) -> dict[str, float]:
+    recovered = float(rows["recovered"].sum())
+    cost = float(rows["cost"].sum())
+    return {
+        "accounts": float(len(rows)),
+        "recovered": round(recovered, 2),
+        "cost": round(cost, 2),
+        "net_recovery": round(recovered - cost, 2),
+        "cures": round(float(rows["cure_prob"].sum()), 2),
+    }
+
+
+def _value(
+    truth: pd.DataFrame, amounts: pd.DataFrame, action: np.ndarray, costs: dict[str, float]
+) -> pd.DataFrame:
+    cure = truth["cure_prob"].to_numpy(float)
+    pay = truth["pay_prob"].to_numpy(float)
+    due = amounts["amount_due"].to_numpy(float)
+    instalment = amounts["instalment"].to_numpy(float)
+    recovered = cure * due + (pay - cure) * instalment
+    cost = np.array([costs[a] for a in action], dtype=float)
+    cost = cost + np.where(action == "agency", AGENCY_FEE * recovered, 0.0)
+    return pd.DataFrame(
+        {
+            "loan_id": truth["loan_id"].to_numpy(),
+            "mob": truth["mob"].to_numpy(),
+            "action": action,
+            "cure_prob": cure,
+            "pay_prob": pay,
+            "recovered": recovered,
+            "cost": cost,
+            "net": recovered - cost,
+        },
+        index=truth.index,
+    )
+
+
+def _check_plan(plan: object) -> pd.DataFrame:
+    if not isinstance(plan, pd.DataFrame):
+        raise DataError(f"plan: expected a pandas DataFrame, got {type(plan).__name__}")
+    missing = [c for c in ("loan_id", "mob", "action") if c not in plan.columns]
+    if missing:
+        raise DataError(f"plan: missing column(s) {missing}")
+    if plan["action"].isna().any():
+        raise DataError(f"plan: action is missing on {int(plan['action'].isna().sum())} row(s)")
+    bad = sorted(set(plan["action"].astype(str)) - set(ACTIONS))
+    if bad:
+        raise DataError(f"plan: action: unknown value(s) {bad[:5]}; known: {list(ACTIONS)}")
+    if plan.duplicated(["loan_id", "mob"]).any():
+        raise DataError("plan: an account-month (loan_id, mob) appears more than once")
+    return plan
+
+
+def _amounts(
+    portfolio: Portfolio, plan: pd.DataFrame, accounts: pd.DataFrame | None
+) -> pd.DataFrame:
+    accounts = accounts if accounts is not None else account_months(portfolio)
+    key = pd.MultiIndex.from_arrays([accounts["loan_id"], accounts["mob"]])
+    pos = key.get_indexer(
+        pd.MultiIndex.from_arrays([plan["loan_id"].astype(str), plan["mob"].astype(np.int64)])
+    )
+    if (pos < 0).any():
+        first = plan.iloc[int(np.flatnonzero(pos < 0)[0])]
+        raise DataError(
+            f"plan: {int((pos < 0).sum())} row(s) are not delinquent account-months of the book "
+            f"before charge-off, e.g. loan_id={first['loan_id']!r}, mob={first['mob']}"
+        )
+    return accounts.iloc[pos][["bucket", "amount_due", "instalment"]].reset_index(drop=True)
