@@ -177,6 +177,29 @@ def plan_collections(
     return plan.iloc[order].reset_index(drop=True)
 
 
+def scored_history(
+    portfolio: object,
+    *,
+    before: str | dt.date | None = None,
+    scores: CollectionScores | None = None,
+) -> pd.DataFrame:
+    """The book's worked account-months (before ``before``, default all) with their outcomes,
+    the collection scores (``cure_score``, ``p_cure``, ``pay_score``, ``p_pay``) and the
+    score's ``expected_recovery``: the input of :func:`league_table`. The scores are fitted
+    on the same months unless given."""
+    accounts = account_months(portfolio)
+    if before is not None:
+        accounts = accounts[accounts["month"] < pd.Timestamp(month_start(before))]
+        accounts = accounts.reset_index(drop=True)
+    if accounts.empty:
+        raise DataError("history: no delinquent account-month before that month")
+    if scores is None:
+        scores = CollectionScores().fit(accounts)
+    out = pd.concat([accounts, scores.predict(accounts)], axis=1)
+    out["expected_recovery"] = _expected_recovery(out)
+    return out
+
+
 def _expected_recovery(frame: pd.DataFrame) -> np.ndarray:
     """The month's expected cash: a cure pays everything due, a partial one instalment."""
     cure = frame["p_cure"].to_numpy(float)

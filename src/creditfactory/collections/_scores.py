@@ -71,8 +71,11 @@ class CollectionScores(BaseEstimator):  # type: ignore[misc]
                         f"score ({len(rows)} rows, {int(y_bad.sum())} without a {score}); "
                         "give a longer history"
                     )
+                x = accounts.iloc[rows][self.features_].reset_index(drop=True)
+                # a column constant within the stage (the bucket, early) tells it nothing
+                x = x.loc[:, x.nunique(dropna=False) > 1]
                 model = clone(base)
-                model.fit(accounts.iloc[rows][self.features_].reset_index(drop=True), y_bad)
+                model.fit(x, y_bad)
                 self.models_[(stage, score)] = model
         return self
 
