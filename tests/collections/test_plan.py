@@ -1,0 +1,95 @@
+"""Plans: a collection strategy in the decision language, champion/challenger included."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from creditfactory.collections import (
+    ACTIONS,
+    PLAN_COLUMNS,
+    CollectionScores,
+    account_months,
+    plan_collections,
+)
+from creditfactory.data import Portfolio
+from creditfactory.decision import Strategy
+from creditfactory.exceptions import DataError, StrategyError
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "strategies" / "collections.yaml"
+
+
+@pytest.fixture(scope="module")
+def scores(book: Portfolio) -> CollectionScores:
+    acc = account_months(book)
+    return CollectionScores().fit(acc[acc["month"] < acc["month"].max()])
+
+
+def _strategy(flow: str, inputs: str = "bucket: str\n  amount_due: float") -> Strategy:
+    return Strategy.from_yaml(
+        f"strategy: t\nversion: '1'\nkey: loan_id\ninputs:\n  loan_id: str\n  {inputs}\n"
+        f"flow:\n{flow}\noutputs: [action]\n"
+    )
+
+
+def test_the_example_plan(book: Portfolio, scores: CollectionScores) -> None:
+    plan = plan_collections(book, Strategy.load(EXAMPLE), scores=scores)
+    acc = account_months(book)
+    last = acc[acc["month"] == acc["month"].max()]
+    assert sorted(plan["loan_id"]) == sorted(last["loan_id"])
+    assert list(plan.columns) == list(PLAN_COLUMNS)
+    assert set(plan["action"]) <= set(ACTIONS)
+    assert set(plan["arm"]) == {"champion", "challenger"}
+    assert plan["expected_net"].is_monotonic_decreasing
+    # the cells, read off the YAML: M2 owing 4,000 or more gets a visit from the champion
+    big = plan[(plan["arm"] == "champion") & (plan["bucket"] == "M2")]
+    assert (big.loc[big["amount_due"] >= 4000, "action"] == "field_visit").all()
+    assert (big.loc[big["amount_due"].between(150, 3999.99), "action"] == "agent_call").all()
+
+
+def test_arms_follow_the_split_share(book: Portfolio, scores: CollectionScores) -> None:
+    acc = account_months(book)
+    months = sorted(acc["month"].unique())[-4:]
+    plans = pd.concat(
+        [plan_collections(book, Strategy.load(EXAMPLE), as_of=m, scores=scores) for m in months]
+    )
+    share = (plans["arm"] == "challenger").mean()
+    n = len(plans)
+    assert abs(share - 0.2) < 4 * np.sqrt(0.16 / n)
+    # the same loan stays in its arm from month to month
+    assert (plans.groupby("loan_id")["arm"].nunique() == 1).all()
+
+
+def test_the_lenders_estimate_follows_the_scores(book: Portfolio, scores: CollectionScores) -> None:
+    costs = {"sms": 1.0, "robo_call": 2.0, "agent_call": 3.0, "field_visit": 4.0,
+             "agency": 5.0, "legal": 6.0}  # fmt: skip
+    rule = "  - assign: {set: {action: \"'sms'\"}}"
+    plan = plan_collections(book, _strategy(rule), scores=scores, costs=costs)
+    row = plan.iloc[0]
+    cash = row["p_cure"] * row["amount_due"] + (row["p_pay"] - row["p_cure"]) * row["instalment"]
+    assert row["expected_recovery"] == pytest.approx(cash, abs=0.01)
+    assert (plan["action_cost"] == 1.0).all()
+    assert plan["arm"].isna().all()
+
+
+def test_strategies_that_are_not_collection_strategies(
+    book: Portfolio, scores: CollectionScores
+) -> None:
+    no_action = Strategy.from_yaml(
+        "strategy: t\nversion: '1'\ninputs: {bucket: str}\nflow: []\n"
+    )
+    with pytest.raises(StrategyError, match="must declare the output 'action'"):
+        plan_collections(book, no_action, scores=scores)
+    stranger = _strategy("  - assign: {set: {action: \"'sms'\"}}", "income: float")
+    with pytest.raises(StrategyError, match=r"input\(s\) \['income'\] are not account figures"):
+        plan_collections(book, stranger, scores=scores)
+    telegram = _strategy("  - assign: {set: {action: \"'telegram'\"}}")
+    with pytest.raises(StrategyError, match="action 'telegram' for loan_id="):
+        plan_collections(book, telegram, scores=scores)
+    with pytest.raises(DataError, match="as_of: no delinquent account in 2031-01"):
+        plan_collections(book, Strategy.load(EXAMPLE), as_of="2031-01", scores=scores)
+    with pytest.raises(DataError, match=r"costs: missing action\(s\) \['robo_call',"):
+        plan_collections(book, Strategy.load(EXAMPLE), scores=scores, costs={"sms": 1.0})
