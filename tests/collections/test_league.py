@@ -60,7 +60,8 @@ def test_wilson_matches_statsmodels() -> None:
     k, n = np.array([0, 3, 40, 99]), np.array([10, 10, 50, 100])
     lo, hi = wilson(k, n, 0.9)
     ref_lo, ref_hi = proportion_confint(k, n, alpha=0.1, method="wilson")
-    assert np.allclose(lo, ref_lo) and np.allclose(hi, ref_hi)
+    assert np.allclose(lo, ref_lo)
+    assert np.allclose(hi, ref_hi)
 
 
 def test_on_the_twin_the_adjusted_rank_follows_true_skill(book: Portfolio) -> None:

@@ -78,9 +78,7 @@ def test_the_lenders_estimate_follows_the_scores(book: Portfolio, scores: Collec
 def test_strategies_that_are_not_collection_strategies(
     book: Portfolio, scores: CollectionScores
 ) -> None:
-    no_action = Strategy.from_yaml(
-        "strategy: t\nversion: '1'\ninputs: {bucket: str}\nflow: []\n"
-    )
+    no_action = Strategy.from_yaml("strategy: t\nversion: '1'\ninputs: {bucket: str}\nflow: []\n")
     with pytest.raises(StrategyError, match="must declare the output 'action'"):
         plan_collections(book, no_action, scores=scores)
     stranger = _strategy("  - assign: {set: {action: \"'sms'\"}}", "income: float")

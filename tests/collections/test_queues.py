@@ -55,7 +55,10 @@ def test_capacity_and_skills_over_days(plan: pd.DataFrame) -> None:
             assert rows.loc[rows["team"].notna(), "expected_net"].min() >= left.max()
     # day 1 gets the best
     day = q.dropna(subset=["team"])
-    assert day.loc[day["day"] == 1, "expected_net"].min() >= day.loc[day["day"] == 3, "expected_net"].max()
+    assert (
+        day.loc[day["day"] == 1, "expected_net"].min()
+        >= day.loc[day["day"] == 3, "expected_net"].max()
+    )
     summary = queue_summary(q)
     assert summary["accounts"].sum() == int(q["action"].isin(["agent_call", "field_visit"]).sum())
 

@@ -79,7 +79,13 @@ def plan(
     result.to_parquet(out, index=False)
     month = result["month"].iloc[0]
     table = Table(title=f"collection plan {month:%Y-%m} / 催收计划 ({len(result):,} accounts)")
-    for name in ("arm", "action 动作", "accounts 户数", "amount due 应还", "expected net 预期净回收"):
+    for name in (
+        "arm",
+        "action 动作",
+        "accounts 户数",
+        "amount due 应还",
+        "expected net 预期净回收",
+    ):
         table.add_column(name, justify="left" if name in ("arm", "action 动作") else "right")
     grouped = result.fillna({"arm": "-"}).groupby(["arm", "action"], sort=True)
     for (arm, action), g in grouped:
@@ -164,9 +170,7 @@ def queues(
         table.add_column(name, justify="left" if name.startswith("team") else "right")
     for _, row in queue_summary(result).iterrows():
         day = "-" if pd.isna(row["day"]) else str(int(row["day"]))
-        table.add_row(
-            str(row["team"]), day, f"{row['accounts']:,}", _money(row["expected_net"])
-        )
+        table.add_row(str(row["team"]), day, f"{row['accounts']:,}", _money(row["expected_net"]))
     console.print(table)
     console.print(f"[green]wrote[/] {out}")
 

@@ -71,9 +71,7 @@ def true_values(
     return _value(truth, amounts, plan["action"].astype(str).to_numpy(), cfg.action_costs)
 
 
-def evaluate_plan(
-    portfolio: Portfolio, plan: pd.DataFrame, *, seed: int = 0
-) -> PlanEvaluation:
+def evaluate_plan(portfolio: Portfolio, plan: pd.DataFrame, *, seed: int = 0) -> PlanEvaluation:
     """Score ``plan`` (``loan_id``, ``mob``, ``action``[, ``collector_id``]) and the
     incumbent's policy on the same account-months against the twin's truth.
 
@@ -129,7 +127,9 @@ def evaluate_plan(
         incumbent_cost=incumbent["cost"],
         incumbent_cure_prob=incumbent["cure_prob"],
     )
-    return PlanEvaluation(_totals(rows), _totals(pd.DataFrame(incumbent)), _totals(pd.DataFrame(mix)), rows)
+    return PlanEvaluation(
+        _totals(rows), _totals(pd.DataFrame(incumbent)), _totals(pd.DataFrame(mix)), rows
+    )
 
 
 def _totals(rows: pd.DataFrame) -> dict[str, float]:

@@ -204,9 +204,8 @@ def _expected_recovery(frame: pd.DataFrame) -> np.ndarray:
     """The month's expected cash: a cure pays everything due, a partial one instalment."""
     cure = frame["p_cure"].to_numpy(float)
     pay = np.maximum(frame["p_pay"].to_numpy(float), cure)
-    return cure * frame["amount_due"].to_numpy(float) + (pay - cure) * frame[
-        "instalment"
-    ].to_numpy(float)
+    due = frame["amount_due"].to_numpy(float)
+    return cure * due + (pay - cure) * frame["instalment"].to_numpy(float)
 
 
 def _arm(trace: Any) -> str | None:

@@ -123,8 +123,8 @@ def assign_queues(plan: pd.DataFrame, teams: Sequence[Team], *, days: int = 1) -
             if placed:
                 break
     out["team"] = team
-    out["day"] = pd.array(np.where(day > 0, day, None), dtype="Int64")
-    out["queue_rank"] = pd.array(np.where(rank > 0, rank, None), dtype="Int64")
+    out["day"] = pd.Series(day).where(day > 0).astype("Int64")
+    out["queue_rank"] = pd.Series(rank).where(rank > 0).astype("Int64")
     return out
 
 
