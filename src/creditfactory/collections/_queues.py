@@ -76,11 +76,8 @@ def assign_queues(plan: pd.DataFrame, teams: Sequence[Team], *, days: int = 1) -
     --------
     >>> plan = pd.DataFrame({"loan_id": ["a", "b", "c"], "action": ["agent_call"] * 3,
     ...                      "expected_net": [10.0, 30.0, 20.0]})
-    >>> assign_queues(plan, [Team("calls", ("agent_call",), 2)])[["loan_id", "team"]]
-      loan_id   team
-    0       b  calls
-    1       c  calls
-    2       a   None
+    >>> assign_queues(plan, [Team("calls", ("agent_call",), 2)])["team"].tolist()
+    ['calls', 'calls', None]
     """
     if not isinstance(plan, pd.DataFrame):
         raise DataError(f"plan: expected a pandas DataFrame, got {type(plan).__name__}")
@@ -122,7 +119,7 @@ def assign_queues(plan: pd.DataFrame, teams: Sequence[Team], *, days: int = 1) -
                     break
             if placed:
                 break
-    out["team"] = team
+    out["team"] = pd.Series(team, dtype=object)
     out["day"] = pd.Series(day).where(day > 0).astype("Int64")
     out["queue_rank"] = pd.Series(rank).where(rank > 0).astype("Int64")
     return out
