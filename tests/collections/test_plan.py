@@ -91,3 +91,27 @@ def test_strategies_that_are_not_collection_strategies(
         plan_collections(book, Strategy.load(EXAMPLE), as_of="2031-01", scores=scores)
     with pytest.raises(DataError, match=r"costs: missing action\(s\) \['robo_call',"):
         plan_collections(book, Strategy.load(EXAMPLE), scores=scores, costs={"sms": 1.0})
+
+
+def test_a_strategy_can_call_the_scores_as_models(
+    book: Portfolio, scores: CollectionScores
+) -> None:
+    model = scores.registry().get("collection_cure_late", "1")
+    features = "\n".join(
+        f"  {name}: {{type: {'str' if kind == 'categorical' else 'float'}, nullable: true}}"
+        for name, kind in model.features.items()
+    )
+    text = (
+        "strategy: m\nversion: '1'\nkey: loan_id\ninputs:\n  loan_id: str\n" + features + "\n"
+        "models:\n  c: {name: collection_cure_late, version: '1'}\n"
+        "flow:\n  - model: {model: c, bind: {score: c_late, pd: no_cure}}\n"
+        "  - assign: {set: {action: \"if(no_cure < 0.8, 'field_visit', 'agent_call')\"}}\n"
+        "outputs: [action, c_late]\n"
+    )
+    strategy = Strategy.from_yaml(text, models=scores.registry())
+    plan = plan_collections(book, strategy, scores=scores)
+    # the model step's probability is the late cure score's, so the rule reads off p_cure
+    late = plan[plan["bucket"] != "M1"]
+    visit = late["p_cure"] > 0.2 + 1e-9
+    assert (late.loc[visit, "action"] == "field_visit").all()
+    assert (late.loc[late["p_cure"] < 0.2 - 1e-9, "action"] == "agent_call").all()

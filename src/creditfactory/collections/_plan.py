@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from creditfactory.collections._accounts import account_months, last_month, month_start
+from creditfactory.collections._accounts import FEATURES, account_months, last_month, month_start
 from creditfactory.collections._evaluate import ACTIONS, AGENCY_FEE
 from creditfactory.collections._scores import CollectionScores
 from creditfactory.decision import Strategy
@@ -50,7 +50,9 @@ STRATEGY_INPUTS: tuple[str, ...] = (
     "pay_score",
     "p_pay",
 )
-"""What a collection strategy may declare as inputs."""
+"""What a collection strategy may declare as inputs, besides the scores' characteristics
+(:data:`creditfactory.collections.FEATURES`, for ``model`` steps that call the scores from
+:meth:`CollectionScores.registry`)."""
 
 PLAN_COLUMNS: tuple[str, ...] = (
     "loan_id",
@@ -125,11 +127,12 @@ def plan_collections(
         raise StrategyError(
             f"strategy {strategy.name!r}: a collection strategy must declare the output 'action'"
         )
-    unknown = [s.name for s in strategy.inputs if s.name not in STRATEGY_INPUTS]
+    known = dict.fromkeys([*STRATEGY_INPUTS, *FEATURES])
+    unknown = [s.name for s in strategy.inputs if s.name not in known]
     if unknown:
         raise StrategyError(
             f"strategy {strategy.name!r}: input(s) {unknown} are not account figures a plan "
-            f"gives; known: {list(STRATEGY_INPUTS)}"
+            f"gives; known: {list(known)}"
         )
     price = action_costs(portfolio, costs)
     accounts = account_months(portfolio)
@@ -142,7 +145,7 @@ def plan_collections(
         scores = CollectionScores().fit(accounts[accounts["month"] < stamp])
     now = pd.concat([now, scores.predict(now)], axis=1)
 
-    decided = strategy.decide_batch(now[list(STRATEGY_INPUTS)])
+    decided = strategy.decide_batch(now[[c for c in known if c in now.columns]])
     errors = decided["error"].notna().to_numpy()
     if errors.any():
         i = int(np.flatnonzero(errors)[0])
