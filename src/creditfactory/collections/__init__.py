@@ -5,8 +5,9 @@ knows at the start of the month; ``CollectionScores`` fits early (M1) and late (
 cure and of payment within the month with the scorecard toolkit; ``plan_collections`` runs a
 collection strategy (the decision language, champion/challenger included) over a month's
 accounts; ``assign_queues`` deals calls and visits to teams within capacity, best first;
-``league_table`` ranks collectors risk-adjusted; ``evaluate_plan`` scores a plan and the
-incumbent's policy against the twin's truth.
+``league_table`` ranks collectors risk-adjusted; ``action_response`` reads what each action
+did off the incumbent's randomised history; ``evaluate_plan`` scores a plan and the incumbent's
+policy against the twin's truth.
 """
 
 from creditfactory.collections._accounts import (
@@ -35,6 +36,7 @@ from creditfactory.collections._plan import (
     scored_history,
 )
 from creditfactory.collections._queues import PERSONAL, Team, assign_queues, queue_summary
+from creditfactory.collections._response import action_response
 from creditfactory.collections._scores import STAGES, TARGETS, CollectionScores
 
 __all__ = [
@@ -55,6 +57,7 @@ __all__ = [
     "Team",
     "account_months",
     "action_costs",
+    "action_response",
     "assign_queues",
     "evaluate_plan",
     "last_month",

@@ -106,6 +106,7 @@ def league_table(
         frame["pool"]
     ).transform("sum").replace(0.0, np.nan)
     frame["expected_amount"] = money * cash_scale
+    has_money = bool(money.notna().any())
 
     g = frame.groupby(["pool", "collector_id"], sort=True)
     out = g.agg(
@@ -132,6 +133,8 @@ def league_table(
     out["cure_rate_vs_expected"] = diff
     out["vs_expected_low"] = diff - half
     out["vs_expected_high"] = diff + half
+    if not has_money:  # no expected_recovery given: nothing to compare the cash with
+        out["expected_amount"] = np.nan
     out["recovered_vs_expected"] = out["amount_recovered"] - out["expected_amount"]
     out = out.sort_values(
         ["pool", "cure_rate_vs_expected", "collector_id"], ascending=[True, False, True]
