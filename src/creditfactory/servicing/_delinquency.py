@@ -95,17 +95,34 @@ def _ever_curve(performance: pd.DataFrame, dpd: int, mobs: np.ndarray) -> np.nda
 
 
 def vintage_curves(
-    performance: pd.DataFrame, loans: pd.DataFrame, dpd: int = 90, by: str = "M"
+    performance: pd.DataFrame,
+    loans: pd.DataFrame,
+    dpd: int = 90,
+    by: str = "M",
+    *,
+    segment: str | None = None,
 ) -> pd.DataFrame:
     """Cumulative share of each vintage (disbursement period, monthly by default) that has
     reached ``dpd`` days past due by each month on book: rows are vintages, columns ``mob``.
 
     Loans that closed before a given ``mob`` count in the denominator with the state they
     closed in, and each vintage's curve stops at the months on book its youngest loan has been
-    observed, so curves only rise.
+    observed, so curves only rise. With ``segment`` (a column of ``loans``: product, channel
+    …) the rows are ``(segment, vintage)`` pairs, one set of curves per segment.
     """
     _require(performance, ("loan_id", "mob", "dpd", "bucket"), "performance")
     _require(loans, ("loan_id", "disbursed_at", "months_observed"), "loans")
+    if segment is not None:
+        _require(loans, (segment,), "loans")
+        parts = {
+            key: vintage_curves(
+                performance[performance["loan_id"].isin(group["loan_id"])], group, dpd, by
+            )
+            for key, group in loans.groupby(segment, observed=True, sort=True)
+        }
+        if not parts:
+            return pd.DataFrame()
+        return pd.concat(parts, names=[segment, "vintage"])
     ever = _ever_bad(performance, dpd)
     last = ever.groupby("loan_id").agg(last_mob=("mob", "max"), final=("ever", "max"))
     info = loans.set_index("loan_id")[["disbursed_at", "months_observed"]].join(last, how="inner")
