@@ -187,8 +187,8 @@ def expected_loss(pd_: object, lgd: object, ead: object) -> np.ndarray:
 
     PD and LGD must lie in [0, 1] and EAD be non-negative; NaN is refused.
 
-    >>> expected_loss([0.1, 0.5], 0.75, [1000.0, 200.0]).tolist()
-    [75.0, 75.0]
+    >>> expected_loss([0.1, 0.5], 0.5, [1000.0, 200.0]).tolist()
+    [50.0, 50.0]
     """
     checked = []
     for name, value in (("pd", pd_), ("lgd", lgd), ("ead", ead)):
