@@ -6,6 +6,15 @@ Pure functions over the ``performance`` table (one row per loan and month on boo
 whether simulated or real (see ``docs/servicing.md`` for the columns a real book needs).
 """
 
+from creditfactory.servicing._analysis import PortfolioAnalysis, analyse_portfolio
+from creditfactory.servicing._book import (
+    LOANS_SCHEMA,
+    PERFORMANCE_SCHEMA,
+    ServicingBook,
+    book_from_portfolio,
+    book_from_tables,
+    read_book,
+)
 from creditfactory.servicing._delinquency import delinquency_by_mob, roll_rates, vintage_curves
 from creditfactory.servicing._flows import (
     CHAIN,
@@ -18,9 +27,17 @@ from creditfactory.servicing._flows import (
     flow_rates,
     net_flow_to_charge_off,
 )
+from creditfactory.servicing._report import portfolio_report
 
 __all__ = [
     "CHAIN",
+    "LOANS_SCHEMA",
+    "PERFORMANCE_SCHEMA",
+    "PortfolioAnalysis",
+    "ServicingBook",
+    "analyse_portfolio",
+    "book_from_portfolio",
+    "book_from_tables",
     "bucket_balances",
     "charge_off_pd",
     "delinquency_by_mob",
@@ -30,6 +47,8 @@ __all__ = [
     "exposure",
     "flow_rates",
     "net_flow_to_charge_off",
+    "portfolio_report",
+    "read_book",
     "roll_rates",
     "vintage_curves",
 ]
