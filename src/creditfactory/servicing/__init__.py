@@ -7,6 +7,12 @@ whether simulated or real (see ``docs/servicing.md`` for the columns a real book
 """
 
 from creditfactory.servicing._analysis import PortfolioAnalysis, analyse_portfolio
+from creditfactory.servicing._behaviour import (
+    FEATURES,
+    behaviour_dataset,
+    behaviour_features,
+    behaviour_outcome,
+)
 from creditfactory.servicing._book import (
     LOANS_SCHEMA,
     PERFORMANCE_SCHEMA,
@@ -15,6 +21,7 @@ from creditfactory.servicing._book import (
     book_from_tables,
     read_book,
 )
+from creditfactory.servicing._bscore import BehaviourScore, fit_behaviour_score
 from creditfactory.servicing._delinquency import delinquency_by_mob, roll_rates, vintage_curves
 from creditfactory.servicing._flows import (
     CHAIN,
@@ -27,15 +34,28 @@ from creditfactory.servicing._flows import (
     flow_rates,
     net_flow_to_charge_off,
 )
+from creditfactory.servicing._limits import (
+    ACTIONS,
+    LimitSimulation,
+    limit_decisions,
+    simulate_limit_strategy,
+)
 from creditfactory.servicing._report import portfolio_report
 
 __all__ = [
+    "ACTIONS",
     "CHAIN",
+    "FEATURES",
     "LOANS_SCHEMA",
     "PERFORMANCE_SCHEMA",
+    "BehaviourScore",
+    "LimitSimulation",
     "PortfolioAnalysis",
     "ServicingBook",
     "analyse_portfolio",
+    "behaviour_dataset",
+    "behaviour_features",
+    "behaviour_outcome",
     "book_from_portfolio",
     "book_from_tables",
     "bucket_balances",
@@ -45,10 +65,13 @@ __all__ = [
     "expected_loss",
     "expected_loss_by_bucket",
     "exposure",
+    "fit_behaviour_score",
     "flow_rates",
+    "limit_decisions",
     "net_flow_to_charge_off",
     "portfolio_report",
     "read_book",
     "roll_rates",
+    "simulate_limit_strategy",
     "vintage_curves",
 ]
