@@ -195,7 +195,7 @@ def test_limit_management_against_the_twin(twin: Portfolio) -> None:
     acc = sim.accounts
     # the rules, checked from the features by hand
     assert (acc.loc[acc["dpd"] >= 30, "action"] == "freeze").all()
-    assert (acc.loc[acc["b_score"] < 560, "action"] == "freeze").all()
+    assert (acc.loc[acc["b_score"] < 555, "action"] == "freeze").all()
     up = acc[acc["action"] == "increase"]
     assert (up["mob"] >= 6).all()
     assert (up["max_dpd_6m"] == 0).all()
