@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from creditfactory.data import Portfolio, SimulationConfig, simulate
+from creditfactory.data import Portfolio
 from creditfactory.decision import Strategy
 from creditfactory.exceptions import ConfigError, DataError
 from creditfactory.servicing import (
@@ -132,11 +132,6 @@ def test_outcome_and_its_window() -> None:
         behaviour_outcome(perf, ["a"], "2024-03", 0)
     with pytest.raises(ConfigError, match="as_of: not a date"):
         behaviour_features(perf, _toy()[1], "the day after")
-
-
-@pytest.fixture(scope="module")
-def twin() -> Portfolio:
-    return simulate(SimulationConfig(n_applications=20_000, seed=11))
 
 
 def test_features_are_point_in_time(twin: Portfolio) -> None:

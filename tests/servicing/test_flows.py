@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from creditfactory.data import Portfolio, SimulationConfig, simulate
+from creditfactory.data import Portfolio
 from creditfactory.exceptions import ConfigError, DataError
 from creditfactory.servicing import (
     book_from_portfolio,
@@ -156,8 +156,8 @@ def test_expected_loss_refuses_bad_inputs() -> None:
 
 
 @pytest.fixture(scope="module")
-def book() -> Portfolio:
-    return simulate(SimulationConfig(n_applications=20_000, seed=11))
+def book(twin: Portfolio) -> Portfolio:
+    return twin
 
 
 def test_count_flows_agree_with_the_roll_rates(book: Portfolio) -> None:
