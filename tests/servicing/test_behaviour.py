@@ -179,6 +179,14 @@ def test_bscore_is_tested_out_of_time(twin: Portfolio) -> None:
     assert bs.test.loc[low, "bad"].mean() > bs.test.loc[~low, "bad"].mean()
     not_strict = fit_behaviour_score(book.performance, book.loans, train, ["2025-03"], 6)
     assert not not_strict.strictly_out_of_time
+    # a 12-month B-score on 24 months of history: the test window must still end in the book
+    with pytest.raises(DataError, match="the outcome is not yet known"):
+        fit_behaviour_score(book.performance, book.loans, ["2024-09"], ["2025-03"], 12)
+    year = fit_behaviour_score(
+        book.performance, book.loans, ["2024-06", "2024-09"], ["2024-12"], horizon=12
+    )
+    assert not year.strictly_out_of_time
+    assert year.test["bad"].mean() > bs.train["bad"].mean()  # a year holds more bads than 6 m
 
 
 def test_limit_management_against_the_twin(twin: Portfolio) -> None:
