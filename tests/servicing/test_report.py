@@ -115,3 +115,21 @@ def test_the_command_names_a_bad_book(tmp_path: Path) -> None:
     )
     assert bad.exit_code == 2
     assert "must end in .html" in bad.output
+
+
+def test_the_analysis_as_of_a_date_is_the_analysis_of_the_book_cut_there(book_dir: Path) -> None:
+    from creditfactory.servicing import book_from_tables
+
+    book = read_book(book_dir)
+    cut = pd.Timestamp("2025-03-31")
+    loans = book.loans[book.loans["disbursed_at"] <= cut]
+    loans = loans[[c.name for c in LOANS_SCHEMA.columns if c.name != "months_observed"]]
+    perf = book.performance[book.performance["month"] <= cut]
+    cut_book = book_from_tables(loans, perf[[c.name for c in PERFORMANCE_SCHEMA.columns]])
+    a, b = analyse_portfolio(book, as_of="2025-03"), analyse_portfolio(cut_book)
+    assert a.as_of == b.as_of
+    pd.testing.assert_frame_equal(a.overview, b.overview)
+    pd.testing.assert_frame_equal(a.roll_rates, b.roll_rates)
+    pd.testing.assert_frame_equal(a.expected_loss, b.expected_loss)
+    pd.testing.assert_frame_equal(a.segments["product"], b.segments["product"])
+    pd.testing.assert_frame_equal(a.vintage30, b.vintage30)

@@ -65,14 +65,14 @@ def _as_of(book: ServicingBook, as_of: object | None) -> tuple[pd.DataFrame, pd.
     perf = perf[perf["month"] <= cut]
     if perf.empty:
         raise DataError(f"as_of: no performance on or before {cut.date()}")
-    loans = loans[loans["loan_id"].isin(perf["loan_id"])].copy()
-    seen = perf.groupby("loan_id")["mob"].max()
+    loans = loans[loans["disbursed_at"] <= cut].copy()  # booked by then, due or not
+    seen = perf.groupby("loan_id")["mob"].max().reindex(loans["loan_id"]).fillna(0)
     span = pd.PeriodIndex(loans["disbursed_at"], freq="M")
     end = pd.Period(cut, freq="M")
-    months = np.array([(end - s).n for s in span])
+    months = np.array([(end - s).n for s in span], dtype=np.int64)
     loans["months_observed"] = np.maximum(
-        np.minimum(loans["months_observed"].to_numpy(), months),
-        seen.reindex(loans["loan_id"]).to_numpy(),
+        np.minimum(loans["months_observed"].to_numpy(np.int64), months),
+        seen.to_numpy(np.int64),
     )
     return perf, loans
 
