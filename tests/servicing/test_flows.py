@@ -71,6 +71,17 @@ def test_flow_rates_by_balance_and_by_count(three_months: pd.DataFrame) -> None:
         flow_rates(three_months, weight="loans")
 
 
+def test_roll_rates_by_balance(three_months: pd.DataFrame) -> None:
+    # from M0: a (1,000, Jan) rolled to M1; b (2,000 Jan, 1,800 Feb) stayed
+    by_balance = roll_rates(three_months, weight="balance")
+    assert by_balance.loc["M0", "M1"] == pytest.approx(1000 / 4800)
+    assert by_balance.loc["M0", "M0"] == pytest.approx(3800 / 4800)
+    assert by_balance.loc["M1", "M2"] == 1.0
+    assert roll_rates(three_months).loc["M0", "M1"] == pytest.approx(1 / 3)
+    with pytest.raises(ConfigError, match="weight"):
+        roll_rates(three_months, weight="exposure")
+
+
 def test_net_flow_telescopes_to_charge_offs_over_current_seven_months_before() -> None:
     # x climbs M0 .. M6+ and is charged off at 700 in month 8; y stays current at 3,000
     ladder = ["M0", "M1", "M2", "M3", "M4", "M5", "M6+", "charged_off"]

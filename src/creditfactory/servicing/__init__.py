@@ -22,7 +22,12 @@ from creditfactory.servicing._book import (
     read_book,
 )
 from creditfactory.servicing._bscore import BehaviourScore, fit_behaviour_score
-from creditfactory.servicing._delinquency import delinquency_by_mob, roll_rates, vintage_curves
+from creditfactory.servicing._delinquency import (
+    delinquency_by_mob,
+    exposure,
+    roll_rates,
+    vintage_curves,
+)
 from creditfactory.servicing._flows import (
     CHAIN,
     bucket_balances,
@@ -30,7 +35,6 @@ from creditfactory.servicing._flows import (
     delinquency_by_segment,
     expected_loss,
     expected_loss_by_bucket,
-    exposure,
     flow_rates,
     net_flow_to_charge_off,
 )

@@ -32,7 +32,8 @@ class PortfolioAnalysis:
     overview : one row per headline metric (``metric``, ``value``).
     vintage30, vintage90 : ever-30+ / ever-90+ curves by monthly vintage (rows) and MOB.
     vintage90_by_product : ever-90+ curves by product and quarterly vintage.
-    roll_rates : month-to-month bucket transition matrix (accounts).
+    roll_rates : month-to-month bucket transition matrix (accounts); ``roll_rates_balance``
+        the same weighted by exposure.
     flow_rates : balance flow rates by calendar month; ``net_flow`` the net flow to charge-off.
     segments : delinquency and loss by product, channel, cohort and vintage (where known).
     expected_loss : PD x LGD x EAD of the open book by bucket, with a total row.
@@ -44,6 +45,7 @@ class PortfolioAnalysis:
     vintage90: pd.DataFrame
     vintage90_by_product: pd.DataFrame
     roll_rates: pd.DataFrame
+    roll_rates_balance: pd.DataFrame
     flow_rates: pd.DataFrame
     net_flow: pd.DataFrame
     segments: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -124,6 +126,7 @@ def analyse_portfolio(
         vintage90=vintage_curves(perf, loans, dpd=90),
         vintage90_by_product=vintage_curves(perf, loans, dpd=90, by="Q", segment="product"),
         roll_rates=roll_rates(perf),
+        roll_rates_balance=roll_rates(perf, weight="balance"),
         flow_rates=flows,
         net_flow=net_flow_to_charge_off(perf),
         segments=segments,

@@ -13,23 +13,10 @@ import numpy as np
 import pandas as pd
 
 from creditfactory.exceptions import ConfigError, DataError
-from creditfactory.servicing._delinquency import _BUCKET_ORDER, _require, roll_rates
+from creditfactory.servicing._delinquency import _BUCKET_ORDER, _require, exposure, roll_rates
 
 # the delinquency ladder an account climbs to charge-off, one step a month
 CHAIN: tuple[str, ...] = ("M0", "M1", "M2", "M3", "M4", "M5", "M6+", "charged_off")
-
-
-def exposure(performance: pd.DataFrame) -> np.ndarray:
-    """Exposure of each row: ``principal_outstanding`` plus ``arrears`` (when present) while the
-    account is open; ``written_off`` on the charge-off row."""
-    _require(performance, ("bucket", "principal_outstanding"), "performance")
-    bal = performance["principal_outstanding"].to_numpy(float).copy()
-    if "arrears" in performance:
-        bal = bal + performance["arrears"].to_numpy(float)
-    if "written_off" in performance:
-        off = performance["bucket"].astype(str).to_numpy() == "charged_off"
-        bal[off] = performance["written_off"].to_numpy(float)[off]
-    return bal
 
 
 def _calendar(performance: pd.DataFrame) -> pd.PeriodIndex:

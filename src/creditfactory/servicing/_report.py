@@ -45,6 +45,8 @@ each month on book (MOB); closed loans stay in the denominator.
 columns: next month). 账户在逾期阶段间的月度迁移。</p>
 {{ roll_fig | safe }}
 {{ roll_table | safe }}
+<p class="note">Weighted by exposure 按余额加权:</p>
+{{ roll_balance_table | safe }}
 <h2>Flow rates and net flow to charge-off 迁徙率与净损失流转率</h2>
 <p class="note">Balance in bucket k+1 this month over bucket k last month; the net flow is
 their product along the diagonal: this month's charge-offs over the current balance seven months
@@ -225,6 +227,7 @@ def portfolio_report(
         ),
         "roll_fig": _fig_html(_roll_figure(analysis.roll_rates)),
         "roll_table": _table_html(analysis.roll_rates, index=True),
+        "roll_balance_table": _table_html(analysis.roll_rates_balance, index=True),
         "flow_fig": _fig_html(_flow_figure(analysis.flow_rates)),
         "net_fig": _fig_html(_net_figure(net)),
         "net_table": _table_html(net.rename_axis("month").reset_index().astype({"month": str})),
