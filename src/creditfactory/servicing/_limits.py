@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from creditfactory.exceptions import DataError
-from creditfactory.servicing._behaviour import behaviour_features, behaviour_outcome
+from creditfactory.servicing._behaviour import _timestamp, behaviour_features, behaviour_outcome
 from creditfactory.servicing._book import ServicingBook
 from creditfactory.servicing._bscore import BehaviourScore
 
@@ -92,7 +92,7 @@ def simulate_limit_strategy(
     horizon = score.horizon if horizon is None else horizon
     features = behaviour_features(book.performance, book.loans, as_of)
     accounts = limit_decisions(strategy, features, score, book.loans)
-    cut = pd.Timestamp(features["as_of"].iloc[0]) if len(features) else pd.Timestamp(as_of)  # type: ignore[arg-type]
+    cut = _timestamp(as_of)
     accounts["bad"] = behaviour_outcome(
         book.performance, accounts["loan_id"], cut, horizon
     ).to_numpy()
