@@ -9,6 +9,7 @@ from creditfactory.cli._batch import app as batch_app
 from creditfactory.cli._collections import app as collections_app
 from creditfactory.cli._demo import demo
 from creditfactory.cli._pii import app as pii_app
+from creditfactory.cli._report import app as report_app
 from creditfactory.cli._scorecard import app as scorecard_app
 from creditfactory.cli._serve import serve
 from creditfactory.cli._simulate import simulate
@@ -30,6 +31,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(strategy_app, name="strategy")
 app.add_typer(pii_app, name="pii")
 app.add_typer(collections_app, name="collections")
+app.add_typer(report_app, name="report")
 
 
 def main() -> None:

@@ -1,9 +1,81 @@
-"""Servicing the book: delinquency by months on book, vintage curves and roll rates.
+"""Servicing the book: delinquency, vintages, roll and flow rates, loss, behaviour scores and
+limit management.
 
 Pure functions over the ``performance`` table (one row per loan and month on book, with
-``loan_id``, ``mob``, ``month``, ``dpd`` and ``bucket``), whether simulated or real.
+``loan_id``, ``mob``, ``month``, ``dpd``, ``bucket`` and balances) and the ``loans`` table,
+whether simulated or real (see ``docs/servicing.md`` for the columns a real book needs).
 """
 
-from creditfactory.servicing._delinquency import delinquency_by_mob, roll_rates, vintage_curves
+from creditfactory.servicing._analysis import PortfolioAnalysis, analyse_portfolio
+from creditfactory.servicing._behaviour import (
+    FEATURES,
+    behaviour_dataset,
+    behaviour_features,
+    behaviour_outcome,
+)
+from creditfactory.servicing._book import (
+    LOANS_SCHEMA,
+    PERFORMANCE_SCHEMA,
+    ServicingBook,
+    book_from_portfolio,
+    book_from_tables,
+    read_book,
+)
+from creditfactory.servicing._bscore import BehaviourScore, fit_behaviour_score
+from creditfactory.servicing._delinquency import (
+    delinquency_by_mob,
+    exposure,
+    roll_rates,
+    vintage_curves,
+)
+from creditfactory.servicing._flows import (
+    CHAIN,
+    bucket_balances,
+    charge_off_pd,
+    delinquency_by_segment,
+    expected_loss,
+    expected_loss_by_bucket,
+    flow_rates,
+    net_flow_to_charge_off,
+)
+from creditfactory.servicing._limits import (
+    ACTIONS,
+    LimitSimulation,
+    limit_decisions,
+    simulate_limit_strategy,
+)
+from creditfactory.servicing._report import portfolio_report
 
-__all__ = ["delinquency_by_mob", "roll_rates", "vintage_curves"]
+__all__ = [
+    "ACTIONS",
+    "CHAIN",
+    "FEATURES",
+    "LOANS_SCHEMA",
+    "PERFORMANCE_SCHEMA",
+    "BehaviourScore",
+    "LimitSimulation",
+    "PortfolioAnalysis",
+    "ServicingBook",
+    "analyse_portfolio",
+    "behaviour_dataset",
+    "behaviour_features",
+    "behaviour_outcome",
+    "book_from_portfolio",
+    "book_from_tables",
+    "bucket_balances",
+    "charge_off_pd",
+    "delinquency_by_mob",
+    "delinquency_by_segment",
+    "expected_loss",
+    "expected_loss_by_bucket",
+    "exposure",
+    "fit_behaviour_score",
+    "flow_rates",
+    "limit_decisions",
+    "net_flow_to_charge_off",
+    "portfolio_report",
+    "read_book",
+    "roll_rates",
+    "simulate_limit_strategy",
+    "vintage_curves",
+]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from creditfactory.exceptions import DataError
+from creditfactory.exceptions import ConfigError, DataError
 
 _BUCKET_ORDER = ("M0", "M1", "M2", "M3", "M4", "M5", "M6+", "charged_off")
 
@@ -14,6 +14,19 @@ def _require(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise DataError(f"{name}: missing column(s) {missing}")
+
+
+def exposure(performance: pd.DataFrame) -> np.ndarray:
+    """Exposure of each row: ``principal_outstanding`` plus ``arrears`` (when present) while the
+    account is open; ``written_off`` on the charge-off row."""
+    _require(performance, ("bucket", "principal_outstanding"), "performance")
+    bal = performance["principal_outstanding"].to_numpy(float).copy()
+    if "arrears" in performance:
+        bal = bal + performance["arrears"].to_numpy(float)
+    if "written_off" in performance:
+        off = performance["bucket"].astype(str).to_numpy() == "charged_off"
+        bal[off] = performance["written_off"].to_numpy(float)[off]
+    return bal
 
 
 def _ever_bad(performance: pd.DataFrame, dpd: int) -> pd.DataFrame:
@@ -95,17 +108,34 @@ def _ever_curve(performance: pd.DataFrame, dpd: int, mobs: np.ndarray) -> np.nda
 
 
 def vintage_curves(
-    performance: pd.DataFrame, loans: pd.DataFrame, dpd: int = 90, by: str = "M"
+    performance: pd.DataFrame,
+    loans: pd.DataFrame,
+    dpd: int = 90,
+    by: str = "M",
+    *,
+    segment: str | None = None,
 ) -> pd.DataFrame:
     """Cumulative share of each vintage (disbursement period, monthly by default) that has
     reached ``dpd`` days past due by each month on book: rows are vintages, columns ``mob``.
 
     Loans that closed before a given ``mob`` count in the denominator with the state they
     closed in, and each vintage's curve stops at the months on book its youngest loan has been
-    observed, so curves only rise.
+    observed, so curves only rise. With ``segment`` (a column of ``loans``: product, channel
+    …) the rows are ``(segment, vintage)`` pairs, one set of curves per segment.
     """
     _require(performance, ("loan_id", "mob", "dpd", "bucket"), "performance")
     _require(loans, ("loan_id", "disbursed_at", "months_observed"), "loans")
+    if segment is not None:
+        _require(loans, (segment,), "loans")
+        parts = {
+            key: vintage_curves(
+                performance[performance["loan_id"].isin(group["loan_id"])], group, dpd, by
+            )
+            for key, group in loans.groupby(segment, observed=True, sort=True)
+        }
+        if not parts:
+            return pd.DataFrame()
+        return pd.concat(parts, names=[segment, "vintage"])
     ever = _ever_bad(performance, dpd)
     last = ever.groupby("loan_id").agg(last_mob=("mob", "max"), final=("ever", "max"))
     info = loans.set_index("loan_id")[["disbursed_at", "months_observed"]].join(last, how="inner")
@@ -128,10 +158,14 @@ def vintage_curves(
     return curves
 
 
-def roll_rates(performance: pd.DataFrame) -> pd.DataFrame:
+def roll_rates(performance: pd.DataFrame, weight: str = "count") -> pd.DataFrame:
     """Month-to-month transition matrix between buckets: row = bucket this month, column =
     bucket next month, values = share of accounts (rows sum to 1 over the accounts that are
-    still open next month; ``closed`` counts those that repaid in full)."""
+    still open next month; ``closed`` counts those that repaid in full). With
+    ``weight="balance"`` each account weighs its exposure this month (:func:`exposure`), the
+    share of the bucket's balance that moves."""
+    if weight not in ("count", "balance"):
+        raise ConfigError(f"weight: must be 'count' or 'balance', not {weight!r}")
     _require(performance, ("loan_id", "mob", "bucket"), "performance")
     perf = performance.sort_values(["loan_id", "mob"], kind="stable")
     bucket = perf["bucket"].astype(str).to_numpy()
@@ -139,9 +173,12 @@ def roll_rates(performance: pd.DataFrame) -> pd.DataFrame:
     closed = perf["closed"].to_numpy(bool) if "closed" in perf else np.zeros(len(perf), bool)
     nxt = np.where(closed, "closed", bucket)
     same = loan[1:] == loan[:-1]
-    pairs = pd.DataFrame({"from": bucket[:-1][same], "to": nxt[1:][same]})
+    w = np.ones(len(perf)) if weight == "count" else exposure(perf)
+    pairs = pd.DataFrame({"from": bucket[:-1][same], "to": nxt[1:][same], "w": w[:-1][same]})
     pairs = pairs[~closed[:-1][same]]
-    table = pd.crosstab(pairs["from"], pairs["to"], normalize="index")
+    table = pd.crosstab(
+        pairs["from"], pairs["to"], values=pairs["w"], aggfunc="sum", normalize="index"
+    ).fillna(0.0)
     order = [b for b in _BUCKET_ORDER if b in table.index]
     cols = [b for b in (*_BUCKET_ORDER, "closed") if b in table.columns]
     return table.reindex(index=order, columns=cols, fill_value=0.0)
