@@ -9,6 +9,8 @@ from creditfactory.decision._expr_parse import ExpressionError
 from creditfactory.decision._expr_types import NamedList, Type
 from creditfactory.decision._files import FileAccess
 from creditfactory.decision._inputs import InputError, InputSpec, OutputError
+from creditfactory.decision._domain import Domain
+from creditfactory.decision._model_inputs import UNSEEN_POLICIES, unseen_counts
 from creditfactory.decision._models import DecisionModel, ModelRegistry, PointsModel, load_model
 from creditfactory.decision._simulate import SimulationReport, selection_and_pricing
 from creditfactory.decision._strategy import Decision, Strategy
@@ -16,6 +18,7 @@ from creditfactory.decision._strategy import Decision, Strategy
 __all__ = [
     "Decision",
     "DecisionModel",
+    "Domain",
     "EstimatorModel",
     "Expression",
     "ExpressionError",
@@ -29,6 +32,8 @@ __all__ = [
     "SimulationReport",
     "Strategy",
     "Type",
+    "UNSEEN_POLICIES",
     "load_model",
     "selection_and_pricing",
+    "unseen_counts",
 ]

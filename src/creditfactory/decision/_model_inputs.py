@@ -21,11 +21,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import polars as pl
+
 from creditfactory.exceptions import StrategyError
 
 UNSEEN_POLICIES = ("missing", "refer", "reject")
 UNSEEN_REASON = "UNSEEN_VALUE"
 UNSEEN_TEXT = "a model input held a value the model never saw in training (scored as missing)"
+
+
+UNSEEN_MARK = ": unseen "
 
 
 def unseen_entry(step: str, variable: str) -> str:
@@ -34,7 +39,23 @@ def unseen_entry(step: str, variable: str) -> str:
     >>> unseen_entry("score", "city")
     'score: unseen city'
     """
-    return f"{step}: unseen {variable}"
+    return f"{step}{UNSEEN_MARK}{variable}"
+
+
+def unseen_counts(traces: pl.Series) -> dict[str, int]:
+    """How many decisions met each unseen-value trace entry (``"<step>: unseen <input>"``),
+    from a batch's ``trace`` column; what batch summaries report.
+
+    >>> unseen_counts(pl.Series([["score", "score: unseen city"], ["score"], ["score",
+    ...     "score: unseen city"]]))
+    {'score: unseen city': 2}
+    """
+    entries = traces.explode().drop_nulls()
+    hits = entries.filter(entries.str.contains(UNSEEN_MARK, literal=True))
+    if hits.is_empty():
+        return {}
+    counts = hits.value_counts(sort=True)
+    return {str(k): int(v) for k, v in counts.iter_rows()}
 
 
 def unseen_problem(model: str) -> str:

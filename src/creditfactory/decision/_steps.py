@@ -304,6 +304,9 @@ class ModelStep(Step):
     def _batch_unseen(self, plan: BatchPlan, flags: dict[str, str]) -> None:
         """Trace entries and the policy's effect of the unseen-value flag columns."""
         any_unseen = pl.any_horizontal([pl.col(c) for c in flags.values()])
+        # traced under every policy (a rejected row's trace says why, as its error does)
+        for f, c in flags.items():
+            plan.trace.append((c, unseen_entry(self.name, self.features[f])))
         if self.unseen == "reject":
             problem = unseen_problem(self.model.name)
             texts = [
@@ -318,8 +321,6 @@ class ModelStep(Step):
                 (pl.col("__err") | any_unseen).alias("__err"),
             )
             return
-        for f, c in flags.items():
-            plan.trace.append((c, unseen_entry(self.name, self.features[f])))
         if self.unseen == "refer":
             flag = plan.new("u")
             plan.cols(any_unseen.alias(flag))
