@@ -16,6 +16,7 @@ from creditfactory.decision._simulate import SimulationReport, selection_and_pri
 from creditfactory.decision._strategy import Decision, Strategy
 
 __all__ = [
+    "UNSEEN_POLICIES",
     "Decision",
     "DecisionModel",
     "Domain",
@@ -32,7 +33,6 @@ __all__ = [
     "SimulationReport",
     "Strategy",
     "Type",
-    "UNSEEN_POLICIES",
     "load_model",
     "selection_and_pricing",
     "unseen_counts",
