@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from creditfactory.data import SimulationConfig, simulate
 from creditfactory.decision import InputError, ModelRegistry, PointsModel, Strategy, load_model
-from creditfactory.exceptions import StrategyError
+from creditfactory.exceptions import ArtefactError, StrategyError
 from creditfactory.scorecard import Scorecard, ScorecardWarning, to_scoring_spec
 
 from .conftest import TINY_SPEC
@@ -343,3 +343,13 @@ def test_strategy_points_equal_predict_points(card, data) -> None:
         sc.input_schema_[f]["type"]] for f in declared}  # fmt: skip
     batch = s.decide_batch(pl.DataFrame(rows, schema=schema, orient="row"))
     np.testing.assert_allclose(batch["s"].to_numpy(), want, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [{"type": "complex", "kind": "categorical"}, {"type": "str", "kind": "numerical"}, "str"],
+)
+def test_a_malformed_input_schema_is_an_artefact_error(schema: object) -> None:
+    char = {**TINY_SPEC["characteristics"][2], "input": schema}  # housing, categorical
+    with pytest.raises(ArtefactError, match="characteristic 'housing': input must give a type"):
+        PointsModel("bad", "1", {**TINY_SPEC, "characteristics": [char]})

@@ -20,7 +20,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from creditfactory._schema import legacy_schema, value_key
+from creditfactory._schema import TYPES, legacy_schema, value_key
 from creditfactory.decision._domain import PL_TYPES, Domain
 from creditfactory.exceptions import ArtefactError
 
@@ -88,7 +88,7 @@ class PointsModel:
         self._chars: list[tuple[Any, ...]] = []
         self.input_schema: dict[str, dict[str, Any]] = {}
         for c in spec["characteristics"]:
-            schema = dict(c.get("input") or legacy_schema(c))
+            schema = _input_schema(name, c)
             self.input_schema[c["name"]] = schema
             pts = [float(p) for p in c["points"]]
             special = {s["value"]: float(s["points"]) for s in c.get("special", [])}
@@ -214,6 +214,25 @@ class PointsModel:
             for value, p in special.items():
                 out[(s == value).fill_null(False).to_numpy()] = p
         return out
+
+
+def _input_schema(model: str, c: Mapping[str, Any]) -> dict[str, Any]:
+    """A characteristic's recorded input schema, checked, or the one its bins imply."""
+    schema = c.get("input")
+    if schema is None:
+        return legacy_schema(c)
+    kind = c["kind"]
+    allowed = ("int", "float", "bool") if kind == "numerical" else TYPES
+    if (
+        not isinstance(schema, Mapping)
+        or schema.get("type") not in allowed
+        or schema.get("kind", kind) != kind
+    ):
+        raise ArtefactError(
+            f"model {model!r}: characteristic {c.get('name')!r}: input must give a type "
+            f"({', '.join(allowed)}) and the kind {kind!r}"
+        )
+    return {**schema, "kind": kind}
 
 
 class ModelRegistry:
