@@ -93,9 +93,9 @@ def test_the_schema_is_recorded_and_survives_the_artefact(
     schema = sc.input_schema_
     assert schema["gps_city_mismatch"]["type"] == "bool"
     assert schema["housing"]["type"] == "str"
-    assert set(schema["housing"]["categories"]) == set(X["housing"].dropna().unique()) | set(
-        schema["housing"]["categories"]
-    )
+    cats = schema["housing"]["categories"]
+    assert cats == sorted(cats)
+    assert set(X["housing"].dropna().unique()) <= set(cats)
     assert schema["inquiries_6m"]["type"] == "int"
     assert schema["utilisation"]["nullable"] is True
     assert schema["age"]["min"] >= 18
@@ -353,3 +353,20 @@ def test_a_malformed_input_schema_is_an_artefact_error(schema: object) -> None:
     char = {**TINY_SPEC["characteristics"][2], "input": schema}  # housing, categorical
     with pytest.raises(ArtefactError, match="characteristic 'housing': input must give a type"):
         PointsModel("bad", "1", {**TINY_SPEC, "characteristics": [char]})
+
+
+def test_a_simulation_counts_unseen_values(book: tuple[Scorecard, pd.DataFrame]) -> None:
+    sc, _ = book
+    pf = simulate(SimulationConfig(n_applications=1_500, seed=12))
+    apps = pf.applications.assign(bad=pf.truth["bad"].to_numpy())
+    apps.loc[apps.index[:40], "housing"] = "深圳"
+    price = "  - assign: {set: {limit: '5000.0', apr: '0.2', term: '12'}}\n"
+    text = _yaml(DECLARED, "refer").replace("outputs:", price + "outputs:")
+    s = Strategy.from_yaml(text, ModelRegistry([PointsModel("m", "1", to_scoring_spec(sc))]))
+    report = s.simulate(apps)
+    assert report.unseen == {"typed": {"score: unseen housing": 40}}
+    assert report.to_dict()["unseen"] == report.unseen
+    total = report.summary.filter(
+        (pl.col("strategy") == "typed") & (pl.col("segment") == "total")
+    ).row(0, named=True)
+    assert total["applications"] == 1_500
