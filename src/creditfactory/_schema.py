@@ -117,11 +117,10 @@ def value_key(value_type: str, text: str) -> Any:
     if value_type == "bool":
         return {"True": True, "False": False}.get(text)
     try:
+        if value_type == "int":  # exact, however many digits (no trip through a float)
+            n = int(text)
+            return n if str(n) == text else None
         v = float(text)
     except ValueError:
         return None
-    if value_type == "float":
-        return v if repr(v) == text or str(v) == text else None
-    if not math.isfinite(v) or not v.is_integer() or str(int(v)) != text:
-        return None
-    return int(v)
+    return v if math.isfinite(v) and (repr(v) == text or str(v) == text) else None
