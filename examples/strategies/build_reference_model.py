@@ -1,8 +1,9 @@
 """Rebuild ``models/application_scorecard.json``, the scorecard the reference strategy calls.
 
 Simulates a book, fits a scorecard on the loans the incumbent policy booked (the only outcomes a
-lender observes) and writes its scoring spec (``creditfactory.scoring_spec`` JSON: bins, points
-and scaling, no pickles)::
+lender observes) and writes its scoring spec (``creditfactory.scoring_spec`` JSON: bins, points,
+scaling and, per characteristic, the type and domain it was fitted on, which ``strategy check``
+holds the strategy's declarations to; no pickles)::
 
     .venv/bin/python examples/strategies/build_reference_model.py
 """

@@ -40,6 +40,8 @@ class BatchReport:
     chunks_resumed: int
     seconds: float
     decisions: dict[str, int] = field(default_factory=dict)
+    #: rows per unseen-value trace entry ("<step>: unseen <input>"): values a model never saw
+    unseen: dict[str, int] = field(default_factory=dict)
 
     @property
     def rows_per_second(self) -> float:
@@ -165,13 +167,14 @@ def decide_file(
         decided += 1
         rows_done += frame.height
         report(len(done) + decided, chunks, rows_done, n)
-    counts = _assemble(work, out, chunks)
+    counts, unseen = _assemble(work, out, chunks)
     if recorder is not None:
         recorder.complete(run_id, manifest, out, dict(counts))
     shutil.rmtree(work)
     return BatchReport(
-        out, n, chunks, decided, len(done), time.perf_counter() - start, dict(counts)
-    )
+        out, n, chunks, decided, len(done), time.perf_counter() - start, dict(counts),
+        dict(unseen),
+    )  # fmt: skip
 
 
 def _read_chunk(scan: pl.LazyFrame, src: Path, i: int, offset: int, rows: int) -> pl.DataFrame:
@@ -239,9 +242,13 @@ def _part_ok(part: Path, offset: int, length: int) -> bool:
     )
 
 
-def _assemble(work: Path, out: Path, chunks: int) -> Counter[str]:
-    """Concatenate the parts in order into ``out`` (atomically); decision counts."""
+def _assemble(work: Path, out: Path, chunks: int) -> tuple[Counter[str], Counter[str]]:
+    """Concatenate the parts in order into ``out`` (atomically); decision counts and the
+    counts of unseen model-input values."""
+    from creditfactory.decision import unseen_counts
+
     counts: Counter[str] = Counter()
+    unseen: Counter[str] = Counter()
     tmp = out.with_name(out.name + ".tmp")
     writer: pq.ParquetWriter | None = None
     try:
@@ -254,8 +261,10 @@ def _assemble(work: Path, out: Path, chunks: int) -> Counter[str]:
             writer.write_table(table)
             if "decision" in table.column_names:
                 counts.update(table.column("decision").to_pylist())
+            if "trace" in table.column_names:
+                unseen.update(unseen_counts(pl.Series(table.column("trace"))))
     finally:
         if writer is not None:
             writer.close()
     os.replace(tmp, out)
-    return counts
+    return counts, unseen

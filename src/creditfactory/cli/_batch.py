@@ -86,6 +86,13 @@ def decide(
     for name, count in sorted(report.decisions.items()):
         table.add_row(name, f"{count:,}")
     console.print(table)
+    if report.unseen:
+        seen = Table(title="values a model never saw (policy: " + compiled.unseen + ")")
+        seen.add_column("model step: input")
+        seen.add_column("rows", justify="right")
+        for entry, count in sorted(report.unseen.items()):
+            seen.add_row(entry.replace(": unseen ", ": "), f"{count:,}")
+        console.print(seen)
     resumed = f", {report.chunks_resumed} resumed" if report.chunks_resumed else ""
     console.print(
         f"{report.rows:,} rows in {report.chunks} chunks ({report.chunks_decided} decided now"

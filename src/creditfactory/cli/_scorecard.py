@@ -47,6 +47,27 @@ def _read_table(path: Path) -> pd.DataFrame:
         fail(f"--data: cannot read {path}: {exc}")
 
 
+_DATA_TYPES = {"bool": "bool", "int": "int", "float": "float", "str": "string"}
+
+
+def _read_scoring_table(path: Path, sc: Any) -> pd.DataFrame:
+    """The table to score, each characteristic read as the type the scorecard was fitted on.
+
+    An empty cell is missing; any other text that is not a value of the column's type (``n/a``
+    in a numeric column) is an error naming the column and the line, never a missing value.
+    """
+    from creditfactory.data import Column, Schema, read_table
+    from creditfactory.scorecard import input_schema_of
+
+    schema = input_schema_of(sc)
+    columns = [Column(f, _DATA_TYPES[schema[f]["type"]]) for f in sc.selected_features_]  # type: ignore[arg-type]
+    sep = "\t" if path.name.lower().endswith((".tsv", ".tsv.gz")) else None
+    try:
+        return read_table(path, Schema(columns, extra="keep"), sep=sep)
+    except CreditFactoryError as exc:
+        fail(f"--data: {exc}")
+
+
 def _read_config(path: Path | None) -> tuple[dict[str, Any], dict[str, Any]]:
     """Scorecard parameters and run options from a YAML file; unknown keys are errors."""
     from creditfactory.scorecard import Scorecard
@@ -189,7 +210,7 @@ def score(
         sc = load(model)
     except CreditFactoryError as exc:
         fail(f"--model: {exc}")
-    frame = _read_table(data)
+    frame = _read_scoring_table(data, sc)
     if id_column is not None and id_column not in frame.columns:
         fail(f"--id-column: column '{id_column}' is not in {data.name}")
     parts = []

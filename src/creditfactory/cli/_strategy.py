@@ -198,3 +198,10 @@ def print_simulation(report: Any, where: str) -> None:
                 _fmt("{:.2%}", row["bad_rate_observed"]),
             )
         console.print(swap)
+    for name, counts in getattr(report, "unseen", {}).items():
+        seen = Table(title=f"{name}: values a model never saw")
+        seen.add_column("model step: input")
+        seen.add_column("applications", justify="right")
+        for entry, count in sorted(counts.items()):
+            seen.add_row(entry.replace(": unseen ", ": "), f"{count:,}")
+        console.print(seen)

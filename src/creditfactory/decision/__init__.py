@@ -3,19 +3,23 @@ run online (``decide``), in batch (``decide_batch``) and in simulation (``simula
 ``selection_and_pricing`` separates what a strategy gains by choosing from what it gains by
 pricing, against the twin's offer oracle."""
 
+from creditfactory.decision._domain import Domain
 from creditfactory.decision._estimator import EstimatorModel
 from creditfactory.decision._expr import Expression
 from creditfactory.decision._expr_parse import ExpressionError
 from creditfactory.decision._expr_types import NamedList, Type
 from creditfactory.decision._files import FileAccess
 from creditfactory.decision._inputs import InputError, InputSpec, OutputError
+from creditfactory.decision._model_inputs import UNSEEN_POLICIES, unseen_counts
 from creditfactory.decision._models import DecisionModel, ModelRegistry, PointsModel, load_model
 from creditfactory.decision._simulate import SimulationReport, selection_and_pricing
 from creditfactory.decision._strategy import Decision, Strategy
 
 __all__ = [
+    "UNSEEN_POLICIES",
     "Decision",
     "DecisionModel",
+    "Domain",
     "EstimatorModel",
     "Expression",
     "ExpressionError",
@@ -31,4 +35,5 @@ __all__ = [
     "Type",
     "load_model",
     "selection_and_pricing",
+    "unseen_counts",
 ]

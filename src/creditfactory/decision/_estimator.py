@@ -17,7 +17,30 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from creditfactory._schema import legacy_schema
 from creditfactory.decision._batch_lists import empty_lists
+from creditfactory.decision._domain import Domain
+
+
+def _categories(estimator: Any, feature: str) -> list[str]:
+    """The category texts the estimator can place (its ``categories_``, or its bins' groups)."""
+    cats = getattr(estimator, "categories_", None)
+    if isinstance(cats, Mapping) and feature in cats:
+        return [str(c) for c in cats[feature]]
+    tables = getattr(estimator, "binning_tables_", None)
+    if isinstance(tables, Mapping) and feature in tables:
+        return [str(c) for g in tables[feature].groups for c in g]
+    return []
+
+
+def _schema_of(estimator: Any, kinds: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """The estimator's ``input_schema_``, or one inferred from its kinds and categories."""
+    recorded = getattr(estimator, "input_schema_", None) or {}
+    out = {}
+    for f, kind in kinds.items():
+        groups = [[c] for c in _categories(estimator, f)]
+        out[f] = dict(recorded.get(f) or legacy_schema({"kind": kind, "groups": groups}))
+    return out
 
 
 class EstimatorModel:
@@ -33,6 +56,11 @@ class EstimatorModel:
             f: "numeric" if k == "numerical" else "categorical" for f, k in kinds.items()
         }
         self.reason_texts = {estimator.reason_code_of(f): f for f in self._features}
+        self.input_schema = _schema_of(estimator, kinds)
+        self.domain = Domain(
+            {f: sc["type"] for f, sc in self.input_schema.items()},
+            {f: _categories(estimator, f) for f, k in kinds.items() if k == "categorical"},
+        )
 
     @property
     def features(self) -> dict[str, str]:

@@ -15,11 +15,13 @@ import stat
 from dataclasses import dataclass, field
 from typing import Any
 
+from creditfactory.decision._domain import model_schema
 from creditfactory.decision._expr import Expression
 from creditfactory.decision._expr_parse import KEYWORDS, ExpressionError
 from creditfactory.decision._expr_types import NamedList, Type, literal_type, unify
 from creditfactory.decision._files import FileAccess, FileRefusedError
 from creditfactory.decision._inputs import InputSpec
+from creditfactory.decision._model_inputs import parse_unseen, type_problem
 from creditfactory.decision._models import DecisionModel, ModelRegistry, PointsModel, load_model
 from creditfactory.decision._steps import (
     DECLINE,
@@ -41,7 +43,7 @@ OUTPUT_TYPES = {"limit": Type("float", True), "apr": Type("float", True), "term"
 RESERVED = frozenset({"decision", "reasons", "trace", "error", "strategy", "version"})
 TOP_KEYS = frozenset(
     {"strategy", "version", "description", "inputs", "key", "lists", "params", "models", "flow",
-     "outputs", "caps"}
+     "outputs", "caps", "unseen"}
 )  # fmt: skip
 KINDS = ("int", "float", "bool", "str")
 # what a malformed document may raise deep in the compiler; it becomes a StrategyError
@@ -76,6 +78,7 @@ class Compiled:
     outputs: list[str]
     scope: dict[str, Type] = field(default_factory=dict)
     text: str = ""
+    unseen: str = "missing"  # the policy for values a model never saw (_model_inputs)
 
 
 class Ctx:
@@ -88,6 +91,7 @@ class Ctx:
         self.models: dict[str, Any] = {}
         self.variables: dict[str, Type] = dict(OUTPUT_TYPES)
         self.step_names: set[str] = set()
+        self.unseen = "missing"  # the strategy's policy for values a model never saw
 
     def err(self, line: int, msg: str) -> StrategyError:
         return StrategyError(f"{self.source}:{line}: {msg}")
@@ -232,6 +236,7 @@ def _compile(
         ctx.lists[lname] = NamedList(ctx.lists[lname].kind, items)
     models = _mapping(ctx, doc.get("models") or LDict(), doc.line_of("models"), "models")
     _models(ctx, models, registry, files)
+    ctx.unseen = parse_unseen(doc, source)
     flow = _seq(ctx, doc["flow"], doc.line_of("flow"), "flow")
     steps = _flow(ctx, flow)
     outputs_raw = _seq(ctx, doc.get("outputs") or LList(), doc.line_of("outputs"), "outputs")
@@ -253,6 +258,7 @@ def _compile(
         variables=dict(ctx.variables),
         outputs=outputs,
         scope=dict(ctx.scope),
+        unseen=ctx.unseen,
     )
 
 
@@ -496,7 +502,15 @@ def _model(ctx: Ctx, cfg: LDict, name: str) -> Step:
             raise ctx.err(cfg.line_of("model"), f"model {alias!r} needs {feat!r}: "
                           f"unknown variable {var!r}")  # fmt: skip
         t = ctx.scope[var]
-        if kind == "numeric" and t.kind not in ("int", "float"):
+        schema = (model_schema(model) or {}).get(feat)
+        if schema is not None:  # the model says what it was fitted on: the types must match
+            problem = type_problem(alias, feat, var, schema, t.kind)
+            if problem is not None:
+                spec = next((s for s in ctx.input_specs if s.name == var), None)  # type: ignore[attr-defined]
+                if spec is None:  # a derived variable: the model step's line says it
+                    raise ctx.err(cfg.line_of("model"), problem)
+                raise ctx.err(spec.line, f"{problem} (model step {name!r}, line {cfg.line})")
+        elif kind == "numeric" and t.kind not in ("int", "float"):
             raise ctx.err(cfg.line_of("model"), f"type mismatch: model {alias!r} needs a number "
                           f"for {feat!r}, {var!r} is {t}")  # fmt: skip
         features[feat] = var
@@ -508,7 +522,7 @@ def _model(ctx: Ctx, cfg: LDict, name: str) -> Step:
     n = cfg.get("reasons", 4)
     if not isinstance(n, int) or n < 0:
         raise ctx.err(cfg.line_of("reasons"), "reasons: a count of reason codes (>= 0)")
-    step = ModelStep(name, cfg.line, model, features, dict(binds), n)
+    step = ModelStep(name, cfg.line, model, features, dict(binds), n, alias, ctx.unseen)
     step.stable = all(v in ctx.inputs for v in features.values())
     return step
 

@@ -20,6 +20,8 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from creditfactory._schema import TYPES, legacy_schema, value_key
+from creditfactory.decision._domain import PL_TYPES, Domain
 from creditfactory.exceptions import ArtefactError
 
 SPEC_FORMAT = "creditfactory.scoring_spec"
@@ -37,6 +39,11 @@ class DecisionModel(Protocol):
         """Input name -> kind wanted (``"numeric"`` or ``"categorical"``)."""
         ...
 
+    # Optional, used when present: ``input_schema`` (input -> the schema of
+    # ``creditfactory.scorecard.column_schema``: type, categories, range seen), against which
+    # the loader checks declarations, and ``domain`` (a :class:`Domain`), with which the model
+    # step counts unseen values and applies the strategy's ``unseen`` policy.
+
     def score_row(self, row: Mapping[str, Any], n_reasons: int) -> tuple[float, float, list[str]]:
         """``(score, probability of bad, reason codes)`` of one row (``None`` = missing)."""
         ...
@@ -50,8 +57,11 @@ class PointsModel:
     """A points scorecard evaluated from its scoring spec.
 
     Each characteristic contributes the points of the bin its value falls in: numeric values go
-    to the first bin whose upper edge exceeds them, categorical values to their group; missing
-    values and unseen categories take the missing points; declared special values take theirs.
+    to the first bin whose upper edge exceeds them, categorical values to their group (a value
+    is looked up as the type the model was fitted on says: ``True`` is the group of ``"True"``);
+    missing values and unseen categories take the missing points; declared special values take
+    theirs. A characteristic's ``input`` (its schema) is inferred from its bins when the spec
+    has none (see ``creditfactory.scorecard.legacy_schema``).
     ``pd = 1 / (1 + exp((score - offset) / factor))``. Reason codes are the characteristics that
     lose most points against their best bin (ties in characteristic order).
 
@@ -76,7 +86,10 @@ class PointsModel:
         self.factor = float(spec["scaling"]["factor"])
         self.offset = float(spec["scaling"]["offset"])
         self._chars: list[tuple[Any, ...]] = []
+        self.input_schema: dict[str, dict[str, Any]] = {}
         for c in spec["characteristics"]:
+            schema = _input_schema(name, c)
+            self.input_schema[c["name"]] = schema
             pts = [float(p) for p in c["points"]]
             special = {s["value"]: float(s["points"]) for s in c.get("special", [])}
             missing = float(c["missing_points"])
@@ -86,11 +99,19 @@ class PointsModel:
             if c["kind"] == "numerical":
                 table: Any = [float(e) for e in c["upper_edges"]]
             else:
-                table = {v: i for i, g in enumerate(c["groups"]) for v in g}
+                # keyed by the typed value (True, 5, "own"): what a strategy input holds
+                typed = ((value_key(schema["type"], str(v)), i) for i, g in enumerate(c["groups"])
+                         for v in g)  # fmt: skip
+                table = {v: i for v, i in typed if v is not None}
             self._chars.append(
                 (c["name"], c["kind"] == "numerical", table, pts, missing, special, best, c["code"])
             )
         self._codes = [c[7] for c in self._chars]
+        self._dtypes = [PL_TYPES[self.input_schema[c[0]]["type"]] for c in self._chars]
+        self.domain = Domain(
+            {n: s["type"] for n, s in self.input_schema.items()},
+            {c[0]: [str(v) for v in c[2]] for c in self._chars if not c[1]},
+        )
         #: reason code -> characteristic name (for explanations)
         self.reason_texts = {c[7]: c[0] for c in self._chars}
         # the per-row path maps categories straight to points
@@ -134,7 +155,9 @@ class PointsModel:
         n, k = frame.height, len(self._chars)
         pts = np.empty((n, k), order="F")  # filled and summed by column
         for j, (name, _, table, p, missing, special, _, _) in enumerate(self._chars):
-            pts[:, j] = self._column_points(frame[name], table, p, missing, special)
+            pts[:, j] = self._column_points(
+                frame[name], table, p, missing, special, self._dtypes[j]
+            )
         score = np.zeros(n)
         for j in range(k):  # sequential sum, bit-identical to the per-row path
             score += pts[:, j]
@@ -162,6 +185,7 @@ class PointsModel:
         pts: list[float],
         missing: float,
         special: dict[Hashable, float],
+        dtype: type[pl.DataType] = pl.String,
     ) -> np.ndarray:
         if isinstance(table, list):  # numeric (the constructor makes a list iff numerical)
             # null and NaN become NaN, which sorts past every edge: a valid index whose points
@@ -175,8 +199,13 @@ class PointsModel:
             values = list(table)
             points = [float(pts[table[v]]) for v in values]
             out = (
-                s.cast(pl.String)
-                .replace_strict(values, points, default=missing, return_dtype=pl.Float64)
+                s.cast(dtype, strict=False)  # the type the model was fitted on: True, not "true"
+                .replace_strict(
+                    pl.Series(values, dtype=dtype),
+                    points,
+                    default=missing,
+                    return_dtype=pl.Float64,
+                )
                 .fill_null(missing)
                 .to_numpy()
             )
@@ -185,6 +214,25 @@ class PointsModel:
             for value, p in special.items():
                 out[(s == value).fill_null(False).to_numpy()] = p
         return out
+
+
+def _input_schema(model: str, c: Mapping[str, Any]) -> dict[str, Any]:
+    """A characteristic's recorded input schema, checked, or the one its bins imply."""
+    schema = c.get("input")
+    if schema is None:
+        return legacy_schema(c)
+    kind = c["kind"]
+    allowed = ("int", "float", "bool") if kind == "numerical" else TYPES
+    if (
+        not isinstance(schema, Mapping)
+        or schema.get("type") not in allowed
+        or schema.get("kind", kind) != kind
+    ):
+        raise ArtefactError(
+            f"model {model!r}: characteristic {c.get('name')!r}: input must give a type "
+            f"({', '.join(allowed)}) and the kind {kind!r}"
+        )
+    return {**schema, "kind": kind}
 
 
 class ModelRegistry:

@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import polars as pl
 
+from creditfactory.decision._model_inputs import unseen_counts
 from creditfactory.exceptions import DataError
 from creditfactory.pricing import DEFAULT_ECONOMICS, MAX_APR, LoanEconomics, loan_value
 
@@ -52,6 +53,9 @@ class SimulationReport:
     swap: pl.DataFrame | None
     names: tuple[str, str | None]
     segment: str
+    #: per strategy, the applications that met each value a model never saw
+    #: (``"<step>: unseen <input>"`` -> count; see the strategy's ``unseen:`` policy)
+    unseen: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -59,6 +63,7 @@ class SimulationReport:
             "segment": self.segment,
             "summary": self.summary.to_dicts(),
             "swap": None if self.swap is None else self.swap.to_dicts(),
+            "unseen": {k: dict(v) for k, v in self.unseen.items()},
         }
 
 
@@ -88,10 +93,16 @@ def _polars(frame: Any) -> pl.DataFrame:
 
 
 def _book(
-    strategy: Strategy, apps: pl.DataFrame, refer_as: str, arm_of: str | None = None
+    strategy: Strategy,
+    apps: pl.DataFrame,
+    refer_as: str,
+    arm_of: str | None = None,
+    unseen: dict[str, dict[str, int]] | None = None,
 ) -> tuple[pl.DataFrame, str]:
     pd_var = strategy.pd_variable
     out = strategy._batch(apps, extra=[pd_var] if pd_var else [])
+    if unseen is not None:
+        unseen[strategy.name] = unseen_counts(out["trace"])
     ok = ("approve", "refer") if refer_as == "approve" else ("approve",)
     approved = out["decision"].is_in(list(ok))
     book = pl.DataFrame(
@@ -274,7 +285,8 @@ def simulate_strategy(
         known = (inc["decision"] == "approve").fill_null(False)
     else:
         known = pl.Series([True] * apps.height)  # outside the simulator, all outcomes are seen
-    book, name = _book(strategy, apps, refer_as, arm_of)
+    unseen: dict[str, dict[str, int]] = {}
+    book, name = _book(strategy, apps, refer_as, arm_of, unseen)
     if arm_of is not None:  # both strategies are compared on this strategy's arms
         apps = apps.with_columns(book["arm"].alias(segment))
         book = book.drop("arm")
@@ -282,14 +294,16 @@ def simulate_strategy(
     parts = [_summarise(mine, name)]
     other_name, swap = None, None
     if against is not None:
-        other, other_name = _book(against, apps, refer_as)
+        other, other_name = _book(against, apps, refer_as, None, unseen)
     elif incumbent is not None:
         other, other_name = _incumbent_book(apps, incumbent), "incumbent"
     if other_name is not None:
         theirs = _economics(other, apps, known, segment, economics)
         parts.append(_summarise(theirs, other_name))
         swap = _swap(mine, theirs)
-    return SimulationReport(pl.concat(parts), swap, (name, other_name), segment)
+    return SimulationReport(
+        pl.concat(parts), swap, (name, other_name), segment, {k: v for k, v in unseen.items() if v}
+    )
 
 
 Pricer = Callable[[pd.DataFrame], np.ndarray]

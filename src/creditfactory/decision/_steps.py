@@ -22,9 +22,12 @@ from typing import Any
 
 import polars as pl
 
+from creditfactory.decision._domain import Domain
 from creditfactory.decision._expr import Expression
 from creditfactory.decision._expr_types import Type
 from creditfactory.decision._hash import bucket, buckets
+from creditfactory.decision._inputs import InputError
+from creditfactory.decision._model_inputs import UNSEEN_REASON, unseen_entry, unseen_problem
 from creditfactory.decision._models import DecisionModel
 from creditfactory.decision._table import Lookup
 
@@ -209,6 +212,8 @@ class ModelStep(Step):
         features: dict[str, str],
         binds: dict[str, str],
         n_reasons: int,
+        alias: str = "",
+        unseen: str = "missing",
     ):
         super().__init__(name, line)
         self.model = model
@@ -216,6 +221,10 @@ class ModelStep(Step):
         self.binds = binds  # "score"/"pd" -> variable
         self.n_reasons = n_reasons
         self.stable = True  # every feature is a strategy input (set by the loader)
+        self.alias = alias or model.name
+        self.unseen = unseen  # the strategy's policy for values the model never saw
+        domain = getattr(model, "domain", None)
+        self.domain: Domain | None = domain if isinstance(domain, Domain) and domain.keys else None
 
     def online(self) -> OnlineStep:
         name, model, n = self.name, self.model, self.n_reasons
@@ -226,10 +235,13 @@ class ModelStep(Step):
         # Reason codes are worked out at the end, and only for declines and referrals; when
         # every feature is an input (which later steps cannot change) the row is the env itself.
         same_names = self.stable and all(f == v for f, v in feats)
+        check = self._online_unseen()
 
         def run_model(env: dict[str, Any], run: Run) -> None:
             run.trace.append(name)
             row = env if same_names else {f: env[v] for f, v in feats}
+            if check is not None:
+                check(row, run)
             score, pd_, _ = model.score_row(row, 0)
             if bind_score is not None:
                 env[bind_score] = score
@@ -240,31 +252,88 @@ class ModelStep(Step):
 
         return run_model
 
+    def _online_unseen(self) -> Callable[[dict[str, Any], Run], None] | None:
+        """The unseen-value check of one row (``None`` when the model has no categories)."""
+        if self.domain is None:
+            return None
+        unseen_row, policy, name = self.domain.unseen_row, self.unseen, self.name
+        problem = unseen_problem(self.model.name)
+
+        def check(row: dict[str, Any], run: Run) -> None:
+            bad = unseen_row(row)
+            if not bad:
+                return
+            variables = [self.features[f] for f in bad]
+            if policy == "reject":
+                text = "; ".join(f"{v}: {problem}" for v in variables)
+                raise InputError(f"invalid application: {text}", variables)
+            run.trace.extend(unseen_entry(name, v) for v in variables)
+            if policy == "refer":
+                run.refer = True
+                run.reasons.append(UNSEEN_REASON)
+
+        return check
+
     def batch(self, plan: BatchPlan, arm: pl.Expr) -> None:
         g = plan.guard(arm)
         plan.trace.append((g, self.name))
         prefix = plan.new("m")
-        model, n = self.model, self.n_reasons
+        model, n, domain = self.model, self.n_reasons, self.domain
         select = [pl.col(v).alias(f) for f, v in self.features.items()]
+        flags = {f: f"{prefix}_u{j}" for j, f in enumerate(domain.keys if domain else ())}
 
         def score(df: pl.DataFrame) -> pl.DataFrame:
             # reason codes are left for the end: only declined or referred rows need them
-            out = model.score_frame(df.select(select), 0)
-            return df.hstack([out[c].alias(f"{prefix}_{c}") for c in ("score", "pd")])
+            inputs = df.select(select)
+            out = model.score_frame(inputs, 0)
+            cols = [out[c].alias(f"{prefix}_{c}") for c in ("score", "pd")]
+            if domain is not None:
+                live = df[g]
+                unseen = domain.unseen_frame(inputs)
+                cols += [(live & unseen[f]).alias(flag) for f, flag in flags.items()]
+            return df.hstack(cols)
 
         plan.frame(score)
         plan.model_reasons.append((g, model, select, n))
         binds = [plan.assign(var, pl.col(f"{prefix}_{out}"), g) for out, var in self.binds.items()]
         if binds:
             plan.cols(*binds)
+        if flags:
+            self._batch_unseen(plan, flags)
+
+    def _batch_unseen(self, plan: BatchPlan, flags: dict[str, str]) -> None:
+        """Trace entries and the policy's effect of the unseen-value flag columns."""
+        any_unseen = pl.any_horizontal([pl.col(c) for c in flags.values()])
+        # traced under every policy (a rejected row's trace says why, as its error does)
+        for f, c in flags.items():
+            plan.trace.append((c, unseen_entry(self.name, self.features[f])))
+        if self.unseen == "reject":
+            problem = unseen_problem(self.model.name)
+            texts = [
+                pl.when(pl.col(c)).then(pl.lit(f"{self.features[f]}: {problem}"))
+                for f, c in flags.items()
+            ]
+            plan.cols(
+                pl.when(any_unseen)
+                .then(pl.concat_str(texts, separator="; ", ignore_nulls=True))
+                .otherwise(pl.col("error"))
+                .alias("error"),
+                (pl.col("__err") | any_unseen).alias("__err"),
+            )
+            return
+        if self.unseen == "refer":
+            flag = plan.new("u")
+            plan.cols(any_unseen.alias(flag))
+            plan.reasons.append((flag, UNSEEN_REASON))
+            plan.cols((pl.col("__refer") | pl.col(flag)).alias("__refer"))
 
     def outline(self) -> tuple[str, list[Any]]:
         binds = ", ".join(f"{k} -> {v}" for k, v in self.binds.items())
-        return (
-            f"model {self.name}: {self.model.name}@{self.model.version}",
-            [f"features: {', '.join(self.features)}", f"binds: {binds}",
-             f"reason codes: {self.n_reasons}"],
-        )  # fmt: skip
+        kids = [f"features: {', '.join(self.features)}", f"binds: {binds}",
+                f"reason codes: {self.n_reasons}"]  # fmt: skip
+        if self.domain is not None:
+            kids.append(f"unseen categories: {self.unseen}")
+        return f"model {self.name}: {self.model.name}@{self.model.version}", kids
 
 
 class TableStep(Step):

@@ -26,6 +26,7 @@ from creditfactory.decision._inputs import (
     validate_row,
 )
 from creditfactory.decision._loader import Compiled, compile_strategy
+from creditfactory.decision._model_inputs import UNSEEN_REASON, UNSEEN_TEXT
 from creditfactory.decision._models import ModelRegistry
 from creditfactory.decision._steps import PL_DTYPES, BatchPlan, ModelStep, Run
 from creditfactory.decision._yaml import loads_yaml, read_source
@@ -103,6 +104,8 @@ class Strategy:
         self.inputs: list[InputSpec] = compiled.inputs
         self.outputs = list(compiled.outputs)
         self.model_versions = {m.name: m.version for m in compiled.models.values()}
+        #: what a model step does with a value its model never saw: missing, refer or reject
+        self.unseen = compiled.unseen
         self._steps = [s.online() for s in compiled.steps]
         self._init = dict.fromkeys(compiled.variables)
         self._value_names = list(compiled.outputs)
@@ -365,6 +368,8 @@ class Strategy:
                 for code, text in getattr(step.model, "reason_texts", {}).items():
                     texts.setdefault(code, f"{step.model.name}: {text}")
         texts.setdefault(INVALID_INPUT, "the application does not match the declared inputs")
+        if self.unseen == "refer":
+            texts.setdefault(UNSEEN_REASON, UNSEEN_TEXT)
         return texts
 
     def explain(self, decision: Decision) -> list[tuple[str, str]]:

@@ -11,6 +11,7 @@ import numpy as np
 
 import creditfactory
 from creditfactory._artefacts import read_artefact, write_artefact
+from creditfactory._schema import legacy_schema
 from creditfactory.exceptions import ArtefactError
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "load_challenger", "save_challenger"]
@@ -40,12 +41,29 @@ def save_challenger(model: Any, path: str | Path) -> Path:
         "fitted_on_frame": hasattr(model, "feature_names_in_"),
         "kinds": model.kinds_,
         "categories": model.categories_,
+        "input_schema": input_schema_of(model),
         "monotone": model.monotone_,
         "dropped": model.dropped_,
         "model_file": MODEL_FILE,
         "model_sha256": hashlib.sha256(text.encode()).hexdigest(),
     }
     return write_artefact(out / META_FILE, body)
+
+
+def input_schema_of(model: Any) -> dict[str, dict[str, Any]]:
+    """The type and domain of each input of a fitted challenger (its ``input_schema_``, or the
+    schema inferred from its kinds and categories when it has none)."""
+    return dict(getattr(model, "input_schema_", None) or _legacy(model))
+
+
+def _legacy(model: Any) -> dict[str, dict[str, Any]]:
+    """A challenger saved before the schema was recorded: numbers over an unknown range, and
+    categories as kept at fit (``bool`` when they are exactly ``True``/``False``)."""
+    out = {}
+    for f, kind in model.kinds_.items():
+        groups = [[c] for c in model.categories_.get(f, [])]
+        out[f] = legacy_schema({"kind": kind, "groups": groups, "special_codes": []})
+    return out
 
 
 def load_challenger(path: str | Path) -> Any:
@@ -77,6 +95,7 @@ def load_challenger(path: str | Path) -> Any:
             m.feature_names_in_ = np.asarray(m._columns, dtype=object)
         m.kinds_ = dict(body["kinds"])
         m.categories_ = {k: list(v) for k, v in body["categories"].items()}
+        m.input_schema_ = dict(body.get("input_schema") or {}) or _legacy(m)
         m.monotone_ = {k: int(v) for k, v in body["monotone"].items()}
         m.dropped_ = dict(body["dropped"])
         m.booster_ = lgb.Booster(model_str=text)

@@ -23,6 +23,7 @@ from creditfactory.scorecard import (
     as_frame,
     bin_feature,
     check_target,
+    column_schema,
     infer_kind,
 )
 
@@ -117,6 +118,7 @@ class GBMChallenger(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
         kinds: dict[str, str] = {}
         categories: dict[str, list[str]] = {}
         dropped: dict[str, str] = {}
+        schema: dict[str, dict[str, Any]] = {}
         for col, name in zip(frame.columns, self._columns, strict=True):
             s = frame[col]
             if pd.api.types.is_datetime64_any_dtype(s.dtype):
@@ -133,9 +135,13 @@ class GBMChallenger(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
                     continue
                 categories[name] = cats
             kinds[name] = kind
+            schema[name] = column_schema(
+                s, kind, self._specials_for(name) if kind == "numerical" else ()
+            )
         if not kinds:
             raise DataError("no usable column: every column is missing, datetime or an identifier")
         self.kinds_ = kinds
+        self.input_schema_ = schema
         self.categories_ = categories
         self.dropped_ = dropped
         M = self._matrix(frame)

@@ -1,5 +1,11 @@
 """Scorecard modelling: metrics, binning, WOE/IV, selection, points scaling and reason codes."""
 
+from creditfactory._schema import (
+    column_schema,
+    input_schema_of,
+    legacy_schema,
+    value_key,
+)
 from creditfactory.scorecard._artefact import load
 from creditfactory.scorecard._binners import (
     Binner,
@@ -59,14 +65,17 @@ __all__ = [
     "build_report",
     "calibration_table",
     "check_target",
+    "column_schema",
     "filter_features",
     "fit_logit",
     "get_binner",
     "gini",
     "hosmer_lemeshow",
     "infer_kind",
+    "input_schema_of",
     "iv",
     "ks",
+    "legacy_schema",
     "lift_table",
     "load",
     "optimal_partition",
@@ -76,6 +85,7 @@ __all__ = [
     "stepwise",
     "to_scoring_spec",
     "to_sql",
+    "value_key",
     "vif",
     "woe",
 ]

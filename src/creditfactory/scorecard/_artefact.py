@@ -17,6 +17,7 @@ import numpy as np
 import creditfactory
 from creditfactory._artefacts import read_artefact as _read
 from creditfactory._artefacts import write_artefact
+from creditfactory._schema import input_schema_of, legacy_schema
 from creditfactory.exceptions import ArtefactError
 from creditfactory.scorecard._binning_table import BinningTable
 from creditfactory.scorecard._scorecard import Scorecard
@@ -67,6 +68,7 @@ def to_artefact_dict(sc: Scorecard) -> dict[str, Any]:
         "columns": list(sc._columns),
         "fitted_on_frame": hasattr(sc, "feature_names_in_"),
         "kinds": sc.kinds_,
+        "input_schema": input_schema_of(sc),
         "scaling": {
             "base_points": sc.base_points,
             "base_odds": sc.base_odds,
@@ -122,6 +124,10 @@ def load(path: str | Path) -> Scorecard:
             sc.feature_names_in_ = np.asarray(sc._columns, dtype=object)
         sc.kinds_ = dict(body["kinds"])
         sc.binning_tables_ = {f: BinningTable.from_dict(d) for f, d in body["candidates"].items()}
+        # written before the schema was recorded: inferred from the bins (see _schema)
+        sc.input_schema_ = dict(body.get("input_schema") or {}) or {
+            f: legacy_schema(d) for f, d in body["candidates"].items()
+        }
         feats = body["features"]
         sc.selected_features_ = [d["name"] for d in feats]
         for d in feats:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from creditfactory._schema import input_schema_of
 from creditfactory.scorecard._scorecard import Scorecard
 
 __all__ = ["to_scoring_spec", "to_sql"]
@@ -55,11 +56,13 @@ def to_scoring_spec(sc: Scorecard) -> dict[str, Any]:
     For each characteristic, in order: ``missing_points``, ``special`` (value -> points), and
     either ``upper_edges`` with ``points`` (numeric: the first bin whose edge exceeds the value;
     the last bin otherwise) or ``groups`` with ``points`` (categorical; unseen -> missing).
+    ``input`` is the column's schema (its type and the domain it was fitted on).
     ``best_points`` is the reference reason codes use (the best points among bins that held
     training rows, as :meth:`Scorecard.reason_codes`). The score is the sum over
     characteristics; ``scaling`` converts it to a probability:
     ``p_bad = 1 / (1 + exp((score - offset) / factor))``.
     """
+    schema = input_schema_of(sc)
     chars = []
     for f in sc.selected_features_:
         t = sc.binning_tables_[f]
@@ -77,6 +80,8 @@ def to_scoring_spec(sc: Scorecard) -> dict[str, Any]:
             "points": pts[: t.n_regular],
             # reference of reason codes: the best points among bins seen in training
             "best_points": float(sc._best_points(f)),
+            # what values it takes: type, categories, range seen (see scorecard._schema)
+            "input": schema[f],
         }
         if t.kind == "numerical":
             entry["upper_edges"] = list(t.splits)

@@ -11,6 +11,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
+from creditfactory._schema import column_schema
 from creditfactory.exceptions import ConfigError, DataError
 from creditfactory.scorecard._binners import BinningConstraints
 from creditfactory.scorecard._binning import fit_feature, infer_kind
@@ -180,6 +181,7 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
         bin_idx: dict[str, np.ndarray] = {}
         col_stats: dict[str, dict[str, float]] = {}
         kinds: dict[str, str] = {}
+        schema: dict[str, dict[str, Any]] = {}
         for col, name in zip(frame.columns, self._columns, strict=True):
             series = frame[col]
             s = column_stats(series, weights)
@@ -204,6 +206,9 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
                 continue
             kinds[name] = kind
             col_stats[name] = s
+            schema[name] = column_schema(
+                series, kind, self._specials_for(name) if kind == "numerical" else ()
+            )
             tables[name], bin_idx[name] = self._bin_one(
                 series, target, name, kind, constraints, user_bins, weights
             )
@@ -256,6 +261,7 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
             report.keep(f, "final", "in the model", ivs[f])
         self.binning_tables_ = tables
         self.kinds_ = kinds
+        self.input_schema_ = schema
         self.column_stats_ = col_stats
         self.selection_report_ = report
         self.selected_features_ = kept
