@@ -31,6 +31,7 @@ import pandas as pd
 import polars as pl
 
 from creditfactory.exceptions import DataError
+from creditfactory.fraud import Provider
 from creditfactory.pricing import DEFAULT_ECONOMICS, MAX_APR, LoanEconomics, loan_value
 
 if TYPE_CHECKING:
@@ -88,10 +89,14 @@ def _polars(frame: Any) -> pl.DataFrame:
 
 
 def _book(
-    strategy: Strategy, apps: pl.DataFrame, refer_as: str, arm_of: str | None = None
+    strategy: Strategy,
+    apps: pl.DataFrame,
+    refer_as: str,
+    arm_of: str | None = None,
+    lookups: Provider | None = None,
 ) -> tuple[pl.DataFrame, str]:
     pd_var = strategy.pd_variable
-    out = strategy._batch(apps, extra=[pd_var] if pd_var else [])
+    out = strategy._batch(apps, extra=[pd_var] if pd_var else [], lookups=lookups)
     ok = ("approve", "refer") if refer_as == "approve" else ("approve",)
     approved = out["decision"].is_in(list(ok))
     book = pl.DataFrame(
@@ -254,9 +259,11 @@ def simulate_strategy(
     segment: str = "channel",
     refer_as: str = "decline",
     economics: LoanEconomics = DEFAULT_ECONOMICS,
+    lookups: Provider | None = None,
 ) -> SimulationReport:
     """Run ``strategy`` (and ``against``, or else the history's incumbent policy) over history,
-    valuing every approved loan with the lifetime model under ``economics``."""
+    valuing every approved loan with the lifetime model under ``economics``; ``lookups``
+    answers both strategies' provided lists (:meth:`Strategy.decide`)."""
     if refer_as not in ("decline", "approve"):
         raise DataError(f"refer_as: 'decline' or 'approve', not {refer_as!r}")
     apps, incumbent = _history(history)
@@ -274,7 +281,7 @@ def simulate_strategy(
         known = (inc["decision"] == "approve").fill_null(False)
     else:
         known = pl.Series([True] * apps.height)  # outside the simulator, all outcomes are seen
-    book, name = _book(strategy, apps, refer_as, arm_of)
+    book, name = _book(strategy, apps, refer_as, arm_of, lookups)
     if arm_of is not None:  # both strategies are compared on this strategy's arms
         apps = apps.with_columns(book["arm"].alias(segment))
         book = book.drop("arm")
@@ -282,7 +289,7 @@ def simulate_strategy(
     parts = [_summarise(mine, name)]
     other_name, swap = None, None
     if against is not None:
-        other, other_name = _book(against, apps, refer_as)
+        other, other_name = _book(against, apps, refer_as, lookups=lookups)
     elif incumbent is not None:
         other, other_name = _incumbent_book(apps, incumbent), "incumbent"
     if other_name is not None:

@@ -38,7 +38,6 @@ from creditfactory.factory._outcome import (
     answer,
 )
 from creditfactory.factory._payload import canonical_payload, json_payload
-from creditfactory.factory._screen import apply_lists, list_codes
 from creditfactory.factory._unit import Factory, find_replay
 
 __all__ = [
@@ -65,11 +64,9 @@ __all__ = [
     "ReviewPublic",
     "Start",
     "answer",
-    "apply_lists",
     "canonical_payload",
     "find_replay",
     "json_payload",
-    "list_codes",
     "parse_body",
     "repeated_key_errors",
     "strict_loads",

@@ -41,7 +41,6 @@ from creditfactory.store._repo import (
     create_key,
     get_strategy,
     hash_identifier,
-    list_index,
     list_models,
     list_strategies,
     list_summary,
@@ -50,6 +49,7 @@ from creditfactory.store._repo import (
     remove_list_entries,
     revoke_key,
     rollback,
+    stored_lists,
 )
 from creditfactory.store._reviews import (
     OUTCOMES,
@@ -124,7 +124,6 @@ __all__ = [
     "get_strategy",
     "hash_identifier",
     "ledger_head",
-    "list_index",
     "list_models",
     "list_strategies",
     "list_summary",
@@ -141,6 +140,7 @@ __all__ = [
     "reviews",
     "revoke_key",
     "rollback",
+    "stored_lists",
     "unavailable",
     "verify",
 ]
