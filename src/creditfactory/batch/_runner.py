@@ -153,7 +153,11 @@ def decide_file(
             continue
         offset = i * chunk_size
         frame = _read_chunk(scan, src, i, offset, min(chunk_size, n - offset))
-        result = strategy.decide_batch(frame, lookups=lookups)
+        result = (
+            strategy.decide_batch(frame)
+            if lookups is None
+            else strategy.decide_batch(frame, lookups=lookups)
+        )
         result = result.with_columns(
             pl.int_range(offset, offset + frame.height, dtype=pl.Int64).alias("row")
         )
