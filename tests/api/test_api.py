@@ -40,7 +40,7 @@ def test_application_is_decided_stored_and_explained(
     d = live.client.get(
         f"/v1/decisions/{body['decision_id']}", headers=live.as_("read-only")
     ).json()
-    assert d["trace"] == ["knockouts", "offer"]
+    assert d["trace"] == ["service_lists", "knockouts", "offer"]
     assert d["strategy"] == "service_test"
     assert d["final_decision"] == "approve"
     assert d["review"] is None
