@@ -327,7 +327,7 @@ class Strategy:
                     )
                 ).to_series()
         trace = lists_by_pattern(df, list(plan.trace), "trace")
-        hits = [] if not plan.hits else [pl.lit(lists_by_pattern(df, plan.hits, "list_hits"))]
+        hits = [] if not plan.hits else [pl.lit(lists_by_pattern(df, list(plan.hits), "list_hits"))]
         kept = ~stop & ~err & ~pl.col("__bad")
         cols = [] if self._c.key is None else [pl.col(self._c.key)]
         cols += [
