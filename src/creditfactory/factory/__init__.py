@@ -1,4 +1,5 @@
-"""The credit factory's unit of work: decide → screen → persist → chain, one path for every mode.
+"""The credit factory's unit of work: decide (lists screened inside the strategy) → persist → chain,
+one path for every mode.
 
 :class:`Factory` takes a batch of applications (:class:`Decide` messages) and gives one outcome
 per application; :meth:`Factory.handle` is the loop body, run on a thread fed by a queue

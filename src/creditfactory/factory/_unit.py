@@ -1,4 +1,4 @@
-"""The credit factory's unit of work: decide → screen → persist → chain, a batch at a time.
+"""The credit factory's unit of work: decide (and screen) → persist → chain, a batch at a time.
 
 :meth:`Factory.decide` takes a batch of applications and gives back one outcome (or error) per
 application, in order: each is parsed, decided by the active strategy (whose ``lists`` steps
@@ -68,7 +68,7 @@ _UNANSWERED = (
 
 
 class Factory:
-    """Decide, screen, store and chain applications against the active strategy.
+    """Decide (the strategy screens against the lists), store and chain applications.
 
     Parameters
     ----------
