@@ -104,6 +104,8 @@ class HashedLists:
 
     def __init__(self, secret: str, entries: Mapping[tuple[str, str], Iterable[str]]):
         self.secret = secret
+        # the keyed state, copied per identifier: the same HMAC as hash_identifier, cheaper
+        self._mac = hmac.new(secret.encode("utf-8"), digestmod=hashlib.sha256)
         self._index: dict[tuple[str, str], frozenset[str]] = {}
         for key, hashes in entries.items():
             found = frozenset(hashes)
@@ -207,6 +209,12 @@ class HashedLists:
             self._fingerprint = h.hexdigest()
         return self._fingerprint
 
+    def _hash(self, field: str, value: Any) -> str:
+        """:func:`hash_identifier` with this lists' secret."""
+        mac = self._mac.copy()
+        mac.update(identifier_text(field, value))
+        return mac.hexdigest()
+
     def _key(self, name: str) -> tuple[str, str]:
         key = self._keys.get(name)
         if key is None:
@@ -228,9 +236,7 @@ class HashedLists:
             h = digests.get(field)
             if h is None:
                 value = application.get(field)
-                h = digests[field] = (
-                    "" if _blank(value) else hash_identifier(self.secret, field, value)
-                )
+                h = digests[field] = "" if _blank(value) else self._hash(field, value)
             out[name] = h in hashes
         return out
 
@@ -253,7 +259,7 @@ class HashedLists:
                 known = digests.get(field)
                 if known is None:
                     known = digests[field] = {
-                        v: hash_identifier(self.secret, field, v)
+                        v: self._hash(field, v)
                         for v in text.unique().drop_nulls().to_list()
                         if v != ""
                     }

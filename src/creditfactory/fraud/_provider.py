@@ -96,10 +96,10 @@ class Lookups:
             route = self._routes[key] = [(self.sources[k], tuple(v)) for k, v in groups.items()]
         return route
 
-    def row(self, names: Sequence[str], application: Mapping[str, Any]) -> dict[str, Any]:
+    def row(self, names: Sequence[str], application: Mapping[str, Any]) -> Mapping[str, Any]:
         route = self._route(names)
-        if len(route) == 1:
-            return dict(route[0][0].row(route[0][1], application))
+        if len(route) == 1:  # the common case: one kind of feature, answered as it comes
+            return route[0][0].row(route[0][1], application)
         out: dict[str, Any] = {}
         for source, part in route:
             out.update(source.row(part, application))
