@@ -251,13 +251,13 @@ class ListsStep(Step):
             for c in self.checks
         ]  # fmt: skip
 
-        def run_lists(env: dict[str, Any], run: Run) -> None:
+        def look(env: dict[str, Any], run: Run) -> Mapping[str, Any]:
+            if run.lookups is None:
+                raise ConfigError(f"lists step {name!r}: no look-up provider given")
+            return run.lookups.row(features, env)
+
+        def screen(env: dict[str, Any], run: Run, found: Mapping[str, Any]) -> None:
             run.trace.append(name)
-            found: Mapping[str, Any] = {}
-            if features:
-                if run.lookups is None:
-                    raise ConfigError(f"lists step {name!r}: no look-up provider given")
-                found = run.lookups.row(features, env)
             declined = False
             for fn, feature, hit_name, action, reason, bind in entries:
                 if fn is not None:
@@ -276,6 +276,21 @@ class ListsStep(Step):
                         run.refer = True
             if declined:
                 run.stop = True
+
+        if features and all(c.feature is not None and c.bind is None for c in self.checks):
+            # only provided lists, nothing bound: an application on none of them (the usual
+            # case) costs the look-up and one scan of its answers
+            def run_provided(env: dict[str, Any], run: Run) -> None:
+                found = look(env, run)
+                if True in found.values():
+                    screen(env, run, found)
+                else:
+                    run.trace.append(name)
+
+            return run_provided
+
+        def run_lists(env: dict[str, Any], run: Run) -> None:
+            screen(env, run, look(env, run) if features else {})
 
         return run_lists
 

@@ -224,6 +224,8 @@ class HashedLists:
     # ------------------------------------------------------------------ look-ups
     def row(self, names: Sequence[str], application: Mapping[str, Any]) -> dict[str, bool]:
         """Each feature of ``names`` for one application (a field absent counts as null)."""
+        if not self._index:  # no entries at all (a service without lists): nothing to hash
+            return dict.fromkeys(names, False)
         out: dict[str, bool] = {}
         digests: dict[str, str] = {}  # field -> hash, one HMAC per field at most
         for name in names:
