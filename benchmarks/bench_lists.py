@@ -2,7 +2,9 @@
 process calls with the requests that arrived together) with 0, 1 and 100,000 hashed list
 entries, on SQLite (a file) and PostgreSQL (when reachable, a schema of its own).
 
-Every application carries the two listed fields (phone, ID number); each run decides the same
+The strategy's lists step checks both fields every application carries (phone, ID number)
+against the blacklist and the greylist (issue 13: lists are a strategy step, looked up through
+the factory's provider); each run decides the same
 applications in batches of 64 (an engine behind 64 clients), with persistence and the audit
 ledger on. Target (issue 10): with 100,000 entries at most a few per cent below no lists.
 Every list size is timed alike (:data:`PROTOCOL`, through ``benchmarks._common.measure``): one
@@ -31,7 +33,17 @@ inputs:
   age: {type: int, min: 18, max: 100}
   monthly_income: {type: float, min: 0, max: 10000000}
   inquiries_3m: {type: int, min: 0, max: 1000}
+lists:
+  blacklist: {provided: true}
+  greylist: {provided: true}
 flow:
+  - lists:
+      name: service_lists
+      checks:
+        - {field: id_number, list: blacklist, action: decline, reason: LIST_BLACKLIST_ID_NUMBER}
+        - {field: phone, list: blacklist, action: decline, reason: LIST_BLACKLIST_PHONE}
+        - {field: id_number, list: greylist, action: refer, reason: LIST_GREYLIST_ID_NUMBER}
+        - {field: phone, list: greylist, action: refer, reason: LIST_GREYLIST_PHONE}
   - rules:
       name: knockouts
       rules:

@@ -47,7 +47,17 @@ inputs:
   term_requested: {{type: int, min: 1, max: 60}}
 params:
   multiple: {multiple}
+lists:
+  blacklist: {{provided: true}}
+  greylist: {{provided: true}}
 flow:
+  - lists:
+      name: service_lists
+      checks:
+        - {{field: id_number, list: blacklist, action: decline, reason: LIST_BLACKLIST_ID_NUMBER}}
+        - {{field: phone, list: blacklist, action: decline, reason: LIST_BLACKLIST_PHONE}}
+        - {{field: id_number, list: greylist, action: refer, reason: LIST_GREYLIST_ID_NUMBER}}
+        - {{field: phone, list: greylist, action: refer, reason: LIST_GREYLIST_PHONE}}
   - rules:
       name: knockouts
       rules:
@@ -64,7 +74,8 @@ flow:
 
 
 def strategy_text(version: str = "1", multiple: int = 3) -> str:
-    """The drills' small strategy (knock-outs, a refer rule, a limit and a price)."""
+    """The drills' small strategy (the service's blacklist and greylist on phone and ID number,
+    knock-outs, a refer rule, a limit and a price)."""
     return STRATEGY.format(version=version, multiple=multiple)
 
 

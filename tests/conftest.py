@@ -80,7 +80,20 @@ inputs:
   term_requested: {{type: int, min: 1, max: 60}}
 params:
   multiple: {multiple}
+lists:
+  blacklist: {{provided: true}}
+  greylist: {{provided: true}}
+  whitelist: {{provided: true}}
 flow:
+  - lists:
+      name: service_lists
+      checks:
+        - {{field: id_number, list: blacklist, action: decline, reason: LIST_BLACKLIST_ID_NUMBER}}
+        - {{field: phone, list: blacklist, action: decline, reason: LIST_BLACKLIST_PHONE}}
+        - {{field: id_number, list: greylist, action: refer, reason: LIST_GREYLIST_ID_NUMBER}}
+        - {{field: phone, list: greylist, action: refer, reason: LIST_GREYLIST_PHONE}}
+        - {{field: id_number, list: whitelist, action: none}}
+        - {{field: phone, list: whitelist, action: none}}
   - rules:
       name: knockouts
       rules:

@@ -40,7 +40,7 @@ def test_application_is_decided_stored_and_explained(
     d = live.client.get(
         f"/v1/decisions/{body['decision_id']}", headers=live.as_("read-only")
     ).json()
-    assert d["trace"] == ["knockouts", "offer"]
+    assert d["trace"] == ["service_lists", "knockouts", "offer"]
     assert d["strategy"] == "service_test"
     assert d["final_decision"] == "approve"
     assert d["review"] is None
@@ -249,6 +249,28 @@ def test_lists_hash_identifiers_and_change_decisions(
         "/v1/lists/blacklist/remove", json={"field": "phone", "values": [phone]}, headers=h
     )
     assert post_app(live, good_application).json()["decision"] == "approve"
+
+
+def test_lists_screen_only_where_the_active_strategy_names_them(
+    live: Api, strategy_yaml: str, good_application: dict[str, Any]
+) -> None:
+    """A list added through the API applies at the next decision of a strategy that checks it,
+    and to no decision of one that does not (lists are a strategy step, issue 13)."""
+    analyst, admin = live.as_("analyst"), live.as_("admin")
+    body = {"field": "id_number", "values": [good_application["id_number"]]}
+    live.client.post("/v1/lists/greylist/entries", json=body, headers=analyst)
+    referred = post_app(live, good_application).json()
+    assert (referred["decision"], referred["reasons"]) == ("refer", ["LIST_GREYLIST_ID_NUMBER"])
+    head, rest = strategy_yaml.split("lists:\n", 1)  # the same strategy without its lists
+    unlisted = head + "flow:\n  - rules:" + rest.split("  - rules:", 1)[1]
+    unlisted = unlisted.replace('version: "1"', 'version: "no-lists"')
+    r = live.client.post("/v1/strategies", json={"source": unlisted, "activate": True},
+                         headers=admin)  # fmt: skip
+    assert r.status_code == 201, r.text
+    plain = post_app(live, {**good_application, "application_id": "A2"}).json()
+    assert (plain["version"], plain["decision"], plain["reasons"]) == ("no-lists", "approve", [])
+    got = live.client.get(f"/v1/decisions/{plain['decision_id']}", headers=analyst).json()
+    assert got["list_hits"] == []
 
 
 def test_review_queue_and_override(live: Api, good_application: dict[str, Any]) -> None:

@@ -224,15 +224,18 @@ def test_resume_redoes_a_part_that_is_not_its_chunk(
 def test_batch_with_lists_decides_like_the_online_service(
     files: tuple[Path, Path], tmp_path: Path
 ) -> None:
-    """The hashed lists make the same decisions, limits and reason codes online and in batch."""
-    from creditfactory.batch import ListScreen
+    """The hashed lists make the same decisions, limits and reason codes online and in batch:
+    the strategy's lists step looks them up in the store's lists (online through the factory's
+    cache, in batch through one read of them)."""
     from creditfactory.decision import InputError
     from creditfactory.factory import Decide, Factory, FactoryConfig
+    from creditfactory.fraud import Lookups
     from creditfactory.store import (
         Store,
         activate,
         add_list_entries,
         add_strategy,
+        stored_lists,
     )
 
     apps_path, strategy_path = files
@@ -272,9 +275,10 @@ def test_batch_with_lists_decides_like_the_online_service(
         d = out.decision
         online[row["application_id"]] = (d.decision, d.limit, d.apr, d.term, d.reasons,
                                           sorted(d.list_hits))  # fmt: skip
-    screen = ListScreen.from_store(store, secret)
+    with store.sessions() as session:
+        lookups = Lookups({"list": stored_lists(session, secret)})
     decide_file(Strategy.load(strategy_path), small, tmp_path / "out.parquet", chunk_size=70,
-                lists=screen)  # fmt: skip
+                lookups=lookups)  # fmt: skip
     batch = pl.read_parquet(tmp_path / "out.parquet")
     compared = flagged_alone = listed_invalid = 0
     black = set(phones[0:300:7]) | set(ids[0:300:11])

@@ -24,6 +24,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from creditfactory.exceptions import ConfigError, DataError
+from creditfactory.fraud import Provider
 
 MANIFEST_VERSION = 1
 Progress = Callable[[int, int, int, int], None]  # chunks done, chunks, rows done, rows
@@ -77,7 +78,7 @@ def decide_file(
     restart: bool = False,
     progress: Progress | None = None,
     recorder: Any = None,
-    lists: Any = None,
+    lookups: Provider | None = None,
 ) -> BatchReport:
     """Decide every row of a Parquet file with ``strategy.decide_batch``, resumably.
 
@@ -96,9 +97,11 @@ def decide_file(
         Discard the chunks of an earlier, interrupted run instead of resuming it.
     progress : callable, optional
         ``progress(chunks_done, chunks, rows_done, rows)`` after each chunk (and once at start).
-    lists : ListScreen, optional
-        The service's hashed lists, applied to every row with the online service's rule (so
-        a batch and the API decide an application alike); part of the manifest.
+    lookups : Provider, optional
+        What the strategy's provided lists are looked up in (:mod:`creditfactory.fraud`): the
+        service's lists (:func:`creditfactory.store.stored_lists`) or a file's, so a batch and
+        the API decide an application alike; its fingerprint is part of the manifest. Without
+        it, provided lists are empty.
     recorder : LedgerRecorder, optional
         Records each chunk (SHA-256 of its part, decision counts) and the finished file in the
         audit ledger of a store.
@@ -129,7 +132,7 @@ def decide_file(
         "strategy": strategy_id or f"{strategy.name}@{strategy.version}",
         "chunk_size": chunk_size,
         "chunks": chunks,
-        "lists": None if lists is None else lists.fingerprint(),
+        "lookups": None if lookups is None else lookups.fingerprint(),
     }
     work = parts_dir(out)
     if restart and work.exists():
@@ -152,9 +155,11 @@ def decide_file(
             continue
         offset = i * chunk_size
         frame = _read_chunk(scan, src, i, offset, min(chunk_size, n - offset))
-        result = strategy.decide_batch(frame)
-        if lists is not None:
-            result = lists.apply(frame, result)
+        result = (
+            strategy.decide_batch(frame)
+            if lookups is None
+            else strategy.decide_batch(frame, lookups=lookups)
+        )
         result = result.with_columns(
             pl.int_range(offset, offset + frame.height, dtype=pl.Int64).alias("row")
         )

@@ -33,37 +33,69 @@ def decide(
     lists: Annotated[
         bool,
         typer.Option(
-            help="apply that store's hashed lists like the service (CREDITFACTORY_LIST_SECRET)"
+            help="look the strategy's provided lists up in that store's hashed lists, as the "
+            "service does (CREDITFACTORY_LIST_SECRET)"
         ),
     ] = False,
+    lists_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="look the strategy's provided lists up in this file (CSV or Parquet: list, "
+            "field, value or value_hash)",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
-    """Decide every application in a Parquet file; killed and rerun, it resumes."""
+    """Decide every application in a Parquet file; killed and rerun, it resumes.
+
+    A strategy's provided lists (``provided: true``) are looked up in the store's lists
+    (``--lists``) or a file's (``--lists-file``); with neither they are empty.
+    """
     from pydantic import ValidationError
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
     from rich.table import Table
 
-    from creditfactory.batch import LedgerRecorder, ListScreen, decide_file
+    from creditfactory.batch import LedgerRecorder, decide_file
     from creditfactory.decision import Strategy
+    from creditfactory.fraud import HashedLists, Lookups
     from creditfactory.settings import Settings
-    from creditfactory.store import Store
+    from creditfactory.store import Store, stored_lists
+
+    def list_secret(what: str) -> str | None:
+        try:
+            secret = Settings().list_secret
+        except ValidationError as exc:
+            fail(f"invalid CREDITFACTORY_* settings: {exc}")
+        if secret is None and what:
+            fail(f"{what} needs CREDITFACTORY_LIST_SECRET (the key the lists use)")
+        return None if secret is None else secret.get_secret_value()
 
     try:
-        recorder = screen = None
+        recorder = lookups = None
+        if lists and lists_file is not None:
+            fail("--lists and --lists-file: give one source of lists")
         if database_url is not None:
             store = Store(database_url)
             store.migrate()
             recorder = LedgerRecorder(store, anchorer=_anchorer(store))
             if lists:
-                try:
-                    secret = Settings().list_secret
-                except ValidationError as exc:
-                    fail(f"invalid CREDITFACTORY_* settings: {exc}")
-                if secret is None:
-                    fail("--lists needs CREDITFACTORY_LIST_SECRET (the key the lists use)")
-                screen = ListScreen.from_store(store, secret.get_secret_value())
+                secret = list_secret("--lists")
+                assert secret is not None
+                with store.sessions() as session:
+                    lookups = Lookups({"list": stored_lists(session, secret)})
         elif lists:
             fail("--lists needs --database-url (the store holding the lists)")
+        if lists_file is not None:  # clear values need no secret; hashed ones the one they used
+            secret = list_secret("") or ""
+            lookups = Lookups({"list": HashedLists.from_file(lists_file, secret)})
         compiled = Strategy.load(strategy)
+        if compiled.provided_lists and lookups is None:
+            console.print(
+                "[yellow]note:[/] the strategy's provided lists ("
+                + ", ".join(compiled.provided_lists)
+                + ") are empty: give --lists (a store's) or --lists-file"
+            )
         sha = hashlib.sha256(strategy.read_bytes()).hexdigest()
         with Progress(
             "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
@@ -76,7 +108,7 @@ def decide(
 
             report = decide_file(
                 compiled, input, out, chunk_size=chunk_size, strategy_id=sha, restart=restart,
-                progress=progress, recorder=recorder, lists=screen,
+                progress=progress, recorder=recorder, lookups=lookups,
             )  # fmt: skip
     except CreditFactoryError as exc:
         fail(str(exc))

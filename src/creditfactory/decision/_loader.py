@@ -28,6 +28,8 @@ from creditfactory.decision._steps import (
     NONE,
     REFER,
     AssignStep,
+    ListCheck,
+    ListsStep,
     ModelStep,
     Rule,
     RulesStep,
@@ -38,6 +40,7 @@ from creditfactory.decision._steps import (
 from creditfactory.decision._table import Dim, Lookup, TableError, build_cells, parse_cell
 from creditfactory.decision._yaml import LDict, LList
 from creditfactory.exceptions import ArtefactError, CreditFactoryError, StrategyError
+from creditfactory.fraud import list_feature
 
 OUTPUT_TYPES = {"limit": Type("float", True), "apr": Type("float", True), "term": Type("int", True)}
 RESERVED = frozenset({"decision", "reasons", "trace", "error", "strategy", "version"})
@@ -79,6 +82,8 @@ class Compiled:
     scope: dict[str, Type] = field(default_factory=dict)
     text: str = ""
     unseen: str = "missing"  # the policy for values a model never saw (_model_inputs)
+    # lists looked up at decision time: declared name -> the provider's list name
+    provided: dict[str, str] = field(default_factory=dict)
 
 
 class Ctx:
@@ -87,6 +92,7 @@ class Ctx:
         self.scope: dict[str, Type] = {}
         self.inputs: set[str] = set()
         self.lists: dict[str, NamedList] = {}
+        self.provided: dict[str, str] = {}  # provided list -> the provider's list name
         self.constants: dict[str, Any] = {}
         self.models: dict[str, Any] = {}
         self.variables: dict[str, Type] = dict(OUTPUT_TYPES)
@@ -226,6 +232,11 @@ def _compile(
         ctx.constants[pname] = raw
     _lists(ctx, _mapping(ctx, doc.get("lists") or LDict(), doc.line_of("lists"), "lists"), files)
     for lname, values in (lists or {}).items():  # lists supplied at load time replace the file's
+        if lname in ctx.provided:
+            raise StrategyError(
+                f"{source}: list {lname!r} is provided at decision time (give "
+                "its entries to the look-up provider, not to the strategy)"
+            )
         if lname not in ctx.lists:
             raise StrategyError(f"{source}: list {lname!r} is not declared under lists")
         items = frozenset(values)
@@ -259,6 +270,7 @@ def _compile(
         outputs=outputs,
         scope=dict(ctx.scope),
         unseen=ctx.unseen,
+        provided=dict(ctx.provided),
     )
 
 
@@ -301,7 +313,26 @@ def _lists(ctx: Ctx, lists: LDict, files: FileAccess) -> None:
         line = lists.line_of(name)
         ctx.name(name, line, "lists")
         raw = _mapping(ctx, raw, line, f"list {name!r}")
-        _keys(ctx, raw, {"values", "file", "type", "description"}, set(), f"list {name!r}")
+        _keys(ctx, raw, {"values", "file", "type", "description", "provided"}, set(),
+              f"list {name!r}")  # fmt: skip
+        if "provided" in raw:  # looked up when deciding: true (same name) or the provider's name
+            given = raw["provided"]
+            if given is True:
+                given = name
+            if not isinstance(given, str) or not given.isidentifier():
+                raise ctx.err(
+                    raw.line_of("provided"),
+                    f"list {name!r}: provided must be true "
+                    "or the name of a list in the provider (blacklist ...)",
+                )
+            if set(raw) - {"provided", "description"}:
+                raise ctx.err(
+                    raw.line_of("provided"),
+                    f"list {name!r}: a provided list has no "
+                    "values, file or type (its entries come from the provider)",
+                )
+            ctx.provided[name] = given
+            continue
         kind = raw.get("type", "str")
         if kind not in KINDS:
             raise ctx.err(raw.line_of("type"), f"list {name!r}: type must be one of {KINDS}")
@@ -457,7 +488,7 @@ def _reason(ctx: Ctx, raw: LDict, what: str) -> str:
 
 def _list_checks(ctx: Ctx, cfg: LDict, name: str) -> Step:
     _keys(ctx, cfg, {"name", "checks", "description"}, {"checks"}, f"lists {name!r}")
-    rules = []
+    checks = []
     seq = _seq(ctx, cfg["checks"], cfg.line_of("checks"), f"lists {name!r}")
     for i, raw in enumerate(seq):
         line = seq.item_lines[i]
@@ -465,24 +496,33 @@ def _list_checks(ctx: Ctx, cfg: LDict, name: str) -> Step:
         _keys(ctx, raw, {"field", "list", "action", "reason", "bind"}, {"field", "list", "action"},
               "list check")  # fmt: skip
         fld, lst, action = raw["field"], raw["list"], raw["action"]
-        if not isinstance(lst, str) or lst not in ctx.lists:
-            raise ctx.err(
-                raw.line_of("list"), f"unknown list {brief(lst)} (known: {sorted(ctx.lists)})"
-            )
+        if not isinstance(lst, str) or (lst not in ctx.lists and lst not in ctx.provided):
+            known = sorted([*ctx.lists, *ctx.provided])
+            raise ctx.err(raw.line_of("list"), f"unknown list {brief(lst)} (known: {known})")
         if action not in (DECLINE, REFER, NONE):
             raise ctx.err(
                 raw.line_of("action"), "list check: action must be decline, refer or none"
             )
         if action != NONE and "reason" not in raw:
             raise ctx.err(line, "list check: a decline or refer check needs a reason")
-        expr = ctx.expr(f"{ctx.name(fld, line, 'field')} in {lst}", raw.line_of("field"),
-                        f"check of {fld!r} in {lst!r}")  # fmt: skip
+        fld = ctx.name(fld, line, "field")
         bind = raw.get("bind")
         reason = _reason(ctx, raw, f"check of {fld!r} in {lst!r}") if "reason" in raw else None
-        rules.append(Rule(f"{fld} in {lst}", expr, action, reason, bind, line))
+        check = ListCheck(f"{fld} in {lst}", action, reason, bind, line)
+        if lst in ctx.provided:  # an identifier of the application, hashed by the provider
+            t = ctx.scope.get(fld)
+            if fld not in ctx.inputs or t is None or t.kind not in ("str", "int"):
+                raise ctx.err(raw.line_of("field"), f"check of {fld!r} in {lst!r}: a provided "
+                              "list checks a str or int input")  # fmt: skip
+            real = ctx.provided[lst]
+            check.feature, check.hit = list_feature(real, fld), f"{real}:{fld}"
+        else:
+            check.expr = ctx.expr(f"{fld} in {lst}", raw.line_of("field"),
+                                  f"check of {fld!r} in {lst!r}")  # fmt: skip
+        checks.append(check)
         if bind is not None:
             ctx.define(bind, Type("bool"), raw.line_of("bind"))
-    return RulesStep(name, cfg.line, rules, kind="lists")
+    return ListsStep(name, cfg.line, checks)
 
 
 def _model(ctx: Ctx, cfg: LDict, name: str) -> Step:

@@ -32,6 +32,7 @@ import polars as pl
 
 from creditfactory.decision._model_inputs import unseen_counts
 from creditfactory.exceptions import DataError
+from creditfactory.fraud import Provider
 from creditfactory.pricing import DEFAULT_ECONOMICS, MAX_APR, LoanEconomics, loan_value
 
 if TYPE_CHECKING:
@@ -98,9 +99,10 @@ def _book(
     refer_as: str,
     arm_of: str | None = None,
     unseen: dict[str, dict[str, int]] | None = None,
+    lookups: Provider | None = None,
 ) -> tuple[pl.DataFrame, str]:
     pd_var = strategy.pd_variable
-    out = strategy._batch(apps, extra=[pd_var] if pd_var else [])
+    out = strategy._batch(apps, extra=[pd_var] if pd_var else [], lookups=lookups)
     if unseen is not None:
         unseen[strategy.name] = unseen_counts(out["trace"])
     ok = ("approve", "refer") if refer_as == "approve" else ("approve",)
@@ -265,9 +267,11 @@ def simulate_strategy(
     segment: str = "channel",
     refer_as: str = "decline",
     economics: LoanEconomics = DEFAULT_ECONOMICS,
+    lookups: Provider | None = None,
 ) -> SimulationReport:
     """Run ``strategy`` (and ``against``, or else the history's incumbent policy) over history,
-    valuing every approved loan with the lifetime model under ``economics``."""
+    valuing every approved loan with the lifetime model under ``economics``; ``lookups``
+    answers both strategies' provided lists (:meth:`Strategy.decide`)."""
     if refer_as not in ("decline", "approve"):
         raise DataError(f"refer_as: 'decline' or 'approve', not {refer_as!r}")
     apps, incumbent = _history(history)
@@ -286,7 +290,7 @@ def simulate_strategy(
     else:
         known = pl.Series([True] * apps.height)  # outside the simulator, all outcomes are seen
     unseen: dict[str, dict[str, int]] = {}
-    book, name = _book(strategy, apps, refer_as, arm_of, unseen)
+    book, name = _book(strategy, apps, refer_as, arm_of, unseen, lookups)
     if arm_of is not None:  # both strategies are compared on this strategy's arms
         apps = apps.with_columns(book["arm"].alias(segment))
         book = book.drop("arm")
@@ -294,7 +298,7 @@ def simulate_strategy(
     parts = [_summarise(mine, name)]
     other_name, swap = None, None
     if against is not None:
-        other, other_name = _book(against, apps, refer_as, None, unseen)
+        other, other_name = _book(against, apps, refer_as, None, unseen, lookups)
     elif incumbent is not None:
         other, other_name = _incumbent_book(apps, incumbent), "incumbent"
     if other_name is not None:

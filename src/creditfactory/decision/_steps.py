@@ -7,6 +7,9 @@ Flow semantics (the same in both modes):
 - ``rules``/``lists``: every rule of the step is evaluated; a rule *fires* when its expression is
   true (null does not fire); fired rules add their reason codes in order; a fired ``decline``
   rule ends the flow after the step; a fired ``refer`` rule marks the application for review;
+  a ``lists`` check of a *provided* list (``provided: true``) asks the run's look-up provider
+  (:class:`creditfactory.fraud.Provider`) instead of evaluating an expression, and its hits
+  are recorded as ``list:field`` in ``list_hits`` whatever its action;
 - ``model`` binds score and probability; its reason codes are added after the strategy's own
   when the final decision is not ``approve``;
 - ``table`` binds its outputs; a ``decision`` output of ``decline`` ends the flow, ``refer``
@@ -16,7 +19,7 @@ Flow semantics (the same in both modes):
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +33,8 @@ from creditfactory.decision._inputs import InputError
 from creditfactory.decision._model_inputs import UNSEEN_REASON, unseen_entry, unseen_problem
 from creditfactory.decision._models import DecisionModel
 from creditfactory.decision._table import Lookup
+from creditfactory.exceptions import ConfigError
+from creditfactory.fraud import Provider
 
 DECLINE, REFER, NONE = "decline", "refer", "none"
 PL_DTYPES: dict[str, type[pl.DataType]] = {
@@ -41,11 +46,13 @@ PL_DTYPES: dict[str, type[pl.DataType]] = {
 
 
 class Run:
-    """The state of one online decision."""
+    """The state of one online decision; ``lookups`` answers the provided lists' checks."""
 
-    __slots__ = ("model_reasons", "reasons", "refer", "stop", "trace")
+    __slots__ = ("hits", "lookups", "model_reasons", "reasons", "refer", "stop", "trace")
 
-    def __init__(self) -> None:
+    def __init__(self, lookups: Provider | None = None) -> None:
+        self.lookups = lookups
+        self.hits: list[str] = []  # provided lists hit, "list:field"
         self.stop = False
         self.refer = False
         self.reasons: list[str] = []
@@ -69,6 +76,8 @@ class BatchPlan:
     reasons: list[tuple[str, str | pl.Expr]] = field(default_factory=list)
     model_reasons: list[tuple[str, Any, list[pl.Expr], int]] = field(default_factory=list)
     trace: list[tuple[str, str]] = field(default_factory=list)
+    hits: list[tuple[str, str]] = field(default_factory=list)  # (flag column, "list:field")
+    lookups: Provider | None = None
     n: int = 0
 
     def new(self, prefix: str) -> str:
@@ -120,14 +129,20 @@ class Rule:
     bind: str | None = None
     line: int = 0
 
+    @property
+    def text(self) -> str:
+        """The rule's condition as written."""
+        return self.expr.text
+
 
 class RulesStep(Step):
-    """Knock-out and refer rules (``rules``) or list look-ups (``lists``)."""
+    """Knock-out and refer rules (``rules``)."""
 
-    def __init__(self, name: str, line: int, rules: list[Rule], kind: str = "rules"):
+    kind = "rules"
+
+    def __init__(self, name: str, line: int, rules: list[Rule]):
         super().__init__(name, line)
         self.rules = rules
-        self.kind = kind
 
     def online(self) -> OnlineStep:
         name = self.name
@@ -199,6 +214,140 @@ class RulesStep(Step):
             what = r.expr.text if r.name == r.expr.text else f"{r.name}: {r.expr.text}"
             kids.append(f"{what} -> {act}{code}")
         return f"{self.kind} {self.name}", kids
+
+
+@dataclass
+class ListCheck:
+    """One check of a ``lists`` step: is ``field`` on ``list``? A list held in the strategy is
+    an expression (``expr``); a provided list is a look-up ``feature``
+    (``list:<list>:<field>``), recorded as ``hit`` (``list:field``) when it is on it."""
+
+    name: str
+    action: str
+    reason: str | None
+    bind: str | None
+    line: int
+    expr: Expression | None = None
+    feature: str | None = None
+    hit: str = ""
+
+    @property
+    def text(self) -> str:
+        return self.name
+
+
+class ListsStep(Step):
+    """List checks (``lists``): lists of the strategy, or looked up through the provider."""
+
+    kind = "lists"
+
+    def __init__(self, name: str, line: int, checks: list[ListCheck]):
+        super().__init__(name, line)
+        self.checks = checks
+        self.features = tuple(dict.fromkeys(c.feature for c in checks if c.feature is not None))
+
+    def online(self) -> OnlineStep:
+        name, features = self.name, self.features
+        entries = [
+            (None if c.expr is None else c.expr.fn, c.feature, c.hit, c.action, str(c.reason),
+             c.bind)
+            for c in self.checks
+        ]  # fmt: skip
+
+        def look(env: dict[str, Any], run: Run) -> Mapping[str, Any]:
+            if run.lookups is None:
+                raise ConfigError(f"lists step {name!r}: no look-up provider given")
+            return run.lookups.row(features, env)
+
+        def screen(env: dict[str, Any], run: Run, found: Mapping[str, Any]) -> None:
+            run.trace.append(name)
+            declined = False
+            for fn, feature, hit_name, action, reason, bind in entries:
+                if fn is not None:
+                    hit = fn(env) is True
+                else:
+                    hit = found[feature] is True  # type: ignore[index]
+                    if hit:
+                        run.hits.append(hit_name)
+                if bind is not None:
+                    env[bind] = hit
+                if hit and action != NONE:
+                    run.reasons.append(reason)
+                    if action == DECLINE:
+                        declined = True
+                    else:
+                        run.refer = True
+            if declined:
+                run.stop = True
+
+        if features and all(c.feature is not None and c.bind is None for c in self.checks):
+            # only provided lists, nothing bound: an application on none of them (the usual
+            # case) costs the look-up and one scan of its answers
+            def run_provided(env: dict[str, Any], run: Run) -> None:
+                found = look(env, run)
+                if True in found.values():
+                    screen(env, run, found)
+                else:
+                    run.trace.append(name)
+
+            return run_provided
+
+        def run_lists(env: dict[str, Any], run: Run) -> None:
+            screen(env, run, look(env, run) if features else {})
+
+        return run_lists
+
+    def batch(self, plan: BatchPlan, arm: pl.Expr) -> None:
+        g = plan.guard(arm)
+        plan.trace.append((g, self.name))
+        looked: dict[str, str] = {}
+        if self.features:
+            features, lookups, prefix = list(self.features), plan.lookups, plan.new("lk")
+            if lookups is None:
+                raise ConfigError(f"lists step {self.name!r}: no look-up provider given")
+            looked = {f: f"{prefix}_{i}" for i, f in enumerate(features)}
+
+            def look(df: pl.DataFrame) -> pl.DataFrame:
+                found = lookups.frame(features, df)
+                return df.hstack([found[f].alias(looked[f]) for f in features])
+
+            plan.frame(look)
+        flags, declines, refers, bound = [], [], [], []
+        for c in self.checks:
+            f = plan.new("f")
+            if c.feature is not None:
+                cond = pl.col(looked[c.feature]).fill_null(False)
+                plan.hits.append((f, c.hit))
+            else:
+                assert c.expr is not None
+                cond = c.expr.polars().fill_null(False)
+            flags.append((pl.col(g) & cond).alias(f))
+            if c.action == DECLINE:
+                declines.append(pl.col(f))
+            elif c.action == REFER:
+                refers.append(pl.col(f))
+            if c.action != NONE:
+                plan.reasons.append((f, str(c.reason)))
+            if c.bind is not None:
+                bound.append((f, c.bind))
+        plan.cols(*flags)
+        binds = [plan.assign(var, pl.col(f), g) for f, var in bound]
+        updates = []
+        if declines:
+            updates.append((pl.col("__stop") | pl.any_horizontal(declines)).alias("__stop"))
+        if refers:
+            updates.append((pl.col("__refer") | pl.any_horizontal(refers)).alias("__refer"))
+        if binds or updates:
+            plan.cols(*binds, *updates)
+
+    def outline(self) -> tuple[str, list[Any]]:
+        kids = []
+        for c in self.checks:
+            act = c.action if c.action != NONE else (f"bind {c.bind}" if c.bind else "record")
+            code = f" [{c.reason}]" if c.reason else ""
+            where = " (provided)" if c.feature is not None else ""
+            kids.append(f"{c.name}{where} -> {act}{code}")
+        return f"lists {self.name}", kids
 
 
 class ModelStep(Step):

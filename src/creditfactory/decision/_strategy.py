@@ -31,10 +31,13 @@ from creditfactory.decision._models import ModelRegistry
 from creditfactory.decision._steps import PL_DTYPES, BatchPlan, ModelStep, Run
 from creditfactory.decision._yaml import loads_yaml, read_source
 from creditfactory.exceptions import DataError, StrategyError
+from creditfactory.fraud import HashedLists, Lookups, Provider
 
 INVALID_INPUT = "INVALID_INPUT"
 INVALID_OUTPUT = "INVALID_OUTPUT"
 _FMAX = sys.float_info.max
+# without a provider, a strategy's provided lists have no entries (see Strategy.decide)
+NO_LOOKUPS = Lookups({"list": HashedLists.empty()})
 
 
 @dataclass(slots=True)
@@ -44,7 +47,8 @@ class Decision:
     ``decision`` is ``"approve"``, ``"decline"`` or ``"refer"``; ``limit``, ``apr`` and ``term``
     are null on a decline; ``reasons`` lists reason codes in the order they arose (the
     strategy's own, then the models' when the decision is not an approval); ``trace`` lists the
-    steps run; ``values`` holds the strategy's declared ``outputs``.
+    steps run; ``values`` holds the strategy's declared ``outputs``; ``list_hits`` the
+    provided lists the application is on, as ``list:field``, among those the flow checked.
     """
 
     decision: str
@@ -57,6 +61,7 @@ class Decision:
     version: str
     model_versions: dict[str, str] = field(default_factory=dict)
     values: dict[str, Any] = field(default_factory=dict)
+    list_hits: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """A plain dict (for JSON, the API and the audit ledger)."""
@@ -71,6 +76,7 @@ class Decision:
             "version": self.version,
             "model_versions": dict(self.model_versions),
             "values": dict(self.values),
+            "list_hits": list(self.list_hits),
         }
 
 
@@ -106,6 +112,8 @@ class Strategy:
         self.model_versions = {m.name: m.version for m in compiled.models.values()}
         #: what a model step does with a value its model never saw: missing, refer or reject
         self.unseen = compiled.unseen
+        # the provider's lists the strategy looks up when deciding (``provided:``)
+        self.provided_lists: list[str] = sorted(set(compiled.provided.values()))
         self._steps = [s.online() for s in compiled.steps]
         self._init = dict.fromkeys(compiled.variables)
         self._value_names = list(compiled.outputs)
@@ -173,8 +181,12 @@ class Strategy:
         return cls(compiled)
 
     # ------------------------------------------------------------------ online
-    def decide(self, application: Mapping[str, Any]) -> Decision:
+    def decide(self, application: Mapping[str, Any], lookups: Provider | None = None) -> Decision:
         """Decide one application.
+
+        ``lookups`` answers the checks of provided lists (the service passes its store's lists,
+        batch and simulation a file's or a frame's: :mod:`creditfactory.fraud`); without it
+        every provided list is empty.
 
         Raises
         ------
@@ -186,7 +198,7 @@ class Strategy:
         """
         env = self._init.copy()
         validate_row(self.inputs, application, env, self._fast)
-        run = Run()
+        run = Run(NO_LOOKUPS if lookups is None else lookups)
         for step in self._steps:
             step(env, run)
             if run.stop:
@@ -195,7 +207,7 @@ class Strategy:
             return Decision(
                 "decline", None, None, None, run.reasons + run.model_codes(), run.trace,
                 self.name, self.version, self.model_versions,
-                {k: env[k] for k in self._value_names},
+                {k: env[k] for k in self._value_names}, run.hits,
             )  # fmt: skip
         decision = "refer" if run.refer else "approve"
         reasons = run.reasons + run.model_codes() if run.refer else run.reasons
@@ -214,15 +226,17 @@ class Strategy:
         return Decision(
             decision, limit, apr, term, reasons, run.trace,
             self.name, self.version, self.model_versions,
-            {k: env[k] for k in self._value_names},
+            {k: env[k] for k in self._value_names}, run.hits,
         )  # fmt: skip
 
     # ------------------------------------------------------------------ batch
-    def decide_batch(self, frame: Any) -> Any:
+    def decide_batch(self, frame: Any, lookups: Provider | None = None) -> Any:
         """Decide every row of a frame (Polars or pandas), vectorised; one output row per input.
 
-        Columns: the ``key`` input (when declared), ``decision``, ``limit``, ``apr``, ``term``,
-        ``reasons`` (list of codes), ``trace`` (list of steps), ``error`` (null, or the input
+        ``lookups`` answers the provided lists' checks, as in :meth:`decide`. Columns: the
+        ``key`` input (when declared), ``decision``, ``limit``, ``apr``, ``term``, ``reasons``
+        (list of codes), ``trace`` (list of steps), ``list_hits`` (only when the strategy has
+        provided lists: ``list:field`` of each hit), ``error`` (null, or the input
         problems of a row, which is then ``refer`` with reason ``INVALID_INPUT``), the declared
         ``outputs``, ``strategy`` and ``version``. Returns the same kind of frame it was given.
         """
@@ -234,7 +248,7 @@ class Strategy:
                 frame = pl.from_pandas(frame)
             except Exception as exc:  # pragma: no cover - pyarrow conversion failure
                 raise DataError(f"cannot convert the frame to Polars: {exc}") from exc
-        out = self._batch(frame)
+        out = self._batch(frame, lookups=lookups)
         return out.to_pandas() if is_pandas else out
 
     def iter_steps(self) -> list[Any]:
@@ -261,7 +275,8 @@ class Strategy:
         return None
 
     def simulate(self, history: Any, against: Strategy | None = None, **options: Any) -> Any:
-        """Back-test on history with known outcomes; see :func:`simulate_strategy`.
+        """Back-test on history with known outcomes; see :func:`simulate_strategy` (its
+        ``lookups`` answers the provided lists, as in :meth:`decide`).
 
         ``history`` is a simulated ``Portfolio`` (true and lender-observed figures; the
         incumbent policy is the comparison when ``against`` is None) or a frame of applications
@@ -271,9 +286,12 @@ class Strategy:
 
         return simulate_strategy(self, history, against, **options)
 
-    def _batch(self, frame: pl.DataFrame, extra: list[str] | None = None) -> pl.DataFrame:
+    def _batch(
+        self, frame: pl.DataFrame, extra: list[str] | None = None, lookups: Provider | None = None
+    ) -> pl.DataFrame:
         valid, error = validate_frame(self.inputs, frame)
         plan = BatchPlan({v: PL_DTYPES[t.kind] for v, t in self._c.variables.items()})
+        plan.lookups = NO_LOOKUPS if lookups is None else lookups
         for step in self._c.steps:
             step.batch(plan, pl.lit(True))
         init = [pl.lit(None, dtype=plan.dtypes[v]).alias(v) for v in self._c.variables]
@@ -312,6 +330,7 @@ class Strategy:
                     )
                 ).to_series()
         trace = lists_by_pattern(df, list(plan.trace), "trace")
+        hits = [] if not plan.hits else [pl.lit(lists_by_pattern(df, list(plan.hits), "list_hits"))]
         kept = ~stop & ~err & ~pl.col("__bad")
         cols = [] if self._c.key is None else [pl.col(self._c.key)]
         cols += [
@@ -321,6 +340,7 @@ class Strategy:
             pl.when(kept).then(pl.col("term")).alias("term"),
             pl.lit(reasons).alias("reasons"),
             pl.lit(trace).alias("trace"),
+            *[h.alias("list_hits") for h in hits],
             pl.col("error"),
             *[pl.col(v) for v in dict.fromkeys([*self.outputs, *extra]) if v != self._c.key],
             pl.lit(self.name).alias("strategy"),
@@ -354,9 +374,9 @@ class Strategy:
         texts: dict[str, str] = {}
         for step in self.iter_steps():
             if step.kind in ("rules", "lists"):
-                for r in step.rules:
+                for r in step.rules if step.kind == "rules" else step.checks:
                     if r.reason:
-                        what = r.expr.text if r.name == r.expr.text else f"{r.name}: {r.expr.text}"
+                        what = r.text if r.name == r.text else f"{r.name}: {r.text}"
                         texts.setdefault(r.reason, f"{step.name}: {what}")
             elif step.kind == "table":
                 for row, shown, line in zip(step.rows, step.shown, step.lines, strict=True):
@@ -397,11 +417,15 @@ class Strategy:
             for s in self.inputs
         ]
         kids: list[Any] = [(f"inputs ({len(inputs)})", inputs)]
-        if self._c.lists:
+        if self._c.lists or self._c.provided:
             kids.append(
                 (
                     "lists",
-                    [f"{k}: {len(v.values)} {v.kind} items" for k, v in self._c.lists.items()],
+                    [f"{k}: {len(v.values)} {v.kind} items" for k, v in self._c.lists.items()]
+                    + [
+                        f"{k}: provided ({v}, looked up when deciding)"
+                        for k, v in self._c.provided.items()
+                    ],
                 )
             )
         if self._c.constants:

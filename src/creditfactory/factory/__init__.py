@@ -1,4 +1,5 @@
-"""The credit factory's unit of work: decide → screen → persist → chain, one path for every mode.
+"""The credit factory's unit of work: decide (lists screened inside the strategy) → persist → chain,
+one path for every mode.
 
 :class:`Factory` takes a batch of applications (:class:`Decide` messages) and gives one outcome
 per application; :meth:`Factory.handle` is the loop body, run on a thread fed by a queue
@@ -38,7 +39,6 @@ from creditfactory.factory._outcome import (
     answer,
 )
 from creditfactory.factory._payload import canonical_payload, json_payload
-from creditfactory.factory._screen import apply_lists, list_codes
 from creditfactory.factory._unit import Factory, find_replay
 
 __all__ = [
@@ -65,11 +65,9 @@ __all__ = [
     "ReviewPublic",
     "Start",
     "answer",
-    "apply_lists",
     "canonical_payload",
     "find_replay",
     "json_payload",
-    "list_codes",
     "parse_body",
     "repeated_key_errors",
     "strict_loads",

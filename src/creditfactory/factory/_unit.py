@@ -1,8 +1,9 @@
-"""The credit factory's unit of work: decide → screen → persist → chain, a batch at a time.
+"""The credit factory's unit of work: decide (and screen) → persist → chain, a batch at a time.
 
 :meth:`Factory.decide` takes a batch of applications and gives back one outcome (or error) per
-application, in order: each is parsed, decided by the active strategy, screened against the
-service's hashed lists and turned into rows; the batch's rows are written and chained into the
+application, in order: each is parsed, decided by the active strategy (whose ``lists`` steps
+look the service's hashed lists up through the factory's provider, :class:`ListCache`) and
+turned into rows; the batch's rows are written and chained into the
 ledger in one transaction by the group-commit writer. :meth:`Factory.handle` is the loop body
 both modes run: in process on the factory's thread (:class:`~creditfactory.factory.InProcess`),
 or in an engine process (:mod:`creditfactory.factory._engine`); it takes the messages that have
@@ -41,7 +42,7 @@ from creditfactory.factory._messages import (
 )
 from creditfactory.factory._outcome import Outcome, answer
 from creditfactory.factory._payload import CANONICAL, canonical_payload, failed, own_fault
-from creditfactory.factory._screen import apply_lists
+from creditfactory.fraud import HashedLists, Lookups
 from creditfactory.store import (
     Application,
     ConflictError,
@@ -67,7 +68,7 @@ _UNANSWERED = (
 
 
 class Factory:
-    """Decide, screen, store and chain applications against the active strategy.
+    """Decide (the strategy screens against the lists), store and chain applications.
 
     Parameters
     ----------
@@ -95,6 +96,9 @@ class Factory:
         self._compiled: dict[int, Strategy] = {}
         self._active: tuple[float, int, Strategy] | None = None  # (checked at, id, strategy)
         self._lists = None if not config.list_secret else ListCache(config.list_secret)
+        # what the strategy's lists steps look up (no list secret: no list can hold an entry)
+        source = HashedLists.empty() if self._lists is None else self._lists
+        self.lookups = Lookups({"list": source})
         self._texts: dict[tuple[Any, ...], str] = {}
 
     # ----------------------------------------------------------------------- the loop body
@@ -239,9 +243,8 @@ class Factory:
                 self._lists.check(session, self._lists.generation())
         assert self._active is not None
         _, row_id, strategy = self._active
-        result = strategy.decide(payload)
-        hits = [] if self._lists is None else self._lists.hits(payload)
-        return self._pending(payload, text, request_sha, r, row_id, result, hits)
+        result = strategy.decide(payload, self.lookups)
+        return self._pending(payload, text, request_sha, r, row_id, result)
 
     # ----------------------------------------------------------------------- caches
     def strategy(self, session: Session) -> tuple[Any, Strategy]:
@@ -318,17 +321,10 @@ class Factory:
 
     def _pending(
         self, payload: dict[str, Any], text: str, request_sha: str, r: Decide, strategy_id: int,
-        result: Decision, hits: list[tuple[str, str]],
+        result: Decision,
     ) -> Pending:  # fmt: skip
-        if hits:
-            decided = apply_lists(result, hits)
-            decision_, limit, apr, term = (
-                decided["decision"], decided["limit"], decided["apr"], decided["term"],
-            )  # fmt: skip
-            reasons = decided["reasons"]
-        else:  # the common case, without the copy
-            decision_, limit, apr, term = result.decision, result.limit, result.apr, result.term
-            reasons = list(result.reasons)
+        decision_, limit, apr, term = result.decision, result.limit, result.apr, result.term
+        reasons = list(result.reasons)
         external = payload.get("application_id")
         when = now()
         pii = self.pii
@@ -355,7 +351,7 @@ class Factory:
             "strategy_id": strategy_id, "strategy": result.strategy,
             "version": str(result.version), "decision": decision_, "limit": limit, "apr": apr,
             "term": term, "reasons": reasons, "trace": trace, "model_versions": versions,
-            "values": values, "list_hits": [f"{n}:{f}" for n, f in hits], "decided_at": when,
+            "values": values, "list_hits": list(result.list_hits), "decided_at": when,
         }  # fmt: skip
         review = None
         if decision_ == "refer":

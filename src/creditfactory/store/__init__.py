@@ -4,6 +4,7 @@ group-commit writer (:class:`Writer`, a back-end per database) the credit factor
 SQLite by default, PostgreSQL through a URL (``CREDITFACTORY_DATABASE_URL`` in the service).
 """
 
+from creditfactory.fraud import hash_identifier
 from creditfactory.store._anchoring import Anchorer
 from creditfactory.store._db import DEFAULT_URL, Store, current_revision, make_engine, migrate
 from creditfactory.store._errors import AuthError, ConflictError, NotFoundError, unavailable
@@ -40,8 +41,6 @@ from creditfactory.store._repo import (
     count_keys,
     create_key,
     get_strategy,
-    hash_identifier,
-    list_index,
     list_models,
     list_strategies,
     list_summary,
@@ -50,6 +49,7 @@ from creditfactory.store._repo import (
     remove_list_entries,
     revoke_key,
     rollback,
+    stored_lists,
 )
 from creditfactory.store._reviews import (
     OUTCOMES,
@@ -124,7 +124,6 @@ __all__ = [
     "get_strategy",
     "hash_identifier",
     "ledger_head",
-    "list_index",
     "list_models",
     "list_strategies",
     "list_summary",
@@ -141,6 +140,7 @@ __all__ = [
     "reviews",
     "revoke_key",
     "rollback",
+    "stored_lists",
     "unavailable",
     "verify",
 ]

@@ -1,5 +1,6 @@
-"""The service's hashed lists in memory, one copy per list version: screening an application is an
-HMAC and a dict look-up per listed field, never a query.
+"""The service's hashed lists in memory, one copy per list version: the store back-end of the
+``list`` look-ups (:mod:`creditfactory.fraud`). Screening an application is an HMAC and a set
+look-up per listed field, never a query.
 
 The version is what changes whenever an entry is added or removed: the count, the highest id and
 the newest ``added_at`` of ``list_entries`` (an addition is the newest entry; SQLite may give a
@@ -12,16 +13,16 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+import polars as pl
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from creditfactory.store._repo import LIST_NAMES, hash_identifier
+from creditfactory.fraud import HashedLists
+from creditfactory.store._repo import stored_lists
 from creditfactory.store._tables import ListEntry
-
-Index = dict[str, dict[str, tuple[str, ...]]]  # field -> value hash -> list names
 
 
 class ListCache:
@@ -34,8 +35,8 @@ class ListCache:
 
     def __init__(self, secret: str):
         self.secret = secret
-        # (checked at, version, index); checked at -inf: check at the next chance
-        self._state: tuple[float, Any, Index] | None = None
+        # (checked at, version, lists); checked at -inf: check at the next chance
+        self._state: tuple[float, Any, HashedLists] | None = None
         self._generation = 0  # expire() counts; a check begun before one stays stale
 
     @property
@@ -58,7 +59,10 @@ class ListCache:
         result counts as stale (it may predate the change that expired it)."""
         version = _version(session)
         state = self._state
-        index = state[2] if state is not None and state[1] == version else _index(session)
+        if state is not None and state[1] == version:
+            index = state[2]
+        else:
+            index = stored_lists(session, self.secret)
         at = time.monotonic() if generation == self._generation else -math.inf
         self._state = (at, version, index)
 
@@ -69,21 +73,26 @@ class ListCache:
         if state is not None:
             self._state = (-math.inf, state[1], state[2])
 
-    def hits(self, payload: Mapping[str, Any]) -> list[tuple[str, str]]:
-        """``(list, field)`` for each listed identifier in ``payload``, blacklist first."""
+    def lists(self) -> HashedLists:
+        """The lists as of the last check (none before the first)."""
         state = self._state
-        if state is None or not state[2]:
-            return []
-        hits: list[tuple[str, str]] = []
-        for field, hashes in state[2].items():
-            value = payload.get(field)
-            if value not in (None, ""):
-                names = hashes.get(hash_identifier(self.secret, field, value))
-                if names:
-                    hits.extend((name, field) for name in names)
-        if len(hits) > 1:
-            hits.sort(key=_hit_order)
-        return hits
+        return _EMPTY if state is None else state[2]
+
+    # the look-up source of kind "list" (creditfactory.fraud.Provider), answered by the lists
+    # as of the last check
+    kind = "list"
+
+    def row(self, names: Sequence[str], application: Mapping[str, Any]) -> dict[str, bool]:
+        """Each ``list:<list>:<field>`` feature of ``names`` for one application."""
+        return self.lists().row(names, application)
+
+    def frame(self, names: Sequence[str], applications: pl.DataFrame) -> pl.DataFrame:
+        """Each feature of ``names`` for every row of ``applications``."""
+        return self.lists().frame(names, applications)
+
+    def fingerprint(self) -> str:
+        """A digest of the entries as of the last check."""
+        return self.lists().fingerprint()
 
 
 def _version(session: Session) -> tuple[Any, ...]:
@@ -91,20 +100,4 @@ def _version(session: Session) -> tuple[Any, ...]:
     return tuple(session.execute(stmt).one())
 
 
-def _index(session: Session) -> Index:
-    """``{field: {value hash: list names}}`` of every list entry (one query)."""
-    out: Index = {}
-    shared: dict[tuple[str, ...], tuple[str, ...]] = {}  # one tuple per combination of lists
-    stmt = select(ListEntry.field, ListEntry.value_hash, ListEntry.list_name)
-    for field, value_hash, name in session.execute(stmt):
-        hashes = out.setdefault(field, {})
-        names = (*hashes.get(value_hash, ()), name)
-        hashes[value_hash] = shared.setdefault(names, names)
-    return out
-
-
-_ORDER = {n: i for i, n in enumerate(LIST_NAMES)}
-
-
-def _hit_order(hit: tuple[str, str]) -> tuple[int, str]:
-    return _ORDER.get(hit[0], 9), hit[1]
+_EMPTY = HashedLists.empty()

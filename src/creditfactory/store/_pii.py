@@ -41,7 +41,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from creditfactory.exceptions import ConfigError, DataError
-from creditfactory.store._repo import identifier_text
+from creditfactory.fraud import identifier_text
 
 DEFAULT_PII_FIELDS: tuple[str, ...] = (
     "address",

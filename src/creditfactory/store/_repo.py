@@ -8,7 +8,6 @@ caller's unit of work does). Errors come from :mod:`creditfactory.exceptions` an
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import secrets
 from collections.abc import Mapping, Sequence
@@ -22,6 +21,7 @@ from sqlalchemy.orm import Session
 from creditfactory.audit import canonical_json, digest
 from creditfactory.decision import FileAccess, ModelRegistry, PointsModel, Strategy
 from creditfactory.exceptions import ArtefactError, ConfigError, CreditFactoryError, StrategyError
+from creditfactory.fraud import HashedLists, hash_identifier
 from creditfactory.store._errors import AuthError, ConflictError, NotFoundError
 from creditfactory.store._ledger import append
 from creditfactory.store._records import vouch
@@ -304,28 +304,6 @@ def rollback(
 
 
 # ---------------------------------------------------------------------------------- lists
-def hash_identifier(secret: str, field: str, value: Any) -> str:
-    """HMAC-SHA256 of an identifier, keyed by the configured secret (never stored in clear).
-
-    Examples
-    --------
-    >>> h = hash_identifier("s3cret", "phone", "13800000000")
-    >>> h == hash_identifier("s3cret", "phone", " 13800000000 "), len(h)
-    (True, 64)
-    """
-    return hmac.new(secret.encode("utf-8"), identifier_text(field, value), "sha256").hexdigest()
-
-
-def identifier_text(field: str, value: Any) -> bytes:
-    """What :func:`hash_identifier` hashes: the field name and the value trimmed and
-    lower-cased (one definition for the lists and for stored identifiers).
-
-    >>> identifier_text("phone", " 138X ")
-    b'phone\\x1f138x'
-    """
-    return f"{field}\x1f{str(value).strip().lower()}".encode()
-
-
 def _secret(secret: str | None) -> str:
     if not secret:
         raise ConfigError("list_secret: set CREDITFACTORY_LIST_SECRET to use lists")
@@ -424,34 +402,14 @@ def list_summary(session: Session) -> list[tuple[str, str, int]]:
     return [(a, b, int(c)) for a, b, c in session.execute(stmt).all()]
 
 
-def list_hits(
-    session: Session, secret: str | None, application: Mapping[str, Any]
-) -> list[tuple[str, str]]:
-    """``(list, field)`` for each listed identifier in ``application`` (blacklist first)."""
-    if not secret:
-        return []
-    fields = [
-        f
-        for f in session.execute(select(ListEntry.field).distinct()).scalars()
-        if application.get(f) not in (None, "")
-    ]
-    if not fields:
-        return []
-    hashes = {hash_identifier(secret, f, application[f]): f for f in fields}
-    rows = session.execute(
-        select(ListEntry.list_name, ListEntry.field).where(ListEntry.value_hash.in_(list(hashes)))
-    ).all()
-    order = {n: i for i, n in enumerate(LIST_NAMES)}
-    return sorted({(n, f) for n, f in rows}, key=lambda t: (order.get(t[0], 9), t[1]))
-
-
-def list_index(session: Session) -> dict[tuple[str, str], frozenset[str]]:
-    """``{(list, field): hashes}`` of every list entry (for screening a whole batch)."""
-    out: dict[tuple[str, str], set[str]] = {}
+def stored_lists(session: Session, secret: str) -> HashedLists:
+    """The store's lists as they are now, in the hashed form every list back-end shares (for
+    screening a whole batch: ``creditfactory batch decide --lists``)."""
+    entries: dict[tuple[str, str], set[str]] = {}
     stmt = select(ListEntry.list_name, ListEntry.field, ListEntry.value_hash)
     for name, field, h in session.execute(stmt).all():
-        out.setdefault((name, field), set()).add(h)
-    return {k: frozenset(v) for k, v in out.items()}
+        entries.setdefault((name, field), set()).add(h)
+    return HashedLists(secret, entries)
 
 
 def request_digest(payload: Mapping[str, Any]) -> str:
