@@ -80,7 +80,7 @@ class AlertThresholds(BaseModel):
 
 
 def _stability_alerts(stability: pd.DataFrame, t: AlertThresholds) -> list[tuple[object, ...]]:
-    out = []
+    out: list[tuple[object, ...]] = []
     for row in stability.itertuples(index=False):
         if row.n < t.min_rows or row.index != row.index:
             continue
@@ -110,7 +110,7 @@ def _auc_p_value(row: Any, reference: dict[str, float]) -> float:
 def _performance_alerts(
     perf: pd.DataFrame, reference: dict[str, float], t: AlertThresholds, raised: Any
 ) -> list[tuple[object, ...]]:
-    out = []
+    out: list[tuple[object, ...]] = []
     if "auc" not in reference:
         return out
     for row in perf.itertuples(index=False):
@@ -131,7 +131,7 @@ def _performance_alerts(
 def _calibration_alerts(
     cal: pd.DataFrame, t: AlertThresholds, raised: Any
 ) -> list[tuple[object, ...]]:
-    out = []
+    out: list[tuple[object, ...]] = []
     for row in cal.itertuples(index=False):
         p = float(np.nanmin([row.p_value, row.hl_p_value, np.inf]))
         ratio = row.ratio
