@@ -135,3 +135,58 @@ def test_monitor_names_bad_input():
     with pytest.raises(DataError, match="y has 2 values"):
         monitor(sc, X, ["2024-01"], y=[0, 1])
     assert isinstance(report, MonitoringReport)
+
+
+class _LinearModel:
+    """A model with the monitor's protocol and no scorecard behind it: one characteristic,
+    PD = sigmoid(x - 3), points falling with x, five fixed bins of x."""
+
+    edges = np.array([-1.0, 0.0, 1.0, 2.0])
+
+    def __init__(self, x_dev: np.ndarray) -> None:
+        idx = np.searchsorted(self.edges, x_dev, side="right")
+        self.binning_tables_ = {"x": _Table(np.bincount(idx, minlength=5))}
+        self.train_score_edges_ = np.array([560.0, 580.0, 600.0])
+        pts = self.predict_points(pd.DataFrame({"x": x_dev}))
+        self.train_score_counts_ = np.bincount(
+            np.searchsorted(self.train_score_edges_, pts, side="right"), minlength=4
+        )
+
+    def predict_points(self, X: pd.DataFrame) -> np.ndarray:
+        return 600 - 20 * X["x"].to_numpy()
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        p = 1 / (1 + np.exp(-(X["x"].to_numpy() - 3)))
+        return np.column_stack([1 - p, p])
+
+    def bin_indices(self, X: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame({"x": np.searchsorted(self.edges, X["x"].to_numpy(), side="right")})
+
+
+class _Table:
+    def __init__(self, count: np.ndarray) -> None:
+        self.count = count
+        self.n_bins = count.size
+
+
+def test_monitor_against_the_development_sample_with_any_model():
+    from optbinning.binning.metrics import jeffrey
+
+    rng = np.random.default_rng(8)
+    model = _LinearModel(rng.normal(size=5_000))
+    x = np.r_[rng.normal(size=1_000), rng.normal(loc=0.6, size=1_000)]
+    months = np.repeat(["2025-01", "2025-02"], 1_000)
+    report = monitor(model, pd.DataFrame({"x": x}), months)  # no outcomes: stability only
+    st = report.stability.set_index(["month", "variable"])
+    for month, sel in (("2025-01", slice(0, 1_000)), ("2025-02", slice(1_000, 2_000))):
+        cur = np.bincount(np.searchsorted(model.edges, x[sel], side="right"), minlength=5)
+        dev = model.binning_tables_["x"].count
+        assert st.loc[(month, "x"), "index"] == pytest.approx(
+            jeffrey(cur / cur.sum(), dev / dev.sum(), return_sum=True), rel=1e-9
+        )
+    assert st.loc[("2025-01", "x"), "band"] == "stable"
+    assert st.loc[("2025-02", "x"), "band"] in ("watch", "act")
+    assert report.baseline.startswith("development sample")
+    assert report.performance["matured"].sum() == 0
+    assert set(report.alerts["kind"]) == {"drift"}
+    assert (report.alerts["month"] == "2025-02").all()

@@ -26,13 +26,16 @@ body { font-family: -apple-system, "Segoe UI", "PingFang SC", "Microsoft YaHei",
        margin: 2em auto; max-width: 1200px; color: #222; }
 h1 { border-bottom: 2px solid #345; } h2 { margin-top: 2em; color: #345; }
 table.tbl { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0; }
-table.tbl th, table.tbl td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
+table.tbl th, table.tbl td { border: 1px solid #ccc; padding: 3px 8px; text-align: right;
+                             white-space: nowrap; }
 table.tbl th { background: #eef; } .note { color: #555; font-size: 0.9em; }
 .ok { color: #1a6b2a; } .alert { color: #a0281e; font-weight: bold; }
 </style></head><body>
 <h1>{{ title }}</h1>
-<p class="note">Model 模型: {{ model }} · book 资产: {{ source }} · stability baseline 稳定性基准:
-{{ baseline }} · generated 生成 {{ created }} · creditfactory {{ version }}</p>
+<p class="note">{% if model %}Model 模型: {{ model }} · {% endif %}{% if source %}book 资产:
+{{ source }} · {% endif %}stability baseline 稳定性基准: {{ baseline }}{% if window %} · outcome
+window 表现期: {{ window }} months 个月{% endif %} · generated 生成 {{ created }}
+· creditfactory {{ version }}</p>
 <h2>Alerts 警报</h2>
 {% if n_alerts %}<p class="alert">{{ n_alerts }} alert(s) 条警报</p>{{ alerts | safe }}
 {% else %}<p class="ok">No alert 无警报</p>{% endif %}
@@ -144,7 +147,8 @@ def _ratio_figure(report: MonitoringReport) -> Any:
             x=[str(c) for c in ratio.columns],
             y=[f"band 段 {b}" for b in ratio.index],
             colorscale="RdBu_r",
-            zmid=1.0,
+            zmin=0.0,
+            zmax=2.0,  # 1 (calibrated) in the middle; beyond twice the prediction is saturated
             colorbar={"title": "obs/pred"},
         )
     )
@@ -175,6 +179,7 @@ def monitoring_report(
         "model": model,
         "source": source,
         "baseline": report.baseline,
+        "window": report.window,
         "created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "version": creditfactory.__version__,
         "plotlyjs": get_plotlyjs(),
