@@ -43,10 +43,9 @@ def book_and_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path
     return root / "book", root / "model"
 
 
-def _store_with_decisions(path: Path) -> str:
+def _store_with_decisions(url: str) -> str:
     from creditfactory.store import Application, DecisionRecord, Review, Store
 
-    url = f"sqlite:///{path}"
     store = Store(url)
     store.migrate()
     rows = [  # (decided, decision, review outcome)
@@ -91,8 +90,8 @@ def test_monitor_writes_tables_and_an_offline_report(book_and_model, tmp_path) -
     assert "Population stability 群体稳定性" in html
 
 
-def test_decision_rates_come_from_the_store(book_and_model, tmp_path) -> None:
-    url = _store_with_decisions(tmp_path / "cf.db")
+def test_decision_rates_come_from_the_store(book_and_model, db_url) -> None:
+    url = _store_with_decisions(db_url)
     frame = read_decisions(url)
     assert frame["month"].tolist() == ["2024-05"] * 3 + ["2024-06"] * 2
     assert frame["review_outcome"].fillna("").tolist() == ["", "approve", "approve", "", ""]
