@@ -74,6 +74,12 @@ WEB_AND_SQL = frozenset({"fastapi", "starlette", "sqlalchemy", "alembic", "uvico
 # of the stack, may import.
 DATA_MAY_IMPORT = frozenset({"exceptions", "pricing"})
 PRICING_MAY_IMPORT = frozenset({"exceptions"})
+# `monitoring` holds the stability maths (PSI/CSI) that `scorecard` uses for its own
+# train-against-test stability, so it sits below `scorecard`: it takes a fitted model through a
+# small protocol (points, probabilities, bin indices) rather than importing it, and may import
+# nothing of creditfactory but `exceptions` (issue 18). Loading a model artefact and reading the
+# store happen in the delivery layers (`cli`, `web`).
+MONITORING_MAY_IMPORT = frozenset({"exceptions"})
 
 
 @dataclass(frozen=True)
@@ -159,6 +165,10 @@ def violations(root: Path) -> list[str]:
             elif owner == "pricing" and sub not in PRICING_MAY_IMPORT | {"pricing"}:
                 problems.append(
                     f"{where}: 'pricing' may import only {top}.exceptions: {imp.target}"
+                )
+            elif owner == "monitoring" and sub not in MONITORING_MAY_IMPORT | {"monitoring"}:
+                problems.append(
+                    f"{where}: 'monitoring' may import only {top}.exceptions: {imp.target}"
                 )
     return problems
 
@@ -328,6 +338,8 @@ def test_checker_finds_every_kind_of_wrong_way_arrow(tmp_path: Path) -> None:
             "data/_c.py": "from creditfactory.pricing import risk_based_apr\n",
             "pricing/_p.py": "from creditfactory.data import simulate\n",
             "pricing/_q.py": "from creditfactory.exceptions import ConfigError\n",
+            "monitoring/_m.py": "from creditfactory.scorecard import Scorecard\n",
+            "monitoring/_n.py": "from creditfactory.exceptions import DataError\n",
             "scorecard/__init__.py": "import creditfactory.api.routes\n",
             "scorecard/_c.py": """
                 import importlib
@@ -345,6 +357,8 @@ def test_checker_finds_every_kind_of_wrong_way_arrow(tmp_path: Path) -> None:
         "data/_a.py:4: 'data' may import only creditfactory.exceptions and pricing: "
         "creditfactory.scorecard",
         "pricing/_p.py:1: 'pricing' may import only creditfactory.exceptions: creditfactory.data",
+        "monitoring/_m.py:1: 'monitoring' may import only creditfactory.exceptions: "
+        "creditfactory.scorecard",
         "data/_a.py:6: lifecycle package 'data' imports sqlalchemy",
         "data/_b.py:1: lifecycle package 'data' imports creditfactory.store",
         "scorecard/__init__.py:1: lifecycle package 'scorecard' imports creditfactory.api.routes",
@@ -357,6 +371,7 @@ def test_checker_finds_every_kind_of_wrong_way_arrow(tmp_path: Path) -> None:
     assert "exceptions" not in found.replace("only creditfactory.exceptions", "")
     assert "data/_c.py" not in found  # the twin prices with pricing
     assert "pricing/_q.py" not in found
+    assert "monitoring/_n.py" not in found
     assert "store/__init__" not in found  # delivery layers may import whatever they need
     assert "newthing" not in found  # not a lifecycle package
     assert "scorecard/_c.py:3" not in found  # scorecard may use data

@@ -16,8 +16,6 @@ from creditfactory.scorecard import (
     hosmer_lemeshow,
     ks,
     lift_table,
-    psi,
-    psi_from_counts,
 )
 
 
@@ -99,31 +97,10 @@ def test_hosmer_lemeshow_formula_and_power(scored):
     assert p_bad < 1e-6  # badly miscalibrated
 
 
-def test_psi_known_values():
-    assert psi_from_counts([50, 50], [40, 60]) == pytest.approx(
-        0.1 * np.log(0.6 / 0.5) - 0.1 * np.log(0.4 / 0.5)
-    )
-    rng = np.random.default_rng(0)
-    a = rng.normal(size=20_000)
-    assert psi(a, rng.normal(size=20_000)) < 0.01
-    assert psi(a, rng.normal(loc=0.5, size=20_000)) > 0.2
-    # missing values are a band of their own
-    b = a.copy()
-    b[:4_000] = np.nan
-    assert psi(a, b) > 0.5
-    with pytest.raises(DataError, match="same length"):
-        psi_from_counts([1, 2], [1, 2, 3])
-
-
-def test_psi_and_gini_match_optbinning_metrics(scored):
+def test_gini_matches_optbinning_metrics(scored):
+    # (PSI moved to creditfactory.monitoring; tests/monitoring/test_stability.py checks it)
     from optbinning.binning.metrics import gini as ob_gini
-    from optbinning.binning.metrics import jeffrey
 
-    e = np.array([120.0, 300, 410, 170])
-    a = np.array([100.0, 280, 450, 190])
-    assert psi_from_counts(e, a) == pytest.approx(
-        jeffrey(a / a.sum(), e / e.sum(), return_sum=True)
-    )
     # Gini of a score with a few distinct values = optbinning's Gini of the binned counts
     y, s = scored
     band = np.digitize(s, np.quantile(s, [0.2, 0.4, 0.6, 0.8]))

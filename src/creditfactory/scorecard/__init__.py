@@ -33,8 +33,6 @@ from creditfactory.scorecard._metrics import (
     hosmer_lemeshow,
     ks,
     lift_table,
-    psi,
-    psi_from_counts,
 )
 from creditfactory.scorecard._points import PointsScaling
 from creditfactory.scorecard._reject import AugmentedData, RejectInference, augment_rejects
@@ -79,8 +77,6 @@ __all__ = [
     "lift_table",
     "load",
     "optimal_partition",
-    "psi",
-    "psi_from_counts",
     "register_binner",
     "stepwise",
     "to_scoring_spec",

@@ -1,4 +1,6 @@
-"""Rank, separation, stability and calibration metrics as pure functions over arrays.
+"""Rank, separation and calibration metrics as pure functions over arrays.
+
+Population stability (``psi``, ``psi_from_counts``) lives in :mod:`creditfactory.monitoring`.
 
 Conventions: ``y_true`` is 0/1 with 1 = bad; ``y_score`` is any score where *higher means
 riskier* (a probability of bad, say). Pass ``-points`` when the score is "higher = safer".
@@ -19,8 +21,6 @@ __all__ = [
     "hosmer_lemeshow",
     "ks",
     "lift_table",
-    "psi",
-    "psi_from_counts",
 ]
 
 _EPS = 1e-6
@@ -191,52 +191,3 @@ def hosmer_lemeshow(y_true: object, y_prob: object, n_bins: int = 10) -> tuple[f
     stat = float(np.sum((obs - exp) ** 2 / (exp * (1 - pbar))))
     df = max(len(t) - 2, 1)
     return stat, float(stats.chi2.sf(stat, df))
-
-
-def psi_from_counts(expected: object, actual: object) -> float:
-    """Population stability index between two count (or share) vectors over the same bins.
-
-    Empty cells are floored at a share of 1e-6 so the index stays finite.
-
-    Examples
-    --------
-    >>> round(psi_from_counts([50, 50], [40, 60]), 6)
-    0.040547
-    """
-    e = np.asarray(expected, dtype=float)
-    a = np.asarray(actual, dtype=float)
-    if e.shape != a.shape or e.ndim != 1:
-        raise DataError("expected and actual must be count vectors of the same length")
-    if (e < 0).any() or (a < 0).any() or e.sum() <= 0 or a.sum() <= 0:
-        raise DataError("counts must be non-negative with a positive total")
-    pe = np.maximum(e / e.sum(), _EPS)
-    pa = np.maximum(a / a.sum(), _EPS)
-    return float(np.sum((pa - pe) * np.log(pa / pe)))
-
-
-def psi(expected: object, actual: object, n_bins: int = 10) -> float:
-    """Population stability index of a numeric variable, bands from ``expected``'s quantiles.
-
-    Missing values form their own band.
-
-    Examples
-    --------
-    >>> psi(list(range(100)), list(range(100)))
-    0.0
-    """
-    e = np.asarray(expected, dtype=float)
-    a = np.asarray(actual, dtype=float)
-    if e.size == 0 or a.size == 0:
-        raise DataError("psi needs non-empty expected and actual samples")
-    e_ok = e[~np.isnan(e)]
-    edges: np.ndarray | list[float] = (
-        np.unique(np.quantile(e_ok, np.linspace(0, 1, n_bins + 1)[1:-1])) if e_ok.size else []
-    )
-
-    def counts(v: np.ndarray) -> np.ndarray:
-        ok = ~np.isnan(v)
-        idx = np.searchsorted(edges, v[ok], side="right")
-        c = np.bincount(idx, minlength=len(edges) + 1).astype(float)
-        return np.r_[c, (~ok).sum()]
-
-    return psi_from_counts(counts(e), counts(a))

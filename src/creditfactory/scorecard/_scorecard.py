@@ -549,7 +549,7 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     def stability(self, X: object) -> pd.DataFrame:
         """PSI of the score and of every selected feature's bins, training data against ``X``."""
-        from creditfactory.scorecard._metrics import psi_from_counts
+        from creditfactory.monitoring import psi_from_counts
 
         idx = self.bin_indices(X)
         rows = []

@@ -1,0 +1,147 @@
+"""``creditfactory monitor``: a book and a scorecard artefact in, terminal tables and an offline
+HTML report out; decision rates from a SQLite store; clear errors for bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from creditfactory.cli import app
+from creditfactory.cli._monitor import read_decisions
+from creditfactory.data import SimulationConfig, simulate
+from creditfactory.monitoring import decision_rates, matured_outcomes
+from creditfactory.scorecard import Scorecard
+
+runner = CliRunner()
+FEATURES = ["inquiries_other_1m", "utilisation", "loan_apps_installed", "third_party_score"]
+
+
+@pytest.fixture(scope="module")
+def book_and_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("monitor")
+    cfg = SimulationConfig(
+        n_applications=6_000, seed=2, months_of_history=8, max_months_on_book=4,
+        macro_shock_month=dt.date(2024, 7, 1), approval_rate=0.9, fraud_rate=0.005,
+        macro_shock_drift=1.0, n_campaigns=1,
+    )  # fmt: skip
+    book = simulate(cfg)
+    book.write(root / "book")
+    apps = book.observable("applications")
+    y = matured_outcomes(book.loans, book.performance, window=3, bad_bucket=1)
+    y = y.reindex(apps["application_id"]).to_numpy()
+    dev = (apps["applied_at"] < "2024-04-01").to_numpy() & ~np.isnan(y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sc = Scorecard(selection=None, min_bin_n_bad=10, max_iv_pvalue=0.05)
+        sc.fit(apps.loc[dev, FEATURES], y[dev].astype(int))
+    sc.save(root / "model")
+    return root / "book", root / "model"
+
+
+def _store_with_decisions(url: str) -> str:
+    from creditfactory.store import Application, DecisionRecord, Review, Store
+
+    store = Store(url)
+    store.migrate()
+    rows = [  # (decided, decision, review outcome)
+        ("2024-05-03", "approve", None), ("2024-05-09", "refer", "approve"),
+        ("2024-05-20", "decline", "approve"), ("2024-06-02", "approve", None),
+        ("2024-06-11", "refer", None),
+    ]  # fmt: skip
+    with store.session() as s:
+        for i, (day, decision, outcome) in enumerate(rows, start=1):
+            at = dt.datetime.fromisoformat(day).replace(tzinfo=dt.UTC)
+            s.add(Application(id=i, payload={}, request_sha256="0" * 64, received_at=at))
+            s.flush()
+            s.add(DecisionRecord(
+                id=i, application_id=i, strategy="s", version="1", decision=decision,
+                reasons=[], trace=[], model_versions={}, values={}, list_hits=[], decided_at=at,
+            ))  # fmt: skip
+            s.flush()
+            if decision == "refer" or outcome is not None:
+                s.add(Review(
+                    decision_id=i, queue_reason="refer" if decision == "refer" else "qc_sample",
+                    status="done" if outcome else "pending", outcome=outcome, queued_at=at,
+                ))  # fmt: skip
+    store.dispose()
+    return url
+
+
+def test_monitor_writes_tables_and_an_offline_report(book_and_model, tmp_path) -> None:
+    from plotly.offline import get_plotlyjs
+
+    book, model = book_and_model
+    out = tmp_path / "monitor.html"
+    result = runner.invoke(
+        app, ["monitor", "--book", str(book), "--model", str(model), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "By month" in result.output
+    assert "2024-08" in result.output
+    assert "drift" in result.output  # the shock moves the population from July
+    html = out.read_text(encoding="utf-8")
+    assert "<script src" not in html.lower()
+    assert html.count(get_plotlyjs()[:500]) == 1
+    assert "Population stability 群体稳定性" in html
+
+
+def test_decision_rates_come_from_the_store(book_and_model, db_url) -> None:
+    url = _store_with_decisions(db_url)
+    frame = read_decisions(url)
+    assert frame["month"].tolist() == ["2024-05"] * 3 + ["2024-06"] * 2
+    assert frame["review_outcome"].fillna("").tolist() == ["", "approve", "approve", "", ""]
+    rates = decision_rates(frame).set_index("month")
+    assert rates.loc["2024-05", "approval_rate"] == pytest.approx(1 / 3)
+    assert rates.loc["2024-05", "override_rate"] == pytest.approx(1 / 3)  # the decline reversed
+    assert rates.loc["2024-06", "referral_rate"] == pytest.approx(0.5)
+    book, model = book_and_model
+    result = runner.invoke(
+        app, ["monitor", "--book", str(book), "--model", str(model), "--store", url]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Decisions" in result.output
+    assert "override_rate" in result.output
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--out", "report.txt"], "must end in .html"),
+        (["--baseline-months", "-1"], "--baseline-months"),
+        (["--baseline-months", "40"], "baseline_months"),
+        (["--window", "0"], "window"),
+    ],
+)
+def test_bad_options_get_a_clear_message(book_and_model, extra, message) -> None:
+    book, model = book_and_model
+    result = runner.invoke(app, ["monitor", "--book", str(book), "--model", str(model), *extra])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_bad_paths_and_thresholds(book_and_model, tmp_path) -> None:
+    book, model = book_and_model
+    result = runner.invoke(app, ["monitor", "--book", str(tmp_path), "--model", str(model)])
+    assert result.exit_code == 2
+    assert "not a portfolio directory" in result.output
+    result = runner.invoke(app, ["monitor", "--book", str(book), "--model", str(tmp_path)])
+    assert result.exit_code == 2
+    bad = tmp_path / "t.yaml"
+    bad.write_text("psi_watch: 0.3\npsi_act: 0.2\n")
+    result = runner.invoke(
+        app, ["monitor", "--book", str(book), "--model", str(model), "--thresholds", str(bad)]
+    )
+    assert result.exit_code == 2
+    assert "psi_watch" in result.output
+    bad.write_text("psi_wach: 0.3\n")
+    result = runner.invoke(
+        app, ["monitor", "--book", str(book), "--model", str(model), "--thresholds", str(bad)]
+    )
+    assert result.exit_code == 2
+    assert "psi_wach" in result.output
