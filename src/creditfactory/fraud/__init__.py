@@ -1,0 +1,45 @@
+"""Anti-fraud (反欺诈): identity checks, velocity, fraud-ring groups and a fraud score.
+
+``fraud_features(applications, point_in_time=True)`` gives every feature of a batch of
+applications, each from what was known when it arrived (or, with ``point_in_time=False``, from
+the whole history); ``FraudState`` is its online form, one application at a time, and
+``VelocityState`` and ``RingState`` its parts, for a store-backed provider to wrap.
+``check_id_numbers`` and ``carrier_of`` check resident ID and mobile numbers.
+"""
+
+from creditfactory.fraud._features import FEATURES, REQUIRED, FraudState, fraud_features
+from creditfactory.fraud._identity import (
+    CARRIER_PREFIXES,
+    REASON_CODES,
+    carrier_of,
+    check_character,
+    check_id_numbers,
+    identity_checks,
+    is_valid_id_number,
+)
+from creditfactory.fraud._rings import LINKS, RingState, components, link_edges
+from creditfactory.fraud._score import FLAG_THRESHOLD, SCORE_REASONS
+from creditfactory.fraud._velocity import WINDOWS, VelocityState, velocity_columns
+
+__all__ = [
+    "CARRIER_PREFIXES",
+    "FEATURES",
+    "FLAG_THRESHOLD",
+    "LINKS",
+    "REASON_CODES",
+    "REQUIRED",
+    "SCORE_REASONS",
+    "WINDOWS",
+    "FraudState",
+    "RingState",
+    "VelocityState",
+    "carrier_of",
+    "check_character",
+    "check_id_numbers",
+    "components",
+    "fraud_features",
+    "identity_checks",
+    "is_valid_id_number",
+    "link_edges",
+    "velocity_columns",
+]
