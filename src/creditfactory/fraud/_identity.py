@@ -14,16 +14,43 @@ import pandas as pd
 ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
 CHECK_CHARS = "10X98765432"
 PROVINCE_CODES: frozenset[int] = frozenset(
-    (11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46)
-    + (50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82)
+    [
+        *range(11, 16),
+        *range(21, 24),
+        *range(31, 38),
+        *range(41, 47),
+        *range(50, 55),
+        *range(61, 66),
+        71,
+        81,
+        82,
+    ]
 )
 """Two-digit province codes of GB/T 2260 that begin a resident ID number."""
 
 # Three-digit mobile prefixes by carrier (MIIT number plan). Virtual operators (170/171/162/
 # 165/167) resell others' networks; their numbers are cheap and churned, a known fraud signal.
 CARRIER_PREFIXES: dict[str, tuple[int, ...]] = {
-    "china_mobile": (134, 135, 136, 137, 138, 139, 147, 150, 151, 152, 157, 158, 159, 172, 178)
-    + (182, 183, 184, 187, 188, 195, 197, 198),
+    "china_mobile": (
+        *range(134, 140),
+        147,
+        150,
+        151,
+        152,
+        157,
+        158,
+        159,
+        172,
+        178,
+        182,
+        183,
+        184,
+        187,
+        188,
+        195,
+        197,
+        198,
+    ),
     "china_unicom": (130, 131, 132, 145, 155, 156, 166, 175, 176, 185, 186, 196),
     "china_telecom": (133, 149, 153, 173, 177, 180, 181, 189, 190, 191, 193, 199),
     "china_broadnet": (192,),
