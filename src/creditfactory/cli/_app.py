@@ -7,6 +7,7 @@ import typer
 from creditfactory.cli._audit import app as audit_app
 from creditfactory.cli._batch import app as batch_app
 from creditfactory.cli._demo import demo
+from creditfactory.cli._fraud import app as fraud_app
 from creditfactory.cli._pii import app as pii_app
 from creditfactory.cli._scorecard import app as scorecard_app
 from creditfactory.cli._serve import serve
@@ -28,6 +29,7 @@ app.add_typer(batch_app, name="batch")
 app.add_typer(audit_app, name="audit")
 app.add_typer(strategy_app, name="strategy")
 app.add_typer(pii_app, name="pii")
+app.add_typer(fraud_app, name="fraud")
 
 
 def main() -> None:

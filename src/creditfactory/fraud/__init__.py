@@ -7,6 +7,7 @@ the whole history); ``FraudState`` is its online form, one application at a time
 ``check_id_numbers`` and ``carrier_of`` check resident ID and mobile numbers.
 """
 
+from creditfactory.fraud._evaluate import FraudMeasures, evaluate
 from creditfactory.fraud._features import FEATURES, REQUIRED, FraudState, fraud_features
 from creditfactory.fraud._identity import (
     CARRIER_PREFIXES,
@@ -30,6 +31,7 @@ __all__ = [
     "REQUIRED",
     "SCORE_REASONS",
     "WINDOWS",
+    "FraudMeasures",
     "FraudState",
     "RingState",
     "VelocityState",
@@ -37,6 +39,7 @@ __all__ = [
     "check_character",
     "check_id_numbers",
     "components",
+    "evaluate",
     "fraud_features",
     "identity_checks",
     "is_valid_id_number",
