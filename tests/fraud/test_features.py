@@ -51,7 +51,7 @@ def test_point_in_time_never_looks_ahead(apps) -> None:
 
 
 def test_online_state_gives_the_batch_values(apps) -> None:
-    rows = apps.sort_values("applied_at", kind="stable").iloc[:600]
+    rows = apps.sort_values("applied_at", kind="stable").iloc[:200]
     batch = fraud_features(rows).set_index("application_id")
     state = FraudState()
     records = rows.astype(object).where(rows.notna(), None).to_dict("records")
