@@ -77,9 +77,7 @@ def test_point_in_time_groups_are_the_graph_of_earlier_applications(data) -> Non
         assert online["ring_size"] == customers == pit["ring_size"].iloc[i]
         assert online["ring_apps"] == len(group) == pit["ring_apps"].iloc[i]
     retro = rings_retro(frame, t, valid)
-    assert _partition(retro["ring_group"].to_numpy()) == {
-        frozenset(c) for c in nx_groups(frame)
-    }
+    assert _partition(retro["ring_group"].to_numpy()) == {frozenset(c) for c in nx_groups(frame)}
 
 
 def test_group_features_by_hand() -> None:

@@ -24,9 +24,9 @@ def brute_force(frame: pd.DataFrame, t: np.ndarray, point_in_time: bool) -> pd.D
         for spec in SPECS:
             col = "ip_address" if spec.key == "ip_subnet" else spec.key
 
-            def key_of(r):
+            def key_of(r, col=col, subnet=spec.key == "ip_subnet"):
                 v = r.get(col)
-                return ip_subnet(v) if spec.key == "ip_subnet" else v
+                return ip_subnet(v) if subnet else v
 
             k = key_of(row)
             for w, secs in WINDOWS.items():
@@ -69,7 +69,15 @@ def _frame(rows: list[tuple]) -> tuple[pd.DataFrame, np.ndarray]:
     rows = sorted(rows, key=lambda r: r[0])  # arrival order
     frame = pd.DataFrame(
         rows,
-        columns=["dt", "device_id", "phone", "id_number", "ip_address", "address_id", "customer_id"],
+        columns=[
+            "dt",
+            "device_id",
+            "phone",
+            "id_number",
+            "ip_address",
+            "address_id",
+            "customer_id",
+        ],
     )
     t = T0 + frame.pop("dt").to_numpy(np.int64)
     frame.insert(0, "applied_at", pd.to_datetime(t, unit="s"))
