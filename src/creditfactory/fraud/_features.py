@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 
 from creditfactory.exceptions import DataError
-from creditfactory.fraud._identity import applied_seconds, identity_checks
+from creditfactory.fraud._columns import Columns
+from creditfactory.fraud._identity import applied_seconds, identity_arrays, identity_checks
 from creditfactory.fraud._rings import RingState, rings_point_in_time, rings_retro
-from creditfactory.fraud._score import score
+from creditfactory.fraud._score import score, score_arrays
 from creditfactory.fraud._velocity import VelocityState, velocity_batch, velocity_columns
 
 Progress = Callable[[str, float], None]
@@ -166,15 +167,36 @@ class FraudState:
 
     def update(self, application: Mapping[str, Any]) -> dict[str, Any]:
         """All features of ``application`` (column -> value) from those seen before it."""
-        one = pd.DataFrame([dict(application)])
-        _validate(one)
-        t = int(applied_seconds(one)[0])
-        ident = identity_checks(one)
+        for column in REQUIRED:
+            value = application.get(column)
+            if value is None or (isinstance(value, float) and np.isnan(value)):
+                raise DataError(f"application: required field {column!r} is missing")
+        stamp = pd.Timestamp(application["applied_at"]) if _is_time(application) else None
+        if stamp is None or pd.isna(stamp):
+            raise DataError("application: field 'applied_at' is not a time")
+        if stamp.tzinfo is not None:
+            stamp = stamp.tz_convert("UTC").tz_localize(None)
+        t = int(stamp.value // 1_000_000_000)
+        cols = Columns(application)
+        ident = identity_arrays(cols, np.array([t], dtype=np.int64))
         vel = self.velocity.update(application, t=t)
-        ring = self.rings.update(application, t=t, id_valid=bool(ident["id_valid"].iloc[0]))
-        feats = ident.assign(**{c: [v] for c, v in {**vel, **ring}.items()})
-        scored = score(one, feats)
+        ring = self.rings.update(application, t=t, id_valid=bool(ident["id_valid"][0]))
+        feats: dict[str, Any] = {**ident, **{c: np.array([v]) for c, v in {**vel, **ring}.items()}}
+        scored = score_arrays(cols, feats)
         row: dict[str, Any] = {"application_id": application["application_id"]}
-        row.update(feats.iloc[0].to_dict())
-        row.update(scored.iloc[0].to_dict())
+        row.update({c: _scalar(v[0]) for c, v in feats.items()})
+        row.update({c: _scalar(v[0]) for c, v in scored.items()})
         return {c: row[c] for c in FEATURES if c in row}
+
+
+def _is_time(application: Mapping[str, Any]) -> bool:
+    try:
+        pd.Timestamp(application["applied_at"])
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
+def _scalar(value: Any) -> Any:
+    item = getattr(value, "item", None)
+    return item() if callable(item) and not isinstance(value, str) else value

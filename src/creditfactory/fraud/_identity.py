@@ -11,6 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from creditfactory.exceptions import DataError
+from creditfactory.fraud._columns import Columns
+
 ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
 CHECK_CHARS = "10X98765432"
 PROVINCE_CODES: frozenset[int] = frozenset(
@@ -57,6 +60,9 @@ CARRIER_PREFIXES: dict[str, tuple[int, ...]] = {
     "virtual": (162, 165, 167, 170, 171),
 }
 
+_PREFIX_CARRIER = {str(p): c for c, prefixes in CARRIER_PREFIXES.items() for p in prefixes}
+_PROVINCE_TABLE = np.isin(np.arange(100), sorted(PROVINCE_CODES))
+
 REASON_CODES: dict[str, str] = {
     "ID_MISSING": "no resident ID number / 缺少身份证号",
     "ID_FORMAT": "ID number is not 17 digits and a check character / 身份证号格式错误",
@@ -94,11 +100,6 @@ def check_character(first17: str) -> str:
     return CHECK_CHARS[total % 11]
 
 
-def _as_text(values: pd.Series | np.ndarray | list[str | None]) -> np.ndarray:
-    arr = np.asarray(values, dtype=object)
-    return np.array([v if isinstance(v, str) else "" for v in arr], dtype=object)
-
-
 def check_id_numbers(id_numbers: pd.Series | np.ndarray | list[str | None]) -> pd.DataFrame:
     """Check resident ID numbers (format, region, birth date, check character).
 
@@ -109,11 +110,23 @@ def check_id_numbers(id_numbers: pd.Series | np.ndarray | list[str | None]) -> p
     >>> check_id_numbers(["11010519491231002X", "110105194912310021"])["id_problem"].tolist()
     [None, 'ID_CHECK_DIGIT']
     """
-    text = _as_text(id_numbers)
+    values = np.empty(len(id_numbers), dtype=object)
+    values[:] = list(id_numbers)
+    checked = check_id_arrays(values)
+    out = pd.DataFrame(checked)
+    out["id_problem"] = pd.Series(checked["id_problem"], dtype=object)
+    return out
+
+
+def check_id_arrays(id_numbers: np.ndarray) -> dict[str, np.ndarray]:
+    """:func:`check_id_numbers` on an object array, returning arrays."""
+    text = np.array([v if isinstance(v, str) else "" for v in id_numbers], dtype=object)
     n = len(text)
     lengths = np.fromiter((len(s) for s in text), np.int64, n)
     fixed = np.where(lengths == 18, text, "0" * 18).astype("U18")
-    codes = fixed.view(np.uint32).reshape(n, 18).astype(np.int64) if n else np.zeros((0, 18))
+    codes = (
+        fixed.view(np.uint32).reshape(n, 18).astype(np.int64) if n else np.zeros((0, 18), np.int64)
+    )
     digits = codes[:, :17] - ord("0")
     last = np.where(codes[:, 17] == ord("x"), ord("X"), codes[:, 17])
     missing = lengths == 0
@@ -122,7 +135,7 @@ def check_id_numbers(id_numbers: pd.Series | np.ndarray | list[str | None]) -> p
     fmt_ok = (lengths == 18) & is_digit17 & last_ok
     digits = np.clip(digits, 0, 9).astype(np.int64)
     province = digits[:, 0] * 10 + digits[:, 1]
-    region_ok = np.isin(province, sorted(PROVINCE_CODES))
+    region_ok = _PROVINCE_TABLE[province]
     year = digits[:, 6:10] @ np.array([1000, 100, 10, 1])
     month = digits[:, 10] * 10 + digits[:, 11]
     day = digits[:, 12] * 10 + digits[:, 13]
@@ -144,17 +157,16 @@ def check_id_numbers(id_numbers: pd.Series | np.ndarray | list[str | None]) -> p
     ):
         problem[~ok] = code
     valid = fmt_ok & region_ok & date_ok & check_ok
-    birth = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
     readable = fmt_ok & date_ok
+    birth = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
     if readable.any():
-        stamp = year[readable] * 10_000 + month[readable] * 100 + day[readable]
-        birth[readable] = pd.to_datetime(stamp.astype(str), format="%Y%m%d").to_numpy(
-            "datetime64[D]"
+        first = (year[readable] - 1970).astype("datetime64[Y]").astype("datetime64[M]")
+        first = first + (month[readable] - 1).astype("timedelta64[M]")
+        birth[readable] = first.astype("datetime64[D]") + (day[readable] - 1).astype(
+            "timedelta64[D]"
         )
     male = fmt_ok & (digits[:, 16] % 2 == 1)
-    return pd.DataFrame(
-        {"id_valid": valid, "id_problem": problem, "id_birth_date": birth, "id_male": male}
-    )
+    return {"id_valid": valid, "id_problem": problem, "id_birth_date": birth, "id_male": male}
 
 
 def is_valid_id_number(id_number: str) -> bool:
@@ -173,18 +185,17 @@ def carrier_of(phones: pd.Series | np.ndarray | list[str | None]) -> np.ndarray:
     >>> carrier_of(["13912345678", "17012345678", "14012345678", "2391234567"]).tolist()
     ['china_mobile', 'virtual', 'unknown', 'invalid']
     """
-    text = _as_text(phones)
-    ok = np.fromiter((len(s) == 11 and s.isdigit() and s[0] == "1" for s in text), bool, len(text))
-    prefix = np.fromiter((int(s[:3]) if k else -1 for s, k in zip(text, ok, strict=True)), np.int64)
-    out = np.where(ok, "unknown", "invalid").astype(object)
-    for carrier, prefixes in CARRIER_PREFIXES.items():
-        out[np.isin(prefix, prefixes)] = carrier
+    out = np.empty(len(phones), dtype=object)
+    out[:] = [
+        _PREFIX_CARRIER.get(s[:3], "unknown")
+        if isinstance(s, str) and len(s) == 11 and s.isdigit() and s[0] == "1"
+        else "invalid"
+        for s in phones
+    ]
     return out
 
 
 def _need(frame: pd.DataFrame, column: str) -> pd.Series:
-    from creditfactory.exceptions import DataError
-
     if column not in frame.columns:
         raise DataError(f"applications: column {column!r} is missing (needed by the fraud checks)")
     return frame[column]
@@ -192,8 +203,6 @@ def _need(frame: pd.DataFrame, column: str) -> pd.Series:
 
 def applied_seconds(frame: pd.DataFrame) -> np.ndarray:
     """``applied_at`` as integer seconds since the epoch (a clear error if it is not a time)."""
-    from creditfactory.exceptions import DataError
-
     col = _need(frame, "applied_at")
     try:
         stamps = pd.to_datetime(col)
@@ -213,74 +222,97 @@ def identity_checks(frame: pd.DataFrame) -> pd.DataFrame:
     Needs ``id_number`` and ``applied_at``; uses ``age``, ``gender`` (``male``/``female``),
     ``phone``, ``city`` and ``gps_city``, ``ip_city``, ``form_fill_seconds`` when present.
     Columns: ``id_valid``, ``id_problem``, ``id_age`` (age by the ID number at application),
-    ``id_age_mismatch``, ``id_gender_mismatch``, ``phone_carrier``, ``gps_city_mismatch``,
-    ``ip_city_mismatch``, ``fast_form``, ``night``, ``identity_reasons`` (every reason code that
-    fired, ``;``-joined, or None) and ``identity_hits`` (how many fired).
+    ``id_age_mismatch``, ``id_gender_mismatch``, ``id_underage``, ``phone_carrier``,
+    ``gps_city_mismatch``, ``ip_city_mismatch``, ``fast_form``, ``night``,
+    ``identity_reasons`` (every reason code that fired, ``;``-joined, or None) and
+    ``identity_hits`` (how many fired).
     """
-    ids = check_id_numbers(_need(frame, "id_number"))
+    _need(frame, "id_number")
     t = applied_seconds(frame)
-    n = len(frame)
+    out = identity_arrays(Columns(frame), t)
+    frame_out = pd.DataFrame(out, index=frame.index)
+    for c in ("id_problem", "phone_carrier", "identity_reasons"):
+        frame_out[c] = pd.Series(out[c], index=frame.index, dtype=object)
+    return frame_out
+
+
+def _ymd(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Year, month, day of datetime64[D] values."""
+    months = days.astype("datetime64[M]")
+    year = months.astype(np.int64) // 12 + 1970
+    month = months.astype(np.int64) % 12 + 1
+    day = (days - months.astype("datetime64[D]")).astype(np.int64) + 1
+    return year, month, day
+
+
+def identity_arrays(cols: Columns, t: np.ndarray) -> dict[str, np.ndarray]:
+    """:func:`identity_checks` on columns (``t``: application times in seconds)."""
+    n = cols.n
+    raw_ids = cols.raw("id_number")
+    ids = check_id_arrays(raw_ids if raw_ids is not None else np.full(n, None, dtype=object))
     at = t.astype("datetime64[s]").astype("datetime64[D]")
-    birth = ids["id_birth_date"].to_numpy("datetime64[D]")
+    birth = ids["id_birth_date"]
     ok_birth = ~np.isnat(birth)
     id_age = np.full(n, -1, dtype=np.int64)
     if ok_birth.any():
-        b = pd.DatetimeIndex(birth[ok_birth])
-        a = pd.DatetimeIndex(at[ok_birth])
-        before_birthday = (a.month < b.month) | ((a.month == b.month) & (a.day < b.day))
-        id_age[ok_birth] = a.year - b.year - before_birthday.astype(np.int64)
-    out = pd.DataFrame({"id_valid": ids["id_valid"], "id_problem": ids["id_problem"]})
-    out["id_age"] = id_age
-    readable = ok_birth & ids["id_valid"].to_numpy()
-    if "age" in frame.columns:
-        declared = pd.to_numeric(frame["age"], errors="coerce").to_numpy(float)
+        by, bm, bd = _ymd(birth[ok_birth])
+        ay, am, ad = _ymd(at[ok_birth])
+        before_birthday = (am < bm) | ((am == bm) & (ad < bd))
+        id_age[ok_birth] = ay - by - before_birthday.astype(np.int64)
+    readable = ok_birth & ids["id_valid"]
+    out: dict[str, np.ndarray] = {
+        "id_valid": ids["id_valid"],
+        "id_problem": ids["id_problem"],
+        "id_age": id_age,
+    }
+    declared = cols.number("age")
+    if declared is not None:
         out["id_age_mismatch"] = readable & ~np.isnan(declared) & (np.abs(declared - id_age) > 1)
     else:
-        out["id_age_mismatch"] = False
-    if "gender" in frame.columns:
-        g = frame["gender"].astype("string").str.lower().to_numpy(dtype=object)
-        known = np.isin(g, ["male", "female"])
-        out["id_gender_mismatch"] = readable & known & ((g == "male") != ids["id_male"].to_numpy())
+        out["id_age_mismatch"] = np.zeros(n, dtype=bool)
+    gender = cols.text("gender")
+    if gender is not None:
+        g = np.array([v.lower() for v in gender], dtype=object)
+        known = (g == "male") | (g == "female")
+        out["id_gender_mismatch"] = readable & known & ((g == "male") != ids["id_male"])
     else:
-        out["id_gender_mismatch"] = False
+        out["id_gender_mismatch"] = np.zeros(n, dtype=bool)
     out["id_underage"] = readable & (id_age < 18)
-    carrier = carrier_of(frame["phone"]) if "phone" in frame.columns else np.full(n, None)
+    phones = cols.raw("phone")
+    carrier = carrier_of(phones) if phones is not None else np.full(n, None, dtype=object)
     out["phone_carrier"] = carrier
-    out["gps_city_mismatch"] = _mismatch(frame, "gps_city")
-    out["ip_city_mismatch"] = _mismatch(frame, "ip_city")
-    if "form_fill_seconds" in frame.columns:
-        secs = pd.to_numeric(frame["form_fill_seconds"], errors="coerce").to_numpy(float)
-        out["fast_form"] = secs < FAST_FORM_SECONDS
-    else:
-        out["fast_form"] = False
+    out["gps_city_mismatch"] = _mismatch(cols, "gps_city")
+    out["ip_city_mismatch"] = _mismatch(cols, "ip_city")
+    secs = cols.number("form_fill_seconds")
+    out["fast_form"] = secs < FAST_FORM_SECONDS if secs is not None else np.zeros(n, dtype=bool)
     hour = (t // 3600) % 24
     out["night"] = (hour >= NIGHT_HOURS[0]) & (hour < NIGHT_HOURS[1])
     flags = {
-        "ID_AGE_MISMATCH": out["id_age_mismatch"].to_numpy(bool),
-        "ID_GENDER_MISMATCH": out["id_gender_mismatch"].to_numpy(bool),
-        "ID_UNDERAGE": out["id_underage"].to_numpy(bool),
+        "ID_AGE_MISMATCH": out["id_age_mismatch"],
+        "ID_GENDER_MISMATCH": out["id_gender_mismatch"],
+        "ID_UNDERAGE": out["id_underage"],
         "PHONE_FORMAT": carrier == "invalid",
         "PHONE_UNKNOWN_PREFIX": carrier == "unknown",
         "PHONE_VIRTUAL": carrier == "virtual",
-        "GPS_CITY_MISMATCH": out["gps_city_mismatch"].to_numpy(bool),
-        "IP_CITY_MISMATCH": out["ip_city_mismatch"].to_numpy(bool),
-        "FAST_FORM": out["fast_form"].to_numpy(bool),
-        "NIGHT": out["night"].to_numpy(bool),
+        "GPS_CITY_MISMATCH": out["gps_city_mismatch"],
+        "IP_CITY_MISMATCH": out["ip_city_mismatch"],
+        "FAST_FORM": out["fast_form"],
+        "NIGHT": out["night"],
     }
-    reasons = [[] if not isinstance(p, str) else [p] for p in ids["id_problem"]]
+    reasons: list[list[str]] = [[] if p is None else [p] for p in ids["id_problem"]]
     for code, hit in flags.items():
         for i in np.flatnonzero(hit):
             reasons[i].append(code)
-    out["identity_reasons"] = [";".join(r) if r else None for r in reasons]
+    joined = np.empty(n, dtype=object)
+    joined[:] = [";".join(r) if r else None for r in reasons]
+    out["identity_reasons"] = joined
     out["identity_hits"] = np.fromiter((len(r) for r in reasons), np.int64, n)
     return out
 
 
-def _mismatch(frame: pd.DataFrame, column: str) -> np.ndarray:
+def _mismatch(cols: Columns, column: str) -> np.ndarray:
     """Declared ``city`` vs ``column``; False where either is unknown."""
-    if column not in frame.columns or "city" not in frame.columns:
-        return np.zeros(len(frame), dtype=bool)
-    a = frame[column].astype("string")
-    b = frame["city"].astype("string")
-    known = a.notna() & b.notna()
-    return (known & (a != b)).fillna(False).to_numpy(bool)
+    a, b = cols.text(column), cols.text("city")
+    if a is None or b is None:
+        return np.zeros(cols.n, dtype=bool)
+    return (a != "") & (b != "") & (a != b)

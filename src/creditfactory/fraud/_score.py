@@ -12,8 +12,12 @@ by itself.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
+
+from creditfactory.fraud._columns import Columns
 
 FLAG_THRESHOLD = 2.25
 """Recommended threshold on ``fraud_points``: at it, on the twin's default settings, about
@@ -61,26 +65,34 @@ SCORE_REASONS: dict[str, str] = {
 """Reason codes of the score beyond the identity checks', in English and Chinese."""
 
 
-def _num(frame: pd.DataFrame, column: str) -> np.ndarray:
-    if column not in frame.columns:
-        return np.full(len(frame), np.nan)
-    return pd.to_numeric(frame[column], errors="coerce").to_numpy(float)
+def _num(cols: Columns, column: str) -> np.ndarray:
+    values = cols.number(column)
+    return np.full(cols.n, np.nan) if values is None else values
 
 
 def score(frame: pd.DataFrame, features: pd.DataFrame) -> pd.DataFrame:
     """``ring_score``, ``fraud_points``, ``fraud_flag`` and ``fraud_reasons`` from the
     applications (``frame``) and their identity, velocity and group features (row-aligned)."""
-    n = len(frame)
-    size = features["ring_size"].to_numpy(np.int64)
-    burst = features["ring_burst"].to_numpy(np.int64)
+    feats = {c: features[c].to_numpy() for c in features.columns}
+    out = score_arrays(Columns(frame), feats)
+    result = pd.DataFrame(out, index=features.index)
+    result["fraud_reasons"] = pd.Series(out["fraud_reasons"], index=features.index, dtype=object)
+    return result
+
+
+def score_arrays(cols: Columns, features: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """:func:`score` on columns (``cols``: the applications; ``features``: name -> array)."""
+    n = cols.n
+    size = np.asarray(features["ring_size"], dtype=np.int64)
+    burst = np.asarray(features["ring_burst"], dtype=np.int64)
     group = {
         "RING_BURST": burst >= 3,
         "RING_PAIR_BURST": burst == 2,
         "RING_LINKED": (burst < 2) & (size >= 3),
         "RING_PAIR": (burst < 2) & (size == 2),
     }
-    addr = np.clip(features["vel_address_customers_7d"].to_numpy(np.int64) - 1, 0, 2)
-    subnet = np.clip(features["vel_subnet_customers_24h"].to_numpy(np.int64) - 1, 0, 2)
+    addr = np.clip(np.asarray(features["vel_address_customers_7d"], np.int64) - 1, 0, 2)
+    subnet = np.clip(np.asarray(features["vel_subnet_customers_24h"], np.int64) - 1, 0, 2)
     weak_pts = np.minimum(
         addr * WEAK_POINTS["SHARED_ADDRESS"] + subnet * WEAK_POINTS["SHARED_SUBNET"], WEAK_CAP
     )
@@ -89,22 +101,22 @@ def score(frame: pd.DataFrame, features: pd.DataFrame) -> pd.DataFrame:
         ring_pts += np.where(hit, RING_POINTS[code], 0.0)
     ring_pts += weak_pts
     tells = {
-        "FAST_FORM": features["fast_form"].to_numpy(bool),
-        "NIGHT": features["night"].to_numpy(bool),
-        "GPS_CITY_MISMATCH": features["gps_city_mismatch"].to_numpy(bool),
-        "IP_CITY_MISMATCH": features["ip_city_mismatch"].to_numpy(bool),
-        "BLACKLISTED_CONTACTS": _num(frame, "contacts_blacklisted_share") >= BLACKLISTED_SHARE,
-        "MANY_LOAN_APPS": _num(frame, "loan_apps_installed") >= LOAN_APPS,
-        "SMALL_CONTACT_BOOK": _num(frame, "contact_list_size") < SMALL_CONTACT_BOOK,
-        "PHONE_VIRTUAL": (features["phone_carrier"] == "virtual").to_numpy(bool),
-        "ID_AGE_MISMATCH": features["id_age_mismatch"].to_numpy(bool),
-        "ID_GENDER_MISMATCH": features["id_gender_mismatch"].to_numpy(bool),
+        "FAST_FORM": np.asarray(features["fast_form"], bool),
+        "NIGHT": np.asarray(features["night"], bool),
+        "GPS_CITY_MISMATCH": np.asarray(features["gps_city_mismatch"], bool),
+        "IP_CITY_MISMATCH": np.asarray(features["ip_city_mismatch"], bool),
+        "BLACKLISTED_CONTACTS": _num(cols, "contacts_blacklisted_share") >= BLACKLISTED_SHARE,
+        "MANY_LOAN_APPS": _num(cols, "loan_apps_installed") >= LOAN_APPS,
+        "SMALL_CONTACT_BOOK": _num(cols, "contact_list_size") < SMALL_CONTACT_BOOK,
+        "PHONE_VIRTUAL": np.asarray(features["phone_carrier"], dtype=object) == "virtual",
+        "ID_AGE_MISMATCH": np.asarray(features["id_age_mismatch"], bool),
+        "ID_GENDER_MISMATCH": np.asarray(features["id_gender_mismatch"], bool),
     }
     tell_pts = np.zeros(n)
     for code, hit in tells.items():
         tell_pts += np.where(hit, TELL_POINTS[code], 0.0)
     points = ring_pts + tell_pts
-    id_valid = features["id_valid"].to_numpy(bool)
+    id_valid = np.asarray(features["id_valid"], bool)
     flag = ~id_valid | (points >= FLAG_THRESHOLD)
     fired: dict[str, np.ndarray] = {
         **group,
@@ -113,18 +125,17 @@ def score(frame: pd.DataFrame, features: pd.DataFrame) -> pd.DataFrame:
         **tells,
     }
     reasons: list[list[str]] = [[] for _ in range(n)]
-    problems = features["id_problem"].to_numpy(dtype=object)
+    problems = np.asarray(features["id_problem"], dtype=object)
     for i in np.flatnonzero(~id_valid):
         reasons[i].append(str(problems[i]))
     for code, hit in fired.items():
         for i in np.flatnonzero(hit & flag):
             reasons[i].append(code)
-    return pd.DataFrame(
-        {
-            "ring_score": np.round(np.minimum(ring_pts / RING_POINTS["RING_BURST"], 1.0), 4),
-            "fraud_points": points,
-            "fraud_flag": flag,
-            "fraud_reasons": [";".join(r) if r else None for r in reasons],
-        },
-        index=features.index,
-    )
+    joined = np.empty(n, dtype=object)
+    joined[:] = [";".join(r) if r else None for r in reasons]
+    return {
+        "ring_score": np.round(np.minimum(ring_pts / RING_POINTS["RING_BURST"], 1.0), 4),
+        "fraud_points": points,
+        "fraud_flag": flag,
+        "fraud_reasons": joined,
+    }
