@@ -18,6 +18,13 @@ from creditfactory.fraud._identity import (
     identity_checks,
     is_valid_id_number,
 )
+from creditfactory.fraud._models import (
+    MODEL_FEATURES,
+    FraudAnomaly,
+    fit_fraud_model,
+    load_anomaly,
+    model_frame,
+)
 from creditfactory.fraud._rings import LINKS, RingState, components, link_edges
 from creditfactory.fraud._score import FLAG_THRESHOLD, SCORE_REASONS
 from creditfactory.fraud._velocity import WINDOWS, VelocityState, velocity_columns
@@ -27,10 +34,12 @@ __all__ = [
     "FEATURES",
     "FLAG_THRESHOLD",
     "LINKS",
+    "MODEL_FEATURES",
     "REASON_CODES",
     "REQUIRED",
     "SCORE_REASONS",
     "WINDOWS",
+    "FraudAnomaly",
     "FraudMeasures",
     "FraudState",
     "RingState",
@@ -40,9 +49,12 @@ __all__ = [
     "check_id_numbers",
     "components",
     "evaluate",
+    "fit_fraud_model",
     "fraud_features",
     "identity_checks",
     "is_valid_id_number",
     "link_edges",
+    "load_anomaly",
+    "model_frame",
     "velocity_columns",
 ]
