@@ -127,13 +127,14 @@ class FraudAnomaly(BaseEstimator):
     def _check_frame(self, X: object, *, fitted: bool) -> pd.DataFrame:
         if not isinstance(X, pd.DataFrame):
             raise DataError(f"X: expected a pandas DataFrame, got {type(X).__name__}")
+        frame: pd.DataFrame = X
         if fitted:
-            missing = [c for c in self.feature_names_in_ if c not in X.columns]
+            missing = [c for c in self.feature_names_in_ if c not in frame.columns]
             if missing:
                 raise DataError(f"X: column(s) {missing} missing (the model was fitted on them)")
-            X = X[list(self.feature_names_in_)]
+            frame = frame[list(self.feature_names_in_)]
         try:
-            return X.apply(pd.to_numeric, errors="raise").astype(float)
+            return frame.apply(pd.to_numeric, errors="raise").astype(float)
         except (TypeError, ValueError) as exc:
             raise DataError(f"X: every column must be numeric ({exc})") from exc
 
