@@ -103,3 +103,23 @@ def test_group_features_by_hand() -> None:
     assert retro["ring_size"].tolist() == [3, 3, 3, 3, 1]
     assert retro["ring_burst"].tolist() == [3, 3, 3, 1, 1]
     assert retro["ring_span_days"].tolist() == [8.5, 8.5, 8.5, 8.5, 0.0]
+
+
+def test_members_known_bad_only_count_once_known() -> None:
+    day = 86_400
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["C1", "C2", "C3", "C1", "C4"],
+            "device_id": ["D1", "D1", "D2", "D9", "D5"],
+            "phone": ["P1", "P2", "P3", "P1", "P4"],
+            "emergency_contact_phone": [None, "P3", None, None, None],
+            # C1's first application is found bad a day and a half after it was made
+            "known_bad_at": pd.to_datetime([day * 1.5, None, None, None, None], unit="s"),
+        }
+    )
+    t = np.array([0, 1 * day, 2 * day, 8 * day + day // 2, 30 * day])
+    valid = np.ones(5, bool)
+    pit = rings_point_in_time(frame, t, valid)
+    assert pit["ring_known_bad"].tolist() == [0, 0, 1, 1, 0]
+    retro = rings_retro(frame, t, valid)
+    assert retro["ring_known_bad"].tolist() == [0, 1, 1, 1, 0]

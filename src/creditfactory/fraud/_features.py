@@ -34,6 +34,9 @@ FEATURES: dict[str, str] = {
     "ring_apps": "applications in the group",
     "ring_burst": "group's customers who first applied within 7 days of this application",
     "ring_invalid_ids": "applications in the group with an invalid ID number",
+    "ring_known_bad": "other members of the group known bad before this application (from "
+    "the optional column known_bad_at: when a member was declined as fraud or missed its first "
+    "payment); retro: all of them",
     "ring_span_days": "days from the group's first application to this one (retro: to its last)",
     "ring_group": "a label of the group (the same for every member)",
     "id_age": "age by the ID number's birth date at application (-1 if unreadable)",
@@ -180,7 +183,19 @@ class FraudState:
         cols = Columns(application)
         ident = identity_arrays(cols, np.array([t], dtype=np.int64))
         vel = self.velocity.update(application, t=t)
-        ring = self.rings.update(application, t=t, id_valid=bool(ident["id_valid"][0]))
+        bad = application.get("known_bad_at")
+        bad_at = None
+        if bad is not None and not (isinstance(bad, float) and np.isnan(bad)) and not pd.isna(bad):
+            try:
+                bad_stamp = pd.Timestamp(bad)
+            except (ValueError, TypeError) as exc:
+                raise DataError(f"application: 'known_bad_at' is not a time ({exc})") from exc
+            if bad_stamp.tzinfo is not None:
+                bad_stamp = bad_stamp.tz_convert("UTC").tz_localize(None)
+            bad_at = int(bad_stamp.value // 1_000_000_000)
+        ring = self.rings.update(
+            application, t=t, id_valid=bool(ident["id_valid"][0]), known_bad_at=bad_at
+        )
         feats: dict[str, Any] = {**ident, **{c: np.array([v]) for c, v in {**vel, **ring}.items()}}
         scored = score_arrays(cols, feats)
         row: dict[str, Any] = {"application_id": application["application_id"]}

@@ -25,6 +25,8 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from creditfactory.exceptions import DataError
+
 BURST_SECONDS = 7 * 86_400
 """A group's *burst*: its customers who first applied within this long of the application."""
 
@@ -42,6 +44,7 @@ RING_COLUMNS: tuple[str, ...] = (
     "ring_apps",
     "ring_burst",
     "ring_invalid_ids",
+    "ring_known_bad",
     "ring_span_days",
 )
 
@@ -74,6 +77,7 @@ class RingState:
         self._customers: list[int] = []  # per root: distinct customers
         self._apps: list[int] = []  # per root: applications
         self._invalid: list[int] = []  # per root: applications with an invalid ID number
+        self._bad: list[list[int]] = []  # per root: times members became known bad
         self._first: list[int] = []  # per root: earliest time
         self._joined: list[list[int]] = []  # per root: each customer's first time
         self._owner: dict[str, int] = {}  # namespaced identifier -> a node using it
@@ -97,15 +101,28 @@ class RingState:
         self._customers[ra] += self._customers[rb]
         self._apps[ra] += self._apps[rb]
         self._invalid[ra] += self._invalid[rb]
+        if self._bad[rb]:
+            self._bad[ra].extend(self._bad[rb])
+            self._bad[rb] = []
         self._first[ra] = min(self._first[ra], self._first[rb])
         self._joined[ra].extend(self._joined[rb])
         self._joined[rb] = []
         return ra
 
-    def update(self, application: Mapping[str, Any], *, t: int, id_valid: bool) -> dict[str, Any]:
+    def update(
+        self,
+        application: Mapping[str, Any],
+        *,
+        t: int,
+        id_valid: bool,
+        known_bad_at: int | None = None,
+    ) -> dict[str, Any]:
         """Add ``application`` (column -> value) made at ``t`` (seconds); return its group's
-        ``ring_size``, ``ring_apps``, ``ring_burst``, ``ring_invalid_ids``, ``ring_span_days``
-        and ``ring_group`` (a node id of the group, stable only until the next merge)."""
+        ``ring_size``, ``ring_apps``, ``ring_burst``, ``ring_invalid_ids``, ``ring_known_bad``
+        (other members known bad — declined as fraud, defaulted on the first payment — before
+        ``t``; ``known_bad_at`` is when this application became known bad, seconds, if it
+        did), ``ring_span_days`` and ``ring_group`` (a node id of the group, stable only until
+        the next merge)."""
         node = len(self._parent)
         cust = customer_key(application)
         new_customer = cust is None or ("c" + cust) not in self._owner
@@ -113,6 +130,7 @@ class RingState:
         self._customers.append(1 if new_customer else 0)
         self._apps.append(1)
         self._invalid.append(0 if id_valid else 1)
+        self._bad.append([] if known_bad_at is None else [known_bad_at])
         self._first.append(t)
         self._joined.append([t] if new_customer else [])
         root = node
@@ -131,6 +149,8 @@ class RingState:
             "ring_apps": self._apps[root],
             "ring_burst": sum(1 for j in self._joined[root] if t - j < BURST_SECONDS),
             "ring_invalid_ids": self._invalid[root],
+            "ring_known_bad": sum(1 for b in self._bad[root] if b < t)
+            - (known_bad_at is not None and known_bad_at < t),
             "ring_span_days": (t - self._first[root]) / 86_400.0,
             "ring_group": root,
         }
@@ -166,6 +186,20 @@ def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return connected_components(graph, directed=False)[1].astype(np.int64)
 
 
+def known_bad_seconds(frame: pd.DataFrame) -> np.ndarray | None:
+    """The optional ``known_bad_at`` column as seconds (-1 where never known bad), or None."""
+    if "known_bad_at" not in frame.columns:
+        return None
+    try:
+        stamps = pd.to_datetime(frame["known_bad_at"])
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"applications: column 'known_bad_at' is not a timestamp ({exc})") from exc
+    if getattr(stamps.dt, "tz", None) is not None:
+        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+    seconds = stamps.to_numpy("datetime64[s]").astype(np.int64)
+    return np.where(stamps.isna().to_numpy(), -1, seconds)
+
+
 def rings_retro(frame: pd.DataFrame, t: np.ndarray, id_valid: np.ndarray) -> pd.DataFrame:
     """Group features over the whole history (investigation, retro-scans), row-aligned with
     ``frame``: each application gets its complete group's size, applications, invalid IDs and
@@ -187,6 +221,9 @@ def rings_retro(frame: pd.DataFrame, t: np.ndarray, id_valid: np.ndarray) -> pd.
     size = np.bincount(label, weights=first, minlength=n).astype(np.int64)
     apps = np.bincount(label, minlength=n)
     invalid = np.bincount(label, weights=~id_valid, minlength=n).astype(np.int64)
+    bad_at = known_bad_seconds(frame)
+    is_bad = np.zeros(n, bool) if bad_at is None else bad_at >= 0
+    known_bad = np.bincount(label, weights=is_bad, minlength=n).astype(np.int64)[label] - is_bad
     t_min = np.full(n, np.iinfo(np.int64).max)
     np.minimum.at(t_min, label, t)
     t_max = np.full(n, np.iinfo(np.int64).min)
@@ -204,6 +241,7 @@ def rings_retro(frame: pd.DataFrame, t: np.ndarray, id_valid: np.ndarray) -> pd.
             "ring_apps": apps[label],
             "ring_burst": burst.astype(np.int64),
             "ring_invalid_ids": invalid[label],
+            "ring_known_bad": known_bad,
             "ring_span_days": (t_max[label] - t_min[label]) / 86_400.0,
             "ring_group": label,
         },
@@ -217,6 +255,7 @@ def rings_point_in_time(
     """Group features of each application as of its arrival (``frame`` in arrival order),
     replaying the history through one :class:`RingState`."""
     state = RingState()
+    bad_at = known_bad_seconds(frame)
     cols = [c for c in dict.fromkeys(c for c, _ in LINKS) if c in frame.columns]
     if "id_number" in frame.columns and "id_number" not in cols:
         cols.append("id_number")
@@ -224,7 +263,8 @@ def rings_point_in_time(
     out: dict[str, list[Any]] = {c: [] for c in (*RING_COLUMNS, "ring_group")}
     step = max(len(records) // 100, 1)
     for i, rec in enumerate(records):
-        feats = state.update(rec, t=int(t[i]), id_valid=bool(id_valid[i]))
+        bad = None if bad_at is None or bad_at[i] < 0 else int(bad_at[i])
+        feats = state.update(rec, t=int(t[i]), id_valid=bool(id_valid[i]), known_bad_at=bad)
         for c in out:
             out[c].append(feats[c])
         if progress is not None and i % step == step - 1:
