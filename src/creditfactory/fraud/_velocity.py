@@ -79,8 +79,8 @@ def _key_frame(frame: pd.DataFrame, t: np.ndarray, spec: VelocitySpec) -> pl.Dat
 
 
 def _column(frame: pd.DataFrame, name: str) -> list[str | None]:
-    if name not in frame.columns:
-        raise DataError(f"applications: column {name!r} is missing (needed by fraud velocity)")
+    if name not in frame.columns:  # an identifier not collected links nothing
+        return [None] * len(frame)
     values = frame[name].astype("string").to_numpy(dtype=object, na_value=None)
     return [None if v is None or v == "" else str(v) for v in values]
 
