@@ -123,9 +123,26 @@ class RingState:
         ``t``; ``known_bad_at`` is when this application became known bad, seconds, if it
         did), ``ring_span_days`` and ``ring_group`` (a node id of the group, stable only until
         the next merge)."""
+        keys = []
+        for column, space in LINKS:
+            value = _text(application.get(column))
+            if value is not None:
+                keys.append(space + value)
+        feats = self.add(keys, customer_key(application), t, id_valid, known_bad_at)
+        return dict(zip((*RING_COLUMNS, "ring_group"), feats, strict=True))
+
+    def add(
+        self,
+        keys: list[str],
+        customer: str | None,
+        t: int,
+        id_valid: bool,
+        known_bad_at: int | None,
+    ) -> tuple[int, int, int, int, int, float, int]:
+        """:meth:`update` on prepared input: the namespaced identifiers (``"d"`` + device ...)
+        and the customer key; returns the values of ``RING_COLUMNS`` and the group node."""
         node = len(self._parent)
-        cust = customer_key(application)
-        new_customer = cust is None or ("c" + cust) not in self._owner
+        new_customer = customer is None or ("c" + customer) not in self._owner
         self._parent.append(node)
         self._customers.append(1 if new_customer else 0)
         self._apps.append(1)
@@ -134,26 +151,23 @@ class RingState:
         self._first.append(t)
         self._joined.append([t] if new_customer else [])
         root = node
-        for column, space in LINKS:
-            value = _text(application.get(column))
-            if value is None:
-                continue
-            key = space + value
-            other = self._owner.get(key)
+        owner = self._owner
+        for key in keys:
+            other = owner.get(key)
             if other is None:
-                self._owner[key] = node
+                owner[key] = node
             else:
                 root = self._union(root, other)
-        return {
-            "ring_size": self._customers[root],
-            "ring_apps": self._apps[root],
-            "ring_burst": sum(1 for j in self._joined[root] if t - j < BURST_SECONDS),
-            "ring_invalid_ids": self._invalid[root],
-            "ring_known_bad": sum(1 for b in self._bad[root] if b < t)
-            - (known_bad_at is not None and known_bad_at < t),
-            "ring_span_days": (t - self._first[root]) / 86_400.0,
-            "ring_group": root,
-        }
+        own_bad = known_bad_at is not None and known_bad_at < t
+        return (
+            self._customers[root],
+            self._apps[root],
+            sum(1 for j in self._joined[root] if t - j < BURST_SECONDS),
+            self._invalid[root],
+            sum(1 for b in self._bad[root] if b < t) - own_bad,
+            (t - self._first[root]) / 86_400.0,
+            root,
+        )
 
 
 def link_edges(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -255,21 +269,39 @@ def rings_point_in_time(
     """Group features of each application as of its arrival (``frame`` in arrival order),
     replaying the history through one :class:`RingState`."""
     state = RingState()
+    n = len(frame)
     bad_at = known_bad_seconds(frame)
-    cols = [c for c in dict.fromkeys(c for c, _ in LINKS) if c in frame.columns]
-    if "id_number" in frame.columns and "id_number" not in cols:
-        cols.append("id_number")
-    records = frame[cols].astype(object).where(frame[cols].notna(), None).to_dict("records")
-    out: dict[str, list[Any]] = {c: [] for c in (*RING_COLUMNS, "ring_group")}
-    step = max(len(records) // 100, 1)
-    for i, rec in enumerate(records):
-        bad = None if bad_at is None or bad_at[i] < 0 else int(bad_at[i])
-        feats = state.update(rec, t=int(t[i]), id_valid=bool(id_valid[i]), known_bad_at=bad)
-        for c in out:
-            out[c].append(feats[c])
+    bads: list[int | None] = (
+        [None] * n if bad_at is None else [None if b < 0 else int(b) for b in bad_at]
+    )
+    columns: list[list[str | None]] = []
+    for column, space in LINKS:
+        if column in frame.columns:
+            values = frame[column].astype("string")
+            keyed = (space + values).where(values.notna() & (values != ""), None)
+            columns.append(keyed.to_numpy(dtype=object, na_value=None).tolist())
+    if columns:
+        keys = [[k for k in row if k is not None] for row in zip(*columns, strict=True)]
+    else:
+        keys = [[] for _ in range(n)]
+    cust = pd.Series(pd.NA, index=frame.index, dtype="string")
+    for column in ("id_number", "customer_id"):  # customer_id first, as customer_key()
+        if column in frame.columns:
+            values = frame[column].astype("string")
+            cust = values.where(values.notna() & (values != ""), cust)
+    customers = cust.to_numpy(dtype=object, na_value=None).tolist()
+    rows: list[tuple[int, int, int, int, int, float, int]] = []
+    step = max(n // 100, 1)
+    add = state.add
+    for i, (k, c, ti, ok, bad) in enumerate(
+        zip(keys, customers, t.tolist(), id_valid.tolist(), bads, strict=True)
+    ):
+        rows.append(add(k, c, ti, ok, bad))
         if progress is not None and i % step == step - 1:
-            progress((i + 1) / len(records))
-    frame_out = pd.DataFrame(out, index=frame.index)
+            progress((i + 1) / n)
+    out = pd.DataFrame(rows, columns=[*RING_COLUMNS, "ring_group"], index=frame.index)
+    ints = {c: "int64" for c in (*RING_COLUMNS, "ring_group") if c != "ring_span_days"}
+    out = out.astype({**ints, "ring_span_days": "float64"})
     # a stable group label: the first application of the group as finally merged
-    frame_out["ring_group"] = np.asarray([state._find(g) for g in out["ring_group"]])
-    return frame_out
+    out["ring_group"] = np.asarray([state._find(g) for g in out["ring_group"]], dtype=np.int64)
+    return out
