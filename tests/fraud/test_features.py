@@ -85,3 +85,22 @@ def test_bad_input_is_a_clear_error(apps) -> None:
     bad_time = apps.iloc[:3].assign(applied_at=["2024-01-01", "soon", "2024-01-02"])
     with pytest.raises(DataError, match="applied_at"):
         fraud_features(bad_time)
+
+
+def test_only_the_required_columns_and_an_empty_id() -> None:
+    apps = pd.DataFrame(
+        {
+            "application_id": ["A1", "A2"],
+            "applied_at": pd.to_datetime(["2024-01-01 10:00", "2024-01-02 10:00"]),
+            "id_number": ["11010519491231002X", None],
+        }
+    )
+    got = fraud_features(apps)
+    assert got["id_problem"].tolist()[1] == "ID_MISSING"
+    assert got["fraud_flag"].tolist() == [False, True]
+    state = FraudState()
+    online = [state.update(r) for r in apps.astype(object).to_dict("records")]
+    assert [o["fraud_flag"] for o in online] == [False, True]
+    assert fraud_features(apps.iloc[:0]).shape == (0, len(FEATURES))
+    with pytest.raises(DataError, match="id_number"):
+        FraudState().update({"application_id": "A3", "applied_at": "2024-01-03"})

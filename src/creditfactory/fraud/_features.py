@@ -170,10 +170,11 @@ class FraudState:
 
     def update(self, application: Mapping[str, Any]) -> dict[str, Any]:
         """All features of ``application`` (column -> value) from those seen before it."""
-        for column in REQUIRED:
-            value = application.get(column)
-            if value is None or (isinstance(value, float) and np.isnan(value)):
-                raise DataError(f"application: required field {column!r} is missing")
+        missing = [c for c in REQUIRED if c not in application]
+        if missing:
+            raise DataError(f"application: required field(s) {missing} missing")
+        if application["application_id"] is None:
+            raise DataError("application: field 'application_id' is empty")
         stamp = pd.Timestamp(application["applied_at"]) if _is_time(application) else None
         if stamp is None or pd.isna(stamp):
             raise DataError("application: field 'applied_at' is not a time")
