@@ -4,7 +4,8 @@
 applications, each from what was known when it arrived (or, with ``point_in_time=False``, from
 the whole history); ``FraudState`` is its online form, one application at a time, and
 ``VelocityState`` and ``RingState`` its parts, for a store-backed provider to wrap.
-``check_id_numbers`` and ``carrier_of`` check resident ID and mobile numbers.
+``check_id_numbers`` and ``carrier_of`` check resident ID and mobile numbers; ``read_id_card``
+and ``cross_check`` read an ID card's front (optional extra ``ocr``) and check it.
 """
 
 from creditfactory.fraud._evaluate import FraudMeasures, evaluate
@@ -25,6 +26,14 @@ from creditfactory.fraud._models import (
     load_anomaly,
     model_frame,
 )
+from creditfactory.fraud._ocr import (
+    OCR_REASONS,
+    IdCardFields,
+    cross_check,
+    ocr_engine,
+    parse_id_card_text,
+    read_id_card,
+)
 from creditfactory.fraud._rings import LINKS, RingState, components, link_edges
 from creditfactory.fraud._score import FLAG_THRESHOLD, SCORE_REASONS
 from creditfactory.fraud._velocity import WINDOWS, VelocityState, velocity_columns
@@ -35,6 +44,7 @@ __all__ = [
     "FLAG_THRESHOLD",
     "LINKS",
     "MODEL_FEATURES",
+    "OCR_REASONS",
     "REASON_CODES",
     "REQUIRED",
     "SCORE_REASONS",
@@ -42,12 +52,14 @@ __all__ = [
     "FraudAnomaly",
     "FraudMeasures",
     "FraudState",
+    "IdCardFields",
     "RingState",
     "VelocityState",
     "carrier_of",
     "check_character",
     "check_id_numbers",
     "components",
+    "cross_check",
     "evaluate",
     "fit_fraud_model",
     "fraud_features",
@@ -56,5 +68,8 @@ __all__ = [
     "link_edges",
     "load_anomaly",
     "model_frame",
+    "ocr_engine",
+    "parse_id_card_text",
+    "read_id_card",
     "velocity_columns",
 ]
