@@ -13,7 +13,7 @@ from creditfactory.fraud._columns import Columns
 from creditfactory.fraud._identity import applied_seconds, identity_arrays, identity_checks
 from creditfactory.fraud._rings import RingState, rings_point_in_time, rings_retro
 from creditfactory.fraud._score import score, score_arrays
-from creditfactory.fraud._velocity import VelocityState, velocity_batch, velocity_columns
+from creditfactory.fraud._velocity import VelocityState, velocity_batch, velocity_meanings
 
 Progress = Callable[[str, float], None]
 
@@ -50,13 +50,7 @@ FEATURES: dict[str, str] = {
     "night": "applied between 00:00 and 06:00",
     "identity_reasons": "identity reason codes that fired, ';'-joined, or null",
     "identity_hits": "how many identity reason codes fired",
-    **{
-        c: "velocity: "
-        + c.removeprefix("vel_").replace("_", " ", 1).rsplit("_", 1)[0].replace("_", " ")
-        + " over "
-        + c.rsplit("_", 1)[1]
-        for c in velocity_columns()
-    },
+    **velocity_meanings(),
 }
 """Every output column of :func:`fraud_features` with its meaning."""
 

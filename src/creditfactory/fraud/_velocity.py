@@ -33,21 +33,31 @@ class VelocitySpec:
     name: str
     key: str
     other: str | None = None
+    meaning: str = ""
 
 
 SPECS: tuple[VelocitySpec, ...] = (
-    VelocitySpec("device_apps", "device_id"),
-    VelocitySpec("device_ids", "device_id", "id_number"),
-    VelocitySpec("phone_ids", "phone", "id_number"),
-    VelocitySpec("id_devices", "id_number", "device_id"),
-    VelocitySpec("ip_apps", "ip_address"),
-    VelocitySpec("address_apps", "address_id"),
-    VelocitySpec("address_customers", "address_id", "customer_id"),
-    VelocitySpec("subnet_customers", "ip_subnet", "customer_id"),
+    VelocitySpec("device_apps", "device_id", None, "earlier applications from the device"),
+    VelocitySpec("device_ids", "device_id", "id_number", "distinct ID numbers on the device"),
+    VelocitySpec("phone_ids", "phone", "id_number", "distinct ID numbers with the phone"),
+    VelocitySpec("id_devices", "id_number", "device_id", "distinct devices of the ID number"),
+    VelocitySpec("ip_apps", "ip_address", None, "earlier applications from the IP address"),
+    VelocitySpec("address_apps", "address_id", None, "earlier applications from the address"),
+    VelocitySpec(
+        "address_customers", "address_id", "customer_id", "distinct customers at the address"
+    ),
+    VelocitySpec(
+        "subnet_customers", "ip_subnet", "customer_id", "distinct customers on the /24 subnet"
+    ),
 )
 """The velocity features: applications per device, distinct ID numbers per device and per
 phone, distinct devices per ID number, applications per IP and per address, and distinct
 customers per address and per /24 IP subnet (weak links: flats, offices, carriers' NAT)."""
+
+
+def velocity_meanings(specs: tuple[VelocitySpec, ...] = SPECS) -> dict[str, str]:
+    """Velocity column -> its meaning."""
+    return {f"vel_{s.name}_{w}": f"{s.meaning} within {w}" for s in specs for w in WINDOWS}
 
 
 def velocity_columns(specs: tuple[VelocitySpec, ...] = SPECS) -> list[str]:
