@@ -1,6 +1,26 @@
-"""Anti-fraud: identifier lists in hashed form and the provider seam through which a strategy
-looks up lists (and, later, velocity counts and ring features) at decision time."""
+"""Anti-fraud (反欺诈): identity checks, lists, velocity, fraud-ring groups and a fraud score.
 
+``fraud_features(applications, point_in_time=True)`` gives every feature of a batch of
+applications, each from what was known when it arrived (or, with ``point_in_time=False``, from
+the whole history); ``FraudState`` is its online form, one application at a time, and
+``VelocityState`` and ``RingState`` its parts, for a store-backed provider to wrap.
+``check_id_numbers`` and ``carrier_of`` check resident ID and mobile numbers; ``read_id_card``
+and ``cross_check`` read an ID card's front (optional extra ``ocr``) and check it.
+``HashedLists`` holds identifier lists in keyed-hash form, and ``Provider`` / ``Lookups`` are the
+seam through which a strategy looks lists (and other stored features) up at decision time.
+"""
+
+from creditfactory.fraud._evaluate import FraudMeasures, evaluate
+from creditfactory.fraud._features import FEATURES, REQUIRED, FraudState, fraud_features
+from creditfactory.fraud._identity import (
+    CARRIER_PREFIXES,
+    REASON_CODES,
+    carrier_of,
+    check_character,
+    check_id_numbers,
+    identity_checks,
+    is_valid_id_number,
+)
 from creditfactory.fraud._lists import (
     HashedLists,
     hash_identifier,
@@ -8,15 +28,66 @@ from creditfactory.fraud._lists import (
     list_feature,
     parse_list_feature,
 )
+from creditfactory.fraud._models import (
+    MODEL_FEATURES,
+    FraudAnomaly,
+    fit_fraud_model,
+    load_anomaly,
+    model_frame,
+)
+from creditfactory.fraud._ocr import (
+    OCR_REASONS,
+    IdCardFields,
+    cross_check,
+    ocr_engine,
+    parse_id_card_text,
+    read_id_card,
+)
 from creditfactory.fraud._provider import Lookups, Provider, feature_kind
+from creditfactory.fraud._rings import LINKS, RingState, components, link_edges
+from creditfactory.fraud._score import FLAG_THRESHOLD, SCORE_REASONS
+from creditfactory.fraud._velocity import WINDOWS, VelocityState, velocity_columns
 
 __all__ = [
+    "CARRIER_PREFIXES",
+    "FEATURES",
+    "FLAG_THRESHOLD",
+    "LINKS",
+    "MODEL_FEATURES",
+    "OCR_REASONS",
+    "REASON_CODES",
+    "REQUIRED",
+    "SCORE_REASONS",
+    "WINDOWS",
+    "FraudAnomaly",
+    "FraudMeasures",
+    "FraudState",
     "HashedLists",
+    "IdCardFields",
     "Lookups",
     "Provider",
+    "RingState",
+    "VelocityState",
+    "carrier_of",
+    "check_character",
+    "check_id_numbers",
+    "components",
+    "cross_check",
+    "evaluate",
     "feature_kind",
+    "fit_fraud_model",
+    "fraud_features",
     "hash_identifier",
     "identifier_text",
+    "identity_checks",
+    "is_valid_id_number",
+    "link_edges",
     "list_feature",
+    "load_anomaly",
+    "model_frame",
+    "ocr_engine",
+    "parse_id_card_text",
     "parse_list_feature",
+    "read_id_card",
+    "velocity_columns",
 ]
