@@ -54,6 +54,7 @@ from creditfactory.servicing._loan import (
     to_cny,
     to_fen,
 )
+from creditfactory.servicing._loan_book import BookLoan, book_loans
 from creditfactory.servicing._loan_position import (
     BUCKETS,
     Allocation,
@@ -77,6 +78,7 @@ __all__ = [
     "PERFORMANCE_SCHEMA",
     "Allocation",
     "BehaviourScore",
+    "BookLoan",
     "Instalment",
     "InstalmentState",
     "LimitSimulation",
@@ -92,6 +94,7 @@ __all__ = [
     "behaviour_outcome",
     "book_from_portfolio",
     "book_from_tables",
+    "book_loans",
     "bucket_balances",
     "bucket_of",
     "charge_off_pd",
