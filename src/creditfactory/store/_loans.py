@@ -10,6 +10,7 @@ and the second one finds the first one's row, on SQLite and PostgreSQL alike.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -69,8 +70,10 @@ def disburse(
     method: str = "equal_instalment",
     disbursed_on: date | None = None,
     late_fee: int = 0,
+    penalty_rate: Decimal | None = None,
 ) -> Loan:
-    """Disburse a loan (``amount`` in fen; default the whole limit) from an approved decision.
+    """Disburse a loan (``amount`` in fen; default the whole limit) from an approved decision;
+    ``penalty_rate`` is the contract's annual penalty rate (default 1.5 x the APR).
 
     Raises
     ------
@@ -99,6 +102,8 @@ def disburse(
     facts = {"decision": "approve", "limit": decision.limit, "apr": decision.apr,
              "term": decision.term}  # fmt: skip
     terms = terms_from_decision(facts, amount, method, day, late_fee)
+    if penalty_rate is not None:
+        terms = replace(terms, penalty_rate=penalty_rate)
     loan = Loan(
         decision_id=decision_id, amount=terms.principal, apr=str(terms.apr), term=terms.term,
         method=terms.method, disbursed_on=day.isoformat(),
