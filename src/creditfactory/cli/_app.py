@@ -8,6 +8,7 @@ from creditfactory.cli._audit import app as audit_app
 from creditfactory.cli._batch import app as batch_app
 from creditfactory.cli._collections import app as collections_app
 from creditfactory.cli._demo import demo
+from creditfactory.cli._loans import app as loans_app
 from creditfactory.cli._pii import app as pii_app
 from creditfactory.cli._report import app as report_app
 from creditfactory.cli._scorecard import app as scorecard_app
@@ -32,6 +33,7 @@ app.add_typer(strategy_app, name="strategy")
 app.add_typer(pii_app, name="pii")
 app.add_typer(collections_app, name="collections")
 app.add_typer(report_app, name="report")
+app.add_typer(loans_app, name="loans")
 
 
 def main() -> None:
