@@ -8,6 +8,8 @@ from decimal import Decimal
 import numpy as np
 import numpy_financial as npf
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from creditfactory.exceptions import DataError
 from creditfactory.servicing import (
@@ -161,3 +163,33 @@ def test_terms_from_decision_checks_the_decision() -> None:
     with pytest.raises(DataError, match="amount: a payment must be a positive"):
         Payment(START, 0)
     assert np.isclose(float(terms_from_decision(approve).apr), 0.18)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    method=st.sampled_from(["equal_instalment", "equal_principal", "interest_only"]),
+    term=st.integers(1, 18),
+    pays=st.lists(st.tuples(st.integers(0, 700), st.integers(1, 400_000)), max_size=12),
+    off=st.one_of(st.none(), st.integers(0, 700)),
+)
+def test_every_fen_paid_is_accounted_for(
+    method: str, term: int, pays: list[tuple[int, int]], off: int | None
+) -> None:
+    t = LoanTerms(900_000, Decimal("0.24"), term, method, START, late_fee=1_000)
+    payments = [Payment(START + timedelta(days=d), a) for d, a in pays]
+    when = None if off is None else START + timedelta(days=off)
+    as_of = START + timedelta(days=720)
+    try:
+        p = loan_position(t, payments, as_of, written_off_on=when)
+    except DataError:  # a write-off after the loan was closed
+        return
+    parts = sum(a.penalty + a.fees for a in p.allocations)
+    parts += sum(i.paid_principal + i.paid_interest for i in p.instalments)
+    assert parts + p.credit + p.overpaid + p.recovered == p.paid == sum(a for _, a in pays)
+    assert sum(i.paid_principal for i in p.instalments) <= 900_000
+    assert all(0 <= i.paid_interest <= i.interest for i in p.instalments)
+    if p.status == "closed":
+        assert p.principal_outstanding == 0
+        assert p.settlement_amount == 0
+    if p.status in ("current", "delinquent"):  # what settles it: all that is owed, at least
+        assert p.settlement_amount >= p.principal_outstanding - p.credit

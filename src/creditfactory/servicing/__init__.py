@@ -4,6 +4,10 @@ limit management.
 Pure functions over the ``performance`` table (one row per loan and month on book, with
 ``loan_id``, ``mob``, ``month``, ``dpd``, ``bucket`` and balances) and the ``loans`` table,
 whether simulated or real (see ``docs/servicing.md`` for the columns a real book needs).
+
+Loans one by one, as the service books them: terms from an approved decision, schedules by
+repayment method, payments allocated penalty, fees, interest, principal, early settlement, and
+DPD, bucket and balances as of any date (``loan_position``), all in integer fen.
 """
 
 from creditfactory.servicing._analysis import PortfolioAnalysis, analyse_portfolio

@@ -86,7 +86,7 @@ class InstalmentState:
     interest: int
     paid_principal: int
     paid_interest: int
-    state: str  # paid | overdue | due | future | written_off | waived
+    state: str  # paid | overdue | due | future | settled (early) | written_off | waived
 
 
 @dataclass(frozen=True)
@@ -151,6 +151,8 @@ class _Replay:
         self.payable = 0  # instalments 1..payable are due (payable)
         self.overdue = 0  # instalments 1..overdue have passed their due date
         self.allocations: list[Allocation] = []
+        self.waived = [0] * len(self.sched)  # interest not due after an early settlement
+        self.settled_from: int | None = None  # instalments from here were settled early
 
     # --- helpers -----------------------------------------------------------------------------
     def unpaid(self, k: int) -> int:
@@ -267,10 +269,10 @@ class _Replay:
         if settled:
             # everything falls due today; the next instalment's interest only pro rata
             accrued = self.accrued_interest(p.paid_on)
-            if self.payable < len(self.sched):
-                self.int_due[self.payable] = accrued
-            for k in range(self.payable + 1, len(self.sched)):
-                self.int_due[k] = 0
+            self.settled_from = self.payable
+            for k in range(self.payable, len(self.sched)):
+                keep = accrued if k == self.payable else 0
+                self.waived[k], self.int_due[k] = self.int_due[k] - keep, keep
             upto = len(self.sched)
         else:
             upto = self.payable
@@ -320,6 +322,8 @@ class _Replay:
         for k, inst in enumerate(self.sched):
             if self.status == "charged_off" and self.unpaid(k):
                 what = "written_off"
+            elif self.settled_from is not None and k >= self.settled_from:
+                what = "settled"
             elif self.unpaid(k) == 0:
                 what = "paid" if inst.payment or k < self.payable else "waived"
             elif k < self.overdue:
@@ -331,7 +335,8 @@ class _Replay:
             states.append(
                 InstalmentState(
                     inst.no, inst.due_date, inst.payment, inst.principal, inst.interest,
-                    inst.principal - self.prn_due[k], inst.interest - self.int_due[k], what,
+                    inst.principal - self.prn_due[k],
+                    inst.interest - self.int_due[k] - self.waived[k], what,
                 )
             )  # fmt: skip
         nxt = next((k for k in range(self.payable, n)), None) if open_ else None
