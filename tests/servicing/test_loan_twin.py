@@ -12,9 +12,9 @@ from creditfactory.servicing._loan_book import TOLERANCE
 
 @pytest.fixture(scope="module")
 def sample(twin: Portfolio) -> list[str]:
-    """The book's first 1,200 loans (clean payers, prepayments, cures, partial payments,
+    """The book's first 800 loans (clean payers, prepayments, cures, partial payments,
     charge-offs)."""
-    first = twin.loans["loan_id"].iloc[:1200]
+    first = twin.loans["loan_id"].iloc[:800]
     return list(first)
 
 
