@@ -74,6 +74,8 @@ def test_loan_lifecycle(live: Api, good_application: dict[str, Any]) -> None:
     assert got["penalty_outstanding"] == f"{want.penalty_outstanding / 100:.2f}"
     assert [i["state"] for i in got["schedule"][:3]] == ["paid", "overdue", "future"]
     assert live.client.get("/v1/loans/99", headers=uw).status_code == 404
+    early = live.client.get(f"/v1/loans/{loan['id']}", params={"as_of": "2000-01-01"}, headers=uw)
+    assert (early.status_code, early.json()["detail"][:6]) == (422, "as_of:")
     assert live.client.get(f"/v1/loans/{loan['id']}", params={"as_of": "soon"},
                            headers=uw).json()["detail"][0]["loc"] == ["query", "as_of"]  # fmt: skip
 

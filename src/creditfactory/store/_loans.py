@@ -141,11 +141,14 @@ def loan_write_off(session: Session, loan_id: int) -> LoanWriteOff | None:
 
 
 def position(session: Session, loan: Loan, as_of: date | None = None) -> LoanPosition:
-    """The loan's position as of ``as_of`` (default today), replayed from its stored events."""
+    """The loan's position as of ``as_of`` (default today), replayed from its stored events
+    (:class:`DataError` naming ``as_of`` when it is before the disbursement)."""
+    day = as_of or today()
+    if day < date.fromisoformat(loan.disbursed_on):
+        raise DataError(f"as_of: {day} is before the disbursement on {loan.disbursed_on}")
     off = loan_write_off(session, loan.id)
     when = date.fromisoformat(off.written_off_on) if off is not None else None
-    pays = _payments(session, loan)
-    return loan_position(loan_terms(loan), pays, as_of or today(), written_off_on=when)
+    return loan_position(loan_terms(loan), _payments(session, loan), day, written_off_on=when)
 
 
 def _payments(session: Session, loan: Loan) -> list[Payment]:
