@@ -18,6 +18,7 @@ from creditfactory.api import (
     _decisions,
     _keys,
     _lists,
+    _loans,
     _models,
     _reviews,
     _strategies,
@@ -42,7 +43,7 @@ from creditfactory.store import (
 )
 
 ROUTERS = (
-    _applications, _decisions, _strategies, _models, _lists, _keys, _reviews, _audit,
+    _applications, _decisions, _strategies, _models, _lists, _keys, _reviews, _audit, _loans,
 )  # fmt: skip
 
 

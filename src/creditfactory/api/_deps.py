@@ -28,6 +28,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "models.register": frozenset({"admin", "analyst"}),
     "lists.write": frozenset({"admin", "analyst"}),
     "keys.manage": frozenset({"admin"}),
+    "loans.create": frozenset({"admin", "underwriter"}),
+    "loans.pay": frozenset({"admin", "underwriter"}),
+    "loans.write_off": frozenset({"admin"}),
     "read": frozenset({"admin", "analyst", "underwriter", "read-only"}),
 }
 

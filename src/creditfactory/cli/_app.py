@@ -9,6 +9,7 @@ from creditfactory.cli._batch import app as batch_app
 from creditfactory.cli._collections import app as collections_app
 from creditfactory.cli._demo import demo
 from creditfactory.cli._fraud import app as fraud_app
+from creditfactory.cli._loans import app as loans_app
 from creditfactory.cli._monitor import monitor
 from creditfactory.cli._pii import app as pii_app
 from creditfactory.cli._report import app as report_app
@@ -36,6 +37,7 @@ app.add_typer(collections_app, name="collections")
 app.add_typer(report_app, name="report")
 app.command("monitor")(monitor)
 app.add_typer(fraud_app, name="fraud")
+app.add_typer(loans_app, name="loans")
 
 
 def main() -> None:

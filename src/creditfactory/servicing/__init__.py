@@ -4,6 +4,10 @@ limit management.
 Pure functions over the ``performance`` table (one row per loan and month on book, with
 ``loan_id``, ``mob``, ``month``, ``dpd``, ``bucket`` and balances) and the ``loans`` table,
 whether simulated or real (see ``docs/servicing.md`` for the columns a real book needs).
+
+Loans one by one, as the service books them: terms from an approved decision, schedules by
+repayment method, payments allocated penalty, fees, interest, principal, early settlement, and
+DPD, bucket and balances as of any date (``loan_position``), all in integer fen.
 """
 
 from creditfactory.servicing._analysis import PortfolioAnalysis, analyse_portfolio
@@ -44,25 +48,59 @@ from creditfactory.servicing._limits import (
     limit_decisions,
     simulate_limit_strategy,
 )
+from creditfactory.servicing._loan import (
+    METHODS,
+    Instalment,
+    LoanTerms,
+    add_months,
+    schedule,
+    terms_from_decision,
+    to_cny,
+    to_fen,
+)
+from creditfactory.servicing._loan_book import BookLoan, book_loans
+from creditfactory.servicing._loan_position import (
+    BUCKETS,
+    Allocation,
+    InstalmentState,
+    LoanPosition,
+    Payment,
+    bucket_of,
+    loan_position,
+    loan_positions,
+    settlement_amount,
+)
 from creditfactory.servicing._report import portfolio_report
 
 __all__ = [
     "ACTIONS",
+    "BUCKETS",
     "CHAIN",
     "FEATURES",
     "LOANS_SCHEMA",
+    "METHODS",
     "PERFORMANCE_SCHEMA",
+    "Allocation",
     "BehaviourScore",
+    "BookLoan",
+    "Instalment",
+    "InstalmentState",
     "LimitSimulation",
+    "LoanPosition",
+    "LoanTerms",
+    "Payment",
     "PortfolioAnalysis",
     "ServicingBook",
+    "add_months",
     "analyse_portfolio",
     "behaviour_dataset",
     "behaviour_features",
     "behaviour_outcome",
     "book_from_portfolio",
     "book_from_tables",
+    "book_loans",
     "bucket_balances",
+    "bucket_of",
     "charge_off_pd",
     "delinquency_by_mob",
     "delinquency_by_segment",
@@ -72,10 +110,17 @@ __all__ = [
     "fit_behaviour_score",
     "flow_rates",
     "limit_decisions",
+    "loan_position",
+    "loan_positions",
     "net_flow_to_charge_off",
     "portfolio_report",
     "read_book",
     "roll_rates",
+    "schedule",
+    "settlement_amount",
     "simulate_limit_strategy",
+    "terms_from_decision",
+    "to_cny",
+    "to_fen",
     "vintage_curves",
 ]

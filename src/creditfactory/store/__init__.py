@@ -17,6 +17,17 @@ from creditfactory.store._ledger import (
     verify,
 )
 from creditfactory.store._list_cache import ListCache
+from creditfactory.store._loan_tables import Loan, LoanPayment, LoanWriteOff
+from creditfactory.store._loans import (
+    disburse,
+    get_loan,
+    loan_payments,
+    loan_terms,
+    loan_write_off,
+    position,
+    post_payment,
+    write_off,
+)
 from creditfactory.store._pii import (
     DEFAULT_PII_FIELDS,
     PiiKey,
@@ -93,6 +104,9 @@ __all__ = [
     "LedgerRow",
     "ListCache",
     "ListEntry",
+    "Loan",
+    "LoanPayment",
+    "LoanWriteOff",
     "ModelArtefact",
     "NotFoundError",
     "Pending",
@@ -118,15 +132,20 @@ __all__ = [
     "count_keys",
     "create_key",
     "current_revision",
+    "disburse",
     "entries",
     "get_application",
     "get_decision",
+    "get_loan",
     "get_strategy",
     "hash_identifier",
     "ledger_head",
     "list_models",
     "list_strategies",
     "list_summary",
+    "loan_payments",
+    "loan_terms",
+    "loan_write_off",
     "make_engine",
     "mask",
     "migrate",
@@ -134,6 +153,8 @@ __all__ = [
     "now",
     "parse_fields",
     "parse_keys",
+    "position",
+    "post_payment",
     "register_model",
     "rekey",
     "remove_list_entries",
@@ -143,4 +164,5 @@ __all__ = [
     "stored_lists",
     "unavailable",
     "verify",
+    "write_off",
 ]

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from creditfactory.audit import canonical_json
+from creditfactory.store._loan_tables import Loan, LoanPayment, LoanWriteOff
 from creditfactory.store._tables import (
     Activation,
     ApiKey,
@@ -80,6 +81,17 @@ COVERED: dict[str, tuple[str, ...]] = {
     "review": (
         "id", "decision_id", "queue_reason", "status", "outcome", "reason", "reviewer",
         "queued_at", "reviewed_at",
+    ),
+    "loan": (
+        "id", "decision_id", "amount", "apr", "term", "method", "disbursed_on", "penalty_rate",
+        "late_fee", "created_by", "created_at",
+    ),
+    "loan_payment": (
+        "id", "loan_id", "paid_on", "amount", "reference", "idempotency_key", "request_sha256",
+        "posted_by", "posted_at",
+    ),
+    "loan_write_off": (
+        "id", "loan_id", "written_off_on", "amount", "reason", "written_off_by", "created_at",
     ),
 }  # fmt: skip
 _SORTED = {kind: tuple(sorted(cols)) for kind, cols in COVERED.items()}
@@ -155,6 +167,9 @@ strategy_content = _content_of("strategy")
 activation_content = _content_of("activation")
 model_content = _content_of("model")
 list_entry_content = _content_of("list_entry")
+loan_content = _content_of("loan")
+loan_payment_content = _content_of("loan_payment")
+loan_write_off_content = _content_of("loan_write_off")
 
 
 #: kind (the subject's prefix) -> (table, content function), in the order verify reads them
@@ -167,6 +182,9 @@ RECORD_KINDS: dict[str, tuple[type[Any], Callable[[Any], dict[str, Any]]]] = {
     "application": (Application, application_content),
     "decision": (DecisionRecord, decision_content),
     "review": (Review, review_content),
+    "loan": (Loan, loan_content),
+    "loan_payment": (LoanPayment, loan_payment_content),
+    "loan_write_off": (LoanWriteOff, loan_write_off_content),
 }
 #: the kinds authority comes from: who may act, and what decides (checked at start-up)
 AUTHORITY = ("api_key", "model", "strategy", "activation")
