@@ -102,15 +102,24 @@ def evaluate(
     book: Book,
     plan_file: Annotated[Path, typer.Option("--plan", help="Plan file (collections plan).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
+    horizon: Annotated[
+        int,
+        typer.Option(
+            "--horizon",
+            min=1,
+            help="Months over which the horizon figures count cash and costs (the plan's "
+            "month included; the incumbent's policy after it).",
+        ),
+    ] = 6,
 ) -> None:
     """True expected recoveries, costs and cures of a plan and of the incumbent's policy on
-    the same accounts (a simulated book only)."""
+    the same accounts (a simulated book only): the plan's month, and a horizon of months."""
     from creditfactory.collections import evaluate_plan
 
     portfolio = _book(book)
     frame = _read_plan(plan_file)
     try:
-        result = evaluate_plan(portfolio, frame)
+        result = evaluate_plan(portfolio, frame, horizon_months=horizon)
     except CreditFactoryError as exc:
         fail(str(exc))
     if as_json:
@@ -127,10 +136,19 @@ def evaluate(
         ("cost", "cost 成本"),
         ("net_recovery", "net recovery 净回收"),
         ("cures", "cures 治愈"),
+        ("horizon_recovered", f"recovered, {horizon} months {horizon}个月回收"),
+        ("horizon_cost", f"cost, {horizon} months {horizon}个月成本"),
+        ("horizon_net_recovery", f"net recovery, {horizon} months {horizon}个月净回收"),
+        ("current_at_end", f"current after {horizon} months 期末正常"),
+        ("charged_off", f"charged off within {horizon} months 核销"),
     ):
         table.add_row(label, *[_money(r[key]) for _, r in rows])
     console.print(table)
-    console.print(f"net recovery vs the incumbent: {result.uplift:+.1%}")
+    console.print(f"net recovery vs the incumbent, the month 当月: {result.uplift:+.1%}")
+    console.print(
+        f"net recovery vs the incumbent, {horizon} months {horizon}个月: "
+        f"{result.horizon_uplift:+.1%}"
+    )
 
 
 @app.command("queues")

@@ -167,9 +167,7 @@ HORIZON_AGENCY_FEE = 0.2
 collections table charges the same)."""
 
 
-def collection_horizon(
-    portfolio: Portfolio, plan: pd.DataFrame, months: int = 6
-) -> pd.DataFrame:
+def collection_horizon(portfolio: Portfolio, plan: pd.DataFrame, months: int = 6) -> pd.DataFrame:
     """True expected cash and cost of delinquent account-months over ``months`` months.
 
     The planned action is taken in the plan's month; in the months after, the account follows
@@ -202,7 +200,9 @@ def collection_horizon(
         ``p_charged_off`` (charged off within it).
     """
     if isinstance(months, bool) or not isinstance(months, (int, np.integer)) or months < 1:
-        raise DataError(f"months: the horizon must be a whole number of months >= 1, got {months!r}")
+        raise DataError(
+            f"months: the horizon must be a whole number of months >= 1, got {months!r}"
+        )
     cfg = _simulated(portfolio)
     first = collection_oracle(portfolio, plan)
     n = len(first)
@@ -329,8 +329,9 @@ def collection_horizon(
                     if pool is None:
                         ca = sigmoid(la)
                     else:
-                        ca = sigmoid(la[:, None] + np.where(fraud, 0.0, 1.0)[:, None]
-                                     * skills[pool][None, :]).mean(axis=1)
+                        ca = sigmoid(
+                            la[:, None] + np.where(fraud, 0.0, 1.0)[:, None] * skills[pool][None, :]
+                        ).mean(axis=1)
                     cure += share * ca
                     fee = HORIZON_AGENCY_FEE if action == "agency" else 0.0
                     later_cost += share * (
