@@ -12,10 +12,12 @@ actions from what it gains by choosing who gets which.
 
 The month's cash undervalues an early-stage action: what it is mostly worth is the roll it
 prevents (a cured loan pays its instalments; a rolled one drifts towards charge-off). So every
-figure is also given over a horizon (``horizon_months``, default 6, the plan's month included):
-the twin's exact expected cash the borrower pays over those months and the action costs, with
-the planned action in the plan's month and the incumbent's policy in every month after it, for
-the plan and the incumbent alike (:func:`creditfactory.data.collection_horizon`).
+figure is also given over a horizon: by default the loan's life (until the account is closed or
+charged off, and what its written-off debt brings back from the agency and the debt sale), or
+``horizon_months`` months (the plan's month included): the twin's exact expected cash and
+action costs, with the planned action in the plan's month and the incumbent's policy in every
+month after it, for the plan and the incumbent alike
+(:func:`creditfactory.data.collection_horizon`). Cash is not discounted.
 """
 
 from __future__ import annotations
@@ -45,11 +47,13 @@ HORIZON_FIGURES: tuple[str, ...] = (
     "current_at_end",
     "charged_off",
 )
-"""The horizon's figures: cash and costs over ``horizon_months`` months (the plan's month
-included, the incumbent's policy after it), and the expected number of accounts current (or
-closed) at the end of the horizon and charged off within it."""
-HORIZON_MONTHS = 6
-"""Default horizon (months) of :func:`evaluate_plan`."""
+"""The horizon's figures: cash and costs over the horizon (the plan's month included, the
+incumbent's policy after it; ``horizon_months``: the months it spans, for the loan's life the
+longest any planned account stays open), with the expected recoveries of debt charged off
+within it and the agency's commission on them, and the expected number of accounts current
+(or closed) at the end of the horizon and charged off within it."""
+HORIZON_MONTHS: int | None = None
+"""Default horizon of :func:`evaluate_plan`: ``None``, the loan's life."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,8 @@ class PlanEvaluation:
     incumbent: dict[str, float]
     same_mix: dict[str, float]
     rows: pd.DataFrame = field(repr=False)
+    horizon: str = "life"
+    """``"life"`` (the loan's life) or ``"N months"``."""
 
     @property
     def uplift(self) -> float:
@@ -83,8 +89,13 @@ class PlanEvaluation:
         return (self.plan["horizon_net_recovery"] - base) / abs(base) if base else float("nan")
 
     def to_dict(self) -> dict[str, Any]:
-        """``{plan: {...}, incumbent: {...}, same_mix: {...}}`` (for ``--json``)."""
-        return {"plan": self.plan, "incumbent": self.incumbent, "same_mix": self.same_mix}
+        """``{horizon, plan: {...}, incumbent: {...}, same_mix: {...}}`` (for ``--json``)."""
+        return {
+            "horizon": self.horizon,
+            "plan": self.plan,
+            "incumbent": self.incumbent,
+            "same_mix": self.same_mix,
+        }
 
 
 def true_values(
@@ -92,13 +103,16 @@ def true_values(
     plan: pd.DataFrame,
     accounts: pd.DataFrame | None = None,
     *,
-    horizon_months: int | None = None,
+    horizon_months: int | str | None = None,
 ) -> pd.DataFrame:
     """Per planned account-month: the true ``cure_prob`` and ``pay_prob`` under its
     ``action`` (and ``collector_id`` if given), and the month's expected ``recovered``,
-    ``cost`` and ``net``. With ``horizon_months``, also ``horizon_recovered``,
-    ``horizon_cost``, ``horizon_net``, ``p_current`` and ``p_charged_off`` over that many
-    months (the incumbent's policy after the plan's month). Row-aligned with ``plan``."""
+    ``cost`` and ``net``. With ``horizon_months`` (a number of months, or ``"life"`` for the
+    loan's life), also ``horizon_recovered``, ``horizon_cost``, ``horizon_net``,
+    ``p_current`` and ``p_charged_off`` over that horizon (the incumbent's policy after the
+    plan's month), and the part of the horizon's recoveries and costs that comes from debt
+    charged off within it (``after_charge_off``, ``after_charge_off_cost``: the agency and
+    the debt sale, whenever they pay). Row-aligned with ``plan``."""
     cfg = portfolio.config
     if cfg is None:
         raise DataError("book: the truth is known only for a simulated book")
@@ -117,11 +131,11 @@ def evaluate_plan(
     plan: pd.DataFrame,
     *,
     seed: int = 0,
-    horizon_months: int = HORIZON_MONTHS,
+    horizon_months: int | None = HORIZON_MONTHS,
 ) -> PlanEvaluation:
     """Score ``plan`` (``loan_id``, ``mob``, ``action``[, ``collector_id``]) and the
     incumbent's policy on the same account-months against the twin's truth, over the plan's
-    month and over ``horizon_months`` months.
+    month and over a horizon: ``horizon_months`` months, or (``None``) the loan's life.
 
     Examples
     --------
@@ -189,24 +203,30 @@ def evaluate_plan(
         incumbent_horizon_recovered=incumbent["horizon_recovered"],
         incumbent_horizon_cost=incumbent["horizon_cost"],
     )
+    spanned = float(truth["months"].max()) if n else 0.0
     return PlanEvaluation(
-        _totals(rows, months),
-        _totals(pd.DataFrame(incumbent), months),
-        _totals(pd.DataFrame(mix), months),
+        _totals(rows, spanned),
+        _totals(pd.DataFrame(incumbent), spanned),
+        _totals(pd.DataFrame(mix), spanned),
         rows,
+        "life" if months is None else f"{months} months",
     )
 
 
 _HORIZON_COLUMNS = ("horizon_recovered", "horizon_cost", "p_current", "p_charged_off")
 
 
-def _check_horizon(months: object) -> int:
+def _check_horizon(months: object) -> int | None:
+    if months is None or (isinstance(months, str) and months == "life"):
+        return None
     if isinstance(months, bool) or not isinstance(months, (int, np.integer)) or months < 1:
-        raise DataError(f"horizon_months: must be a whole number of months >= 1, got {months!r}")
+        raise DataError(
+            f"horizon_months: must be a whole number of months >= 1 or 'life', got {months!r}"
+        )
     return int(months)
 
 
-def _totals(rows: pd.DataFrame, months: int) -> dict[str, float]:
+def _totals(rows: pd.DataFrame, months: float) -> dict[str, float]:
     recovered = float(rows["recovered"].sum())
     cost = float(rows["cost"].sum())
     h_recovered = float(rows["horizon_recovered"].sum())
@@ -252,9 +272,14 @@ def _value(
     if "horizon_cash" in truth.columns:
         # the plan's month as above; the months after it from the twin's chain
         later = truth["horizon_cash"].to_numpy(float) - truth["month_cash"].to_numpy(float)
-        out["horizon_recovered"] = recovered + later
-        out["horizon_cost"] = cost + truth["later_cost"].to_numpy(float)
+        after = truth["recovery"].to_numpy(float)  # the written-off debt, after charge-off
+        out["horizon_recovered"] = recovered + later + after
+        out["horizon_cost"] = (
+            cost + truth["later_cost"].to_numpy(float) + truth["recovery_cost"].to_numpy(float)
+        )
         out["horizon_net"] = out["horizon_recovered"] - out["horizon_cost"]
+        out["after_charge_off"] = after
+        out["after_charge_off_cost"] = truth["recovery_cost"].to_numpy(float)
         out["p_current"] = truth["p_current"].to_numpy(float)
         out["p_charged_off"] = truth["p_charged_off"].to_numpy(float)
     return out

@@ -30,6 +30,7 @@ from creditfactory.data._loans import PENALTY_FACTOR
 from creditfactory.data._paths import LATE_CURE_SHIFT, partial_share
 from creditfactory.data._portfolio import Portfolio
 from creditfactory.data._random import logit, sigmoid
+from creditfactory.data._recoveries import expected_recovery
 from creditfactory.data._risk import (
     _POOLED,
     BUCKET_NAMES,
@@ -167,7 +168,14 @@ HORIZON_AGENCY_FEE = 0.2
 collections table charges the same)."""
 
 
-def collection_horizon(portfolio: Portfolio, plan: pd.DataFrame, months: int = 6) -> pd.DataFrame:
+LIFE_CAP = 240
+"""Most months the chain runs when asked for the loan's life (every account closed or
+charged off long before, bar a negligible remainder)."""
+
+
+def collection_horizon(
+    portfolio: Portfolio, plan: pd.DataFrame, months: int | None = 6
+) -> pd.DataFrame:
     """True expected cash and cost of delinquent account-months over ``months`` months.
 
     The planned action is taken in the plan's month; in the months after, the account follows
@@ -185,21 +193,28 @@ def collection_horizon(portfolio: Portfolio, plan: pd.DataFrame, months: int = 6
         A simulated book.
     plan : pandas.DataFrame
         As for :func:`collection_oracle`.
-    months : int
-        The horizon, the plan's month included (1: that month only).
+    months : int or None
+        The horizon, the plan's month included (1: that month only); ``None``: the loan's
+        life, until every account is closed or charged off (less than 1e-9 of it left open).
 
     Returns
     -------
     pandas.DataFrame
         Row-aligned with ``plan``: the columns of :func:`collection_oracle`, and
         ``horizon_cash`` (CNY the borrower pays over the horizon: instalments, arrears,
-        penalty interest, prepaid balances; what the debt brings after a charge-off is not
-        counted), ``month_cash`` (the part paid in the plan's month), ``later_cost`` (the
-        incumbent's expected action costs, agency commission included, in the months after
-        the plan's month), ``p_current`` (current or closed at the end of the horizon) and
-        ``p_charged_off`` (charged off within it).
+        penalty interest, prepaid balances), ``month_cash`` (the part paid in the plan's
+        month), ``later_cost`` (the incumbent's expected action costs, agency commission
+        included, in the months after the plan's month), ``p_current`` (current or closed at
+        the end of the horizon), ``p_charged_off`` (charged off within it),
+        ``charged_off_face`` (the expected amount written off within it), ``recovery`` and
+        ``recovery_cost`` (what that debt is expected to bring back after the charge-off,
+        from the agency and the debt sale, whenever it comes, and the agency's commission on
+        it) and ``months`` (how many months the chain ran).
     """
-    if isinstance(months, bool) or not isinstance(months, (int, np.integer)) or months < 1:
+    life = months is None
+    if not life and (
+        isinstance(months, bool) or not isinstance(months, (int, np.integer)) or months < 1
+    ):
         raise DataError(
             f"months: the horizon must be a whole number of months >= 1, got {months!r}"
         )
@@ -288,8 +303,14 @@ def collection_horizon(portfolio: Portfolio, plan: pd.DataFrame, months: int = 6
     month_cash = np.zeros(n)
     later_cost = np.zeros(n)
     charged_off = np.zeros(n)
+    co_face = np.zeros(n)
     costs = cfg.action_costs
-    for k in range(months):
+    steps = LIFE_CAP if months is None else int(months)
+    ran = 0
+    for k in range(steps):
+        if life and mass.sum(axis=1).max() < 1e-9:  # every account closed or charged off
+            break
+        ran = k + 1
         t = t0 + k
         pay, bal = scheduled(t)
         shocked = (start + t >= s_idx).astype(float)
@@ -351,6 +372,7 @@ def collection_horizon(portfolio: Portfolio, plan: pd.DataFrame, months: int = 6
                 new_owed[:, b + 1] += roll * o_now
             else:
                 charged_off += roll * m
+                co_face += roll * (m * bal + m * pay + a + o_now)
         cash += got
         if k == 0:
             month_cash = got.copy()
@@ -361,6 +383,11 @@ def collection_horizon(portfolio: Portfolio, plan: pd.DataFrame, months: int = 6
     out["later_cost"] = later_cost
     out["p_current"] = 1.0 - mass[:, 1:].sum(axis=1) - charged_off
     out["p_charged_off"] = charged_off
+    out["charged_off_face"] = co_face
+    gross, commission = expected_recovery(np.where(fraud, 3, payer))
+    out["recovery"] = co_face * gross
+    out["recovery_cost"] = co_face * commission
+    out["months"] = ran
     return out
 
 
