@@ -192,6 +192,11 @@ def test_the_example_strategy_beats_the_incumbent_at_no_more_cost(settings: dict
     # the planned actions also beat the same mix dealt out at random: targeting pays
     assert result.plan["net_recovery"] > result.same_mix["net_recovery"]
     assert result.plan["cost"] == pytest.approx(result.same_mix["cost"], rel=1e-9)
+    # over the loan's life too (a cure's later instalments, a roll's charge-off counted)
+    assert result.horizon == "life"
+    assert result.plan["horizon_net_recovery"] > result.incumbent["horizon_net_recovery"]
+    assert result.plan["charged_off"] < result.incumbent["charged_off"]
+    assert result.plan["horizon_cost"] <= result.incumbent["horizon_cost"]
 
 
 def test_the_incumbent_is_its_policy_mix(book: Portfolio) -> None:
