@@ -19,7 +19,7 @@ from creditfactory.collections import (
     plan_collections,
     true_values,
 )
-from creditfactory.data import Portfolio, SimulationConfig, simulate
+from creditfactory.data import Portfolio, SimulationConfig, collection_horizon, simulate
 from creditfactory.decision import Strategy
 from creditfactory.exceptions import DataError
 
@@ -225,6 +225,8 @@ def test_bad_plans_are_refused(book: Portfolio) -> None:
     for bad in (0, 2.5, True):
         with pytest.raises(DataError, match="horizon_months: must be a whole number"):
             evaluate_plan(book, plan.assign(action="sms"), horizon_months=bad)
+    with pytest.raises(DataError, match="months: the horizon must be a whole number"):
+        collection_horizon(book, plan.assign(action="sms"), months=0)
 
 
 def test_cli_plan_then_evaluate(book: Portfolio, tmp_path: Path) -> None:
