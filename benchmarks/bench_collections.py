@@ -9,13 +9,16 @@ within each bucket, against the incumbent) and targeting (the plan against that 
 references bound it: every account an agent call (the simplest rule), and the oracle's ceiling,
 each account given its truly best action, which no lender can know (it needs the payer type).
 
-Two measures. The month's expected cash (a cure pays everything due, a partial payment one
-instalment), as before. And the horizon (``HORIZON`` months, the plan's month included): the
-twin's exact expected cash the borrower pays and the action costs over those months, with the
-planned action in the plan's month and the incumbent's policy after it, for plan and incumbent
-alike, so that what a cure is worth afterwards (instalments paid instead of a roll towards
-charge-off) counts (``creditfactory.data.collection_horizon``). The ceiling is recomputed under
-each measure (the best action per account by that measure).
+Three measures. The month's expected cash (a cure pays everything due, a partial payment one
+instalment), as before. The loan's life (``HORIZON = None``; the h_* metrics): the twin's exact
+expected cash the borrower pays and the action costs until the account is closed or charged
+off, with the written-off debt's expected agency and sale recoveries, the planned action in the
+plan's month and the incumbent's policy after it, for plan and incumbent alike, so that what a
+cure is worth afterwards (instalments paid instead of a roll towards charge-off) counts
+(``creditfactory.data.collection_horizon``). And ``SHORT`` = 6 months (s_*). The ceiling is
+recomputed under each measure (the best action per account by that measure);
+``h_month_best_uplift`` scores each account's truly best action for the month over the life,
+which bounds what re-aiming the cells at the life's objective could add.
 """
 
 from __future__ import annotations
