@@ -19,7 +19,7 @@ from creditfactory.collections import (
     plan_collections,
     true_values,
 )
-from creditfactory.data import Portfolio, SimulationConfig, simulate
+from creditfactory.data import Portfolio, SimulationConfig, collection_horizon, simulate
 from creditfactory.decision import Strategy
 from creditfactory.exceptions import DataError
 
@@ -43,6 +43,105 @@ def test_the_truth_of_what_was_done_matches_what_happened(book: Portfolio) -> No
     # costs: the book's own, to the cent, where no agency commission is involved
     fixed = acc["taken_action"].astype(str) != "agency"
     assert np.allclose(truth["cost"][fixed], acc["taken_cost"][fixed], atol=0.006)
+
+
+def _first_months(portfolio: Portfolio, horizon: int) -> pd.DataFrame:
+    """Each loan's first delinquent account-month whose horizon the book observes in full."""
+    acc = account_months(portfolio)
+    last = acc["month"].max()
+    early = acc[acc["month"] <= last - pd.DateOffset(months=horizon)]
+    early = early.sort_values(["loan_id", "mob"]).drop_duplicates("loan_id")
+    return early.reset_index(drop=True)
+
+
+@pytest.mark.parametrize("horizon", [3, 6])
+def test_the_horizon_truth_matches_what_happened(book: Portfolio, horizon: int) -> None:
+    acc = account_months(book)
+    first = _first_months(book, horizon)
+    done = first[["loan_id", "mob"]].assign(
+        action=first["taken_action"].astype(str), collector_id=first["collector_id"].to_numpy()
+    )
+    truth = true_values(book, done, acc, horizon_months=horizon)
+    assert len(truth) > 300
+    # what the simulator realised over the same months: the borrower's payments (performance)
+    # and the incumbent's action costs (collections), from the plan's month on
+    perf = book.performance[["loan_id", "mob", "amount_paid", "status"]].merge(
+        first[["loan_id", "mob"]].rename(columns={"mob": "start"}), on="loan_id"
+    )
+    perf = perf[(perf["mob"] >= perf["start"]) & (perf["mob"] < perf["start"] + horizon)]
+    paid = perf.groupby("loan_id")["amount_paid"].sum().reindex(first["loan_id"], fill_value=0)
+    coll = book.collections[["loan_id", "mob", "cost"]].merge(
+        first[["loan_id", "mob"]].rename(columns={"mob": "start"}), on="loan_id"
+    )
+    coll = coll[(coll["mob"] >= coll["start"]) & (coll["mob"] < coll["start"] + horizon)]
+    cost = coll.groupby("loan_id")["cost"].sum().reindex(first["loan_id"], fill_value=0)
+    charged = (perf["status"].astype(str) == "charged_off").groupby(perf["loan_id"]).any()
+    charged = charged.reindex(first["loan_id"], fill_value=False).to_numpy()
+    before_sale = truth["horizon_recovered"] - truth["after_charge_off"]
+    for realised, expected in (
+        (paid.to_numpy(), before_sale.to_numpy()),
+        (cost.to_numpy(), (truth["horizon_cost"] - truth["after_charge_off_cost"]).to_numpy()),
+        (charged.astype(float), truth["p_charged_off"].to_numpy()),
+    ):
+        # independent accounts (one row per loan): the sums agree within 4 standard errors,
+        # the standard error estimated from the realised spread around the truth
+        se = np.sqrt(((realised - expected) ** 2).sum())
+        assert abs(realised.sum() - expected.sum()) <= 4 * se
+    assert (truth["horizon_recovered"] >= truth["recovered"] - 1e-6).all()
+    one = true_values(book, done, acc, horizon_months=1)
+    assert np.allclose(one["horizon_recovered"] - one["after_charge_off"], one["recovered"])
+    assert np.allclose(one["horizon_cost"] - one["after_charge_off_cost"], one["cost"], atol=0.006)
+
+
+def test_what_charged_off_debt_brings_back_matches_what_happened() -> None:
+    # accounts in M6+ that roll this month are charged off; the agency and the debt buyer then
+    # pay within seven months: the book must have seen all of it
+    portfolio = simulate(SimulationConfig(n_applications=40_000, seed=4))
+    acc = account_months(portfolio)
+    last = acc["month"].max()
+    late = acc[(acc["bucket"] == "M6+") & (acc["month"] <= last - pd.DateOffset(months=8))]
+    late = late.sort_values(["loan_id", "mob"]).drop_duplicates("loan_id")
+    done = late[["loan_id", "mob"]].assign(
+        action=late["taken_action"].astype(str), collector_id=late["collector_id"].to_numpy()
+    )
+    truth = true_values(portfolio, done, acc, horizon_months=1)
+    coll = portfolio.collections
+    after = coll[coll["outcome"].astype(str).isin(["recovered", "no_payment", "sold"])]
+    after = after.merge(late[["loan_id", "mob"]].rename(columns={"mob": "start"}), on="loan_id")
+    after = after[after["mob"] == after["start"] + 1]  # none before the agency's first month
+    assert len(after) > 30
+    got = (
+        coll[coll["outcome"].astype(str).isin(["recovered", "sold"])]
+        .groupby("loan_id")[["amount_recovered", "cost"]]
+        .sum()
+        .reindex(late["loan_id"], fill_value=0.0)
+    )
+    for realised, expected in (
+        (got["amount_recovered"].to_numpy(), truth["after_charge_off"].to_numpy()),
+        (got["cost"].to_numpy(), truth["after_charge_off_cost"].to_numpy()),
+    ):
+        se = np.sqrt(((realised - expected) ** 2).sum())
+        assert abs(realised.sum() - expected.sum()) <= 4 * se
+    # a roll from M6+ is a charge-off: the truth's probability is the month's no-cure, no-pay
+    assert np.allclose(truth["p_charged_off"], 1 - truth["pay_prob"])
+
+
+def test_the_life_of_the_loan_ends_every_account(book: Portfolio) -> None:
+    acc = account_months(book)
+    rows = _first_months(book, 0).head(400)
+    plan = rows[["loan_id", "mob"]].assign(action="agent_call")
+    life = true_values(book, plan, acc, horizon_months="life")
+    # every account ends closed, current to its term, or charged off
+    assert np.allclose(life["p_current"] + life["p_charged_off"], 1.0, atol=1e-6)
+    year = true_values(book, plan, acc, horizon_months=12)
+    assert (life["horizon_recovered"] >= year["horizon_recovered"] - 1e-6).all()
+    assert (life["p_charged_off"] >= year["p_charged_off"] - 1e-9).all()
+    # evaluate_plan's default is the loan's life
+    result = evaluate_plan(book, plan)
+    assert result.horizon == "life"
+    assert result.plan["horizon_recovered"] == pytest.approx(
+        life["horizon_recovered"].sum(), abs=0.01
+    )
 
 
 def _six_months(portfolio: Portfolio, strategy: Strategy) -> pd.DataFrame:
@@ -93,6 +192,11 @@ def test_the_example_strategy_beats_the_incumbent_at_no_more_cost(settings: dict
     # the planned actions also beat the same mix dealt out at random: targeting pays
     assert result.plan["net_recovery"] > result.same_mix["net_recovery"]
     assert result.plan["cost"] == pytest.approx(result.same_mix["cost"], rel=1e-9)
+    # over the loan's life too (a cure's later instalments, a roll's charge-off counted)
+    assert result.horizon == "life"
+    assert result.plan["horizon_net_recovery"] > result.incumbent["horizon_net_recovery"]
+    assert result.plan["charged_off"] < result.incumbent["charged_off"]
+    assert result.plan["horizon_cost"] <= result.incumbent["horizon_cost"]
 
 
 def test_the_incumbent_is_its_policy_mix(book: Portfolio) -> None:
@@ -118,6 +222,11 @@ def test_bad_plans_are_refused(book: Portfolio) -> None:
     unknown = plan.head(1).assign(action="sms", mob=999)
     with pytest.raises(DataError, match="not delinquent account-months of the book"):
         evaluate_plan(book, unknown)
+    for bad in (0, 2.5, True):
+        with pytest.raises(DataError, match="horizon_months: must be a whole number"):
+            evaluate_plan(book, plan.assign(action="sms"), horizon_months=bad)
+    with pytest.raises(DataError, match="months: the horizon must be a whole number"):
+        collection_horizon(book, plan.assign(action="sms"), months=0)
 
 
 def test_cli_plan_then_evaluate(book: Portfolio, tmp_path: Path) -> None:
@@ -136,7 +245,7 @@ def test_cli_plan_then_evaluate(book: Portfolio, tmp_path: Path) -> None:
     out = runner.invoke(
         app,
         ["collections", "evaluate", "--book", str(tmp_path / "book"),
-         "--plan", str(tmp_path / "plan.parquet"), "--json"],
+         "--plan", str(tmp_path / "plan.parquet"), "--json", "--horizon", "3"],
     )  # fmt: skip
     assert out.exit_code == 0, out.output
     doc = json.loads(out.output)
@@ -145,6 +254,14 @@ def test_cli_plan_then_evaluate(book: Portfolio, tmp_path: Path) -> None:
         assert doc[side]["net_recovery"] == pytest.approx(
             doc[side]["recovered"] - doc[side]["cost"], abs=0.02
         )
+        assert doc[side]["horizon_months"] == 3
+        assert doc[side]["horizon_net_recovery"] == pytest.approx(
+            doc[side]["horizon_recovered"] - doc[side]["horizon_cost"], abs=0.02
+        )
+        # three months hold the first one, and every account ends somewhere
+        assert doc[side]["horizon_recovered"] > doc[side]["recovered"]
+        assert doc[side]["horizon_cost"] >= doc[side]["cost"]
+        assert doc[side]["current_at_end"] + doc[side]["charged_off"] <= len(plan)
     missing = runner.invoke(
         app, ["collections", "evaluate", "--book", str(tmp_path / "book"), "--plan", "nope.pq"]
     )

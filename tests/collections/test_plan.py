@@ -97,8 +97,17 @@ def test_a_strategy_can_call_the_scores_as_models(
     book: Portfolio, scores: CollectionScores
 ) -> None:
     model = scores.registry().get("collection_cure_late", "1")
+    # each input declared with the type the model was fitted on (its input schema says)
+    schema = dict(getattr(model, "input_schema", None) or {})
+
+    def declared(name: str, kind: str) -> str:
+        fitted = (schema.get(name) or {}).get("type")
+        if fitted in ("int", "float", "str", "bool"):
+            return str(fitted)
+        return "str" if kind == "categorical" else "float"
+
     features = "\n".join(
-        f"  {name}: {{type: {'str' if kind == 'categorical' else 'float'}, nullable: true}}"
+        f"  {name}: {{type: {declared(name, kind)}, nullable: true}}"
         for name, kind in model.features.items()
     )
     text = (

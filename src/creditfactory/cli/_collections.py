@@ -102,15 +102,29 @@ def evaluate(
     book: Book,
     plan_file: Annotated[Path, typer.Option("--plan", help="Plan file (collections plan).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
+    horizon: Annotated[
+        str,
+        typer.Option(
+            "--horizon",
+            help="Horizon of the horizon figures: 'life' (the loan's life: until it is closed "
+            "or charged off, and the written-off debt's recoveries) or a number of months (the "
+            "plan's month included). The incumbent's policy after the plan's month.",
+        ),
+    ] = "life",
 ) -> None:
     """True expected recoveries, costs and cures of a plan and of the incumbent's policy on
-    the same accounts (a simulated book only)."""
+    the same accounts (a simulated book only): the plan's month, and a horizon of months."""
     from creditfactory.collections import evaluate_plan
 
+    text = horizon.strip().lower()
+    if text != "life" and not (text.isdigit() and int(text) >= 1):
+        fail(f"--horizon: {horizon!r} is neither 'life' nor a number of months >= 1")
+    months = None if text == "life" else int(text)
+    span = "life 全生命周期" if months is None else f"{months} months {months}个月"
     portfolio = _book(book)
     frame = _read_plan(plan_file)
     try:
-        result = evaluate_plan(portfolio, frame)
+        result = evaluate_plan(portfolio, frame, horizon_months=months)
     except CreditFactoryError as exc:
         fail(str(exc))
     if as_json:
@@ -127,10 +141,16 @@ def evaluate(
         ("cost", "cost 成本"),
         ("net_recovery", "net recovery 净回收"),
         ("cures", "cures 治愈"),
+        ("horizon_recovered", f"recovered, {span} 回收"),
+        ("horizon_cost", f"cost, {span} 成本"),
+        ("horizon_net_recovery", f"net recovery, {span} 净回收"),
+        ("current_at_end", "current or closed at the end 期末正常/结清"),
+        ("charged_off", "charged off 核销"),
     ):
         table.add_row(label, *[_money(r[key]) for _, r in rows])
     console.print(table)
-    console.print(f"net recovery vs the incumbent: {result.uplift:+.1%}")
+    console.print(f"net recovery vs the incumbent, the month 当月: {result.uplift:+.1%}")
+    console.print(f"net recovery vs the incumbent, {span}: {result.horizon_uplift:+.1%}")
 
 
 @app.command("queues")

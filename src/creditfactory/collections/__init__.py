@@ -7,7 +7,7 @@ collection strategy (the decision language, champion/challenger included) over a
 accounts; ``assign_queues`` deals calls and visits to teams within capacity, best first;
 ``league_table`` ranks collectors risk-adjusted; ``action_response`` reads what each action
 did off the incumbent's randomised history; ``evaluate_plan`` scores a plan and the incumbent's
-policy against the twin's truth.
+policy against the twin's truth, over the month and over a horizon of months.
 """
 
 from creditfactory.collections._accounts import (
@@ -22,6 +22,8 @@ from creditfactory.collections._accounts import (
 from creditfactory.collections._evaluate import (
     ACTIONS,
     AGENCY_FEE,
+    HORIZON_FIGURES,
+    HORIZON_MONTHS,
     PlanEvaluation,
     evaluate_plan,
     true_values,
@@ -47,6 +49,8 @@ __all__ = [
     "DEFAULT_ACTION_COSTS",
     "FEATURES",
     "HISTORY_FEATURES",
+    "HORIZON_FIGURES",
+    "HORIZON_MONTHS",
     "PERSONAL",
     "PLAN_COLUMNS",
     "STAGES",

@@ -14,7 +14,7 @@ from creditfactory.data._identity import is_valid_id_number, valid_id_mask
 from creditfactory.data._incumbent import incumbent_price
 from creditfactory.data._loader import read_table
 from creditfactory.data._offers import offer_outcomes
-from creditfactory.data._oracles import collection_oracle, response_oracle
+from creditfactory.data._oracles import collection_horizon, collection_oracle, response_oracle
 from creditfactory.data._portfolio import TABLES, Portfolio
 from creditfactory.data._schedule import amortisation_schedule
 from creditfactory.data._schema import Column, Schema
@@ -30,6 +30,7 @@ __all__ = [
     "SimulationConfig",
     "amortisation_schedule",
     "blacklist_lines",
+    "collection_horizon",
     "collection_oracle",
     "confirmed_fraud_identifiers",
     "incumbent_price",

@@ -26,10 +26,19 @@ from creditfactory.data._campaigns import (
     response_model,
 )
 from creditfactory.data._config import COLLECTION_ACTIONS, PAYER_TYPES, SimulationConfig
-from creditfactory.data._paths import partial_share
+from creditfactory.data._loans import PENALTY_FACTOR
+from creditfactory.data._paths import LATE_CURE_SHIFT, partial_share
 from creditfactory.data._portfolio import Portfolio
 from creditfactory.data._random import logit, sigmoid
-from creditfactory.data._risk import _POOLED
+from creditfactory.data._recoveries import expected_recovery
+from creditfactory.data._risk import (
+    _POOLED,
+    BUCKET_NAMES,
+    FRAUD_CURE_LOGIT,
+    FRAUD_LATER_HAZARD,
+    MAX_BUCKET,
+    shock_index,
+)
 from creditfactory.exceptions import DataError
 
 
@@ -152,6 +161,234 @@ def collection_oracle(portfolio: Portfolio, plan: pd.DataFrame) -> pd.DataFrame:
         },
         index=plan.index,
     )
+
+
+HORIZON_AGENCY_FEE = 0.2
+"""Share of what a collection agency recovers before charge-off that it keeps (the twin's
+collections table charges the same)."""
+
+
+LIFE_CAP = 240
+"""Most months the chain runs when asked for the loan's life (every account closed or
+charged off long before, bar a negligible remainder)."""
+
+
+def collection_horizon(
+    portfolio: Portfolio, plan: pd.DataFrame, months: int | None = 6
+) -> pd.DataFrame:
+    """True expected cash and cost of delinquent account-months over ``months`` months.
+
+    The planned action is taken in the plan's month; in the months after, the account follows
+    the twin's own monthly chain (current, M1 ... M6+, charged off, closed) with the
+    incumbent's randomised collection policy (its action shares by bucket, an average
+    collector), exactly the probabilities the simulator draws paths from: a current account
+    misses, prepays or pays its instalment; a delinquent one cures (pays its arrears, penalty
+    interest and the new instalment), pays one instalment, or rolls on (from M6+ to charge-off).
+    The expectation is exact (a forward pass over the states carrying the probability of each
+    state and the expected arrears and unpaid penalty in it), not sampled.
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+        A simulated book.
+    plan : pandas.DataFrame
+        As for :func:`collection_oracle`.
+    months : int or None
+        The horizon, the plan's month included (1: that month only); ``None``: the loan's
+        life, until every account is closed or charged off (less than 1e-9 of it left open).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Row-aligned with ``plan``: the columns of :func:`collection_oracle`, and
+        ``horizon_cash`` (CNY the borrower pays over the horizon: instalments, arrears,
+        penalty interest, prepaid balances), ``month_cash`` (the part paid in the plan's
+        month), ``later_cost`` (the incumbent's expected action costs, agency commission
+        included, in the months after the plan's month), ``p_current`` (current or closed at
+        the end of the horizon), ``p_charged_off`` (charged off within it),
+        ``charged_off_face`` (the expected amount written off within it), ``recovery`` and
+        ``recovery_cost`` (what that debt is expected to bring back after the charge-off,
+        from the agency and the debt sale, whenever it comes, and the agency's commission on
+        it) and ``months`` (how many months the chain ran).
+    """
+    life = months is None
+    if not life and (
+        isinstance(months, bool) or not isinstance(months, (int, np.integer)) or months < 1
+    ):
+        raise DataError(
+            f"months: the horizon must be a whole number of months >= 1, got {months!r}"
+        )
+    cfg = _simulated(portfolio)
+    first = collection_oracle(portfolio, plan)
+    n = len(first)
+    coll = portfolio.collections
+    coll = coll[coll["bucket"].astype(str) != "charged_off"]
+    key = pd.MultiIndex.from_arrays([coll["loan_id"].astype(str), coll["mob"].astype(np.int64)])
+    pos = key.get_indexer(
+        pd.MultiIndex.from_arrays([first["loan_id"].astype(str), first["mob"].astype(np.int64)])
+    )
+    row = coll.iloc[pos]
+    loan_ids = row["loan_id"].astype(str).to_numpy()
+    t0 = row["mob"].to_numpy(np.int64)
+    b0 = row["bucket"].astype(str).map({n_: i + 1 for i, n_ in enumerate(BUCKET_NAMES)})
+    b0 = b0.to_numpy(np.int64)
+
+    loans = portfolio.loans.set_index(portfolio.loans["loan_id"].astype(str))
+    lp = loans.index.get_indexer(loan_ids)
+    term = loans["term"].to_numpy(np.int64)[lp]
+    mp = loans["apr"].to_numpy(float)[lp] * PENALTY_FACTOR / 12.0
+    apps = loans["application_id"].to_numpy()[lp]
+    truth = portfolio.truth.set_index("application_id")
+    payer = _index(PAYER_TYPES, truth.loc[apps, "payer_type"].to_numpy(dtype=str))
+    fraud = truth.loc[apps, "is_fraud"].to_numpy(bool)
+    applied = portfolio.applications.set_index("application_id").loc[apps, "applied_at"]
+    start = (
+        applied.to_numpy().astype("datetime64[M]") - np.datetime64(cfg.first_month, "M")
+    ).astype(np.int64)
+    s_idx = shock_index(cfg)
+    strength = cfg.macro_shock_strength
+
+    # the account's standardised risk, from its realised month's true cure probability
+    effects = np.array(
+        [[cfg.collection_effects[p][a] for a in COLLECTION_ACTIONS] for p in PAYER_TYPES]
+    )
+    skills = {k: np.asarray(v, float) for k, v in portfolio.meta["collector_skill"].items()}
+    done = _index(COLLECTION_ACTIONS, row["action"].astype(str).to_numpy())
+    done_skill = _skill(row["collector_id"].to_numpy(dtype=object), done, skills, "collections")
+    base = logit(row["true_cure_prob"].to_numpy(float)) - effects[payer, done] - done_skill
+
+    def late(b: np.ndarray | int) -> np.ndarray:
+        return np.where(np.asarray(b) >= 3, LATE_CURE_SHIFT, 0.0)
+
+    def base_cure(b: np.ndarray | int) -> np.ndarray:
+        return np.asarray(cfg.base_cure_logit, float)[np.minimum(b, 3) - 1]
+
+    shocked0 = (start + t0 >= s_idx).astype(float)
+    z_std = (base_cure(b0) + late(b0) - 0.5 * strength * shocked0 - base) / 0.3
+    z_std = np.where(fraud, 0.0, z_std)
+    scale = portfolio.meta["risk_scale"]
+    z = z_std * float(scale[1]) + float(scale[0])
+    prepay = np.where(fraud, 0.0, np.clip(cfg.prepayment_rate * np.exp(-0.25 * z_std), 0, 0.5))
+    alpha = float(portfolio.meta["alpha"])
+    ps = partial_share(fraud, cfg.partial_payment_share)
+
+    # the schedule: instalment and balance after it, by month on book (0 after the term)
+    sch = portfolio.schedules
+    skey = pd.MultiIndex.from_arrays(
+        [sch["loan_id"].astype(str), sch["instalment_no"].astype(np.int64)]
+    )
+
+    def scheduled(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        at = skey.get_indexer(pd.MultiIndex.from_arrays([loan_ids, t]))
+        pay = np.where(at >= 0, sch["payment"].to_numpy(float)[np.maximum(at, 0)], 0.0)
+        bal = np.where(at >= 0, sch["balance_after"].to_numpy(float)[np.maximum(at, 0)], 0.0)
+        return pay, bal
+
+    perf = portfolio.performance
+    pkey = pd.MultiIndex.from_arrays([perf["loan_id"].astype(str), perf["mob"].astype(np.int64)])
+    prev = pkey.get_indexer(pd.MultiIndex.from_arrays([loan_ids, t0 - 1]))
+
+    def before(name: str) -> np.ndarray:
+        return np.where(prev >= 0, perf[name].to_numpy(float)[np.maximum(prev, 0)], 0.0)
+
+    # state: probability mass, expected arrears and unpaid penalty (mass-weighted) by bucket
+    mass = np.zeros((n, MAX_BUCKET + 1))
+    arrears = np.zeros((n, MAX_BUCKET + 1))
+    owed = np.zeros((n, MAX_BUCKET + 1))
+    rows = np.arange(n)
+    mass[rows, b0] = 1.0
+    arrears[rows, b0] = before("arrears")
+    owed[rows, b0] = before("penalty_outstanding")
+    cash = np.zeros(n)
+    month_cash = np.zeros(n)
+    later_cost = np.zeros(n)
+    charged_off = np.zeros(n)
+    co_face = np.zeros(n)
+    costs = cfg.action_costs
+    steps = LIFE_CAP if months is None else int(months)
+    ran = 0
+    for k in range(steps):
+        if life and mass.sum(axis=1).max() < 1e-9:  # every account closed or charged off
+            break
+        ran = k + 1
+        t = t0 + k
+        pay, bal = scheduled(t)
+        shocked = (start + t >= s_idx).astype(float)
+        new_mass = np.zeros_like(mass)
+        new_arrears = np.zeros_like(arrears)
+        new_owed = np.zeros_like(owed)
+        got = np.zeros(n)
+        # current: miss, prepay (not in the last month) or pay
+        m0 = mass[:, 0]
+        h = np.where(fraud, FRAUD_LATER_HAZARD, sigmoid(alpha + z + strength * shocked))
+        h = np.where(t <= term, h, 0.0)
+        last = t >= term
+        pre = np.where(last, 0.0, prepay)
+        got += m0 * (1.0 - h - pre) * pay + m0 * pre * (pay + bal)
+        new_mass[:, 0] += np.where(last, 0.0, m0 * (1.0 - h - pre))
+        new_mass[:, 1] += m0 * h
+        new_arrears[:, 1] += m0 * h * pay
+        # delinquent: cure, pay one instalment, or roll
+        for b in range(1, MAX_BUCKET + 1):
+            m, a, o = mass[:, b], arrears[:, b], owed[:, b]
+            if not m.any():
+                continue
+            o_now = o + a * mp  # the month's penalty interest on the arrears
+            due = m * pay + a + o_now
+            one = np.where(pay > 0, m * pay, a / b)  # what a partial payment pays
+            if k == 0:
+                cure = first["cure_prob"].to_numpy(float)
+                cash_b = cure * due + (1.0 - cure) * ps * one
+            else:
+                logit_b = base_cure(b) - 0.3 * z_std - 0.5 * strength * shocked + late(b)
+                logit_b = np.where(fraud, FRAUD_CURE_LOGIT + late(b), logit_b)
+                cure = np.zeros(n)
+                for action, share in cfg.collection_policy[BUCKET_NAMES[b - 1]].items():
+                    ai = COLLECTION_ACTIONS.index(action)
+                    la = logit_b + np.where(fraud, 0.0, effects[payer, ai])
+                    pool = _POOLED.get(action)
+                    if pool is None:
+                        ca = sigmoid(la)
+                    else:
+                        ca = sigmoid(
+                            la[:, None] + np.where(fraud, 0.0, 1.0)[:, None] * skills[pool][None, :]
+                        ).mean(axis=1)
+                    cure += share * ca
+                    fee = HORIZON_AGENCY_FEE if action == "agency" else 0.0
+                    later_cost += share * (
+                        m * costs[action] + fee * (ca * due + (1.0 - ca) * ps * one)
+                    )
+                cash_b = cure * due + (1.0 - cure) * ps * one
+            got += cash_b
+            stay = (1.0 - cure) * ps
+            roll = (1.0 - cure) * (1.0 - ps)
+            new_mass[:, 0] += np.where(last, 0.0, cure * m)
+            new_mass[:, b] += stay * m
+            new_arrears[:, b] += stay * (m * pay + a - one)
+            new_owed[:, b] += stay * o_now
+            if b < MAX_BUCKET:
+                new_mass[:, b + 1] += roll * m
+                new_arrears[:, b + 1] += roll * (m * pay + a)
+                new_owed[:, b + 1] += roll * o_now
+            else:
+                charged_off += roll * m
+                co_face += roll * (m * bal + m * pay + a + o_now)
+        cash += got
+        if k == 0:
+            month_cash = got.copy()
+        mass, arrears, owed = new_mass, new_arrears, new_owed
+    out = first.copy()
+    out["horizon_cash"] = cash
+    out["month_cash"] = month_cash
+    out["later_cost"] = later_cost
+    out["p_current"] = 1.0 - mass[:, 1:].sum(axis=1) - charged_off
+    out["p_charged_off"] = charged_off
+    out["charged_off_face"] = co_face
+    gross, commission = expected_recovery(np.where(fraud, 3, payer))
+    out["recovery"] = co_face * gross
+    out["recovery_cost"] = co_face * commission
+    out["months"] = ran
+    return out
 
 
 def _skill(

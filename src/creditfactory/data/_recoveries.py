@@ -58,3 +58,19 @@ def recovery_rows(
     cents = np.floor(cents).astype(np.int64)
     settle_prob = np.where(sold, np.nan, _SETTLE_P[kind][account])
     return {"account": account, "k": k, "sold": sold, "cents": cents, "settle_prob": settle_prob}
+
+
+def expected_recovery(kind: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Expected recovery of a charged-off debt per unit of its face, by ``kind`` (payer type
+    index 0-2, 3 for fraud), over its whole course (the agency's months, then the sale):
+    ``(recovered, commission)``, the gross amount and the agency's share of it, as the
+    collections table records them (``amount_recovered`` and ``cost``)."""
+    p = _SETTLE_P[kind]
+    settles = 1.0 - (1.0 - p) ** AGENCY_MONTHS
+    settled = settles * (_SETTLE_SHARE[0] + _SETTLE_SHARE[1]) / 2.0
+    # the sale price: the segment's price times a lognormal(0, 0.3), clipped to the range
+    x, w = np.polynomial.hermite_e.hermegauss(64)
+    w = w / w.sum()
+    prices = np.clip(_SALE_PRICE[:, None] * np.exp(0.3 * x[None, :]), *SALE_PRICE_RANGE)
+    sale = (prices * w[None, :]).sum(axis=1)[kind]
+    return settled + (1.0 - settles) * sale, AGENCY_COMMISSION * settled
