@@ -15,6 +15,7 @@ from creditfactory.exceptions import ConfigError, DataError
 from creditfactory.scorecard._binners import BinningConstraints
 from creditfactory.scorecard._binning import fit_feature, infer_kind
 from creditfactory.scorecard._binning_table import BinningTable
+from creditfactory.scorecard._defaults import resolve_defaults
 from creditfactory.scorecard._inputs import (
     ScorecardWarning,
     TabularEstimatorMixin,
@@ -49,8 +50,9 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
     monotonic_trend : str, default "auto"
         Bad-rate shape over numeric bins (see :class:`BinningConstraints`).
     max_n_bins, min_bin_share, min_bin_n_bad, min_bin_n_good : binning constraints
-        Defaults 10 bins, 1 % of the rows and 20 bads per bin (chosen on the simulator: on
-        200,000 rows and on 13,000 they beat 6 bins of 5 %; see docs/scorecard.md).
+        Defaults 10 bins and 1 % of the rows per bin; ``min_bin_n_bad="auto"`` adapts to the
+        book: 5 bads per bin with up to 100 bads in the data, 20 from 5,000 bads on, and in
+        between on a log scale (see :func:`resolve_defaults` and docs/scorecard.md).
     solver : str, default "dp"
         Registered binning solver: ``dp`` (exact dynamic programming, reaches at least
         optbinning's IV under the same constraints) or ``optbinning``.
@@ -58,10 +60,13 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
         Manual bins, ``{column: {"splits": [...]}}`` or ``{column: {"groups": [[...], ...]}}``
         (take them from an edited :class:`BinningTable`).
     min_iv, max_missing_share, max_single_share, max_corr, max_vif : selection filters
-        Defaults 0.01, 0.95, 0.95, 0.8 and 10.
-    max_iv_pvalue : float or None, default 0.001
+        Defaults ``"auto"`` (0 on books of up to 100 bads, 0.01 from 5,000 bads on), 0.95,
+        0.95, 0.8 and 10.
+    max_iv_pvalue : float, "auto" or None, default "auto"
         Drop a feature whose IV is not significant (:attr:`BinningTable.iv_pvalue`): on small
-        samples optimised bins give pure noise an IV above any fixed threshold.
+        samples optimised bins give pure noise an IV above any fixed threshold. ``"auto"``:
+        0.2 on books of up to 100 bads, 0.001 from 5,000 bads on. The values in force after
+        ``fit`` are in ``defaults_``.
     max_n_categories : int, default 100
         Text columns with more distinct values are identifier-like (ids, phones): they are
         dropped and logged rather than binned.
@@ -96,12 +101,12 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
         monotonic_trend: str = "auto",
         max_n_bins: int | None = 10,
         min_bin_share: float | None = 0.01,
-        min_bin_n_bad: int | None = 20,
+        min_bin_n_bad: int | str | None = "auto",
         min_bin_n_good: int | None = None,
         solver: str = "dp",
         user_bins: dict[str, dict[str, Any]] | None = None,
-        min_iv: float = 0.01,
-        max_iv_pvalue: float | None = 0.001,
+        min_iv: float | str = "auto",
+        max_iv_pvalue: float | str | None = "auto",
         max_missing_share: float = 0.95,
         max_single_share: float = 0.95,
         max_n_categories: int = 100,
@@ -165,11 +170,20 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
             keep = weights > 0
             frame, target, weights = frame.loc[keep], target[keep], weights[keep]
         PointsScaling(self.base_points, self.base_odds, self.pdo)  # fail early on bad scaling
+        n_bads = float(target.sum() if weights is None else (weights * target).sum())
+        auto = resolve_defaults(
+            {
+                "min_bin_n_bad": self.min_bin_n_bad,
+                "max_iv_pvalue": self.max_iv_pvalue,
+                "min_iv": self.min_iv,
+            },
+            n_bads,
+        )
         constraints = BinningConstraints(
             monotonic_trend=self.monotonic_trend,
             max_n_bins=self.max_n_bins,
             min_bin_share=self.min_bin_share,
-            min_bin_n_bad=self.min_bin_n_bad,
+            min_bin_n_bad=auto["min_bin_n_bad"],
             min_bin_n_good=self.min_bin_n_good,
         )
         self._learn_columns(X, frame)
@@ -224,14 +238,14 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
             ivs,
             col_stats,
             report,
-            min_iv=self.min_iv,
+            min_iv=auto["min_iv"],
             max_missing_share=self.max_missing_share,
             max_single_share=self.max_single_share,
             max_corr=self.max_corr,
             max_vif=self.max_vif,
             sample_weight=weights,
             iv_pvalues={n: t.iv_pvalue for n, t in tables.items()},
-            max_iv_pvalue=self.max_iv_pvalue,
+            max_iv_pvalue=auto["max_iv_pvalue"],
         )
         if self.selection is not None and kept:
             rows = self._selection_rows(target)
@@ -254,6 +268,7 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
             res = fit_logit(W[kept].to_numpy(float), target, weights)
         for f in kept:
             report.keep(f, "final", "in the model", ivs[f])
+        self.defaults_ = auto
         self.binning_tables_ = tables
         self.kinds_ = kinds
         self.column_stats_ = col_stats
