@@ -93,9 +93,7 @@ def split_digest(train_rows: np.ndarray) -> str:
 
 def _text_columns(X: pd.DataFrame) -> list[str]:
     return [
-        c
-        for c in X.columns
-        if pd.api.types.is_string_dtype(X[c].dtype) or X[c].dtype == object
+        c for c in X.columns if pd.api.types.is_string_dtype(X[c].dtype) or X[c].dtype == object
     ]
 
 

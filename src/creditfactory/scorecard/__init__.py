@@ -11,6 +11,7 @@ from creditfactory.scorecard._binners import (
 )
 from creditfactory.scorecard._binning import bin_feature, infer_kind
 from creditfactory.scorecard._binning_table import BinningTable
+from creditfactory.scorecard._defaults import resolve_defaults
 from creditfactory.scorecard._dp_binner import DPBinner, optimal_partition
 from creditfactory.scorecard._export import to_scoring_spec, to_sql
 from creditfactory.scorecard._inputs import (
@@ -73,6 +74,7 @@ __all__ = [
     "psi",
     "psi_from_counts",
     "register_binner",
+    "resolve_defaults",
     "stepwise",
     "to_scoring_spec",
     "to_sql",
