@@ -89,6 +89,6 @@ def resolve_defaults(params: dict[str, Any], n_bads: float) -> dict[str, Any]:
             if value != "auto" or name not in AUTO_RULE:
                 raise ConfigError(f"{name}: {value!r} is not a number (or 'auto')")
             v = _value(name, n_bads)
-            value = round(v) if name == "min_bin_n_bad" else round(v, 6 if v < 0.01 else 4)
+            value = round(v) if name == "min_bin_n_bad" else float(f"{v:.3g}")
         out[name] = value
     return out
