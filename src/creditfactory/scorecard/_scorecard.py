@@ -84,9 +84,11 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
         rise with WOE.
     base_points, base_odds, pdo : float, default 600, 50, 20
         Points scaling: ``base_points`` at good:bad odds ``base_odds``, ``pdo`` to double.
-    points_decimals : int or None, default None
-        Round every bin's points to this many decimals (0 for whole points, as printed
-        scorecards do). Scores, probabilities and exports then follow the rounded points.
+    points_decimals : int or None, default 0
+        Round every bin's points to this many decimals: whole points by default, as printed
+        scorecards have them. Scores, probabilities and exports follow the rounded points
+        (each characteristic moves the score by at most half a point); ``None`` keeps the
+        exact points of the regression.
     reason_texts : dict, optional
         Human text per column for reason codes (default: the column name).
     reason_code_map : dict, optional
@@ -121,7 +123,7 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
         base_points: float = 600.0,
         base_odds: float = 50.0,
         pdo: float = 20.0,
-        points_decimals: int | None = None,
+        points_decimals: int | None = 0,
         reason_texts: dict[str, str] | None = None,
         reason_code_map: dict[str, str] | None = None,
     ) -> None:
