@@ -553,6 +553,27 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
             }
         )
 
+    def _repr_html_(self) -> str:
+        """A fitted scorecard in a notebook: coefficients and the points of every bin.
+
+        Before ``fit``, scikit-learn's estimator diagram.
+        """
+        if not hasattr(self, "coef_"):
+            return str(self._repr_html_inner())
+        from creditfactory.scorecard._html import frame_html
+
+        s = self.scaling
+        head = (
+            f"<b>Scorecard 评分卡</b>: {len(self.selected_features_)} characteristics; "
+            f"{s.base_points:g} points at odds {s.base_odds:g}:1, {s.pdo:g} points to double"
+        )
+        points = self.points_table().drop(columns=["coefficient"])
+        return (
+            head
+            + frame_html(self.coefficients(), floats="{:.4g}")
+            + frame_html(points, max_rows=400)
+        )
+
     @property
     def scaling(self) -> PointsScaling:
         """The points scaling in use."""
