@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
 import pytest
+from tests.scorecard.conftest import make_applications
 
 from creditfactory.exceptions import ConfigError
 from creditfactory.scorecard import Scorecard, resolve_defaults
-from tests.scorecard.conftest import make_applications
 
 AUTO = {"min_bin_n_bad": "auto", "max_iv_pvalue": "auto", "min_iv": "auto"}
 
@@ -32,11 +33,13 @@ def test_between_the_end_points_the_rule_is_log_linear():
     t_p = math.log(1000 / 300) / math.log(3000 / 300)  # 0.5229
     got = resolve_defaults(AUTO, 1000)
     assert got["min_bin_n_bad"] == round(5 + 15 * t_bins) == 10
-    assert got["max_iv_pvalue"] == pytest.approx(0.2 * (0.001 / 0.2) ** t_p, rel=5e-3)  # 3 significant figures
+    assert got["max_iv_pvalue"] == pytest.approx(
+        0.2 * (0.001 / 0.2) ** t_p, rel=5e-3
+    )  # 3 significant figures
     assert got["min_iv"] == 0.0  # the IV floor starts at 1,000 bads
     # more bads never relax a filter or shrink a bin's minimum
     seq = [resolve_defaults(AUTO, b) for b in np.geomspace(10, 1e6, 40)]
-    for a, b in zip(seq, seq[1:], strict=False):
+    for a, b in itertools.pairwise(seq):
         assert b["min_bin_n_bad"] >= a["min_bin_n_bad"]
         assert b["max_iv_pvalue"] <= a["max_iv_pvalue"]
         assert b["min_iv"] >= a["min_iv"]

@@ -84,9 +84,9 @@ def test_points_scaling_is_exact(fitted, apps, holdout):
 def test_scaling_is_settable(apps):
     X, y = apps
     a = Scorecard(selection=None, points_decimals=None).fit(X, y)
-    b = Scorecard(
-        selection=None, base_points=500, base_odds=20, pdo=40, points_decimals=None
-    ).fit(X, y)
+    b = Scorecard(selection=None, base_points=500, base_odds=20, pdo=40, points_decimals=None).fit(
+        X, y
+    )
     pa, pb = a.predict_points(X.head(50)), b.predict_points(X.head(50))
     # same model, affine rescaling of the score
     np.testing.assert_allclose(

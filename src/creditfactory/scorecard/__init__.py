@@ -36,6 +36,17 @@ from creditfactory.scorecard._reject import AugmentedData, RejectInference, augm
 from creditfactory.scorecard._report import build_report
 from creditfactory.scorecard._scorecard import Scorecard
 from creditfactory.scorecard._selection import SelectionReport, filter_features, stepwise, vif
+from creditfactory.scorecard._validation import (
+    ValidationSummary,
+    bootstrap_ci,
+    characteristic_stability,
+    correlation_vif,
+    cutoff_sweep,
+    pvalue_decisions,
+    score_bands,
+    time_split,
+    trust_warnings,
+)
 from creditfactory.scorecard._woe import iv, woe
 
 __all__ = [
@@ -52,14 +63,19 @@ __all__ = [
     "ScorecardWarning",
     "SelectionReport",
     "TabularEstimatorMixin",
+    "ValidationSummary",
     "as_frame",
     "auc",
     "augment_rejects",
     "available_binners",
     "bin_feature",
+    "bootstrap_ci",
     "build_report",
     "calibration_table",
+    "characteristic_stability",
     "check_target",
+    "correlation_vif",
+    "cutoff_sweep",
     "filter_features",
     "fit_logit",
     "get_binner",
@@ -73,11 +89,15 @@ __all__ = [
     "optimal_partition",
     "psi",
     "psi_from_counts",
+    "pvalue_decisions",
     "register_binner",
     "resolve_defaults",
+    "score_bands",
     "stepwise",
+    "time_split",
     "to_scoring_spec",
     "to_sql",
+    "trust_warnings",
     "vif",
     "woe",
 ]

@@ -360,6 +360,6 @@ def build_report(
 
 
 def _points_html(points: pd.DataFrame) -> str:
-    fmt = {c: "{:.4f}".format for c in ("bad_rate", "woe", "coefficient")}
+    fmt = dict.fromkeys(("bad_rate", "woe", "coefficient"), "{:.4f}".format)
     fmt["points"] = "{:.0f}".format
     return points.to_html(index=False, classes="tbl", formatters=fmt, na_rep="", border=0)

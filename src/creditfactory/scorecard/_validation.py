@@ -53,7 +53,7 @@ def score_bands(y: object, points: object, n_bands: int = 10) -> pd.DataFrame:
     yy, pts = _check(y, points)
     edges = np.unique(np.quantile(pts, np.linspace(0, 1, n_bands + 1)[1:-1]))
     band = np.searchsorted(edges, pts, side="right")
-    rows = []
+    rows: list[dict[str, Any]] = []
     for b in range(edges.size + 1):
         m = band == b
         if not m.any():
@@ -87,7 +87,7 @@ def cutoff_sweep(
     *,
     amount: float = 10_000.0,
     apr: float = 0.18,
-    term: int = 12,
+    term: float = 12,
     cutoffs: object = None,
 ) -> pd.DataFrame:
     """Approval, bad rate, expected loss and profit if every score below a cut-off is declined.
@@ -110,7 +110,7 @@ def cutoff_sweep(
     else:
         cuts = np.sort(np.asarray(cutoffs, dtype=float))
     v = loan_value(
-        np.full(p.size, float(amount)), np.full(p.size, float(apr)), np.full(p.size, term), p
+        np.full(p.size, float(amount)), np.full(p.size, float(apr)), np.full(p.size, int(term)), p
     )
     realised = np.where(yy == 1, v.value_if_bad, v.value_if_good)
     rows = []
