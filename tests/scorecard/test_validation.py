@@ -202,6 +202,8 @@ def test_notebook_views_render_as_html(model):
     assert "<table" in sc._repr_html_()
     assert "Scorecard 评分卡" in sc._repr_html_()
     assert "sk-" in Scorecard()._repr_html_()  # unfitted: scikit-learn's diagram
+    assert "Scorecard 评分卡" in sc._repr_mimebundle_()["text/html"]  # what Jupyter asks for
+    assert "sk-" in Scorecard()._repr_mimebundle_()["text/html"]
     t = sc.binning_tables_[sc.selected_features_[0]]
     assert "Totals" in t._repr_html_()
     assert t.feature in t._repr_html_()

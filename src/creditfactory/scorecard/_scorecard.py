@@ -574,6 +574,12 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
             + frame_html(points, max_rows=400)
         )
 
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, str]:
+        """What Jupyter shows: the fitted view, or scikit-learn's diagram before ``fit``."""
+        if not hasattr(self, "coef_"):
+            return dict(super()._repr_mimebundle_(**kwargs))
+        return {"text/plain": repr(self), "text/html": self._repr_html_()}
+
     @property
     def scaling(self) -> PointsScaling:
         """The points scaling in use."""
