@@ -249,3 +249,9 @@ def score(
     except OSError as exc:
         fail(f"--out: cannot write {out}: {exc}")
     console.print(f"scored {len(result):,} rows -> {out}")
+
+
+# interactive bin adjustment lives in its own module; registered here with the group
+from creditfactory.cli._scorecard_adjust import adjust  # noqa: E402
+
+app.command("adjust")(adjust)

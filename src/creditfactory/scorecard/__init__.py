@@ -1,5 +1,6 @@
 """Scorecard modelling: metrics, binning, WOE/IV, selection, points scaling and reason codes."""
 
+from creditfactory.scorecard._adjust import BinAdjuster
 from creditfactory.scorecard._artefact import load
 from creditfactory.scorecard._binners import (
     Binner,
@@ -51,6 +52,7 @@ from creditfactory.scorecard._woe import iv, woe
 
 __all__ = [
     "AugmentedData",
+    "BinAdjuster",
     "Binner",
     "BinningConstraints",
     "BinningTable",
