@@ -6,12 +6,12 @@ import json
 
 import numpy as np
 import pytest
+from tests.scorecard.conftest import make_applications
 from typer.testing import CliRunner
 
 import creditfactory.cli._scorecard as cli
 from creditfactory.exceptions import ConfigError
 from creditfactory.scorecard import BinAdjuster, Scorecard, load
-from tests.scorecard.conftest import make_applications
 
 
 @pytest.fixture(scope="module")

@@ -252,6 +252,6 @@ def score(
 
 
 # interactive bin adjustment lives in its own module; registered here with the group
-from creditfactory.cli._scorecard_adjust import adjust  # noqa: E402
+from creditfactory.cli._scorecard_adjust import make_adjust  # noqa: E402
 
-app.command("adjust")(adjust)
+app.command("adjust")(make_adjust(_read_table))
