@@ -127,3 +127,19 @@ def test_terminal_session_saves_user_bins_for_fit(book, tmp_path):
     )  # fmt: skip
     assert fit.exit_code == 0, fit.output
     assert list(load(tmp_path / "m2").binning_tables_["utilisation"].splits) == expected
+
+
+def test_every_edit_counts_the_rows_the_session_was_given(book):
+    sc, X, y = book
+    part = Scorecard(special_codes={"inquiries_3m": [-9]}).fit(X.head(2_000), y[:2_000])
+    adj = BinAdjuster(part, X, y)  # the whole table, as `adjust --data` gets it
+    merged = adj.apply("utilisation", "merge 0 1")
+    assert merged.count.sum() == len(X)
+    split = adj.apply("utilisation", "split 0.9")
+    assert split.count.sum() == len(X)
+    grouped = adj.apply("channel", "group app branch")
+    assert grouped.count.sum() == len(X)
+    assert (
+        grouped.n_bad[grouped.groups.index(("app", "branch"))]
+        == y[X["channel"].isin(["app", "branch"]).to_numpy()].sum()
+    )

@@ -52,7 +52,11 @@ class BinAdjuster:
         self.scorecard = scorecard
         self.X = X
         self.y = np.asarray(y).astype(int)
-        self.original: dict[str, BinningTable] = dict(scorecard.binning_tables_)
+        # every table recounted on the rows given, so that counts from a merge (stored counts)
+        # and from a split (a recount) describe the same rows
+        self.original: dict[str, BinningTable] = {
+            f: _recount(t, X[f], self.y) for f, t in scorecard.binning_tables_.items()
+        }
         self.tables: dict[str, BinningTable] = dict(self.original)
         self.edited: set[str] = set(scorecard.user_bins or {})
         # a loaded artefact has no defaults_: resolve them for this data as fit would
@@ -91,7 +95,7 @@ class BinAdjuster:
         elif verb == "group":
             if len(args) < 2:
                 raise ConfigError(f"group on '{feature}': name at least two categories")
-            new = t.group(args, x.astype(object).where(x.notna(), None), self.y)
+            new = t.group(args, _objects(x), self.y)
         else:
             if len(args) != 1:
                 raise ConfigError(f"trend on '{feature}': give one trend, e.g. 'trend ascending'")
@@ -180,3 +184,12 @@ def _floats(args: list[str], feature: str) -> list[float]:
         return [float(a) for a in args]
     except ValueError:
         raise ConfigError(f"split on '{feature}': split points must be numbers") from None
+
+
+def _objects(x: pd.Series) -> np.ndarray:
+    return np.asarray(x.astype(object).where(x.notna(), None), dtype=object)
+
+
+def _recount(t: BinningTable, x: pd.Series, y: np.ndarray) -> BinningTable:
+    new = t.with_rule(_objects(x) if t.kind == "categorical" else x.to_numpy(), y)
+    return replace(new, category_counts=new.category_counts or t.category_counts)
