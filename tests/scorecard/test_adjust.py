@@ -130,7 +130,7 @@ def test_terminal_session_saves_user_bins_for_fit(book, tmp_path):
 
 
 def test_every_edit_counts_the_rows_the_session_was_given(book):
-    sc, X, y = book
+    _, X, y = book
     part = Scorecard(special_codes={"inquiries_3m": [-9]}).fit(X.head(2_000), y[:2_000])
     adj = BinAdjuster(part, X, y)  # the whole table, as `adjust --data` gets it
     merged = adj.apply("utilisation", "merge 0 1")
