@@ -139,9 +139,14 @@ def _cutoff_figure(sweep: pd.DataFrame) -> Any:
         yaxis={"title": "rate 比率", "tickformat": ".0%"},
         yaxis2={"title": "CNY", "overlaying": "y", "side": "right"},
         height=420,
-        legend={"orientation": "h"},
+        legend={"orientation": "h", "y": 1.1},
     )
     return fig
+
+
+def _whole(df: pd.DataFrame, cols: list[str], whole: bool) -> pd.DataFrame:
+    """Scores as whole numbers when the points are (so the table reads as the scorecard)."""
+    return df.astype(dict.fromkeys(cols, "int64")) if whole else df
 
 
 def _woe_frame(sc: Scorecard, X: pd.DataFrame) -> pd.DataFrame:
@@ -336,8 +341,8 @@ def build_report(
         "ks": _fig_html(kfig),
         "gains_fig": _fig_html(_gains_figure(gains)),
         "gains": _table_html(gains),
-        "bands": _table_html(bands, "{:.4f}"),
-        "sweep": _table_html(sweep, "{:,.4f}"),
+        "bands": _table_html(_whole(bands, ["min_points", "max_points"], whole)),
+        "sweep": _table_html(_whole(sweep, ["cutoff"], whole), "{:,.4f}"),
         "sweep_fig": _fig_html(_cutoff_figure(sweep)),
         "loan": {"amount": 10_000.0, "apr": 0.18, "term": 12, **(loan or {})},
         "calibration_fig": _fig_html(_calibration_figure(calib)),
