@@ -16,6 +16,10 @@ Measured in the same run:
   of three. In-process contenders are timed in interleaved rounds (ours, optbinning, each
   NumPy scorer, ours again ...), so that load from other processes on a shared machine
   falls on all of them rather than on whichever ran during a burst;
+- books of every size (issue 15, :mod:`benchmarks._scorecard_books`): our default against
+  optbinning's and toad's default pipelines on the twin subsampled to 1,000 and 10,000 rows
+  (plus 100,000 and 1,000,000 without ``--quick``) and on German credit, test AUC mean and
+  spread over the same five stratified 70/30 splits;
 - reject inference on the incumbent's accepts and rejects: AUC on the through-the-door test
   rows for accepts-only, hard cutoff, parceling and fuzzy augmentation, and the upper bound
   of a model fitted with every training applicant's outcome known.
