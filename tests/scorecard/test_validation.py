@@ -22,6 +22,7 @@ from creditfactory.scorecard import (
     characteristic_stability,
     correlation_vif,
     cutoff_sweep,
+    load,
     pvalue_decisions,
     score_bands,
     time_split,
@@ -134,7 +135,7 @@ def test_time_split_holds_out_the_latest_months():
         time_split(pd.Series(["2024-01-01", "soon"]))
 
 
-def test_small_books_and_thin_bins_are_flagged(model):
+def test_small_books_and_thin_bins_are_flagged(model, tmp_path):
     sc, _, y, *_ = model
     X_small, y_small = make_applications(500, seed=6)
     small = Scorecard().fit(X_small, y_small)
@@ -147,6 +148,11 @@ def test_small_books_and_thin_bins_are_flagged(model):
         if m:
             b, g = int(m[1]), int(m[2])
             assert math.sqrt(1 / max(b, 0.5) + 1 / max(g, 0.5)) > 0.3
+    # a scorecard loaded from its artefact (no defaults_) is warned about the same way
+    small.save(tmp_path / "small")
+    loaded = trust_warnings(load(tmp_path / "small"), y_small)[0]
+    assert loaded == warns[0]
+    assert f"held to {small.defaults_['min_bin_n_bad']} bads each" in loaded
     big_warns = trust_warnings(sc, y)
     assert not any(w.startswith("small book") for w in big_warns)
 

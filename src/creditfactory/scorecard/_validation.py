@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from creditfactory.exceptions import ConfigError, DataError
+from creditfactory.scorecard._defaults import resolve_defaults
 from creditfactory.scorecard._metrics import auc, ks
 from creditfactory.scorecard._selection import vif
 
@@ -228,10 +229,14 @@ def trust_warnings(sc: Any, y_train: object, y_test: object | None = None) -> li
     out = []
     ytr = np.asarray(y_train).astype(int)
     if ytr.sum() < 300:
+        # a scorecard loaded from its artefact has no defaults_: resolve them as fit did
+        used = getattr(sc, "defaults_", None) or resolve_defaults(
+            {"min_bin_n_bad": sc.min_bin_n_bad}, float(ytr.sum())
+        )
         out.append(
             f"small book: {int(ytr.sum())} bads in the training data (bins were held to "
-            f"{sc.defaults_.get('min_bin_n_bad', sc.min_bin_n_bad)} bads each); expect the "
-            "bins and points to move when the model is refitted on more data"
+            f"{used['min_bin_n_bad']} bads each); expect the bins and points to move when "
+            "the model is refitted on more data"
         )
     if y_test is not None:
         yte = np.asarray(y_test).astype(int)
