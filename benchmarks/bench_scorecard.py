@@ -16,6 +16,10 @@ Measured in the same run:
   of three. In-process contenders are timed in interleaved rounds (ours, optbinning, each
   NumPy scorer, ours again ...), so that load from other processes on a shared machine
   falls on all of them rather than on whichever ran during a burst;
+- books of every size (issue 15, :mod:`benchmarks._scorecard_books`): our default against
+  optbinning's and toad's default pipelines on the twin subsampled to 1,000 and 10,000 rows
+  (plus 100,000 and 1,000,000 without ``--quick``) and on German credit, test AUC mean and
+  spread over the same five stratified 70/30 splits;
 - reject inference on the incumbent's accepts and rejects: AUC on the through-the-door test
   rows for accepts-only, hard cutoff, parceling and fuzzy augmentation, and the upper bound
   of a model fitted with every training applicant's outcome known.
@@ -72,6 +76,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks._common import timer
+from benchmarks._scorecard_books import N_SPLITS, SIZES, compare_books
 from creditfactory.data import SimulationConfig, simulate
 from creditfactory.models import GBMChallenger
 from creditfactory.scorecard import RejectInference, Scorecard, ScorecardWarning, auc, ks
@@ -326,12 +331,13 @@ def _solver_ivs(X: pd.DataFrame, y: np.ndarray) -> tuple[int, float, float, floa
     Returns (features where DP < optbinning, smallest DP - optbinning IV, DP seconds,
     optbinning seconds).
     """
-    from creditfactory.scorecard import BinningConstraints, bin_feature
+    from creditfactory.scorecard import BinningConstraints, bin_feature, resolve_defaults
 
     d = Scorecard()
+    min_bad = resolve_defaults({"min_bin_n_bad": d.min_bin_n_bad}, float(y.sum()))
     c = BinningConstraints(
         monotonic_trend=d.monotonic_trend, max_n_bins=d.max_n_bins,
-        min_bin_share=d.min_bin_share, min_bin_n_bad=d.min_bin_n_bad,
+        min_bin_share=d.min_bin_share, min_bin_n_bad=min_bad["min_bin_n_bad"],
     )  # fmt: skip
     worse, gap, secs = 0, np.inf, {"dp": 0.0, "optbinning": 0.0}
     for col in X.columns:
@@ -546,7 +552,9 @@ def run(quick: bool = False) -> dict:
     agree = rate.pop("numpy_max_abs_diff")
 
     ri = _reject_inference(train, test)
+    peers_python = _peers_python()
     peers = _run_peers(train, test)
+    books = compare_books(quick=quick, peers_python=peers_python)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         iv_worse, iv_gap, iv_dp_s, iv_ob_s = _solver_ivs(X, y)
@@ -587,6 +595,7 @@ def run(quick: bool = False) -> dict:
         metrics.update({f"auc_{k}": r["auc"], f"ks_{k}": r["ks"], f"fit_s_{k}": r["fit_s"],
                         f"train_rows_{k}": r["train_rows"],
                         f"score_rows_per_s_{k}": r["score_rows_per_s"]})  # fmt: skip
+    metrics.update(_book_metrics(books))
     ok_peers = [r for r in peers if "error" not in r]
     best_auc = max([metrics["auc_optbinning"], *(r["auc"] for r in ok_peers)])
     fastest_fit = min([fit_ob, *(r["fit_s"] for r in ok_peers)])
@@ -622,6 +631,7 @@ def run(quick: bool = False) -> dict:
     table += [["binning all features (s)", f"{iv_dp_s:.1f}", f"{iv_ob_s:.1f}",
                f"DP below optbinning's IV on {iv_worse} features"]]  # fmt: skip
     table += [[f"reject inference: {name}", f"{v:.4f}", "", "TTD test AUC"] for name, v in ri]
+    table += _book_rows(books)
     for r in peers:
         if "error" in r:
             table += [[f"peer {r['peer']}", "", "", f"failed: {r['error']}"]]
@@ -641,7 +651,50 @@ def run(quick: bool = False) -> dict:
             f"{FIT_PLAN['repeat']}, scoring {SCORE_PLAN['warmup']} warm-up then best of "
             f"{SCORE_PLAN['repeat']}. Ours, optbinning and the peers read the same raw frame; "
             "the NumPy scorers read pre-encoded arrays (text already mapped to int8 bin codes). "
+            f"Books of every size: the twin subsampled to {', '.join(f'{b:,}' for b in SIZES)}"
+            f"{'' if quick else ' and 1,000,000'} rows (and German credit), test AUC mean ± sd "
+            f"over {N_SPLITS} stratified 70/30 splits, the same splits for every contender. "
             "Targets: AUC/KS >= best peer; fit >= 3x faster than the fastest peer; scoring >= 5x "
             "the fastest peer and >= 0.7x the best NumPy scorer."
         ),
     }
+
+
+def _book_metrics(books: list[dict[str, Any]]) -> dict[str, float]:
+    """Per book: every contender's mean test AUC, and ours minus the best peer's."""
+    out: dict[str, float] = {}
+    gaps = []
+    for b in books:
+        key = "book_" + "_".join(b["book"].replace(",", "").replace("(", "").replace(")", "")
+                                 .split())  # fmt: skip
+        for name in ("ours", "optbinning", "toad"):
+            if name in b:
+                out[f"{key}_auc_{name}"] = b[name]["mean"]
+        peers = [b[k]["mean"] for k in ("optbinning", "toad") if k in b and b[k]["n_ok"]]
+        if peers:
+            gaps.append(b["ours"]["mean"] - max(peers))
+            out[f"{key}_auc_minus_best_peer"] = gaps[-1]
+    if gaps:
+        out["books_worst_auc_minus_best_peer"] = float(min(gaps))
+        out["books_ours_at_least_best_peer"] = int(sum(g >= 0 for g in gaps))
+        out["books_within_0005_of_best_peer"] = int(sum(g >= -0.005 for g in gaps))
+        out["books"] = len(gaps)
+    return out
+
+
+def _book_rows(books: list[dict[str, Any]]) -> list[list[str]]:
+    def cell(b: dict[str, Any], name: str) -> str:
+        r = b.get(name)
+        if not r or not r["n_ok"]:
+            return "failed" if r else "not run"
+        return f"{r['mean']:.4f} ± {r['std']:.3f}" + ("" if r["n_ok"] == N_SPLITS else "*")
+
+    return [
+        [
+            f"AUC {b['book']} ({b['bads']:,} bads)",
+            cell(b, "ours"),
+            cell(b, "optbinning"),
+            f"toad {cell(b, 'toad')}",
+        ]
+        for b in books
+    ]

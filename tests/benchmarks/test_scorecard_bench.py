@@ -246,3 +246,118 @@ def test_ours_optbinning_and_numpy_are_timed_alike(monkeypatch: pytest.MonkeyPat
         assert sum(c == name for c, _ in calls) == sw + sr, name
         assert rate[name] > 0
     assert rate["numpy_max_abs_diff"] == 0.0  # every NumPy scorer gives our scores exactly
+
+
+# ----------------------------------------------------------------- books of every size
+TOAD_BOOK_FAKE = {
+    "toad/__init__.py": """
+        import json, os
+        from toad import selection, transform
+        def log(rows, total):
+            with open(os.environ["FAKE_PEER_LOG"], "a") as fh:
+                fh.write(json.dumps({"rows": rows, "x_sum": total}) + "\\n")
+        class ScoreCard:
+            def __init__(self, combiner=None, transer=None):
+                pass
+            def fit(self, X, y):
+                return self
+            def predict(self, X):
+                return -X["x"].to_numpy(float)
+    """,
+    "toad/selection.py": """
+        def select(frame, target, **kw):
+            import toad
+            toad.log(len(frame), round(float(frame["x"].sum()), 9))
+            return frame
+        def stepwise(frame, target, **kw):
+            return frame
+    """,
+    "toad/transform.py": """
+        class Combiner:
+            def fit(self, frame, y=None, **kw):
+                return self
+            def transform(self, frame):
+                return frame
+        class WOETransformer:
+            def fit_transform(self, frame, y, exclude=None):
+                return frame
+    """,
+}
+
+
+def tiny_book(n: int = 400, seed: int = 3) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    X = pd.DataFrame({"x": x, "city": pd.Series(rng.choice(["a", "b", "c"], n), dtype="str")})
+    return X, (rng.random(n) < 1 / (1 + np.exp(1.5 - x))).astype(int)
+
+
+def test_book_splits_are_stratified_70_30_and_reproducible() -> None:
+    from benchmarks import _scorecard_books as books
+
+    _, y = tiny_book()
+    splits = books.book_splits(y)
+    assert len(splits) == books.N_SPLITS == 5
+    assert [s.tolist() for s in splits] == [s.tolist() for s in books.book_splits(y)]
+    assert len({books.split_digest(s) for s in splits}) == 5  # five different splits
+    for tr in splits:
+        assert tr.size == round(0.7 * y.size)
+        # stratified: the training bad rate is the book's to within one row
+        assert abs(y[tr].sum() - 0.7 * y.sum()) <= 1
+
+
+def test_every_contender_is_fitted_on_the_same_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from benchmarks import _scorecard_books as books
+
+    X, y = tiny_book()
+    splits = books.book_splits(y, n_splits=3)
+    seen: dict[str, list[tuple[int, float]]] = {"ours": [], "optbinning": []}
+
+    def spy(name, fit):
+        def wrapped(Xtr, ytr):
+            seen[name].append((len(Xtr), round(float(Xtr["x"].sum()), 9)))
+            return fit(Xtr, ytr)
+
+        return wrapped
+
+    contenders = {k: spy(k, f) for k, f in books.IN_PROCESS.items()}
+    per_split = books.evaluate_in_process(X, y, splits, contenders)
+    expected = [(tr.size, round(float(X["x"].to_numpy()[tr].sum()), 9)) for tr in splits]
+    assert seen["ours"] == seen["optbinning"] == expected
+    assert all(r["error"] == "" for rows in per_split.values() for r in rows)
+    assert all(0.5 < r["auc"] < 1 for rows in per_split.values() for r in rows)
+
+    fakes = tmp_path / "fakes"
+    for rel, source in TOAD_BOOK_FAKE.items():
+        (fakes / rel).parent.mkdir(parents=True, exist_ok=True)
+        (fakes / rel).write_text(textwrap.dedent(source))
+    log = tmp_path / "toad.jsonl"
+    monkeypatch.setenv("FAKE_PEER_LOG", str(log))
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join([str(fakes), os.environ.get("PYTHONPATH", "")])
+    )
+    toad = books.run_toad({"tiny": (X, y, splits)}, Path(sys.executable), tmp_path)
+    logged = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(r["rows"], r["x_sum"]) for r in logged] == expected
+    digests = [books.split_digest(tr) for tr in splits]
+    assert [r["split"] for r in toad["tiny"]] == digests
+    assert [r["split"] for r in per_split["ours"]] == digests
+    assert [r["split"] for r in per_split["optbinning"]] == digests
+    # toad's AUC is computed on the test rows of the same split (its fake ranks by x)
+    from sklearn.metrics import roc_auc_score
+
+    for tr, r in zip(splits, toad["tiny"], strict=True):
+        te = np.setdiff1d(np.arange(y.size), tr)
+        assert r["auc"] == pytest.approx(roc_auc_score(y[te], X["x"].to_numpy()[te]))
+
+
+def test_book_summary_is_mean_and_spread_over_successful_splits() -> None:
+    from benchmarks import _scorecard_books as books
+
+    rows = [{"auc": 0.7}, {"auc": 0.8}, {"auc": float("nan")}]
+    s = books.summarise({"a": rows})["a"]
+    assert s["mean"] == pytest.approx(0.75)
+    assert s["std"] == pytest.approx(np.std([0.7, 0.8], ddof=1))
+    assert s["n_ok"] == 2

@@ -100,3 +100,32 @@ def test_unknown_config_key(table, tmp_path):
     )  # fmt: skip
     assert res.exit_code == 2
     assert "unknown setting 'max_n_binz'" in res.output
+
+
+def test_date_column_holds_out_the_latest_months(tmp_path):
+    X, y = make_applications(n=2_000, seed=8)
+    dates = pd.date_range("2024-01-01", periods=len(X), freq="4h")  # about 11 months
+    path = tmp_path / "dated.csv"
+    X.assign(applied=dates.strftime("%Y-%m-%d %H:%M"), bad=y).to_csv(path, index=False)
+    out = tmp_path / "m"
+    res = runner.invoke(
+        cli.app,
+        ["fit", "--data", str(path), "--target", "bad", "--out", str(out),
+         "--date-column", "applied", "--oot-share", "0.25"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    month = dates.year * 12 + dates.month
+    # 1 Jan to 29 Nov: October and November hold 18 % of the rows, with September 27 %
+    n_oot = int((month >= month[-1] - 1).sum())
+    assert 0.15 < n_oot / len(X) <= 0.25
+    html = (out / "report.html").read_text()
+    assert f"跨时间样本: <b>{n_oot:,}</b>" in html
+    assert "out-of-time 跨时间" in html
+    assert "applied" not in load(out).selection_report_.to_frame()["feature"].tolist()
+    bad = runner.invoke(
+        cli.app,
+        ["fit", "--data", str(path), "--target", "bad", "--out", str(out),
+         "--date-column", "when"],
+    )  # fmt: skip
+    assert bad.exit_code == 2
+    assert "--date-column: column 'when'" in bad.output

@@ -53,16 +53,24 @@ def test_defaults_give_a_good_model(fitted, holdout):
     assert (fitted.coef_ < 0).all()  # sign constraint: points rise with WOE
 
 
-def test_points_scaling_is_exact(fitted, holdout):
+def test_points_scaling_is_exact(fitted, apps, holdout):
     Xt, _ = holdout
-    pts = fitted.predict_points(Xt)
     # independent of predict_proba (itself computed from the points): the log-odds of bad from
     # the fitted logistic regression on WOE, then the documented scaling (600 at 50:1, 20 PDO)
-    z_bad = fitted.intercept_ + fitted.transform_woe(Xt).to_numpy() @ np.asarray(fitted.coef_)
+    exact = Scorecard(special_codes={"inquiries_3m": [-9]}, points_decimals=None).fit(*apps)
+    z_bad = exact.intercept_ + exact.transform_woe(Xt).to_numpy() @ np.asarray(exact.coef_)
     factor = 20 / math.log(2)
     expected = 600 - factor * math.log(50) - factor * z_bad
-    np.testing.assert_allclose(pts, expected, atol=1e-8)
-    np.testing.assert_allclose(fitted.predict_proba(Xt)[:, 1], 1 / (1 + np.exp(-z_bad)))
+    np.testing.assert_allclose(exact.predict_points(Xt), expected, atol=1e-8)
+    np.testing.assert_allclose(exact.predict_proba(Xt)[:, 1], 1 / (1 + np.exp(-z_bad)))
+    # by default every bin's points are whole: each characteristic moves by at most 1/2 point
+    pts = fitted.predict_points(Xt)
+    np.testing.assert_array_equal(pts, np.round(pts))
+    k = len(fitted.selected_features_)
+    assert fitted.selected_features_ == exact.selected_features_
+    assert np.abs(pts - expected).max() <= 0.5 * k
+    z_rounded = (600 - factor * math.log(50) - pts) / factor
+    np.testing.assert_allclose(fitted.predict_proba(Xt)[:, 1], 1 / (1 + np.exp(-z_rounded)))
     table = fitted.points_table()
     assert set(table["feature"]) == set(fitted.selected_features_)
     # points table reproduces predict_points
@@ -75,8 +83,10 @@ def test_points_scaling_is_exact(fitted, holdout):
 
 def test_scaling_is_settable(apps):
     X, y = apps
-    a = Scorecard(selection=None).fit(X, y)
-    b = Scorecard(selection=None, base_points=500, base_odds=20, pdo=40).fit(X, y)
+    a = Scorecard(selection=None, points_decimals=None).fit(X, y)
+    b = Scorecard(selection=None, base_points=500, base_odds=20, pdo=40, points_decimals=None).fit(
+        X, y
+    )
     pa, pb = a.predict_points(X.head(50)), b.predict_points(X.head(50))
     # same model, affine rescaling of the score
     np.testing.assert_allclose(

@@ -39,9 +39,10 @@ def frame(city: object, age: object = AGE_VALUES) -> pd.DataFrame:
         pd.Series(CITY_VALUES, dtype=object),
         pd.Series(CITY_VALUES, dtype="category"),
         pd.Series(CITY_VALUES, dtype=pd.ArrowDtype(pa.large_string())),
+        pd.Series(CITY_VALUES, dtype=pd.ArrowDtype(pa.string())),
         pd.Series(CITY_VALUES, dtype=pd.StringDtype("python")),
     ],
-    ids=["arrow-str", "object", "category", "arrow-large-string", "python-string"],
+    ids=["arrow-str", "object", "category", "arrow-large-string", "arrow-string", "python-string"],
 )
 @pytest.mark.parametrize("block_rows", [3, 65_536])
 def test_known_answers_for_every_text_dtype_and_block_size(city, block_rows):

@@ -24,7 +24,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-_RUN_KEYS = {"test_size", "random_state", "exclude", "challenger", "title"}
+_RUN_KEYS = {
+    "test_size", "random_state", "exclude", "challenger", "title", "date_column", "oot_share",
+}  # fmt: skip
 _READERS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}
 
 
@@ -118,6 +120,16 @@ def fit(
     challenger: Annotated[
         bool, typer.Option("--challenger", help="Also fit a LightGBM challenger and compare.")
     ] = False,
+    date_column: Annotated[
+        str | None,
+        typer.Option(
+            "--date-column",
+            help="Application date: the latest months become an out-of-time sample.",
+        ),
+    ] = None,
+    oot_share: Annotated[
+        float, typer.Option(help="Share of rows (latest whole months) held out of time.")
+    ] = 0.2,
 ) -> None:
     """Fit a scorecard, save its artefact and write an offline HTML validation report."""
     from creditfactory.scorecard import Scorecard, auc, build_report, check_target, ks
@@ -126,16 +138,29 @@ def fit(
     frame = _read_table(data)
     if target not in frame.columns:
         fail(f"--target: column '{target}' is not in {data.name}")
-    drop = [target, *(exclude or []), *run.get("exclude", [])]
+    date_col = date_column or run.get("date_column")
+    if date_col and date_col not in frame.columns:
+        fail(f"--date-column: column '{date_col}' is not in {data.name}")
+    drop = [target, *(exclude or []), *run.get("exclude", []), *([date_col] if date_col else [])]
     missing = [c for c in drop if c not in frame.columns]
     if missing:
         fail(f"--exclude: column '{missing[0]}' is not in {data.name}")
     try:
         y_all = frame[target].to_numpy()
         y_all = check_target(y_all, len(frame))
+        oot = np.zeros(len(frame), dtype=bool)
+        if date_col:
+            from creditfactory.scorecard import time_split
+
+            oot = time_split(frame[date_col], float(run.get("oot_share", oot_share)))
+        in_time = np.flatnonzero(~oot)
         tr, te = _split(
-            y_all, float(run.get("test_size", test_size)), int(run.get("random_state", seed))
+            y_all[in_time],
+            float(run.get("test_size", test_size)),
+            int(run.get("random_state", seed)),
         )
+        tr, te = in_time[tr], in_time[te]
+        oot_rows = np.flatnonzero(oot)
         X = frame.drop(columns=drop)
         status = console.status(f"fitting on {len(tr):,} rows x {X.shape[1]} columns")
         with status, warnings.catch_warnings(record=True) as caught:
@@ -163,6 +188,8 @@ def fit(
                 y_all[tr],
                 X.iloc[te] if has_test else None,
                 y_all[te] if has_test else None,
+                X_oot=X.iloc[oot_rows] if oot_rows.size else None,
+                y_oot=y_all[oot_rows] if oot_rows.size else None,
                 challengers=others,
                 title=run.get("title", "Scorecard validation report"),
                 data_name=data.name,
@@ -175,7 +202,7 @@ def fit(
     table.add_column("rows", justify="right")
     table.add_column("AUC", justify="right")
     table.add_column("KS", justify="right")
-    for name, idx in (("train", tr), ("test", te)):
+    for name, idx in (("train", tr), ("test", te), ("out-of-time", oot_rows)):
         if idx.size:
             p = sc.predict_proba(X.iloc[idx])[:, 1]
             table.add_row(
@@ -243,3 +270,9 @@ def score(
     except OSError as exc:
         fail(f"--out: cannot write {out}: {exc}")
     console.print(f"scored {len(result):,} rows -> {out}")
+
+
+# interactive bin adjustment lives in its own module; registered here with the group
+from creditfactory.cli._scorecard_adjust import make_adjust  # noqa: E402
+
+app.command("adjust")(make_adjust(_read_table))

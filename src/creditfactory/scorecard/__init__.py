@@ -6,6 +6,7 @@ from creditfactory._schema import (
     legacy_schema,
     value_key,
 )
+from creditfactory.scorecard._adjust import BinAdjuster
 from creditfactory.scorecard._artefact import load
 from creditfactory.scorecard._binners import (
     Binner,
@@ -17,6 +18,7 @@ from creditfactory.scorecard._binners import (
 )
 from creditfactory.scorecard._binning import bin_feature, infer_kind
 from creditfactory.scorecard._binning_table import BinningTable
+from creditfactory.scorecard._defaults import resolve_defaults
 from creditfactory.scorecard._dp_binner import DPBinner, optimal_partition
 from creditfactory.scorecard._export import to_scoring_spec, to_sql
 from creditfactory.scorecard._inputs import (
@@ -39,10 +41,22 @@ from creditfactory.scorecard._reject import AugmentedData, RejectInference, augm
 from creditfactory.scorecard._report import build_report
 from creditfactory.scorecard._scorecard import Scorecard
 from creditfactory.scorecard._selection import SelectionReport, filter_features, stepwise, vif
+from creditfactory.scorecard._validation import (
+    ValidationSummary,
+    bootstrap_ci,
+    characteristic_stability,
+    correlation_vif,
+    cutoff_sweep,
+    pvalue_decisions,
+    score_bands,
+    time_split,
+    trust_warnings,
+)
 from creditfactory.scorecard._woe import iv, woe
 
 __all__ = [
     "AugmentedData",
+    "BinAdjuster",
     "Binner",
     "BinningConstraints",
     "BinningTable",
@@ -55,15 +69,20 @@ __all__ = [
     "ScorecardWarning",
     "SelectionReport",
     "TabularEstimatorMixin",
+    "ValidationSummary",
     "as_frame",
     "auc",
     "augment_rejects",
     "available_binners",
     "bin_feature",
+    "bootstrap_ci",
     "build_report",
     "calibration_table",
+    "characteristic_stability",
     "check_target",
     "column_schema",
+    "correlation_vif",
+    "cutoff_sweep",
     "filter_features",
     "fit_logit",
     "get_binner",
@@ -77,10 +96,15 @@ __all__ = [
     "lift_table",
     "load",
     "optimal_partition",
+    "pvalue_decisions",
     "register_binner",
+    "resolve_defaults",
+    "score_bands",
     "stepwise",
+    "time_split",
     "to_scoring_spec",
     "to_sql",
+    "trust_warnings",
     "value_key",
     "vif",
     "woe",

@@ -285,6 +285,18 @@ class BinningTable:
             f"n_bins={self.n_bins}, iv={self.iv:.4f})"
         )
 
+    def _repr_html_(self) -> str:
+        """The table in a notebook: title, trend, then the rows with their Totals."""
+        import html
+
+        from creditfactory.scorecard._html import frame_html
+
+        head = (
+            f"<b>{html.escape(self.feature)}</b> ({self.kind}, IV {self.iv:.4f}, "
+            f"trend {self.trend()})"
+        )
+        return head + frame_html(self.to_frame())
+
     def __rich__(self) -> Any:
         """Render as a Rich table (``rich.print(table)``)."""
         from rich.table import Table
@@ -353,17 +365,22 @@ class BinningTable:
         return text
 
     def plot(self) -> Any:
-        """A Plotly figure: bin shares as bars, WOE as a line on a second axis."""
+        """A Plotly figure: bin shares as bars, WOE as a line on a second axis.
+
+        Empty bins (a special code or missing values never seen) are left out: their WOE of 0
+        is a convention, not evidence, and would bend the line.
+        """
         import plotly.graph_objects as go
 
         df = self.to_frame().iloc[:-1]
+        df = df[df["count"] > 0]
         fig = go.Figure()
-        fig.add_bar(x=df["bin"], y=df["share"], name="share", yaxis="y")
+        fig.add_bar(x=df["bin"], y=df["share"], name="share 占比", yaxis="y")
         fig.add_scatter(x=df["bin"], y=df["woe"], name="WOE", yaxis="y2", mode="lines+markers")
         fig.update_layout(
             title=f"{self.feature} (IV {self.iv:.3f})",
-            yaxis={"title": "share", "tickformat": ".0%"},
-            yaxis2={"title": "WOE", "overlaying": "y", "side": "right"},
+            yaxis={"title": "share 占比", "tickformat": ".0%"},
+            yaxis2={"title": "WOE 证据权重", "overlaying": "y", "side": "right"},
             legend={"orientation": "h"},
             margin={"l": 40, "r": 40, "t": 40, "b": 40},
         )

@@ -48,7 +48,11 @@ def _roc_ks_figures(sets: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[Any
     kfig = go.Figure()
     for name, (y, p) in sets.items():
         fpr, tpr, _ = roc_curve(y, p)
-        roc.add_scatter(x=fpr, y=tpr, name=f"{name} (AUC {auc(y, p):.3f})", mode="lines")
+        keep = np.unique(np.r_[0, np.searchsorted(fpr, np.linspace(0, 1, 401)), fpr.size - 1])
+        keep = keep[keep < fpr.size]  # about 400 points draw the same curve as 100,000
+        roc.add_scatter(
+            x=fpr[keep], y=tpr[keep], name=f"{name} (AUC {auc(y, p):.3f})", mode="lines"
+        )
         order = np.argsort(-p, kind="mergesort")
         ys = y[order]
         share = np.arange(1, ys.size + 1) / ys.size
@@ -58,15 +62,15 @@ def _roc_ks_figures(sets: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[Any
         kfig.add_scatter(x=share[::step], y=(cb - cg)[::step], name=name, mode="lines")
     roc.add_scatter(x=[0, 1], y=[0, 1], name="chance", mode="lines", line={"dash": "dot"})
     roc.update_layout(
-        title="ROC",
-        xaxis_title="false positive rate (goods)",
-        yaxis_title="true positive rate (bads)",
+        title="ROC 曲线",
+        xaxis_title="false positive rate (goods) 误拒率",
+        yaxis_title="true positive rate (bads) 坏客户识别率",
         height=420,
     )
     kfig.update_layout(
-        title="KS: cumulative bads minus goods, riskiest first",
-        xaxis_title="share of population",
-        yaxis_title="gap",
+        title="KS: cumulative bads minus goods, riskiest first 累计坏减好",
+        xaxis_title="share of population 人群占比",
+        yaxis_title="gap 差值",
         height=420,
     )
     return roc, kfig
@@ -76,18 +80,18 @@ def _gains_figure(table: pd.DataFrame) -> Any:
     import plotly.graph_objects as go
 
     fig = go.Figure()
-    fig.add_bar(x=table["band"], y=table["bad_rate"], name="bad rate")
+    fig.add_bar(x=table["band"], y=table["bad_rate"], name="bad rate 坏账率")
     fig.add_scatter(
         x=table["band"],
         y=table["cum_bad_share"],
-        name="cumulative bads captured",
+        name="cumulative bads captured 累计坏客户捕获",
         yaxis="y2",
         mode="lines+markers",
     )
     fig.update_layout(
-        title="Gains by decile (1 = riskiest)",
+        title="Gains by decile (1 = riskiest) 十分位增益",
         height=380,
-        yaxis={"title": "bad rate", "tickformat": ".1%"},
+        yaxis={"title": "bad rate 坏账率", "tickformat": ".1%"},
         yaxis2={"overlaying": "y", "side": "right", "tickformat": ".0%"},
     )
     return fig
@@ -99,16 +103,54 @@ def _calibration_figure(table: pd.DataFrame) -> Any:
     fig = go.Figure()
     top = float(max(table["mean_predicted"].max(), table["observed_rate"].max()))
     fig.add_scatter(
-        x=table["mean_predicted"], y=table["observed_rate"], mode="lines+markers", name="observed"
+        x=table["mean_predicted"],
+        y=table["observed_rate"],
+        mode="lines+markers",
+        name="observed 实际",
     )
-    fig.add_scatter(x=[0, top], y=[0, top], mode="lines", name="perfect", line={"dash": "dot"})
+    fig.add_scatter(x=[0, top], y=[0, top], mode="lines", name="perfect 完美", line={"dash": "dot"})
     fig.update_layout(
-        title="Calibration (test)",
-        xaxis_title="mean predicted bad rate",
-        yaxis_title="observed bad rate",
+        title="Calibration (test) 校准",
+        xaxis_title="mean predicted bad rate 预测坏账率",
+        yaxis_title="observed bad rate 实际坏账率",
         height=380,
     )
     return fig
+
+
+def _cutoff_figure(sweep: pd.DataFrame) -> Any:
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    fig.add_scatter(
+        x=sweep["cutoff"], y=sweep["approval_rate"], name="approval rate 通过率", mode="lines"
+    )
+    fig.add_scatter(x=sweep["cutoff"], y=sweep["bad_rate"], name="bad rate 坏账率", mode="lines")
+    fig.add_scatter(
+        x=sweep["cutoff"],
+        y=sweep["profit_per_application"],
+        name="profit per application 每件利润 (CNY)",
+        mode="lines",
+        yaxis="y2",
+    )
+    fig.update_layout(
+        title="Cut-off sweep 切分点分析",
+        xaxis_title="cut-off (points) 切分分数",
+        yaxis={"title": "rate 比率", "tickformat": ".0%"},
+        yaxis2={"title": "CNY", "overlaying": "y", "side": "right"},
+        height=420,
+        legend={"orientation": "h", "y": 1.1},
+    )
+    return fig
+
+
+def _whole(df: pd.DataFrame, cols: list[str], whole: bool) -> pd.DataFrame:
+    """Scores as whole numbers when the points are (so the table reads as the scorecard)."""
+    return df.astype(dict.fromkeys(cols, "int64")) if whole else df
+
+
+def _woe_frame(sc: Scorecard, X: pd.DataFrame) -> pd.DataFrame:
+    return sc.transform_woe(X)
 
 
 def build_report(
@@ -118,9 +160,13 @@ def build_report(
     X_test: pd.DataFrame | None = None,
     y_test: object = None,
     *,
+    X_oot: pd.DataFrame | None = None,
+    y_oot: object = None,
     challengers: dict[str, np.ndarray] | None = None,
     title: str = "Scorecard validation report",
     data_name: str = "",
+    loan: dict[str, float] | None = None,
+    n_boot: int = 200,
 ) -> str:
     """Render the validation report as one HTML string.
 
@@ -129,31 +175,68 @@ def build_report(
     sc : Scorecard
         A fitted scorecard.
     X_train, y_train : training data (raw characteristics and 0/1 target)
-    X_test, y_test : hold-out data; the performance, calibration and PSI sections use it
-        (the training data when absent).
+    X_test, y_test : hold-out data; the performance, score-band, cut-off, calibration and
+        stability sections use it (the training data when absent).
+    X_oot, y_oot : out-of-time data (later months than the training data), optional: scored
+        beside the random split, with its own stability against the training data.
     challengers : dict, optional
         ``{name: predicted P(bad) on the test set}`` of challenger models to compare.
+    loan : dict, optional
+        ``amount``, ``apr`` and ``term`` of the loan the cut-off sweep values with the
+        lifetime model (default 10,000 CNY at 18 % over 12 months).
+    n_boot : int, default 200
+        Bootstrap resamples for the AUC and KS intervals.
     """
     from jinja2 import Environment, PackageLoader, select_autoescape
     from plotly.offline import get_plotlyjs
 
+    from creditfactory.scorecard._validation import (
+        bootstrap_ci,
+        characteristic_stability,
+        correlation_vif,
+        cutoff_sweep,
+        pvalue_decisions,
+        score_bands,
+        trust_warnings,
+    )
+
     ytr = np.asarray(y_train).astype(int)
     has_test = X_test is not None and y_test is not None
+    has_oot = X_oot is not None and y_oot is not None
     Xte = X_test if has_test else X_train
     yte = np.asarray(y_test).astype(int) if has_test else ytr
     p_tr = sc.predict_proba(X_train)[:, 1]
     p_te = sc.predict_proba(Xte)[:, 1]
-    sets = {"train": (ytr, p_tr)}
+    sets = {"train 训练": (ytr, p_tr)}
     if has_test:
-        sets["test"] = (yte, p_te)
+        sets["test 测试"] = (yte, p_te)
+    if has_oot:
+        yoot = np.asarray(y_oot).astype(int)
+        sets["out-of-time 跨时间"] = (yoot, sc.predict_proba(X_oot)[:, 1])
+    model_sets = dict(sets)
     for name, p in (challengers or {}).items():
         sets[name] = (yte, np.asarray(p, dtype=float))
-    perf = pd.DataFrame(
-        [
-            {"model": n, "rows": len(y), "bad rate": float(np.mean(y)), **_performance(y, p)}
-            for n, (y, p) in sets.items()
-        ]
-    )
+    perf_rows = []
+    for n, (y, p) in model_sets.items():
+        ci = bootstrap_ci(y, p, n_boot=n_boot)
+        perf_rows.append(
+            {
+                "sample": n,
+                "rows": len(y),
+                "bads": int(y.sum()),
+                "bad rate": float(np.mean(y)),
+                **_performance(y, p),
+                "AUC 95% CI": f"{ci['AUC'][1]:.4f} – {ci['AUC'][2]:.4f}",
+                "KS 95% CI": f"{ci['KS'][1]:.4f} – {ci['KS'][2]:.4f}",
+            }
+        )
+    for n, (y, p) in sets.items():
+        if n not in model_sets:
+            perf_rows.append(
+                {"sample": n, "rows": len(y), "bads": int(y.sum()), "bad rate": float(np.mean(y)),
+                 **_performance(y, p)}
+            )  # fmt: skip
+    perf = pd.DataFrame(perf_rows)
     roc, kfig = _roc_ks_figures(sets)
     challenger_rows = []
     for name, p in (challengers or {}).items():
@@ -168,14 +251,31 @@ def build_report(
                 "rank correlation with scorecard": float(spearmanr(p, p_te).statistic),
             }
         )
+    pts_te = sc.predict_points(Xte)
+    bands = score_bands(yte, pts_te)
+    sweep = cutoff_sweep(yte, pts_te, p_te, **(loan or {}))
     gains = lift_table(yte, p_te)
     calib = calibration_table(yte, p_te)
     hl_stat, hl_p = hosmer_lemeshow(yte, p_te)
+    stability = []
+    if has_test:
+        stability.append(
+            ("train → test", sc.stability(Xte), characteristic_stability(sc, X_train, Xte))
+        )
+    if has_oot:
+        stability.append(
+            (
+                "train → out-of-time",
+                sc.stability(X_oot),
+                characteristic_stability(sc, X_train, X_oot),
+            )
+        )
     ivs = pd.DataFrame(
         [
             {
                 "feature": f,
                 "IV": t.iv,
+                "IV p-value": t.iv_pvalue,
                 "kind": t.kind,
                 "bins": t.n_bins,
                 "selected": f in sc.selected_features_,
@@ -183,15 +283,23 @@ def build_report(
             for f, t in sc.binning_tables_.items()
         ]
     ).sort_values("IV", ascending=False)
-    features = [
-        {
-            "name": f,
-            "iv": sc.binning_tables_[f].iv,
-            "table": _table_html(sc.binning_tables_[f].to_frame()),
-            "figure": _fig_html(sc.binning_tables_[f].plot()),
-        }
-        for f in sc.selected_features_
-    ]
+    whole = getattr(sc, "points_decimals", None) == 0
+    points_fmt = "{:.0f}" if whole else "{:.3f}"
+    features = []
+    for f in sc.selected_features_:
+        t = sc.binning_tables_[f]
+        frame = t.to_frame()
+        pts = [points_fmt.format(v) for v in sc.bin_points_[f]]
+        frame.insert(int(frame.columns.get_loc("woe")) + 1, "points", [*pts, ""])
+        features.append(
+            {
+                "name": f,
+                "iv": t.iv,
+                "trend": t.trend(),
+                "table": _table_html(frame),
+                "figure": _fig_html(t.plot()),
+            }
+        )
     summary = pd.DataFrame(
         [
             {
@@ -203,6 +311,8 @@ def build_report(
             for c, s in sc.column_stats_.items()
         ]
     )
+    weak = pvalue_decisions(sc)
+    points = sc.points_table()
     env = Environment(
         loader=PackageLoader("creditfactory.scorecard", "templates"),
         autoescape=select_autoescape(["html", "j2"]),
@@ -215,27 +325,46 @@ def build_report(
         "plotlyjs": get_plotlyjs(),
         "n_train": len(ytr),
         "n_test": len(yte) if has_test else 0,
+        "n_oot": len(np.asarray(y_oot)) if has_oot else 0,
         "bad_train": float(ytr.mean()),
         "bad_test": float(yte.mean()) if has_test else None,
+        "bad_oot": float(np.mean(np.asarray(y_oot).astype(int))) if has_oot else None,
         "n_columns": len(sc.column_stats_)
         + len([r for r in sc.selection_report_.records if r["step"] == "input"]),
         "scaling": sc.scaling,
+        "defaults": getattr(sc, "defaults_", {}),
+        "warnings": trust_warnings(sc, ytr, yte if has_test else None),
+        "n_boot": n_boot,
         "summary": _table_html(summary),
         "performance": _table_html(perf),
         "roc": _fig_html(roc),
         "ks": _fig_html(kfig),
         "gains_fig": _fig_html(_gains_figure(gains)),
         "gains": _table_html(gains),
+        "bands": _table_html(_whole(bands, ["min_points", "max_points"], whole)),
+        "sweep": _table_html(_whole(sweep, ["cutoff"], whole), "{:,.4f}"),
+        "sweep_fig": _fig_html(_cutoff_figure(sweep)),
+        "loan": {"amount": 10_000.0, "apr": 0.18, "term": 12, **(loan or {})},
         "calibration_fig": _fig_html(_calibration_figure(calib)),
         "calibration": _table_html(calib),
         "hl_stat": hl_stat,
         "hl_p": hl_p,
-        "psi": _table_html(sc.stability(Xte)) if has_test else None,
+        "stability": [
+            {"name": n, "psi": _table_html(a), "csi": _table_html(c)} for n, a, c in stability
+        ],
+        "corr": _table_html(correlation_vif(_woe_frame(sc, X_train)), "{:.3f}"),
         "challengers": _table_html(pd.DataFrame(challenger_rows)) if challenger_rows else None,
         "ivs": _table_html(ivs),
         "selection": _table_html(sc.selection_report_.to_frame()),
         "coefficients": _table_html(sc.coefficients(), "{:.4g}"),
-        "points": _table_html(sc.points_table(), "{:.3f}"),
+        "weak": _table_html(weak, "{:.4g}") if len(weak) else None,
+        "points": _points_html(points) if whole else _table_html(points, "{:.3f}"),
         "features": features,
     }
     return env.get_template("report.html.j2").render(**ctx)
+
+
+def _points_html(points: pd.DataFrame) -> str:
+    fmt = dict.fromkeys(("bad_rate", "woe", "coefficient"), "{:.4f}".format)
+    fmt["points"] = "{:.0f}".format
+    return points.to_html(index=False, classes="tbl", formatters=fmt, na_rep="", border=0)

@@ -16,6 +16,7 @@ from creditfactory.exceptions import ConfigError, DataError
 from creditfactory.scorecard._binners import BinningConstraints
 from creditfactory.scorecard._binning import fit_feature, infer_kind
 from creditfactory.scorecard._binning_table import BinningTable
+from creditfactory.scorecard._defaults import resolve_defaults
 from creditfactory.scorecard._inputs import (
     ScorecardWarning,
     TabularEstimatorMixin,
@@ -50,8 +51,9 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
     monotonic_trend : str, default "auto"
         Bad-rate shape over numeric bins (see :class:`BinningConstraints`).
     max_n_bins, min_bin_share, min_bin_n_bad, min_bin_n_good : binning constraints
-        Defaults 10 bins, 1 % of the rows and 20 bads per bin (chosen on the simulator: on
-        200,000 rows and on 13,000 they beat 6 bins of 5 %; see docs/scorecard.md).
+        Defaults 10 bins and 1 % of the rows per bin; ``min_bin_n_bad="auto"`` adapts to the
+        book: 5 bads per bin with up to 100 bads in the data, 20 from 5,000 bads on, and in
+        between on a log scale (see :func:`resolve_defaults` and docs/scorecard.md).
     solver : str, default "dp"
         Registered binning solver: ``dp`` (exact dynamic programming, reaches at least
         optbinning's IV under the same constraints) or ``optbinning``.
@@ -59,10 +61,13 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
         Manual bins, ``{column: {"splits": [...]}}`` or ``{column: {"groups": [[...], ...]}}``
         (take them from an edited :class:`BinningTable`).
     min_iv, max_missing_share, max_single_share, max_corr, max_vif : selection filters
-        Defaults 0.01, 0.95, 0.95, 0.8 and 10.
-    max_iv_pvalue : float or None, default 0.001
+        Defaults ``"auto"`` (0 on books of up to 100 bads, 0.01 from 5,000 bads on), 0.95,
+        0.95, 0.8 and 10.
+    max_iv_pvalue : float, "auto" or None, default "auto"
         Drop a feature whose IV is not significant (:attr:`BinningTable.iv_pvalue`): on small
-        samples optimised bins give pure noise an IV above any fixed threshold.
+        samples optimised bins give pure noise an IV above any fixed threshold. ``"auto"``:
+        0.2 on books of up to 100 bads, 0.001 from 5,000 bads on. The values in force after
+        ``fit`` are in ``defaults_``.
     max_n_categories : int, default 100
         Text columns with more distinct values are identifier-like (ids, phones): they are
         dropped and logged rather than binned.
@@ -80,9 +85,11 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
         rise with WOE.
     base_points, base_odds, pdo : float, default 600, 50, 20
         Points scaling: ``base_points`` at good:bad odds ``base_odds``, ``pdo`` to double.
-    points_decimals : int or None, default None
-        Round every bin's points to this many decimals (0 for whole points, as printed
-        scorecards do). Scores, probabilities and exports then follow the rounded points.
+    points_decimals : int or None, default 0
+        Round every bin's points to this many decimals: whole points by default, as printed
+        scorecards have them. Scores, probabilities and exports follow the rounded points
+        (each characteristic moves the score by at most half a point); ``None`` keeps the
+        exact points of the regression.
     reason_texts : dict, optional
         Human text per column for reason codes (default: the column name).
     reason_code_map : dict, optional
@@ -97,12 +104,12 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
         monotonic_trend: str = "auto",
         max_n_bins: int | None = 10,
         min_bin_share: float | None = 0.01,
-        min_bin_n_bad: int | None = 20,
+        min_bin_n_bad: int | str | None = "auto",
         min_bin_n_good: int | None = None,
         solver: str = "dp",
         user_bins: dict[str, dict[str, Any]] | None = None,
-        min_iv: float = 0.01,
-        max_iv_pvalue: float | None = 0.001,
+        min_iv: float | str = "auto",
+        max_iv_pvalue: float | str | None = "auto",
         max_missing_share: float = 0.95,
         max_single_share: float = 0.95,
         max_n_categories: int = 100,
@@ -117,7 +124,7 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
         base_points: float = 600.0,
         base_odds: float = 50.0,
         pdo: float = 20.0,
-        points_decimals: int | None = None,
+        points_decimals: int | None = 0,
         reason_texts: dict[str, str] | None = None,
         reason_code_map: dict[str, str] | None = None,
     ) -> None:
@@ -166,11 +173,20 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
             keep = weights > 0
             frame, target, weights = frame.loc[keep], target[keep], weights[keep]
         PointsScaling(self.base_points, self.base_odds, self.pdo)  # fail early on bad scaling
+        n_bads = float(target.sum() if weights is None else (weights * target).sum())
+        auto = resolve_defaults(
+            {
+                "min_bin_n_bad": self.min_bin_n_bad,
+                "max_iv_pvalue": self.max_iv_pvalue,
+                "min_iv": self.min_iv,
+            },
+            n_bads,
+        )
         constraints = BinningConstraints(
             monotonic_trend=self.monotonic_trend,
             max_n_bins=self.max_n_bins,
             min_bin_share=self.min_bin_share,
-            min_bin_n_bad=self.min_bin_n_bad,
+            min_bin_n_bad=auto["min_bin_n_bad"],
             min_bin_n_good=self.min_bin_n_good,
         )
         self._learn_columns(X, frame)
@@ -229,14 +245,14 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
             ivs,
             col_stats,
             report,
-            min_iv=self.min_iv,
+            min_iv=auto["min_iv"],
             max_missing_share=self.max_missing_share,
             max_single_share=self.max_single_share,
             max_corr=self.max_corr,
             max_vif=self.max_vif,
             sample_weight=weights,
             iv_pvalues={n: t.iv_pvalue for n, t in tables.items()},
-            max_iv_pvalue=self.max_iv_pvalue,
+            max_iv_pvalue=auto["max_iv_pvalue"],
         )
         if self.selection is not None and kept:
             rows = self._selection_rows(target)
@@ -259,6 +275,7 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
             res = fit_logit(W[kept].to_numpy(float), target, weights)
         for f in kept:
             report.keep(f, "final", "in the model", ivs[f])
+        self.defaults_ = auto
         self.binning_tables_ = tables
         self.kinds_ = kinds
         self.input_schema_ = schema
@@ -541,6 +558,33 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
                 "iv": ivs,
             }
         )
+
+    def _repr_html_(self) -> str:
+        """A fitted scorecard in a notebook: coefficients and the points of every bin.
+
+        Before ``fit``, scikit-learn's estimator diagram.
+        """
+        if not hasattr(self, "coef_"):
+            return str(self._repr_html_inner())
+        from creditfactory.scorecard._html import frame_html
+
+        s = self.scaling
+        head = (
+            f"<b>Scorecard 评分卡</b>: {len(self.selected_features_)} characteristics; "
+            f"{s.base_points:g} points at odds {s.base_odds:g}:1, {s.pdo:g} points to double"
+        )
+        points = self.points_table().drop(columns=["coefficient"])
+        return (
+            head
+            + frame_html(self.coefficients(), floats="{:.4g}")
+            + frame_html(points, max_rows=400)
+        )
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, str]:
+        """What Jupyter shows: the fitted view, or scikit-learn's diagram before ``fit``."""
+        if not hasattr(self, "coef_"):
+            return dict(super()._repr_mimebundle_(**kwargs))
+        return {"text/plain": repr(self), "text/html": self._repr_html_()}
 
     @property
     def scaling(self) -> PointsScaling:

@@ -155,7 +155,9 @@ def _category_points(s: pd.Series, spec: _Categorical) -> tuple[np.ndarray, np.n
         import pyarrow.compute as pc
 
         cats = list(spec.bins)
-        found = pc.index_in(arrow, value_set=pa.array(cats, type=pa.string()))
+        # the value set in the column's own string type: casting a large_string column (pandas'
+        # default str) to string first copied every row and took longer than the lookup
+        found = pc.index_in(arrow, value_set=pa.array(cats, type=arrow.type))
         unseen = found.null_count - arrow.null_count
         codes = pc.fill_null(found, len(cats)).to_numpy()
         bins = np.array([*spec.bins.values(), spec.missing_bin])
@@ -179,8 +181,6 @@ def _arrow_strings(s: pd.Series) -> Any:
     import pyarrow as pa
 
     chunked = s.array.__arrow_array__()  # the column's own Arrow data, no copy
-    if pa.types.is_string(chunked.type):
+    if pa.types.is_string(chunked.type) or pa.types.is_large_string(chunked.type):
         return chunked
-    if pa.types.is_large_string(chunked.type):
-        return chunked.cast(pa.string())
     return None

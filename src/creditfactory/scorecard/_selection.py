@@ -45,6 +45,14 @@ class SelectionReport:
         """The log as a DataFrame (feature, step, action, reason, value)."""
         return pd.DataFrame(self.records, columns=["feature", "step", "action", "reason", "value"])
 
+    def _repr_html_(self) -> str:
+        """The log in a notebook: what was kept, what was dropped at which step and why."""
+        from creditfactory.scorecard._html import frame_html
+
+        kept = sum(r["step"] == "final" for r in self.records)
+        head = f"<b>Selection 变量筛选</b>: {kept} in the model, {len(self.dropped)} dropped"
+        return head + frame_html(self.to_frame(), floats="{:.4g}", max_rows=200)
+
 
 def _corr(W: np.ndarray, w: np.ndarray | None) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
