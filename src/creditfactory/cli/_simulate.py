@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from creditfactory.cli._common import console, fail
+from creditfactory.cli._common import console, fail, write_tables
 from creditfactory.data import Portfolio, SimulationConfig
 from creditfactory.data import simulate as run_simulation
 from creditfactory.exceptions import CreditFactoryError
@@ -31,7 +31,12 @@ def simulate(
     ] = 50_000,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same book).")] = 7,
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Directory to write the Parquet book to.")
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Directory for the Parquet book, or a .xlsx workbook (one sheet a table).",
+        ),
     ] = None,
     start_month: Annotated[
         str | None, typer.Option(help="First month of applications, YYYY-MM.")
@@ -64,17 +69,22 @@ def simulate(
         config = SimulationConfig(**settings)
     except ValidationError as exc:
         fail(_config_error(exc))
-    if out is not None and out.exists() and not out.is_dir():
-        fail(f"--out: {out} exists and is not a directory")
+    excel = out is not None and out.suffix.lower() == ".xlsx"
+    if out is not None and not excel and out.exists() and not out.is_dir():
+        fail(f"--out: {out} exists and is not a directory (a workbook's name ends in .xlsx)")
     portfolio = simulate_with_progress(config)
-    if out is not None:
+    if out is not None and excel:
+        with console.status(f"writing {out}"):
+            write_tables(portfolio.tables(), out)
+    elif out is not None:
         try:
             portfolio.write(out)
         except OSError as exc:
             fail(f"--out: cannot write to {out}: {exc.strerror or exc}")
     print_summary(portfolio)
     if out is not None:
-        console.print(f"[green]wrote[/] {out}/ ({len(portfolio.tables())} Parquet tables)")
+        kind = "sheets" if excel else "Parquet tables"
+        console.print(f"[green]wrote[/] {out}{'' if excel else '/'} ({len(portfolio.tables())} {kind})")
 
 
 def _month(text: str, option: str) -> dt.date:

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 from rich.tree import Tree
 
-from creditfactory.cli._common import console, fail
+from creditfactory.cli._common import console, fail, output_kind, write_tables
 from creditfactory.exceptions import CreditFactoryError
 
 app = typer.Typer(
@@ -148,11 +148,20 @@ def simulate(
     segment: Annotated[
         str, typer.Option(help="Application column, or arm:<split> for champion/challenger arms.")
     ] = "channel",
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Also write the report: .xlsx (summary and swap sheets) or .csv (the summary).",
+        ),
+    ] = None,
     max_file_bytes: MaxBytes = DEFAULT_MAX_BYTES,
 ) -> None:
     """Back-test a strategy on a simulated book: true and lender-observed figures, swap sets."""
     from creditfactory.data import Portfolio
 
+    if out is not None:
+        output_kind(out, kinds=("xlsx", "csv"))
     strategy = _load(file, max_file_bytes)
     other = _load(against, max_file_bytes) if against is not None else None
     if not book.is_dir():
@@ -167,6 +176,12 @@ def simulate(
         "true figures use the simulator's outcomes for every application; observed figures use "
         "only loans the incumbent booked."
     )
+    if out is not None:
+        tables = {"summary": report.summary}
+        if out.suffix.lower() == ".xlsx" and report.swap is not None:
+            tables["swap"] = report.swap
+        write_tables(tables, out)
+        console.print(f"[green]wrote[/] {out}")
 
 
 def print_simulation(report: Any, where: str) -> None:
