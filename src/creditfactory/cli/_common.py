@@ -32,7 +32,9 @@ def output_kind(path: Path, option: str = "--out", kinds: tuple[str, ...] = ()) 
     allowed = {s: k for s, k in OUTPUT_KINDS.items() if not kinds or k in kinds}
     kind = allowed.get(path.suffix.lower())
     if kind is None:
-        fail(f"{option}: {path.name} must end in " + ", ".join(sorted(allowed)))
+        names = sorted(allowed)
+        listed = ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]
+        fail(f"{option}: {path.name} must end in {listed}")
     return kind
 
 
