@@ -6,7 +6,7 @@ Rules (also in CONTRIBUTING.md, "Docs that run"):
   output left out; ``.venv`` is a link to the running interpreter's environment, so
   ``.venv/bin/creditfactory`` works as written), its blocks in page order, from the copy's root.
 - Shell blocks run in ``bash -e -o pipefail`` with the venv's ``bin`` first on ``PATH`` and
-  ``PYTHONPATH`` on the copy's ``src``; the variables a block exports reach the page's later
+  ``PYTHONPATH`` on the tree under test's ``src``; the variables a block exports reach the page's later
   shell blocks. Python blocks share one namespace per page and run in this process.
 - A line that runs ``make`` (``make demo``, ``make test``, ``make bench``, ``make drills``) is not
   run: ``make test`` is this suite, and the others are the demo, benchmarks and drills CI runs
@@ -133,8 +133,8 @@ class PageRun:
         self.env = {
             **os.environ,
             "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
-            "PYTHONPATH": str(work / "src"),
-            "HOME": str(work),  # nothing a page writes escapes the copy
+            # the tree under test, with its compiled bytecode (the copy's would be compiled anew)
+            "PYTHONPATH": str(ROOT / "src"),
             "NO_COLOR": "1",
             "COLUMNS": "120",
         }
@@ -231,14 +231,11 @@ class PageRun:
 def page_run(work: Path, serve: bool) -> Iterator[PageRun]:
     run = PageRun(work, _free_port() if serve else None)
     old = Path.cwd()
-    old_path = list(sys.path)
     os.chdir(work)
-    sys.path.insert(0, str(work / "src"))
     try:
         yield run
     finally:
         os.chdir(old)
-        sys.path[:] = old_path
         run.close()
 
 
