@@ -34,6 +34,7 @@ import time
 import traceback
 import urllib.error
 import urllib.request
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -154,7 +155,10 @@ class PageRun:
         code = compile("\n" * block.line + text, block.page, "exec")
         failure = None
         try:
-            exec(code, self.namespace)
+            # as a reader runs it: warnings are shown, not raised (pytest's filter is "error")
+            with warnings.catch_warnings():
+                warnings.simplefilter("default")
+                exec(code, self.namespace)
         except Exception as exc:
             failure = "".join(traceback.format_exception(exc)[-12:])
         if failure is not None:
