@@ -6,8 +6,8 @@ Rules (also in CONTRIBUTING.md, "Docs that run"):
   output left out; ``.venv`` is a link to the running interpreter's environment, so
   ``.venv/bin/creditfactory`` works as written), its blocks in page order, from the copy's root.
 - Shell blocks run in ``bash -e -o pipefail`` with the venv's ``bin`` first on ``PATH`` and
-  ``PYTHONPATH`` on the tree under test's ``src``; the variables a block exports reach the page's later
-  shell blocks. Python blocks share one namespace per page and run in this process.
+  ``PYTHONPATH`` on the tree under test's ``src``; the variables a block exports reach the
+  page's later shell blocks. Python blocks share one namespace per page and run in this process.
 - A line that runs ``make`` (``make demo``, ``make test``, ``make bench``, ``make drills``) is not
   run: ``make test`` is this suite, and the others are the demo, benchmarks and drills CI runs
   by name. No other line is skipped.
@@ -180,7 +180,9 @@ class PageRun:
         except subprocess.TimeoutExpired:
             done = None
         if done is None:
-            pytest.fail(f"{block.where}: the shell block ran over {BLOCK_TIMEOUT:g} s", pytrace=False)
+            pytest.fail(
+                f"{block.where}: the shell block ran over {BLOCK_TIMEOUT:g} s", pytrace=False
+            )
         if done.returncode != 0:
             out = (done.stdout + done.stderr).decode(errors="replace")[-4000:]
             pytest.fail(
@@ -189,9 +191,7 @@ class PageRun:
             )
         raw = env_file.read_bytes()
         env_file.unlink()
-        self.env = dict(
-            item.split("=", 1) for item in raw.decode().split("\0") if "=" in item
-        )
+        self.env = dict(item.split("=", 1) for item in raw.decode().split("\0") if "=" in item)
         if server is not None:
             self._serve(block, server)
 
@@ -212,10 +212,12 @@ class PageRun:
                     f"{log.read_text(errors='replace')[-4000:]}",
                     pytrace=False,
                 )
-            with contextlib.suppress(urllib.error.URLError, OSError):
-                with urllib.request.urlopen(url, timeout=1.0) as answer:
-                    if answer.status == 200:
-                        return
+            with (
+                contextlib.suppress(urllib.error.URLError, OSError),
+                urllib.request.urlopen(url, timeout=1.0) as answer,
+            ):
+                if answer.status == 200:
+                    return
             time.sleep(0.2)
         pytest.fail(f"{block.where}: the service did not answer on {url} in 60 s", pytrace=False)
 
@@ -282,12 +284,14 @@ def test_a_failing_block_names_its_page_and_line(tmp_path: Path) -> None:
     with page_run(tmp_path, serve=False) as run:
         first, second = blocks(page, "docs/p.md")
         run.run(first)
-        with pytest.raises(pytest.fail.Exception, match=r"(?s)docs/p\.md:7: .*line 8.*undefined_name"):
+        with pytest.raises(
+            pytest.fail.Exception, match=r"(?s)docs/p\.md:7: .*line 8.*undefined_name"
+        ):
             run.run(second)
 
 
 def test_shell_blocks_share_exports_and_fail_on_the_first_error(tmp_path: Path) -> None:
-    page = "```bash\nexport A=1\n```\n```bash\ntest \"$A\" = 1\nfalse\necho unreachable\n```\n"
+    page = '```bash\nexport A=1\n```\n```bash\ntest "$A" = 1\nfalse\necho unreachable\n```\n'
     first, second = blocks(page, "p.md")
     with page_run(tmp_path, serve=False) as run:
         run.run(first)

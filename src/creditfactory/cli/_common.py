@@ -28,7 +28,8 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 def output_kind(path: Path, option: str = "--out", kinds: tuple[str, ...] = ()) -> str:
-    """``parquet``, ``csv`` or ``xlsx`` from the file name; anything else fails naming ``option``."""
+    """``parquet``, ``csv`` or ``xlsx`` from the file name; anything else fails naming
+    ``option``."""
     allowed = {s: k for s, k in OUTPUT_KINDS.items() if not kinds or k in kinds}
     kind = allowed.get(path.suffix.lower())
     if kind is None:

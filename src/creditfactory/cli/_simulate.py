@@ -84,7 +84,9 @@ def simulate(
     print_summary(portfolio)
     if out is not None:
         kind = "sheets" if excel else "Parquet tables"
-        console.print(f"[green]wrote[/] {out}{'' if excel else '/'} ({len(portfolio.tables())} {kind})")
+        console.print(
+            f"[green]wrote[/] {out}{'' if excel else '/'} ({len(portfolio.tables())} {kind})"
+        )
 
 
 def _month(text: str, option: str) -> dt.date:
@@ -110,7 +112,8 @@ def simulate_with_progress(config: SimulationConfig) -> Portfolio:
 
 
 def _pct(x: float) -> str:
-    return f"{100 * x:.2f}%"
+    """A share as a percentage; "–" where there is none (e.g. a bad rate with no approvals)."""
+    return "–" if x is None or x != x else f"{100 * x:.2f}%"
 
 
 def print_summary(portfolio: Portfolio) -> None:
@@ -157,6 +160,12 @@ def print_summary(portfolio: Portfolio) -> None:
                 _pct(r.bad_rate_approved),
             )
         console.print(table)
+    console.print(
+        "approval: share of applications the incumbent approved; bad rate: share that go bad "
+        "(90+ days past due within 12 months, by the simulator's truth), of all applications or "
+        "of the approved ones; – : none approved. Cohorts are birth decades (80后: born in the "
+        "1980s)."
+    )
     dq = delinquency_by_mob(portfolio.performance)
     table = Table(title="Delinquency by month on book")
     for col in ("MOB", "accounts", "30+ DPD", "90+ DPD", "ever 90+"):
@@ -166,6 +175,10 @@ def print_summary(portfolio: Portfolio) -> None:
             str(r.mob), f"{r.accounts:,}", _pct(r.dpd30_rate), _pct(r.dpd90_rate), _pct(r.ever_rate)
         )
     console.print(table)
+    console.print(
+        "MOB: months on book; accounts: loans still on the book that month; 30+ / 90+ DPD: "
+        "share 30 or 90 days or more past due that month; ever 90+: share ever 90+ by then."
+    )
     rr = roll_rates(portfolio.performance)
     table = Table(title="Roll rates (share of accounts moving from row bucket to column bucket)")
     table.add_column("from")
@@ -174,3 +187,7 @@ def print_summary(portfolio: Portfolio) -> None:
     for bucket, row in rr.iterrows():
         table.add_row(str(bucket), *(f"{100 * v:.1f}" for v in row))
     console.print(table)
+    console.print(
+        "Roll rates in %: M0 current, M1..M6+ months past due, charged_off written off, closed "
+        "repaid; each row sums to 100."
+    )

@@ -223,9 +223,7 @@ def _encoding_error(path: Path, encoding: str) -> SchemaError:
         if _is_utf8(encoding)
         else ""
     )
-    return SchemaError(
-        f"{path}{where}: the text is not {name} (bytes {sample!r}){hint}", row=line
-    )
+    return SchemaError(f"{path}{where}: the text is not {name} (bytes {sample!r}){hint}", row=line)
 
 
 def _check_field_counts(path: Path, expected: int, sep: str, encoding: str) -> None:
