@@ -139,8 +139,9 @@ SIMULATION_LEGEND = (
     "incumbent booked, all a lender sees; expected loss: loss given default x exposure at "
     "default x PD over the loan's life, at the strategy's model PD or the true PD; realised "
     "loss: the loss on the loans that went bad; expected profit (true): lifetime value at the "
-    "true PD; profit: lifetime value as the loans turned out, less the cost of every application; - : not available (the incumbent "
-    "has no model PD; no approved loan is known). Amounts in CNY."
+    "true PD; profit: lifetime value as the loans turned out, less the cost of every "
+    "application; - : not available (the incumbent has no model PD; no approved loan is "
+    "known). Amounts in CNY."
 )
 
 
