@@ -29,6 +29,9 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix src tests benchmarks drills
 
 test: lint
+	@# the doc runner's curl examples (tests/docs): Debian's curl, installed when root and missing
+	@command -v curl >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || apt-get install -y -q curl >/dev/null 2>&1 \
+		|| { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q curl >/dev/null 2>&1; } || true
 	$(BIN)/python -m pytest src tests
 
 bench: $(STAMP)
