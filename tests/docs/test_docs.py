@@ -13,7 +13,8 @@ Rules (also in CONTRIBUTING.md, "Docs that run"):
   by name. No other line is skipped.
 - ``<!-- doc-runner: serve -->`` on the line before a shell block: the block's last command starts
   the service; it runs in the background until the page ends, and the runner waits for
-  ``/health``. On such a page the port ``8000`` written in the docs is replaced by a free port.
+  ``/health``. On such a page the port written as ``:8000`` or ``--port 8000`` is replaced by a
+  free port.
 - ``<!-- doc-runner: skip -->`` does not exist, on purpose: a block that cannot run is ```text.
 
 A failing block is reported as ``page:line`` with the block's output.
@@ -44,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RUNNABLE = {"bash": "shell", "sh": "shell", "python": "python"}
 SERVE_MARKER = "<!-- doc-runner: serve -->"
 MAKE_LINE = re.compile(r"^\s*make(\s|$)")
-DOC_PORT = "8000"
+DOC_PORT = re.compile(r"(?:(?<=:)|(?<=--port )|(?<=--port=))8000\b")  # localhost:8000, --port 8000
 IGNORED = shutil.ignore_patterns(
     ".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", "*.db",
     "results", "build", "dist", "*.egg-info",
@@ -145,7 +146,7 @@ class PageRun:
         self.servers: list[tuple[subprocess.Popen[bytes], Path]] = []
 
     def run(self, block: Block) -> None:
-        text = block.text if self.port is None else block.text.replace(DOC_PORT, str(self.port))
+        text = block.text if self.port is None else DOC_PORT.sub(str(self.port), block.text)
         if block.kind == "python":
             self._python(block, text)
         else:
@@ -280,6 +281,13 @@ def test_blocks_are_found_with_their_lines_and_kinds() -> None:
         (2, "shell", "echo hi\n"),
         (8, "python", "x = 1\n"),
     ]
+
+
+def test_only_the_documented_port_is_replaced() -> None:
+    text = "serve --port 8000; curl localhost:8000/x --applications 8000 18000 :80001\n"
+    assert DOC_PORT.sub("54321", text) == (
+        "serve --port 54321; curl localhost:54321/x --applications 8000 18000 :80001\n"
+    )
 
 
 def test_the_serve_marker_applies_to_the_next_block_only() -> None:
