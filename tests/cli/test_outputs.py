@@ -114,6 +114,7 @@ def test_a_text_target_gives_the_scorecard_of_its_0_1_twin(tmp_path: Path, train
 def test_text_target_errors_name_the_column_and_the_values(tmp_path: Path, training: Path) -> None:
     base = ["scorecard", "fit", "--data", str(training), "--out", str(tmp_path / "o")]
     _fails([*base, "--target", "表现", "--bad-value", "bad"], "'bad' is not a value", "表现")
+    _fails([*base, "--target", "表现"], "column '表现' holds text (坏, 好 ...)", "--bad-value")
     _fails(
         [*base, "--target", "channel", "--bad-value", "app"], "column 'channel' has", "exactly two"
     )

@@ -175,7 +175,14 @@ def fit(
         fail(f"--exclude: column '{missing[0]}' is not in {data.name}")
     try:
         if bad_value is None:
-            y_all = check_target(frame[target].to_numpy(), len(frame))
+            column = frame[target]
+            if column.dtype == object or isinstance(column.dtype, pd.StringDtype):
+                seen = sorted(column.dropna().astype(str).unique())[:5]
+                fail(
+                    f"--target: column '{target}' holds text ({', '.join(seen)} ...); it must be "
+                    "0/1 with 1 = bad, or name the value that means bad with --bad-value"
+                )
+            y_all = check_target(column.to_numpy(), len(frame))
         else:
             y_all = _text_target(frame[target], target, bad_value)
         tr, te = _split(
