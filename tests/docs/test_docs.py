@@ -2,9 +2,10 @@
 
 Rules (also in CONTRIBUTING.md, "Docs that run"):
 
-- Each page runs in its own temporary copy of the repository (``.git``, ``.venv`` and build
-  output left out; ``.venv`` is a link to the running interpreter's environment, so
-  ``.venv/bin/creditfactory`` works as written), its blocks in page order, from the copy's root.
+- Each page runs in its own temporary copy of the repository (``.git``, ``.venv``, caches and
+  the working folders ``data/`` and ``models/`` at the root left out; ``.venv`` is a link to the
+  running interpreter's environment, so ``.venv/bin/creditfactory`` works as written), its
+  blocks in page order, from the copy's root.
 - Shell blocks run in ``bash -e -o pipefail`` with the venv's ``bin`` first on ``PATH`` and
   ``PYTHONPATH`` on the tree under test's ``src``; the variables a block exports reach the
   page's later shell blocks. Python blocks share one namespace per page and run in this process.
@@ -46,10 +47,23 @@ RUNNABLE = {"bash": "shell", "sh": "shell", "python": "python"}
 SERVE_MARKER = "<!-- doc-runner: serve -->"
 MAKE_LINE = re.compile(r"^\s*make(\s|$)")
 DOC_PORT = re.compile(r"(?:(?<=:)|(?<=--port )|(?<=--port=))8000\b")  # localhost:8000, --port 8000
-IGNORED = shutil.ignore_patterns(
-    ".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", "*.db",
-    "results", "build", "dist", "*.egg-info",
-)  # fmt: skip
+# left out of a page's copy: the repository's own and the user's working files (a demo book,
+# fitted models, databases) at its root, and caches anywhere
+ROOT_IGNORED = {".git", ".venv", "data", "models", "build", "dist", "creditfactory.db"}
+ANYWHERE_IGNORED = shutil.ignore_patterns(
+    "__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", ".hypothesis", "*.egg-info"
+)
+
+
+def _ignored(directory: str, names: list[str]) -> set[str]:
+    skip = set(ANYWHERE_IGNORED(directory, names))
+    if Path(directory) == ROOT:
+        skip |= ROOT_IGNORED & set(names)
+    if Path(directory) == ROOT / "benchmarks":
+        skip |= {"results"} & set(names)
+    return skip
+
+
 BLOCK_TIMEOUT = 300.0
 NEEDS = {"curl": "curl"}  # commands pages use that are not Python's: Debian package of each
 
@@ -121,7 +135,7 @@ def _free_port() -> int:
 
 def _copy_repo(dest: Path) -> Path:
     work = dest / "repo"
-    shutil.copytree(ROOT, work, ignore=IGNORED, symlinks=True)
+    shutil.copytree(ROOT, work, ignore=_ignored, symlinks=True)
     (work / ".venv").symlink_to(Path(sys.prefix), target_is_directory=True)
     return work
 
@@ -272,6 +286,14 @@ def test_page_runs_as_written(page: Path, tmp_path: Path) -> None:
 
 
 # the runner's own rules, on small pages whose outcome is known
+
+
+def test_the_copy_keeps_the_package_and_leaves_out_working_folders(tmp_path: Path) -> None:
+    work = _copy_repo(tmp_path)
+    assert (work / "src" / "creditfactory" / "data" / "__init__.py").is_file()
+    assert (work / "examples" / "loans.csv.gz").is_file()
+    assert not (work / ".git").exists()
+    assert (work / ".venv" / "bin").is_dir()  # the running environment, linked
 
 
 def test_blocks_are_found_with_their_lines_and_kinds() -> None:
