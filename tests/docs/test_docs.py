@@ -88,9 +88,10 @@ def pages(root: Path = ROOT) -> list[Path]:
     return [root / "README.md", *sorted((root / "docs").glob("*.md"))]
 
 
-def blocks(text: str, page: str) -> list[Block]:
-    """The runnable fenced blocks of a Markdown page, in order (other languages are prose)."""
-    found: list[Block] = []
+def fenced(text: str) -> list[tuple[int, str, list[str]]]:
+    """Every fenced block of a Markdown page: (0-based line of its opening fence, language,
+    lines)."""
+    found: list[tuple[int, str, list[str]]] = []
     lines = text.splitlines()
     i = 0
     while i < len(lines):
@@ -106,6 +107,15 @@ def blocks(text: str, page: str) -> list[Block]:
             body.append(lines[i])
             i += 1
         i += 1  # past the closing fence
+        found.append((start, lang, body))
+    return found
+
+
+def blocks(text: str, page: str) -> list[Block]:
+    """The runnable fenced blocks of a Markdown page, in order (other languages are prose)."""
+    lines = text.splitlines()
+    found: list[Block] = []
+    for start, lang, body in fenced(text):
         if lang not in RUNNABLE:
             continue
         previous = next((ln.strip() for ln in reversed(lines[:start]) if ln.strip()), "")
@@ -113,6 +123,19 @@ def blocks(text: str, page: str) -> list[Block]:
             Block(page, start + 1, RUNNABLE[lang], "\n".join(body) + "\n", previous == SERVE_MARKER)
         )
     return found
+
+
+COMMAND = re.compile(r"^\s*(\$ )?(\.venv/bin/)?(creditfactory|curl|python) ")
+
+
+def untagged_commands(text: str, page: str) -> list[str]:
+    """Blocks with no language that hold commands: they would escape the runner. A command
+    meant to run is ```bash; a synopsis or output is ```text."""
+    return [
+        f"{page}:{start + 1}: {next(ln for ln in body if COMMAND.match(ln)).strip()}"
+        for start, lang, body in fenced(text)
+        if lang == "" and any(COMMAND.match(ln) for ln in body)
+    ]
 
 
 def shell_script(text: str) -> str:
@@ -285,7 +308,23 @@ def test_page_runs_as_written(page: Path, tmp_path: Path) -> None:
             run.run(block)
 
 
+def test_no_command_hides_in_an_untagged_block() -> None:
+    found = [
+        hit
+        for page in pages()
+        for hit in untagged_commands(page.read_text(encoding="utf-8"), str(page.relative_to(ROOT)))
+    ]
+    assert not found, "tag these blocks ```bash (run) or ```text (not run):\n" + "\n".join(found)
+
+
 # the runner's own rules, on small pages whose outcome is known
+
+
+def test_untagged_command_blocks_are_found() -> None:
+    page = (
+        "```\ncreditfactory simulate -n 10\n```\n```text\ncreditfactory x\n```\n```\nlayout/\n```\n"
+    )
+    assert untagged_commands(page, "p.md") == ["p.md:1: creditfactory simulate -n 10"]
 
 
 def test_the_copy_keeps_the_package_and_leaves_out_working_folders(tmp_path: Path) -> None:
