@@ -215,21 +215,23 @@ def _selection_and_pricing(
         max_apr=params.get("max_apr", cfg.apr_cap),
     )
     table = Table(title="Selection and pricing, from the twin's offer oracle (expected)")
-    for col in ("approvals of", "priced as", "approved", "loans taken up", "mean APR",
-                "bad rate", "lent CNY", "profit CNY"):  # fmt: skip
-        table.add_column(col, justify="left" if col in ("approvals of", "priced as") else "right")
+    names = max(len(name), len("incumbent"))
+    for col in ("selection", "pricing"):
+        table.add_column(col, no_wrap=True, min_width=names)
+    for col in ("loans", "APR", "bad rate", "lent", "profit"):
+        table.add_column(col, justify="right", no_wrap=True)
     for r in table_data.iter_rows(named=True):
         table.add_row(
-            r["selection"], r["pricing"], f"{r['approved']:,}", f"{r['expected_loans']:,.0f}",
-            f"{r['mean_apr']:.2%}", f"{r['bad_rate']:.2%}", f"{r['lent']:,.0f}",
-            f"{r['expected_profit']:,.0f}",
+            r["selection"], r["pricing"], f"{r['expected_loans']:,.0f}", f"{r['mean_apr']:.2%}",
+            f"{r['bad_rate']:.2%}", f"{r['lent'] / 1e6:,.1f} mn",
+            f"{r['expected_profit'] / 1e3:,.0f} k",
         )  # fmt: skip
     console.print(table)
     console.print(
-        "approvals of: whose approvals; priced as: whose prices; approved: applications "
-        "approved; loans taken up: how many would take the offer (expected, from the twin's "
-        "oracle); mean APR, bad rate (90+ days past due within 12 months), lent and profit: "
-        "expected over those loans."
+        "selection: whose approvals; pricing: whose prices; loans: how many approved "
+        "applicants would take the offer (expected, from the twin's oracle); APR: their mean; "
+        "bad rate: expected share of those loans 90+ days past due within 12 months; lent and "
+        "profit: expected, in CNY (mn: millions, k: thousands)."
     )
     cell = {
         (r["selection"], r["pricing"]): r["expected_profit"]
