@@ -34,6 +34,9 @@ test: lint
 	@[ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || [ "$$(id -u)" != 0 ] \
 		|| apt-get install -y -q fonts-wqy-zenhei >/dev/null 2>&1 \
 		|| { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q fonts-wqy-zenhei >/dev/null 2>&1; } || true
+	@# the doc runner's curl examples (tests/docs): Debian's curl, installed when root and missing
+	@command -v curl >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || apt-get install -y -q curl >/dev/null 2>&1 \
+		|| { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q curl >/dev/null 2>&1; } || true
 	$(BIN)/python -m pytest src tests
 
 bench: $(STAMP)

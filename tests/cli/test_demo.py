@@ -26,9 +26,16 @@ def test_demo_end_to_end(tmp_path) -> None:
     assert "Profit is the lifetime cash flow" in out  # what the figure includes
     assert "path" in out
     assert "blacklist" in out
-    assert "same decision: True" in out
-    assert "'ok': True" in out
-    assert "stopped cleanly: True" in out
+    assert "the stored decision answered again" in out
+    assert "the chain is intact" in out
+    assert "service stopped cleanly" in out
+    # what a user reads: no raw Python values, no nan%, every column explained
+    assert "{'" not in out
+    assert "nan" not in out.replace("nance", "")
+    assert "…" not in out  # nothing cut off
+    assert "declined because" in out
+    assert "approval rate: of all applications" in out  # the simulation legend
+    assert "MOB: months on book" in out
     assert len(Portfolio.read(tmp_path / "book").applications) == 8000
     assert (tmp_path / "scorecard").is_dir()
 

@@ -78,7 +78,7 @@ def test_score_writes_points_and_reasons(fitted_dir, table, tmp_path):
         (["fit", "--data", "{table}", "--target", "badd", "--out", "o"], "column 'badd'"),
         (["fit", "--data", "{table}", "--target", "channel", "--out", "o"], "must be 0/1"),
         (["score", "--model", "nowhere", "--data", "{table}", "--out", "x.csv"], "no scorecard"),
-        (["score", "--model", "m", "--data", "{table}", "--out", "x.txt"], ".csv or .parquet"),
+        (["score", "--model", "m", "--data", "{table}", "--out", "x.txt"], ".parquet or .xlsx"),
     ],
 )
 def test_bad_arguments_fail_cleanly(table, tmp_path, args, message):

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from creditfactory.api._server import start_server
+from creditfactory.exceptions import DataError
 from creditfactory.store import new_key
 
 
@@ -48,9 +49,29 @@ def _jsonable(row: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _rows(applications: Any) -> list[Mapping[str, Any]]:
+    """The applications as mappings: a pandas or Polars frame gives one per row."""
+    if hasattr(applications, "to_dicts"):  # Polars
+        return list(applications.to_dicts())
+    if hasattr(applications, "to_dict") and hasattr(applications, "columns"):  # pandas
+        return list(applications.to_dict("records"))
+    if isinstance(applications, Mapping | str | bytes) or not isinstance(applications, Sequence):
+        raise DataError(
+            "applications: expected a pandas or Polars DataFrame or a list of mappings (one "
+            f"application each), got {type(applications).__name__}"
+        )
+    bad = [i for i, a in enumerate(applications) if not isinstance(a, Mapping)]
+    if bad:
+        raise DataError(
+            f"applications: item {bad[0]} is a {type(applications[bad[0]]).__name__}, "
+            "not a mapping of input names to values"
+        )
+    return list(applications)
+
+
 def service_demo(
     strategy: str | Path,
-    applications: Sequence[Mapping[str, Any]],
+    applications: Sequence[Mapping[str, Any]] | Any,
     workdir: str | Path,
     database_url: str | None = None,
 ) -> dict[str, Any]:
@@ -61,8 +82,9 @@ def service_demo(
     ----------
     strategy : path
         The strategy file the service activates at start-up.
-    applications : sequence of mappings
-        Applications (e.g. rows of the simulator's ``applications`` as dicts).
+    applications : DataFrame or sequence of mappings
+        Applications: a pandas or Polars frame (one application a row, e.g. the simulator's
+        ``applications``) or a list of dicts.
     workdir : path
         Where the SQLite database ``service.db`` goes (replaced on each run) unless
         ``database_url`` is given.
@@ -74,6 +96,9 @@ def service_demo(
         ``retry_same_decision`` (bool), ``retry_status`` (200 for a replay), ``ledger``
         (the verify result), ``exit_code`` and ``stopped_cleanly`` of the stopped server.
     """
+    applications = _rows(applications)
+    if not applications:
+        raise DataError("applications: at least one application is needed")
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     admin = "cf_demo_" + secrets.token_urlsafe(12)

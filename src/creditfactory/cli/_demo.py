@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import warnings
 from pathlib import Path
@@ -64,10 +65,11 @@ def demo(
     started = time.perf_counter()
     decisions = strategy.decide_batch(book.applications)
     seconds = time.perf_counter() - started
-    counts = decisions["decision"].value_counts().to_dict()
+    counts = decisions["decision"].value_counts()
     console.print(
         f"decided {len(decisions):,} applications in {seconds:.2f} s "
-        f"({len(decisions) / seconds:,.0f} a second): {counts}"
+        f"({len(decisions) / seconds:,.0f} a second): "
+        + ", ".join(f"{counts.get(k, 0):,} {k}" for k in ("approve", "refer", "decline"))
     )
     report = strategy.simulate(book, segment="product")
     print_simulation(report, "on the demo book")
@@ -79,7 +81,7 @@ def demo(
 
     if service:
         console.print("\n[bold]5. The decision service on 127.0.0.1[/]")
-        _service(shipped_path=strategy_file, book=book, workdir=out / "service")
+        _service(shipped, strategy_file, book=book, workdir=out / "service")
     console.rule("[bold green]demo finished[/]")
 
 
@@ -213,16 +215,24 @@ def _selection_and_pricing(
         max_apr=params.get("max_apr", cfg.apr_cap),
     )
     table = Table(title="Selection and pricing, from the twin's offer oracle (expected)")
-    for col in ("approvals of", "priced as", "approved", "loans taken up", "mean APR",
-                "bad rate", "lent CNY", "profit CNY"):  # fmt: skip
-        table.add_column(col, justify="left" if col in ("approvals of", "priced as") else "right")
+    names = max(len(name), len("incumbent"))
+    for col in ("selection", "pricing"):
+        table.add_column(col, no_wrap=True, min_width=names)
+    for col in ("loans", "APR", "bad rate", "lent", "profit"):
+        table.add_column(col, justify="right", no_wrap=True)
     for r in table_data.iter_rows(named=True):
         table.add_row(
-            r["selection"], r["pricing"], f"{r['approved']:,}", f"{r['expected_loans']:,.0f}",
-            f"{r['mean_apr']:.2%}", f"{r['bad_rate']:.2%}", f"{r['lent']:,.0f}",
-            f"{r['expected_profit']:,.0f}",
+            r["selection"], r["pricing"], f"{r['expected_loans']:,.0f}", f"{r['mean_apr']:.2%}",
+            f"{r['bad_rate']:.2%}", f"{r['lent'] / 1e6:,.1f} mn",
+            f"{r['expected_profit'] / 1e3:,.0f} k",
         )  # fmt: skip
     console.print(table)
+    console.print(
+        "selection: whose approvals; pricing: whose prices; loans: how many approved "
+        "applicants would take the offer (expected, from the twin's oracle); APR: their mean; "
+        "bad rate: expected share of those loans 90+ days past due within 12 months; lent and "
+        "profit: expected, in CNY (mn: millions, k: thousands)."
+    )
     cell = {
         (r["selection"], r["pricing"]): r["expected_profit"]
         for r in table_data.iter_rows(named=True)
@@ -244,6 +254,30 @@ def _selection_and_pricing(
     )
 
 
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _value(v: Any) -> str:
+    if v is None or (isinstance(v, float) and v != v):
+        return "missing"
+    if isinstance(v, float):
+        return f"{v:,.4g}"
+    return str(v)
+
+
+def _readable(text: str, row: dict[str, Any]) -> str:
+    """A reason's text with the applicant's own values of the inputs it names."""
+    names = [n for n in dict.fromkeys(_NAME.findall(text)) if n in row]
+    if not names:
+        return text or "(no description)"
+    return f"{text} ({', '.join(f'{n} = {_value(row[n])}' for n in names)})"
+
+
+def _versions(decision: Any) -> str:
+    models = ", ".join(f"{name} {version}" for name, version in decision.model_versions.items())
+    return f"strategy {decision.strategy} {decision.version}" + (f"; {models}" if models else "")
+
+
 def _online(strategy: Any, book: Portfolio, decisions: Any) -> None:
     apps = book.applications
     # a decline with several reasons shows the most; the batch decisions say where one is
@@ -256,24 +290,32 @@ def _online(strategy: Any, book: Portfolio, decisions: Any) -> None:
     decision = strategy.decide(row)
     micros = (time.perf_counter() - started) * 1e6
     table = Table(
-        title=f"Application {row['application_id']} ({micros:,.0f} µs)", show_header=False
+        title=f"Application {row['application_id']}, decided online in {micros:,.0f} µs",
+        show_header=False,
     )
-    table.add_column("field")
-    table.add_column("value")
+    table.add_column("field", no_wrap=True)
+    table.add_column("value", overflow="fold")
     table.add_row("decision", f"[bold]{decision.decision}[/]")
     if decision.decision == "approve":
         table.add_row(
             "limit / APR / term",
             f"{decision.limit:,.0f} CNY / {decision.apr:.2%} / {decision.term} months",
         )
-    for code, text in strategy.explain(decision):
-        table.add_row(code, text or "(model reason)")
+    because = {"decline": "declined because", "refer": "referred because"}
+    for i, (code, text) in enumerate(strategy.explain(decision)):
+        label = because.get(decision.decision, "reason") if i == 0 else "further reason"
+        table.add_row(label, f"{code}: {_readable(text, {**row, **decision.values})}")
     table.add_row("path", " → ".join(decision.trace))
-    table.add_row("versions", f"{decision.strategy} {decision.version}; {decision.model_versions}")
+    table.add_row("versions", _versions(decision))
     console.print(table)
+    console.print(
+        "The first reason is the one that decided; further reasons are the other rules it met "
+        "and the scorecard's characteristics that cost the applicant most points (model reason "
+        "codes R...), with the applicant's values; path: the steps the strategy ran."
+    )
 
 
-def _service(shipped_path: Path, book: Portfolio, workdir: Path) -> None:
+def _service(shipped: Any, shipped_path: Path, book: Portfolio, workdir: Path) -> None:
     from creditfactory.api import service_demo
 
     rows = book.applications.head(5).to_dict("records")  # service_demo makes them JSON
@@ -288,21 +330,46 @@ def _service(shipped_path: Path, book: Portfolio, workdir: Path) -> None:
         ("APR", "right"),
         ("reasons", "left"),
     ):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+        table.add_column(col, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    seen: list[str] = []
     for row, d in zip(rows, result["decisions"], strict=True):
         limit, apr = d.get("limit"), d.get("apr")
+        reasons = [str(r) for r in d.get("reasons") or []]
+        seen += [r for r in reasons if r not in seen]
         table.add_row(
-            row["application_id"],
+            str(row["application_id"]),
             str(d.get("status")),
             str(d.get("decision")),
             "–" if limit is None else f"{limit:,.0f}",
             "–" if apr is None else f"{apr:.2%}",
-            ", ".join(d.get("reasons") or []),
+            ", ".join(reasons) or "–",
         )  # fmt: skip
     console.print(table)
+    texts = shipped.reason_texts()
+    console.print(
+        "HTTP: the answer's status (201: decided and stored); limit and APR: offered on an "
+        "approval or a referral, – on a decline; reasons, the deciding one first:"
+    )
+    for code in seen:
+        console.print(f"  {code}: {texts.get(code, '(no description)')}")
     console.print(
         f"retry with the same Idempotency-Key: HTTP {result['retry_status']}, "
-        f"same decision: {result['retry_same_decision']}"
+        + (
+            "the stored decision answered again"
+            if result["retry_same_decision"]
+            else "[red]a different decision[/]"
+        )
     )
-    console.print(f"audit ledger: {result['ledger']}")
-    console.print(f"service stopped cleanly: {result['stopped_cleanly']}")
+    ledger = result["ledger"]
+    if ledger.get("ok"):
+        console.print(
+            f"audit ledger: {ledger.get('checked', 0):,} entries checked, the chain is intact "
+            f"(head {ledger.get('head', '')})"
+        )
+    else:
+        console.print(f"[red]audit ledger broken[/]: {ledger.get('first_problem')}")
+    console.print(
+        "service stopped cleanly"
+        if result["stopped_cleanly"]
+        else f"[red]service did not stop cleanly[/] (exit code {result['exit_code']})"
+    )

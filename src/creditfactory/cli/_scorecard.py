@@ -13,7 +13,7 @@ import yaml
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from creditfactory.cli._common import console, fail
+from creditfactory.cli._common import console, fail, output_kind, write_tables
 from creditfactory.exceptions import ConfigError, CreditFactoryError
 
 app = typer.Typer(
@@ -30,7 +30,7 @@ _RUN_KEYS = {
 _READERS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}
 
 
-def _read_table(path: Path) -> pd.DataFrame:
+def _read_table(path: Path, encoding: str = "utf-8") -> pd.DataFrame:
     if not path.exists():
         fail(f"--data: file {path} does not exist")
     suffixes = [s.lower() for s in path.suffixes]
@@ -44,7 +44,17 @@ def _read_table(path: Path) -> pd.DataFrame:
     try:
         if kind == "parquet":
             return pd.read_parquet(path)
-        return pd.read_csv(path, sep="\t" if kind == "tsv" else ",", low_memory=False)
+        return pd.read_csv(
+            path, sep="\t" if kind == "tsv" else ",", low_memory=False, encoding=encoding
+        )
+    except UnicodeDecodeError as exc:
+        hint = " (files from Chinese systems are often GBK: try --encoding gbk)"
+        fail(
+            f"--data: {path} is not {encoding} text: byte {exc.object[exc.start : exc.start + 1]!r}"
+            f" at offset {exc.start}{hint if encoding.lower().replace('-', '') == 'utf8' else ''}"
+        )
+    except LookupError:
+        fail(f"--encoding: unknown encoding {encoding!r} (try utf-8 or gbk)")
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         fail(f"--data: cannot read {path}: {exc}")
 
@@ -52,7 +62,7 @@ def _read_table(path: Path) -> pd.DataFrame:
 _DATA_TYPES = {"bool": "bool", "int": "int", "float": "float", "str": "string"}
 
 
-def _read_scoring_table(path: Path, sc: Any) -> pd.DataFrame:
+def _read_scoring_table(path: Path, sc: Any, encoding: str = "utf-8") -> pd.DataFrame:
     """The table to score, each characteristic read as the type the scorecard was fitted on.
 
     An empty cell is missing; any other text that is not a value of the column's type (``n/a``
@@ -65,9 +75,54 @@ def _read_scoring_table(path: Path, sc: Any) -> pd.DataFrame:
     columns = [Column(f, _DATA_TYPES[schema[f]["type"]]) for f in sc.selected_features_]  # type: ignore[arg-type]
     sep = "\t" if path.name.lower().endswith((".tsv", ".tsv.gz")) else None
     try:
-        return read_table(path, Schema(columns, extra="keep"), sep=sep)
+        return read_table(path, Schema(columns, extra="keep"), sep=sep, encoding=encoding)
     except CreditFactoryError as exc:
         fail(f"--data: {exc}")
+
+
+def _text_target(column: pd.Series, target: str, bad_value: str) -> np.ndarray:
+    """A two-valued target column as 0/1: ``bad_value`` is 1, the one other value is 0."""
+    missing = np.flatnonzero(column.isna().to_numpy())
+    if missing.size:
+        fail(
+            f"--target: column '{target}' is empty on {missing.size:,} rows (first: data row "
+            f"{missing[0] + 1}); every row needs an outcome"
+        )
+    text = column.astype(str).str.strip()
+    values = sorted(text.unique())
+    if bad_value not in values:
+        fail(f"--bad-value: '{bad_value}' is not a value of column '{target}' ({values[:10]})")
+    if len(values) != 2:
+        fail(
+            f"--target: column '{target}' has {len(values)} values {values[:10]}; --bad-value "
+            "needs exactly two (the bad one and the good one): filter the other rows out first"
+        )
+    return (text == bad_value).to_numpy().astype(np.int8)
+
+
+def _binning_tables(sc: Any) -> dict[str, pd.DataFrame]:
+    """The fitted binning tables: a summary sheet, then one sheet a characteristic."""
+    selected = set(sc.selected_features_)
+    summary = pd.DataFrame(
+        [
+            {"characteristic": name, "iv": t.iv, "selected": name in selected}
+            for name, t in sc.binning_tables_.items()
+        ]
+    ).sort_values("iv", ascending=False)
+    tables = {"summary": summary}
+    for name in summary["characteristic"]:
+        tables[name] = sc.binning_tables_[name].to_frame()
+    return tables
+
+
+def _write_binning(sc: Any, out: Path) -> None:
+    tables = _binning_tables(sc)
+    write_tables(tables, out / "binning.xlsx")
+    long = pd.concat(
+        [f.assign(characteristic=n) for n, f in tables.items() if n != "summary"],
+        ignore_index=True,
+    )
+    write_tables({"binning": long[["characteristic", *long.columns[:-1]]]}, out / "binning.csv")
 
 
 def _read_config(path: Path | None) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -108,7 +163,16 @@ def _split(y: np.ndarray, test_size: float, seed: int) -> tuple[np.ndarray, np.n
 def fit(
     data: Annotated[Path, typer.Option("--data", help="Training table (.csv, .tsv, .parquet).")],
     target: Annotated[str, typer.Option("--target", help="Target column, 0/1 with 1 = bad.")],
-    out: Annotated[Path, typer.Option("--out", help="Directory for the artefact and report.")],
+    out: Annotated[
+        Path, typer.Option("--out", help="Directory for the artefact, report and binning tables.")
+    ],
+    bad_value: Annotated[
+        str | None,
+        typer.Option("--bad-value", help="For a text target: the value meaning bad (1)."),
+    ] = None,
+    encoding: Annotated[
+        str, typer.Option("--encoding", help="Text encoding of a CSV (e.g. gbk).")
+    ] = "utf-8",
     config: Annotated[
         Path | None, typer.Option("--config", help="YAML with Scorecard parameters.")
     ] = None,
@@ -135,7 +199,7 @@ def fit(
     from creditfactory.scorecard import Scorecard, auc, build_report, check_target, ks
 
     params, run = _read_config(config)
-    frame = _read_table(data)
+    frame = _read_table(data, encoding)
     if target not in frame.columns:
         fail(f"--target: column '{target}' is not in {data.name}")
     date_col = date_column or run.get("date_column")
@@ -146,8 +210,17 @@ def fit(
     if missing:
         fail(f"--exclude: column '{missing[0]}' is not in {data.name}")
     try:
-        y_all = frame[target].to_numpy()
-        y_all = check_target(y_all, len(frame))
+        if bad_value is None:
+            column = frame[target]
+            if column.dtype == object or isinstance(column.dtype, pd.StringDtype):
+                seen = sorted(column.dropna().astype(str).unique())[:5]
+                fail(
+                    f"--target: column '{target}' holds text ({', '.join(seen)} ...); it must be "
+                    "0/1 with 1 = bad, or name the value that means bad with --bad-value"
+                )
+            y_all = check_target(column.to_numpy(), len(frame))
+        else:
+            y_all = _text_target(frame[target], target, bad_value)
         oot = np.zeros(len(frame), dtype=bool)
         if date_col:
             from creditfactory.scorecard import time_split
@@ -170,6 +243,7 @@ def fit(
             console.print(f"[yellow]warning:[/] {w.message}")
         out.mkdir(parents=True, exist_ok=True)
         sc.save(out)
+        _write_binning(sc, out)
         has_test = te.size > 0
         others = {}
         if challenger or run.get("challenger", False):
@@ -212,32 +286,37 @@ def fit(
     console.print(
         f"{len(sc.selected_features_)} characteristics: " + ", ".join(sc.selected_features_)
     )
-    console.print(f"artefact: {out / 'scorecard.json'}   report: {out / 'report.html'}")
+    console.print(
+        f"artefact: {out / 'scorecard.json'}   report: {out / 'report.html'}   "
+        f"binning tables: {out / 'binning.xlsx'}, {out / 'binning.csv'}"
+    )
 
 
 @app.command("score")
 def score(
     model: Annotated[Path, typer.Option("--model", help="Directory of a saved scorecard.")],
     data: Annotated[Path, typer.Option("--data", help="Table to score (.csv, .tsv, .parquet).")],
-    out: Annotated[Path, typer.Option("--out", help="Output file (.csv or .parquet).")],
+    out: Annotated[Path, typer.Option("--out", help="Output file (.parquet, .csv or .xlsx).")],
     id_column: Annotated[
         str | None, typer.Option("--id-column", help="Column copied to the output.")
     ] = None,
     reasons: Annotated[int, typer.Option(help="Reason codes per row (0 for none).")] = 0,
     chunk_size: Annotated[int, typer.Option(help="Rows per chunk.")] = 100_000,
+    encoding: Annotated[
+        str, typer.Option("--encoding", help="Text encoding of a CSV (e.g. gbk).")
+    ] = "utf-8",
 ) -> None:
     """Score a table with a saved scorecard: points, P(bad) and optional reason codes."""
     from creditfactory.scorecard import load
 
-    if out.suffix.lower() not in {".csv", ".parquet"}:
-        fail(f"--out: {out.name} must end in .csv or .parquet")
+    output_kind(out)
     if chunk_size < 1 or reasons < 0:
         fail("--chunk-size must be positive and --reasons non-negative")
     try:
         sc = load(model)
     except CreditFactoryError as exc:
         fail(f"--model: {exc}")
-    frame = _read_scoring_table(data, sc)
+    frame = _read_scoring_table(data, sc, encoding)
     if id_column is not None and id_column not in frame.columns:
         fail(f"--id-column: column '{id_column}' is not in {data.name}")
     parts = []
@@ -262,13 +341,7 @@ def score(
     except CreditFactoryError as exc:
         fail(str(exc))
     result = pd.concat(parts) if parts else pd.DataFrame(columns=["score", "p_bad"])
-    try:
-        if out.suffix.lower() == ".parquet":
-            result.to_parquet(out, index=False)
-        else:
-            result.to_csv(out, index=False)
-    except OSError as exc:
-        fail(f"--out: cannot write {out}: {exc}")
+    write_tables({"scores": result}, out)
     console.print(f"scored {len(result):,} rows -> {out}")
 
 

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from creditfactory.cli._common import console, fail
+from creditfactory.cli._common import console, fail, write_tables
 from creditfactory.data import Portfolio, SimulationConfig
 from creditfactory.data import simulate as run_simulation
 from creditfactory.exceptions import CreditFactoryError
@@ -31,7 +31,12 @@ def simulate(
     ] = 50_000,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same book).")] = 7,
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Directory to write the Parquet book to.")
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Directory for the Parquet book, or a .xlsx workbook (one sheet a table).",
+        ),
     ] = None,
     start_month: Annotated[
         str | None, typer.Option(help="First month of applications, YYYY-MM.")
@@ -64,17 +69,24 @@ def simulate(
         config = SimulationConfig(**settings)
     except ValidationError as exc:
         fail(_config_error(exc))
-    if out is not None and out.exists() and not out.is_dir():
-        fail(f"--out: {out} exists and is not a directory")
+    excel = out is not None and out.suffix.lower() == ".xlsx"
+    if out is not None and not excel and out.exists() and not out.is_dir():
+        fail(f"--out: {out} exists and is not a directory (a workbook's name ends in .xlsx)")
     portfolio = simulate_with_progress(config)
-    if out is not None:
+    if out is not None and excel:
+        with console.status(f"writing {out}"):
+            write_tables(portfolio.tables(), out)
+    elif out is not None:
         try:
             portfolio.write(out)
         except OSError as exc:
             fail(f"--out: cannot write to {out}: {exc.strerror or exc}")
     print_summary(portfolio)
     if out is not None:
-        console.print(f"[green]wrote[/] {out}/ ({len(portfolio.tables())} Parquet tables)")
+        kind = "sheets" if excel else "Parquet tables"
+        console.print(
+            f"[green]wrote[/] {out}{'' if excel else '/'} ({len(portfolio.tables())} {kind})"
+        )
 
 
 def _month(text: str, option: str) -> dt.date:
@@ -100,7 +112,8 @@ def simulate_with_progress(config: SimulationConfig) -> Portfolio:
 
 
 def _pct(x: float) -> str:
-    return f"{100 * x:.2f}%"
+    """A share as a percentage; "–" where there is none (e.g. a bad rate with no approvals)."""
+    return "–" if x is None or x != x else f"{100 * x:.2f}%"
 
 
 def print_summary(portfolio: Portfolio) -> None:
@@ -147,6 +160,12 @@ def print_summary(portfolio: Portfolio) -> None:
                 _pct(r.bad_rate_approved),
             )
         console.print(table)
+    console.print(
+        "approval: share of applications the incumbent approved; bad rate: share that go bad "
+        "(90+ days past due within 12 months, by the simulator's truth), of all applications or "
+        "of the approved ones; – : none approved. Cohorts are birth decades (80后: born in the "
+        "1980s)."
+    )
     dq = delinquency_by_mob(portfolio.performance)
     table = Table(title="Delinquency by month on book")
     for col in ("MOB", "accounts", "30+ DPD", "90+ DPD", "ever 90+"):
@@ -156,6 +175,10 @@ def print_summary(portfolio: Portfolio) -> None:
             str(r.mob), f"{r.accounts:,}", _pct(r.dpd30_rate), _pct(r.dpd90_rate), _pct(r.ever_rate)
         )
     console.print(table)
+    console.print(
+        "MOB: months on book; accounts: loans still on the book that month; 30+ / 90+ DPD: "
+        "share 30 or 90 days or more past due that month; ever 90+: share ever 90+ by then."
+    )
     rr = roll_rates(portfolio.performance)
     table = Table(title="Roll rates (share of accounts moving from row bucket to column bucket)")
     table.add_column("from")
@@ -164,3 +187,7 @@ def print_summary(portfolio: Portfolio) -> None:
     for bucket, row in rr.iterrows():
         table.add_row(str(bucket), *(f"{100 * v:.1f}" for v in row))
     console.print(table)
+    console.print(
+        "Roll rates in %: M0 current, M1..M6+ months past due, charged_off written off, closed "
+        "repaid; each row sums to 100."
+    )

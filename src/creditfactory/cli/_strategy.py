@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 from rich.tree import Tree
 
-from creditfactory.cli._common import console, fail
+from creditfactory.cli._common import console, fail, output_kind, write_tables
 from creditfactory.exceptions import CreditFactoryError
 
 app = typer.Typer(
@@ -118,21 +118,37 @@ def decide(
         console.print(f"  [bold]{code}[/]  {text}")
 
 
-_COLUMNS = [
-    ("approved", "{:,}"),
-    ("approval_rate", "{:.1%}"),
-    ("bad_rate_true", "{:.2%}"),
-    ("bad_rate_observed", "{:.2%}"),
-    ("expected_loss_model", "{:,.0f}"),
-    ("expected_loss_true", "{:,.0f}"),
-    ("realised_loss", "{:,.0f}"),
-    ("expected_profit_true", "{:,.0f}"),
-    ("profit", "{:,.0f}"),
+# the simulation report in two tables that fit a terminal (rates; money), every column explained
+_RATES = [
+    ("approved", "approved", "{:,}"),
+    ("approval_rate", "approval rate", "{:.1%}"),
+    ("bad_rate_true", "bad rate (true)", "{:.2%}"),
+    ("bad_rate_observed", "bad rate (observed)", "{:.2%}"),
 ]
+_MONEY = [
+    ("expected_loss_model", "expected loss (model)", "{:,.0f}"),
+    ("expected_loss_true", "expected loss (true)", "{:,.0f}"),
+    ("realised_loss", "realised loss", "{:,.0f}"),
+    ("expected_profit_true", "expected profit (true)", "{:,.0f}"),
+    ("profit", "profit", "{:,.0f}"),
+]
+SIMULATION_LEGEND = (
+    "approved: applications the strategy approves (refer counts as decline); approval rate: of "
+    "all applications; bad rate (true): approved applications that go 90+ days past due within "
+    "12 months, by the simulator's truth; bad rate (observed): the same among approved loans the "
+    "incumbent booked, all a lender sees; expected loss: loss given default x exposure at "
+    "default x PD over the loan's life, at the strategy's model PD or the true PD; realised "
+    "loss: the loss on the loans that went bad; expected profit (true): lifetime value at the "
+    "true PD; profit: lifetime value as the loans turned out, less the cost of every "
+    "application; - : not available (the incumbent has no model PD; no approved loan is "
+    "known). Amounts in CNY."
+)
 
 
 def _fmt(fmt: str, value: Any) -> str:
-    return "-" if value is None else fmt.format(value)
+    if value is None or (isinstance(value, float) and value != value):  # null or NaN
+        return "-"
+    return fmt.format(value)
 
 
 @app.command("simulate")
@@ -148,11 +164,20 @@ def simulate(
     segment: Annotated[
         str, typer.Option(help="Application column, or arm:<split> for champion/challenger arms.")
     ] = "channel",
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Also write the report: .xlsx (summary and swap sheets) or .csv (the summary).",
+        ),
+    ] = None,
     max_file_bytes: MaxBytes = DEFAULT_MAX_BYTES,
 ) -> None:
     """Back-test a strategy on a simulated book: true and lender-observed figures, swap sets."""
     from creditfactory.data import Portfolio
 
+    if out is not None:
+        output_kind(out, kinds=("xlsx", "csv"))
     strategy = _load(file, max_file_bytes)
     other = _load(against, max_file_bytes) if against is not None else None
     if not book.is_dir():
@@ -167,24 +192,33 @@ def simulate(
         "true figures use the simulator's outcomes for every application; observed figures use "
         "only loans the incumbent booked."
     )
+    if out is not None:
+        tables = {"summary": report.summary}
+        if out.suffix.lower() == ".xlsx" and report.swap is not None:
+            tables["swap"] = report.swap
+        write_tables(tables, out)
+        console.print(f"[green]wrote[/] {out}")
 
 
-def print_simulation(report: Any, where: str) -> None:
-    """Print a simulation report: one table per strategy by segment, then the swap sets."""
+def print_simulation(report: Any, where: str, legend: bool = True) -> None:
+    """Print a simulation report: per strategy a table of rates and one of money by segment,
+    then the swap sets, then (``legend``) what each column means."""
     segment = report.segment
     for name in report.names:
         if name is None:
             continue
-        table = Table(title=f"{name} {where} (by {segment})")
-        table.add_column(segment)
-        for col, _ in _COLUMNS:
-            table.add_column(col.replace("_", " "), justify="right")
-        rows = report.summary.filter(report.summary["strategy"] == name)
-        for row in rows.iter_rows(named=True):
-            style = "bold" if row["segment"] == "total" else None
-            cells = [_fmt(fmt, row[col]) for col, fmt in _COLUMNS]
-            table.add_row(row["segment"], *cells, style=style)
-        console.print(table)
+        rows = list(report.summary.filter(report.summary["strategy"] == name).iter_rows(named=True))
+        width = max([len(segment), *(len(str(r["segment"])) for r in rows)])
+        for title, columns in (("rates", _RATES), ("money, CNY", _MONEY)):
+            table = Table(title=f"{name} {where} by {segment}: {title}")
+            table.add_column(segment, no_wrap=True, min_width=width)
+            for _, header, _ in columns:
+                table.add_column(header, justify="right", overflow="fold")
+            for row in rows:
+                style = "bold" if row["segment"] == "total" else None
+                cells = [_fmt(fmt, row[col]) for col, _, fmt in columns]
+                table.add_row(str(row["segment"]), *cells, style=style)
+            console.print(table)
     if report.swap is not None:
         swap = Table(title=f"swap sets: {report.names[0]} vs {report.names[1]}")
         for col in ("cell", "applications", "bad rate (true)", "known", "bad rate (observed)"):
@@ -198,6 +232,11 @@ def print_simulation(report: Any, where: str) -> None:
                 _fmt("{:.2%}", row["bad_rate_observed"]),
             )
         console.print(swap)
+        console.print(
+            "swap sets: both approve / only this strategy approves (swap-in) / only the other "
+            "does (swap-out) / both decline; known: applications with an observed outcome "
+            "(booked by the incumbent); - : no observed outcome in the cell."
+        )
     for name, counts in getattr(report, "unseen", {}).items():
         seen = Table(title=f"{name}: values a model never saw")
         seen.add_column("model step: input")
@@ -205,3 +244,5 @@ def print_simulation(report: Any, where: str) -> None:
         for entry, count in sorted(counts.items()):
             seen.add_row(entry.replace(": unseen ", ": "), f"{count:,}")
         console.print(seen)
+    if legend:
+        console.print(SIMULATION_LEGEND)

@@ -47,7 +47,9 @@ def read_table(
     sep : str, optional
         CSV delimiter; ``","`` (``"\\t"`` for ``.tsv``) when omitted.
     encoding : str, default "utf-8"
-        CSV text encoding (a UTF-8 byte-order mark is skipped).
+        CSV text encoding (a UTF-8 byte-order mark is skipped); ``"gbk"`` for files from older
+        Chinese systems. A file that is not in this encoding raises a :class:`DataError` naming
+        the first line that does not decode (and suggesting ``encoding="gbk"`` when UTF-8 fails).
     missing_values : iterable of str, default ("",)
         CSV cells read as null. Leading and trailing blanks of non-text cells are ignored.
     max_errors : int, default 10
@@ -118,7 +120,11 @@ def _read_csv(
     try:
         with _open_text(path, encoding) as handle:
             header = next(csv.reader(handle, delimiter=sep), None)
-    except (UnicodeDecodeError, LookupError, OSError, csv.Error) as exc:
+    except UnicodeDecodeError as exc:
+        raise _encoding_error(path, encoding) from exc
+    except LookupError as exc:
+        raise DataError(f"{path}: unknown encoding {encoding!r} (try 'utf-8' or 'gbk')") from exc
+    except (OSError, csv.Error) as exc:
         raise DataError(f"{path}: cannot read the header: {exc}") from exc
     if not header:
         raise SchemaError(f"{path}: the file is empty (no header line)", row=1)
@@ -188,8 +194,36 @@ def _read_csv_text(
         line = re.search(r"line (\d+)", str(exc))
         row = int(line.group(1)) if line else None
         raise SchemaError(f"{path}: malformed CSV: {exc}", row=row) from exc
-    except (UnicodeDecodeError, OSError) as exc:
+    except UnicodeDecodeError as exc:
+        raise _encoding_error(path, encoding) from exc
+    except OSError as exc:
         raise DataError(f"{path}: cannot read: {exc}") from exc
+
+
+def _is_utf8(encoding: str) -> bool:
+    return encoding.lower().replace("_", "-") in {"utf-8", "utf8", "utf-8-sig"}
+
+
+def _encoding_error(path: Path, encoding: str) -> SchemaError:
+    """The error for a file that is not ``encoding`` text, naming the first line that is not
+    (error path only: the file is read again line by line as bytes)."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    line, sample = None, b""
+    with opener(path, "rb") as raw:
+        for number, data in enumerate(raw, start=1):
+            try:
+                data.decode(encoding)
+            except UnicodeDecodeError as exc:
+                line, sample = number, data[max(exc.start - 4, 0) : exc.end + 4]
+                break
+    name = "UTF-8" if _is_utf8(encoding) else encoding
+    where = f", line {line}" if line is not None else ""
+    hint = (
+        '; files from Chinese systems are often GBK: read_table(..., encoding="gbk")'
+        if _is_utf8(encoding)
+        else ""
+    )
+    return SchemaError(f"{path}{where}: the text is not {name} (bytes {sample!r}){hint}", row=line)
 
 
 def _check_field_counts(path: Path, expected: int, sep: str, encoding: str) -> None:

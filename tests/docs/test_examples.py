@@ -1,0 +1,34 @@
+"""The example files the docs use are what they say they are."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from creditfactory.data import SimulationConfig, simulate
+from creditfactory.decision import Strategy
+from creditfactory.scorecard import check_target
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def test_the_application_has_every_input_of_the_reference_strategy() -> None:
+    strategy = Strategy.load(EXAMPLES / "strategies" / "reference.yaml")
+    application = json.loads((EXAMPLES / "application.json").read_text(encoding="utf-8"))
+    assert sorted(application) == sorted(spec.name for spec in strategy.inputs)
+    decision = strategy.decide(application)
+    assert decision.decision in {"approve", "refer", "decline"}
+    assert "INVALID_INPUT" not in decision.reasons
+
+
+def test_the_training_table_has_a_0_1_target_and_the_reference_model_inputs() -> None:
+    loans = pd.read_csv(EXAMPLES / "loans.csv.gz")
+    y = check_target(loans["bad"].to_numpy(), len(loans))  # raises on anything but 0/1
+    assert 0.01 < y.mean() < 0.2  # a realistic bad rate among booked loans
+    assert loans["application_id"].is_unique
+    seen = simulate(SimulationConfig(n_applications=200, seed=1)).applications
+    features = [c for c in loans.columns if c != "bad"]
+    assert set(features) <= set(seen.columns)  # only what the lender saw at application
+    assert set(features) & set(seen.columns) - {"application_id"}
