@@ -41,8 +41,9 @@ class Decision:
     """The outcome of one application.
 
     ``decision`` is ``"approve"``, ``"decline"`` or ``"refer"``; ``limit``, ``apr`` and ``term``
-    are null on a decline; ``reasons`` lists reason codes in the order they arose (the
-    strategy's own, then the models' when the decision is not an approval); ``trace`` lists the
+    are null on a decline; ``reasons`` lists reason codes: on a decline those that
+    declined first, then the strategy's other reasons in the order they arose, then the
+    models' (when the decision is not an approval); ``trace`` lists the
     steps run; ``values`` holds the strategy's declared ``outputs``.
     """
 
@@ -190,7 +191,7 @@ class Strategy:
                 break
         if run.stop:
             return Decision(
-                "decline", None, None, None, run.reasons + run.model_codes(), run.trace,
+                "decline", None, None, None, run.codes() + run.model_codes(), run.trace,
                 self.name, self.version, self.model_versions,
                 {k: env[k] for k in self._value_names},
             )  # fmt: skip
@@ -297,7 +298,7 @@ class Strategy:
             .otherwise(pl.lit("approve"))
         )  # fmt: skip
         entries: list[tuple[str, str | pl.Expr]] = [
-            *plan.reasons, ("__err", INVALID_INPUT), ("__bad", INVALID_OUTPUT),
+            *plan.declines, *plan.reasons, ("__err", INVALID_INPUT), ("__bad", INVALID_OUTPUT),
         ]  # fmt: skip
         reasons = lists_by_pattern(df, entries, "reasons")
         if plan.model_reasons:  # the models' reasons follow when the decision is not approve
