@@ -10,10 +10,18 @@ from creditfactory.decision._expr_types import NamedList, Type
 from creditfactory.decision._files import FileAccess
 from creditfactory.decision._inputs import InputError, InputSpec, OutputError
 from creditfactory.decision._models import DecisionModel, ModelRegistry, PointsModel, load_model
+from creditfactory.decision._reason_text import (
+    LANGS,
+    ReasonCatalogue,
+    ReasonText,
+    accept_language,
+    resolve_lang,
+)
 from creditfactory.decision._simulate import SimulationReport, selection_and_pricing
 from creditfactory.decision._strategy import Decision, Strategy
 
 __all__ = [
+    "LANGS",
     "Decision",
     "DecisionModel",
     "EstimatorModel",
@@ -26,9 +34,13 @@ __all__ = [
     "NamedList",
     "OutputError",
     "PointsModel",
+    "ReasonCatalogue",
+    "ReasonText",
     "SimulationReport",
     "Strategy",
     "Type",
+    "accept_language",
     "load_model",
+    "resolve_lang",
     "selection_and_pricing",
 ]

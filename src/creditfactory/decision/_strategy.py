@@ -27,6 +27,13 @@ from creditfactory.decision._inputs import (
 )
 from creditfactory.decision._loader import Compiled, compile_strategy
 from creditfactory.decision._models import ModelRegistry
+from creditfactory.decision._reason_text import (
+    DEFAULT_LANG,
+    ReasonCatalogue,
+    ReasonText,
+    Texts,
+    parse_texts,
+)
 from creditfactory.decision._steps import PL_DTYPES, BatchPlan, ModelStep, Run
 from creditfactory.decision._yaml import loads_yaml, read_source
 from creditfactory.exceptions import DataError, StrategyError
@@ -109,6 +116,8 @@ class Strategy:
         self._value_names = list(compiled.outputs)
         self._fast = fast_checks(self.inputs)
         self.caps: dict[str, float] = dict(getattr(compiled, "caps", {}))
+        self.texts: Texts = getattr(compiled, "texts", None) or Texts()
+        self._catalogue: ReasonCatalogue | None = None
         # the online check's bounds: finite, within the declared caps, a term of 32 bits
         self._hi = (
             min(_FMAX, self.caps.get("limit", _FMAX)),
@@ -146,6 +155,9 @@ class Strategy:
         compiled = compile_strategy(doc, str(path), models, files, dict(lists or {}))
         compiled.text = text
         compiled.caps = parse_caps(doc, str(path))  # type: ignore[attr-defined]
+        compiled.texts = parse_texts(  # type: ignore[attr-defined]
+            doc, str(path), [s.name for s in compiled.inputs]
+        )
         return cls(compiled, str(path))
 
     @classmethod
@@ -168,6 +180,9 @@ class Strategy:
         compiled = compile_strategy(doc, "<string>", models, files, dict(lists or {}))
         compiled.text = text
         compiled.caps = parse_caps(doc, "<string>")  # type: ignore[attr-defined]
+        compiled.texts = parse_texts(  # type: ignore[attr-defined]
+            doc, "<string>", [s.name for s in compiled.inputs]
+        )
         return cls(compiled)
 
     # ------------------------------------------------------------------ online
@@ -367,6 +382,54 @@ class Strategy:
                     texts.setdefault(code, f"{step.model.name}: {text}")
         texts.setdefault(INVALID_INPUT, "the application does not match the declared inputs")
         return texts
+
+    def reason_catalogue(self) -> ReasonCatalogue:
+        """The texts of this strategy's reason codes in English and Chinese (built once)."""
+        if self._catalogue is None:
+            rules: dict[str, tuple[str, str]] = {}
+            for step in self.iter_steps():
+                if step.kind in ("rules", "lists"):
+                    kind = "rule" if step.kind == "rules" else "list"
+                    for r in step.rules:
+                        if r.reason:
+                            what = (
+                                r.expr.text if r.name == r.expr.text else f"{r.name}: {r.expr.text}"
+                            )
+                            rules.setdefault(r.reason, (kind, f"{step.name}: {what}"))
+                elif step.kind == "table":
+                    for row, shown in zip(step.rows, step.shown, strict=True):
+                        if row.get("reason"):
+                            rules.setdefault(row["reason"], ("rule", f"{step.name}: {shown}"))
+                    if step.default.get("reason"):
+                        rules.setdefault(step.default["reason"], ("no_match", step.name))
+            models = [(s.model, s.features) for s in self.iter_steps() if isinstance(s, ModelStep)]
+            self._catalogue = ReasonCatalogue(rules, self.texts, models)
+        return self._catalogue
+
+    def explain_reasons(
+        self,
+        decision: Decision | list[str],
+        application: Mapping[str, Any] | None = None,
+        lang: str = DEFAULT_LANG,
+    ) -> tuple[list[ReasonText], list[ReasonText]]:
+        """``(explanations, adverse_action)`` of a decision (or its reason codes): every code
+        with its text in ``lang`` (``en`` or ``zh-CN``) and, from the application's values, what
+        each model reason cost; then the at most four reasons the applicant may be told.
+
+        >>> s = Strategy.from_yaml(
+        ...     "strategy: x\\nversion: '1'\\ninputs: {age: int}\\n"
+        ...     "reasons: {KO: {en: 'Age {age} is under 18', zh-CN: '年龄{age}岁，未满18岁'}}\\n"
+        ...     "flow:\\n"
+        ...     "  - rules: {rules: [{name: young, when: 'age < 18', action: decline, reason: KO}]}"
+        ... )
+        >>> every, told = s.explain_reasons(s.decide({"age": 16}), {"age": 16}, "zh-CN")
+        >>> told[0].text
+        '年龄16岁，未满18岁'
+        """
+        codes = decision.reasons if isinstance(decision, Decision) else list(decision)
+        catalogue = self.reason_catalogue()
+        every = catalogue.explain(codes, application, lang)
+        return every, catalogue.adverse_action(every, lang) if codes else []
 
     def explain(self, decision: Decision) -> list[tuple[str, str]]:
         """Each reason code of ``decision`` with what it stands for, in order.
