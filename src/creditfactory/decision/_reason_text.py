@@ -274,6 +274,11 @@ class ReasonCatalogue:
             for code, feat in getattr(model, "reason_texts", {}).items():
                 self._model_codes.setdefault(code, (model, feat, features.get(feat, feat)))
 
+    @classmethod
+    def empty(cls) -> ReasonCatalogue:
+        """The built-in texts only (list and system codes), for codes of no known strategy."""
+        return cls({}, Texts(), [])
+
     # ------------------------------------------------------------------ labels
     def label(self, name: str, lang: str) -> str:
         """The label of a variable or model feature in ``lang`` (its name when none is known)."""

@@ -54,8 +54,10 @@ from creditfactory.store._repo import (
 from creditfactory.store._reviews import (
     OUTCOMES,
     complete_review,
+    find_application,
     get_application,
     get_decision,
+    review_queue,
     reviews,
 )
 from creditfactory.store._rows import Pending
@@ -119,6 +121,7 @@ __all__ = [
     "create_key",
     "current_revision",
     "entries",
+    "find_application",
     "get_application",
     "get_decision",
     "get_strategy",
@@ -138,6 +141,7 @@ __all__ = [
     "register_model",
     "rekey",
     "remove_list_entries",
+    "review_queue",
     "reviews",
     "revoke_key",
     "rollback",
