@@ -270,9 +270,14 @@ class ReasonCatalogue:
         self._rules = dict(rules)
         self._texts = texts
         self._model_codes: dict[str, tuple[Any, str, str]] = {}
+        self._features: dict[int, dict[str, str]] = {}  # id(model) -> feature -> variable
         for model, features in models:
+            self._features.setdefault(id(model), dict(features))
             for code, feat in getattr(model, "reason_texts", {}).items():
                 self._model_codes.setdefault(code, (model, feat, features.get(feat, feat)))
+        # texts that do not depend on the application, by (code, lang): built once
+        self._fixed: dict[tuple[str, str], ReasonText] = {}
+        self._meta: dict[tuple[str, str], tuple[str, bool]] = {}  # model code -> label, tell
 
     @classmethod
     def empty(cls) -> ReasonCatalogue:
@@ -309,9 +314,14 @@ class ReasonCatalogue:
         ``application`` (the inputs as received) gives the values shown in model reasons and
         in ``{name}`` placeholders; without it they are left out.
         """
-        lang = resolve_lang(lang)
+        lang = lang if lang in LANGS else resolve_lang(lang)
         points_cache: dict[int, dict[str, tuple[float, float]]] = {}
-        return [self._one(code, application, lang, points_cache) for code in codes]
+        fixed = self._fixed
+        out = []
+        for code in codes:
+            r = fixed.get((code, lang))
+            out.append(r if r is not None else self._one(code, application, lang, points_cache))
+        return out
 
     def _one(
         self,
@@ -326,20 +336,29 @@ class ReasonCatalogue:
             return self._model_reason(code, app or {}, lang, points_cache)
         if given is not None:
             text = str(given.get(lang) or given.get("en") or given.get("zh-CN"))
-            if app is not None:  # without an application the placeholders stay as written
-                text = _PLACEHOLDER.sub(lambda m: format_value(app.get(m.group(1)), lang), text)
             default_tell = kind in ("rule", "")
             tell = bool(given.get("tell", default_tell))
+            if _PLACEHOLDER.search(text) is None:
+                return self._keep(ReasonText(code, text, kind or "rule", tell), lang)
+            if app is not None:  # without an application the placeholders stay as written
+                text = _PLACEHOLDER.sub(lambda m: format_value(app.get(m.group(1)), lang), text)
             return ReasonText(code, text, kind or "rule", tell)
         if code in _SYSTEM:
-            return ReasonText(code, _SYSTEM[code][0 if lang == "en" else 1], "system", False)
-        if code.startswith("LIST_"):
-            return ReasonText(code, self._list_text(code, lang), "list", False)
-        if kind == "no_match":
-            return ReasonText(code, _WORDS[lang]["no_match"].format(table=staff), "system", False)
-        if kind:  # a rule without an authored text: its description, for staff only
-            return ReasonText(code, staff, "list" if kind == "list" else "rule", False)
-        return ReasonText(code, code, "system", False)
+            r = ReasonText(code, _SYSTEM[code][0 if lang == "en" else 1], "system", False)
+        elif code.startswith("LIST_"):
+            r = ReasonText(code, self._list_text(code, lang), "list", False)
+        elif kind == "no_match":
+            r = ReasonText(code, _WORDS[lang]["no_match"].format(table=staff), "system", False)
+        elif kind:  # a rule without an authored text: its description, for staff only
+            r = ReasonText(code, staff, "list" if kind == "list" else "rule", False)
+        else:
+            r = ReasonText(code, code, "system", False)
+        return self._keep(r, lang)
+
+    def _keep(self, r: ReasonText, lang: str) -> ReasonText:
+        if len(self._fixed) < 10_000:  # the codes a strategy gives: a few dozen, plus list codes
+            self._fixed[(r.code, lang)] = r
+        return r
 
     @staticmethod
     def _list_text(code: str, lang: str) -> str:
@@ -359,10 +378,14 @@ class ReasonCatalogue:
         points_cache: dict[int, dict[str, tuple[float, float]]],
     ) -> ReasonText:
         model, feat, var = self._model_codes[code]
-        # the strategy variable's label when one is known (the feature may be renamed)
-        known = var in self._texts.labels or var in BUILTIN_LABELS
-        label = self.label(var if known else feat, lang)
-        tell = self._feature_told(var) and self._feature_told(feat)
+        meta = self._meta.get((code, lang))
+        if meta is None:
+            # the strategy variable's label when one is known (the feature may be renamed)
+            known = var in self._texts.labels or var in BUILTIN_LABELS
+            label = self.label(var if known else feat, lang)
+            tell = self._feature_told(var) and self._feature_told(feat)
+            meta = self._meta[(code, lang)] = (label, tell)
+        label, tell = meta
         if var not in app:
             return ReasonText(code, label, "model", tell, feat)
         value = app.get(var)
@@ -382,7 +405,7 @@ class ReasonCatalogue:
         return ReasonText(code, text, "model", tell, feat, value, lost)
 
     def _features_of(self, model: Any) -> dict[str, str]:
-        return {f: v for _, (m, f, v) in self._model_codes.items() if m is model}
+        return self._features.get(id(model), {})
 
     def adverse_action(
         self, explained: Sequence[ReasonText], lang: str = DEFAULT_LANG, n: int = ADVERSE_MAX
