@@ -187,3 +187,33 @@ def test_languages() -> None:
     assert accept_language("en;q=0.2, zh;q=0.5") == "zh-CN"
     assert accept_language("*;q=0.5, garbage;q=x", default="zh-CN") == "zh-CN"
     assert accept_language(None) == "en"
+
+
+def test_batch_reason_texts_are_the_online_explanations(texts: Strategy) -> None:
+    """``with_reason_texts`` adds, per row, the texts ``explain_reasons`` gives online for that
+    row (pandas in, pandas out too); the decisions are those of ``decide_batch``."""
+    import pandas as pd
+    import polars as pl
+
+    rng = np.random.default_rng(11)
+    n = 300
+    frame = pl.DataFrame(
+        {
+            "id_number": rng.choice(["x", "110101199001011234"], n, p=[0.9, 0.1]),
+            "age": rng.integers(18, 70, n),
+            "utilisation": rng.uniform(0, 1.4, n),
+            "housing": rng.choice(["own", "mortgage", "family", "rent"], n),
+            "inquiries_3m": rng.integers(0, 6, n),
+            "income": rng.uniform(500, 12000, n),
+        }
+    )
+    for lang in ("en", "zh-CN"):
+        out = texts.with_reason_texts(lang).decide_batch(frame)
+        plain = texts.decide_batch(frame)
+        assert out.drop("reason_texts").equals(plain)
+        for i, row in enumerate(frame.iter_rows(named=True)):
+            every, _ = texts.explain_reasons(texts.decide(row), row, lang)
+            assert out["reason_texts"][i].to_list() == [r.text for r in every]
+    as_pandas = texts.with_reason_texts("zh-CN").decide_batch(frame.to_pandas())
+    assert isinstance(as_pandas, pd.DataFrame)
+    assert list(as_pandas["reason_texts"].iloc[0]) == out["reason_texts"][0].to_list()

@@ -36,6 +36,10 @@ def decide(
             help="apply that store's hashed lists like the service (CREDITFACTORY_LIST_SECRET)"
         ),
     ] = False,
+    lang: Annotated[
+        str | None,
+        typer.Option(help="add reason_texts: each row's reasons as texts in en or zh-CN (slower)"),
+    ] = None,
 ) -> None:
     """Decide every application in a Parquet file; killed and rerun, it resumes."""
     from pydantic import ValidationError
@@ -65,6 +69,9 @@ def decide(
             fail("--lists needs --database-url (the store holding the lists)")
         compiled = Strategy.load(strategy)
         sha = hashlib.sha256(strategy.read_bytes()).hexdigest()
+        if lang is not None:  # another output: a run with texts does not resume one without
+            compiled = compiled.with_reason_texts(lang)
+            sha = f"{sha}+reason_texts:{compiled.lang}"
         with Progress(
             "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
             "rows", TimeRemainingColumn(), console=console, transient=False,

@@ -434,3 +434,55 @@ class ReasonCatalogue:
         for code in self._texts.reasons:
             out.setdefault(code, self._one(code, None, "en", {}).text)
         return out
+
+
+def reason_texts_column(
+    catalogue: ReasonCatalogue,
+    reasons: Sequence[Sequence[str] | None],
+    applications: Sequence[Mapping[str, Any] | None],
+    lang: str = DEFAULT_LANG,
+) -> list[list[str]]:
+    """The texts of each row's reasons (``reasons[i]`` explained with ``applications[i]``),
+    for scored files: ``[]`` for a row without reasons."""
+    lang = resolve_lang(lang)
+    out: list[list[str]] = []
+    for codes, app in zip(reasons, applications, strict=True):
+        out.append([r.text for r in catalogue.explain(codes, app, lang)] if codes else [])
+    return out
+
+
+class TextedStrategy:
+    """A strategy whose ``decide_batch`` adds a ``reason_texts`` column (each row's reasons as
+    texts in ``lang``, values from the row): what the batch factory writes to scored files when
+    asked for texts. Every other attribute is the strategy's own."""
+
+    def __init__(self, strategy: Any, lang: str = DEFAULT_LANG):
+        self.strategy = strategy
+        self.lang = resolve_lang(lang)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.strategy, name)
+
+    def decide_batch(self, frame: Any) -> Any:
+        """``strategy.decide_batch(frame)`` plus ``reason_texts`` (the same kind of frame)."""
+        import polars as pl
+
+        out = self.strategy.decide_batch(frame)
+        is_pandas = not isinstance(out, pl.DataFrame)
+        decided = pl.from_pandas(out) if is_pandas else out
+        given = frame if isinstance(frame, pl.DataFrame) else None
+        if given is None:
+            given = frame.collect() if isinstance(frame, pl.LazyFrame) else pl.from_pandas(frame)
+        reasons = decided["reasons"].to_list()
+        rows = [i for i, codes in enumerate(reasons) if codes]
+        names = [s.name for s in self.strategy.inputs if s.name in given.columns]
+        apps: list[Mapping[str, Any] | None] = [None] * len(reasons)
+        if rows:
+            picked = given.select(names)[rows].to_dicts()
+            for i, app in zip(rows, picked, strict=True):
+                apps[i] = app
+        texts = reason_texts_column(self.strategy.reason_catalogue(), reasons, apps, self.lang)
+        col = pl.Series("reason_texts", texts, dtype=pl.List(pl.String))
+        at = decided.columns.index("reasons") + 1
+        decided = decided.insert_column(at, col)
+        return decided.to_pandas() if is_pandas else decided

@@ -431,6 +431,25 @@ class Strategy:
         every = catalogue.explain(codes, application, lang)
         return every, catalogue.adverse_action(every, lang) if codes else []
 
+    def with_reason_texts(self, lang: str = DEFAULT_LANG) -> Any:
+        """This strategy, with ``decide_batch`` adding ``reason_texts`` (each row's reasons as
+        texts in ``lang``): give it to ``creditfactory.batch.decide_file`` for scored files
+        people can read (``creditfactory batch decide --lang``).
+
+        >>> s = Strategy.from_yaml(
+        ...     "strategy: x\\nversion: '1'\\ninputs: {age: int}\\n"
+        ...     "reasons: {KO: {en: 'Age {age} is under 18'}}\\nflow:\\n"
+        ...     "  - rules: {rules: [{name: young, when: 'age < 18', action: decline, reason: KO}]}"
+        ... )
+        >>> import polars as pl
+        >>> out = s.with_reason_texts().decide_batch(pl.DataFrame({"age": [16, 30]}))
+        >>> out["reason_texts"].to_list()
+        [['Age 16 is under 18'], []]
+        """
+        from creditfactory.decision._reason_text import TextedStrategy
+
+        return TextedStrategy(self, lang)
+
     def explain(self, decision: Decision) -> list[tuple[str, str]]:
         """Each reason code of ``decision`` with what it stands for, in order.
 
