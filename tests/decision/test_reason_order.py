@@ -147,3 +147,34 @@ def test_batch_random_rows_agree(ordered: Strategy) -> None:
             assert d.reasons[0] in ("KO_INCOME", "SC_LOW")
             seen_first.add(d.reasons[0])
     assert seen_first == {"KO_INCOME", "SC_LOW"}
+
+
+LISTED = """
+strategy: listed
+version: "1"
+inputs:
+  id_number: str
+  phone: str
+lists:
+  blacklist: {values: ["110101199001011234"]}
+  greylist: {values: ["13900000000"]}
+flow:
+  - lists:
+      name: screen
+      checks:
+        - {field: phone, list: greylist, action: refer, reason: GL_PHONE}
+        - {field: id_number, list: blacklist, action: decline, reason: BL_ID}
+  - assign: {set: {limit: "1000", apr: "0.2", term: "12"}}
+"""
+
+
+def test_a_list_decline_comes_before_the_list_refer_met_first() -> None:
+    s = Strategy.from_yaml(LISTED)
+    rows = [
+        {"id_number": "110101199001011234", "phone": "13900000000"},
+        {"id_number": "x", "phone": "13900000000"},
+    ]
+    assert s.decide(rows[0]).reasons == ["BL_ID", "GL_PHONE"]
+    assert s.decide(rows[1]).reasons == ["GL_PHONE"]
+    out = s.decide_batch(pl.DataFrame(rows))
+    assert [r.to_list() for r in out["reasons"]] == [["BL_ID", "GL_PHONE"], ["GL_PHONE"]]

@@ -386,20 +386,20 @@ class Strategy:
     def reason_catalogue(self) -> ReasonCatalogue:
         """The texts of this strategy's reason codes in English and Chinese (built once)."""
         if self._catalogue is None:
+            staff = self.reason_texts()  # what each code stands for, for staff
             rules: dict[str, tuple[str, str]] = {}
             for step in self.iter_steps():
                 if step.kind in ("rules", "lists"):
                     kind = "rule" if step.kind == "rules" else "list"
-                    for r in step.rules:
+                    checks = getattr(step, "rules", None) or getattr(step, "checks", [])
+                    for r in checks:
                         if r.reason:
-                            what = (
-                                r.expr.text if r.name == r.expr.text else f"{r.name}: {r.expr.text}"
-                            )
-                            rules.setdefault(r.reason, (kind, f"{step.name}: {what}"))
+                            rules.setdefault(r.reason, (kind, staff.get(r.reason, r.reason)))
                 elif step.kind == "table":
-                    for row, shown in zip(step.rows, step.shown, strict=True):
+                    for row in step.rows:
                         if row.get("reason"):
-                            rules.setdefault(row["reason"], ("rule", f"{step.name}: {shown}"))
+                            code = row["reason"]
+                            rules.setdefault(code, ("rule", staff.get(code, code)))
                     if step.default.get("reason"):
                         rules.setdefault(step.default["reason"], ("no_match", step.name))
             models = [(s.model, s.features) for s in self.iter_steps() if isinstance(s, ModelStep)]
