@@ -28,6 +28,8 @@ inputs:
   term_requested: {{type: int, min: 1, max: 60}}{extra}
 models:
   ascore: {{name: tiny, version: "1"}}
+lists:
+  blocked_phones: {{values: ["13800000099"]}}
 reasons:
   KO_INCOME:
     en: "Monthly income {{monthly_income}} is below 3,000"
@@ -35,6 +37,10 @@ reasons:
   RF_INQUIRIES: {{en: "Many recent credit inquiries", zh-CN: "近期征信查询较多"}}
   RF_RING: {{en: "Linked to a fraud ring", zh-CN: "关联欺诈团伙", tell: false}}
 flow:
+  - lists:
+      name: screen
+      checks:
+        - {{field: phone, list: blocked_phones, action: decline, reason: BL_PHONE}}
   - model: {{name: score, model: ascore, bind: {{score: a_score}}, reasons: 2}}
   - rules:
       name: checks
@@ -159,17 +165,12 @@ def test_fraud_and_list_reasons_are_not_told(explained: Api) -> None:
     assert a["adverse_action"] == [
         {"code": "GENERAL", "text": "The application did not meet our lending criteria"}
     ]
-    r = explained.client.post(
-        "/v1/lists/blacklist/entries", json={"field": "phone", "values": ["13800000000"]},
-        headers=explained.as_("admin"),
-    )  # fmt: skip
-    assert r.status_code in (200, 201), r.text
-    a = post(explained, {**APP, "application_id": "C-002"}).json()
-    assert a["reasons"] == ["LIST_BLACKLIST_PHONE"]
-    assert a["explanations"][0] == {
-        "code": "LIST_BLACKLIST_PHONE", "text": "On the blacklist (phone)", "kind": "list",
-        "tell": False, "feature": None, "value": None, "points": None,
-    }  # fmt: skip
+    # a list hit: staff read it, the applicant is never told it
+    a = post(explained, {**APP, "application_id": "C-002", "phone": "13800000099"}).json()
+    assert (a["decision"], a["reasons"]) == ("decline", ["BL_PHONE"])
+    hit = a["explanations"][0]
+    assert (hit["code"], hit["kind"], hit["tell"]) == ("BL_PHONE", "list", False)
+    assert "blocked_phones" in hit["text"]  # the check itself, for staff
     assert [x["code"] for x in a["adverse_action"]] == ["GENERAL"]
 
 
