@@ -214,6 +214,9 @@ def test_clients_read_applications_by_their_own_id(explained: Api) -> None:
     internal = explained.client.get(f"/v1/applications/internal/{first['application_id']}",
                                     headers=h)  # fmt: skip
     assert internal.json()["external_id"] == "C-001"
+    slashed = post(explained, {**APP, "application_id": "2026/12/A1"}).json()
+    got = explained.client.get("/v1/applications/2026/12/A1", headers=h)
+    assert (got.status_code, got.json()["id"]) == (200, slashed["application_id"])
 
 
 def test_review_queue_items_carry_what_a_reviewer_needs(explained: Api) -> None:

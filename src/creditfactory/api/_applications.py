@@ -150,7 +150,7 @@ def read_application(
     return application_public(session, app, caller, pii, lang, explainer)
 
 
-@router.get("/{external_id}", response_model=ApplicationPublic)
+@router.get("/{external_id:path}", response_model=ApplicationPublic)
 def read_application_by_external_id(
     external_id: ExternalId,
     session: SessionDep,
