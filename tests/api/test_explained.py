@@ -284,6 +284,7 @@ def test_openapi_body_is_the_active_strategys_inputs(explained: Api) -> None:
     ex = explained.client.get("/v1/applications/example", headers=explained.as_("read-only"))
     assert ex.status_code == 200, ex.text
     assert set(ex.json()) == set(s2["properties"])
+    assert s2["examples"] == [ex.json()]
     assert ex.json()["channel"] == "app"
     r = post(explained, ex.json())
     assert r.status_code == 201, r.text

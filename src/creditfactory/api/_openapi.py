@@ -67,7 +67,7 @@ def application_schema(strategy: Strategy) -> dict[str, Any]:
         "properties": {s.name: input_schema(s) for s in strategy.inputs},
         "required": [s.name for s in strategy.inputs],
         "additionalProperties": True,
-        "example": example_of(strategy),
+        "examples": [example_of(strategy)],  # OpenAPI 3.1: JSON Schema's examples
     }
 
 
