@@ -109,10 +109,14 @@ async def presented(request: Request, body: bytes, raw: bytes, lang: str) -> byt
     if answer["reasons"]:
         explainer = request.app.state.explainer
         strategy = await explainer.strategy_async(answer["strategy"], answer["version"])
-        try:
-            payload = json.loads(raw)  # what the factory accepted: a JSON object
-        except ValueError:  # pragma: no cover - the factory parsed it already
-            payload = None
+        payload = None
+        if strategy is not None and strategy.reason_catalogue().needs_application(
+            answer["reasons"]
+        ):  # parsed again only when a text shows the applicant's values
+            try:
+                payload = json.loads(raw)  # what the factory accepted: a JSON object
+            except ValueError:  # pragma: no cover - the factory parsed it already
+                payload = None
         every, told = explained(strategy, answer["reasons"], payload, lang)
     answer.update(lang=lang, explanations=every, adverse_action=told)
     return json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode()

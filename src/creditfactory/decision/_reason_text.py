@@ -303,6 +303,19 @@ class ReasonCatalogue:
         return True if builtin is None else builtin[2]
 
     # ------------------------------------------------------------------ codes
+    def needs_application(self, codes: Sequence[str]) -> bool:
+        """Whether explaining ``codes`` reads the application (a model reason, or a text with
+        ``{name}`` placeholders): callers may skip parsing it otherwise."""
+        for code in codes:
+            if code in self._model_codes:
+                return True
+            given = self._texts.reasons.get(code)
+            if given is not None and any(
+                isinstance(t, str) and _PLACEHOLDER.search(t) for t in given.values()
+            ):
+                return True
+        return False
+
     def explain(
         self,
         codes: Sequence[str],
