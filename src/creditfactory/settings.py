@@ -51,6 +51,13 @@ class Settings(BaseSettings):
         0.05, ge=0.0, le=1.0, description="share of automatic decisions sampled for QC review"
     )
     qc_seed: int | None = Field(None, description="seed of the QC sampler (tests, demos)")
+    lang: Literal["en", "zh-CN"] = Field(
+        "en",
+        description=(
+            "language of reason texts in answers when a request names none (its lang query "
+            "parameter, then its Accept-Language header, come first)"
+        ),
+    )
     migrate: bool = Field(True, description="upgrade the database schema at start-up")
     engine_process: bool | None = Field(
         None,

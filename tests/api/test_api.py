@@ -44,10 +44,10 @@ def test_application_is_decided_stored_and_explained(
     assert d["strategy"] == "service_test"
     assert d["final_decision"] == "approve"
     assert d["review"] is None
-    a = live.client.get(f"/v1/applications/{body['application_id']}", headers=live.as_("read-only"))
+    a = live.client.get(f"/v1/applications/{body['external_id']}", headers=live.as_("read-only"))
     masked = {"id_number": "110***********1234", "phone": "138****0000"}
     assert a.json()["payload"] == {**good_application, **masked}  # tests/api/test_pii.py
-    a = live.client.get(f"/v1/applications/{body['application_id']}", headers=live.as_("admin"))
+    a = live.client.get(f"/v1/applications/{body['external_id']}", headers=live.as_("admin"))
     assert a.json()["payload"] == good_application
     assert a.json()["decision"]["id"] == d["id"]
     assert live.client.get("/v1/decisions/999", headers=live.as_("admin")).status_code == 404

@@ -136,7 +136,7 @@ def test_engine_decides_stores_and_explains_like_the_front(
     # written by the engine's own connection, vouched for by the one ledger
     with app.state.store.session() as s:
         assert verify(s).ok
-    assert c.get("/v1/applications/1", headers=ADMIN).json()["external_id"] == "A1"
+    assert c.get("/v1/applications/A1", headers=ADMIN).json()["external_id"] == "A1"
 
 
 def test_a_stopped_engine_is_replaced_on_the_next_request(

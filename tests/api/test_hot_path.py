@@ -60,7 +60,7 @@ def test_authentication_comes_before_the_body(live: Api) -> None:
 def test_openapi_still_documents_key_header_and_body(live: Api) -> None:
     op = live.client.get("/openapi.json").json()["paths"]["/v1/applications"]["post"]
     assert op["security"] == [{"APIKeyHeader": []}]
-    assert [p["name"] for p in op["parameters"]] == ["idempotency-key"]
+    assert [p["name"] for p in op["parameters"]] == ["idempotency-key", "lang"]
     assert op["requestBody"]["content"]["application/json"]["schema"]["type"] == "object"
     assert "201" in op["responses"]
 

@@ -7,7 +7,7 @@ import pytest
 from tests.api.conftest import Api
 
 ROUTES = [
-    ("get", "/v1/applications/{}"),
+    ("get", "/v1/applications/internal/{}"),
     ("get", "/v1/decisions/{}"),
     ("get", "/v1/strategies/{}"),
     ("post", "/v1/strategies/{}/activate"),

@@ -120,7 +120,7 @@ def run(db_url: str, applications: list[dict[str, Any]]) -> dict[str, Any]:
         seen: dict[str, list[dict[str, Any]]] = {role: [] for role in keys}
         for role, key in keys.items():
             for app_id in ids[:40]:
-                status, body = c.call("GET", f"/v1/applications/{app_id}", key)
+                status, body = c.call("GET", f"/v1/applications/internal/{app_id}", key)
                 assert status == 200, body
                 seen[role].append(body)
                 dec = c.call("GET", f"/v1/decisions/{body['decision']['id']}", key)
@@ -213,7 +213,8 @@ def test_every_answer_masks_for_every_role_but_admin(api: Any) -> None:
     masked = {"id_number": "110***********1234", "phone": "138****5678"}
     for role in ("admin", "analyst", "underwriter", "read-only"):
         want = app if role == "admin" else {**app, **masked}
-        a = api.client.get(f"/v1/applications/{posted['application_id']}", headers=api.as_(role))
+        url = f"/v1/applications/internal/{posted['application_id']}"
+        a = api.client.get(url, headers=api.as_(role))
         assert a.json()["payload"] == want
         assert a.json()["decision"]["values"] == {"phone": want["phone"]}
         d = api.client.get(f"/v1/decisions/{posted['decision_id']}", headers=api.as_(role))
@@ -232,12 +233,12 @@ def test_every_answer_masks_for_every_role_but_admin(api: Any) -> None:
             stored["phone"][:-8] + ("A" * 6 if stored["phone"][-8] != "A" else "B" * 6) + "=="
         )
         conn.execute(text("UPDATE applications SET payload = :p"), {"p": json.dumps(stored)})
-    a = api.client.get(f"/v1/applications/{posted['application_id']}", headers=admin)
+    a = api.client.get(f"/v1/applications/internal/{posted['application_id']}", headers=admin)
     assert a.status_code == 409
     assert a.json()["detail"].startswith(
         f"application {posted['application_id']}: payload.phone: the protected value does not"
     )
     ro = api.client.get(
-        f"/v1/applications/{posted['application_id']}", headers=api.as_("read-only")
+        f"/v1/applications/internal/{posted['application_id']}", headers=api.as_("read-only")
     )
     assert ro.json()["payload"]["phone"] == "****"

@@ -24,7 +24,9 @@ from creditfactory.api import (
     _strategies,
 )
 from creditfactory.api._errors import install
+from creditfactory.api._explain import Explainer
 from creditfactory.api._limits import Limits, LimitsMiddleware, check_settings
+from creditfactory.api._openapi import install_openapi
 from creditfactory.decision import FileAccess
 from creditfactory.exceptions import ConfigError, StrategyError
 from creditfactory.factory import EngineClient, Factory, FactoryConfig, InProcess
@@ -51,7 +53,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the service: connect (and migrate) the store, bootstrap, mount the routers.
 
     Nothing happens at import time; everything comes from ``settings`` (by default read from
-    ``CREDITFACTORY_*`` environment variables). OpenAPI is served at ``/docs``. With an engine
+    ``CREDITFACTORY_*`` environment variables). OpenAPI is served at ``/docs`` (offline:
+    Swagger UI's assets from the installed package), with the active strategy's inputs as the
+    application body. With an engine
     process (``settings.engine_process``, by default on with two or more CPUs), the app starts
     it when it starts (its lifespan) and stops it when it stops.
 
@@ -101,10 +105,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="creditfactory decision service",
         version="1",
         description="Decide applications, explain and review decisions, audit every change.",
+        docs_url=None,  # served from the installed Swagger UI assets (install_openapi)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.store = store
     app.state.pii = pii  # reveals stored identifiers to the roles that may see them
+    app.state.explainer = Explainer(store, settings.strategy_file_max_bytes)
     app.state.factory = None  # InProcess or EngineClient while the app runs
     app.state.auth_cache = {}
     app.state.auth_wrong = {}  # wrong keys, remembered as briefly as good ones
@@ -113,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install(app)
     for module in ROUTERS:
         app.include_router(module.router)
+    install_openapi(app)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, Any]:

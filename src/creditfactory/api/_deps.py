@@ -33,6 +33,17 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "loans.write_off": frozenset({"admin"}),
     "read": frozenset({"admin", "analyst", "underwriter", "read-only"}),
 }
+# how a 403 names each permission ("role 'read-only' may not decide reviews")
+ACTIONS: dict[str, str] = {
+    "applications.create": "create applications",
+    "reviews.decide": "decide reviews",
+    "strategies.upload": "upload strategies",
+    "strategies.activate": "activate strategies",
+    "models.register": "register models",
+    "lists.write": "change lists",
+    "keys.manage": "manage keys",
+    "read": "read",
+}
 
 
 @dataclass(frozen=True)
@@ -154,7 +165,7 @@ async def authorise(request: Request, key: str | None, permission: str) -> Calle
     roles = PERMISSIONS[permission]
     if caller.role not in roles:
         raise ForbiddenError(
-            f"role {caller.role!r} may not {permission.replace('.', ' ')} "
+            f"role {caller.role!r} may not {ACTIONS[permission]} "
             f"(needs one of: {', '.join(sorted(roles))})",
         )
     return caller

@@ -9,7 +9,7 @@ from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from creditfactory._nested import first_problem, path_text, text_problem, unstorable
-from creditfactory.factory import ReviewPublic
+from creditfactory.factory import ApplicationDecision, ReviewPublic
 from creditfactory.store import Review
 
 
@@ -38,8 +38,43 @@ ROW_ID_MAX = 2**31 - 1
 RowId = Annotated[int, Path(ge=1, le=ROW_ID_MAX)]
 
 
+class ReasonPublic(BaseModel):
+    """One reason code explained (for staff: every reason, internal ones included)."""
+
+    code: str
+    text: str = Field(description="in the answer's language (en or zh-CN)")
+    kind: Literal["rule", "model", "list", "system"]
+    tell: bool = Field(description="whether the applicant may be told this reason")
+    feature: str | None = Field(None, description="a model reason's characteristic")
+    value: Any = Field(None, description="a model reason: the applicant's value")
+    points: float | None = Field(
+        None, description="a model reason: the points it cost against the best bin (negative)"
+    )
+
+
+class AdverseReason(BaseModel):
+    """A reason the applicant may be told (no list, fraud or system reason)."""
+
+    code: str
+    text: str
+
+
+_EXPLANATIONS = "every reason code with its text, in the decision's order (the first reason of "
+_EXPLANATIONS += "a decline is why it was declined)"
+_ADVERSE = "at most 4 reasons the applicant may be told, separately from the internal trace"
+
+
+class ApplicationAnswer(ApplicationDecision):
+    """The answer to a new application: the decision, its reasons explained in ``lang``, and
+    what the applicant may be told; ``limit`` to the fen, ``apr`` to 4 decimal places."""
+
+    lang: str
+    explanations: list[ReasonPublic] = Field(description=_EXPLANATIONS)
+    adverse_action: list[AdverseReason] = Field(description=_ADVERSE)
+
+
 class DecisionPublic(BaseModel):
-    """A stored decision with its full explanation."""
+    """A stored decision with its full explanation (``limit`` to the fen, ``apr`` to 4 dp)."""
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -59,6 +94,31 @@ class DecisionPublic(BaseModel):
     list_hits: list[str]
     decided_at: datetime
     review: ReviewPublic | None = None
+    lang: str = "en"
+    explanations: list[ReasonPublic] = Field(default_factory=list, description=_EXPLANATIONS)
+    adverse_action: list[AdverseReason] = Field(default_factory=list, description=_ADVERSE)
+
+
+class ReviewItem(ReviewPublic):
+    """A queued review with what a reviewer needs: the application (identifiers masked), the
+    decision and its reasons as texts, the fraud flags and the time in the queue."""
+
+    application_id: int
+    external_id: str | None
+    applicant: dict[str, Any] = Field(
+        description="the application as received, personal identifiers masked"
+    )
+    amount: float | None = Field(description="the amount requested, to the fen")
+    term: int | None = Field(description="the term decided, else the term requested")
+    score: float | None = Field(description="the first model score the strategy binds")
+    decision: Literal["approve", "decline", "refer"]
+    limit: float | None
+    apr: float | None
+    reasons: list[ReasonPublic]
+    fraud_flags: list[str] = Field(
+        description="list hits and reasons the applicant is not told (fraud, lists), as texts"
+    )
+    seconds_in_queue: float = Field(description="since queued, until reviewed or now")
 
 
 class ApplicationPublic(BaseModel):

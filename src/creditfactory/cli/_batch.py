@@ -46,6 +46,10 @@ def decide(
             dir_okay=False,
         ),
     ] = None,
+    lang: Annotated[
+        str | None,
+        typer.Option(help="add reason_texts: each row's reasons as texts in en or zh-CN (slower)"),
+    ] = None,
 ) -> None:
     """Decide every application in a Parquet file; killed and rerun, it resumes.
 
@@ -97,6 +101,9 @@ def decide(
                 + ") are empty: give --lists (a store's) or --lists-file"
             )
         sha = hashlib.sha256(strategy.read_bytes()).hexdigest()
+        if lang is not None:  # another output: a run with texts does not resume one without
+            compiled = compiled.with_reason_texts(lang)
+            sha = f"{sha}+reason_texts:{compiled.lang}"
         with Progress(
             "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
             "rows", TimeRemainingColumn(), console=console, transient=False,

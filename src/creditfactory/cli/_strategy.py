@@ -82,11 +82,25 @@ def decide(
         str, typer.Argument(help="The application: a JSON file, or a JSON object inline.")
     ],
     max_file_bytes: MaxBytes = DEFAULT_MAX_BYTES,
+    lang: Annotated[
+        str,
+        typer.Option(
+            "--lang",
+            envvar="CREDITFACTORY_LANG",
+            help="Language of the reason texts: en or zh-CN.",
+        ),
+    ] = "en",
 ) -> None:
-    """Decide one application and explain the decision (reason codes and the steps taken)."""
+    """Decide one application and explain the decision: each reason with its text and values,
+    what the applicant may be told, and the steps taken."""
     import json
 
-    from creditfactory.decision import InputError
+    from creditfactory.decision import InputError, resolve_lang
+
+    try:
+        lang = resolve_lang(lang)
+    except CreditFactoryError as exc:
+        fail(str(exc))
 
     strategy = _load(file, max_file_bytes)
     try:
@@ -114,8 +128,17 @@ def decide(
         table.add_row(name, f"{value:.4g}" if isinstance(value, float) else str(value))
     table.add_row("steps", " > ".join(d.trace))
     console.print(table)
-    for code, text in strategy.explain(d):
-        console.print(f"  [bold]{code}[/]  {text}")
+    every, told = strategy.explain_reasons(d, payload, lang)
+    if every:
+        reasons = Table(title="reasons" if lang == "en" else "原因", show_header=True)
+        reasons.add_column("code")
+        reasons.add_column("reason" if lang == "en" else "说明")
+        reasons.add_column("told" if lang == "en" else "告知申请人")
+        for r in every:
+            reasons.add_row(r.code, r.text, ("yes" if lang == "en" else "是") if r.tell else "-")
+        console.print(reasons)
+        head = "told to the applicant" if lang == "en" else "告知申请人的原因"
+        console.print(f"[bold]{head}[/]: " + "; ".join(r.text for r in told))
 
 
 # the simulation report in two tables that fit a terminal (rates; money), every column explained

@@ -12,10 +12,18 @@ from creditfactory.decision._files import FileAccess
 from creditfactory.decision._inputs import InputError, InputSpec, OutputError
 from creditfactory.decision._model_inputs import UNSEEN_POLICIES, unseen_counts
 from creditfactory.decision._models import DecisionModel, ModelRegistry, PointsModel, load_model
+from creditfactory.decision._reason_text import (
+    LANGS,
+    ReasonCatalogue,
+    ReasonText,
+    accept_language,
+    resolve_lang,
+)
 from creditfactory.decision._simulate import SimulationReport, selection_and_pricing
 from creditfactory.decision._strategy import Decision, Strategy
 
 __all__ = [
+    "LANGS",
     "UNSEEN_POLICIES",
     "Decision",
     "DecisionModel",
@@ -30,10 +38,14 @@ __all__ = [
     "NamedList",
     "OutputError",
     "PointsModel",
+    "ReasonCatalogue",
+    "ReasonText",
     "SimulationReport",
     "Strategy",
     "Type",
+    "accept_language",
     "load_model",
+    "resolve_lang",
     "selection_and_pricing",
     "unseen_counts",
 ]

@@ -46,7 +46,7 @@ OUTPUT_TYPES = {"limit": Type("float", True), "apr": Type("float", True), "term"
 RESERVED = frozenset({"decision", "reasons", "trace", "error", "strategy", "version"})
 TOP_KEYS = frozenset(
     {"strategy", "version", "description", "inputs", "key", "lists", "params", "models", "flow",
-     "outputs", "caps", "unseen"}
+     "outputs", "caps", "unseen", "reasons", "labels"}
 )  # fmt: skip
 KINDS = ("int", "float", "bool", "str")
 # what a malformed document may raise deep in the compiler; it becomes a StrategyError

@@ -151,6 +151,32 @@ class PointsModel:
         codes = self._codes
         return score, pd_, [codes[j] for j in order if lost[j] > 1e-9]
 
+    def points_of(self, row: Mapping[str, Any]) -> list[tuple[str, str, float, float]]:
+        """``(code, characteristic, points, best points)`` of each characteristic for one row,
+        as :meth:`score_row` scores it (their sum is the score): what a reason code cost.
+
+        >>> spec = {"format": "creditfactory.scoring_spec", "format_version": 1,
+        ...         "scaling": {"factor": 28.85, "offset": 487.1},
+        ...         "characteristics": [{"name": "age", "kind": "numerical", "code": "R001",
+        ...             "missing_points": 10.0, "special": [], "upper_edges": [25.0, 40.0],
+        ...             "points": [20.0, 40.0, 60.0]}]}
+        >>> PointsModel("tiny", "1", spec).points_of({"age": 30})
+        [('R001', 'age', 40.0, 60.0)]
+        """
+        out = []
+        for name, numeric, table, pts, missing, special, best, code in self._row_chars:
+            v = row.get(name)
+            if v is None:
+                p = missing
+            elif special and v in special:
+                p = special[v]
+            elif numeric:
+                p = pts[bisect_right(table, v)] if v == v else missing
+            else:
+                p = table.get(v, missing)
+            out.append((code, name, p, best))
+        return out
+
     def score_frame(self, frame: pl.DataFrame, n_reasons: int = 4) -> pl.DataFrame:
         n, k = frame.height, len(self._chars)
         pts = np.empty((n, k), order="F")  # filled and summed by column

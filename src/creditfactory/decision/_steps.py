@@ -10,6 +10,9 @@ Flow semantics (the same in both modes):
   a ``lists`` check of a *provided* list (``provided: true``) asks the run's look-up provider
   (:class:`creditfactory.fraud.Provider`) instead of evaluating an expression, and its hits
   are recorded as ``list:field`` in ``list_hits`` whatever its action;
+- the reasons of a decline come first, in the order they arose, then every other reason (a
+  refer cell met before the knock-out), then the models': the first reason of a declined
+  application is why it was declined;
 - ``model`` binds score and probability; its reason codes are added after the strategy's own
   when the final decision is not ``approve``;
 - ``table`` binds its outputs; a ``decision`` output of ``decline`` ends the flow, ``refer``
@@ -48,16 +51,30 @@ PL_DTYPES: dict[str, type[pl.DataType]] = {
 class Run:
     """The state of one online decision; ``lookups`` answers the provided lists' checks."""
 
-    __slots__ = ("hits", "lookups", "model_reasons", "reasons", "refer", "stop", "trace")
+    __slots__ = (
+        "declines",
+        "hits",
+        "lookups",
+        "model_reasons",
+        "reasons",
+        "refer",
+        "stop",
+        "trace",
+    )
 
     def __init__(self, lookups: Provider | None = None) -> None:
         self.lookups = lookups
         self.hits: list[str] = []  # provided lists hit, "list:field"
         self.stop = False
         self.refer = False
-        self.reasons: list[str] = []
+        self.declines: list[str] = []  # the reasons of decline rules and cells, in order
+        self.reasons: list[str] = []  # every other reason, in order
         self.model_reasons: list[tuple[Any, Any, int]] = []  # (model, row, n), resolved last
         self.trace: list[str] = []
+
+    def codes(self) -> list[str]:
+        """The strategy's own reason codes: those that declined first, then the others."""
+        return self.declines + self.reasons if self.declines else self.reasons
 
     def model_codes(self) -> list[str]:
         """The models' reason codes, in step order (computed only when needed)."""
@@ -74,6 +91,7 @@ class BatchPlan:
     dtypes: dict[str, type[pl.DataType]]  # Polars dtype classes (see PL_DTYPES)
     ops: list[tuple[str, Any]] = field(default_factory=list)
     reasons: list[tuple[str, str | pl.Expr]] = field(default_factory=list)
+    declines: list[tuple[str, str | pl.Expr]] = field(default_factory=list)  # listed first
     model_reasons: list[tuple[str, Any, list[pl.Expr], int]] = field(default_factory=list)
     trace: list[tuple[str, str]] = field(default_factory=list)
     hits: list[tuple[str, str]] = field(default_factory=list)  # (flag column, "list:field")
@@ -155,10 +173,11 @@ class RulesStep(Step):
                 run.trace.append(name)
                 for fn, action, reason, _ in entries:
                     if fn(env) is True:
-                        run.reasons.append(reason)
                         if action == DECLINE:
+                            run.declines.append(reason)
                             run.stop = True
                         else:
+                            run.reasons.append(reason)
                             run.refer = True
 
             return run_rules
@@ -171,10 +190,11 @@ class RulesStep(Step):
                 if bind is not None:
                     env[bind] = hit
                 if hit and action != NONE:
-                    run.reasons.append(reason)
                     if action == DECLINE:
+                        run.declines.append(reason)
                         declined = True
                     else:
+                        run.reasons.append(reason)
                         run.refer = True
             if declined:
                 run.stop = True
@@ -192,7 +212,9 @@ class RulesStep(Step):
                 declines.append(pl.col(f))
             elif r.action == REFER:
                 refers.append(pl.col(f))
-            if r.action != NONE:
+            if r.action == DECLINE:
+                plan.declines.append((f, str(r.reason)))
+            elif r.action != NONE:
                 plan.reasons.append((f, str(r.reason)))
             if r.bind is not None:
                 bound.append((f, r.bind))
@@ -272,10 +294,11 @@ class ListsStep(Step):
                 if bind is not None:
                     env[bind] = hit
                 if hit and action != NONE:
-                    run.reasons.append(reason)
                     if action == DECLINE:
+                        run.declines.append(reason)
                         declined = True
                     else:
+                        run.reasons.append(reason)
                         run.refer = True
             if declined:
                 run.stop = True
@@ -326,7 +349,9 @@ class ListsStep(Step):
                 declines.append(pl.col(f))
             elif c.action == REFER:
                 refers.append(pl.col(f))
-            if c.action != NONE:
+            if c.action == DECLINE:
+                plan.declines.append((f, str(c.reason)))
+            elif c.action != NONE:
                 plan.reasons.append((f, str(c.reason)))
             if c.bind is not None:
                 bound.append((f, c.bind))
@@ -525,13 +550,16 @@ class TableStep(Step):
                 env[var] = v
             if i is None:
                 i = -1
-            if reasons[i] is not None:
-                run.reasons.append(reasons[i])
             d = decisions[i]
             if d == DECLINE:
+                if reasons[i] is not None:
+                    run.declines.append(reasons[i])
                 run.stop = True
-            elif d == REFER:
-                run.refer = True
+            else:
+                if reasons[i] is not None:
+                    run.reasons.append(reasons[i])
+                if d == REFER:
+                    run.refer = True
 
         return run_table
 
@@ -559,10 +587,16 @@ class TableStep(Step):
                 hit = pl.col(g) & pl.col(rowcol).is_in(pl.Series(rows, dtype=pl.Int64).implode())
                 updates.append((pl.col(flag) | hit).alias(flag))
         if "reason" in self.outputs:
-            f = plan.new("f")
+            # two entries: a declining cell's reason is listed with the declines (first)
             reason = mapped("reason", pl.String)
-            updates.append((pl.col(g) & reason.is_not_null()).alias(f))
-            plan.reasons.append((f, reason))
+            declining = [i for i, d in zip(idx, decisions, strict=True) if d == DECLINE]
+            is_decline = pl.col(rowcol).is_in(pl.Series(declining, dtype=pl.Int64).implode())
+            fd, fo = plan.new("f"), plan.new("f")
+            given = pl.col(g) & reason.is_not_null()
+            updates.append((given & is_decline).alias(fd))
+            updates.append((given & ~is_decline).alias(fo))
+            plan.declines.append((fd, reason))
+            plan.reasons.append((fo, reason))
         if binds or updates:
             plan.cols(*binds, *updates)
 

@@ -28,6 +28,13 @@ from creditfactory.decision._inputs import (
 from creditfactory.decision._loader import Compiled, compile_strategy
 from creditfactory.decision._model_inputs import UNSEEN_REASON, UNSEEN_TEXT
 from creditfactory.decision._models import ModelRegistry
+from creditfactory.decision._reason_text import (
+    DEFAULT_LANG,
+    ReasonCatalogue,
+    ReasonText,
+    Texts,
+    parse_texts,
+)
 from creditfactory.decision._steps import PL_DTYPES, BatchPlan, ModelStep, Run
 from creditfactory.decision._yaml import loads_yaml, read_source
 from creditfactory.exceptions import DataError, StrategyError
@@ -45,8 +52,9 @@ class Decision:
     """The outcome of one application.
 
     ``decision`` is ``"approve"``, ``"decline"`` or ``"refer"``; ``limit``, ``apr`` and ``term``
-    are null on a decline; ``reasons`` lists reason codes in the order they arose (the
-    strategy's own, then the models' when the decision is not an approval); ``trace`` lists the
+    are null on a decline; ``reasons`` lists reason codes: on a decline those that
+    declined first, then the strategy's other reasons in the order they arose, then the
+    models' (when the decision is not an approval); ``trace`` lists the
     steps run; ``values`` holds the strategy's declared ``outputs``; ``list_hits`` the
     provided lists the application is on, as ``list:field``, among those the flow checked.
     """
@@ -119,6 +127,8 @@ class Strategy:
         self._value_names = list(compiled.outputs)
         self._fast = fast_checks(self.inputs)
         self.caps: dict[str, float] = dict(getattr(compiled, "caps", {}))
+        self.texts: Texts = getattr(compiled, "texts", None) or Texts()
+        self._catalogue: ReasonCatalogue | None = None
         # the online check's bounds: finite, within the declared caps, a term of 32 bits
         self._hi = (
             min(_FMAX, self.caps.get("limit", _FMAX)),
@@ -156,6 +166,9 @@ class Strategy:
         compiled = compile_strategy(doc, str(path), models, files, dict(lists or {}))
         compiled.text = text
         compiled.caps = parse_caps(doc, str(path))  # type: ignore[attr-defined]
+        compiled.texts = parse_texts(  # type: ignore[attr-defined]
+            doc, str(path), [s.name for s in compiled.inputs]
+        )
         return cls(compiled, str(path))
 
     @classmethod
@@ -178,6 +191,9 @@ class Strategy:
         compiled = compile_strategy(doc, "<string>", models, files, dict(lists or {}))
         compiled.text = text
         compiled.caps = parse_caps(doc, "<string>")  # type: ignore[attr-defined]
+        compiled.texts = parse_texts(  # type: ignore[attr-defined]
+            doc, "<string>", [s.name for s in compiled.inputs]
+        )
         return cls(compiled)
 
     # ------------------------------------------------------------------ online
@@ -205,7 +221,7 @@ class Strategy:
                 break
         if run.stop:
             return Decision(
-                "decline", None, None, None, run.reasons + run.model_codes(), run.trace,
+                "decline", None, None, None, run.codes() + run.model_codes(), run.trace,
                 self.name, self.version, self.model_versions,
                 {k: env[k] for k in self._value_names}, run.hits,
             )  # fmt: skip
@@ -318,7 +334,7 @@ class Strategy:
             .otherwise(pl.lit("approve"))
         )  # fmt: skip
         entries: list[tuple[str, str | pl.Expr]] = [
-            *plan.reasons, ("__err", INVALID_INPUT), ("__bad", INVALID_OUTPUT),
+            *plan.declines, *plan.reasons, ("__err", INVALID_INPUT), ("__bad", INVALID_OUTPUT),
         ]  # fmt: skip
         reasons = lists_by_pattern(df, entries, "reasons")
         if plan.model_reasons:  # the models' reasons follow when the decision is not approve
@@ -391,6 +407,73 @@ class Strategy:
         if self.unseen == "refer":
             texts.setdefault(UNSEEN_REASON, UNSEEN_TEXT)
         return texts
+
+    def reason_catalogue(self) -> ReasonCatalogue:
+        """The texts of this strategy's reason codes in English and Chinese (built once)."""
+        if self._catalogue is None:
+            staff = self.reason_texts()  # what each code stands for, for staff
+            rules: dict[str, tuple[str, str]] = {}
+            for step in self.iter_steps():
+                if step.kind in ("rules", "lists"):
+                    kind = "rule" if step.kind == "rules" else "list"
+                    checks = getattr(step, "rules", None) or getattr(step, "checks", [])
+                    for r in checks:
+                        if r.reason:
+                            rules.setdefault(r.reason, (kind, staff.get(r.reason, r.reason)))
+                elif step.kind == "table":
+                    for row in step.rows:
+                        if row.get("reason"):
+                            code = row["reason"]
+                            rules.setdefault(code, ("rule", staff.get(code, code)))
+                    if step.default.get("reason"):
+                        rules.setdefault(step.default["reason"], ("no_match", step.name))
+            models = [(s.model, s.features) for s in self.iter_steps() if isinstance(s, ModelStep)]
+            self._catalogue = ReasonCatalogue(rules, self.texts, models)
+        return self._catalogue
+
+    def explain_reasons(
+        self,
+        decision: Decision | list[str],
+        application: Mapping[str, Any] | None = None,
+        lang: str = DEFAULT_LANG,
+    ) -> tuple[list[ReasonText], list[ReasonText]]:
+        """``(explanations, adverse_action)`` of a decision (or its reason codes): every code
+        with its text in ``lang`` (``en`` or ``zh-CN``) and, from the application's values, what
+        each model reason cost; then the at most four reasons the applicant may be told.
+
+        >>> s = Strategy.from_yaml(
+        ...     "strategy: x\\nversion: '1'\\ninputs: {age: int}\\n"
+        ...     "reasons: {KO: {en: 'Age {age} is under 18', zh-CN: '年龄{age}岁，未满18岁'}}\\n"
+        ...     "flow:\\n"
+        ...     "  - rules: {rules: [{name: young, when: 'age < 18', action: decline, reason: KO}]}"
+        ... )
+        >>> every, told = s.explain_reasons(s.decide({"age": 16}), {"age": 16}, "zh-CN")
+        >>> told[0].text
+        '年龄16岁，未满18岁'
+        """
+        codes = decision.reasons if isinstance(decision, Decision) else list(decision)
+        catalogue = self.reason_catalogue()
+        every = catalogue.explain(codes, application, lang)
+        return every, catalogue.adverse_action(every, lang) if codes else []
+
+    def with_reason_texts(self, lang: str = DEFAULT_LANG) -> Any:
+        """This strategy, with ``decide_batch`` adding ``reason_texts`` (each row's reasons as
+        texts in ``lang``): give it to ``creditfactory.batch.decide_file`` for scored files
+        people can read (``creditfactory batch decide --lang``).
+
+        >>> s = Strategy.from_yaml(
+        ...     "strategy: x\\nversion: '1'\\ninputs: {age: int}\\n"
+        ...     "reasons: {KO: {en: 'Age {age} is under 18'}}\\nflow:\\n"
+        ...     "  - rules: {rules: [{name: young, when: 'age < 18', action: decline, reason: KO}]}"
+        ... )
+        >>> import polars as pl
+        >>> out = s.with_reason_texts().decide_batch(pl.DataFrame({"age": [16, 30]}))
+        >>> out["reason_texts"].to_list()
+        [['Age 16 is under 18'], []]
+        """
+        from creditfactory.decision._reason_text import TextedStrategy
+
+        return TextedStrategy(self, lang)
 
     def explain(self, decision: Decision) -> list[tuple[str, str]]:
         """Each reason code of ``decision`` with what it stands for, in order.

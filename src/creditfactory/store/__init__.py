@@ -65,8 +65,10 @@ from creditfactory.store._repo import (
 from creditfactory.store._reviews import (
     OUTCOMES,
     complete_review,
+    find_application,
     get_application,
     get_decision,
+    review_queue,
     reviews,
 )
 from creditfactory.store._rows import Pending
@@ -134,6 +136,7 @@ __all__ = [
     "current_revision",
     "disburse",
     "entries",
+    "find_application",
     "get_application",
     "get_decision",
     "get_loan",
@@ -158,6 +161,7 @@ __all__ = [
     "register_model",
     "rekey",
     "remove_list_entries",
+    "review_queue",
     "reviews",
     "revoke_key",
     "rollback",

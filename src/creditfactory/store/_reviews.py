@@ -72,6 +72,42 @@ def get_application(session: Session, application_id: int) -> Application:
     return row
 
 
+def find_application(session: Session, external_id: str) -> Application:
+    """The latest application a client sent with its own id ``external_id`` (a client that
+    sent the same id twice, without an Idempotency-Key, made two applications).
+
+    Raises
+    ------
+    NotFoundError
+        No application carries that id.
+    """
+    row = session.execute(
+        select(Application)
+        .where(Application.external_id == external_id)
+        .order_by(Application.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotFoundError(f"no application with external id {external_id!r}")
+    return row
+
+
+def review_queue(
+    session: Session, status: str | None = "pending", limit: int = 100
+) -> list[tuple[Review, DecisionRecord, Application]]:
+    """Reviews with their decision and application, oldest first (one query)."""
+    stmt = (
+        select(Review, DecisionRecord, Application)
+        .join(DecisionRecord, DecisionRecord.id == Review.decision_id)
+        .join(Application, Application.id == DecisionRecord.application_id)
+        .order_by(Review.id)
+        .limit(limit)
+    )
+    if status is not None:
+        stmt = stmt.where(Review.status == status)
+    return [(r, d, a) for r, d, a in session.execute(stmt)]
+
+
 def reviews(session: Session, status: str | None = "pending", limit: int = 100) -> list[Review]:
     """Reviews, oldest first, optionally of one status."""
     stmt = select(Review).order_by(Review.id).limit(limit)
