@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from creditfactory import web
 from creditfactory.api import (
     _applications,
     _audit,
@@ -22,6 +23,7 @@ from creditfactory.api import (
     _reviews,
     _strategies,
 )
+from creditfactory.api._deps import PERMISSIONS
 from creditfactory.api._errors import install
 from creditfactory.api._limits import Limits, LimitsMiddleware, check_settings
 from creditfactory.decision import FileAccess
@@ -112,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install(app)
     for module in ROUTERS:
         app.include_router(module.router)
+    web.install(app, PERMISSIONS)  # the dashboard under /ui/, with the same roles
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, Any]:
