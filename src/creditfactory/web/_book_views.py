@@ -124,8 +124,19 @@ def collections(book: Path, settings: Any) -> BookView:
                                    "accounts worked by action", counts))  # fmt: skip
     worked = history[history["taken_action"].astype(str).isin(PERSONAL)]
     league = league_table(worked)
-    cols = ["pool", "rank", "collector_id", "accounts", "contact_rate", "ptp_rate", "kept_rate",
-            "cure_rate", "expected_cure_rate", "cure_rate_vs_expected", "amount_recovered"]  # fmt: skip
+    cols = [
+        "pool",
+        "rank",
+        "collector_id",
+        "accounts",
+        "contact_rate",
+        "ptp_rate",
+        "kept_rate",
+        "cure_rate",
+        "expected_cure_rate",
+        "cure_rate_vs_expected",
+        "amount_recovered",
+    ]
     view.tables.append(frame_table("league", "Collector league table 催收员绩效排名",
                                    "risk-adjusted cure rate, ranked within each pool",
                                    league[[c for c in cols if c in league.columns]]))  # fmt: skip

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
-
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, FastAPI, Request
@@ -211,8 +210,14 @@ def _router(signer: Signer, permissions: dict[str, frozenset[str]]) -> APIRouter
             items = [_queue_item(r) for r in rows]
         return page(request, "reviews.html", "reviews", who, items=items, status=status)
 
-    def review_response(request: Request, who: Viewer, review_id: int, status: int = 200,
-                        error: str | None = None, form: dict[str, str] | None = None) -> Response:  # fmt: skip
+    def review_response(
+        request: Request,
+        who: Viewer,
+        review_id: int,
+        status: int = 200,
+        error: str | None = None,
+        form: dict[str, str] | None = None,
+    ) -> Response:
         with store_of(request).sessions() as session:
             row = _store_views.review_of(session, review_id)
             if row is None:
@@ -277,8 +282,15 @@ def _router(signer: Signer, permissions: dict[str, frozenset[str]]) -> APIRouter
             return to_login(request)
         with store_of(request).sessions() as session:
             data = _store_views.strategies(session)
-            active = None if data.active is None else {
-                "id": data.active.id, "name": data.active.name, "version": data.active.version}  # fmt: skip
+            active = (
+                None
+                if data.active is None
+                else {
+                    "id": data.active.id,
+                    "name": data.active.name,
+                    "version": data.active.version,
+                }
+            )
         versions = [v for v in data.versions if v["decisions"]]
         plot = None
         if versions:
