@@ -34,6 +34,11 @@ test: lint
 	@[ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || [ "$$(id -u)" != 0 ] \
 		|| apt-get install -y -q fonts-wqy-zenhei >/dev/null 2>&1 \
 		|| { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q fonts-wqy-zenhei >/dev/null 2>&1; } || true
+	@# the dashboard's browser tests (tests/web) drive Debian's chromium, installed when root and
+	@# missing (they skip, naming the package, otherwise); Playwright downloads no browser
+	@[ -x /usr/bin/chromium ] || [ "$$(id -u)" != 0 ] \
+		|| apt-get install -y -q chromium >/dev/null 2>&1 \
+		|| { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; } || true
 	$(BIN)/python -m pytest src tests
 
 bench: $(STAMP)

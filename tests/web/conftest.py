@@ -56,14 +56,14 @@ def call(url: str, method: str, key: str, body: object | None = None) -> tuple[i
 
 def book_and_model(root: Path) -> tuple[Path, Path]:
     """A small twin with a macro shock and a scorecard fitted before it (as tests/cli's monitor
-    tests build them)."""
+    tests build them); a year of history, so that the collection scores can be fitted."""
     from creditfactory.data import SimulationConfig, simulate
     from creditfactory.monitoring import matured_outcomes
     from creditfactory.scorecard import Scorecard
 
     cfg = SimulationConfig(
-        n_applications=4_000, seed=2, months_of_history=8, max_months_on_book=4,
-        macro_shock_month=dt.date(2024, 7, 1), approval_rate=0.9, fraud_rate=0.005,
+        n_applications=12_000, seed=2, months_of_history=12, max_months_on_book=8,
+        macro_shock_month=dt.date(2024, 9, 1), approval_rate=0.9, fraud_rate=0.005,
         macro_shock_drift=1.0, n_campaigns=1,
     )  # fmt: skip
     book = simulate(cfg)
@@ -71,7 +71,7 @@ def book_and_model(root: Path) -> tuple[Path, Path]:
     apps = book.observable("applications")
     y = matured_outcomes(book.loans, book.performance, window=3, bad_bucket=1)
     y = y.reindex(apps["application_id"]).to_numpy()
-    dev = (apps["applied_at"] < "2024-04-01").to_numpy() & ~np.isnan(y)
+    dev = (apps["applied_at"] < "2024-05-01").to_numpy() & ~np.isnan(y)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         sc = Scorecard(selection=None, min_bin_n_bad=10, max_iv_pvalue=0.05)

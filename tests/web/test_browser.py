@@ -177,6 +177,9 @@ def test_a_review_end_to_end(tab: Tab, live: Live) -> None:
     review_id = int(tab.page.url.rsplit("/", 1)[1])
     assert tab.page.inner_text("#decision") == "refer"
     assert "RF_INQUIRIES" in tab.page.inner_text("#reasons")
+    inputs = tab.page.inner_text("#inputs")
+    assert "inquiries_3m\t5" in inputs  # the input the refer rule fired on
+    assert "1101011990010" not in inputs  # the identifier masked for an underwriter
     assert tab.axe() == []
     tab.page.check("#outcome-approve")
     tab.page.fill("#reason", "x")  # too short: the same rule as the API (3 characters or more)

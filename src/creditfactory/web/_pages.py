@@ -225,13 +225,10 @@ def _router(signer: Signer, permissions: dict[str, frozenset[str]]) -> APIRouter
                             title="Not found", message=f"review {review_id} not found")  # fmt: skip
             item = _queue_item(row)
             pii = getattr(request.app.state, "pii", None)
-            try:
-                values = row.decision.values if pii is None else pii.reveal(
-                    row.decision.values, who.role)  # fmt: skip
-            except CreditFactoryError as exc:
-                values = {"error": f"values do not open: {exc}"}
+            values = _shown(pii, row.decision.values, who.role)
+            inputs = _shown(pii, row.payload, who.role)
         may_decide = who.role in permissions["reviews.decide"]
-        return page(request, "review.html", "reviews", who, status, item=item, values=values,
+        return page(request, "review.html", "reviews", who, status, item=item, values=values, inputs=inputs,
                     may_decide=may_decide, error=error, form=form or {})  # fmt: skip
 
     @router.get("/reviews/{review_id}")
@@ -318,6 +315,16 @@ def _book_route(router: APIRouter, name: str, builder: Any, viewer: Any, to_logi
         settings = request.app.state.settings
         view = _book_views.load(settings.ui_book, name, builder, settings)
         return page(request, "book.html", name, who, view=view, plots=view.plots)
+
+
+def _shown(pii: Any, stored: dict[str, Any], role: str) -> dict[str, Any]:
+    """Stored fields as ``role`` may see them (identifiers masked but for an admin)."""
+    if pii is None:
+        return dict(stored)
+    try:
+        return dict(pii.reveal(stored, role))
+    except CreditFactoryError as exc:
+        return {"error": f"the stored fields do not open: {exc}"}
 
 
 def _status_of(exc: CreditFactoryError) -> int:

@@ -15,7 +15,8 @@ PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#0
 def _layout(fig: go.Figure, title: str, x: str, y: str) -> str:
     fig.update_layout(
         title={"text": title}, xaxis_title=x, yaxis_title=y, template="plotly_white",
-        margin={"l": 60, "r": 20, "t": 50, "b": 50}, height=360, legend={"orientation": "h"},
+        margin={"l": 60, "r": 20, "t": 50, "b": 90}, height=400,
+        legend={"orientation": "h", "y": -0.3},
     )  # fmt: skip
     # "</" would end the <script> element the JSON is embedded in
     return str(fig.to_json()).replace("</", "<\\/")

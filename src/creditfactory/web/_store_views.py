@@ -75,6 +75,7 @@ class QueueRow:
     review: Review
     decision: DecisionRecord
     external_id: str | None
+    payload: dict[str, Any] = field(default_factory=dict)  # the application, as stored
 
 
 def queue(session: Session, status: str | None, limit: int = 500) -> list[QueueRow]:
@@ -94,12 +95,12 @@ def queue(session: Session, status: str | None, limit: int = 500) -> list[QueueR
 def review_of(session: Session, review_id: int) -> QueueRow | None:
     """One review with its decision, or ``None``."""
     row = session.execute(
-        select(Review, DecisionRecord, Application.external_id)
+        select(Review, DecisionRecord, Application.external_id, Application.payload)
         .join(DecisionRecord, DecisionRecord.id == Review.decision_id)
         .join(Application, Application.id == DecisionRecord.application_id)
         .where(Review.id == review_id)
     ).first()
-    return None if row is None else QueueRow(row[0], row[1], row[2])
+    return None if row is None else QueueRow(row[0], row[1], row[2], dict(row[3] or {}))
 
 
 @dataclass
