@@ -228,8 +228,10 @@ def _router(signer: Signer, permissions: dict[str, frozenset[str]]) -> APIRouter
             values = _shown(pii, row.decision.values, who.role)
             inputs = _shown(pii, row.payload, who.role)
         may_decide = who.role in permissions["reviews.decide"]
-        return page(request, "review.html", "reviews", who, status, item=item, values=values, inputs=inputs,
-                    may_decide=may_decide, error=error, form=form or {})  # fmt: skip
+        return page(
+            request, "review.html", "reviews", who, status, item=item, values=values,
+            inputs=inputs, may_decide=may_decide, error=error, form=form or {},
+        )  # fmt: skip
 
     @router.get("/reviews/{review_id}")
     def review_page(request: Request, review_id: int) -> Response:
