@@ -26,6 +26,8 @@ PAGES = {"overview": ("/ui/", 2), "reviews": ("/ui/reviews", 0),
          "strategies": ("/ui/strategies", 1), "models": ("/ui/models", 2),
          "portfolio": ("/ui/portfolio", 2), "collections": ("/ui/collections", 1)}  # fmt: skip
 
+pytestmark = pytest.mark.slow  # a real server, a browser and a year-long book: about a minute
+
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="the Python package playwright (pip) is not installed"
 )

@@ -141,3 +141,18 @@ def test_overview_counts_are_the_stores(client: TestClient) -> None:
            for k in ("applications", "approve", "refer", "decline", "pending")}  # fmt: skip
     assert got == {"applications": "4", "approve": "1", "refer": "2", "decline": "1",
                    "pending": "2"}  # fmt: skip
+
+
+def test_failed_logins_count_against_the_apis_throttle(tmp_path) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 't.db'}", admin_key=ADMIN,
+                        engine_process=False, auth_failures=2, auth_failure_window=600)  # fmt: skip
+    app = create_app(settings)
+    with TestClient(app, base_url="http://127.0.0.1") as c:
+        token = TOKEN.search(c.get("/ui/login").text).group(1)  # type: ignore[union-attr]
+        codes = [c.post("/ui/login", data={"key": f"guess-{i}", "csrf": token}).status_code
+                 for i in range(4)]  # fmt: skip
+        assert codes[:2] == [401, 401]
+        assert codes[2:] == [429, 429]
+        # the API refuses the address too: one throttle for both fronts
+        assert c.get("/v1/reviews", headers={"X-API-Key": "guess-9"}).status_code == 429
+    app.state.store.dispose()

@@ -146,13 +146,25 @@ def _router(signer: Signer, permissions: dict[str, frozenset[str]]) -> APIRouter
         if not same_token(csrf, request.cookies.get(LOGIN_CSRF_COOKIE)):
             return render("login.html", 403, csrf=request.cookies.get(LOGIN_CSRF_COOKIE) or "",
                           error="The form expired: reload the page and try again.")  # fmt: skip
+        # the API's throttle of failed authentications per address counts the form's too
+        limits = getattr(request.app.state, "limits", None)
+        address = request.client.host if request.client else ""
+        reserved = False
+        if limits is not None:
+            wait, reserved = limits.refused(address, key.strip() or None)
+            if wait:
+                return render("login.html", 429, csrf=csrf, error=limits.failed_text(wait))
         try:
             with store_of(request).sessions() as session:
                 row = authenticate(session, key.strip())
                 key_id, role = row.id, row.role
         except AuthError:
+            if limits is not None:
+                limits.failed(address, "POST", f"{PREFIX}/login", reserved)
             return render("login.html", 401, csrf=csrf,
                           error="Unknown or revoked API key. 密钥无效。")  # fmt: skip
+        if limits is not None and reserved:
+            limits.passed(address)
         if role not in permissions["read"]:
             return render("login.html", 403, csrf=csrf, error=f"Role {role!r} may not read.")
         response = RedirectResponse(f"{PREFIX}/", status_code=303)
