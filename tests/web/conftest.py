@@ -24,6 +24,26 @@ KEYS = {"admin": ADMIN, "analyst": "analyst-secret-1", "underwriter": "underwrit
 FEATURES = ["inquiries_other_1m", "utilisation", "loan_apps_installed", "third_party_score"]
 
 
+def split_strategy() -> str:
+    """The service test strategy with its offer in a champion/challenger split (the challenger
+    lends twice the income, the champion three times)."""
+    from tests.conftest import SERVICE_STRATEGY
+
+    source = SERVICE_STRATEGY.format(version="1", multiple=3)
+    offer = source[source.index("  - assign:\n      name: offer") :]
+    arm = (
+        "        - name: {name}\n          share: 0.5\n          flow:\n"
+        "            - assign:\n                name: offer_{name}\n                set:\n"
+        '                  limit: "min(monthly_income * {m}, 50000)"\n'
+        '                  apr: "0.15"\n                  term: "term_requested"\n'
+    )
+    split = (
+        "  - split:\n      name: cc\n      key: application_id\n      salt: web\n"
+        "      arms:\n" + arm.format(name="champion", m=3) + arm.format(name="challenger", m=2)
+    )
+    return source.replace(offer, split)
+
+
 @dataclass
 class Live:
     url: str
@@ -94,7 +114,6 @@ def application(i: int, kind: str) -> dict[str, object]:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     import uvicorn
-    from tests.conftest import SERVICE_STRATEGY
 
     from creditfactory.api import Settings, create_app
     from creditfactory.store import add_key
@@ -121,10 +140,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         time.sleep(0.05)
     url = f"http://127.0.0.1:{port}"
     status, _ = call(
-        f"{url}/v1/strategies",
-        "POST",
-        ADMIN,
-        {"source": SERVICE_STRATEGY.format(version="1", multiple=3), "activate": True},
+        f"{url}/v1/strategies", "POST", ADMIN, {"source": split_strategy(), "activate": True}
     )
     assert status == 201
     kinds = ["approve"] * 6 + ["refer"] * 3 + ["decline"] * 3

@@ -137,6 +137,23 @@ def test_every_page_renders_its_plots_without_errors(tab: Tab) -> None:
     assert tab.page.inner_text("#kpi-applications") == "12"
     assert [tab.page.inner_text(f"#kpi-{d}") for d in ("approve", "refer", "decline")] == [
         "6", "3", "3"]  # fmt: skip
+    # champion/challenger: the arms the engine's traces name, counted from the API's decisions
+    tab.go("/ui/strategies")
+    assert "service_test 1" in tab.page.inner_text("#active-strategy")
+    want: dict[str, list[int]] = {}
+    for decision_id in range(1, 13):
+        _, body = call(f"{tab.live.url}/v1/decisions/{decision_id}", "GET", tab.live.keys["admin"])
+        arm = next((t.split(":")[1] for t in body["trace"] if t.startswith("cc:")), None)  # type: ignore[index]
+        if arm is not None:
+            counts = want.setdefault(arm, [0, 0])
+            counts[0] += 1
+            counts[1] += body["decision"] == "approve"  # type: ignore[index]
+    got = {
+        r[1]: [int(r[2]), int(r[3])]
+        for r in (row.split("\t") for row in tab.page.locator("#arms tbody tr").all_inner_texts())
+    }
+    assert got == want
+    assert sum(n for n, _ in want.values()) == 9  # the declined three never reach the split
     # the models page raises the drift alerts of the twin's shock
     tab.go("/ui/models")
     assert "alert(s)" in tab.page.inner_text("#alert-count")

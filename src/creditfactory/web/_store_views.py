@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -108,6 +109,69 @@ class Strategies:
     active: StrategyVersion | None
     versions: list[dict[str, Any]]
     activations: list[dict[str, Any]]
+    arms: list[dict[str, Any]] = field(default_factory=list)
+
+
+def split_names(source: str) -> list[str]:
+    """The names of the champion/challenger splits in a strategy's YAML source (at any depth).
+
+    Examples
+    --------
+    >>> split_names("flow: [{split: {name: cc, arms: []}}]")
+    ['cc']
+    """
+    try:
+        doc = yaml.safe_load(source)
+    except yaml.YAMLError:
+        return []
+    out: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            split = node.get("split")
+            if isinstance(split, dict) and isinstance(split.get("name"), str):
+                out.append(split["name"])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(doc)
+    return out
+
+
+def arms(session: Session, version: StrategyVersion) -> list[dict[str, Any]]:
+    """Decisions of ``version`` by champion/challenger arm (the engine's trace records
+    ``<split>:<arm>`` for each application that reached the split)."""
+    names = split_names(version.source)
+    if not names:
+        return []
+    prefixes = tuple(f"{n}:" for n in names)
+    counts: dict[tuple[str, str], dict[str, float]] = {}
+    rows = session.execute(
+        select(DecisionRecord.trace, DecisionRecord.decision, DecisionRecord.limit).where(
+            DecisionRecord.strategy_id == version.id
+        )
+    )
+    for trace, decision, limit in rows:
+        for step in trace or ():
+            if isinstance(step, str) and step.startswith(prefixes):
+                split, arm = step.split(":", 1)
+                c = counts.setdefault((split, arm), {"decisions": 0, "amount": 0.0})
+                c["decisions"] += 1
+                c[decision] = c.get(decision, 0) + 1
+                if decision == "approve" and limit is not None:
+                    c["amount"] += float(limit)
+    out = []
+    for (split, arm), c in sorted(counts.items()):
+        n = int(c["decisions"])
+        out.append(
+            {"split": split, "arm": arm, "decisions": n,
+             **{d: int(c.get(d, 0)) for d in DECISIONS},
+             "approval_rate": c.get("approve", 0) / n, "amount": c["amount"]}
+        )  # fmt: skip
+    return out
 
 
 def strategies(session: Session) -> Strategies:
@@ -138,4 +202,4 @@ def strategies(session: Session) -> Strategies:
         {"id": a.id, "strategy_id": a.strategy_id, "action": a.action, "actor": a.actor, "at": a.at}
         for a in session.execute(select(Activation).order_by(Activation.id.desc())).scalars()
     ]
-    return Strategies(active, versions, history)
+    return Strategies(active, versions, history, [] if active is None else arms(session, active))
