@@ -302,17 +302,29 @@ def _router(signer: Signer, permissions: dict[str, frozenset[str]]) -> APIRouter
                     "version": data.active.version,
                 }
             )
+        plots = []
         versions = [v for v in data.versions if v["decisions"]]
-        plot = None
         if versions:
             labels = [f"{v['name']} {v['version']} (#{v['id']})" for v in versions]
-            plot = _plots.lines(
-                "Approval rate by version 各版本批准率", "strategy version 策略版本",
-                "approval rate 批准率", labels,
-                {"approval rate": [v["approval_rate"] for v in versions]},
-            )  # fmt: skip
+            by = {d: [v[d] for v in versions] for d in _store_views.DECISIONS}
+            plots.append(
+                _plots.stacked(
+                    "Decisions by version 各版本决策", "strategy version 策略版本", labels, by
+                )
+            )
+        if data.arms:
+            labels = [f"{a['split']}:{a['arm']}" for a in data.arms]
+            by = {d: [a[d] for a in data.arms] for d in _store_views.DECISIONS}
+            plots.append(
+                _plots.stacked(
+                    "Decisions by arm (active version) 各分组决策",
+                    "split:arm 分流:分组",
+                    labels,
+                    by,
+                )
+            )
         return page(request, "strategies.html", "strategies", who, data=data, current=active,
-                    plots=[plot] if plot else [])  # fmt: skip
+                    plots=plots)  # fmt: skip
 
     for name, builder in _book_views.PAGES.items():
         _book_route(router, name, builder, viewer, to_login, page)

@@ -24,12 +24,17 @@ def _layout(fig: go.Figure, title: str, x: str, y: str) -> str:
 
 def decisions_by_day(days: Sequence[str], by_day: Mapping[str, Sequence[int]]) -> str:
     """Stacked bars of decisions per day."""
+    return stacked("Decisions by day 每日决策", "day 日期", days, by_day)
+
+
+def stacked(title: str, x_title: str, x: Sequence[str], by: Mapping[str, Sequence[int]]) -> str:
+    """Stacked bars of decisions (approve, refer, decline) per x."""
     fig = go.Figure()
-    for decision, counts in by_day.items():
-        fig.add_bar(x=list(days), y=list(counts), name=decision,
+    for decision, counts in by.items():
+        fig.add_bar(x=list(x), y=list(counts), name=decision,
                     marker_color=COLOURS.get(decision))  # fmt: skip
     fig.update_layout(barmode="stack")
-    return _layout(fig, "Decisions by day 每日决策", "day 日期", "applications 申请数")
+    return _layout(fig, title, x_title, "applications 申请数")
 
 
 def amount_by_day(days: Sequence[str], amounts: Sequence[float]) -> str:
