@@ -24,7 +24,7 @@ AXE = HERE / "vendor" / "axe.min.js"
 # every page, with how many plots it draws with data
 PAGES = {"overview": ("/ui/", 2), "reviews": ("/ui/reviews", 0),
          "strategies": ("/ui/strategies", 2), "models": ("/ui/models", 2),
-         "portfolio": ("/ui/portfolio", 2), "collections": ("/ui/collections", 1)}  # fmt: skip
+         "portfolio": ("/ui/portfolio", 3), "collections": ("/ui/collections", 1)}  # fmt: skip
 
 pytestmark = pytest.mark.slow  # a real server, a browser and a year-long book: about a minute
 

@@ -71,9 +71,10 @@ def frame_table(id: str, title: str, caption: str, frame: pd.DataFrame,
 
 def portfolio(book: Path, settings: Any) -> BookView:
     """Vintage curves, roll rates and loss of the book (``servicing.analyse_portfolio``)."""
-    from creditfactory.servicing import analyse_portfolio, read_book
+    from creditfactory.servicing import analyse_portfolio, bucket_balances, read_book
 
-    result = analyse_portfolio(read_book(book))
+    serviced = read_book(book)
+    result = analyse_portfolio(serviced)
     view = BookView("Portfolio 资产组合", str(book))
     v30 = result.vintage30
     recent = v30.tail(8)  # the latest vintages, one line each
@@ -82,6 +83,12 @@ def portfolio(book: Path, settings: Any) -> BookView:
         "share ever 30+ 曾30+占比", [str(c) for c in recent.columns],
         {str(i)[:7]: [None if x != x else float(x) for x in row]
          for i, row in zip(recent.index, recent.to_numpy(float), strict=True)},
+    ))  # fmt: skip
+    balances = bucket_balances(serviced.performance)
+    late = [c for c in balances.columns if c not in ("M0", "charged_off")]
+    view.plots.append(_plots.stacked_amounts(
+        "Delinquent exposure by bucket 各逾期阶段余额", "month 月份", "exposure 余额",
+        [str(m) for m in balances.index], {c: _floats(balances[c]) for c in late},
     ))  # fmt: skip
     rr = result.roll_rates
     view.plots.append(_plots.heatmap(

@@ -74,3 +74,13 @@ def heatmap(title: str, x_title: str, y_title: str, x: Sequence[object], y: Sequ
         text=[[f"{v:.1%}" for v in r] for r in z], texttemplate="%{text}",
     ))  # fmt: skip
     return _layout(fig, title, x_title, y_title)
+
+
+def stacked_amounts(title: str, x_title: str, y_title: str, x: Sequence[object],
+                    by: Mapping[str, Sequence[float]]) -> str:  # fmt: skip
+    """Stacked bars of amounts per x, one series per key (e.g. delinquency buckets)."""
+    fig = go.Figure()
+    for i, (name, ys) in enumerate(by.items()):
+        fig.add_bar(x=list(x), y=list(ys), name=name, marker_color=PALETTE[i % len(PALETTE)])
+    fig.update_layout(barmode="stack")
+    return _layout(fig, title, x_title, y_title)
