@@ -225,5 +225,7 @@ def load(book: Path | None, name: str, builder: Builder, settings: Any) -> BookV
             view = builder(book, settings)
         except (CreditFactoryError, OSError) as exc:
             return BookView(title, empty=f"Cannot read the book {book}: {exc}")
+        for stale in [k for k in _cache if k[0] == name]:  # one result per page at most
+            del _cache[stale]
         _cache[key] = view
         return view
