@@ -77,7 +77,7 @@ def heatmap(title: str, x_title: str, y_title: str, x: Sequence[object], y: Sequ
 
 
 def stacked_amounts(title: str, x_title: str, y_title: str, x: Sequence[object],
-                    by: Mapping[str, Sequence[float]]) -> str:  # fmt: skip
+                    by: Mapping[str, Sequence[float | None]]) -> str:  # fmt: skip
     """Stacked bars of amounts per x, one series per key (e.g. delinquency buckets)."""
     fig = go.Figure()
     for i, (name, ys) in enumerate(by.items()):
