@@ -34,13 +34,15 @@ def stacked(title: str, x_title: str, x: Sequence[str], by: Mapping[str, Sequenc
         fig.add_bar(x=list(x), y=list(counts), name=decision,
                     marker_color=COLOURS.get(decision))  # fmt: skip
     fig.update_layout(barmode="stack")
+    fig.update_xaxes(type="category")
     return _layout(fig, title, x_title, "applications 申请数")
 
 
 def amount_by_day(days: Sequence[str], amounts: Sequence[float]) -> str:
     """Approved limits per day."""
-    fig = go.Figure(go.Scatter(x=list(days), y=list(amounts), mode="lines+markers",
-                               line={"color": PALETTE[0]}, name="approved"))  # fmt: skip
+    fig = go.Figure(go.Bar(x=list(days), y=list(amounts), marker_color=PALETTE[0],
+                           name="approved"))  # fmt: skip
+    fig.update_xaxes(type="category")  # one bar per day that has decisions
     return _layout(fig, "Approved amount by day 每日批准额度", "day 日期", "limit total 额度合计")
 
 
