@@ -29,14 +29,20 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix src tests benchmarks drills
 
 test: lint
-	@# the ID-card OCR tests draw cards with a CJK font: Debian's fonts-wqy-zenhei, installed
-	@# when root and missing (the tests skip, naming the package, otherwise)
-	@[ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || [ "$$(id -u)" != 0 ] \
-		|| apt-get install -y -q fonts-wqy-zenhei >/dev/null 2>&1 \
-		|| { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q fonts-wqy-zenhei >/dev/null 2>&1; } || true
-	@# the doc runner's curl examples (tests/docs): Debian's curl, installed when root and missing
-	@command -v curl >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || apt-get install -y -q curl >/dev/null 2>&1 \
-		|| { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q curl >/dev/null 2>&1; } || true
+	@# Debian packages some tests need, installed here when root and missing (without root those
+	@# tests skip, naming the package): fonts-wqy-zenhei (the ID-card OCR tests draw cards with a
+	@# CJK font), curl (the doc runner's curl examples), chromium (the dashboard's browser tests;
+	@# Playwright downloads no browser)
+	@missing=""; \
+	[ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || missing="$$missing fonts-wqy-zenhei"; \
+	command -v curl >/dev/null 2>&1 || missing="$$missing curl"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ]; then \
+		echo "installing Debian packages:$$missing"; \
+		apt-get install -y -q $$missing >/dev/null 2>&1 \
+		|| { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q $$missing >/dev/null 2>&1; } \
+		|| echo "could not install:$$missing (the tests that need them skip)"; \
+	fi
 	$(BIN)/python -m pytest src tests
 
 bench: $(STAMP)

@@ -156,3 +156,28 @@ class Settings(BaseSettings):
     auth_failure_window: float = Field(
         60.0, gt=0, description="seconds in which auth_failures failed authentications are allowed"
     )
+    # --- the web dashboard (issue 18: creditfactory.web, under /ui/) ---------------------------
+    ui_secret: SecretStr | None = Field(
+        None,
+        description=(
+            "HMAC key signing the dashboard's session cookies; without it a random key per "
+            "process (sessions end when the service restarts, and need one worker)"
+        ),
+    )
+    ui_book: Path | None = Field(
+        None,
+        description=(
+            "a book directory (creditfactory simulate --out DIR) the dashboard's models, "
+            "portfolio and collections pages read; those pages say so when it is not set"
+        ),
+    )
+    ui_model: Path | None = Field(
+        None,
+        description=(
+            "a scorecard artefact folder (creditfactory scorecard fit --out DIR) the models page "
+            "monitors over ui_book"
+        ),
+    )
+    ui_session_hours: float = Field(
+        8.0, gt=0, le=24 * 7, description="hours a dashboard session lasts after login"
+    )

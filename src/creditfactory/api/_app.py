@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from creditfactory import web
 from creditfactory.api import (
     _applications,
     _audit,
@@ -23,6 +24,7 @@ from creditfactory.api import (
     _reviews,
     _strategies,
 )
+from creditfactory.api._deps import PERMISSIONS
 from creditfactory.api._errors import install
 from creditfactory.api._explain import Explainer
 from creditfactory.api._limits import Limits, LimitsMiddleware, check_settings
@@ -121,6 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in ROUTERS:
         app.include_router(module.router)
     install_openapi(app)
+    web.install(app, PERMISSIONS)  # the dashboard under /ui/, with the same roles
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, Any]:

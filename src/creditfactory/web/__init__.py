@@ -1,0 +1,11 @@
+"""The web dashboard under ``/ui/``: server-rendered pages (Jinja2, Plotly served from the
+installed package, no CDN) behind the API's keys and roles.
+
+The API mounts it (:func:`install`) with its permission map, so that the dashboard and the API
+apply the same role rules and write through the same store functions.
+"""
+
+from creditfactory.web._pages import PREFIX, install, plotly_js
+from creditfactory.web._session import Signer
+
+__all__ = ["PREFIX", "Signer", "install", "plotly_js"]

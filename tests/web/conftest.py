@@ -1,0 +1,156 @@
+"""A real server for the dashboard: the app on uvicorn on a free port of 127.0.0.1 (in a thread
+of the test process), with a strategy, one key per role, decided applications (approvals,
+refers, declines), and a simulated book and a scorecard for the book-based pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import socket
+import threading
+import time
+import urllib.request
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ADMIN = "cf-test-admin-3Jq8ZrVx5TmW2pLk"
+KEYS = {"admin": ADMIN, "analyst": "analyst-secret-1", "underwriter": "underwriter-secret-1",
+        "read-only": "read-only-secret-1"}  # fmt: skip
+FEATURES = ["inquiries_other_1m", "utilisation", "loan_apps_installed", "third_party_score"]
+
+
+def split_strategy() -> str:
+    """The service test strategy with its offer in a champion/challenger split (the challenger
+    lends twice the income, the champion three times)."""
+    from tests.conftest import SERVICE_STRATEGY
+
+    source = SERVICE_STRATEGY.format(version="1", multiple=3)
+    offer = source[source.index("  - assign:\n      name: offer") :]
+    arm = (
+        "        - name: {name}\n          share: 0.5\n          flow:\n"
+        "            - assign:\n                name: offer_{name}\n                set:\n"
+        '                  limit: "min(monthly_income * {m}, 50000)"\n'
+        '                  apr: "0.15"\n                  term: "term_requested"\n'
+    )
+    split = (
+        "  - split:\n      name: cc\n      key: application_id\n      salt: web\n"
+        "      arms:\n" + arm.format(name="champion", m=3) + arm.format(name="challenger", m=2)
+    )
+    return source.replace(offer, split)
+
+
+@dataclass
+class Live:
+    url: str
+    keys: dict[str, str]
+    store: object  # creditfactory.store.Store
+    book: Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def call(url: str, method: str, key: str, body: object | None = None) -> tuple[int, object]:
+    """One JSON request to the real server (stdlib only)."""
+    data = None if body is None else json.dumps(body).encode("utf-8")
+    req = urllib.request.Request(
+        url,
+        data=data,
+        method=method,
+        headers={"X-API-Key": key, "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"null")
+
+
+def book_and_model(root: Path) -> tuple[Path, Path]:
+    """A small twin with a macro shock and a scorecard fitted before it (as tests/cli's monitor
+    tests build them); a year of history, so that the collection scores can be fitted."""
+    from creditfactory.data import SimulationConfig, simulate
+    from creditfactory.monitoring import matured_outcomes
+    from creditfactory.scorecard import Scorecard
+
+    cfg = SimulationConfig(
+        n_applications=12_000, seed=2, months_of_history=12, max_months_on_book=8,
+        macro_shock_month=dt.date(2024, 9, 1), approval_rate=0.9, fraud_rate=0.005,
+        macro_shock_drift=1.0, n_campaigns=1,
+    )  # fmt: skip
+    book = simulate(cfg)
+    book.write(root / "book")
+    apps = book.observable("applications")
+    y = matured_outcomes(book.loans, book.performance, window=3, bad_bucket=1)
+    y = y.reindex(apps["application_id"]).to_numpy()
+    dev = (apps["applied_at"] < "2024-05-01").to_numpy() & ~np.isnan(y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sc = Scorecard(selection=None, min_bin_n_bad=10, max_iv_pvalue=0.05)
+        sc.fit(apps.loc[dev, FEATURES], y[dev].astype(int))
+    sc.save(root / "model")
+    return root / "book", root / "model"
+
+
+def application(i: int, kind: str) -> dict[str, object]:
+    """An application the test strategy approves, refers (4+ inquiries) or declines (income)."""
+    return {
+        "application_id": f"W{i:03d}", "id_number": f"1101011990010{i:05d}",
+        "phone": f"138{i:08d}", "age": 30 + i % 20,
+        "monthly_income": 1000.0 if kind == "decline" else 8000.0 + 100 * i,
+        "bureau_monthly_debt": 500.0, "inquiries_3m": 5 if kind == "refer" else i % 2,
+        "term_requested": 12,
+    }  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    import uvicorn
+
+    from creditfactory.api import Settings, create_app
+    from creditfactory.store import add_key
+
+    root = tmp_path_factory.mktemp("web")
+    book, model = book_and_model(root)
+    settings = Settings(
+        database_url=f"sqlite:///{root / 'web.db'}", admin_key=ADMIN, engine_process=False,
+        qc_rate=0.0, ui_book=book, ui_model=model, ui_secret="web-test-session-secret",
+    )  # fmt: skip
+    app = create_app(settings)
+    store = app.state.store
+    with store.session() as s:
+        for role in ("analyst", "underwriter", "read-only"):
+            add_key(s, role, role, KEYS[role], "test")
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the server did not start")
+        time.sleep(0.05)
+    url = f"http://127.0.0.1:{port}"
+    status, _ = call(
+        f"{url}/v1/strategies", "POST", ADMIN, {"source": split_strategy(), "activate": True}
+    )
+    assert status == 201
+    kinds = ["approve"] * 6 + ["refer"] * 3 + ["decline"] * 3
+    for i, kind in enumerate(kinds):
+        status, body = call(f"{url}/v1/applications", "POST", KEYS["analyst"], application(i, kind))
+        assert status == 201, body
+        assert body["decision"] == kind, body  # type: ignore[index]
+    try:
+        yield Live(url, dict(KEYS), store, book)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        store.dispose()

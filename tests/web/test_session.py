@@ -1,0 +1,158 @@
+"""The dashboard's session and forms without a browser: signed cookies, CSRF tokens on every
+form, redirects to the login page, the API's roles, revoked keys, the empty states."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from tests.conftest import SERVICE_STRATEGY
+from tests.web.conftest import ADMIN, KEYS, application
+
+from creditfactory.api import Settings, create_app
+from creditfactory.store import add_key
+from creditfactory.web import Signer
+
+TOKEN = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+@pytest.fixture
+def client(db_url: str) -> Iterator[TestClient]:
+    settings = Settings(database_url=db_url, admin_key=ADMIN, engine_process=False, qc_rate=0.0)
+    app = create_app(settings)
+    with app.state.store.session() as s:
+        for role in ("analyst", "underwriter", "read-only"):
+            add_key(s, role, role, KEYS[role], "test")
+    with TestClient(app, base_url="http://127.0.0.1") as c:
+        r = c.post("/v1/strategies", headers={"X-API-Key": ADMIN},
+                   json={"source": SERVICE_STRATEGY.format(version="1", multiple=3),
+                         "activate": True})  # fmt: skip
+        assert r.status_code == 201, r.text
+        for i, kind in enumerate(["approve", "refer", "decline", "refer"]):
+            r = c.post("/v1/applications", json=application(i, kind),
+                       headers={"X-API-Key": KEYS["analyst"]})  # fmt: skip
+            assert r.json()["decision"] == kind
+        yield c
+    app.state.store.dispose()
+
+
+def login(c: TestClient, role: str) -> str:
+    """Log in as ``role``; the session's CSRF token (from the next page's logout form)."""
+    token = TOKEN.search(c.get("/ui/login").text).group(1)  # type: ignore[union-attr]
+    r = c.post("/ui/login", data={"key": KEYS[role], "csrf": token})
+    assert r.status_code == 200, r.text  # after the redirect to the overview
+    assert r.url.path == "/ui/"
+    return TOKEN.search(r.text).group(1)  # type: ignore[union-attr]
+
+
+def test_pages_need_a_session(client: TestClient) -> None:
+    for path in ("/ui/", "/ui/reviews", "/ui/reviews/1", "/ui/strategies", "/ui/models",
+                 "/ui/portfolio", "/ui/collections"):  # fmt: skip
+        r = client.get(path, follow_redirects=False)
+        assert (r.status_code, r.headers["location"]) == (303, "/ui/login"), path
+    r = client.post("/ui/reviews/1", data={"outcome": "approve", "reason": "fine"},
+                    follow_redirects=False)  # fmt: skip
+    assert (r.status_code, r.headers["location"]) == (303, "/ui/login")
+
+
+def test_login_needs_its_csrf_token_and_a_valid_key(client: TestClient) -> None:
+    client.get("/ui/login")
+    r = client.post("/ui/login", data={"key": KEYS["admin"]})  # no token
+    assert r.status_code == 403
+    assert "cf_session" not in client.cookies
+    token = TOKEN.search(client.get("/ui/login").text).group(1)  # type: ignore[union-attr]
+    r = client.post("/ui/login", data={"key": "wrong-key", "csrf": token})
+    assert r.status_code == 401
+    assert "Unknown or revoked API key" in r.text
+    r = client.post("/ui/login", data={"key": KEYS["admin"], "csrf": token},
+                    follow_redirects=False)  # fmt: skip
+    assert r.status_code == 303
+    cookie = r.headers["set-cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie
+    assert KEYS["admin"] not in cookie  # the key itself never goes into the cookie
+
+
+def test_a_tampered_or_foreign_cookie_is_no_session(client: TestClient) -> None:
+    login(client, "admin")
+    good = client.cookies["cf_session"]
+    body, mac = good.split(".")
+    client.cookies.clear()
+    client.cookies.set("cf_session", good)  # the good cookie alone still works
+    assert client.get("/ui/", follow_redirects=False).status_code == 200
+    client.cookies.set("cf_session", f"{body}.{'0' * len(mac)}")
+    assert client.get("/ui/", follow_redirects=False).status_code == 303
+    other = Signer(b"another-secret" * 3, 3600).issue(1)  # signed with another key
+    client.cookies.set("cf_session", other)
+    assert client.get("/ui/", follow_redirects=False).status_code == 303
+
+
+def test_a_review_form_needs_the_session_csrf_token_and_the_role(client: TestClient) -> None:
+    csrf = login(client, "read-only")
+    r = client.post("/ui/reviews/1", data={"outcome": "approve", "reason": "fine", "csrf": csrf})
+    assert r.status_code == 403
+    assert "may not decide reviews" in r.text
+    client.post("/ui/logout", data={"csrf": csrf})
+    csrf = login(client, "underwriter")
+    r = client.post("/ui/reviews/1", data={"outcome": "approve", "reason": "fine"})
+    assert r.status_code == 403
+    assert "CSRF" in r.text
+    r = client.post("/ui/reviews/1", data={"outcome": "maybe", "reason": "fine", "csrf": csrf})
+    assert r.status_code == 422
+    assert "outcome" in r.text
+    r = client.post("/ui/reviews/1", data={"outcome": "decline", "reason": "no", "csrf": csrf})
+    assert r.status_code == 422  # the API's rule: 3 characters or more
+    r = client.post("/ui/reviews/1", data={"outcome": "decline", "reason": "fake payslip",
+                                           "csrf": csrf})  # fmt: skip
+    assert r.status_code == 200
+    assert "fake payslip" in r.text
+    r = client.post("/ui/reviews/1", data={"outcome": "approve", "reason": "again", "csrf": csrf})
+    assert r.status_code == 409  # already completed: the store's conflict
+    # the API sees the override the page recorded
+    queue = client.get("/v1/reviews?status=done", headers={"X-API-Key": ADMIN}).json()
+    assert [(q["id"], q["outcome"], q["reviewer"]) for q in queue] == [
+        (1, "decline", "underwriter")
+    ]
+
+
+def test_a_revoked_key_ends_its_sessions(client: TestClient) -> None:
+    login(client, "analyst")
+    assert client.get("/ui/strategies", follow_redirects=False).status_code == 200
+    keys = client.get("/v1/keys", headers={"X-API-Key": ADMIN}).json()
+    analyst = next(k["id"] for k in keys if k["name"] == "analyst")
+    assert client.delete(f"/v1/keys/{analyst}", headers={"X-API-Key": ADMIN}).status_code == 200
+    assert client.get("/ui/strategies", follow_redirects=False).status_code == 303
+
+
+def test_book_pages_say_when_no_book_is_configured(client: TestClient) -> None:
+    login(client, "read-only")
+    for path in ("/ui/models", "/ui/portfolio", "/ui/collections"):
+        r = client.get(path)
+        assert r.status_code == 200
+        assert "CREDITFACTORY_UI_BOOK" in r.text, path
+
+
+def test_overview_counts_are_the_stores(client: TestClient) -> None:
+    login(client, "read-only")
+    page = client.get("/ui/").text
+    got = {k: re.search(rf'id="kpi-{k}">([^<]+)<', page).group(1)  # type: ignore[union-attr]
+           for k in ("applications", "approve", "refer", "decline", "pending")}  # fmt: skip
+    assert got == {"applications": "4", "approve": "1", "refer": "2", "decline": "1",
+                   "pending": "2"}  # fmt: skip
+
+
+def test_failed_logins_count_against_the_apis_throttle(tmp_path) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 't.db'}", admin_key=ADMIN,
+                        engine_process=False, auth_failures=2, auth_failure_window=600)  # fmt: skip
+    app = create_app(settings)
+    with TestClient(app, base_url="http://127.0.0.1") as c:
+        token = TOKEN.search(c.get("/ui/login").text).group(1)  # type: ignore[union-attr]
+        codes = [c.post("/ui/login", data={"key": f"guess-{i}", "csrf": token}).status_code
+                 for i in range(4)]  # fmt: skip
+        assert codes[:2] == [401, 401]
+        assert codes[2:] == [429, 429]
+        # the API refuses the address too: one throttle for both fronts
+        assert c.get("/v1/reviews", headers={"X-API-Key": "guess-9"}).status_code == 429
+    app.state.store.dispose()
