@@ -31,7 +31,7 @@ from creditfactory.decision._models import ModelRegistry
 from creditfactory.decision._steps import PL_DTYPES, BatchPlan, ModelStep, Run
 from creditfactory.decision._yaml import loads_yaml, read_source
 from creditfactory.exceptions import DataError, StrategyError
-from creditfactory.fraud import HashedLists, Lookups, Provider
+from creditfactory.fraud import FraudSource, HashedLists, Lookups, Provider
 
 INVALID_INPUT = "INVALID_INPUT"
 INVALID_OUTPUT = "INVALID_OUTPUT"
@@ -114,6 +114,9 @@ class Strategy:
         self.unseen = compiled.unseen
         # the provider's lists the strategy looks up when deciding (``provided:``)
         self.provided_lists: list[str] = sorted(set(compiled.provided.values()))
+        #: inputs the look-ups answer when deciding (``provided: fraud:ring_size``): name -> feature
+        self.provided_inputs: dict[str, str] = dict(getattr(compiled, "provided_inputs", {}))
+        self._provided_names = tuple(dict.fromkeys(self.provided_inputs.values()))
         self._steps = [s.online() for s in compiled.steps]
         self._init = dict.fromkeys(compiled.variables)
         self._value_names = list(compiled.outputs)
@@ -180,6 +183,14 @@ class Strategy:
         compiled.caps = parse_caps(doc, "<string>")  # type: ignore[attr-defined]
         return cls(compiled)
 
+    def _default_lookups(self) -> Provider:
+        """The look-ups without a provider: empty provided lists and, when the strategy has
+        fraud inputs, a fresh fraud source (one decision: the application alone; a batch: the
+        frame is the history)."""
+        if not self._provided_names:
+            return NO_LOOKUPS
+        return Lookups({"list": HashedLists.empty(), "fraud": FraudSource()})
+
     # ------------------------------------------------------------------ online
     def decide(self, application: Mapping[str, Any], lookups: Provider | None = None) -> Decision:
         """Decide one application.
@@ -197,8 +208,16 @@ class Strategy:
             the output; in batch such a row is ``refer`` with reason ``INVALID_OUTPUT``).
         """
         env = self._init.copy()
+        if lookups is None:
+            lookups = self._default_lookups()
+        if self._provided_names:  # provided inputs: looked up from the whole application
+            found = lookups.row(self._provided_names, application)
+            application = {
+                **application,
+                **{i: found[f] for i, f in self.provided_inputs.items()},
+            }
         validate_row(self.inputs, application, env, self._fast)
-        run = Run(NO_LOOKUPS if lookups is None else lookups)
+        run = Run(lookups)
         for step in self._steps:
             step(env, run)
             if run.stop:
@@ -289,9 +308,16 @@ class Strategy:
     def _batch(
         self, frame: pl.DataFrame, extra: list[str] | None = None, lookups: Provider | None = None
     ) -> pl.DataFrame:
+        if lookups is None:
+            lookups = self._default_lookups()
+        if self._provided_names:  # provided inputs: looked up over the whole frame
+            found = lookups.frame(self._provided_names, frame)
+            frame = frame.with_columns(
+                found.get_column(f).alias(i) for i, f in self.provided_inputs.items()
+            )
         valid, error = validate_frame(self.inputs, frame)
         plan = BatchPlan({v: PL_DTYPES[t.kind] for v, t in self._c.variables.items()})
-        plan.lookups = NO_LOOKUPS if lookups is None else lookups
+        plan.lookups = lookups
         for step in self._c.steps:
             step.batch(plan, pl.lit(True))
         init = [pl.lit(None, dtype=plan.dtypes[v]).alias(v) for v in self._c.variables]

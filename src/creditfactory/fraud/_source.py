@@ -1,0 +1,145 @@
+"""Fraud features as a provider source: ``fraud:<feature>`` names, the same values online and in
+batch.
+
+A strategy declares an input as *provided* (``ring_size: {type: int, provided:
+fraud:ring_size}``) and the look-ups answer it through :class:`FraudSource`, the source of kind
+``fraud`` of a :class:`~creditfactory.fraud.Lookups`. The name after ``fraud:`` is a column of
+:func:`~creditfactory.fraud.fraud_features` (:data:`~creditfactory.fraud.FEATURES`):
+``fraud:id_valid``, ``fraud:ring_size``, ``fraud:fraud_flag``, ``fraud:vel_device_ids_24h`` ...
+
+- In batch and simulation (:meth:`FraudSource.frame`) the history is the frame itself: each
+  application's features are computed point in time, from the applications of the frame that
+  arrived before it (``applied_at``, ties in row order), plus whatever the source was warmed
+  with.
+- Online (:meth:`FraudSource.row`) the source holds a :class:`~creditfactory.fraud.FraudState`:
+  each application asked about is added to it (once: asking again about the same
+  ``application_id`` gives the same answer) and its features are those of the applications
+  seen before it. The service warms the state from the applications its store holds
+  (:meth:`FraudSource.warm`), so a restarted engine sees the same history.
+
+The two give the same values when they see the same applications in the same order
+(``tests/fraud/test_source.py`` checks it on random histories).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+import polars as pl
+
+from creditfactory.exceptions import ConfigError, DataError
+from creditfactory.fraud._features import FEATURES, FraudState, fraud_features
+
+KIND = "fraud"
+"""The kind of the fraud features' names (``fraud:<column>``)."""
+
+PROVIDED: tuple[str, ...] = tuple(c for c in FEATURES if c not in ("application_id", "ring_group"))
+"""The columns a strategy may ask for (``ring_group`` is a label, not a value to decide on)."""
+
+
+def fraud_feature(column: str) -> str:
+    """The provider name of a fraud feature column.
+
+    >>> fraud_feature("ring_size")
+    'fraud:ring_size'
+    """
+    return f"{KIND}:{column}"
+
+
+def parse_fraud_feature(name: str) -> str:
+    """The column of a ``fraud:<column>`` name; a clear error for anything else.
+
+    >>> parse_fraud_feature("fraud:id_valid")
+    'id_valid'
+    """
+    kind, _, column = name.partition(":")
+    if kind != KIND or column not in PROVIDED:
+        raise ConfigError(
+            f"feature {name!r}: not a fraud feature (fraud:<column>, a column of "
+            f"creditfactory.fraud.FEATURES other than application_id and ring_group)"
+        )
+    return column
+
+
+class FraudSource:
+    """The ``fraud`` source of the look-ups (see the module's docstring).
+
+    Parameters
+    ----------
+    cache : int, default 10000
+        How many recent applications' answers :meth:`row` remembers, so that a retried
+        application is not counted twice.
+
+    Examples
+    --------
+    >>> src = FraudSource()
+    >>> app = {"application_id": "A1", "applied_at": "2024-03-01 10:00",
+    ...        "id_number": "110105194912310021", "device_id": "D1"}
+    >>> src.row(("fraud:id_valid", "fraud:ring_size"), app)
+    {'fraud:id_valid': False, 'fraud:ring_size': 1}
+    """
+
+    def __init__(self, cache: int = 10_000) -> None:
+        self.state = FraudState()
+        self._history: list[dict[str, Any]] = []  # what warmed the state (batch sees it too)
+        self._answers: OrderedDict[Any, dict[str, Any]] = OrderedDict()
+        self._cache = cache
+        self._digest = hashlib.sha256()
+        self.seen = 0
+
+    def warm(self, applications: Iterable[Mapping[str, Any]]) -> int:
+        """Feed earlier applications (in arrival order) into the state; returns how many."""
+        rows = sorted(
+            (dict(a) for a in applications), key=lambda a: pd.Timestamp(a["applied_at"]).value
+        )
+        for app in rows:
+            self._see(app)
+            self._history.append(app)
+        return len(rows)
+
+    def _see(self, application: Mapping[str, Any]) -> dict[str, Any]:
+        key = application.get("application_id")
+        found = self._answers.get(key)
+        if found is not None:
+            return found
+        feats = self.state.update(application)
+        self.seen += 1
+        self._digest.update(f"{key}\x1e".encode())
+        self._answers[key] = feats
+        if len(self._answers) > self._cache:
+            self._answers.popitem(last=False)
+        return feats
+
+    def row(self, names: Sequence[str], application: Mapping[str, Any]) -> dict[str, Any]:
+        columns = [parse_fraud_feature(n) for n in names]
+        feats = self._see(application)
+        return {n: feats[c] for n, c in zip(names, columns, strict=True)}
+
+    def frame(self, names: Sequence[str], applications: pl.DataFrame) -> pl.DataFrame:
+        columns = [parse_fraud_feature(n) for n in names]
+        apps = applications.to_pandas()
+        if "applied_at" in apps.columns and not pd.api.types.is_datetime64_any_dtype(
+            apps["applied_at"]
+        ):
+            try:
+                apps["applied_at"] = pd.to_datetime(apps["applied_at"])
+            except (ValueError, TypeError) as exc:
+                raise DataError(f"applications: column 'applied_at' is not a time ({exc})") from exc
+        n_hist = len(self._history)
+        if n_hist:
+            hist = pd.DataFrame(self._history)
+            hist["applied_at"] = pd.to_datetime(hist["applied_at"])
+            apps = pd.concat([hist, apps], ignore_index=True)
+        feats = fraud_features(apps, point_in_time=True).iloc[n_hist:]
+        data = {}
+        for name, column in zip(names, columns, strict=True):
+            values = feats[column]
+            data[name] = values.astype(object).where(values.notna(), None).tolist()
+        return pl.DataFrame(data, strict=False)
+
+    def fingerprint(self) -> str:
+        return f"fraud:{self.seen}:{self._digest.hexdigest()}"
