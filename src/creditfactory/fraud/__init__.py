@@ -45,8 +45,8 @@ from creditfactory.fraud._ocr import (
 )
 from creditfactory.fraud._provider import Lookups, Provider, feature_kind
 from creditfactory.fraud._rings import LINKS, RingState, components, link_edges
-from creditfactory.fraud._source import FraudSource, fraud_feature, parse_fraud_feature
 from creditfactory.fraud._score import FLAG_THRESHOLD, SCORE_REASONS
+from creditfactory.fraud._source import FraudSource, fraud_feature, parse_fraud_feature
 from creditfactory.fraud._velocity import WINDOWS, VelocityState, velocity_columns
 
 __all__ = [
@@ -89,8 +89,8 @@ __all__ = [
     "load_anomaly",
     "model_frame",
     "ocr_engine",
-    "parse_id_card_text",
     "parse_fraud_feature",
+    "parse_id_card_text",
     "parse_list_feature",
     "read_id_card",
     "velocity_columns",
