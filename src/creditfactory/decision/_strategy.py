@@ -6,6 +6,7 @@ import math
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -117,10 +118,13 @@ class Strategy:
         #: inputs the look-ups answer when deciding (``provided: fraud:ring_size``): name -> feature
         self.provided_inputs: dict[str, str] = dict(getattr(compiled, "provided_inputs", {}))
         self._provided_names = tuple(dict.fromkeys(self.provided_inputs.values()))
+        self._sent = [i for i in self.inputs if i.name not in self.provided_inputs]
+        self._looked = [i for i in self.inputs if i.name in self.provided_inputs]
         self._steps = [s.online() for s in compiled.steps]
         self._init = dict.fromkeys(compiled.variables)
         self._value_names = list(compiled.outputs)
-        self._fast = fast_checks(self.inputs)
+        self._fast = fast_checks(self._sent if self._provided_names else self.inputs)
+        self._fast_looked = fast_checks(self._looked)
         self.caps: dict[str, float] = dict(getattr(compiled, "caps", {}))
         # the online check's bounds: finite, within the declared caps, a term of 32 bits
         self._hi = (
@@ -189,7 +193,7 @@ class Strategy:
         frame is the history)."""
         if not self._provided_names:
             return NO_LOOKUPS
-        return Lookups({"list": HashedLists.empty(), "fraud": FraudSource()})
+        return Lookups({"list": HashedLists.empty(), "fraud": FraudSource(clock=_utc_now)})
 
     # ------------------------------------------------------------------ online
     def decide(self, application: Mapping[str, Any], lookups: Provider | None = None) -> Decision:
@@ -210,13 +214,13 @@ class Strategy:
         env = self._init.copy()
         if lookups is None:
             lookups = self._default_lookups()
-        if self._provided_names:  # provided inputs: looked up from the whole application
+        if self._provided_names:  # the sent inputs first, then the looked-up ones
+            validate_row(self._sent, application, env, self._fast)
             found = lookups.row(self._provided_names, application)
-            application = {
-                **application,
-                **{i: found[f] for i, f in self.provided_inputs.items()},
-            }
-        validate_row(self.inputs, application, env, self._fast)
+            looked = {i: found[f] for i, f in self.provided_inputs.items()}
+            validate_row(self._looked, looked, env, self._fast_looked)
+        else:
+            validate_row(self.inputs, application, env, self._fast)
         run = Run(lookups)
         for step in self._steps:
             step(env, run)
@@ -556,3 +560,8 @@ def _model_reasons(
     values = pa.chunked_array(sub.to_arrow()).combine_chunks().flatten()
     placed = pa.LargeListArray.from_arrays(offsets, values.cast(pa.large_string()))
     return pl.Series("", placed).cast(pl.List(pl.String))
+
+
+def _utc_now() -> datetime:
+    """The arrival time of an application that gives none (as the service stamps it)."""
+    return datetime.now(UTC).replace(tzinfo=None)

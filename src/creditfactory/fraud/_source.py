@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -73,6 +73,9 @@ class FraudSource:
     cache : int, default 10000
         How many recent applications' answers :meth:`row` remembers, so that a retried
         application is not counted twice.
+    clock : callable, optional
+        ``clock()`` gives the arrival time of an application that carries no ``applied_at``
+        (the service passes its clock); without it such an application is an error.
 
     Examples
     --------
@@ -83,7 +86,8 @@ class FraudSource:
     {'fraud:id_valid': False, 'fraud:ring_size': 1}
     """
 
-    def __init__(self, cache: int = 10_000) -> None:
+    def __init__(self, cache: int = 10_000, clock: Callable[[], Any] | None = None) -> None:
+        self.clock = clock
         self.state = FraudState()
         self._history: list[dict[str, Any]] = []  # what warmed the state (batch sees it too)
         self._answers: OrderedDict[Any, dict[str, Any]] = OrderedDict()
@@ -106,6 +110,8 @@ class FraudSource:
         found = self._answers.get(key)
         if found is not None:
             return found
+        if self.clock is not None and application.get("applied_at") is None:
+            application = {**application, "applied_at": self.clock()}
         feats = self.state.update(application)
         self.seen += 1
         self._digest.update(f"{key}\x1e".encode())
