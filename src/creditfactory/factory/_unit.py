@@ -248,8 +248,6 @@ class Factory:
                 self._lists.check(session, self._lists.generation())
         assert self._active is not None
         _, row_id, strategy = self._active
-        if strategy.provided_inputs and not self._fraud_warm and session is not None:
-            self.warm_fraud(session)
         result = strategy.decide(payload, self.lookups)
         return self._pending(payload, text, request_sha, r, row_id, result)
 
@@ -316,6 +314,8 @@ class Factory:
 
     def _load_active(self, session: Session) -> None:
         row, compiled = self.strategy(session)
+        if compiled.provided_inputs and not self._fraud_warm:  # once, when first needed
+            self.warm_fraud(session)
         self._active = (time.monotonic(), row.id, compiled)
 
     def invalidate(self) -> None:
