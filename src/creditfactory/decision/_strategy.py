@@ -444,6 +444,11 @@ class Strategy:
                 if s.minimum is not None and s.maximum is not None
                 else ""
             )
+            + (
+                f" (provided: {self.provided_inputs[s.name]}, looked up when deciding)"
+                if s.name in self.provided_inputs
+                else ""
+            )
             for s in self.inputs
         ]
         kids: list[Any] = [(f"inputs ({len(inputs)})", inputs)]
