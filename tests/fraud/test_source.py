@@ -180,3 +180,21 @@ def test_a_provided_input_must_name_a_feature() -> None:
     bad = STRATEGY.replace('provided: "fraud:id_valid"', "provided: true")
     with pytest.raises(StrategyError, match=r"id_valid.*provided must name a feature"):
         Strategy.from_yaml(bad)
+
+
+def test_online_an_application_stamped_out_of_order_counts_as_arriving_now() -> None:
+    src = FraudSource()
+    names = (fraud_feature("vel_device_apps_1h"), fraud_feature("ring_size"))
+    base = {"id_number": IDS[0], "device_id": "D1"}
+    src.row(names, {**base, "application_id": "A1", "customer_id": "C1",
+                    "applied_at": "2024-03-01 10:30"})  # fmt: skip
+    # stamped 20 minutes before A1 by its client: not refused, counted after A1
+    late = src.row(names, {**base, "application_id": "A2", "customer_id": "C2",
+                           "applied_at": "2024-03-01 10:10"})  # fmt: skip
+    assert late == {"fraud:vel_device_apps_1h": 1, "fraud:ring_size": 2}
+    # the frame has no arrival order but its stamps: there A2 comes first
+    frame = FraudSource().frame(names, pl.DataFrame([
+        {**base, "application_id": "A1", "customer_id": "C1", "applied_at": "2024-03-01 10:30"},
+        {**base, "application_id": "A2", "customer_id": "C2", "applied_at": "2024-03-01 10:10"},
+    ])).to_dicts()  # fmt: skip
+    assert frame[1] == {"fraud:vel_device_apps_1h": 0, "fraud:ring_size": 1}

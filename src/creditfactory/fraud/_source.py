@@ -14,8 +14,10 @@ fraud:ring_size}``) and the look-ups answer it through :class:`FraudSource`, the
 - Online (:meth:`FraudSource.row`) the source holds a :class:`~creditfactory.fraud.FraudState`:
   each application asked about is added to it (once: asking again about the same
   ``application_id`` gives the same answer) and its features are those of the applications
-  seen before it. The service warms the state from the applications its store holds
-  (:meth:`FraudSource.warm`), so a restarted engine sees the same history.
+  seen before it. Arrival order is the history's order: an application stamped earlier than
+  one already seen counts as arriving at that one's time. The service warms the state from the
+  applications its store holds (:meth:`FraudSource.warm`), so a restarted engine sees the same
+  history.
 
 The two give the same values when they see the same applications in the same order
 (``tests/fraud/test_source.py`` checks it on random histories).
@@ -94,6 +96,7 @@ class FraudSource:
         self._cache = cache
         self._digest = hashlib.sha256()
         self.seen = 0
+        self._last: pd.Timestamp | None = None  # the latest arrival time seen online
 
     def warm(self, applications: Iterable[Mapping[str, Any]]) -> int:
         """Feed earlier applications (in arrival order) into the state; returns how many."""
@@ -112,7 +115,14 @@ class FraudSource:
             return found
         if self.clock is not None and application.get("applied_at") is None:
             application = {**application, "applied_at": self.clock()}
+        stamp = _stamp(application.get("applied_at"))
+        if stamp is not None and self._last is not None and stamp < self._last:
+            # arrived after a later-stamped one (clients' clocks, concurrent requests): online,
+            # the order of arrival is the order of the history
+            application = {**application, "applied_at": self._last}
         feats = self.state.update(application)
+        if stamp is not None and (self._last is None or stamp > self._last):
+            self._last = stamp
         self.seen += 1
         self._digest.update(f"{key}\x1e".encode())
         self._answers[key] = feats
@@ -149,3 +159,14 @@ class FraudSource:
 
     def fingerprint(self) -> str:
         return f"fraud:{self.seen}:{self._digest.hexdigest()}"
+
+
+def _stamp(value: Any) -> pd.Timestamp | None:
+    """``value`` as a naive UTC timestamp, or None when it is no time (the state says why)."""
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        return None
+    if pd.isna(stamp):
+        return None
+    return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo is not None else stamp
