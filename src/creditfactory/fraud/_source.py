@@ -99,11 +99,11 @@ class FraudSource:
         self._last: pd.Timestamp | None = None  # the latest arrival time seen online
 
     def warm(self, applications: Iterable[Mapping[str, Any]]) -> int:
-        """Feed earlier applications (in arrival order) into the state; returns how many."""
-        rows = sorted(
-            (dict(a) for a in applications), key=lambda a: pd.Timestamp(a["applied_at"]).value
-        )
-        for app in rows:
+        """Feed earlier applications into the state, in ``applied_at`` order; returns how many
+        (one without a readable ``applied_at`` is left out)."""
+        timed = [(_stamp(a.get("applied_at")), dict(a)) for a in applications]
+        rows = sorted(((t, a) for t, a in timed if t is not None), key=lambda ta: ta[0].value)
+        for _, app in rows:  # an application without a readable time is left out
             self._see(app)
             self._history.append(app)
         return len(rows)
