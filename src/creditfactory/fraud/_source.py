@@ -97,6 +97,7 @@ class FraudSource:
         self._digest = hashlib.sha256()
         self.seen = 0
         self._last: pd.Timestamp | None = None  # the latest arrival time seen online
+        self._prepared: pd.DataFrame | None = None  # a whole history's features (prepare)
 
     def warm(self, applications: Iterable[Mapping[str, Any]]) -> int:
         """Feed earlier applications into the state, in ``applied_at`` order; returns how many
@@ -135,8 +136,26 @@ class FraudSource:
         feats = self._see(application)
         return {n: feats[c] for n, c in zip(names, columns, strict=True)}
 
+    def prepare(self, applications: pl.DataFrame) -> None:
+        """Compute the features of a whole history at once (a file decided in chunks): a later
+        :meth:`frame` of some of its applications answers from it, so that each chunk sees
+        the whole history before its rows, not only the chunk."""
+        feats = self._features(applications)
+        self._prepared = feats.set_index("application_id", drop=False)
+        for key in feats["application_id"]:
+            self._digest.update(f"{key}\x1e".encode())
+        self.seen += len(feats)
+
     def frame(self, names: Sequence[str], applications: pl.DataFrame) -> pl.DataFrame:
         columns = [parse_fraud_feature(n) for n in names]
+        prepared = self._prepared
+        if prepared is not None and "application_id" in applications.columns:
+            ids = applications.get_column("application_id").to_list()
+            if prepared.index.is_unique and all(i in prepared.index for i in ids):
+                return _as_frame(names, columns, prepared.loc[ids])
+        return _as_frame(names, columns, self._features(applications))
+
+    def _features(self, applications: pl.DataFrame) -> pd.DataFrame:
         apps = applications.to_pandas()
         if "applied_at" in apps.columns and not pd.api.types.is_datetime64_any_dtype(
             apps["applied_at"]
@@ -150,15 +169,18 @@ class FraudSource:
             hist = pd.DataFrame(self._history)
             hist["applied_at"] = pd.to_datetime(hist["applied_at"])
             apps = pd.concat([hist, apps], ignore_index=True)
-        feats = fraud_features(apps, point_in_time=True).iloc[n_hist:]
-        data = {}
-        for name, column in zip(names, columns, strict=True):
-            values = feats[column]
-            data[name] = values.astype(object).where(values.notna(), None).tolist()
-        return pl.DataFrame(data, strict=False)
+        return fraud_features(apps, point_in_time=True).iloc[n_hist:]
 
     def fingerprint(self) -> str:
         return f"fraud:{self.seen}:{self._digest.hexdigest()}"
+
+
+def _as_frame(names: Sequence[str], columns: Sequence[str], feats: pd.DataFrame) -> pl.DataFrame:
+    data = {}
+    for name, column in zip(names, columns, strict=True):
+        values = feats[column]
+        data[name] = values.astype(object).where(values.notna(), None).tolist()
+    return pl.DataFrame(data, strict=False)
 
 
 def _stamp(value: Any) -> pd.Timestamp | None:
