@@ -131,6 +131,30 @@ def run(quick: bool = False) -> dict[str, Any]:
     honest_hit = flags.loc[honest_loans["application_id"]].to_numpy()
     metrics["honest_booked_loans_flagged"] = round(float(honest_hit.mean()), 5)
 
+    # the reference strategy (with its anti-fraud step) vs the incumbent: fraud it lends to
+    from pathlib import Path
+
+    from creditfactory.decision import Strategy
+
+    reference = Strategy.load(
+        Path(__file__).resolve().parents[1] / "examples" / "strategies" / "reference.yaml"
+    )
+    decided = reference.decide_batch(apps)
+    is_fraud = truth.set_index("application_id").loc[apps["application_id"], "is_fraud"]
+    fraud = is_fraud.to_numpy(bool)
+    approved = (decided["decision"] == "approve").to_numpy()
+    limits = decided["limit"].fillna(0.0).to_numpy(float)
+    inc = book.incumbent_decisions.set_index("application_id").loc[apps["application_id"]]
+    inc_approved = (inc["decision"] == "approve").to_numpy()
+    inc_limits = inc["limit"].fillna(0.0).to_numpy(float)
+    metrics["fraud_applications"] = int(fraud.sum())
+    metrics["reference_fraud_approved"] = int((approved & fraud).sum())
+    metrics["reference_fraud_limits"] = round(float(limits[approved & fraud].sum()), 0)
+    metrics["reference_approval_rate"] = round(float(approved.mean()), 4)
+    metrics["incumbent_fraud_approved"] = int((inc_approved & fraud).sum())
+    metrics["incumbent_fraud_limits"] = round(float(inc_limits[inc_approved & fraud].sum()), 0)
+    metrics["incumbent_approval_rate"] = round(float(inc_approved.mean()), 4)
+
     # grouping back-ends on the same edges
     t_sec = applied_seconds(apps)
     a, b = link_edges(apps)

@@ -24,6 +24,9 @@ def test_demo_end_to_end(tmp_path) -> None:
     assert "selection effect (both at the incumbent's prices)" in out
     assert "pricing effect" in out
     assert "Profit is the lifetime cash flow" in out  # what the figure includes
+    assert "A fraud ring caught" in out  # the anti-fraud step, against the twin's truth
+    assert "FR_RING" in out
+    assert "of the twin's" in out
     assert "path" in out
     assert "blacklist" in out
     assert "the stored decision answered again" in out

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from creditfactory.cli import app
 from creditfactory.data import Portfolio, SimulationConfig, simulate
 from creditfactory.decision import Strategy
+from creditfactory.fraud import FraudSource, HashedLists, Lookups
 
 REFERENCE = Path(__file__).parents[2] / "examples" / "strategies" / "reference.yaml"
 
@@ -36,6 +37,8 @@ def _clean(row: dict) -> dict:
 @pytest.mark.slow
 def test_online_equals_batch_on_100k_simulated_applications(reference: Strategy) -> None:
     apps = simulate(SimulationConfig(n_applications=100_000, seed=5)).applications
+    # in arrival order: online, the fraud source sees each application after the earlier ones
+    apps = apps.sort_values("applied_at", kind="stable").reset_index(drop=True)
     batch = reference.decide_batch(pl.from_pandas(apps))
     assert batch.height == len(apps)
     assert batch["error"].null_count() == len(apps)
@@ -44,8 +47,9 @@ def test_online_equals_batch_on_100k_simulated_applications(reference: Strategy)
     aprs = batch["apr"].to_list()
     reasons = batch["reasons"].to_list()
     mismatches = 0
+    lookups = Lookups({"list": HashedLists.empty(), "fraud": FraudSource()})
     for i, row in enumerate(apps.to_dict("records")):
-        d = reference.decide(_clean(row))
+        d = reference.decide(_clean(row), lookups)
         if (d.decision, d.limit, d.reasons) != (decisions[i], limits[i], reasons[i]) or not (
             (d.apr is None and aprs[i] is None) or math.isclose(d.apr, aprs[i], rel_tol=1e-12)
         ):

@@ -24,7 +24,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from creditfactory.exceptions import ConfigError, DataError
-from creditfactory.fraud import Provider
+from creditfactory.fraud import FraudSource, HashedLists, Lookups, Provider
 
 MANIFEST_VERSION = 1
 Progress = Callable[[int, int, int, int], None]  # chunks done, chunks, rows done, rows
@@ -123,6 +123,7 @@ def decide_file(
     start = time.perf_counter()
     src, out = Path(input_path), Path(out)
     fp = _fingerprint(src)
+    lookups = _with_fraud(strategy, src, lookups)
     n = int(fp["rows"])
     chunks = max(1, -(-n // chunk_size))
     manifest = {
@@ -273,3 +274,25 @@ def _assemble(work: Path, out: Path, chunks: int) -> tuple[Counter[str], Counter
             writer.close()
     os.replace(tmp, out)
     return counts, unseen
+
+
+def _with_fraud(strategy: Any, src: Path, lookups: Provider | None) -> Provider | None:
+    """The look-ups with a ``fraud`` source prepared over the whole input, when the strategy
+    declares fraud inputs: every chunk's applications then see the whole file's history before
+    them (point in time), as one ``decide_batch`` over the file would."""
+    provided = getattr(strategy, "provided_inputs", {})
+    if not any(str(f).startswith("fraud:") for f in provided.values()):
+        return lookups
+    if isinstance(lookups, Lookups) and "fraud" in lookups.sources:
+        return lookups
+    sources = dict(lookups.sources) if isinstance(lookups, Lookups) else {}
+    if lookups is not None and not isinstance(lookups, Lookups):
+        raise ConfigError("lookups: a strategy with fraud inputs needs a Lookups provider")
+    sources.setdefault("list", HashedLists.empty())
+    fraud = FraudSource()
+    try:
+        fraud.prepare(pl.read_parquet(src))
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise DataError(f"{src}: not a readable Parquet file ({exc})") from exc
+    sources["fraud"] = fraud
+    return Lookups(sources)

@@ -7,6 +7,7 @@
    then separate selection from pricing: each lender's approvals at each lender's prices,
    valued with the twin's offer oracle (true take-up and PD at that offer) and the lifetime
    cash-flow model;
+   and show a fraud ring the strategy's anti-fraud step caught (the twin's truth beside it);
 4. decide one application online and explain it;
 5. start the decision service on 127.0.0.1, post a few applications (one retried with the same
    idempotency key), verify the audit ledger and stop the service.
@@ -75,6 +76,7 @@ def demo(
     print_simulation(report, "on the demo book")
     _verdict(report.summary, strategy.name)
     _selection_and_pricing(book, strategy.name, decisions, pd_card, strategy_file)
+    _ring_caught(book, decisions)
 
     console.print("\n[bold]4. One application decided online, with its explanation[/]")
     _online(strategy, book, decisions)
@@ -276,6 +278,51 @@ def _readable(text: str, row: dict[str, Any]) -> str:
 def _versions(decision: Any) -> str:
     models = ", ".join(f"{name} {version}" for name, version in decision.model_versions.items())
     return f"strategy {decision.strategy} {decision.version}" + (f"; {models}" if models else "")
+
+
+def _ring_caught(book: Portfolio, decisions: Any) -> None:
+    """A fraud ring the strategy stopped: its members as the strategy saw them, point in time,
+    with the twin's truth beside them; then how many of the twin's ring members and honest
+    applicants the anti-fraud checks stopped."""
+    from creditfactory.fraud import fraud_features
+
+    codes = decisions["reasons"].map(lambda r: [c for c in r if str(c).startswith("FR_")])
+    rings = np.flatnonzero(codes.map(lambda c: "FR_RING" in c).to_numpy())
+    if not len(rings):
+        console.print("\n[bold]A fraud ring[/]: the strategy declined no application as a ring")
+        return
+    apps = book.applications
+    feats = fraud_features(apps)  # point in time: what the strategy saw
+    truth = book.truth.set_index("application_id").loc[apps["application_id"]]
+    ring_of = truth["ring_id"].to_numpy(dtype=object)
+    # the true ring of the first application declined as a ring member, all its applications
+    ring = ring_of[rings[0]]
+    members = np.flatnonzero(ring_of == ring) if isinstance(ring, str) else rings[:1]
+    table = Table(title=f"A fraud ring caught (the twin's ring {ring}) / 识别出的欺诈团伙")
+    for col in ("application", "applied at", "device", "phone", "ring size", "points", "decision",
+                "fraud checks / 反欺诈"):  # fmt: skip
+        table.add_column(col)
+    for i in members[:10]:
+        table.add_row(
+            str(apps["application_id"].iat[i]),
+            str(apps["applied_at"].iat[i])[:16],
+            str(apps["device_id"].iat[i]),
+            str(apps["phone"].iat[i]),
+            str(feats["ring_size"].iat[i]),
+            f"{feats['fraud_points'].iat[i]:.2f}",
+            str(decisions["decision"].iat[i]),
+            ", ".join(codes.iat[i]) or "–",
+        )
+    console.print()
+    console.print(table)
+    fired = codes.map(bool).to_numpy()
+    in_ring = truth["ring_id"].notna().to_numpy()
+    honest = ~truth["is_fraud"].to_numpy(bool)
+    console.print(
+        f"anti-fraud checks fired on {fired[in_ring].mean():.1%} of the twin's "
+        f"{int(in_ring.sum()):,} ring-member applications and on {fired[honest].mean():.2%} "
+        f"of honest applicants (point in time: each from the applications before it)"
+    )
 
 
 def _online(strategy: Any, book: Portfolio, decisions: Any) -> None:

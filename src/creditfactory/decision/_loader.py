@@ -84,6 +84,8 @@ class Compiled:
     unseen: str = "missing"  # the policy for values a model never saw (_model_inputs)
     # lists looked up at decision time: declared name -> the provider's list name
     provided: dict[str, str] = field(default_factory=dict)
+    # inputs looked up at decision time: input name -> the look-ups' feature name
+    provided_inputs: dict[str, str] = field(default_factory=dict)
 
 
 class Ctx:
@@ -93,6 +95,7 @@ class Ctx:
         self.inputs: set[str] = set()
         self.lists: dict[str, NamedList] = {}
         self.provided: dict[str, str] = {}  # provided list -> the provider's list name
+        self.provided_inputs: dict[str, str] = {}  # input -> the look-ups' feature name
         self.constants: dict[str, Any] = {}
         self.models: dict[str, Any] = {}
         self.variables: dict[str, Type] = dict(OUTPUT_TYPES)
@@ -271,6 +274,7 @@ def _compile(
         scope=dict(ctx.scope),
         unseen=ctx.unseen,
         provided=dict(ctx.provided),
+        provided_inputs=dict(ctx.provided_inputs),
     )
 
 
@@ -285,8 +289,17 @@ def _inputs(ctx: Ctx, inputs: LDict) -> None:
             raw = LDict(type=raw)
             raw.line, raw.key_lines = line, {}
         raw = _mapping(ctx, raw, line, f"input {name!r}")
-        _keys(ctx, raw, {"type", "nullable", "min", "max", "values", "description"}, {"type"},
-              f"input {name!r}")  # fmt: skip
+        _keys(ctx, raw, {"type", "nullable", "min", "max", "values", "description", "provided"},
+              {"type"}, f"input {name!r}")  # fmt: skip
+        if "provided" in raw:  # looked up when deciding (a fraud feature, ...), not sent
+            feature = raw["provided"]
+            if not isinstance(feature, str) or ":" not in feature or feature.startswith("list:"):
+                raise ctx.err(
+                    raw.line_of("provided"),
+                    f"input {name!r}: provided must name a feature of the look-ups "
+                    f"(<kind>:<name>, e.g. fraud:ring_size; lists are checked in a lists step)",
+                )
+            ctx.provided_inputs[name] = feature
         kind = raw["type"]
         if kind not in KINDS:
             raise ctx.err(raw.line_of("type"), f"input {name!r}: type must be one of {KINDS}")

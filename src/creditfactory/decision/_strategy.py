@@ -6,6 +6,7 @@ import math
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ from creditfactory.decision._reason_text import (
 from creditfactory.decision._steps import PL_DTYPES, BatchPlan, ModelStep, Run
 from creditfactory.decision._yaml import loads_yaml, read_source
 from creditfactory.exceptions import DataError, StrategyError
-from creditfactory.fraud import HashedLists, Lookups, Provider
+from creditfactory.fraud import FraudSource, HashedLists, Lookups, Provider
 
 INVALID_INPUT = "INVALID_INPUT"
 INVALID_OUTPUT = "INVALID_OUTPUT"
@@ -122,10 +123,16 @@ class Strategy:
         self.unseen = compiled.unseen
         # the provider's lists the strategy looks up when deciding (``provided:``)
         self.provided_lists: list[str] = sorted(set(compiled.provided.values()))
+        #: inputs the look-ups answer when deciding (``provided: fraud:ring_size``): name -> feature
+        self.provided_inputs: dict[str, str] = dict(getattr(compiled, "provided_inputs", {}))
+        self._provided_names = tuple(dict.fromkeys(self.provided_inputs.values()))
+        self._sent = [i for i in self.inputs if i.name not in self.provided_inputs]
+        self._looked = [i for i in self.inputs if i.name in self.provided_inputs]
         self._steps = [s.online() for s in compiled.steps]
         self._init = dict.fromkeys(compiled.variables)
         self._value_names = list(compiled.outputs)
-        self._fast = fast_checks(self.inputs)
+        self._fast = fast_checks(self._sent if self._provided_names else self.inputs)
+        self._fast_looked = fast_checks(self._looked)
         self.caps: dict[str, float] = dict(getattr(compiled, "caps", {}))
         self.texts: Texts = getattr(compiled, "texts", None) or Texts()
         self._catalogue: ReasonCatalogue | None = None
@@ -196,6 +203,14 @@ class Strategy:
         )
         return cls(compiled)
 
+    def _default_lookups(self) -> Provider:
+        """The look-ups without a provider: empty provided lists and, when the strategy has
+        fraud inputs, a fresh fraud source (one decision: the application alone; a batch: the
+        frame is the history)."""
+        if not self._provided_names:
+            return NO_LOOKUPS
+        return Lookups({"list": HashedLists.empty(), "fraud": FraudSource(clock=_utc_now)})
+
     # ------------------------------------------------------------------ online
     def decide(self, application: Mapping[str, Any], lookups: Provider | None = None) -> Decision:
         """Decide one application.
@@ -213,8 +228,16 @@ class Strategy:
             the output; in batch such a row is ``refer`` with reason ``INVALID_OUTPUT``).
         """
         env = self._init.copy()
-        validate_row(self.inputs, application, env, self._fast)
-        run = Run(NO_LOOKUPS if lookups is None else lookups)
+        if lookups is None:
+            lookups = self._default_lookups()
+        if self._provided_names:  # the sent inputs first, then the looked-up ones
+            validate_row(self._sent, application, env, self._fast)
+            found = lookups.row(self._provided_names, application)
+            looked = {i: found[f] for i, f in self.provided_inputs.items()}
+            validate_row(self._looked, looked, env, self._fast_looked)
+        else:
+            validate_row(self.inputs, application, env, self._fast)
+        run = Run(lookups)
         for step in self._steps:
             step(env, run)
             if run.stop:
@@ -305,9 +328,16 @@ class Strategy:
     def _batch(
         self, frame: pl.DataFrame, extra: list[str] | None = None, lookups: Provider | None = None
     ) -> pl.DataFrame:
+        if lookups is None:
+            lookups = self._default_lookups()
+        if self._provided_names:  # provided inputs: looked up over the whole frame
+            found = lookups.frame(self._provided_names, frame)
+            frame = frame.with_columns(
+                found.get_column(f).alias(i) for i, f in self.provided_inputs.items()
+            )
         valid, error = validate_frame(self.inputs, frame)
         plan = BatchPlan({v: PL_DTYPES[t.kind] for v, t in self._c.variables.items()})
-        plan.lookups = NO_LOOKUPS if lookups is None else lookups
+        plan.lookups = lookups
         for step in self._c.steps:
             step.batch(plan, pl.lit(True))
         init = [pl.lit(None, dtype=plan.dtypes[v]).alias(v) for v in self._c.variables]
@@ -497,6 +527,11 @@ class Strategy:
                 if s.minimum is not None and s.maximum is not None
                 else ""
             )
+            + (
+                f" (provided: {self.provided_inputs[s.name]}, looked up when deciding)"
+                if s.name in self.provided_inputs
+                else ""
+            )
             for s in self.inputs
         ]
         kids: list[Any] = [(f"inputs ({len(inputs)})", inputs)]
@@ -613,3 +648,8 @@ def _model_reasons(
     values = pa.chunked_array(sub.to_arrow()).combine_chunks().flatten()
     placed = pa.LargeListArray.from_arrays(offsets, values.cast(pa.large_string()))
     return pl.Series("", placed).cast(pl.List(pl.String))
+
+
+def _utc_now() -> datetime:
+    """The arrival time of an application that gives none (as the service stamps it)."""
+    return datetime.now(UTC).replace(tzinfo=None)

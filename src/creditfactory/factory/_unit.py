@@ -42,8 +42,9 @@ from creditfactory.factory._messages import (
 )
 from creditfactory.factory._outcome import Outcome, answer
 from creditfactory.factory._payload import CANONICAL, canonical_payload, failed, own_fault
-from creditfactory.fraud import HashedLists, Lookups
+from creditfactory.fraud import FraudSource, HashedLists, Lookups
 from creditfactory.store import (
+    PII_PREFIX,
     Application,
     ConflictError,
     DecisionRecord,
@@ -98,7 +99,11 @@ class Factory:
         self._lists = None if not config.list_secret else ListCache(config.list_secret)
         # what the strategy's lists steps look up (no list secret: no list can hold an entry)
         source = HashedLists.empty() if self._lists is None else self._lists
-        self.lookups = Lookups({"list": source})
+        # the fraud features (fraud:ring_size ...) of strategies that declare them: this
+        # factory's own history, warmed from the store's applications when first needed
+        self.fraud = FraudSource(clock=now)
+        self._fraud_warm = False
+        self.lookups = Lookups({"list": source, "fraud": self.fraud})
         self._texts: dict[tuple[Any, ...], str] = {}
 
     # ----------------------------------------------------------------------- the loop body
@@ -246,6 +251,48 @@ class Factory:
         result = strategy.decide(payload, self.lookups)
         return self._pending(payload, text, request_sha, r, row_id, result)
 
+    def warm_fraud(self, session: Session) -> int:
+        """Feed the applications the store holds into the fraud source, in arrival order
+        (``applied_at`` when the application gave one, else when it was received); returns how
+        many. A stored identifier is read back through the PII key; an application with one
+        that does not open (hash-only protection, a retired key) is left out, so that no hash
+        is taken for a clear value."""
+        self._fraud_warm = True
+        rows = session.execute(
+            select(Application.payload, Application.received_at).order_by(Application.id)
+        ).all()
+        history: list[dict[str, Any]] = []
+        skipped = 0
+        for payload, received in rows:
+            app = self._clear(payload)
+            if app is None or "application_id" not in app:
+                skipped += 1
+                continue
+            app.setdefault("applied_at", received)
+            history.append(app)
+        try:
+            warmed = self.fraud.warm(history)
+        except CreditFactoryError as exc:  # a stored application the features cannot read
+            _log.warning("fraud history not warmed from the store: %s", exc)
+            return 0
+        if skipped:
+            _log.warning(
+                "fraud history: %d stored application(s) left out (identifiers not readable)",
+                skipped,
+            )
+        return warmed
+
+    def _clear(self, payload: Mapping[str, Any]) -> dict[str, Any] | None:
+        out: dict[str, Any] = {}
+        for key, value in payload.items():
+            if isinstance(value, str) and value.startswith(PII_PREFIX):
+                try:
+                    value = self.pii.open(value, key)
+                except CreditFactoryError:
+                    return None
+            out[key] = value
+        return out
+
     # ----------------------------------------------------------------------- caches
     def strategy(self, session: Session) -> tuple[Any, Strategy]:
         """The active version and its compiled strategy (compiled once per version).
@@ -267,6 +314,8 @@ class Factory:
 
     def _load_active(self, session: Session) -> None:
         row, compiled = self.strategy(session)
+        if compiled.provided_inputs and not self._fraud_warm:  # once, when first needed
+            self.warm_fraud(session)
         self._active = (time.monotonic(), row.id, compiled)
 
     def invalidate(self) -> None:

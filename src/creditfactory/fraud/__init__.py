@@ -46,6 +46,7 @@ from creditfactory.fraud._ocr import (
 from creditfactory.fraud._provider import Lookups, Provider, feature_kind
 from creditfactory.fraud._rings import LINKS, RingState, components, link_edges
 from creditfactory.fraud._score import FLAG_THRESHOLD, SCORE_REASONS
+from creditfactory.fraud._source import FraudSource, fraud_feature, parse_fraud_feature
 from creditfactory.fraud._velocity import WINDOWS, VelocityState, velocity_columns
 
 __all__ = [
@@ -61,6 +62,7 @@ __all__ = [
     "WINDOWS",
     "FraudAnomaly",
     "FraudMeasures",
+    "FraudSource",
     "FraudState",
     "HashedLists",
     "IdCardFields",
@@ -76,6 +78,7 @@ __all__ = [
     "evaluate",
     "feature_kind",
     "fit_fraud_model",
+    "fraud_feature",
     "fraud_features",
     "hash_identifier",
     "identifier_text",
@@ -86,6 +89,7 @@ __all__ = [
     "load_anomaly",
     "model_frame",
     "ocr_engine",
+    "parse_fraud_feature",
     "parse_id_card_text",
     "parse_list_feature",
     "read_id_card",

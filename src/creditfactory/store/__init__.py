@@ -37,6 +37,9 @@ from creditfactory.store._pii import (
     parse_fields,
     parse_keys,
 )
+from creditfactory.store._pii import (
+    PREFIX as PII_PREFIX,
+)
 from creditfactory.store._rekey import RekeyReport, rekey
 from creditfactory.store._repo import (
     LIST_NAMES,
@@ -93,6 +96,7 @@ __all__ = [
     "DEFAULT_URL",
     "LIST_NAMES",
     "OUTCOMES",
+    "PII_PREFIX",
     "ROLES",
     "Activation",
     "Anchorer",
