@@ -254,6 +254,17 @@ def _by_economics(
     arrays = np.broadcast_arrays(*[np.asarray(a, dtype=float) for a in (*args, lgd, cost_of_funds)])
     *cols, lgd_a, cof_a = arrays
     out = np.full(lgd_a.shape, np.nan)
+    if lgd_a.size and (lgd_a == lgd_a.flat[0]).all() and (cof_a == cof_a.flat[0]).all():
+        # one pair for every row (a strategy's params: the usual case), without sorting pairs;
+        # each row's price depends on its own row only, so this equals the loop below
+        lg, cf = float(lgd_a.flat[0]), float(cof_a.flat[0])
+        if not (math.isfinite(lg) and math.isfinite(cf)):
+            return out
+        try:
+            eco = _economics(lg, cf)
+        except ValueError:
+            return out  # out of range: every row stays NaN (null)
+        return np.asarray(compute(*cols, eco), dtype=float)
     pairs = np.unique(np.stack([lgd_a.ravel(), cof_a.ravel()], axis=1), axis=0)
     for lg, cf in pairs:
         if not (np.isfinite(lg) and np.isfinite(cf)):

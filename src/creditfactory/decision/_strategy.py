@@ -320,15 +320,14 @@ class Strategy:
         entries: list[tuple[str, str | pl.Expr]] = [
             *plan.reasons, ("__err", INVALID_INPUT), ("__bad", INVALID_OUTPUT),
         ]  # fmt: skip
-        reasons = lists_by_pattern(df, entries, "reasons")
+        tails = []
         if plan.model_reasons:  # the models' reasons follow when the decision is not approve
             not_approved = df.select(pl.col("__stop") | pl.col("__refer")).to_series()
-            for g, model, select, n in plan.model_reasons:
-                reasons = pl.select(
-                    pl.lit(reasons).list.concat(
-                        pl.lit(_model_reasons(df, g, not_approved, model, select, n))
-                    )
-                ).to_series()
+            tails = [
+                _model_reasons(df, g, not_approved, model, select, n)
+                for g, model, select, n in plan.model_reasons
+            ]
+        reasons = lists_by_pattern(df, entries, "reasons", tails)
         trace = lists_by_pattern(df, list(plan.trace), "trace")
         hits = [] if not plan.hits else [pl.lit(lists_by_pattern(df, list(plan.hits), "list_hits"))]
         kept = ~stop & ~err & ~pl.col("__bad")
