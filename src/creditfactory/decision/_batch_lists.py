@@ -57,13 +57,14 @@ def lists_by_pattern(
     df: pl.DataFrame,
     entries: list[tuple[str, str | pl.Expr]],
     name: str,
-    tails: Sequence[pl.Series] = (),
+    tails: Sequence[pl.Series | tuple[np.ndarray, pl.Series]] = (),
 ) -> pl.Series:
     """A ``list[str]`` column: for each row, the values of the entries whose flag is true.
 
     ``entries`` are ``(flag column, value)`` in output order; a value is a string, or a
     string expression (null = nothing to add). A null flag counts as false. ``tails`` are
-    ``list[str]`` columns of ``df.height`` rows appended to each row's list, in order.
+    appended to each row's list, in order: ``list[str]`` columns of ``df.height`` rows, or
+    ``(count per row, values of all rows in row order)``.
     """
     n = df.height
     if not entries and not tails:
@@ -98,12 +99,15 @@ def lists_by_pattern(
         parts.append((rows, np.bincount(rows, minlength=n).astype(np.int64), idx))
     size = sum(len(p) for p in pools)
     for tail in tails:
-        arr = tail.to_arrow()
-        if isinstance(arr, pa.ChunkedArray):
-            arr = arr.combine_chunks()
-        counts = tail.list.len().fill_null(0).to_numpy().astype(np.int64)
+        if isinstance(tail, tuple):
+            counts, flat = tail
+        else:
+            arr = tail.to_arrow()
+            if isinstance(arr, pa.ChunkedArray):
+                arr = arr.combine_chunks()
+            counts = tail.list.len().fill_null(0).to_numpy().astype(np.int64)
+            flat = pl.Series("", arr.flatten()).cast(pl.String)
         rows = np.repeat(np.arange(n, dtype=np.int64), counts)
-        flat = pl.Series("", arr.flatten()).cast(pl.String)
         parts.append((rows, counts, size + np.arange(len(flat), dtype=np.int64)))
         pools.append(flat)
         size += len(flat)

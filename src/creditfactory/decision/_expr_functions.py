@@ -44,6 +44,9 @@ class FunctionSpec:
     py: Callable[[list[PyFn], list[Type], Type], PyFn]
     pl: Callable[[list[pl.Expr], list[Type], Type], pl.Expr]
     doc: str = ""
+    # computed by NumPy code over whole columns in batch (not a Polars expression): worth
+    # giving only the rows that need it (see AssignStep.batch)
+    vector: bool = False
 
 
 def _numbers(types: Sequence[Type]) -> None:
@@ -236,7 +239,7 @@ def _vector_fn(
             ok = ok & e.is_not_null()
         return pl.when(ok).then(r)
 
-    return FunctionSpec(name, arity, spec.check, spec.py, to_pl, doc)
+    return FunctionSpec(name, arity, spec.check, spec.py, to_pl, doc, vector=True)
 
 
 @functools.lru_cache(maxsize=256)
