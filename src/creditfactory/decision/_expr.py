@@ -7,7 +7,7 @@ from typing import Any
 
 import polars as pl
 
-from creditfactory.decision._expr_compile import PyFn, to_polars, to_python
+from creditfactory.decision._expr_compile import PyFn, calls_vector, to_polars, to_python
 from creditfactory.decision._expr_parse import (
     Binary,
     Call,
@@ -73,6 +73,12 @@ class Expression:
     def polars(self, column: Any = pl.col) -> pl.Expr:
         """The same expression as a Polars expression over columns named like the variables."""
         return to_polars(self.node, self.lists, column)
+
+    @property
+    def vectorised(self) -> bool:
+        """Whether batch computes part of it with NumPy code over whole columns (a
+        ``pl.map_batches`` call: the lifetime model's ``loan_apr`` and peers)."""
+        return calls_vector(self.node)
 
     def __repr__(self) -> str:
         return f"Expression({self.text!r}: {self.type})"

@@ -180,6 +180,17 @@ def _has_var(n: Node) -> bool:
     return False
 
 
+def calls_vector(node: Node) -> bool:
+    """Whether the tree calls a function computed by NumPy code in batch (the lifetime model)."""
+    if isinstance(node, Call):
+        return FUNCTIONS[node.name].vector or any(calls_vector(a) for a in node.args)
+    if isinstance(node, Binary):
+        return calls_vector(node.left) or calls_vector(node.right)
+    if isinstance(node, Unary | In):
+        return calls_vector(node.operand)
+    return False
+
+
 def to_polars(
     node: Node,
     lists: Mapping[str, NamedList] | None = None,

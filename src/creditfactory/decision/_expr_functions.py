@@ -44,6 +44,9 @@ class FunctionSpec:
     py: Callable[[list[PyFn], list[Type], Type], PyFn]
     pl: Callable[[list[pl.Expr], list[Type], Type], pl.Expr]
     doc: str = ""
+    # computed by NumPy code over whole columns in batch (not a Polars expression): worth
+    # giving only the rows that need it (see AssignStep.batch)
+    vector: bool = False
 
 
 def _numbers(types: Sequence[Type]) -> None:
@@ -236,7 +239,7 @@ def _vector_fn(
             ok = ok & e.is_not_null()
         return pl.when(ok).then(r)
 
-    return FunctionSpec(name, arity, spec.check, spec.py, to_pl, doc)
+    return FunctionSpec(name, arity, spec.check, spec.py, to_pl, doc, vector=True)
 
 
 @functools.lru_cache(maxsize=256)
@@ -254,6 +257,17 @@ def _by_economics(
     arrays = np.broadcast_arrays(*[np.asarray(a, dtype=float) for a in (*args, lgd, cost_of_funds)])
     *cols, lgd_a, cof_a = arrays
     out = np.full(lgd_a.shape, np.nan)
+    if lgd_a.size and (lgd_a == lgd_a.flat[0]).all() and (cof_a == cof_a.flat[0]).all():
+        # one pair for every row (a strategy's params: the usual case), without sorting pairs;
+        # each row's price depends on its own row only, so this equals the loop below
+        lg, cf = float(lgd_a.flat[0]), float(cof_a.flat[0])
+        if not (math.isfinite(lg) and math.isfinite(cf)):
+            return out
+        try:
+            eco = _economics(lg, cf)
+        except ValueError:
+            return out  # out of range: every row stays NaN (null)
+        return np.asarray(compute(*cols, eco), dtype=float)
     pairs = np.unique(np.stack([lgd_a.ravel(), cof_a.ravel()], axis=1), axis=0)
     for lg, cf in pairs:
         if not (np.isfinite(lg) and np.isfinite(cf)):

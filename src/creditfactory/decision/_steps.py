@@ -632,8 +632,17 @@ class AssignStep(Step):
     def batch(self, plan: BatchPlan, arm: pl.Expr) -> None:
         g = plan.guard(arm)
         plan.trace.append((g, self.name))
+        live = pl.col(g)
+
+        def masked(name: str) -> pl.Expr:
+            return pl.when(live).then(pl.col(name))
+
         for var, expr, _ in self.items:
-            plan.cols(plan.assign(var, expr.polars(), g))
+            # a NumPy solver (the lifetime model's price) gets nulls on the rows this step
+            # leaves alone (declined before it, or in another arm), which it skips: their
+            # values are discarded by assign() anyway, and every other row is computed alike
+            value = expr.polars(masked) if expr.vectorised else expr.polars()
+            plan.cols(plan.assign(var, value, g))
 
     def outline(self) -> tuple[str, list[Any]]:
         return f"assign {self.name}", [f"{v} = {e.text}" for v, e, _ in self.items]

@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from creditfactory.decision._batch_lists import empty_lists, lists_by_pattern
+from creditfactory.decision._batch_lists import lists_by_pattern
 from creditfactory.decision._files import FileAccess
 from creditfactory.decision._inputs import (
     NOT_FINITE,
@@ -366,15 +366,14 @@ class Strategy:
         entries: list[tuple[str, str | pl.Expr]] = [
             *plan.declines, *plan.reasons, ("__err", INVALID_INPUT), ("__bad", INVALID_OUTPUT),
         ]  # fmt: skip
-        reasons = lists_by_pattern(df, entries, "reasons")
+        tails = []
         if plan.model_reasons:  # the models' reasons follow when the decision is not approve
             not_approved = df.select(pl.col("__stop") | pl.col("__refer")).to_series()
-            for g, model, select, n in plan.model_reasons:
-                reasons = pl.select(
-                    pl.lit(reasons).list.concat(
-                        pl.lit(_model_reasons(df, g, not_approved, model, select, n))
-                    )
-                ).to_series()
+            tails = [
+                _model_reasons(df, g, not_approved, model, select, n)
+                for g, model, select, n in plan.model_reasons
+            ]
+        reasons = lists_by_pattern(df, entries, "reasons", tails)
         trace = lists_by_pattern(df, list(plan.trace), "trace")
         hits = [] if not plan.hits else [pl.lit(lists_by_pattern(df, list(plan.hits), "list_hits"))]
         kept = ~stop & ~err & ~pl.col("__bad")
@@ -633,21 +632,22 @@ def _bounds(spec: InputSpec) -> str:
 
 def _model_reasons(
     df: pl.DataFrame, guard: str, not_approved: pl.Series, model: Any, select: list[pl.Expr], n: int
-) -> pl.Series:
-    """The model's reason codes for rows it scored that end declined or referred; [] elsewhere."""
+) -> tuple[np.ndarray, pl.Series]:
+    """The model's reason codes for rows it scored that end declined or referred, none
+    elsewhere: ``(codes per row, the codes of all rows in row order)``."""
     mask = df[guard] & not_approved
     rows = mask.arg_true()
-    if rows.len() == 0:
-        return empty_lists(df.height)
-    # scored on the model's columns of those rows only, then placed by offsets: every other
-    # row has no codes, and the rows come in order, so the codes are already in place
-    sub = model.score_frame(df.select(select)[rows], n)["reasons"]
     counts = np.zeros(df.height, dtype=np.int64)
+    if rows.len() == 0:
+        return counts, pl.Series("", [], dtype=pl.String)
+    # scored on the model's columns of those rows only; every other row has no codes, and the
+    # rows come in order, so the codes are already in place
+    sub = model.score_frame(df.select(select)[rows], n)["reasons"]
     counts[rows.to_numpy()] = sub.list.len().to_numpy()
-    offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
-    values = pa.chunked_array(sub.to_arrow()).combine_chunks().flatten()
-    placed = pa.LargeListArray.from_arrays(offsets, values.cast(pa.large_string()))
-    return pl.Series("", placed).cast(pl.List(pl.String))
+    arr = sub.to_arrow()
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return counts, pl.Series("", arr.flatten()).cast(pl.String)
 
 
 def _utc_now() -> datetime:
