@@ -94,7 +94,8 @@ def test_blacklist_declines_greylist_refers_whitelist_is_recorded(listed: Strate
     assert grey.limit == 2 * 27000.0  # the whitelist bound a variable the offer reads
     grey_declined = listed.decide(_app(2, None, IDS[0], 3, 1000.0), lists)
     assert grey_declined.decision == "decline"  # a greylist never lifts a decline
-    assert grey_declined.reasons == ["LIST_GREYLIST_ID_NUMBER", "KO_INCOME"]
+    # the reason it was declined comes first, then the greylist hit met before it
+    assert grey_declined.reasons == ["KO_INCOME", "LIST_GREYLIST_ID_NUMBER"]
     clean = listed.decide(_app(3, "13800000005", IDS[2], 3, 9000.0), lists)
     assert (clean.decision, clean.reasons, clean.list_hits) == ("approve", [], [])
 

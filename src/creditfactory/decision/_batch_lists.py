@@ -80,7 +80,7 @@ def lists_by_pattern(
             code[j] = literals.setdefault(v, len(literals))
         else:
             expr_no[j] = len(exprs)
-            exprs.append(v.cast(pl.String))
+            exprs.append(v.cast(pl.String).alias(f"__value{j}"))  # two entries may share one
             flag = flag & v.is_not_null()
         flags.append(flag.alias(f"__flag{j}"))
     pools = [pl.Series(list(literals), dtype=pl.String)]
