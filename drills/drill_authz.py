@@ -58,6 +58,9 @@ ACTIONS = {
     "POST /v1/keys": "keys.manage",
     "GET /v1/keys": "keys.manage",
     "DELETE /v1/keys/{key_id}": "keys.manage",
+    "POST /v1/loans": "loans.create",
+    "POST /v1/loans/{loan_id}/payments": "loans.pay",
+    "POST /v1/loans/{loan_id}/write-off": "loans.write_off",
 }
 PUBLIC = {"GET /health"}
 # docs/service.md's rows -> the permissions they document
@@ -67,6 +70,8 @@ DOC_ROWS = {
     "upload strategies": ["strategies.upload", "models.register", "lists.write"],
     "activate / roll back strategies": ["strategies.activate"],
     "create / revoke keys": ["keys.manage"],
+    "disburse loans, post payments": ["loans.create", "loans.pay"],
+    "write loans off": ["loans.write_off"],
 }
 
 
@@ -110,11 +115,27 @@ class Requests:
             self._admin("POST", "/v1/applications", application(900 + i, "R", refer=True))
         queue = self._admin("GET", "/v1/reviews?status=pending&limit=1000")
         self.pending = [r["id"] for r in queue]
+        self.loan_id = self._loan(0)  # for GET /v1/loans/{loan_id}
 
-    def build(self, method: str, path: str, spec: dict[str, Any]) -> tuple[str, Any]:
-        """``(path with ids, body)`` for one call."""
+    def _approved(self, n: int) -> int:
+        """The id of a fresh approved decision (a loan may be disbursed from it once)."""
+        answer = self._admin("POST", "/v1/applications", application(7000 + n, "L"))
+        if answer["decision"] != "approve":
+            raise RuntimeError(f"the drill's loan application was not approved: {answer!r}")
+        return int(answer["decision_id"])
+
+    def _loan(self, n: int) -> int:
+        """The id of a fresh loan (each call may pay it or write it off)."""
+        return int(self._admin("POST", "/v1/loans", {"decision_id": self._approved(n)})["id"])
+
+    def build(
+        self, method: str, path: str, spec: dict[str, Any]
+    ) -> tuple[str, Any, dict[str, str]]:
+        """``(path with ids, body, headers)`` for one call."""
         self.n += 1
         n = self.n
+        key = f"{method} {spec['template']}"
+        headers: dict[str, str] = {}
         values: dict[str, Any] = {
             "application_id": 1,
             "decision_id": 1,
@@ -127,9 +148,12 @@ class Requests:
             )["id"]
         if "{review_id}" in path:
             values["review_id"] = self.pending.pop(0) if self.pending else 1
+        if "{loan_id}" in path:
+            values["loan_id"] = self._loan(n) if method == "POST" else self.loan_id
+        if key == "POST /v1/loans/{loan_id}/payments":
+            headers["Idempotency-Key"] = f"authz-{n}-{uuid.uuid4().hex[:8]}"
         for name in re.findall(r"{(\w+)}", path):
             path = path.replace(f"{{{name}}}", str(values.get(name, 1)))
-        key = f"{method} {spec['template']}"
         bodies = {
             "POST /v1/applications": application(5000 + n, "Z"),
             "POST /v1/strategies": {"source": strategy_text(f"9.{n}"), "activate": False},
@@ -138,8 +162,13 @@ class Requests:
             "POST /v1/lists/{list_name}/remove": {"field": "phone", "values": [f"1{n:010d}"]},
             "POST /v1/keys": {"name": f"made-{n}-{uuid.uuid4().hex[:4]}", "role": "read-only"},
             "POST /v1/reviews/{review_id}": {"outcome": "approve", "reason": "authz drill"},
+            "POST /v1/loans": (
+                {"decision_id": self._approved(n)} if key == "POST /v1/loans" else None
+            ),
+            "POST /v1/loans/{loan_id}/payments": {"amount": "100.00"},
+            "POST /v1/loans/{loan_id}/write-off": {"reason": "authz drill"},
         }
-        return path, bodies.get(key)
+        return path, bodies.get(key), headers
 
 
 def _model_spec() -> dict[str, Any]:
@@ -276,10 +305,11 @@ def run(quick: bool = False, races: int = 30) -> dict[str, Any]:
                     allowed = expected(endpoint, PERMISSIONS)
                     row: dict[str, int] = {}
                     for who in CALLERS:
-                        path, payload = builder.build(
+                        path, payload, extra = builder.build(
                             method.upper(), template, {"template": template}
                         )
-                        extra = {"X-Forwarded-For": ATTACKER} if who in STRANGERS else None
+                        if who in STRANGERS:
+                            extra["X-Forwarded-For"] = ATTACKER
                         row[who], answer = call(
                             svc.url, method.upper(), path, keys[who], payload, headers=extra
                         )

@@ -42,8 +42,12 @@ ACTIONS: dict[str, str] = {
     "models.register": "register models",
     "lists.write": "change lists",
     "keys.manage": "manage keys",
+    "loans.create": "disburse loans",
+    "loans.pay": "post payments",
+    "loans.write_off": "write loans off",
     "read": "read",
 }
+assert ACTIONS.keys() == PERMISSIONS.keys(), "every permission needs its 403 wording"
 
 
 @dataclass(frozen=True)
