@@ -288,3 +288,23 @@ def test_cli_new_key_prints_a_usable_key_and_refuses_a_bad_id() -> None:
     assert bad.exit_code != 0
     assert "--id" in bad.output
     assert "Traceback" not in bad.output
+
+
+def test_remembered_digests_are_the_keyed_hash_of_each_field_and_value() -> None:
+    # the digest memo: a repeated identifier gets the same hash as a fresh protector gives,
+    # and the same text under another field (or another type) its own
+    from creditfactory.fraud import hash_identifier
+
+    p = Protector(hash_secret="s")
+    for _ in range(3):  # sealed again and again (payload, values, retries)
+        out = p.protect({"phone": "13800000000", "id_number": "13800000000", "x": {"phone": 7}})
+    assert out["phone"].split(":")[3] == hash_identifier("s", "phone", "13800000000")
+    assert out["id_number"].split(":")[3] == hash_identifier("s", "id_number", "13800000000")
+    assert out["x"]["phone"].split(":")[3] == hash_identifier("s", "phone", 7)
+    assert p.protect({"phone": 13800000000})["phone"].split(":")[3] == hash_identifier(
+        "s", "phone", 13800000000
+    )
+    for k in range(600):  # far more identifiers than it remembers: still each its own hash
+        assert p.seal("phone", f"1{k:010d}").split(":")[3] == hash_identifier(
+            "s", "phone", f"1{k:010d}"
+        )

@@ -77,6 +77,10 @@ _ENCODER = json.JSONEncoder(
 _encode_str = json.encoder.encode_basestring  # json.dumps of a str with ensure_ascii=False
 _HASH_INFO = b"creditfactory pii hash key"
 _REQUEST_INFO = b"creditfactory request digest"
+#: the most identifier digests a protector remembers: enough for those of the last few
+#: decisions (an application's identifiers are sealed twice, in its payload and in the values
+#: its decision copied), not a store of identifiers
+_MEMO = 256
 
 
 @dataclass(frozen=True)
@@ -229,6 +233,7 @@ class Protector:
             self.hash_secret = hmac.new(newest.key, _HASH_INFO, hashlib.sha256).hexdigest()
         else:
             self.hash_secret = None
+        self._digests: dict[tuple[str, str], str] = {}  # (field, text) -> digest, see seal
         self._mac = (
             None if not self.hash_secret else hmac.new(self.hash_secret.encode(), None, "sha256")
         )
@@ -270,7 +275,11 @@ class Protector:
                 if out is None:
                     out = dict(payload)
                 out[name] = self._seal_tree(name, value)
-        for name, value in payload.items():  # identifiers nested in other fields
+        if dict not in (kinds := set(map(type, payload.values()))) and list not in kinds:
+            items: Any = ()  # a flat payload (the usual case): nothing nested to walk
+        else:
+            items = payload.items()
+        for name, value in items:  # identifiers nested in other fields
             kind = type(value)
             if (kind is dict or kind is list) and name not in fields:
                 new = self._walk(value)
@@ -309,9 +318,19 @@ class Protector:
         if self._mac is None:
             digest = "-"
         else:  # hash_identifier(hash_secret, field, value), from the keyed state
-            mac = self._mac.copy()
-            mac.update(identifier_text(field, value))
-            digest = mac.hexdigest()
+            # an identifier repeats (in the payload and the decision's values, in retries):
+            # its digest is remembered (text values only: 1 and True would collide as keys)
+            memo = self._digests
+            known = memo.get((field, value)) if type(value) is str else None
+            if known is None:
+                mac = self._mac.copy()
+                mac.update(identifier_text(field, value))
+                known = mac.hexdigest()
+                if type(value) is str:
+                    if len(memo) >= _MEMO:
+                        memo.clear()
+                    memo[(field, value)] = known
+            digest = known
         if self._aead is None:
             return f"{PREFIX}{self._kid}:{digest}:"
         nonce = os.urandom(_NONCE)
