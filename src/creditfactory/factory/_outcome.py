@@ -3,7 +3,6 @@ JSON answer built from them (:class:`Answer`, :class:`ApplicationDecision`)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -82,55 +81,4 @@ class ApplicationDecision(BaseModel):
 
 def answer(out: Outcome) -> Answer:
     """The JSON answer of a decided (or replayed) application."""
-    body = _plain_body(out)
-    if body is None:
-        body = ApplicationDecision.of(out).model_dump_json().encode()
-    return Answer(body, out.replayed)
-
-
-_encode_str = json.encoder.encode_basestring  # escapes as pydantic does (non-ASCII kept)
-
-
-def _plain_float(value: Any) -> bool:
-    """Whether Python writes ``value`` (a float or None) as pydantic does: finite and in
-    the range where both write plain decimals (no exponent)."""
-    if value is None:
-        return True
-    return type(value) is float and (value == 0.0 or 1e-4 <= abs(value) < 1e15)
-
-
-def _plain_body(out: Outcome) -> bytes | None:
-    """The answer's JSON exactly as ``ApplicationDecision.of(out).model_dump_json()`` writes
-    it, without building the model, for the usual answer (no review, values of the declared
-    types, plain floats); None for any other (the model writes it)."""
-    a, d = out.application, out.decision
-    app_id, external, dec_id, term = a.id, a.external_id, d.id, d.term
-    texts = (external, d.decision, d.strategy, d.version)
-    reasons = d.reasons
-    if (
-        out.review is not None
-        or type(app_id) is not int
-        or type(dec_id) is not int
-        or not (term is None or type(term) is int)
-        or not (external is None or type(external) is str)
-        or not all(type(t) is str for t in texts[1:])
-        or type(reasons) is not list
-        or not all(type(r) is str for r in reasons)
-        or not (_plain_float(d.limit) and _plain_float(d.apr))
-    ):
-        return None
-    external_text, decision, strategy, version = (
-        "null" if t is None else _encode_str(t) for t in texts
-    )
-    limit, apr = ("null" if v is None else float.__repr__(v) for v in (d.limit, d.apr))
-    text = (
-        f'{{"application_id":{app_id},"external_id":{external_text},"decision_id":{dec_id},'
-        f'"decision":{decision},"limit":{limit},"apr":{apr},'
-        f'"term":{"null" if term is None else term},'
-        f'"reasons":[{",".join(map(_encode_str, reasons))}],"strategy":{strategy},'
-        f'"version":{version},"review":null,"replayed":{"true" if out.replayed else "false"}}}'
-    )
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError:  # an unpaired surrogate: the model says what it says
-        return None
+    return Answer(ApplicationDecision.of(out).model_dump_json().encode(), out.replayed)
