@@ -290,9 +290,9 @@ def test_cli_new_key_prints_a_usable_key_and_refuses_a_bad_id() -> None:
     assert "Traceback" not in bad.output
 
 
-def test_remembered_digests_are_the_keyed_hash_of_each_field_and_value() -> None:
-    # the digest memo: a repeated identifier gets the same hash as a fresh protector gives,
-    # and the same text under another field (or another type) its own
+def test_flat_and_nested_identifiers_get_the_keyed_hash_of_their_field_and_value() -> None:
+    # a flat payload skips the walk for nested identifiers: a nested one is still sealed, and
+    # the same text under another field (or another type) gets its own hash
     from creditfactory.fraud import hash_identifier
 
     p = Protector(hash_secret="s")
@@ -304,7 +304,7 @@ def test_remembered_digests_are_the_keyed_hash_of_each_field_and_value() -> None
     assert p.protect({"phone": 13800000000})["phone"].split(":")[3] == hash_identifier(
         "s", "phone", 13800000000
     )
-    for k in range(600):  # far more identifiers than it remembers: still each its own hash
+    for k in range(50):
         assert p.seal("phone", f"1{k:010d}").split(":")[3] == hash_identifier(
             "s", "phone", f"1{k:010d}"
         )

@@ -77,10 +77,6 @@ _ENCODER = json.JSONEncoder(
 _encode_str = json.encoder.encode_basestring  # json.dumps of a str with ensure_ascii=False
 _HASH_INFO = b"creditfactory pii hash key"
 _REQUEST_INFO = b"creditfactory request digest"
-#: the most identifier digests a protector remembers: enough for those of the last few
-#: decisions (an application's identifiers are sealed twice, in its payload and in the values
-#: its decision copied), not a store of identifiers
-_MEMO = 256
 
 
 @dataclass(frozen=True)
@@ -233,7 +229,6 @@ class Protector:
             self.hash_secret = hmac.new(newest.key, _HASH_INFO, hashlib.sha256).hexdigest()
         else:
             self.hash_secret = None
-        self._digests: dict[tuple[str, str], str] = {}  # (field, text) -> digest, see seal
         self._mac = (
             None if not self.hash_secret else hmac.new(self.hash_secret.encode(), None, "sha256")
         )
@@ -318,19 +313,9 @@ class Protector:
         if self._mac is None:
             digest = "-"
         else:  # hash_identifier(hash_secret, field, value), from the keyed state
-            # an identifier repeats (in the payload and the decision's values, in retries):
-            # its digest is remembered (text values only: 1 and True would collide as keys)
-            memo = self._digests
-            known = memo.get((field, value)) if type(value) is str else None
-            if known is None:
-                mac = self._mac.copy()
-                mac.update(identifier_text(field, value))
-                known = mac.hexdigest()
-                if type(value) is str:
-                    if len(memo) >= _MEMO:
-                        memo.clear()
-                    memo[(field, value)] = known
-            digest = known
+            mac = self._mac.copy()
+            mac.update(identifier_text(field, value))
+            digest = mac.hexdigest()
         if self._aead is None:
             return f"{PREFIX}{self._kid}:{digest}:"
         nonce = os.urandom(_NONCE)
