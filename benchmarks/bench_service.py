@@ -640,3 +640,88 @@ def run(quick: bool = False) -> dict:
             "better of two)."
         ),
     }
+
+
+def breakdown(n: int = 2000, batch_size: int = 4) -> dict[str, float]:
+    """CPU milliseconds per decision of each stage of the factory's work, in one process on
+    a SQLite file (WAL), the reference strategy, batches of ``batch_size`` (about what 16
+    clients give): each stage timed alone on ``n`` simulated applications with
+    ``time.process_time`` (the best of three passes; the commit once), then
+    ``Factory.handle`` whole. A profile for docs/service.md, not a contest: no peer runs it.
+    Run it from the repository root with ``python -m benchmarks.bench_service --breakdown``."""
+    from creditfactory.api import start_server
+    from creditfactory.factory import (
+        Decide,
+        Factory,
+        FactoryConfig,
+        Outcome,
+        answer,
+        canonical_payload,
+        parse_body,
+    )
+
+    clock = time.process_time
+    apps = pl.from_pandas(simulate(SimulationConfig(n_applications=n, seed=3)).applications)
+    floats = [c for c, t in apps.schema.items() if t == pl.Float64]
+    rows = apps.with_columns(
+        pl.col("applied_at").cast(pl.String), pl.col(floats).fill_nan(None)
+    ).to_dicts()
+    bodies = [json.dumps(r).encode() for r in rows]
+    out: dict[str, float] = {}
+
+    def stage(name: str, fn: Callable[[Any], Any], items: Any) -> list[Any]:
+        best_s, results = float("inf"), []
+        for _ in range(3):
+            t0 = clock()
+            results = [fn(x) for x in items]
+            best_s = min(best_s, clock() - t0)
+        out[name] = best_s / len(items) * 1000
+        return results
+
+    with tempfile.TemporaryDirectory() as d:
+        url = f"sqlite:///{Path(d) / 'breakdown.db'}"
+        env = {
+            "CREDITFACTORY_DATABASE_URL": url, "CREDITFACTORY_ADMIN_KEY": ADMIN,
+            "CREDITFACTORY_STRATEGY": str(REFERENCE), "CREDITFACTORY_LIST_SECRET": "bench",
+            "CREDITFACTORY_ENGINE_PROCESS": "false",
+        }  # fmt: skip
+        with start_server(env=env):  # migrates and bootstraps the database, as a service does
+            pass
+        f = Factory(FactoryConfig(url, list_secret="bench", qc_rate=0.05, qc_seed=1))
+        try:
+            f.handle([Decide(0, bodies[0], "bench", 1, None)])  # loads the strategy and lists
+            with f.store.sessions() as session:
+                strategy = f.strategy(session)[1]
+            parsed = stage("parse the body (strict JSON)", parse_body, bodies)
+            stage(
+                "strategy.decide (engine, list look-ups)",
+                lambda p: strategy.decide(p, f.lookups),
+                [canonical_payload(p)[0] for p in parsed],
+            )
+            msgs = [Decide(i, b, "bench", 1, None) for i, b in enumerate(bodies)]
+            # the factory's own step, payload to rows (no public entry): profiled as it is;
+            # the strategy's share is taken out below
+            pending = stage("rows", lambda k: f._rows(parsed[k], msgs[k], None), range(n))
+            out["application text, identifiers sealed, rows' texts, digest pieces"] = (
+                out.pop("rows") - out["strategy.decide (engine, list look-ups)"]
+            )
+            t0 = clock()
+            written: list[Any] = []
+            for k in range(0, n, batch_size):
+                written += f.writer.write(pending[k : k + batch_size])
+            out["group commit: ids, chain, INSERTs, COMMIT"] = (clock() - t0) / n * 1000
+            outcomes = [Outcome(*w, replayed=False) for w in written]
+            stage("answer JSON (pydantic)", answer, outcomes)
+            t0 = clock()
+            for k in range(0, n, batch_size):
+                f.handle([Decide(i, bodies[i], "bench", 1, None) for i in range(k, k + batch_size)])
+            out["Factory.handle, whole"] = (clock() - t0) / n * 1000
+        finally:
+            f.close()
+    return out
+
+
+if __name__ == "__main__":
+    if "--breakdown" in sys.argv:
+        for stage_name, ms in breakdown().items():
+            print(f"{ms:8.4f} ms  {stage_name}")

@@ -288,3 +288,23 @@ def test_cli_new_key_prints_a_usable_key_and_refuses_a_bad_id() -> None:
     assert bad.exit_code != 0
     assert "--id" in bad.output
     assert "Traceback" not in bad.output
+
+
+def test_flat_and_nested_identifiers_get_the_keyed_hash_of_their_field_and_value() -> None:
+    # a flat payload skips the walk for nested identifiers: a nested one is still sealed, and
+    # the same text under another field (or another type) gets its own hash
+    from creditfactory.fraud import hash_identifier
+
+    p = Protector(hash_secret="s")
+    for _ in range(3):  # sealed again and again (payload, values, retries)
+        out = p.protect({"phone": "13800000000", "id_number": "13800000000", "x": {"phone": 7}})
+    assert out["phone"].split(":")[3] == hash_identifier("s", "phone", "13800000000")
+    assert out["id_number"].split(":")[3] == hash_identifier("s", "id_number", "13800000000")
+    assert out["x"]["phone"].split(":")[3] == hash_identifier("s", "phone", 7)
+    assert p.protect({"phone": 13800000000})["phone"].split(":")[3] == hash_identifier(
+        "s", "phone", 13800000000
+    )
+    for k in range(50):
+        assert p.seal("phone", f"1{k:010d}").split(":")[3] == hash_identifier(
+            "s", "phone", f"1{k:010d}"
+        )

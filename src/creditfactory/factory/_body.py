@@ -141,5 +141,15 @@ def _problem(value: dict[str, Any]) -> tuple[tuple[str | int, ...], str] | None:
     """Where a parsed body first holds a non-finite float (Python's JSON reader accepts ``NaN``
     and ``Infinity`` and reads ``1e400`` as infinity; JSON has none of them) or nests deeper
     than :data:`MAX_DEPTH`, and what is wrong there."""
+    values = value.values()
+    kinds = set(map(type, values))
+    if dict not in kinds and list not in kinds:  # flat (the usual case): checked at C speed
+        if float not in kinds:
+            return None
+        floats = [v for v in values if type(v) is float]
+        # a NaN or an infinity makes the sum non-finite; so may (rarely) an overflow of finite
+        # values, which the walk below then clears
+        if math.isfinite(sum(floats)):
+            return None
     deep = f"Input should be nested at most {MAX_DEPTH} levels deep"
     return first_problem(value, _not_finite, MAX_DEPTH, deep)

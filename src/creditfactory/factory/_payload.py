@@ -15,6 +15,7 @@ from creditfactory._nested import first_problem, path_text, text_problem, unstor
 from creditfactory.audit import canonical_json
 from creditfactory.decision import InputError
 from creditfactory.exceptions import CreditFactoryError, DecisionFailedError
+from creditfactory.store import Protector
 
 _log = logging.getLogger("creditfactory.service")
 
@@ -68,6 +69,43 @@ def canonical_payload(payload: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
     if "\\u0000" in text or text_problem(text) is not None:
         _reject_unstorable(out)
     return out, text
+
+
+def protected_payload(
+    payload: Mapping[str, Any], pii: Protector
+) -> tuple[dict[str, Any], dict[str, Any], str] | None:
+    """The application in clear (what is decided), as it is stored (its identifiers sealed by
+    ``pii``) and the stored one's canonical JSON text, encoded once; None when
+    :func:`canonical_payload` must be used instead (no identifier to seal, so its text is the
+    stored one; or a value that is not plain JSON).
+
+    The identifiers are checked before they are sealed, the rest in the stored text: the same
+    fields are refused as by :func:`canonical_payload`, with the same error.
+
+    Raises
+    ------
+    InputError
+        A field's name or text holds U+0000 or an unpaired surrogate (names the field).
+    """
+    clear = dict(payload)
+    names = pii.fields.intersection(clear)
+    kinds = set(map(type, clear.values()))
+    if not names or dict in kinds or list in kinds:  # nested: identifiers may hide below
+        return None
+    try:
+        identifiers = CANONICAL.encode({name: clear[name] for name in names})
+    except (TypeError, ValueError):
+        return None
+    if "\\u0000" in identifiers or text_problem(identifiers) is not None:
+        _reject_unstorable(clear)
+    stored = pii.protect(clear)
+    try:
+        text = CANONICAL.encode(stored)
+    except (TypeError, ValueError):
+        return None
+    if "\\u0000" in text or text_problem(text) is not None:
+        _reject_unstorable(clear)
+    return clear, stored, text
 
 
 def _reject_unstorable(payload: dict[str, Any]) -> None:

@@ -41,7 +41,13 @@ from creditfactory.factory._messages import (
     Message,
 )
 from creditfactory.factory._outcome import Outcome, answer
-from creditfactory.factory._payload import CANONICAL, canonical_payload, failed, own_fault
+from creditfactory.factory._payload import (
+    CANONICAL,
+    canonical_payload,
+    failed,
+    own_fault,
+    protected_payload,
+)
 from creditfactory.fraud import FraudSource, HashedLists, Lookups
 from creditfactory.store import (
     PII_PREFIX,
@@ -233,8 +239,14 @@ class Factory:
     def _rows(
         self, payload: Mapping[str, Any], r: Decide, session: Session | None
     ) -> Outcome | Pending:
-        payload, text = canonical_payload(payload)
         key = r.idempotency_key
+        # without a key the clear text is never needed: the stored one is encoded once
+        found = None if key is not None else protected_payload(payload, self.pii)
+        stored: tuple[dict[str, Any], str] | None = None
+        if found is None:
+            payload, text = canonical_payload(payload)
+        else:
+            payload, stored, text = found[0], (found[1], found[2]), ""
         # only a retry needs telling apart from a different request under the same key
         request_sha = "" if key is None else self._request_digest(text)
         if session is not None:
@@ -249,7 +261,7 @@ class Factory:
         assert self._active is not None
         _, row_id, strategy = self._active
         result = strategy.decide(payload, self.lookups)
-        return self._pending(payload, text, request_sha, r, row_id, result)
+        return self._pending(payload, text, request_sha, r, row_id, result, stored)
 
     def warm_fraud(self, session: Session) -> int:
         """Feed the applications the store holds into the fraud source, in arrival order
@@ -370,16 +382,22 @@ class Factory:
 
     def _pending(
         self, payload: dict[str, Any], text: str, request_sha: str, r: Decide, strategy_id: int,
-        result: Decision,
+        result: Decision, stored: tuple[dict[str, Any], str] | None = None,
     ) -> Pending:  # fmt: skip
+        """The rows of a decided application; ``stored`` is the application as stored and its
+        text when :func:`protected_payload` made them (else they are made here from
+        ``payload`` and its canonical ``text``)."""
         decision_, limit, apr, term = result.decision, result.limit, result.apr, result.term
         reasons = list(result.reasons)
         external = payload.get("application_id")
         when = now()
         pii = self.pii
-        stored = pii.protect(payload)  # decided on the clear values; stored (and digested) so
-        if stored is not payload:
-            payload, text = stored, CANONICAL.encode(stored)
+        if stored is not None:  # decided on the clear values; stored (and digested) so
+            payload, text = stored
+        else:
+            protected = pii.protect(payload)
+            if protected is not payload:
+                payload, text = protected, CANONICAL.encode(protected)
         application = {
             "external_id": None if external is None else str(external)[:100],
             "payload": payload, "request_sha256": request_sha,

@@ -270,7 +270,11 @@ class Protector:
                 if out is None:
                     out = dict(payload)
                 out[name] = self._seal_tree(name, value)
-        for name, value in payload.items():  # identifiers nested in other fields
+        if dict not in (kinds := set(map(type, payload.values()))) and list not in kinds:
+            items: Any = ()  # a flat payload (the usual case): nothing nested to walk
+        else:
+            items = payload.items()
+        for name, value in items:  # identifiers nested in other fields
             kind = type(value)
             if (kind is dict or kind is list) and name not in fields:
                 new = self._walk(value)
