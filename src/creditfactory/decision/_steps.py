@@ -153,6 +153,41 @@ class Rule:
         return self.expr.text
 
 
+def _batch_checks(
+    plan: BatchPlan, guard: str, checks: list[tuple[pl.Expr, str, Any, str | None]]
+) -> list[str]:
+    """The batch form of rules and list checks: each check's flag column (``(condition,
+    action, reason, bind)``, under ``guard``), its reason in the plan (a decline's with the
+    declines, listed first), then the stop, refer and bound variables. Returns the flags'
+    names, in check order."""
+    names, declines, refers, bound = [], [], [], []
+    flags = []
+    for cond, action, reason, bind in checks:
+        f = plan.new("f")
+        names.append(f)
+        flags.append((pl.col(guard) & cond).alias(f))
+        if action == DECLINE:
+            declines.append(pl.col(f))
+            plan.declines.append((f, str(reason)))
+        else:
+            if action == REFER:
+                refers.append(pl.col(f))
+            if action != NONE:
+                plan.reasons.append((f, str(reason)))
+        if bind is not None:
+            bound.append((f, bind))
+    plan.cols(*flags)
+    binds = [plan.assign(var, pl.col(f), guard) for f, var in bound]
+    updates = []
+    if declines:
+        updates.append((pl.col("__stop") | pl.any_horizontal(declines)).alias("__stop"))
+    if refers:
+        updates.append((pl.col("__refer") | pl.any_horizontal(refers)).alias("__refer"))
+    if binds or updates:
+        plan.cols(*binds, *updates)
+    return names
+
+
 class RulesStep(Step):
     """Knock-out and refer rules (``rules``)."""
 
@@ -204,29 +239,10 @@ class RulesStep(Step):
     def batch(self, plan: BatchPlan, arm: pl.Expr) -> None:
         g = plan.guard(arm)
         plan.trace.append((g, self.name))
-        flags, declines, refers, bound = [], [], [], []
-        for r in self.rules:
-            f = plan.new("f")
-            flags.append((pl.col(g) & r.expr.polars().fill_null(False)).alias(f))
-            if r.action == DECLINE:
-                declines.append(pl.col(f))
-            elif r.action == REFER:
-                refers.append(pl.col(f))
-            if r.action == DECLINE:
-                plan.declines.append((f, str(r.reason)))
-            elif r.action != NONE:
-                plan.reasons.append((f, str(r.reason)))
-            if r.bind is not None:
-                bound.append((f, r.bind))
-        plan.cols(*flags)
-        binds = [plan.assign(var, pl.col(f), g) for f, var in bound]
-        updates = []
-        if declines:
-            updates.append((pl.col("__stop") | pl.any_horizontal(declines)).alias("__stop"))
-        if refers:
-            updates.append((pl.col("__refer") | pl.any_horizontal(refers)).alias("__refer"))
-        if binds or updates:
-            plan.cols(*binds, *updates)
+        checks = [
+            (r.expr.polars().fill_null(False), r.action, r.reason, r.bind) for r in self.rules
+        ]
+        _batch_checks(plan, g, checks)
 
     def outline(self) -> tuple[str, list[Any]]:
         kids = []
@@ -335,35 +351,18 @@ class ListsStep(Step):
                 return df.hstack([found[f].alias(looked[f]) for f in features])
 
             plan.frame(look)
-        flags, declines, refers, bound = [], [], [], []
+        checks = []
         for c in self.checks:
-            f = plan.new("f")
             if c.feature is not None:
                 cond = pl.col(looked[c.feature]).fill_null(False)
-                plan.hits.append((f, c.hit))
             else:
                 assert c.expr is not None
                 cond = c.expr.polars().fill_null(False)
-            flags.append((pl.col(g) & cond).alias(f))
-            if c.action == DECLINE:
-                declines.append(pl.col(f))
-            elif c.action == REFER:
-                refers.append(pl.col(f))
-            if c.action == DECLINE:
-                plan.declines.append((f, str(c.reason)))
-            elif c.action != NONE:
-                plan.reasons.append((f, str(c.reason)))
-            if c.bind is not None:
-                bound.append((f, c.bind))
-        plan.cols(*flags)
-        binds = [plan.assign(var, pl.col(f), g) for f, var in bound]
-        updates = []
-        if declines:
-            updates.append((pl.col("__stop") | pl.any_horizontal(declines)).alias("__stop"))
-        if refers:
-            updates.append((pl.col("__refer") | pl.any_horizontal(refers)).alias("__refer"))
-        if binds or updates:
-            plan.cols(*binds, *updates)
+            checks.append((cond, c.action, c.reason, c.bind))
+        flags = _batch_checks(plan, g, checks)
+        plan.hits += [
+            (f, c.hit) for f, c in zip(flags, self.checks, strict=True) if c.feature is not None
+        ]
 
     def outline(self) -> tuple[str, list[Any]]:
         kids = []
