@@ -26,7 +26,7 @@ _JSON_TYPES = {"int": "integer", "float": "number", "bool": "boolean", "str": "s
 # realistic values of the simulator's application columns (creditfactory.data): an example that
 # reads like an application, where the strategy's domain allows them
 _EXAMPLES: dict[str, Any] = {
-    "application_id": "A-2026-000001", "id_number": "110101198506153021",
+    "application_id": "A-2026-000001", "id_number": "110101199106153020",
     "phone": "13800138000", "device_id": "dev-7f3a9c21", "product": "cash_loan",
     "channel": "app", "amount_requested": 20000.0, "term_requested": 12, "age": 35,
     "monthly_income": 12000.0, "occupation": "enterprise_employee", "education": "bachelor",

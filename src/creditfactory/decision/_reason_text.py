@@ -476,11 +476,16 @@ class TextedStrategy:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.strategy, name)
 
-    def decide_batch(self, frame: Any) -> Any:
-        """``strategy.decide_batch(frame)`` plus ``reason_texts`` (the same kind of frame)."""
+    def decide_batch(self, frame: Any, lookups: Any = None) -> Any:
+        """``strategy.decide_batch(frame, lookups=...)`` plus ``reason_texts`` (the same kind
+        of frame)."""
         import polars as pl
 
-        out = self.strategy.decide_batch(frame)
+        out = (
+            self.strategy.decide_batch(frame)
+            if lookups is None
+            else self.strategy.decide_batch(frame, lookups=lookups)
+        )
         is_pandas = not isinstance(out, pl.DataFrame)
         decided = pl.from_pandas(out) if is_pandas else out
         given = frame if isinstance(frame, pl.DataFrame) else None
