@@ -79,7 +79,14 @@ PRICING_MAY_IMPORT = frozenset({"exceptions"})
 # small protocol (points, probabilities, bin indices) rather than importing it, and may import
 # nothing of creditfactory but `exceptions` (issue 18). Loading a model artefact and reading the
 # store happen in the delivery layers (`cli`, `web`).
-MONITORING_MAY_IMPORT = frozenset({"exceptions"})
+# It may also import `_html` (issue 14), deliberately: the top-level module that renders every
+# offline HTML report (figure, table, page) and holds the one English/Chinese translation table
+# the reports and the table outputs share. `_html` imports nothing of creditfactory but
+# `exceptions` (checked below), so `monitoring` stays at the bottom of the stack; without it the
+# monitoring report kept its own copy of the page, the styles and the table and figure helpers.
+MONITORING_MAY_IMPORT = frozenset({"exceptions", "_html"})
+# what `_html` itself may import from creditfactory: it sits beneath `monitoring`
+HTML_MAY_IMPORT = frozenset({"exceptions"})
 
 
 @dataclass(frozen=True)
@@ -168,8 +175,17 @@ def violations(root: Path) -> list[str]:
                 )
             elif owner == "monitoring" and sub not in MONITORING_MAY_IMPORT | {"monitoring"}:
                 problems.append(
-                    f"{where}: 'monitoring' may import only {top}.exceptions: {imp.target}"
+                    f"{where}: 'monitoring' may import only {top}.exceptions and _html: "
+                    f"{imp.target}"
                 )
+    html = root / "_html.py"
+    if html.is_file():
+        for imp in imports_of(html, root):
+            head, _, rest = imp.target.partition(".")
+            sub = rest.split(".")[0]
+            if head == top and rest and sub not in HTML_MAY_IMPORT:
+                where = f"{html.relative_to(root.parent)}:{imp.line}"
+                problems.append(f"{where}: '_html' may import only {top}.exceptions: {imp.target}")
     return problems
 
 
@@ -340,6 +356,8 @@ def test_checker_finds_every_kind_of_wrong_way_arrow(tmp_path: Path) -> None:
             "pricing/_q.py": "from creditfactory.exceptions import ConfigError\n",
             "monitoring/_m.py": "from creditfactory.scorecard import Scorecard\n",
             "monitoring/_n.py": "from creditfactory.exceptions import DataError\n",
+            "monitoring/_o.py": "from creditfactory._html import figure\n",
+            "_html.py": "from creditfactory.decision import Strategy\n",
             "scorecard/__init__.py": "import creditfactory.api.routes\n",
             "scorecard/_c.py": """
                 import importlib
@@ -357,8 +375,9 @@ def test_checker_finds_every_kind_of_wrong_way_arrow(tmp_path: Path) -> None:
         "data/_a.py:4: 'data' may import only creditfactory.exceptions and pricing: "
         "creditfactory.scorecard",
         "pricing/_p.py:1: 'pricing' may import only creditfactory.exceptions: creditfactory.data",
-        "monitoring/_m.py:1: 'monitoring' may import only creditfactory.exceptions: "
+        "monitoring/_m.py:1: 'monitoring' may import only creditfactory.exceptions and _html: "
         "creditfactory.scorecard",
+        "_html.py:1: '_html' may import only creditfactory.exceptions: creditfactory.decision",
         "data/_a.py:6: lifecycle package 'data' imports sqlalchemy",
         "data/_b.py:1: lifecycle package 'data' imports creditfactory.store",
         "scorecard/__init__.py:1: lifecycle package 'scorecard' imports creditfactory.api.routes",
@@ -372,6 +391,7 @@ def test_checker_finds_every_kind_of_wrong_way_arrow(tmp_path: Path) -> None:
     assert "data/_c.py" not in found  # the twin prices with pricing
     assert "pricing/_q.py" not in found
     assert "monitoring/_n.py" not in found
+    assert "monitoring/_o.py" not in found  # the shared report page and translations
     assert "store/__init__" not in found  # delivery layers may import whatever they need
     assert "newthing" not in found  # not a lifecycle package
     assert "scorecard/_c.py:3" not in found  # scorecard may use data

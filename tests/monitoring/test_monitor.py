@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from tests.test_html import check_pages
 
 from creditfactory.data import SimulationConfig, simulate
 from creditfactory.exceptions import ConfigError, DataError
@@ -112,17 +113,23 @@ def test_without_a_shock_there_is_no_alert():
     )
 
 
-def test_monitor_report_is_offline_and_bilingual():
-    from plotly.offline import get_plotlyjs
-
+def test_monitor_report_is_offline_and_in_the_language_asked():
     report, _, _, _ = _monitored("2024-07")
-    html = monitoring_report(report, model="test model", source="twin")
-    assert "<script src" not in html.lower()
-    assert html.count(get_plotlyjs()[:500]) == 1  # plotly.js embedded once
-    for label in ("Alerts 警报", "Population stability 群体稳定性", "Calibration 校准", "CSI"):
-        assert label in html
-    assert "calibration" in html
-    assert "2024-07" in html
+    en = monitoring_report(report, model="test model", source="twin")
+    zh = monitoring_report(report, model="test model", source="twin", lang="zh-CN")
+    check_pages(
+        en,
+        zh,
+        chinese=("模型监控报告", "警报", "群体稳定性", "校准", "<th>月份</th>", "月度稳定性"),
+        english=("Model monitoring report", "Alerts", "Population stability", "<th>month</th>",
+                 "Stability by month"),
+    )  # fmt: skip
+    assert "CSI" in zh
+    assert "calibration" in en  # an alert's kind
+    assert "2024-07" in en
+    assert "2024-07" in zh
+    with pytest.raises(DataError, match="lang: 'fr' is not supported"):
+        monitoring_report(report, lang="fr")
 
 
 def test_monitor_names_bad_input():

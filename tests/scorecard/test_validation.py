@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 from tests.scorecard.conftest import make_applications
+from tests.test_html import check_pages
 
 from creditfactory.exceptions import ConfigError, DataError
 from creditfactory.pricing import loan_value
@@ -176,9 +177,9 @@ def test_the_report_has_every_section_and_plotly_once(model):
     assert html.count(get_plotlyjs()[:2000]) == 1  # the library, once, inline
     assert "<script src=" not in html
     for section in (
-        "Score bands 分数段", "Cut-off sweep 切分点分析", "out-of-time 跨时间", "AUC 95% CI",
+        "Score bands", "Cut-off sweep", "out-of-time", "AUC 95% CI",
         "Correlation and VIF", "CSI per characteristic", "train → out-of-time",
-        "Characteristics with p &gt; 0.05", "Warnings 警告", "数据概况",
+        "Characteristics with p &gt; 0.05", "Warnings", "Data summary",
     ):  # fmt: skip
         assert section in html, section
     assert "<details" not in html  # every binning section prints
@@ -188,6 +189,27 @@ def test_the_report_has_every_section_and_plotly_once(model):
     pts = re.findall(r"<td>(-?\d+(?:\.\d+)?)</td>\s*</tr>", html.split('id="points"')[1])
     assert pts
     assert all("." not in v for v in pts[:20])
+
+
+def test_the_report_in_chinese(model):
+    sc, X, y, Xt, yt = model
+    Xo, yo = make_applications(1_500, seed=3)
+    en = build_report(sc, X, y, Xt, yt, X_oot=Xo, y_oot=yo, n_boot=20,
+                      challengers={"gbm": sc.predict_proba(Xt)[:, 1] ** 1.1})  # fmt: skip
+    zh = build_report(sc, X, y, Xt, yt, X_oot=Xo, y_oot=yo, n_boot=20, lang="zh-CN",
+                      challengers={"gbm": sc.predict_proba(Xt)[:, 1] ** 1.1})  # fmt: skip
+    check_pages(
+        en,
+        zh,
+        chinese=("评分卡验证报告", "分数段", "切分点分析", "跨时间", "训练 → 跨时间",
+                 "挑战者模型对比", "<th>坏账率</th>", "<th>分值</th>", "人群占比", "证据权重(WOE)"),
+        english=("Scorecard validation report", "Score bands", "Cut-off sweep",
+                 "Challenger comparison", "<th>bad_rate</th>", "share of population"),
+    )  # fmt: skip
+    for f in sc.selected_features_:
+        assert f"<h3>{f} — IV" in zh
+    with pytest.raises(DataError, match="lang: 'fr' is not supported"):
+        build_report(sc, X, y, lang="fr")
 
 
 def test_empty_bins_are_not_drawn():

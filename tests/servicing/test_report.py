@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from tests.test_html import check_pages
 from typer.testing import CliRunner
 
 from creditfactory.cli._app import app
@@ -77,16 +78,20 @@ def test_a_missing_column_is_named(book_dir: Path, tmp_path: Path) -> None:
         read_book(tmp_path / "real")
 
 
-def test_the_report_is_offline_and_bilingual(book_dir: Path) -> None:
-    from plotly.offline import get_plotlyjs
-
-    html = portfolio_report(analyse_portfolio(read_book(book_dir)))
-    assert "<script src" not in html.lower()
-    assert '<script type="text/javascript" src' not in html
-    assert html.count(get_plotlyjs()[:500]) == 1  # plotly.js embedded once
-    assert html.count("Plotly.newPlot") >= 10
-    for label in ("Vintage curves", "账龄", "Roll rates", "滚动率", "预期损失", "按渠道"):
-        assert label in html
+def test_the_report_is_offline_and_in_the_language_asked(book_dir: Path) -> None:
+    analysis = analyse_portfolio(read_book(book_dir))
+    en = portfolio_report(analysis)
+    zh = portfolio_report(analysis, lang="zh-CN")
+    assert en.count("Plotly.newPlot") >= 10
+    check_pages(
+        en,
+        zh,
+        chinese=("账龄分析", "滚动率", "预期损失", "按渠道", "<th>逾期阶段</th>", "累计坏账率"),
+        english=("Vintage curves", "Roll rates", "By channel", "<th>bucket</th>",
+                 "cumulative bad share"),
+    )  # fmt: skip
+    with pytest.raises(DataError, match="lang: 'fr' is not supported"):
+        portfolio_report(analysis, lang="fr")
 
 
 def test_the_command_writes_the_report_and_prints_tables(book_dir: Path, tmp_path: Path) -> None:

@@ -26,10 +26,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from creditfactory.exceptions import DataError, StrategyError
+from creditfactory._html import DEFAULT_LANG, LANGS, resolve_lang
+from creditfactory._html import match_lang as _match
+from creditfactory.exceptions import StrategyError
 
-LANGS = ("en", "zh-CN")
-DEFAULT_LANG = "en"
 ADVERSE_MAX = 4
 GENERAL = "GENERAL"  # the one adverse-action reason when none of the real ones may be told
 
@@ -87,31 +87,6 @@ _WORDS = {
 }  # fmt: skip
 _LIST_NAMES = {"BLACKLIST": ("blacklist", "黑名单"), "GREYLIST": ("greylist", "灰名单"),
                "WHITELIST": ("whitelist", "白名单")}  # fmt: skip
-
-
-def resolve_lang(value: str | None, default: str = DEFAULT_LANG) -> str:
-    """The supported language a tag names (``en-US`` -> ``en``; ``zh``, ``zh_CN``, ``zh-Hans``
-    -> ``zh-CN``); ``default`` for ``None``.
-
-    Raises
-    ------
-    DataError
-        Naming ``lang``, the tag and the languages supported.
-
-    >>> resolve_lang("zh_cn"), resolve_lang("en-GB"), resolve_lang(None, "zh-CN")
-    ('zh-CN', 'en', 'zh-CN')
-    """
-    if value is None:
-        return default
-    found = _match(value)
-    if found is None:
-        raise DataError(f"lang: {value!r} is not supported (use one of {', '.join(LANGS)})")
-    return found
-
-
-def _match(tag: str) -> str | None:
-    primary = tag.strip().replace("_", "-").split("-", 1)[0].lower()
-    return {"en": "en", "zh": "zh-CN"}.get(primary)
 
 
 def accept_language(header: str | None, default: str = DEFAULT_LANG) -> str:

@@ -364,23 +364,27 @@ class BinningTable:
                 fh.write(text)
         return text
 
-    def plot(self) -> Any:
-        """A Plotly figure: bin shares as bars, WOE as a line on a second axis.
+    def plot(self, lang: str = "en") -> Any:
+        """A Plotly figure: bin shares as bars, WOE as a line on a second axis (titles in
+        ``lang``: ``en`` or ``zh-CN``).
 
         Empty bins (a special code or missing values never seen) are left out: their WOE of 0
         is a convention, not evidence, and would bend the line.
         """
         import plotly.graph_objects as go
 
+        from creditfactory._html import resolve_lang, tr
+
+        lang = resolve_lang(lang)
         df = self.to_frame().iloc[:-1]
         df = df[df["count"] > 0]
         fig = go.Figure()
-        fig.add_bar(x=df["bin"], y=df["share"], name="share 占比", yaxis="y")
+        fig.add_bar(x=df["bin"], y=df["share"], name=tr("share", lang), yaxis="y")
         fig.add_scatter(x=df["bin"], y=df["woe"], name="WOE", yaxis="y2", mode="lines+markers")
         fig.update_layout(
             title=f"{self.feature} (IV {self.iv:.3f})",
-            yaxis={"title": "share 占比", "tickformat": ".0%"},
-            yaxis2={"title": "WOE 证据权重", "overlaying": "y", "side": "right"},
+            yaxis={"title": tr("share", lang), "tickformat": ".0%"},
+            yaxis2={"title": tr("WOE", lang), "overlaying": "y", "side": "right"},
             legend={"orientation": "h"},
             margin={"l": 40, "r": 40, "t": 40, "b": 40},
         )

@@ -1,7 +1,8 @@
 """The validation report: one self-contained, offline HTML file (Jinja2 + Plotly).
 
 plotly.js is embedded once in the page head; every figure is a ``<div>`` that uses it, so the
-file opens without network access.
+file opens without network access. ``lang`` (``en`` or ``zh-CN``) sets the language of its
+headings, notes, table headers and axis titles (:mod:`creditfactory._html`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 import creditfactory
+from creditfactory._html import figure, render_page, resolve_lang, table, tr
 from creditfactory.scorecard._metrics import (
     auc,
     calibration_table,
@@ -27,20 +29,11 @@ from creditfactory.scorecard._scorecard import Scorecard
 __all__ = ["build_report"]
 
 
-def _fig_html(fig: Any) -> str:
-    return fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
-
-
-def _table_html(df: pd.DataFrame, floats: str = "{:.4f}") -> str:
-    fmt = {c: floats.format for c in df.columns if pd.api.types.is_float_dtype(df[c])}
-    return df.to_html(index=False, classes="tbl", formatters=fmt, na_rep="", border=0)
-
-
 def _performance(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
     return {"AUC": auc(y, p), "Gini": gini(y, p), "KS": ks(y, p)}
 
 
-def _roc_ks_figures(sets: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[Any, Any]:
+def _roc_ks_figures(sets: dict[str, tuple[np.ndarray, np.ndarray]], lang: str) -> tuple[Any, Any]:
     import plotly.graph_objects as go
     from sklearn.metrics import roc_curve
 
@@ -60,83 +53,85 @@ def _roc_ks_figures(sets: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[Any
         cg = np.cumsum(1 - ys) / (ys.size - ys.sum())
         step = max(1, ys.size // 400)
         kfig.add_scatter(x=share[::step], y=(cb - cg)[::step], name=name, mode="lines")
-    roc.add_scatter(x=[0, 1], y=[0, 1], name="chance", mode="lines", line={"dash": "dot"})
+    roc.add_scatter(x=[0, 1], y=[0, 1], name=tr("chance", lang), mode="lines", line={"dash": "dot"})
     roc.update_layout(
-        title="ROC 曲线",
-        xaxis_title="false positive rate (goods) 误拒率",
-        yaxis_title="true positive rate (bads) 坏客户识别率",
+        title=tr("ROC curve", lang),
+        xaxis_title=tr("false positive rate (goods)", lang),
+        yaxis_title=tr("true positive rate (bads)", lang),
         height=420,
     )
     kfig.update_layout(
-        title="KS: cumulative bads minus goods, riskiest first 累计坏减好",
-        xaxis_title="share of population 人群占比",
-        yaxis_title="gap 差值",
+        title=tr("KS: cumulative bads minus goods, riskiest first", lang),
+        xaxis_title=tr("share of population", lang),
+        yaxis_title=tr("gap", lang),
         height=420,
     )
     return roc, kfig
 
 
-def _gains_figure(table: pd.DataFrame) -> Any:
+def _gains_figure(frame: pd.DataFrame, lang: str) -> Any:
     import plotly.graph_objects as go
 
     fig = go.Figure()
-    fig.add_bar(x=table["band"], y=table["bad_rate"], name="bad rate 坏账率")
+    fig.add_bar(x=frame["band"], y=frame["bad_rate"], name=tr("bad rate", lang))
     fig.add_scatter(
-        x=table["band"],
-        y=table["cum_bad_share"],
-        name="cumulative bads captured 累计坏客户捕获",
+        x=frame["band"],
+        y=frame["cum_bad_share"],
+        name=tr("cumulative bads captured", lang),
         yaxis="y2",
         mode="lines+markers",
     )
     fig.update_layout(
-        title="Gains by decile (1 = riskiest) 十分位增益",
+        title=tr("Gains by decile (1 = riskiest)", lang),
         height=380,
-        yaxis={"title": "bad rate 坏账率", "tickformat": ".1%"},
+        yaxis={"title": tr("bad rate", lang), "tickformat": ".1%"},
         yaxis2={"overlaying": "y", "side": "right", "tickformat": ".0%"},
     )
     return fig
 
 
-def _calibration_figure(table: pd.DataFrame) -> Any:
+def _calibration_figure(frame: pd.DataFrame, lang: str) -> Any:
     import plotly.graph_objects as go
 
     fig = go.Figure()
-    top = float(max(table["mean_predicted"].max(), table["observed_rate"].max()))
+    top = float(max(frame["mean_predicted"].max(), frame["observed_rate"].max()))
     fig.add_scatter(
-        x=table["mean_predicted"],
-        y=table["observed_rate"],
+        x=frame["mean_predicted"],
+        y=frame["observed_rate"],
         mode="lines+markers",
-        name="observed 实际",
+        name=tr("observed", lang),
     )
-    fig.add_scatter(x=[0, top], y=[0, top], mode="lines", name="perfect 完美", line={"dash": "dot"})
+    fig.add_scatter(
+        x=[0, top], y=[0, top], mode="lines", name=tr("perfect", lang), line={"dash": "dot"}
+    )
     fig.update_layout(
-        title="Calibration (test) 校准",
-        xaxis_title="mean predicted bad rate 预测坏账率",
-        yaxis_title="observed bad rate 实际坏账率",
+        title=tr("Calibration (test)", lang),
+        xaxis_title=tr("mean predicted bad rate", lang),
+        yaxis_title=tr("observed bad rate", lang),
         height=380,
     )
     return fig
 
 
-def _cutoff_figure(sweep: pd.DataFrame) -> Any:
+def _cutoff_figure(sweep: pd.DataFrame, lang: str) -> Any:
     import plotly.graph_objects as go
 
     fig = go.Figure()
     fig.add_scatter(
-        x=sweep["cutoff"], y=sweep["approval_rate"], name="approval rate 通过率", mode="lines"
+        x=sweep["cutoff"], y=sweep["approval_rate"], name=tr("approval rate", lang), mode="lines"
     )
-    fig.add_scatter(x=sweep["cutoff"], y=sweep["bad_rate"], name="bad rate 坏账率", mode="lines")
+    fig.add_scatter(x=sweep["cutoff"], y=sweep["bad_rate"], name=tr("bad rate", lang), mode="lines")
     fig.add_scatter(
         x=sweep["cutoff"],
         y=sweep["profit_per_application"],
-        name="profit per application 每件利润 (CNY)",
+        name=tr("profit per application (CNY)", lang),
         mode="lines",
         yaxis="y2",
     )
     fig.update_layout(
-        title="Cut-off sweep 切分点分析",
-        xaxis_title="cut-off (points) 切分分数",
-        yaxis={"title": "rate 比率", "tickformat": ".0%"},
+        title=tr("Cut-off sweep", lang),
+        xaxis_title=tr("cut-off (points)", lang),
+        yaxis={"title": tr("rate", lang), "tickformat": ".0%"},
         yaxis2={"title": "CNY", "overlaying": "y", "side": "right"},
         height=420,
         legend={"orientation": "h", "y": 1.1},
@@ -163,10 +158,11 @@ def build_report(
     X_oot: pd.DataFrame | None = None,
     y_oot: object = None,
     challengers: dict[str, np.ndarray] | None = None,
-    title: str = "Scorecard validation report",
+    title: str | None = None,
     data_name: str = "",
     loan: dict[str, float] | None = None,
     n_boot: int = 200,
+    lang: str = "en",
 ) -> str:
     """Render the validation report as one HTML string.
 
@@ -186,9 +182,12 @@ def build_report(
         lifetime model (default 10,000 CNY at 18 % over 12 months).
     n_boot : int, default 200
         Bootstrap resamples for the AUC and KS intervals.
+    lang : {"en", "zh-CN"}, default "en"
+        Language of the headings, notes, table headers and axis titles; the title defaults to
+        "Scorecard validation report" in it. Another language is a ``DataError`` naming
+        ``lang``.
     """
-    from jinja2 import Environment, PackageLoader, select_autoescape
-    from plotly.offline import get_plotlyjs
+    from importlib.resources import files
 
     from creditfactory.scorecard._validation import (
         bootstrap_ci,
@@ -200,6 +199,12 @@ def build_report(
         trust_warnings,
     )
 
+    lang = resolve_lang(lang)
+    title = tr("Scorecard validation report", lang) if title is None else title
+
+    def tbl(df: pd.DataFrame, floats: str = "{:.4f}") -> str:
+        return table(df, floats, lang=lang)
+
     ytr = np.asarray(y_train).astype(int)
     has_test = X_test is not None and y_test is not None
     has_oot = X_oot is not None and y_oot is not None
@@ -207,12 +212,12 @@ def build_report(
     yte = np.asarray(y_test).astype(int) if has_test else ytr
     p_tr = sc.predict_proba(X_train)[:, 1]
     p_te = sc.predict_proba(Xte)[:, 1]
-    sets = {"train 训练": (ytr, p_tr)}
+    sets = {tr("train", lang): (ytr, p_tr)}
     if has_test:
-        sets["test 测试"] = (yte, p_te)
+        sets[tr("test", lang)] = (yte, p_te)
     if has_oot:
         yoot = np.asarray(y_oot).astype(int)
-        sets["out-of-time 跨时间"] = (yoot, sc.predict_proba(X_oot)[:, 1])
+        sets[tr("out-of-time", lang)] = (yoot, sc.predict_proba(X_oot)[:, 1])
     model_sets = dict(sets)
     for name, p in (challengers or {}).items():
         sets[name] = (yte, np.asarray(p, dtype=float))
@@ -237,7 +242,7 @@ def build_report(
                  **_performance(y, p)}
             )  # fmt: skip
     perf = pd.DataFrame(perf_rows)
-    roc, kfig = _roc_ks_figures(sets)
+    roc, kfig = _roc_ks_figures(sets, lang)
     challenger_rows = []
     for name, p in (challengers or {}).items():
         p = np.asarray(p, dtype=float)
@@ -260,12 +265,16 @@ def build_report(
     stability = []
     if has_test:
         stability.append(
-            ("train → test", sc.stability(Xte), characteristic_stability(sc, X_train, Xte))
+            (
+                tr("train → test", lang),
+                sc.stability(Xte),
+                characteristic_stability(sc, X_train, Xte),
+            )
         )
     if has_oot:
         stability.append(
             (
-                "train → out-of-time",
+                tr("train → out-of-time", lang),
                 sc.stability(X_oot),
                 characteristic_stability(sc, X_train, X_oot),
             )
@@ -296,8 +305,8 @@ def build_report(
                 "name": f,
                 "iv": t.iv,
                 "trend": t.trend(),
-                "table": _table_html(frame),
-                "figure": _fig_html(t.plot()),
+                "table": tbl(frame),
+                "figure": figure(t.plot(lang)),
             }
         )
     summary = pd.DataFrame(
@@ -313,16 +322,11 @@ def build_report(
     )
     weak = pvalue_decisions(sc)
     points = sc.points_table()
-    env = Environment(
-        loader=PackageLoader("creditfactory.scorecard", "templates"),
-        autoescape=select_autoescape(["html", "j2"]),
-    )
     ctx = {
         "title": title,
         "data_name": data_name,
         "created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "version": creditfactory.__version__,
-        "plotlyjs": get_plotlyjs(),
         "n_train": len(ytr),
         "n_test": len(yte) if has_test else 0,
         "n_oot": len(np.asarray(y_oot)) if has_oot else 0,
@@ -335,36 +339,35 @@ def build_report(
         "defaults": getattr(sc, "defaults_", {}),
         "warnings": trust_warnings(sc, ytr, yte if has_test else None),
         "n_boot": n_boot,
-        "summary": _table_html(summary),
-        "performance": _table_html(perf),
-        "roc": _fig_html(roc),
-        "ks": _fig_html(kfig),
-        "gains_fig": _fig_html(_gains_figure(gains)),
-        "gains": _table_html(gains),
-        "bands": _table_html(_whole(bands, ["min_points", "max_points"], whole)),
-        "sweep": _table_html(_whole(sweep, ["cutoff"], whole), "{:,.4f}"),
-        "sweep_fig": _fig_html(_cutoff_figure(sweep)),
+        "summary": tbl(summary),
+        "performance": tbl(perf),
+        "roc": figure(roc),
+        "ks": figure(kfig),
+        "gains_fig": figure(_gains_figure(gains, lang)),
+        "gains": tbl(gains),
+        "bands": tbl(_whole(bands, ["min_points", "max_points"], whole)),
+        "sweep": tbl(_whole(sweep, ["cutoff"], whole), "{:,.4f}"),
+        "sweep_fig": figure(_cutoff_figure(sweep, lang)),
         "loan": {"amount": 10_000.0, "apr": 0.18, "term": 12, **(loan or {})},
-        "calibration_fig": _fig_html(_calibration_figure(calib)),
-        "calibration": _table_html(calib),
+        "calibration_fig": figure(_calibration_figure(calib, lang)),
+        "calibration": tbl(calib),
         "hl_stat": hl_stat,
         "hl_p": hl_p,
-        "stability": [
-            {"name": n, "psi": _table_html(a), "csi": _table_html(c)} for n, a, c in stability
-        ],
-        "corr": _table_html(correlation_vif(_woe_frame(sc, X_train)), "{:.3f}"),
-        "challengers": _table_html(pd.DataFrame(challenger_rows)) if challenger_rows else None,
-        "ivs": _table_html(ivs),
-        "selection": _table_html(sc.selection_report_.to_frame()),
-        "coefficients": _table_html(sc.coefficients(), "{:.4g}"),
-        "weak": _table_html(weak, "{:.4g}") if len(weak) else None,
-        "points": _points_html(points) if whole else _table_html(points, "{:.3f}"),
+        "stability": [{"name": n, "psi": tbl(a), "csi": tbl(c)} for n, a, c in stability],
+        "corr": tbl(correlation_vif(_woe_frame(sc, X_train)), "{:.3f}"),
+        "challengers": tbl(pd.DataFrame(challenger_rows)) if challenger_rows else None,
+        "ivs": tbl(ivs),
+        "selection": tbl(sc.selection_report_.to_frame()),
+        "coefficients": tbl(sc.coefficients(), "{:.4g}"),
+        "weak": tbl(weak, "{:.4g}") if len(weak) else None,
+        "points": _points_html(points, lang) if whole else tbl(points, "{:.3f}"),
         "features": features,
     }
-    return env.get_template("report.html.j2").render(**ctx)
+    body = files("creditfactory.scorecard").joinpath("templates", "report.html.j2")
+    return render_page(body.read_text(encoding="utf-8"), ctx, title=title, lang=lang)
 
 
-def _points_html(points: pd.DataFrame) -> str:
+def _points_html(points: pd.DataFrame, lang: str) -> str:
     fmt = dict.fromkeys(("bad_rate", "woe", "coefficient"), "{:.4f}".format)
     fmt["points"] = "{:.0f}".format
-    return points.to_html(index=False, classes="tbl", formatters=fmt, na_rep="", border=0)
+    return table(points, lang=lang, formats=fmt)

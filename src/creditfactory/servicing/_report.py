@@ -1,7 +1,8 @@
 """The portfolio report: one self-contained, offline HTML page (Jinja2 + Plotly).
 
 plotly.js is embedded once in the page head; every figure is a ``<div>`` that uses it, so the
-file opens without network access. Labels are in English and Chinese.
+file opens without network access. ``lang`` (``en`` or ``zh-CN``) sets the language of its
+headings, notes, table headers and axis titles (:mod:`creditfactory._html`).
 """
 
 from __future__ import annotations
@@ -12,81 +13,59 @@ from typing import Any
 import pandas as pd
 
 import creditfactory
+from creditfactory._html import figure, render_page, resolve_lang, table, tr
 from creditfactory.servicing._analysis import PortfolioAnalysis
 
 __all__ = ["portfolio_report"]
 
-_TEMPLATE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>{{ title }}</title>
-<script type="text/javascript">{{ plotlyjs | safe }}</script>
-<style>
-body { font-family: -apple-system, "Segoe UI", "PingFang SC", "Microsoft YaHei", sans-serif;
-       margin: 2em auto; max-width: 1200px; color: #222; }
-h1 { border-bottom: 2px solid #345; } h2 { margin-top: 2em; color: #345; }
-table.tbl { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0; }
-table.tbl th, table.tbl td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
-table.tbl th { background: #eef; } .note { color: #555; font-size: 0.9em; }
-</style></head><body>
-<h1>{{ title }}</h1>
-<p class="note">Book 资产: {{ source }} · as of 截至 {{ as_of }} · generated 生成 {{ created }}
- · creditfactory {{ version }}</p>
-<h2>Overview 概览</h2>
+_BODY = """<h1>{{ title }}</h1>
+<p class="note">{{ t("Book") }}: {{ source }} · {{ t("as of") }} {{ as_of }} ·
+{{ t("generated") }} {{ created }} · creditfactory {{ version }}</p>
+<h2>{{ t("Overview") }}</h2>
 {{ overview | safe }}
-<h2>Vintage curves 账龄分析 (Vintage)</h2>
-<p class="note">Share of each monthly vintage that has reached 30+ / 90+ DPD (or charge-off) by
-each month on book (MOB); closed loans stay in the denominator.
-各放款月份在各账龄的累计逾期率(曾30+/90+或核销)。</p>
+<h2>{{ t("Vintage curves") }}</h2>
+<p class="note">{{ t("Share of each monthly vintage that has reached 30+ / 90+ DPD (or \
+charge-off) by each month on book (MOB); closed loans stay in the denominator.") }}</p>
 {{ vintage90_fig | safe }}
 {{ vintage30_fig | safe }}
 {{ vintage_product_fig | safe }}
-<h2>Roll rates 滚动率</h2>
-<p class="note">Month-to-month transitions of accounts between buckets (rows: this month,
-columns: next month). 账户在逾期阶段间的月度迁移。</p>
+<h2>{{ t("Roll rates") }}</h2>
+<p class="note">{{ t("Month-to-month transitions of accounts between buckets (rows: this \
+month, columns: next month).") }}</p>
 {{ roll_fig | safe }}
 {{ roll_table | safe }}
-<p class="note">Weighted by exposure 按余额加权:</p>
+<p class="note">{{ t("Weighted by exposure:") }}</p>
 {{ roll_balance_table | safe }}
-<h2>Flow rates and net flow to charge-off 迁徙率与净损失流转率</h2>
-<p class="note">Balance in bucket k+1 this month over bucket k last month; the net flow is
-their product along the diagonal: this month's charge-offs over the current balance seven months
-before. 本月k+1阶段余额/上月k阶段余额;净流转率=本月核销额/七个月前正常余额。</p>
+<h2>{{ t("Flow rates and net flow to charge-off") }}</h2>
+<p class="note">{{ t("Balance in bucket k+1 this month over bucket k last month; the net flow \
+is their product along the diagonal: this month's charge-offs over the current balance seven \
+months before.") }}</p>
 {{ flow_fig | safe }}
 {{ net_fig | safe }}
 {{ net_table | safe }}
-<h2>Delinquency and loss by segment 分群逾期与损失</h2>
+<h2>{{ t("Delinquency and loss by segment") }}</h2>
 {% for seg in segments %}
 <h3>{{ seg.title }}</h3>
 {{ seg.figure | safe }}
 {{ seg.table | safe }}
 {% endfor %}
-<h2>Expected loss 预期损失 (PD × LGD × EAD)</h2>
-<p class="note">PD: probability of charge-off within {{ horizon }} months from each bucket, by
-the Markov chain of the roll-rate matrix; LGD {{ lgd }}; EAD: principal outstanding plus
-arrears of the open accounts. 违约概率由滚动率马尔可夫链推算。</p>
+<h2>{{ t("Expected loss (PD × LGD × EAD)") }}</h2>
+<p class="note">{{ t("PD: probability of charge-off within {horizon} months from each bucket, \
+by the Markov chain of the roll-rate matrix; LGD {lgd}; EAD: principal outstanding plus \
+arrears of the open accounts.").format(horizon=horizon, lgd=lgd) }}</p>
 {{ el_fig | safe }}
 {{ el_table | safe }}
-</body></html>
 """
 
 _SEGMENT_TITLES = {
-    "product": "By product 按产品",
-    "channel": "By channel 按渠道",
-    "cohort": "By birth cohort 按年龄代际",
-    "vintage": "By vintage 按放款月份",
+    "product": "By product",
+    "channel": "By channel",
+    "cohort": "By birth cohort",
+    "vintage": "By vintage",
 }
 
 
-def _fig_html(fig: Any) -> str:
-    return str(fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False}))
-
-
-def _table_html(df: pd.DataFrame, floats: str = "{:,.4f}", index: bool = False) -> str:
-    fmt = {c: floats.format for c in df.columns if pd.api.types.is_float_dtype(df[c])}
-    return str(df.to_html(index=index, classes="tbl", formatters=fmt, na_rep="", border=0))
-
-
-def _curves_figure(curves: pd.DataFrame, title: str) -> Any:
+def _curves_figure(curves: pd.DataFrame, title: str, lang: str) -> Any:
     import plotly.graph_objects as go
 
     fig = go.Figure()
@@ -96,15 +75,15 @@ def _curves_figure(curves: pd.DataFrame, title: str) -> Any:
         fig.add_scatter(x=list(values.index), y=values.to_numpy(), mode="lines", name=name)
     fig.update_layout(
         title=title,
-        xaxis_title="months on book 账龄 (MOB)",
-        yaxis_title="cumulative bad share 累计坏账率",
+        xaxis_title=tr("months on book (MOB)", lang),
+        yaxis_title=tr("cumulative bad share", lang),
         yaxis_tickformat=".1%",
         height=440,
     )
     return fig
 
 
-def _roll_figure(rr: pd.DataFrame) -> Any:
+def _roll_figure(rr: pd.DataFrame, lang: str) -> Any:
     import plotly.graph_objects as go
 
     fig = go.Figure(
@@ -118,16 +97,16 @@ def _roll_figure(rr: pd.DataFrame) -> Any:
         )
     )
     fig.update_layout(
-        title="Roll-rate matrix 滚动率矩阵",
-        xaxis_title="next month 下月",
-        yaxis_title="this month 本月",
+        title=tr("Roll-rate matrix", lang),
+        xaxis_title=tr("next month", lang),
+        yaxis_title=tr("this month", lang),
         yaxis_autorange="reversed",
         height=420,
     )
     return fig
 
 
-def _flow_figure(flows: pd.DataFrame) -> Any:
+def _flow_figure(flows: pd.DataFrame, lang: str) -> Any:
     import plotly.graph_objects as go
 
     fig = go.Figure()
@@ -135,106 +114,117 @@ def _flow_figure(flows: pd.DataFrame) -> Any:
     for col in flows.columns:
         fig.add_scatter(x=x, y=flows[col].to_numpy(), mode="lines+markers", name=col)
     fig.update_layout(
-        title="Flow rates by month 月度迁徙率 (balance 余额)",
+        title=tr("Flow rates by month (balance)", lang),
         yaxis_tickformat=".0%",
-        yaxis_title="flow rate 迁徙率",
+        yaxis_title=tr("flow rate", lang),
         height=420,
     )
     return fig
 
 
-def _net_figure(net: pd.DataFrame) -> Any:
+def _net_figure(net: pd.DataFrame, lang: str) -> Any:
     import plotly.graph_objects as go
 
     fig = go.Figure()
-    fig.add_bar(x=[str(p) for p in net.index], y=net["net_flow"].to_numpy(), name="net flow")
+    fig.add_bar(
+        x=[str(p) for p in net.index], y=net["net_flow"].to_numpy(), name=tr("net flow", lang)
+    )
     fig.update_layout(
-        title="Net flow to charge-off 净损失流转率",
+        title=tr("Net flow to charge-off", lang),
         yaxis_tickformat=".2%",
         height=360,
     )
     return fig
 
 
-def _segment_figure(table: pd.DataFrame, seg: str) -> Any:
+def _segment_figure(frame: pd.DataFrame, seg: str, lang: str) -> Any:
     import plotly.graph_objects as go
 
     fig = go.Figure()
-    x = table[seg].astype(str).tolist()
+    x = frame[seg].astype(str).tolist()
     for col, label in (
-        ("dpd30_share", "30+ share of exposure 30+逾期率"),
-        ("ever90_rate", "ever 90+ 曾90+"),
-        ("loss_rate", "loss rate 损失率"),
+        ("dpd30_share", "30+ share of exposure"),
+        ("ever90_rate", "ever 90+"),
+        ("loss_rate", "loss rate"),
     ):
-        fig.add_bar(x=x, y=table[col].to_numpy(), name=label)
+        fig.add_bar(x=x, y=frame[col].to_numpy(), name=tr(label, lang))
     fig.update_layout(barmode="group", yaxis_tickformat=".1%", height=380)
     return fig
 
 
-def _el_figure(el: pd.DataFrame) -> Any:
+def _el_figure(el: pd.DataFrame, lang: str) -> Any:
     import plotly.graph_objects as go
 
     rows = el[el["bucket"] != "total"]
     fig = go.Figure()
-    fig.add_bar(x=rows["bucket"].tolist(), y=rows["el"].to_numpy(), name="EL 预期损失")
-    fig.add_bar(x=rows["bucket"].tolist(), y=rows["ead"].to_numpy(), name="EAD 风险敞口")
+    fig.add_bar(x=rows["bucket"].tolist(), y=rows["el"].to_numpy(), name=tr("EL", lang))
+    fig.add_bar(x=rows["bucket"].tolist(), y=rows["ead"].to_numpy(), name=tr("EAD", lang))
     fig.update_layout(
         barmode="group",
         yaxis_type="log",
-        title="Expected loss and exposure by bucket 各阶段预期损失与敞口 (CNY)",
+        title=tr("Expected loss and exposure by bucket (CNY)", lang),
         height=380,
     )
     return fig
 
 
 def portfolio_report(
-    analysis: PortfolioAnalysis, title: str = "Portfolio report 资产组合报告", source: str = ""
+    analysis: PortfolioAnalysis,
+    title: str | None = None,
+    source: str = "",
+    lang: str = "en",
 ) -> str:
-    """Render a :class:`PortfolioAnalysis` as one offline HTML page (plotly.js embedded once)."""
-    from jinja2 import Environment, select_autoescape
-    from plotly.offline import get_plotlyjs
+    """Render a :class:`PortfolioAnalysis` as one offline HTML page (plotly.js embedded once).
 
-    env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
+    ``lang`` is ``en`` or ``zh-CN`` (headings, notes, table headers and axis titles); the
+    title defaults to "Portfolio report" in that language.
+
+    Raises
+    ------
+    DataError
+        For a ``lang`` other than ``en`` or ``zh-CN``, naming ``lang``.
+    """
+    lang = resolve_lang(lang)
+    title = tr("Portfolio report", lang) if title is None else title
     overview = analysis.overview.copy()
     overview["value"] = [f"{v:,.4f}" if abs(v) < 10 else f"{v:,.0f}" for v in overview["value"]]
     segments = [
         {
-            "title": _SEGMENT_TITLES[name],
-            "table": _table_html(table),
-            "figure": _fig_html(_segment_figure(table, name)),
+            "title": tr(_SEGMENT_TITLES[name], lang),
+            "table": table(frame, lang=lang),
+            "figure": figure(_segment_figure(frame, name, lang)),
         }
-        for name, table in analysis.segments.items()
+        for name, frame in analysis.segments.items()
     ]
     net = analysis.net_flow.dropna(subset=["net_flow"])
+
+    def curves(frame: pd.DataFrame, text: str) -> str:
+        return figure(_curves_figure(frame, tr(text, lang), lang))
+
     ctx = {
         "title": title,
         "source": source,
         "as_of": analysis.as_of.date().isoformat(),
         "created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "version": creditfactory.__version__,
-        "plotlyjs": get_plotlyjs(),
-        "overview": _table_html(overview),
-        "vintage90_fig": _fig_html(
-            _curves_figure(analysis.vintage90, "Ever 90+ by vintage 曾90+逾期 (按放款月)")
+        "overview": table(overview, lang=lang),
+        "vintage90_fig": curves(analysis.vintage90, "Ever 90+ by vintage"),
+        "vintage30_fig": curves(analysis.vintage30, "Ever 30+ by vintage"),
+        "vintage_product_fig": curves(
+            analysis.vintage90_by_product, "Ever 90+ by product and quarter"
         ),
-        "vintage30_fig": _fig_html(
-            _curves_figure(analysis.vintage30, "Ever 30+ by vintage 曾30+逾期 (按放款月)")
+        "roll_fig": figure(_roll_figure(analysis.roll_rates, lang)),
+        "roll_table": table(analysis.roll_rates, index=True, lang=lang),
+        "roll_balance_table": table(analysis.roll_rates_balance, index=True, lang=lang),
+        "flow_fig": figure(_flow_figure(analysis.flow_rates, lang)),
+        "net_fig": figure(_net_figure(net, lang)),
+        "net_table": table(
+            net.rename_axis("month").reset_index().astype({"month": str}), lang=lang
         ),
-        "vintage_product_fig": _fig_html(
-            _curves_figure(
-                analysis.vintage90_by_product, "Ever 90+ by product and quarter 按产品与季度"
-            )
-        ),
-        "roll_fig": _fig_html(_roll_figure(analysis.roll_rates)),
-        "roll_table": _table_html(analysis.roll_rates, index=True),
-        "roll_balance_table": _table_html(analysis.roll_rates_balance, index=True),
-        "flow_fig": _fig_html(_flow_figure(analysis.flow_rates)),
-        "net_fig": _fig_html(_net_figure(net)),
-        "net_table": _table_html(net.rename_axis("month").reset_index().astype({"month": str})),
         "segments": segments,
-        "el_fig": _fig_html(_el_figure(analysis.expected_loss)),
-        "el_table": _table_html(analysis.expected_loss),
+        "el_fig": figure(_el_figure(analysis.expected_loss, lang)),
+        "el_table": table(analysis.expected_loss, lang=lang),
         "lgd": analysis.lgd,
         "horizon": analysis.horizon,
     }
-    return env.from_string(_TEMPLATE).render(**ctx)
+    return render_page(_BODY, ctx, title=title, lang=lang)
