@@ -187,6 +187,10 @@ def portfolio_report(
     lang = resolve_lang(lang)
     title = tr("Portfolio report", lang) if title is None else title
     overview = analysis.overview.copy()
+    # the analysis names each figure in both languages ("loans booked / 放款笔数"): one here
+    overview["metric"] = [
+        str(m).split(" / ")[0 if lang == "en" else -1] for m in overview["metric"]
+    ]
     overview["value"] = [f"{v:,.4f}" if abs(v) < 10 else f"{v:,.0f}" for v in overview["value"]]
     segments = [
         {
