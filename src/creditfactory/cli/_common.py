@@ -7,7 +7,7 @@ import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import pandas as pd
 import typer
@@ -19,6 +19,33 @@ err_console = Console(stderr=True)
 
 EXCEL_MAX_ROWS = 1_048_576  # rows of an .xlsx sheet, header included
 OUTPUT_KINDS = {".parquet": "parquet", ".csv": "csv", ".xlsx": "xlsx"}
+
+
+#: ``--lang``: the language of a command's report, column headers and reason texts; the option,
+#: else ``CREDITFACTORY_LANG``, else English (resolved with :func:`cli_lang`)
+LangOption = Annotated[
+    str,
+    typer.Option(
+        "--lang",
+        envvar="CREDITFACTORY_LANG",
+        help="Language of the report, the column headers of .xlsx/.csv outputs and reason "
+        "texts: en or zh-CN (default: CREDITFACTORY_LANG, else en).",
+    ),
+]
+
+
+def cli_lang(value: str) -> str:
+    """``en`` or ``zh-CN`` from ``--lang`` (or ``CREDITFACTORY_LANG``); anything else fails
+    naming the option and the accepted values."""
+    from creditfactory._html import LANGS, match_lang
+
+    found = match_lang(value)
+    if found is None:
+        fail(
+            f"--lang (or CREDITFACTORY_LANG): {value!r} is not supported; use one of "
+            + ", ".join(LANGS)
+        )
+    return found
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -63,16 +90,28 @@ def _sheet_name(name: str, used: set[str]) -> str:
 
 
 def write_tables(
-    tables: Mapping[str, Any], path: Path, option: str = "--out", index: bool = False
+    tables: Mapping[str, Any],
+    path: Path,
+    option: str = "--out",
+    index: bool = False,
+    lang: str = "en",
 ) -> None:
     """Write one or more tables (pandas or Polars) to ``path``: an ``.xlsx`` workbook with one
     sheet a table, or for one table a ``.csv`` (UTF-8 with a byte-order mark, so that Excel
-    shows Chinese text) or ``.parquet`` file. Errors name ``option`` and the reason."""
+    shows Chinese text) or ``.parquet`` file. Errors name ``option`` and the reason.
+
+    With ``lang="zh-CN"`` the column headers of a workbook or CSV file are Chinese (the
+    reports' translation table, :mod:`creditfactory._html`); Parquet files, read by programs,
+    keep the column names."""
+    from creditfactory._html import translate_columns
+
     kind = output_kind(path, option)
     frames = {
         name: (t.to_pandas() if hasattr(t, "to_pandas") else pd.DataFrame(t))
         for name, t in tables.items()
     }
+    if kind in ("xlsx", "csv"):
+        frames = {name: translate_columns(f, lang) for name, f in frames.items()}
     if kind != "xlsx" and len(frames) != 1:
         fail(f"{option}: {len(frames)} tables need an .xlsx workbook, not {path.name}")
     try:

@@ -14,7 +14,7 @@ import yaml
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from creditfactory.cli._common import console, fail
+from creditfactory.cli._common import LangOption, cli_lang, console, fail
 from creditfactory.exceptions import CreditFactoryError
 
 if TYPE_CHECKING:
@@ -145,8 +145,10 @@ def monitor(
             "--store", help="Database URL to read approval, referral and override rates from."
         ),
     ] = None,
+    lang: LangOption = "en",
 ) -> None:
     """PSI/CSI, AUC/KS/Gini and calibration by month with alerts (terminal + offline HTML)."""
+    lang = cli_lang(lang)
     from creditfactory.data import Portfolio
     from creditfactory.monitoring import matured_outcomes, monitoring_report
     from creditfactory.monitoring import monitor as run_monitor
@@ -186,7 +188,7 @@ def monitor(
                 )
             progress.update(task, advance=1, description="rendering")
             html = (
-                monitoring_report(report, model=str(model), source=str(book))
+                monitoring_report(report, model=str(model), source=str(book), lang=lang)
                 if out is not None
                 else ""
             )

@@ -11,7 +11,7 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from creditfactory.cli._common import console, fail
+from creditfactory.cli._common import LangOption, cli_lang, console, fail
 from creditfactory.exceptions import CreditFactoryError
 from creditfactory.servicing import (
     PortfolioAnalysis,
@@ -71,8 +71,10 @@ def portfolio(
     ] = None,
     lgd: Annotated[float, typer.Option(help="Loss given default for expected loss.")] = 0.75,
     horizon: Annotated[int, typer.Option(help="Expected-loss horizon, months.")] = 12,
+    lang: LangOption = "en",
 ) -> None:
     """Vintages, roll and flow rates, net flow, delinquency by segment and expected loss."""
+    lang = cli_lang(lang)
     if out is not None and out.suffix.lower() not in (".html", ".htm"):
         fail(f"--out: {out.name} must end in .html")
     with Progress(
@@ -84,7 +86,9 @@ def portfolio(
             progress.update(task, advance=1, description="analysing")
             analysis = analyse_portfolio(data, as_of=as_of, lgd=lgd, horizon=horizon)
             progress.update(task, advance=1, description="rendering")
-            html = portfolio_report(analysis, source=str(book)) if out is not None else ""
+            html = (
+                portfolio_report(analysis, source=str(book), lang=lang) if out is not None else ""
+            )
             progress.update(task, advance=1)
         except CreditFactoryError as exc:
             fail(str(exc))

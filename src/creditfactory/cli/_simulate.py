@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from creditfactory.cli._common import console, fail, write_tables
+from creditfactory.cli._common import LangOption, cli_lang, console, fail, write_tables
 from creditfactory.data import Portfolio, SimulationConfig
 from creditfactory.data import simulate as run_simulation
 from creditfactory.exceptions import CreditFactoryError
@@ -49,8 +49,10 @@ def simulate(
     shock_month: Annotated[
         str | None, typer.Option(help="Macro shock month YYYY-MM, or 'none'.")
     ] = None,
+    lang: LangOption = "en",
 ) -> None:
     """Simulate a lending book with known ground truth and print its summary."""
+    lang = cli_lang(lang)
     settings: dict[str, object] = {"n_applications": applications, "seed": seed}
     for key, value in (
         ("months_of_history", months),
@@ -75,7 +77,7 @@ def simulate(
     portfolio = simulate_with_progress(config)
     if out is not None and excel:
         with console.status(f"writing {out}"):
-            write_tables(portfolio.tables(), out)
+            write_tables(portfolio.tables(), out, lang=lang)
     elif out is not None:
         try:
             portfolio.write(out)

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 from rich.tree import Tree
 
-from creditfactory.cli._common import console, fail, output_kind, write_tables
+from creditfactory.cli._common import LangOption, cli_lang, console, fail, output_kind, write_tables
 from creditfactory.exceptions import CreditFactoryError
 
 app = typer.Typer(
@@ -195,9 +195,12 @@ def simulate(
         ),
     ] = None,
     max_file_bytes: MaxBytes = DEFAULT_MAX_BYTES,
+    lang: LangOption = "en",
 ) -> None:
     """Back-test a strategy on a simulated book: true and lender-observed figures, swap sets."""
     from creditfactory.data import Portfolio
+
+    lang = cli_lang(lang)
 
     if out is not None:
         output_kind(out, kinds=("xlsx", "csv"))
@@ -219,7 +222,7 @@ def simulate(
         tables = {"summary": report.summary}
         if out.suffix.lower() == ".xlsx" and report.swap is not None:
             tables["swap"] = report.swap
-        write_tables(tables, out)
+        write_tables(tables, out, lang=lang)
         console.print(f"[green]wrote[/] {out}")
 
 
