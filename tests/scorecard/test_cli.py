@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 import creditfactory.cli._scorecard as cli
+from creditfactory.decision._reason_text import BUILTIN_LABELS
 from creditfactory.scorecard import load
 
 from .conftest import make_applications
@@ -63,12 +65,96 @@ def test_score_writes_points_and_reasons(fitted_dir, table, tmp_path):
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     scored = pd.read_parquet(out)
-    assert list(scored.columns) == ["app_id", "score", "p_bad", "reason_1", "reason_2"]
+    assert list(scored.columns) == [
+        "app_id", "score", "p_bad", "reason_1", "reason_2", "reason_texts"
+    ]  # fmt: skip
     sc = load(fitted_dir)
     data = pd.read_csv(table)
     pd.testing.assert_series_equal(
         scored["score"], pd.Series(sc.predict_points(data), name="score"), check_exact=True
     )
+    # each reason as text, with the applicant's value and the points it cost (in English)
+    rc = sc.reason_codes(data, n=2)
+    first = rc[rc["rank"] == 1].set_index("row")
+    checked = 0
+    for row in first.index[:200]:
+        texts = scored["reason_texts"].iloc[row].split("; ")
+        assert len(texts) == scored.loc[row, ["reason_1", "reason_2"]].notna().sum()
+        label, _, rest = texts[0].partition(": ")
+        feature = first.loc[row, "feature"]
+        assert label == BUILTIN_LABELS[feature][0]
+        lost = float(re.search(r"\(([−\d.]+) points\)$", rest).group(1).replace("−", "-"))
+        assert lost == pytest.approx(-first.loc[row, "points_lost"], abs=0.5)
+        checked += 1
+    assert checked == 200
+    assert (scored["reason_texts"].fillna("") == "").sum() == scored["reason_1"].isna().sum()
+
+
+@pytest.mark.parametrize(("how", "suffix"), [("option", ".xlsx"), ("env", ".csv")])
+def test_score_in_chinese_gives_chinese_headers_and_texts(fitted_dir, table, tmp_path, how, suffix):
+    out = tmp_path / f"scored{suffix}"
+    args = ["score", "--model", str(fitted_dir), "--data", str(table), "--out", str(out),
+            "--id-column", "app_id", "--reasons", "2"]  # fmt: skip
+    if how == "option":
+        res = runner.invoke(cli.app, [*args, "--lang", "zh-CN"])
+    else:
+        res = runner.invoke(cli.app, args, env={"CREDITFACTORY_LANG": "zh-CN"})
+    assert res.exit_code == 0, res.output
+    scored = pd.read_excel(out) if suffix == ".xlsx" else pd.read_csv(out, encoding="utf-8-sig")
+    assert list(scored.columns) == [
+        "app_id",
+        "评分",
+        "坏客户概率",
+        "原因代码1",
+        "原因代码2",
+        "原因说明",
+    ]
+    texts = scored["原因说明"].dropna()
+    assert len(texts) > 100
+    assert texts.str.contains(r"：.+（[−\d.]+分）").all()
+    # English without the option or the setting
+    plain = tmp_path / f"plain{suffix}"
+    res = runner.invoke(
+        cli.app, [*args[:6], str(plain), *args[7:]], env={"CREDITFACTORY_LANG": None}
+    )
+    assert res.exit_code == 0, res.output
+    scored = pd.read_excel(plain) if suffix == ".xlsx" else pd.read_csv(plain)
+    assert list(scored.columns)[-1] == "reason_texts"
+    assert scored["reason_texts"].dropna().str.contains(r": .+ \([−\d.]+ points\)").all()
+
+
+@pytest.mark.parametrize("command", ["score", "fit"])
+def test_an_unsupported_language_names_the_option(fitted_dir, table, tmp_path, command):
+    args = (
+        ["score", "--model", str(fitted_dir), "--data", str(table), "--out", "x.csv"]
+        if command == "score"
+        else ["fit", "--data", str(table), "--target", "bad", "--out", str(tmp_path / "o")]
+    )
+    res = runner.invoke(cli.app, [*args, "--lang", "fr"])
+    assert res.exit_code == 2
+    text = res.output.replace("\n", " ")
+    assert "--lang" in text
+    assert "'fr' is not supported; use one of en, zh-CN" in text
+    assert "Traceback" not in text
+    assert not (tmp_path / "o").exists()
+
+
+def test_fit_in_chinese_writes_a_chinese_report_and_binning_tables(table, tmp_path):
+    out = tmp_path / "zh"
+    res = runner.invoke(
+        cli.app,
+        ["fit", "--data", str(table), "--target", "bad", "--out", str(out), "--exclude",
+         "app_id", "--lang", "zh-CN", "--test-size", "0.3"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert '<html lang="zh-CN">' in html
+    assert "<title>评分卡验证报告</title>" in html
+    assert "Scorecard validation report" not in html
+    summary = pd.read_excel(out / "binning.xlsx", sheet_name="summary")
+    assert list(summary.columns) == ["变量", "信息值(IV)", "入模"]
+    long = pd.read_csv(out / "binning.csv", encoding="utf-8-sig")
+    assert {"变量", "分箱", "坏账率", "证据权重(WOE)"} <= set(long.columns)
 
 
 @pytest.mark.parametrize(
@@ -119,8 +205,8 @@ def test_date_column_holds_out_the_latest_months(tmp_path):
     n_oot = int((month >= month[-1] - 1).sum())
     assert 0.15 < n_oot / len(X) <= 0.25
     html = (out / "report.html").read_text()
-    assert f"跨时间样本: <b>{n_oot:,}</b>" in html
-    assert "out-of-time 跨时间" in html
+    assert f"out-of-time rows: <b>{n_oot:,}</b>" in html
+    assert "out-of-time" in html
     assert "applied" not in load(out).selection_report_.to_frame()["feature"].tolist()
     bad = runner.invoke(
         cli.app,

@@ -13,7 +13,14 @@ import yaml
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from creditfactory.cli._common import console, fail, output_kind, write_tables
+from creditfactory.cli._common import (
+    LangOption,
+    cli_lang,
+    console,
+    fail,
+    output_kind,
+    write_tables,
+)
 from creditfactory.exceptions import ConfigError, CreditFactoryError
 
 app = typer.Typer(
@@ -115,14 +122,15 @@ def _binning_tables(sc: Any) -> dict[str, pd.DataFrame]:
     return tables
 
 
-def _write_binning(sc: Any, out: Path) -> None:
+def _write_binning(sc: Any, out: Path, lang: str = "en") -> None:
     tables = _binning_tables(sc)
-    write_tables(tables, out / "binning.xlsx")
+    write_tables(tables, out / "binning.xlsx", lang=lang)
     long = pd.concat(
         [f.assign(characteristic=n) for n, f in tables.items() if n != "summary"],
         ignore_index=True,
     )
-    write_tables({"binning": long[["characteristic", *long.columns[:-1]]]}, out / "binning.csv")
+    long = long[["characteristic", *long.columns[:-1]]]
+    write_tables({"binning": long}, out / "binning.csv", lang=lang)
 
 
 def _read_config(path: Path | None) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -194,10 +202,12 @@ def fit(
     oot_share: Annotated[
         float, typer.Option(help="Share of rows (latest whole months) held out of time.")
     ] = 0.2,
+    lang: LangOption = "en",
 ) -> None:
     """Fit a scorecard, save its artefact and write an offline HTML validation report."""
     from creditfactory.scorecard import Scorecard, auc, build_report, check_target, ks
 
+    lang = cli_lang(lang)
     params, run = _read_config(config)
     frame = _read_table(data, encoding)
     if target not in frame.columns:
@@ -243,7 +253,7 @@ def fit(
             console.print(f"[yellow]warning:[/] {w.message}")
         out.mkdir(parents=True, exist_ok=True)
         sc.save(out)
-        _write_binning(sc, out)
+        _write_binning(sc, out, lang)
         has_test = te.size > 0
         others = {}
         if challenger or run.get("challenger", False):
@@ -265,8 +275,9 @@ def fit(
                 X_oot=X.iloc[oot_rows] if oot_rows.size else None,
                 y_oot=y_all[oot_rows] if oot_rows.size else None,
                 challengers=others,
-                title=run.get("title", "Scorecard validation report"),
+                title=run.get("title"),
                 data_name=data.name,
+                lang=lang,
             )
             (out / "report.html").write_text(html, encoding="utf-8")
     except (CreditFactoryError, TypeError) as exc:
@@ -305,10 +316,14 @@ def score(
     encoding: Annotated[
         str, typer.Option("--encoding", help="Text encoding of a CSV (e.g. gbk).")
     ] = "utf-8",
+    lang: LangOption = "en",
 ) -> None:
-    """Score a table with a saved scorecard: points, P(bad) and optional reason codes."""
-    from creditfactory.scorecard import load
+    """Score a table with a saved scorecard: points, P(bad) and optional reason codes, each
+    row's reasons also as texts (``reason_texts``) in ``--lang``."""
+    from creditfactory.decision import PointsModel, ReasonCatalogue, reason_texts_column
+    from creditfactory.scorecard import load, to_scoring_spec
 
+    lang = cli_lang(lang)
     output_kind(out)
     if chunk_size < 1 or reasons < 0:
         fail("--chunk-size must be positive and --reasons non-negative")
@@ -319,6 +334,11 @@ def score(
     frame = _read_scoring_table(data, sc, encoding)
     if id_column is not None and id_column not in frame.columns:
         fail(f"--id-column: column '{id_column}' is not in {data.name}")
+    catalogue = None
+    if reasons:  # the texts say what each reason cost, as the strategy's explanations do
+        catalogue = ReasonCatalogue.of_model(
+            PointsModel("scorecard", "1", to_scoring_spec(sc)), sc.reason_texts
+        )
     parts = []
     columns = [TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
     try:
@@ -336,13 +356,36 @@ def score(
                     for k in range(1, reasons + 1):
                         sel = rc[rc["rank"] == k].set_index("row")["code"]
                         part[f"reason_{k}"] = pd.Series(sel).reindex(range(len(chunk))).to_numpy()
+                    assert catalogue is not None
+                    part["reason_texts"] = _reason_texts(
+                        catalogue, rc, chunk[sc.selected_features_], lang, reason_texts_column
+                    )
                 parts.append(part)
                 bar.advance(task, len(chunk))
     except CreditFactoryError as exc:
         fail(str(exc))
     result = pd.concat(parts) if parts else pd.DataFrame(columns=["score", "p_bad"])
-    write_tables({"scores": result}, out)
+    write_tables({"scores": result}, out, lang=lang)
     console.print(f"scored {len(result):,} rows -> {out}")
+
+
+def _reason_texts(
+    catalogue: Any, rc: pd.DataFrame, chunk: pd.DataFrame, lang: str, column: Any
+) -> list[str]:
+    """Each row's reasons as one text in ``lang`` ("Credit inquiries in the last 3 months: 7
+    (−12 points); ..."), from the long reason-code frame ``rc``."""
+    codes: list[list[str]] = [[] for _ in range(len(chunk))]
+    for row, code in zip(rc["row"].to_numpy(), rc["code"].to_numpy(), strict=True):
+        codes[int(row)].append(str(code))
+    apps: list[dict[str, Any] | None] = [None] * len(chunk)
+    rows = [i for i, c in enumerate(codes) if c]
+    if rows:
+        picked = chunk.iloc[rows].astype(object).to_dict("records")
+        for i, app in zip(rows, picked, strict=True):
+            # nullable columns hold pd.NA: missing, as the scorecard scores it
+            apps[i] = {k: None if v is pd.NA else v for k, v in app.items()}
+    sep = "；" if lang == "zh-CN" else "; "
+    return [sep.join(texts) for texts in column(catalogue, codes, apps, lang)]
 
 
 # interactive bin adjustment lives in its own module; registered here with the group

@@ -17,6 +17,7 @@ from creditfactory.decision._reason_text import (
     ReasonCatalogue,
     ReasonText,
     accept_language,
+    reason_texts_column,
     resolve_lang,
 )
 from creditfactory.decision._simulate import SimulationReport, selection_and_pricing
@@ -45,6 +46,7 @@ __all__ = [
     "Type",
     "accept_language",
     "load_model",
+    "reason_texts_column",
     "resolve_lang",
     "selection_and_pricing",
     "unseen_counts",

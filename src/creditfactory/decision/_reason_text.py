@@ -259,6 +259,33 @@ class ReasonCatalogue:
         """The built-in texts only (list and system codes), for codes of no known strategy."""
         return cls({}, Texts(), [])
 
+    @classmethod
+    def of_model(cls, model: Any, labels: Mapping[str, str] | None = None) -> ReasonCatalogue:
+        """The texts of one model's reason codes, for scores made without a strategy (a
+        scorecard's scored file): ``model`` is a decision model (a :class:`PointsModel` gives
+        the points each reason cost); a characteristic's label is ``labels[name]`` (the
+        scorecard's own ``reason_texts``) when given, with the built-in Chinese label beside
+        it for the simulator's columns, else the built-in label, else its name.
+
+        >>> spec = {"format": "creditfactory.scoring_spec", "format_version": 1,
+        ...         "scaling": {"factor": 28.85, "offset": 487.1},
+        ...         "characteristics": [{"name": "inquiries_3m", "kind": "numerical",
+        ...             "code": "R001", "missing_points": 10.0, "special": [],
+        ...             "upper_edges": [2.0, 5.0], "points": [60.0, 40.0, 20.0]}]}
+        >>> from creditfactory.decision import PointsModel
+        >>> cat = ReasonCatalogue.of_model(PointsModel("sc", "1", spec))
+        >>> [r.text for r in cat.explain(["R001"], {"inquiries_3m": 7}, "zh-CN")]
+        ['近3个月征信查询次数：7（−40分）']
+        """
+        given: dict[str, dict[str, Any]] = {}
+        for name, text in (labels or {}).items():
+            entry: dict[str, Any] = {"en": str(text)}
+            if name in BUILTIN_LABELS:
+                entry["zh-CN"] = BUILTIN_LABELS[name][1]
+            given[name] = entry
+        features = {f: f for f in model.features}
+        return cls({}, Texts(labels=given), [(model, features)])
+
     # ------------------------------------------------------------------ labels
     def label(self, name: str, lang: str) -> str:
         """The label of a variable or model feature in ``lang`` (its name when none is known)."""
