@@ -26,8 +26,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from creditfactory._html import DEFAULT_LANG, LANGS, resolve_lang
+# the languages and their resolution are the reports' too: one place (creditfactory._html)
+from creditfactory._html import DEFAULT_LANG as DEFAULT_LANG
+from creditfactory._html import LANGS as LANGS
 from creditfactory._html import match_lang as _match
+from creditfactory._html import resolve_lang as resolve_lang
 from creditfactory.exceptions import StrategyError
 
 ADVERSE_MAX = 4
