@@ -117,6 +117,11 @@ COLUMNS: dict[str, str] = {
     "true_bad_rate": "真实坏账率", "observed_bad_rate": "观察坏账率",
     "true_profit": "真实利润", "observed_profit": "观察利润", "swap": "交换集", "set": "集合",
     "booked": "放款数", "refer_rate": "转人工率", "decline_rate": "拒绝率",
+    "bad_rate_true": "坏账率(真实)", "bad_rate_observed": "坏账率(观察)",
+    "known_share": "已知表现占比", "expected_loss_model": "预期损失(模型PD)",
+    "expected_loss_true": "预期损失(真实PD)", "realised_loss": "实际损失",
+    "expected_profit_model": "预期利润(模型PD)", "expected_profit_true": "预期利润(真实PD)",
+    "cell": "交换单元", "known": "已知表现数",
     # more of the reports' tables
     "action": "建议", "cum_n_share": "累计样本占比", "expected_bad": "预期坏客户数",
     "expected_bad_rate": "预期坏账率", "min_score": "最低分", "max_score": "最高分",

@@ -87,7 +87,20 @@ def test_monitor_writes_tables_and_an_offline_report(book_and_model, tmp_path) -
     html = out.read_text(encoding="utf-8")
     assert "<script src" not in html.lower()
     assert html.count(get_plotlyjs()[:500]) == 1
-    assert "Population stability 群体稳定性" in html
+    assert "<h2>Population stability (PSI / CSI)</h2>" in html
+    assert "群体稳定性" not in html
+    # in Chinese, from the setting
+    zh = tmp_path / "monitor_zh.html"
+    result = runner.invoke(
+        app,
+        ["monitor", "--book", str(book), "--model", str(model), "--out", str(zh)],
+        env={"CREDITFACTORY_LANG": "zh-CN"},
+    )
+    assert result.exit_code == 0, result.output
+    page = zh.read_text(encoding="utf-8")
+    assert '<html lang="zh-CN">' in page
+    assert "<h2>群体稳定性（PSI / CSI）</h2>" in page
+    assert "Population stability" not in page
 
 
 def test_decision_rates_come_from_the_store(book_and_model, db_url) -> None:

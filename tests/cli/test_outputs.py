@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from creditfactory._html import column_label
 from creditfactory.cli import app
 from creditfactory.data import TABLES, Portfolio
 from creditfactory.scorecard import load
@@ -174,3 +175,61 @@ def typer_app(body):  # one command running ``body``, to see what the user sees
     one = typer.Typer()
     one.command()(body)
     return one
+
+
+# ------------------------------------------------------------------ --lang zh-CN
+def _chinese(header: object) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in str(header))
+
+
+def test_simulate_in_chinese_labels_every_column(tmp_path: Path, book_dir: Path) -> None:
+    out = tmp_path / "book_zh.xlsx"
+    _ok(["simulate", "-n", "1500", "--seed", "3", "--out", str(out), "--lang", "zh-CN"])
+    sheets = pd.read_excel(out, sheet_name=None)
+    parquet = Portfolio.read(book_dir)
+    assert list(sheets) == list(TABLES)  # sheet names stay: they name the book's tables
+    for name, expected in parquet.tables().items():
+        got = sheets[name]
+        assert list(got.columns) == [column_label(c, "zh-CN") for c in expected.columns], name
+        assert all(_chinese(c) for c in got.columns), [c for c in got.columns if not _chinese(c)]
+    pd.testing.assert_series_equal(
+        sheets["applications"]["申请金额"],
+        parquet.applications["amount_requested"],
+        check_dtype=False,
+        check_names=False,
+    )
+    # the Parquet book keeps its column names, whatever the language
+    again = tmp_path / "book_zh"
+    _ok(["simulate", "-n", "300", "--seed", "3", "--out", str(again), "--lang", "zh-CN"])
+    assert "amount_requested" in Portfolio.read(again).applications.columns
+
+
+def test_strategy_simulation_in_chinese(tmp_path: Path, book_dir: Path) -> None:
+    base = ["strategy", "simulate", str(REFERENCE), "--book", str(book_dir)]
+    en, zh, zh_csv = tmp_path / "en.xlsx", tmp_path / "zh.xlsx", tmp_path / "zh.csv"
+    _ok([*base, "--out", str(en)])
+    _ok([*base, "--out", str(zh), "--lang", "zh-CN"])
+    result = runner.invoke(app, [*base, "--out", str(zh_csv)], env={"CREDITFACTORY_LANG": "zh"})
+    assert result.exit_code == 0, result.output
+    english, chinese = pd.read_excel(en, sheet_name=None), pd.read_excel(zh, sheet_name=None)
+    for name in ("summary", "swap"):
+        assert all(_chinese(c) for c in chinese[name].columns)
+        renamed = english[name].rename(columns=lambda c: column_label(c, "zh-CN"))
+        pd.testing.assert_frame_equal(chinese[name], renamed)
+    assert "坏账率(真实)" in chinese["summary"].columns
+    from_csv = pd.read_csv(zh_csv, encoding="utf-8-sig")
+    pd.testing.assert_frame_equal(from_csv, chinese["summary"], check_dtype=False)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["simulate", "-n", "100", "--lang", "fr"],
+        ["strategy", "simulate", str(REFERENCE), "--book", "b", "--lang", "fr"],
+        ["report", "portfolio", "--book", "b", "--lang", "fr"],
+        ["monitor", "--book", "b", "--model", "m", "--lang", "fr"],
+        ["scorecard", "score", "--model", "m", "--data", "d.csv", "--out", "x.csv", "--lang", "fr"],
+    ],
+)
+def test_lang_fr_is_an_error_naming_the_option_and_the_languages(args: list[str]) -> None:
+    _fails(args, "--lang", "'fr' is not supported; use one of en, zh-CN")

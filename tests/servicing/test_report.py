@@ -108,6 +108,16 @@ def test_the_command_writes_the_report_and_prints_tables(book_dir: Path, tmp_pat
     )
     assert as_of.exit_code == 0, as_of.output
     assert "Portfolio as of 2025-03" in as_of.output
+    zh = tmp_path / "report_zh.html"
+    result = CliRunner().invoke(
+        app,
+        ["report", "portfolio", "--book", str(book_dir), "--out", str(zh), "--lang", "zh-CN"],
+    )
+    assert result.exit_code == 0, result.output
+    page = zh.read_text(encoding="utf-8")
+    assert "<title>资产组合报告</title>" in page
+    assert "<h2>滚动率</h2>" in page
+    assert "Roll rates" not in page
 
 
 def test_the_command_names_a_bad_book(tmp_path: Path) -> None:
