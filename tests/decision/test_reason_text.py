@@ -217,3 +217,29 @@ def test_batch_reason_texts_are_the_online_explanations(texts: Strategy) -> None
     as_pandas = texts.with_reason_texts("zh-CN").decide_batch(frame.to_pandas())
     assert isinstance(as_pandas, pd.DataFrame)
     assert list(as_pandas["reason_texts"].iloc[0]) == out["reason_texts"][0].to_list()
+
+
+def test_a_models_own_catalogue_explains_as_the_strategy_does(texts: Strategy) -> None:
+    """``ReasonCatalogue.of_model`` (scores made without a strategy: ``scorecard score
+    --reasons N --lang``) gives a model reason the text a strategy using the model gives; the
+    scorecard's own ``reason_texts`` label the characteristic in English, with the built-in
+    Chinese label beside it."""
+    from creditfactory.decision import ReasonCatalogue, reason_texts_column
+
+    model = PointsModel("tiny", "1", TINY_SPEC)
+    # the strategy labels housing and utilisation itself; the other characteristics alike
+    codes = sorted(c for c, f in model.reason_texts.items() if f not in {"housing", "utilisation"})
+    assert len(codes) >= 2
+    own = ReasonCatalogue.of_model(model)
+    via_strategy = texts.reason_catalogue()
+    for lang in ("en", "zh-CN"):
+        assert [r.text for r in own.explain(codes, APP, lang)] == [
+            r.text for r in via_strategy.explain(codes, APP, lang)
+        ]
+    feature = model.reason_texts[codes[0]]
+    labelled = ReasonCatalogue.of_model(model, {feature: "My label"})
+    assert labelled.explain(codes[:1], APP, "en")[0].text.startswith("My label: ")
+    rows = reason_texts_column(own, [codes[:1], []], [APP, None], "zh-CN")
+    assert rows[1] == []
+    assert rows[0] == [own.explain(codes[:1], APP, "zh-CN")[0].text]
+    assert "分）" in rows[0][0]
