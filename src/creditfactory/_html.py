@@ -27,6 +27,7 @@ __all__ = [
     "TEXTS",
     "column_label",
     "figure",
+    "match_lang",
     "render_page",
     "resolve_lang",
     "table",
