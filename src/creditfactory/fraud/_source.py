@@ -36,11 +36,9 @@ import pandas as pd
 import polars as pl
 
 from creditfactory.exceptions import ConfigError, DataError
-from creditfactory.fraud._columns import Columns
 from creditfactory.fraud._features import FEATURES, REQUIRED, fraud_features
-from creditfactory.fraud._identity import check_id_arrays, identity_arrays
+from creditfactory.fraud._online import check_id, identity_row, score_row
 from creditfactory.fraud._rings import RING_COLUMNS, RingState, _text
-from creditfactory.fraud._score import score_arrays
 from creditfactory.fraud._velocity import VelocityState, ip_subnet
 
 KIND = "fraud"
@@ -211,8 +209,8 @@ class FraudSource:
                 return None
         if self._last is not None and stamp < self._last:
             stamp = self._last
-        raw = Columns(application).raw("id_number")
-        ok = bool(check_id_arrays(raw)["id_valid"][0]) if raw is not None else False
+        raw = application.get("id_number")
+        ok = check_id(raw)[0]
         try:
             bad = _known_bad(application)
         except DataError:
@@ -310,20 +308,13 @@ class FraudSource:
         if stamp is None:
             raise DataError("application: field 'applied_at' is not a time")
         t = int(stamp.value // 1_000_000_000)
-        cols = Columns(application)
-        ident = identity_arrays(cols, np.array([t], dtype=np.int64))
-        link = self._link_of(application, t, bool(ident["id_valid"][0]), _known_bad(application))
+        ident = identity_row(application, t)
+        link = self._link_of(application, t, ident["id_valid"], _known_bad(application))
         vel, ring = self.state.add(link)
-        feats: dict[str, Any] = dict(ident)
-        for c, v in vel.items():
-            feats[c] = np.array([v])
-        for c, v in zip((*RING_COLUMNS, "ring_group"), ring, strict=True):
-            feats[c] = np.array([v])
-        scored = score_arrays(cols, feats)
-        row: dict[str, Any] = {"application_id": application["application_id"]}
-        row.update({c: _scalar(v[0]) for c, v in feats.items()})
-        row.update({c: _scalar(v[0]) for c, v in scored.items()})
-        return {c: row[c] for c in FEATURES if c in row}, link
+        feats: dict[str, Any] = {"application_id": application["application_id"], **ident, **vel}
+        feats.update(zip(_RING_NAMES, ring, strict=True))
+        feats.update(score_row(application, feats))
+        return {c: feats[c] for c in FEATURES if c in feats}, link
 
     def row(self, names: Sequence[str], application: Mapping[str, Any]) -> dict[str, Any]:
         columns = [parse_fraud_feature(n) for n in names]
@@ -378,6 +369,7 @@ def _as_frame(names: Sequence[str], columns: Sequence[str], feats: pd.DataFrame)
 
 
 _LONGEST = 30 * 86_400  # the longest velocity window (seconds)
+_RING_NAMES = (*RING_COLUMNS, "ring_group")
 
 
 def _known_bad(application: Mapping[str, Any]) -> int | None:
