@@ -21,7 +21,7 @@ VALID = ["11010519491231002X", "440106196211290339", "130602199812089510"]
 @st.composite
 def id_numbers(draw: st.DrawFn) -> Any:
     base = draw(st.sampled_from(VALID))
-    kind = draw(st.integers(0, 6))
+    kind = draw(st.integers(0, 7))
     if kind == 0:
         return base
     if kind == 1:  # one character changed (check digit, region, date, format ...)
@@ -36,6 +36,11 @@ def id_numbers(draw: st.DrawFn) -> Any:
         y = draw(st.integers(1890, 2030))
         m = draw(st.integers(0, 13))
         d = draw(st.integers(0, 32))
+        return f"{base[:6]}{y:04d}{m:02d}{d:02d}{base[14:]}"
+    if kind == 5:  # month ends and leap days (1900 is no leap year, 2000 is)
+        y = draw(st.sampled_from([1899, 1900, 1996, 2000, 2023, 2024]))
+        m = draw(st.sampled_from([1, 2, 4, 12]))
+        d = draw(st.sampled_from([28, 29, 30, 31]))
         return f"{base[:6]}{y:04d}{m:02d}{d:02d}{base[14:]}"
     return draw(st.text(alphabet="0123456789X", min_size=17, max_size=19))
 
