@@ -4,9 +4,11 @@ array forms give that application: random applications, edge cases included."""
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +16,7 @@ from creditfactory.fraud._columns import Columns
 from creditfactory.fraud._identity import check_id_arrays, identity_arrays
 from creditfactory.fraud._online import check_id, identity_row, score_row
 from creditfactory.fraud._score import score_arrays
+from creditfactory.fraud._source import _seconds, _stamp
 
 VALID = ["11010519491231002X", "440106196211290339", "130602199812089510"]
 
@@ -81,7 +84,7 @@ def _equal(a: Any, b: Any) -> bool:
 
 
 @settings(max_examples=400, deadline=None)
-@given(applications(), st.integers(-10**9, 2 * 10**9))
+@given(applications(), st.integers(-(10**9), 2 * 10**9))
 def test_identity_and_score_rows_equal_the_array_forms(app: dict[str, Any], t: int) -> None:
     want = identity_arrays(Columns(app), np.array([t], dtype=np.int64))
     got = identity_row(app, t)
@@ -113,3 +116,31 @@ def test_check_id_equals_the_array_check(value: Any) -> None:
     assert (birth is None) == bool(np.isnat(at))
     if birth is not None:
         assert str(at) == f"{birth[0]:04d}-{birth[1]:02d}-{birth[2]:02d}"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.datetimes(
+        min_value=datetime(1900, 1, 1), max_value=datetime(2100, 1, 1),
+        timezones=st.one_of(st.none(), st.just(UTC), st.just(timezone(timedelta(hours=8)))),
+    ),
+    st.sampled_from(["datetime", "timestamp", "iso", "iso-space", "minutes"]),
+)  # fmt: skip
+def test_arrival_seconds_equal_pandas(when: datetime, form: str) -> None:
+    """The online source reads a time without pandas where it can: the same seconds."""
+    value: Any = {
+        "datetime": when,
+        "timestamp": pd.Timestamp(when),
+        "iso": when.isoformat(),
+        "iso-space": when.isoformat(sep=" "),
+        "minutes": when.strftime("%Y-%m-%d %H:%M"),
+    }[form]
+    stamp = _stamp(value)
+    assert stamp is not None
+    assert _seconds(value) == int(stamp.value // 1_000_000_000)
+
+
+def test_arrival_seconds_of_no_time() -> None:
+    for value in (None, "", "tomorrow", float("nan"), pd.NaT):
+        assert _seconds(value) is None
+        assert _stamp(value) is None

@@ -106,7 +106,8 @@ def test_processes_sharing_stored_links_equal_batch(apps: pd.DataFrame, turns: l
             for name in NAMES:
                 assert _same(got[name], batch[i][name]), (name, got[name], batch[i][name])
             link = proc.link(app)
-            assert link is not None and proc.link({**app}) is link  # until stored
+            assert link is not None
+            assert proc.link({**app}) is link  # until stored
             stored.append((len(stored) + 1, len(stored) + 1, *link))
             proc.stored(link, len(stored))
             assert proc.link(app) is None  # stored: a retry stores nothing more

@@ -91,7 +91,7 @@ def check_id(value: Any) -> tuple[bool, str | None, tuple[int, int, int] | None,
 def _number(application: Mapping[str, Any], name: str) -> float:
     """The field as a float (NaN where absent or missing); text that is no number is an error
     (``Columns.number``'s message)."""
-    value = application.get(name)
+    value: Any = application.get(name)
     if _missing(value):
         return math.nan
     try:

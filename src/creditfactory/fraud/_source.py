@@ -29,6 +29,7 @@ import hashlib
 import hmac
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -169,7 +170,7 @@ class FraudSource:
         self._cache = cache
         self._digest = hashlib.sha256()
         self.seen = 0
-        self._last: pd.Timestamp | None = None  # the latest arrival time seen online
+        self._last_t: int | None = None  # the latest arrival time seen (seconds)
         self._prepared: pd.DataFrame | None = None  # a whole history's features (prepare)
         self._fresh: dict[Any, Link] = {}  # links added here and not yet stored
         self._fresh_keys: dict[int, Any] = {}  # id(link) -> its application's key
@@ -200,22 +201,20 @@ class FraudSource:
             return fresh
         if key in self._answers:
             return None
-        stamp = _stamp(application.get("applied_at"))
-        if stamp is None:
-            if self.clock is None or application.get("applied_at") is not None:
-                return None  # no time: never in the history (the features said why)
-            stamp = _stamp(self.clock())
-            if stamp is None:
-                return None
-        if self._last is not None and stamp < self._last:
-            stamp = self._last
-        raw = application.get("id_number")
-        ok = check_id(raw)[0]
+        raw = application.get("applied_at")
+        if raw is None and self.clock is not None:
+            raw = self.clock()
+        t = _seconds(raw)
+        if t is None:
+            return None  # no time: never in the history (the features said why)
+        if self._last_t is not None and t < self._last_t:
+            t = self._last_t
+        ok = check_id(application.get("id_number"))[0]
         try:
             bad = _known_bad(application)
         except DataError:
             bad = None
-        return self._link_of(application, int(stamp.value // 1_000_000_000), ok, bad)
+        return self._link_of(application, t, ok, bad)
 
     def stored(self, link: Link, application_id: int) -> None:
         """``link`` was stored with the application of store id ``application_id``: when
@@ -246,10 +245,8 @@ class FraudSource:
             self.seen += added
             self._digest.update(f"stored:{self.high_water}\x1e".encode())
             last = state.last_t
-            if last is not None:
-                stamp = pd.Timestamp(last, unit="s")
-                if self._last is None or stamp > self._last:
-                    self._last = stamp
+            if last is not None and (self._last_t is None or last > self._last_t):
+                self._last_t = last
         return added
 
     def _link_of(self, application: Mapping[str, Any], t: int, ok: bool, bad: int | None) -> Link:
@@ -275,15 +272,14 @@ class FraudSource:
             return found
         if self.clock is not None and application.get("applied_at") is None:
             application = {**application, "applied_at": self.clock()}
-        stamp = _stamp(application.get("applied_at"))
-        if stamp is not None and self._last is not None and stamp < self._last:
+        t = _seconds(application.get("applied_at"))
+        if t is not None and self._last_t is not None and t < self._last_t:
             # arrived after a later-stamped one (clients' clocks, concurrent requests): online,
             # the order of arrival is the order of the history
-            application = {**application, "applied_at": self._last}
-            stamp = self._last
-        feats, link = self._features_of(application, stamp)
-        if stamp is not None and (self._last is None or stamp > self._last):
-            self._last = stamp
+            t = self._last_t
+        feats, link = self._features_of(application, t)
+        if t is not None and (self._last_t is None or t > self._last_t):
+            self._last_t = t
         self.seen += 1
         self._digest.update(f"{key}\x1e".encode())
         self._answers[key] = feats
@@ -297,17 +293,17 @@ class FraudSource:
         return feats
 
     def _features_of(
-        self, application: Mapping[str, Any], stamp: pd.Timestamp | None
+        self, application: Mapping[str, Any], t: int | None
     ) -> tuple[dict[str, Any], Link]:
-        """Every feature of ``application`` from the history before it, and its link (added)."""
+        """Every feature of ``application`` made at ``t`` (seconds) from the history before it,
+        and its link (added)."""
         missing = [c for c in REQUIRED if c not in application]
         if missing:
             raise DataError(f"application: required field(s) {missing} missing")
         if application["application_id"] is None:
             raise DataError("application: field 'application_id' is empty")
-        if stamp is None:
+        if t is None:
             raise DataError("application: field 'applied_at' is not a time")
-        t = int(stamp.value // 1_000_000_000)
         ident = identity_row(application, t)
         link = self._link_of(application, t, ident["id_valid"], _known_bad(application))
         vel, ring = self.state.add(link)
@@ -389,6 +385,30 @@ def _known_bad(application: Mapping[str, Any]) -> int | None:
 def _scalar(value: Any) -> Any:
     item = getattr(value, "item", None)
     return item() if callable(item) and not isinstance(value, str) else value
+
+
+_EPOCH = datetime(1970, 1, 1)
+
+
+def _seconds(value: Any) -> int | None:
+    """``value`` as whole seconds since 1970 UTC (a naive time is UTC), or None when it is no
+    time: ``_stamp``'s, without pandas for the usual datetimes and ISO-8601 texts."""
+    if value is pd.NaT:  # a datetime too, as pandas' Timestamp
+        return None
+    if isinstance(value, pd.Timestamp):  # its nanoseconds, as _stamp's
+        return int(value.value // 1_000_000_000)
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        since = value - _EPOCH
+        return since.days * 86_400 + since.seconds
+    if isinstance(value, str):
+        try:
+            return _seconds(datetime.fromisoformat(value))
+        except ValueError:
+            pass  # pandas reads more forms
+    stamp = _stamp(value)
+    return None if stamp is None else int(stamp.value // 1_000_000_000)
 
 
 def _stamp(value: Any) -> pd.Timestamp | None:
