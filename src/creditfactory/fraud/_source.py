@@ -11,16 +11,21 @@ fraud:ring_size}``) and the look-ups answer it through :class:`FraudSource`, the
   application's features are computed point in time, from the applications of the frame that
   arrived before it (``applied_at``, ties in row order), plus whatever the source was warmed
   with.
-- Online (:meth:`FraudSource.row`) the source holds a :class:`~creditfactory.fraud.FraudState`:
-  each application asked about is added to it (once: asking again about the same
-  ``application_id`` gives the same answer) and its features are those of the applications
-  seen before it. Arrival order is the history's order: an application stamped earlier than
-  one already seen counts as arriving at that one's time. The service warms the state from the
-  applications its store holds (:meth:`FraudSource.warm`), so a restarted engine sees the same
-  history.
+- Online (:meth:`FraudSource.row`) the source holds the history in memory (velocity windows and
+  union-find groups over each application's *link*: its time, ID validity and identifiers,
+  kept through the source's hasher): each application asked about is added to it (once: asking
+  again about the same ``application_id`` gives the same answer) and its features are those of
+  the applications seen before it; the identity checks and the score of the one application
+  are computed in plain Python (:mod:`creditfactory.fraud._online`). Arrival order is the
+  history's order: an application stamped earlier than one already seen counts as arriving at
+  that one's time. The service stores each decided application's link
+  (:meth:`FraudSource.link`, keyed hashes) with its decision and adds the links other engine
+  processes stored (:meth:`FraudSource.absorb`), so every process, and a restarted one, sees
+  every decision (:mod:`creditfactory.factory._fraud`).
 
 The two give the same values when they see the same applications in the same order
-(``tests/fraud/test_source.py`` checks it on random histories).
+(``tests/fraud/test_source.py`` checks it on random histories, also with two sources sharing
+their links as two processes do).
 """
 
 from __future__ import annotations
