@@ -79,7 +79,8 @@ ZEN_KEY = "reference.json"
 def reference_strategy() -> Strategy:
     """The reference strategy without its anti-fraud step (the provided ``fraud:`` inputs and
     the ``fraud`` rules): the credit logic that the NumPy and zen-engine versions reproduce.
-    The fraud look-up's own cost is ``bench_fraud``'s and docs/fraud.md's."""
+    The full strategy, fraud step included, is timed as its own online row
+    (:func:`online_with_fraud`)."""
     doc = yaml.safe_load(REFERENCE.read_text(encoding="utf-8"))
     provided = {k for k, v in doc["inputs"].items() if isinstance(v, dict) and "provided" in v}
     doc["inputs"] = {k: v for k, v in doc["inputs"].items() if k not in provided}
