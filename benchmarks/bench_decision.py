@@ -13,6 +13,10 @@ Every contender is declared in :data:`CONTENDERS` (what is timed, and the warm-u
 the same within a group) and timed with the helpers of ``benchmarks/_common.py``:
 
 * online, ``creditfactory``: ``Strategy.decide(dict)`` on a strategy loaded once;
+* online, ``creditfactory`` with its fraud step: the full reference strategy, its provided
+  ``fraud:`` inputs answered by a keyed-hash :class:`~creditfactory.fraud.FraudSource`, the
+  applications in arrival order (each one new to the history); its p50 and median thread CPU
+  against the row above's show what the fraud step costs (:func:`online_with_fraud`);
 * online, zen-engine (GoRules JDM, the strategy written as a JDM graph by :func:`zen_graph`):
   ``ZenEngine({"loader": {"type": "static", "content": {KEY: graph}}}).evaluate(KEY, dict)``.
   zen-engine's Python documentation recommends a loader (with pre-compiled content) for the best
