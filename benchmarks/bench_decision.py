@@ -13,6 +13,10 @@ Every contender is declared in :data:`CONTENDERS` (what is timed, and the warm-u
 the same within a group) and timed with the helpers of ``benchmarks/_common.py``:
 
 * online, ``creditfactory``: ``Strategy.decide(dict)`` on a strategy loaded once;
+* online, ``creditfactory`` with its fraud step: the full reference strategy, its provided
+  ``fraud:`` inputs answered by a keyed-hash :class:`~creditfactory.fraud.FraudSource`, the
+  applications in arrival order (each one new to the history); its p50 and median thread CPU
+  against the row above's show what the fraud step costs (:func:`online_with_fraud`);
 * online, zen-engine (GoRules JDM, the strategy written as a JDM graph by :func:`zen_graph`):
   ``ZenEngine({"loader": {"type": "static", "content": {KEY: graph}}}).evaluate(KEY, dict)``.
   zen-engine's Python documentation recommends a loader (with pre-compiled content) for the best
@@ -45,6 +49,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +68,7 @@ from benchmarks._common import (
 )
 from creditfactory.data import SimulationConfig, simulate
 from creditfactory.decision import Strategy
+from creditfactory.fraud import FraudSource, HashedLists, Lookups, keyed_hasher
 from creditfactory.pricing import LoanEconomics, risk_based_apr
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,7 +83,8 @@ ZEN_KEY = "reference.json"
 def reference_strategy() -> Strategy:
     """The reference strategy without its anti-fraud step (the provided ``fraud:`` inputs and
     the ``fraud`` rules): the credit logic that the NumPy and zen-engine versions reproduce.
-    The fraud look-up's own cost is ``bench_fraud``'s and docs/fraud.md's."""
+    The full strategy, fraud step included, is timed as its own online row
+    (:func:`online_with_fraud`)."""
     doc = yaml.safe_load(REFERENCE.read_text(encoding="utf-8"))
     provided = {k for k, v in doc["inputs"].items() if isinstance(v, dict) and "provided" in v}
     doc["inputs"] = {k: v for k, v in doc["inputs"].items() if k not in provided}
@@ -93,6 +100,13 @@ ONLINE = Protocol(warmup=500)
 BATCH = Protocol(warmup=1, repeat=3)
 CONTENDERS = (
     Contender("creditfactory online", "online", "Strategy.decide(dict)", ONLINE),
+    Contender(
+        "creditfactory online, with its fraud step",
+        "online",
+        "Strategy.decide(dict, Lookups with a keyed-hash FraudSource), the full reference "
+        "strategy, applications in arrival order (each one new to the history)",
+        ONLINE,
+    ),
     Contender(
         "zen-engine online (static loader)",
         "online",
@@ -141,10 +155,52 @@ def _summary(times_ns: list[int] | np.ndarray) -> dict[str, float]:
     }
 
 
+def _cpu_timed(fn: Any, warmup: int) -> tuple[Any, list[int]]:
+    """``fn`` and the list its calls after the first ``warmup`` append their thread CPU
+    nanoseconds to (CPU time is what a loaded, shared machine leaves steady)."""
+    cpu: list[int] = []
+    calls = [0]
+    clock = time.thread_time_ns
+
+    def timed(item: Any) -> Any:
+        calls[0] += 1
+        start = clock()
+        out = fn(item)
+        if calls[0] > warmup:
+            cpu.append(clock() - start)
+        return out
+
+    return timed, cpu
+
+
 def online(strategy: Strategy, rows: list[dict[str, Any]]) -> dict[str, float]:
     """p50, p99 and mean microseconds of ``strategy.decide`` over ``rows`` (the online
-    protocol: warm-up on the first rows, then each row timed once)."""
-    return _summary(per_call_ns(BY_NAME["creditfactory online"], strategy.decide, rows, rows))
+    protocol: warm-up on the first rows, then each row timed once), and the median thread CPU
+    microseconds of a decision (``cpu_us``)."""
+    fn, cpu = _cpu_timed(strategy.decide, ONLINE.warmup)
+    times = per_call_ns(BY_NAME["creditfactory online"], fn, rows, rows)
+    return _summary(times) | {"cpu_us": float(np.median(cpu)) / 1e3}
+
+
+def full_reference_strategy() -> Strategy:
+    """The reference strategy as shipped, its anti-fraud step included."""
+    return Strategy.from_yaml(REFERENCE.read_text(encoding="utf-8"), base=REFERENCE.parent)
+
+
+def online_with_fraud(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """:func:`online` for the full reference strategy, whose fraud inputs a
+    :class:`~creditfactory.fraud.FraudSource` (keyed hashes, as the service's) answers: the
+    applications in arrival order, the warm-up ones first (they join the history), each timed
+    one new to the history (a repeated one would be answered from the source's cache)."""
+    strategy = full_reference_strategy()
+    source = FraudSource(hasher=keyed_hasher("bench"))
+    lookups = Lookups({"list": HashedLists.empty(), "fraud": source})
+    ordered = sorted(rows, key=lambda r: r["applied_at"])
+    warm, timed = ordered[: ONLINE.warmup], ordered[ONLINE.warmup :]
+    contender = BY_NAME["creditfactory online, with its fraud step"]
+    fn, cpu = _cpu_timed(lambda r: strategy.decide(r, lookups), ONLINE.warmup)
+    times = per_call_ns(contender, fn, timed, warm)
+    return _summary(times) | {"cpu_us": float(np.median(cpu)) / 1e3}
 
 
 # ---------------------------------------------------------------- the same logic in NumPy
@@ -324,6 +380,7 @@ def run(quick: bool = False) -> dict:
     apps = _book(n_batch)
     rows = [_clean(r) for r in apps.iloc[:n_online].to_dict("records")]
     on = online(strategy, rows)
+    fr = online_with_fraud(rows)
     spec = json.loads(SPEC.read_text(encoding="utf-8"))
     blacklist = load_blacklist()
     b = batch(strategy, apps, spec, blacklist)
@@ -335,6 +392,12 @@ def run(quick: bool = False) -> dict:
         "online_p99_us": on["p99_us"],
         "online_mean_us": on["mean_us"],
         "online_decisions_per_s": on["decisions_per_s"],
+        "online_cpu_us": on["cpu_us"],
+        "online_fraud_p50_us": fr["p50_us"],
+        "online_fraud_p99_us": fr["p99_us"],
+        "online_fraud_cpu_us": fr["cpu_us"],
+        "online_fraud_over_plain_p50": fr["p50_us"] / on["p50_us"],
+        "online_fraud_over_plain_cpu": fr["cpu_us"] / on["cpu_us"],
         "batch_rows": n_batch,
         "batch_seconds": engine.seconds,
         "batch_rows_per_s": rows_per_s,
@@ -355,6 +418,15 @@ def run(quick: bool = False) -> dict:
         ["online p50 (us)", f"{on['p50_us']:.1f}", "<= 20"],
         ["online p99 (us)", f"{on['p99_us']:.1f}", "<= 100"],
         ["online decisions/s (1 core)", f"{on['decisions_per_s']:,.0f}", ""],
+        ["online CPU per decision, median (us)", f"{on['cpu_us']:.1f}", ""],
+        ["online p50 (us), with the fraud step", f"{fr['p50_us']:.1f}", ""],
+        ["online p99 (us), with the fraud step", f"{fr['p99_us']:.1f}", ""],
+        ["online CPU per decision, median (us), with the fraud step", f"{fr['cpu_us']:.1f}", ""],
+        [
+            "with / without the fraud step, p50 (CPU)",
+            f"{fr['p50_us'] / on['p50_us']:.1f}x ({fr['cpu_us'] / on['cpu_us']:.1f}x)",
+            "",
+        ],
         [f"batch rows/s ({n_batch:,} rows)", f"{rows_per_s:,.0f}", ""],
         ["NumPy rows/s (same logic)", f"{n_batch / baseline.seconds:,.0f}", ""],
         ["batch time / NumPy time", f"{ratio:.2f}x", "<= 3x"],

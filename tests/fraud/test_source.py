@@ -19,6 +19,7 @@ from creditfactory.fraud import (
     Lookups,
     fraud_feature,
     fraud_features,
+    keyed_hasher,
 )
 
 NAMES = tuple(
@@ -82,6 +83,40 @@ def test_online_equals_batch_on_random_histories(apps: pd.DataFrame) -> None:
         got = online.row(NAMES, apps.loc[i].to_dict())
         for name in NAMES:
             assert _same(got[name], batch[i][name]), (name, got[name], batch[i][name])
+
+
+@settings(max_examples=40, deadline=None)
+@given(histories(), st.lists(st.integers(1, 6), min_size=1, max_size=10))
+def test_processes_sharing_stored_links_equal_batch(apps: pd.DataFrame, turns: list[int]) -> None:
+    """Two engine processes (two sources, keyed hashes) take turns deciding batches; each
+    stores its links (a list here, the store's fraud_links in the service) and reads the others'
+    before its next batch, as the factory does: every answer is the batch's."""
+    batch = FraudSource().frame(NAMES, pl.from_pandas(apps)).to_dicts()
+    procs = [FraudSource(hasher=keyed_hasher("k")), FraudSource(hasher=keyed_hasher("k"))]
+    stored: list[tuple[object, ...]] = []  # (seq, application id, *link)
+    order = list(apps.sort_values("applied_at", kind="stable").index)
+    k = 0
+    while order:
+        proc = procs[k % 2]
+        size, k = turns[k % len(turns)], k + 1
+        proc.absorb([r for r in stored if int(r[0]) > proc.high_water])  # type: ignore[call-overload]
+        for i in order[:size]:
+            app = apps.loc[i].to_dict()
+            got = proc.row(NAMES, app)
+            for name in NAMES:
+                assert _same(got[name], batch[i][name]), (name, got[name], batch[i][name])
+            link = proc.link(app)
+            assert link is not None
+            assert proc.link({**app}) is link  # until stored
+            stored.append((len(stored) + 1, len(stored) + 1, *link))
+            proc.stored(link, len(stored))
+            assert proc.link(app) is None  # stored: a retry stores nothing more
+        order = order[size:]
+    for proc in procs:
+        proc.absorb([r for r in stored if int(r[0]) > proc.high_water])  # type: ignore[call-overload]
+        assert proc.seen == len(apps)
+    hashed = {v for r in stored for v in r[5:] if v is not None}
+    assert hashed.isdisjoint(set(apps.astype(str).to_numpy().ravel()))  # nothing in clear
 
 
 def test_values_are_fraud_features_point_in_time(book) -> None:  # type: ignore[no-untyped-def]

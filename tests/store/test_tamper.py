@@ -254,7 +254,10 @@ def test_undone_override_is_caught_by_the_anchor_file(filled: Filled) -> None:
 def test_deleted_newest_decision_is_caught_by_the_anchor_file(filled: Filled) -> None:
     last = filled.verify().checked
     filled.sql("UPDATE reviews SET status = 'pending' WHERE id = 1")  # undone too
-    filled.sql("DELETE FROM decisions WHERE id = 4", "DELETE FROM applications WHERE id = 4")
+    filled.sql(  # an intruder deletes the decision's fraud link first (a foreign key)
+        "DELETE FROM decisions WHERE id = 4", "DELETE FROM fraud_links WHERE application_id = 4",
+        "DELETE FROM applications WHERE id = 4",
+    )  # fmt: skip
     with filled.store.session() as s:  # the entry of decision 4 and the review after it
         seq = s.query(LedgerRow.seq).filter(LedgerRow.subject == "decision:4").scalar()
     _cut_tail(filled, seq - 1)
@@ -269,7 +272,8 @@ def test_deleted_newest_decision_is_caught_by_the_anchor_file(filled: Filled) ->
 
 def test_truncated_ledger_is_caught_by_the_anchor_file(filled: Filled) -> None:
     filled.sql(
-        "DELETE FROM reviews", "DELETE FROM decisions", "DELETE FROM applications",
+        "DELETE FROM reviews", "DELETE FROM decisions", "DELETE FROM fraud_links",
+        "DELETE FROM applications",
         "DELETE FROM list_entries", "DELETE FROM strategy_activations",
         "DELETE FROM strategy_versions", "DELETE FROM models", "DELETE FROM api_keys",
         "DELETE FROM ledger", f"UPDATE ledger_head SET seq = 0, hash = '{'0' * 64}'",

@@ -31,6 +31,7 @@ from creditfactory.decision import Decision, Strategy
 from creditfactory.exceptions import CreditFactoryError, DecisionFailedError
 from creditfactory.factory._body import parse_body
 from creditfactory.factory._config import FactoryConfig
+from creditfactory.factory._fraud import FraudLinks
 from creditfactory.factory._messages import (
     Close,
     Decide,
@@ -48,9 +49,8 @@ from creditfactory.factory._payload import (
     own_fault,
     protected_payload,
 )
-from creditfactory.fraud import FraudSource, HashedLists, Lookups
+from creditfactory.fraud import HashedLists, Lookups
 from creditfactory.store import (
-    PII_PREFIX,
     Application,
     ConflictError,
     DecisionRecord,
@@ -105,10 +105,11 @@ class Factory:
         self._lists = None if not config.list_secret else ListCache(config.list_secret)
         # what the strategy's lists steps look up (no list secret: no list can hold an entry)
         source = HashedLists.empty() if self._lists is None else self._lists
-        # the fraud features (fraud:ring_size ...) of strategies that declare them: this
-        # factory's own history, warmed from the store's applications when first needed
-        self.fraud = FraudSource(clock=now)
-        self._fraud_warm = False
+        # the fraud features (fraud:ring_size ...) of strategies that declare them: a history in
+        # memory that every decided application's link (keyed hashes) joins, stored with the
+        # decision and read back by every engine process (creditfactory.factory._fraud)
+        self.fraud_links = FraudLinks(self.store, config.list_secret)
+        self.fraud = self.fraud_links.source
         self.lookups = Lookups({"list": source, "fraud": self.fraud})
         self._texts: dict[tuple[Any, ...], str] = {}
 
@@ -185,6 +186,7 @@ class Factory:
         except Exception as exc:  # the database unreachable, no strategy active ...
             return [p if isinstance(p, Exception) else exc for p in parsed]
         try:
+            self.fraud_links.catch_up()  # the other processes' decisions join the history
             out: list[Outcome | Exception | Pending] = []
             need_db = self._active is None or (self._lists is not None and not self._lists.loaded)
             keyed = any(r.idempotency_key is not None for r in batch)
@@ -200,6 +202,7 @@ class Factory:
                 written = self.writer.write([p for _, p in pending])
                 for (k, item), result in zip(pending, written, strict=True):
                     out[k] = self._written(item, result)
+                self.fraud_links.stored([p for _, p in pending], written)
         except Exception as exc:  # the database failed: every application's error
             return [p if isinstance(p, Exception) else exc for p in parsed]
         return out  # type: ignore[return-value]  # every Pending was replaced
@@ -263,48 +266,6 @@ class Factory:
         result = strategy.decide(payload, self.lookups)
         return self._pending(payload, text, request_sha, r, row_id, result, stored)
 
-    def warm_fraud(self, session: Session) -> int:
-        """Feed the applications the store holds into the fraud source, in arrival order
-        (``applied_at`` when the application gave one, else when it was received); returns how
-        many. A stored identifier is read back through the PII key; an application with one
-        that does not open (hash-only protection, a retired key) is left out, so that no hash
-        is taken for a clear value."""
-        self._fraud_warm = True
-        rows = session.execute(
-            select(Application.payload, Application.received_at).order_by(Application.id)
-        ).all()
-        history: list[dict[str, Any]] = []
-        skipped = 0
-        for payload, received in rows:
-            app = self._clear(payload)
-            if app is None or "application_id" not in app:
-                skipped += 1
-                continue
-            app.setdefault("applied_at", received)
-            history.append(app)
-        try:
-            warmed = self.fraud.warm(history)
-        except CreditFactoryError as exc:  # a stored application the features cannot read
-            _log.warning("fraud history not warmed from the store: %s", exc)
-            return 0
-        if skipped:
-            _log.warning(
-                "fraud history: %d stored application(s) left out (identifiers not readable)",
-                skipped,
-            )
-        return warmed
-
-    def _clear(self, payload: Mapping[str, Any]) -> dict[str, Any] | None:
-        out: dict[str, Any] = {}
-        for key, value in payload.items():
-            if isinstance(value, str) and value.startswith(PII_PREFIX):
-                try:
-                    value = self.pii.open(value, key)
-                except CreditFactoryError:
-                    return None
-            out[key] = value
-        return out
-
     # ----------------------------------------------------------------------- caches
     def strategy(self, session: Session) -> tuple[Any, Strategy]:
         """The active version and its compiled strategy (compiled once per version).
@@ -326,8 +287,9 @@ class Factory:
 
     def _load_active(self, session: Session) -> None:
         row, compiled = self.strategy(session)
-        if compiled.provided_inputs and not self._fraud_warm:  # once, when first needed
-            self.warm_fraud(session)
+        self.fraud_links.wanted = any(
+            f.startswith("fraud:") for f in compiled.provided_inputs.values()
+        )
         self._active = (time.monotonic(), row.id, compiled)
 
     def invalidate(self) -> None:
@@ -363,6 +325,7 @@ class Factory:
     def close(self) -> None:
         """Let go of the writer's connection (and of the store, if the factory opened it)."""
         self.writer.close()
+        self.fraud_links.close()
         if self._own_store:
             self.store.dispose()
 
@@ -390,6 +353,7 @@ class Factory:
         decision_, limit, apr, term = result.decision, result.limit, result.apr, result.term
         reasons = list(result.reasons)
         external = payload.get("application_id")
+        payload_clear = payload
         when = now()
         pii = self.pii
         if stored is not None:  # decided on the clear values; stored (and digested) so
@@ -425,7 +389,8 @@ class Factory:
             review = "refer"
         elif self.config.qc_rate > 0 and self._rng.random() < self.config.qc_rate:
             review = "qc_sample"
-        return Pending(application, decision, review, r.actor, texts=texts)
+        link = self.fraud_links.link(payload_clear)
+        return Pending(application, decision, review, r.actor, texts=texts, fraud_link=link)
 
     def _request_digest(self, text: str) -> str:
         return self.pii.request_digest(text)

@@ -46,7 +46,12 @@ from creditfactory.fraud._ocr import (
 from creditfactory.fraud._provider import Lookups, Provider, feature_kind
 from creditfactory.fraud._rings import LINKS, RingState, components, link_edges
 from creditfactory.fraud._score import FLAG_THRESHOLD, SCORE_REASONS
-from creditfactory.fraud._source import FraudSource, fraud_feature, parse_fraud_feature
+from creditfactory.fraud._source import (
+    FraudSource,
+    fraud_feature,
+    keyed_hasher,
+    parse_fraud_feature,
+)
 from creditfactory.fraud._velocity import WINDOWS, VelocityState, velocity_columns
 
 __all__ = [
@@ -84,6 +89,7 @@ __all__ = [
     "identifier_text",
     "identity_checks",
     "is_valid_id_number",
+    "keyed_hasher",
     "link_edges",
     "list_feature",
     "load_anomaly",

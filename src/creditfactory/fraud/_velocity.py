@@ -23,6 +23,8 @@ from creditfactory.exceptions import DataError
 
 WINDOWS: dict[str, int] = {"1h": 3_600, "24h": 86_400, "7d": 7 * 86_400, "30d": 30 * 86_400}
 """Window name -> length in seconds."""
+_SECONDS = tuple(WINDOWS.values())
+_LONGEST = max(_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,7 @@ class VelocityState:
         self.specs = specs
         self._events: list[dict[str, deque[tuple[int, str | None]]]] = [{} for _ in specs]
         self._last_t: int | None = None
+        self._names = {s.name: [f"vel_{s.name}_{w}" for w in WINDOWS] for s in specs}
 
     def update(self, application: Mapping[str, Any], t: int | None = None) -> dict[str, int]:
         """Features of ``application`` (a mapping of column -> value) from the applications
@@ -175,32 +178,45 @@ class VelocityState:
             if stamp.tzinfo is not None:
                 stamp = stamp.tz_convert("UTC").tz_localize(None)
             t = int(stamp.value // 1_000_000_000)
+        values = {spec.key: _value(application, spec.key) for spec in self.specs}
+        values.update({s.other: _value(application, s.other) for s in self.specs if s.other})
+        return self.add(values, t)
+
+    def add(self, values: Mapping[str, str | None], t: int) -> dict[str, int]:
+        """:meth:`update` on prepared input: each identifier's text (or None) by its name —
+        ``device_id``, ``id_number``, ``phone``, ``ip_address``, ``ip_subnet``, ``address_id``,
+        ``customer_id`` — as given (the store's fraud links give keyed hashes: equal texts,
+        equal hashes), and the time in seconds, not earlier than the previous one's."""
         if self._last_t is not None and t < self._last_t:
             raise DataError(
                 "application: 'applied_at' is earlier than the previous application's; "
                 "online velocity needs arrival order"
             )
         self._last_t = t
-        longest = max(WINDOWS.values())
         out: dict[str, int] = {}
         for spec, events in zip(self.specs, self._events, strict=True):
-            key = _value(application, spec.key)
+            names = self._names[spec.name]
+            key = values.get(spec.key)
             if key is None:
-                out.update({f"vel_{spec.name}_{w}": 0 for w in WINDOWS})
+                out.update(dict.fromkeys(names, 0))
                 continue
-            other = _value(application, spec.other) if spec.other else None
+            other = values.get(spec.other) if spec.other else None
             dq = events.get(key)
             if dq is None:
                 dq = events[key] = deque()
-            while dq and t - dq[0][0] >= longest:
+            while dq and t - dq[0][0] >= _LONGEST:
                 dq.popleft()
-            for w, secs in WINDOWS.items():
-                if spec.other is None:
-                    out[f"vel_{spec.name}_{w}"] = sum(1 for tj, _ in dq if t - tj < secs)
-                else:
+            if not dq:  # the usual case: nothing earlier within 30 days
+                one = 0 if spec.other is None else (0 if other is None else 1)
+                out.update(dict.fromkeys(names, one))
+            elif spec.other is None:
+                for name, secs in zip(names, _SECONDS, strict=True):
+                    out[name] = sum(1 for tj, _ in dq if t - tj < secs)
+            else:
+                for name, secs in zip(names, _SECONDS, strict=True):
                     seen = {o for tj, o in dq if t - tj < secs and o is not None}
                     if other is not None:
                         seen.add(other)
-                    out[f"vel_{spec.name}_{w}"] = len(seen)
+                    out[name] = len(seen)
             dq.append((t, other))
         return out

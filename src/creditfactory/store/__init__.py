@@ -8,6 +8,7 @@ from creditfactory.fraud import hash_identifier
 from creditfactory.store._anchoring import Anchorer
 from creditfactory.store._db import DEFAULT_URL, Store, current_revision, make_engine, migrate
 from creditfactory.store._errors import AuthError, ConflictError, NotFoundError, unavailable
+from creditfactory.store._fraud_links import LINK_COLS, FraudLink, LinkReader
 from creditfactory.store._ledger import (
     anchor_head,
     append,
@@ -94,6 +95,7 @@ __all__ = [
     "BACKENDS",
     "DEFAULT_PII_FIELDS",
     "DEFAULT_URL",
+    "LINK_COLS",
     "LIST_NAMES",
     "OUTCOMES",
     "PII_PREFIX",
@@ -106,8 +108,10 @@ __all__ = [
     "Base",
     "ConflictError",
     "DecisionRecord",
+    "FraudLink",
     "LedgerHead",
     "LedgerRow",
+    "LinkReader",
     "ListCache",
     "ListEntry",
     "Loan",

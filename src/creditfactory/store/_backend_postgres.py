@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from creditfactory.audit import canonical_json
 from creditfactory.store._backend import Tables
+from creditfactory.store._fraud_links import insert_links
 from creditfactory.store._rows import (
     APP_COLS,
     DEC_COLS,
@@ -148,6 +149,8 @@ class PostgresBackend:
             )
             if rows
         ]
+        if built.links:  # fraud links (store._fraud_links), in the same transaction
+            statements.append(self._links(built.links))
         if guard is not None:  # first, and failing (1 / 0) unless the head is still ours
             statements.insert(0, (self.guard_head, (*built.head, *guard)))
         else:
@@ -167,6 +170,10 @@ class PostgresBackend:
         for pool, c in refills:
             pool.extend(r[0] for r in c.fetchall())
         self._head = built.head[0], built.head[1]
+
+    def _links(self, links: list[tuple[Any, ...]]) -> tuple[str, Any]:
+        stmt = insert_links(self.tables.quote, "%s", len(links))
+        return stmt, tuple(v for row in links for v in row)
 
     # ------------------------------------------------------------------ RowFormat
     # rows as JSON objects: an application's and a decision's are the texts their digests cover

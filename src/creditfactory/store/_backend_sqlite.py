@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from creditfactory.store._backend import Tables
 from creditfactory.store._checkpoint import Checkpointer
+from creditfactory.store._fraud_links import insert_links
 from creditfactory.store._rows import (
     APP_COLS,
     DEC_COLS,
@@ -49,6 +50,7 @@ class SqliteBackend:
         self.insert_dec = insert(t.dec, DEC_COLS)
         self.insert_rev = insert(t.rev, REV_COLS)
         self.insert_ledger = insert(t.ledger, LEDGER_COLS)
+        self.insert_link = insert_links(q, "?", 1)  # fraud links (store._fraud_links)
         self.ids = (
             f"SELECT (SELECT coalesce(max(id), 0) FROM {q(t.app.name)}), "
             f"(SELECT coalesce(max(id), 0) FROM {q(t.dec.name)}), "
@@ -86,6 +88,7 @@ class SqliteBackend:
             (self.insert_dec, built.decs),
             (self.insert_rev, built.revs),
             (self.insert_ledger, built.ledger),
+            (self.insert_link, built.links),
         ):
             for i in range(0, len(rows), ROWS_PER_INSERT):
                 part = rows[i : i + ROWS_PER_INSERT]

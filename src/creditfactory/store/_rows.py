@@ -73,6 +73,8 @@ class Pending:
     dec_digest: tuple[str, str, str] = ("", "", "")
     app_values: tuple[Any, ...] = ()  # the row after its id, JSON as text
     dec_values: tuple[Any, ...] = ()  # the row after its id and application id
+    # the application's fraud link (store._fraud_links.LINK_COLS), written with it, or None
+    fraud_link: tuple[Any, ...] | None = None
 
     def __post_init__(self) -> None:
         a, d, texts = self.application, self.decision, self.texts
@@ -181,6 +183,7 @@ class Built:
     ledger: list[Any]
     head: tuple[int, str, str]  # the new head: seq, hash, time
     out: list[tuple[Any, Any, Any]]  # (application, decision, review or None) per item
+    links: list[tuple[Any, ...]] = field(default_factory=list)  # (seq, app id, *fraud link)
 
 
 def reviewed(batch: list[Pending]) -> int:
@@ -203,6 +206,7 @@ def build_rows(
     revs: list[Any] = []
     ledger: list[Any] = []
     out: list[tuple[Any, Any, Any]] = []
+    links: list[tuple[Any, ...]] = []
     for p, app_id, dec_id in zip(batch, app_ids, dec_ids, strict=True):
         d, t = p.decision, p.texts
         a0, a1 = p.app_digest
@@ -234,6 +238,8 @@ def build_rows(
         h = entry_hash_text(seq, "decision", subject, p.actor, when, payload, prev_hash)
         ledger.append(fmt.ledger_row(seq, subject, p.actor, when, payload, prev_hash, h))
         prev_hash = h
+        if p.fraud_link is not None:  # ordered by the ledger's seq (see store._fraud_links)
+            links.append((seq, app_id, *p.fraud_link))
         out.append(
             (
                 SimpleNamespace(**p.application, id=app_id),
@@ -241,4 +247,4 @@ def build_rows(
                 review,
             )
         )
-    return Built(apps, decs, revs, ledger, (seq, prev_hash, when), out)
+    return Built(apps, decs, revs, ledger, (seq, prev_hash, when), out, links)
