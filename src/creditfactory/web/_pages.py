@@ -108,6 +108,7 @@ def install(app: FastAPI, permissions: Mapping[str, frozenset[str]]) -> None:
     key = settings.ui_secret.get_secret_value().encode() if settings.ui_secret else None
     signer = Signer(key or secrets.token_bytes(32), settings.ui_session_hours * 3600.0)
     app.include_router(_router(signer, dict(permissions)))
+    _book_views.prepare(settings)  # the book pages analysed in the background, once
 
 
 def _router(signer: Signer, permissions: dict[str, frozenset[str]]) -> APIRouter:

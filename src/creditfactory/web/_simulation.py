@@ -28,7 +28,7 @@ import polars as pl
 from sqlalchemy.orm import Session
 
 from creditfactory.exceptions import CreditFactoryError
-from creditfactory.web import _plots
+from creditfactory.web import _book_views, _plots
 
 MAX_SOURCE_BYTES = 256 * 1024  # the largest strategy YAML accepted
 MAX_BODY_BYTES = 4 * MAX_SOURCE_BYTES  # the form, URL-encoded (a byte may take 3)
@@ -75,9 +75,7 @@ def source_of(raw: str) -> str:
 def _population(book: Path) -> tuple[Any, int]:
     """The book's latest :data:`MAX_ROWS` applications with their outcomes and the incumbent's
     decisions (the same attributes a ``Portfolio`` gives the back-test), and the book's size."""
-    from creditfactory.data import Portfolio
-
-    pf = Portfolio.read(book)
+    pf = _book_views.shared_book(book).portfolio()  # read once, shared with the book pages
     apps = pf.applications
     total = len(apps)
     if total > MAX_ROWS:

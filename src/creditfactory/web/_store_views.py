@@ -3,6 +3,8 @@ counts and sums of stored decisions, grouped in the database)."""
 
 from __future__ import annotations
 
+import threading
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -141,28 +143,48 @@ def split_names(source: str) -> list[str]:
     return out
 
 
+# the arms' counts so far, per store and version: decisions are only ever added (never updated
+# or deleted), so each request reads only the decisions after the last one counted
+# (keyed on the store's engine, so that two stores never share counts)
+_Counts = dict[tuple[str, str], dict[str, float]]
+_arm_counts: weakref.WeakKeyDictionary[Any, dict[tuple[int, str], tuple[int, _Counts]]] = (
+    weakref.WeakKeyDictionary()
+)
+_arm_lock = threading.Lock()
+
+
 def arms(session: Session, version: StrategyVersion) -> list[dict[str, Any]]:
     """Decisions of ``version`` by champion/challenger arm (the engine's trace records
-    ``<split>:<arm>`` for each application that reached the split)."""
+    ``<split>:<arm>`` for each application that reached the split).
+
+    The counts are kept between requests and brought up to date with the decisions stored
+    since (by id), so a page reads each decision's trace once, not on every request."""
     names = split_names(version.source)
     if not names:
         return []
     prefixes = tuple(f"{n}:" for n in names)
-    counts: dict[tuple[str, str], dict[str, float]] = {}
-    rows = session.execute(
-        select(DecisionRecord.trace, DecisionRecord.decision, DecisionRecord.limit).where(
-            DecisionRecord.strategy_id == version.id
-        )
-    )
-    for trace, decision, limit in rows:
-        for step in trace or ():
-            if isinstance(step, str) and step.startswith(prefixes):
-                split, arm = step.split(":", 1)
-                c = counts.setdefault((split, arm), {"decisions": 0, "amount": 0.0})
-                c["decisions"] += 1
-                c[decision] = c.get(decision, 0) + 1
-                if decision == "approve" and limit is not None:
-                    c["amount"] += float(limit)
+    key = (version.id, version.sha256)
+    with _arm_lock:
+        known = _arm_counts.setdefault(session.get_bind(), {})
+        last, counts = known.get(key, (0, {}))
+        counts = {k: dict(v) for k, v in counts.items()}
+        rows = session.execute(
+            select(DecisionRecord.id, DecisionRecord.trace, DecisionRecord.decision,
+                   DecisionRecord.limit)
+            .where(DecisionRecord.strategy_id == version.id, DecisionRecord.id > last)
+            .order_by(DecisionRecord.id)
+        )  # fmt: skip
+        for row_id, trace, decision, limit in rows:
+            last = max(last, int(row_id))
+            for step in trace or ():
+                if isinstance(step, str) and step.startswith(prefixes):
+                    split, arm = step.split(":", 1)
+                    c = counts.setdefault((split, arm), {"decisions": 0, "amount": 0.0})
+                    c["decisions"] += 1
+                    c[decision] = c.get(decision, 0) + 1
+                    if decision == "approve" and limit is not None:
+                        c["amount"] += float(limit)
+        known[key] = (last, counts)
     out = []
     for (split, arm), c in sorted(counts.items()):
         n = int(c["decisions"])
