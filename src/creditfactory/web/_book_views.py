@@ -17,6 +17,7 @@ curves and roll rates, the collection scores' fit, the monitoring report), so:
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import warnings
@@ -53,6 +54,8 @@ class BookView:
     alerts: list[dict[str, Any]] | None = None
     cpu_seconds: float = 0.0  # what the analysis cost (CPU of the analysing thread's process)
 
+
+_log = logging.getLogger("creditfactory.web")
 
 Builder = Callable[["Book", Any], BookView]
 
@@ -321,9 +324,11 @@ def prepare(settings: Any) -> threading.Thread | None:
 
     def work() -> None:
         for name, builder in PAGES.items():
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+            try:
                 load(Path(book), name, builder, settings)
+            except Exception:  # the page's own request analyses again and shows the error
+                _log.warning("the %s page of %s could not be prepared", name, book,
+                             exc_info=True)  # fmt: skip
 
     thread = threading.Thread(target=work, name="creditfactory-ui-prepare", daemon=True)
     thread.start()
