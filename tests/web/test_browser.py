@@ -250,7 +250,12 @@ def test_a_candidate_strategy_against_the_active_one(tab: Tab, live: Live) -> No
     tab.page.click("#simulate-link")
     assert tab.page.url == live.url + "/ui/strategies/simulate"
     assert tab.axe() == []
-    tab.page.fill("#source", candidate)
+    # a file is read into the box in the browser (the form posts text)
+    upload = {"name": "candidate.yaml", "mimeType": "text/yaml", "buffer": candidate.encode()}
+    tab.page.set_input_files("#source-file", files=[upload])
+    tab.page.wait_for_function("document.getElementById('source').value.length > 100")
+    assert tab.page.input_value("#source") == candidate
+    assert "candidate.yaml loaded" in tab.page.inner_text("#source-file-note")
     tab.page.click("form.simulate button[type=submit]")
     tab.page.wait_for_selector("#comparison")
     tab.page.wait_for_function(

@@ -64,12 +64,15 @@ def plotly_js() -> Path:
 
 async def form_of(request: Request) -> dict[str, str]:
     """The fields of a urlencoded form (the first value of each; an unreadable body: none)."""
-    if request.headers.get("content-type", "").split(";")[0].strip() != (
-        "application/x-www-form-urlencoded"
-    ):
+    return parse_form(request.headers.get("content-type", ""), await request.body())
+
+
+def parse_form(content_type: str, body: bytes) -> dict[str, str]:
+    """The fields of a urlencoded body (none for another content type or bad encoding)."""
+    if content_type.split(";")[0].strip() != "application/x-www-form-urlencoded":
         return {}
     try:
-        fields = parse_qs((await request.body()).decode("utf-8"), max_num_fields=100)
+        fields = parse_qs(body.decode("utf-8"), max_num_fields=100)
     except (UnicodeDecodeError, ValueError):
         return {}
     return {k: v[0] for k, v in fields.items()}
@@ -87,8 +90,7 @@ async def capped_form(request: Request, limit: int) -> dict[str, str] | None:
         if seen > limit:
             return None
         chunks.append(chunk)
-    request._body = b"".join(chunks)  # what form_of reads (Starlette's cache of the body)
-    return await form_of(request)
+    return parse_form(request.headers.get("content-type", ""), b"".join(chunks))
 
 
 def render(name: str, code: int = 200, **context: Any) -> HTMLResponse:
