@@ -285,3 +285,15 @@ def test_without_a_book_the_page_says_so(client: TestClient) -> None:
         settings.ui_book = book
     assert r.status_code == 409
     assert "CREDITFACTORY_UI_BOOK" in error_of(r.text)
+
+
+def test_at_most_the_latest_rows_are_simulated(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_simulation, "MAX_ROWS", 1000)
+    csrf = login(client, "analyst")
+    r = client.post(PAGE, data={"csrf": csrf, "source": CANDIDATE})
+    assert r.status_code == 200
+    assert "1,000 applications simulated (the latest of 3,000)" in r.text
+    got = {row[0]: int(row[1].replace(",", "")) for row in cells(r.text, "swap")}
+    assert sum(got.values()) == 1000
