@@ -87,6 +87,9 @@ class Book:
         self.path = path
         self._portfolio: Any = None
         self._lock = threading.Lock()
+        # held by whoever works on the shared tables (an analysis, the simulation taking its
+        # copy): pandas frames are not safe to use from two threads at once
+        self.busy = threading.Lock()
 
     def portfolio(self) -> Any:
         """The book as a ``creditfactory.data.Portfolio`` (read on first use)."""
@@ -306,7 +309,9 @@ def load(book: Path | None, name: str, builder: Builder, settings: Any) -> BookV
             return cached[1]
         started = time.process_time()
         try:
-            view = builder(shared_book(book, ident), settings)
+            shared = shared_book(book, ident)
+            with shared.busy:
+                view = builder(shared, settings)
         except (CreditFactoryError, OSError) as exc:
             return BookView(TITLES[name], empty=f"Cannot read the book {book}: {exc}")
         view.cpu_seconds = time.process_time() - started

@@ -75,19 +75,20 @@ def source_of(raw: str) -> str:
 def _population(book: Path) -> tuple[Any, int]:
     """The book's latest :data:`MAX_ROWS` applications with their outcomes and the incumbent's
     decisions (the same attributes a ``Portfolio`` gives the back-test), and the book's size."""
-    pf = _book_views.shared_book(book).portfolio()  # read once, shared with the book pages
-    apps = pf.applications
-    total = len(apps)
-    if total > MAX_ROWS:
-        apps = apps.sort_values("applied_at", kind="stable").tail(MAX_ROWS)
-    return (
-        SimpleNamespace(
-            applications=apps,
-            truth=pf.truth,
-            incumbent_decisions=getattr(pf, "incumbent_decisions", None),
-        ),
-        total,
-    )
+    shared = _book_views.shared_book(book)  # read once, shared with the book pages
+    with shared.busy:  # copies: the simulation runs while other pages may use the book
+        pf = shared.portfolio()
+        apps = pf.applications
+        total = len(apps)
+        if total > MAX_ROWS:
+            apps = apps.sort_values("applied_at", kind="stable").tail(MAX_ROWS)
+        incumbent = getattr(pf, "incumbent_decisions", None)
+        history = SimpleNamespace(
+            applications=apps.copy(),
+            truth=pf.truth.copy(),
+            incumbent_decisions=None if incumbent is None else incumbent.copy(),
+        )
+    return history, total
 
 
 def _lacking(strategy: Any, columns: set[str]) -> list[str]:
