@@ -69,6 +69,7 @@ DOC_ROWS = {
     "decide reviews": ["reviews.decide"],
     "upload strategies": ["strategies.upload", "models.register", "lists.write"],
     "activate / roll back strategies": ["strategies.activate"],
+    "simulate a candidate strategy": ["strategies.simulate"],
     "create / revoke keys": ["keys.manage"],
     "disburse loans, post payments": ["loans.create", "loans.pay"],
     "write loans off": ["loans.write_off"],

@@ -235,3 +235,51 @@ def test_a_review_end_to_end(tab: Tab, live: Live) -> None:
     status, body = call(f"{live.url}/v1/reviews/{review_id}", "POST", live.keys["underwriter"],
                         {"outcome": "decline", "reason": "again"})  # fmt: skip
     assert status == 409
+
+
+def test_a_candidate_strategy_against_the_active_one(tab: Tab, live: Live) -> None:
+    from tests.conftest import SERVICE_STRATEGY
+
+    # an analyst pastes a candidate (a lower limit multiple, a stricter income floor) and sees
+    # the comparison on the book: both strategies' totals, the swap sets and two charts
+    candidate = SERVICE_STRATEGY.format(version="9", multiple=2).replace(
+        "monthly_income < 3000", "monthly_income < 5000"
+    )
+    tab.login("analyst")
+    tab.go("/ui/strategies")
+    tab.page.click("#simulate-link")
+    assert tab.page.url == live.url + "/ui/strategies/simulate"
+    assert tab.axe() == []
+    # a file is read into the box in the browser (the form posts text)
+    upload = {"name": "candidate.yaml", "mimeType": "text/yaml", "buffer": candidate.encode()}
+    tab.page.set_input_files("#source-file", files=[upload])
+    tab.page.wait_for_function("document.getElementById('source').value.length > 100")
+    assert tab.page.input_value("#source") == candidate
+    assert "candidate.yaml loaded" in tab.page.inner_text("#source-file-note")
+    tab.page.click("form.simulate button[type=submit]")
+    tab.page.wait_for_selector("#comparison")
+    tab.page.wait_for_function(
+        "document.querySelectorAll('figure.plot[data-rendered]').length >= 2", timeout=15_000
+    )
+    points = tab.plots()
+    assert len(points) == 2
+    assert all(p > 0 for p in points), points
+    labels = [r.split("\t")[0] for r in tab.page.locator("#totals tbody tr").all_inner_texts()]
+    assert labels == ["candidate service_test 9", "active service_test 1"]
+    swap = {
+        r.split("\t")[0]: int(r.split("\t")[1].replace(",", ""))
+        for r in tab.page.locator("#swap tbody tr").all_inner_texts()
+    }
+    assert swap["swap-in (this only)"] == 0  # a stricter floor only declines more
+    assert swap["swap-out (other only)"] > 0
+    assert sum(swap.values()) == 12_000  # every application of the book
+    tab.shot("simulate")
+    assert tab.axe() == []
+    # a broken upload: the message names the line, nothing else changes
+    tab.page.fill("#source", candidate.replace("monthly_income < 5000", "monthly_incom < 5000"))
+    tab.page.click("form.simulate button[type=submit]")
+    assert "line" in tab.page.inner_text("#simulate-error")
+    assert tab.axe() == []
+    assert tab.errors == [] or all("422" in e for e in tab.errors), tab.errors
+    _, versions = call(f"{live.url}/v1/strategies", "GET", live.keys["admin"])
+    assert [v["version"] for v in versions] == ["1"]  # type: ignore[union-attr,index]

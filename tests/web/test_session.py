@@ -8,11 +8,12 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from tests.conftest import SERVICE_STRATEGY
 from tests.web.conftest import ADMIN, KEYS, application
 
 from creditfactory.api import Settings, create_app
-from creditfactory.store import add_key
+from creditfactory.store import DecisionRecord, add_key
 from creditfactory.web import Signer
 
 TOKEN = re.compile(r'name="csrf" value="([^"]+)"')
@@ -155,4 +156,63 @@ def test_failed_logins_count_against_the_apis_throttle(tmp_path) -> None:
         assert codes[2:] == [429, 429]
         # the API refuses the address too: one throttle for both fronts
         assert c.get("/v1/reviews", headers={"X-API-Key": "guess-9"}).status_code == 429
+    app.state.store.dispose()
+
+
+@pytest.mark.parametrize("settled", [0.0, 60.0])
+def test_arm_counts_are_the_traces_and_follow_new_decisions(
+    db_url: str, settled: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The strategies page's champion/challenger table counts in the database and keeps its
+    counts between requests: it must equal the traces' arms, and take new decisions in (kept
+    counts brought up to date when decisions settle at once; counted afresh within the minute
+    they may still be committing)."""
+    import datetime as dt
+
+    from tests.web.conftest import split_strategy
+
+    from creditfactory.web import _store_views
+
+    monkeypatch.setattr(_store_views, "SETTLED", dt.timedelta(seconds=settled))
+
+    settings = Settings(database_url=db_url, admin_key=ADMIN, engine_process=False, qc_rate=0.0)
+    app = create_app(settings)
+    with TestClient(app, base_url="http://127.0.0.1") as c:
+        r = c.post("/v1/strategies", headers={"X-API-Key": ADMIN},
+                   json={"source": split_strategy(), "activate": True})  # fmt: skip
+        assert r.status_code == 201, r.text
+        login(c, "admin")
+
+        def page_arms() -> dict[str, list[int]]:
+            text = c.get("/ui/strategies").text
+            body = text.split('<table id="arms"', 1)[1].split("</table>", 1)[0]
+            rows = re.findall(r"<tr>(.*?)</tr>", body.split("<tbody>", 1)[1], flags=re.S)
+            cells = [re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S) for row in rows]
+            return {cs[1]: [int(cs[2]), int(cs[3])] for cs in cells}
+
+        def stored_arms() -> dict[str, list[int]]:
+            want: dict[str, list[int]] = {}
+            with app.state.store.sessions() as s:
+                rows = s.execute(select(DecisionRecord.trace, DecisionRecord.decision)).all()
+            for trace, decision in rows:
+                arm = next((t.split(":")[1] for t in trace if t.startswith("cc:")), None)
+                if arm is not None:
+                    counts = want.setdefault(arm, [0, 0])
+                    counts[0] += 1
+                    counts[1] += decision == "approve"
+            return want
+
+        for batch in (range(0, 8), range(8, 20)):
+            for i in batch:
+                kind = ("approve", "refer", "decline")[i % 3]
+                r = c.post("/v1/applications", json=application(i, kind),
+                           headers={"X-API-Key": ADMIN})  # fmt: skip
+                assert r.status_code == 201, r.text
+            got = page_arms()
+            assert got == stored_arms()
+            kept = list(_store_views._arm_counts[app.state.store.engine].values())
+            last = kept[0][0] if kept else 0
+            assert last == (len(batch) + batch.start if settled == 0 else 0)  # kept or not
+            assert sum(n for n, _ in got.values()) == len([i for i in range(batch.stop)
+                                                           if i % 3 != 2])  # fmt: skip
     app.state.store.dispose()

@@ -2,12 +2,13 @@
 
 from creditfactory.api._app import create_app
 from creditfactory.api._demo import service_demo
-from creditfactory.api._deps import PERMISSIONS
+from creditfactory.api._deps import ACTIONS, PERMISSIONS
 from creditfactory.api._loans import LoanPublic, loan_public
 from creditfactory.api._server import ServerProcess, free_port, serve, start_server
 from creditfactory.settings import Settings
 
 __all__ = [
+    "ACTIONS",
     "PERMISSIONS",
     "LoanPublic",
     "ServerProcess",

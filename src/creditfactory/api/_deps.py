@@ -25,6 +25,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "reviews.decide": frozenset({"admin", "underwriter"}),
     "strategies.upload": frozenset({"admin", "analyst"}),
     "strategies.activate": frozenset({"admin"}),
+    # the dashboard's simulation of a candidate against the active strategy (stores nothing;
+    # a back-test costs seconds of CPU)
+    "strategies.simulate": frozenset({"admin", "analyst"}),
     "models.register": frozenset({"admin", "analyst"}),
     "lists.write": frozenset({"admin", "analyst"}),
     "keys.manage": frozenset({"admin"}),
@@ -39,6 +42,7 @@ ACTIONS: dict[str, str] = {
     "reviews.decide": "decide reviews",
     "strategies.upload": "upload strategies",
     "strategies.activate": "activate strategies",
+    "strategies.simulate": "simulate strategies",
     "models.register": "register models",
     "lists.write": "change lists",
     "keys.manage": "manage keys",

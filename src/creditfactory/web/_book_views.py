@@ -2,13 +2,24 @@
 (``creditfactory.servicing``) and collections (``creditfactory.collections``) over the book
 directory the settings name (``ui_book``; the models page also needs ``ui_model``).
 
-Each page renders what those packages compute; nothing is recomputed here. A result is kept
-per page and book (until the book's folder changes), since a book takes seconds to analyse.
+Each page renders what those packages compute; nothing is recomputed here. A book takes
+seconds to analyse (on 100,000 applications: reading its Parquet tables, the portfolio's vintage
+curves and roll rates, the collection scores' fit, the monitoring report), so:
+
+- a page's result is kept in memory, keyed on the book's identity (its resolved folder and every
+  file's name, size and modification time; the models page also on the scorecard folder's): a
+  new or rewritten file, a changed configuration, and the page is analysed again;
+- the book is read once per identity and shared by the pages (and the strategies simulation),
+  not once per page;
+- :func:`prepare` analyses every page in a background thread when the app starts, so that the
+  first request finds the result ready (or waits for the one being analysed, never twice).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,9 +52,62 @@ class BookView:
     plots: list[str] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
     alerts: list[dict[str, Any]] | None = None
+    cpu_seconds: float = 0.0  # what the analysis cost (CPU of the analysing thread's process)
 
 
-Builder = Callable[[Path, Any], BookView]
+_log = logging.getLogger("creditfactory.web")
+
+Builder = Callable[["Book", Any], BookView]
+
+
+Identity = tuple[str, tuple[tuple[str, int, int], ...]]
+
+
+def identity(folder: Path | None) -> Identity | None:
+    """A folder's identity: its resolved path and each file's relative name, size and
+    modification time (nanoseconds); ``None`` for no folder."""
+    if folder is None:
+        return None
+    root = Path(folder).resolve()
+    files = []
+    for path in sorted(root.rglob("*")):
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        if path.is_file():
+            files.append((str(path.relative_to(root)), st.st_size, st.st_mtime_ns))
+    return (str(root), tuple(files))
+
+
+class Book:
+    """A book folder whose tables are read at most once (shared by the pages that need them)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._portfolio: Any = None
+        self._lock = threading.Lock()
+        # held by whoever works on the shared tables (an analysis, the simulation taking its
+        # copy): pandas frames are not safe to use from two threads at once
+        self.busy = threading.Lock()
+
+    def portfolio(self) -> Any:
+        """The book as a ``creditfactory.data.Portfolio`` (read on first use)."""
+        from creditfactory.data import Portfolio
+
+        with self._lock:
+            if self._portfolio is None:
+                self._portfolio = Portfolio.read(self.path)
+            return self._portfolio
+
+    def servicing(self) -> Any:
+        """The servicing view (``servicing.read_book``: a simulated book from its portfolio,
+        read once, real ``loans`` and ``performance`` tables otherwise)."""
+        from creditfactory.servicing import book_from_portfolio, read_book
+
+        if (self.path / "portfolio.json").is_file():
+            return book_from_portfolio(self.portfolio())
+        return read_book(self.path)
 
 
 def _cell(v: Any) -> tuple[str, float | None]:
@@ -69,13 +133,13 @@ def frame_table(id: str, title: str, caption: str, frame: pd.DataFrame,
     return Table(id, title, caption, [str(c) for c in f.columns], rows)
 
 
-def portfolio(book: Path, settings: Any) -> BookView:
+def portfolio(book: Book, settings: Any) -> BookView:
     """Vintage curves, roll rates and loss of the book (``servicing.analyse_portfolio``)."""
-    from creditfactory.servicing import analyse_portfolio, bucket_balances, read_book
+    from creditfactory.servicing import analyse_portfolio, bucket_balances
 
-    serviced = read_book(book)
+    serviced = book.servicing()
     result = analyse_portfolio(serviced)
-    view = BookView("Portfolio 资产组合", str(book))
+    view = BookView("Portfolio 资产组合", str(book.path))
     v30 = result.vintage30
     recent = v30.tail(8)  # the latest vintages, one line each
     view.plots.append(_plots.lines(
@@ -105,16 +169,15 @@ def portfolio(book: Path, settings: Any) -> BookView:
     return view
 
 
-def collections(book: Path, settings: Any) -> BookView:
+def collections(book: Book, settings: Any) -> BookView:
     """Worked accounts by action and the collector league table
     (``collections.scored_history`` and ``league_table``)."""
     from creditfactory.collections import PERSONAL, league_table, scored_history
-    from creditfactory.data import Portfolio
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the collection scores' solver notes
-        history = scored_history(Portfolio.read(book))
-    view = BookView("Collections 催收", str(book))
+        history = scored_history(book.portfolio())
+    view = BookView("Collections 催收", str(book.path))
     last = history["month"].max()
     month = history[history["month"] == last]
     counts = (
@@ -150,10 +213,9 @@ def collections(book: Path, settings: Any) -> BookView:
     return view
 
 
-def models(book: Path, settings: Any) -> BookView:
+def models(book: Book, settings: Any) -> BookView:
     """PSI/CSI, KS over application months and alerts (``monitoring.monitor``) of the scorecard
     the settings name (``ui_model``)."""
-    from creditfactory.data import Portfolio
     from creditfactory.monitoring import matured_outcomes, monitor
     from creditfactory.scorecard import load
 
@@ -161,7 +223,7 @@ def models(book: Path, settings: Any) -> BookView:
         return BookView("Models 模型监控", empty=(
             "No model configured: set CREDITFACTORY_UI_MODEL to a scorecard folder "
             "(creditfactory scorecard fit --out DIR). 未配置模型。"))  # fmt: skip
-    data = Portfolio.read(book)
+    data = book.portfolio()
     sc = load(settings.ui_model)
     apps = data.observable("applications")
     columns = [str(c) for c in sc.feature_names_in_]
@@ -173,7 +235,7 @@ def models(book: Path, settings: Any) -> BookView:
             y.reindex(apps["application_id"]).to_numpy(), baseline_months=3, window=3,
         )  # fmt: skip
     s = report.summary
-    view = BookView("Models 模型监控", f"{book} · {settings.ui_model}")
+    view = BookView("Models 模型监控", f"{book.path} · {settings.ui_model}")
     months = s["month"].astype(str).tolist()
     view.plots.append(_plots.lines(
         "Population stability 稳定性 (PSI, max CSI)", "application month 申请月份", "index 指数",
@@ -203,12 +265,25 @@ PAGES: dict[str, Builder] = {"models": models, "portfolio": portfolio, "collecti
 TITLES = {"models": "Models 模型监控", "portfolio": "Portfolio 资产组合",
           "collections": "Collections 催收"}  # fmt: skip
 
-_cache: dict[tuple[str, str, float, str], BookView] = {}
-_lock = threading.Lock()
+Key = tuple[Identity | None, Identity | None]
+
+_views: dict[str, tuple[Key, BookView]] = {}  # page -> (the book's and model's identity, view)
+_locks = {name: threading.Lock() for name in PAGES}  # one analysis of a page at a time
+_shared_lock = threading.Lock()
+_shared: tuple[Identity | None, Book] | None = None  # the book read last, for every page
 
 
-def load(book: Path | None, name: str, builder: Builder, settings: Any) -> BookView:
-    """The page ``name`` of ``book`` (cached until the folder changes), or its empty state."""
+def shared_book(path: Path, ident: Identity | None = None) -> Book:
+    """The :class:`Book` of ``path`` at its current identity (its tables read once)."""
+    global _shared
+    ident = ident if ident is not None else identity(path)
+    with _shared_lock:
+        if _shared is None or _shared[0] != ident:
+            _shared = (ident, Book(path))
+        return _shared[1]
+
+
+def _empty(book: Path | None, name: str) -> BookView | None:
     title = TITLES[name]
     if book is None:
         return BookView(title, empty=(
@@ -216,16 +291,50 @@ def load(book: Path | None, name: str, builder: Builder, settings: Any) -> BookV
             "(creditfactory simulate --out DIR). 未配置数据目录。"))  # fmt: skip
     if not book.is_dir():
         return BookView(title, empty=f"The configured book {book} is not a directory.")
-    stamp = max((p.stat().st_mtime for p in book.iterdir()), default=0.0)
-    key = (name, str(book.resolve()), stamp, str(getattr(settings, "ui_model", "")))
-    with _lock:
-        if key in _cache:
-            return _cache[key]
+    return None
+
+
+def load(book: Path | None, name: str, builder: Builder, settings: Any) -> BookView:
+    """The page ``name`` of ``book`` (kept until the book's or the model's identity changes),
+    or its empty state."""
+    empty = _empty(book, name)
+    if empty is not None or book is None:
+        return empty or BookView(TITLES[name])
+    ident = identity(book)
+    model = getattr(settings, "ui_model", None) if name == "models" else None
+    key: Key = (ident, identity(Path(model)) if model is not None else None)
+    with _locks[name]:
+        cached = _views.get(name)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        started = time.process_time()
         try:
-            view = builder(book, settings)
+            shared = shared_book(book, ident)
+            with shared.busy:
+                view = builder(shared, settings)
         except (CreditFactoryError, OSError) as exc:
-            return BookView(title, empty=f"Cannot read the book {book}: {exc}")
-        for stale in [k for k in _cache if k[0] == name]:  # one result per page at most
-            del _cache[stale]
-        _cache[key] = view
+            return BookView(TITLES[name], empty=f"Cannot read the book {book}: {exc}")
+        view.cpu_seconds = time.process_time() - started
+        _views[name] = (key, view)  # one result per page at most
         return view
+
+
+def prepare(settings: Any) -> threading.Thread | None:
+    """Analyse every book page in a background thread (the app calls it when it starts):
+    the first request of a page then finds its result ready, or waits for the analysis under
+    way. ``None`` when no book is configured."""
+    book = getattr(settings, "ui_book", None)
+    if book is None or not Path(book).is_dir():
+        return None
+
+    def work() -> None:
+        for name, builder in PAGES.items():
+            try:
+                load(Path(book), name, builder, settings)
+            except Exception:  # the page's own request analyses again and shows the error
+                _log.warning("the %s page of %s could not be prepared", name, book,
+                             exc_info=True)  # fmt: skip
+
+    thread = threading.Thread(target=work, name="creditfactory-ui-prepare", daemon=True)
+    thread.start()
+    return thread

@@ -23,10 +23,11 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from creditfactory.exceptions import CreditFactoryError
 from creditfactory.store import ApiKey, AuthError, Store, authenticate, complete_review
-from creditfactory.web import _book_views, _plots, _store_views
+from creditfactory.web import _book_views, _plots, _simulation, _store_views
 from creditfactory.web._session import COOKIE, LOGIN_CSRF_COOKIE, Signer, same_token
 
 PREFIX = "/ui"
+ACTION = "simulate strategies"  # the 403's wording (the API's ACTIONS["strategies.simulate"])
 STATIC = {"app.js": "text/javascript", "style.css": "text/css"}
 
 _env = Environment(
@@ -63,15 +64,33 @@ def plotly_js() -> Path:
 
 async def form_of(request: Request) -> dict[str, str]:
     """The fields of a urlencoded form (the first value of each; an unreadable body: none)."""
-    if request.headers.get("content-type", "").split(";")[0].strip() != (
-        "application/x-www-form-urlencoded"
-    ):
+    return parse_form(request.headers.get("content-type", ""), await request.body())
+
+
+def parse_form(content_type: str, body: bytes) -> dict[str, str]:
+    """The fields of a urlencoded body (none for another content type or bad encoding)."""
+    if content_type.split(";")[0].strip() != "application/x-www-form-urlencoded":
         return {}
     try:
-        fields = parse_qs((await request.body()).decode("utf-8"), max_num_fields=100)
+        fields = parse_qs(body.decode("utf-8"), max_num_fields=100)
     except (UnicodeDecodeError, ValueError):
         return {}
     return {k: v[0] for k, v in fields.items()}
+
+
+async def capped_form(request: Request, limit: int) -> dict[str, str] | None:
+    """:func:`form_of` for a body of at most ``limit`` bytes (``None``: larger), read as it
+    streams in, whatever ``Content-Length`` claims."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        return None
+    chunks, seen = [], 0
+    async for chunk in request.stream():
+        seen += len(chunk)
+        if seen > limit:
+            return None
+        chunks.append(chunk)
+    return parse_form(request.headers.get("content-type", ""), b"".join(chunks))
 
 
 def render(name: str, code: int = 200, **context: Any) -> HTMLResponse:
@@ -84,12 +103,14 @@ def install(app: FastAPI, permissions: Mapping[str, frozenset[str]]) -> None:
     """Mount the dashboard on ``app`` (which holds ``state.settings`` and ``state.store``).
 
     ``permissions`` maps an action to the roles that may take it (the API's map): viewing needs
-    ``read``, completing a review ``reviews.decide``.
+    ``read``, completing a review ``reviews.decide``, simulating a candidate strategy
+    ``strategies.simulate``.
     """
     settings = app.state.settings
     key = settings.ui_secret.get_secret_value().encode() if settings.ui_secret else None
     signer = Signer(key or secrets.token_bytes(32), settings.ui_session_hours * 3600.0)
     app.include_router(_router(signer, dict(permissions)))
+    _book_views.prepare(settings)  # the book pages analysed in the background, once
 
 
 def _router(signer: Signer, permissions: dict[str, frozenset[str]]) -> APIRouter:
@@ -325,6 +346,56 @@ def _router(signer: Signer, permissions: dict[str, frozenset[str]]) -> APIRouter
             )
         return page(request, "strategies.html", "strategies", who, data=data, current=active,
                     plots=plots)  # fmt: skip
+
+    def simulate_response(request: Request, who: Viewer, code: int = 200, source: str = "",
+                          error: str | None = None,
+                          result: _simulation.Comparison | None = None) -> Response:  # fmt: skip
+        roles = permissions["strategies.simulate"]
+        return page(request, "simulate.html", "strategies", who, code, source=source,
+                    error=error, result=result, plots=result.plots if result else [],
+                    may_simulate=who.role in roles, roles=", ".join(sorted(roles)),
+                    max_bytes=_simulation.MAX_SOURCE_BYTES, max_rows=_simulation.MAX_ROWS,
+                    book=request.app.state.settings.ui_book)  # fmt: skip
+
+    @router.get("/strategies/simulate")
+    def simulate_page(request: Request) -> Response:
+        who = viewer(request)
+        if who is None:
+            return to_login(request)
+        return simulate_response(request, who)
+
+    @router.post("/strategies/simulate")
+    async def simulate_post(request: Request) -> Response:
+        form = await capped_form(request, _simulation.MAX_BODY_BYTES)
+        return await run_in_threadpool(simulate_run, request, form)
+
+    def simulate_run(request: Request, form: dict[str, str] | None) -> Response:
+        who = viewer(request)
+        if who is None:
+            return to_login(request)
+        if form is None:
+            return simulate_response(request, who, 413, error=(
+                f"The upload is larger than {_simulation.MAX_BODY_BYTES:,} bytes; a strategy "
+                f"may have at most {_simulation.MAX_SOURCE_BYTES:,} bytes of YAML."))  # fmt: skip
+        if not same_token(form.get("csrf", ""), who.csrf):
+            return simulate_response(request, who, 403, error=(
+                "The form's CSRF token is missing or wrong: reload the page."))  # fmt: skip
+        roles = permissions["strategies.simulate"]
+        if who.role not in roles:
+            return simulate_response(request, who, 403, error=(
+                f"role {who.role!r} may not {ACTION} (needs one of: "
+                f"{', '.join(sorted(roles))})"))  # fmt: skip
+        raw = form.get("source", "")
+        settings = request.app.state.settings
+        try:
+            source = _simulation.source_of(raw)
+            with store_of(request).sessions() as session:
+                result = _simulation.compare(session, source, settings.ui_book,
+                                             settings.strategy_file_max_bytes)  # fmt: skip
+        except _simulation.SimulationRefusedError as exc:
+            shown = raw if len(raw.encode("utf-8")) <= _simulation.MAX_SOURCE_BYTES else ""
+            return simulate_response(request, who, exc.status, shown, str(exc))
+        return simulate_response(request, who, 200, source, result=result)
 
     for name, builder in _book_views.PAGES.items():
         _book_route(router, name, builder, viewer, to_login, page)

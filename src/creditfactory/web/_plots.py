@@ -86,3 +86,15 @@ def stacked_amounts(title: str, x_title: str, y_title: str, x: Sequence[object],
         fig.add_bar(x=list(x), y=list(ys), name=name, marker_color=PALETTE[i % len(PALETTE)])
     fig.update_layout(barmode="stack")
     return _layout(fig, title, x_title, y_title)
+
+
+def grouped(title: str, x_title: str, y_title: str, x: Sequence[object],
+            by: Mapping[str, Sequence[float | None]], percent: bool = False) -> str:  # fmt: skip
+    """Bars side by side per x, one series per key (e.g. two strategies' rates)."""
+    fig = go.Figure()
+    for i, (name, ys) in enumerate(by.items()):
+        fig.add_bar(x=list(x), y=list(ys), name=name, marker_color=PALETTE[i % len(PALETTE)])
+    fig.update_layout(barmode="group")
+    if percent:
+        fig.update_yaxes(tickformat=".0%")
+    return _layout(fig, title, x_title, y_title)

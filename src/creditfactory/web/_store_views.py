@@ -3,11 +3,15 @@ counts and sums of stored decisions, grouped in the database)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import threading
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
 
 from creditfactory.store import (
@@ -112,25 +116,31 @@ class Strategies:
     arms: list[dict[str, Any]] = field(default_factory=list)
 
 
-def split_names(source: str) -> list[str]:
-    """The names of the champion/challenger splits in a strategy's YAML source (at any depth).
+def split_arms(source: str) -> dict[str, list[str]]:
+    """The champion/challenger splits in a strategy's YAML source (at any depth), each with the
+    names of its arms.
 
     Examples
     --------
-    >>> split_names("flow: [{split: {name: cc, arms: []}}]")
-    ['cc']
+    >>> split_arms("flow: [{split: {name: cc, arms: [{name: a}, {name: b}]}}]")
+    {'cc': ['a', 'b']}
     """
     try:
         doc = yaml.safe_load(source)
     except yaml.YAMLError:
-        return []
-    out: list[str] = []
+        return {}
+    out: dict[str, list[str]] = {}
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
             split = node.get("split")
             if isinstance(split, dict) and isinstance(split.get("name"), str):
-                out.append(split["name"])
+                arms = split.get("arms")
+                out[split["name"]] = [
+                    a["name"]
+                    for a in (arms if isinstance(arms, list) else [])
+                    if isinstance(a, dict) and isinstance(a.get("name"), str)
+                ]
             for v in node.values():
                 walk(v)
         elif isinstance(node, list):
@@ -141,17 +151,48 @@ def split_names(source: str) -> list[str]:
     return out
 
 
-def arms(session: Session, version: StrategyVersion) -> list[dict[str, Any]]:
-    """Decisions of ``version`` by champion/challenger arm (the engine's trace records
-    ``<split>:<arm>`` for each application that reached the split)."""
-    names = split_names(version.source)
-    if not names:
-        return []
-    prefixes = tuple(f"{n}:" for n in names)
-    counts: dict[tuple[str, str], dict[str, float]] = {}
+# the arms' counts so far, per store (its engine: two stores never share counts) and version:
+# decisions are only ever added, never updated or deleted, so each request counts only the
+# decisions stored since the last one counted
+_Counts = dict[tuple[str, str], dict[str, float]]
+_arm_counts: weakref.WeakKeyDictionary[Any, dict[tuple[int, str], tuple[int, _Counts]]] = (
+    weakref.WeakKeyDictionary()
+)
+_arm_lock = threading.Lock()
+SETTLED = dt.timedelta(seconds=60)  # a decision older than this has committed
+
+
+def _count_arms(session: Session, version_id: int, steps: list[tuple[str, str]], after: int,
+                upto: int, counts: _Counts) -> None:  # fmt: skip
+    """Add the decisions ``after < id <= upto`` of the version to ``counts``, one aggregate
+    query per arm: the trace (JSON text) holds the step ``"<split>:<arm>"``, quoted as the
+    store writes it (so ``cc:a`` never matches ``cc:ab``)."""
+    text = cast(DecisionRecord.trace, String)
+    for split, arm in steps:
+        needle = json.dumps(f"{split}:{arm}")
+        rows = session.execute(
+            select(DecisionRecord.decision, func.count(), func.sum(DecisionRecord.limit))
+            .where(DecisionRecord.strategy_id == version_id, DecisionRecord.id > after,
+                   DecisionRecord.id <= upto, text.contains(needle, autoescape=True))
+            .group_by(DecisionRecord.decision)
+        ).all()  # fmt: skip
+        for decision, n, amount in rows:
+            c = counts.setdefault((split, arm), {"decisions": 0, "amount": 0.0})
+            c["decisions"] += int(n)
+            c[decision] = c.get(decision, 0) + int(n)
+            if decision == "approve" and amount is not None:
+                c["amount"] += float(amount)
+
+
+def _count_traces(session: Session, version_id: int, prefixes: tuple[str, ...], after: int,
+                  upto: int, counts: _Counts) -> None:  # fmt: skip
+    """The same counts read trace by trace (arms whose names differ only in case, which a
+    database's ``LIKE`` may not tell apart)."""
     rows = session.execute(
         select(DecisionRecord.trace, DecisionRecord.decision, DecisionRecord.limit).where(
-            DecisionRecord.strategy_id == version.id
+            DecisionRecord.strategy_id == version_id,
+            DecisionRecord.id > after,
+            DecisionRecord.id <= upto,
         )
     )
     for trace, decision, limit in rows:
@@ -163,6 +204,47 @@ def arms(session: Session, version: StrategyVersion) -> list[dict[str, Any]]:
                 c[decision] = c.get(decision, 0) + 1
                 if decision == "approve" and limit is not None:
                     c["amount"] += float(limit)
+
+
+def arms(session: Session, version: StrategyVersion) -> list[dict[str, Any]]:
+    """Decisions of ``version`` by champion/challenger arm (the engine's trace records
+    ``<split>:<arm>`` for each application that reached the split).
+
+    Counted in the database (one aggregate per arm), and kept between requests: a request
+    counts only the decisions stored since the last one counted."""
+    splits = split_arms(version.source)
+    if not splits:
+        return []
+    steps = [(split, arm) for split, names in splits.items() for arm in names]
+    key = (version.id, version.sha256)
+    folded = {f"{s}:{a}".lower() for s, a in steps}
+
+    def count(after: int, upto: int, counts: _Counts) -> None:
+        if len(folded) == len(set(steps)):
+            _count_arms(session, version.id, steps, after, upto, counts)
+        else:
+            _count_traces(session, version.id, tuple(f"{n}:" for n in splits), after, upto,
+                          counts)  # fmt: skip
+
+    # kept: the decisions of more than a minute ago (ids are handed out before a transaction
+    # commits, so a lower id may still appear for a moment); the last minute's: each request
+    settled = dt.datetime.now(dt.UTC) - SETTLED
+    mine = DecisionRecord.strategy_id == version.id
+    with _arm_lock:
+        known = _arm_counts.setdefault(session.get_bind(), {})
+        last, kept = known.get(key, (0, {}))
+        upto = session.execute(
+            select(func.max(DecisionRecord.id)).where(mine, DecisionRecord.decided_at < settled)
+        ).scalar_one()
+        if upto is not None and upto > last:
+            kept = {k: dict(v) for k, v in kept.items()}
+            count(last, upto, kept)
+            last = int(upto)
+            known[key] = (last, kept)
+    counts = {k: dict(v) for k, v in kept.items()}
+    newest = session.execute(select(func.max(DecisionRecord.id)).where(mine)).scalar_one()
+    if newest is not None and newest > last:
+        count(last, newest, counts)
     out = []
     for (split, arm), c in sorted(counts.items()):
         n = int(c["decisions"])

@@ -50,5 +50,25 @@
       });
     });
   }
-  document.addEventListener("DOMContentLoaded", function () { drawPlots(); wireTables(); });
+  function wireFiles() {
+    // a file chosen in <input type=file data-fills=ID> is read in the browser into the text
+    // box ID (the form posts text only); one larger than data-max-bytes is refused here
+    document.querySelectorAll("input[type=file][data-fills]").forEach(function (input) {
+      input.addEventListener("change", function () {
+        var box = document.getElementById(input.dataset.fills);
+        var file = input.files && input.files[0];
+        var note = document.getElementById(input.id + "-note");
+        if (!box || !file) { return; }
+        if (file.size > Number(input.dataset.maxBytes || Infinity)) {
+          if (note) { note.textContent = file.name + ": larger than " + input.dataset.maxBytes + " bytes"; }
+          return;
+        }
+        file.text().then(function (text) {
+          box.value = text;
+          if (note) { note.textContent = file.name + " loaded"; }
+        });
+      });
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { drawPlots(); wireTables(); wireFiles(); });
 })();
