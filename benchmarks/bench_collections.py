@@ -19,6 +19,13 @@ cure is worth afterwards (instalments paid instead of a roll towards charge-off)
 recomputed under each measure (the best action per account by that measure);
 ``h_month_best_uplift`` scores each account's truly best action for the month over the life,
 which bounds what re-aiming the cells at the life's objective could add.
+
+Two more bounds and other twins. The cell oracle gives each cell of what the lender sees (bucket
+x 20 amount-due bands x 10 C-score bands) the action that is truly best for its accounts on
+average: the best a plan written on those cells could do, knowing the truth by cell but not each
+account's payer type. ``VARIANTS``: the example strategy and the ceilings on twins with other
+collection settings (the collections tests' twins, an incumbent that texts every M1 account, and
+a sensitivity with every action three times dearer), one book each, seed 11.
 """
 
 from __future__ import annotations
@@ -49,8 +56,63 @@ SHORT = 6
 """A short horizon reported beside it (months)."""
 
 
-def _one_book(n: int, seed: int) -> dict[str, float]:
-    book = simulate(SimulationConfig(n_applications=n, seed=seed))
+_STUBBORN = {
+    "forgetful": {"sms": 1.0, "robo_call": 1.1, "agent_call": 1.2, "field_visit": 1.2,
+                  "agency": 0.6, "legal": 0.3},
+    "unwilling": {"sms": 0.0, "robo_call": 0.1, "agent_call": 0.4, "field_visit": 1.6,
+                  "agency": 0.9, "legal": 1.3},
+    "unable": {"sms": 0.0, "robo_call": 0.0, "agent_call": 0.15, "field_visit": 0.25,
+               "agency": 0.1, "legal": 0.15},
+}  # fmt: skip
+_LATE_POLICY = {
+    "M2": {"robo_call": 0.20, "agent_call": 0.60, "field_visit": 0.20},
+    "M3": {"agent_call": 0.30, "field_visit": 0.40, "agency": 0.30},
+    "M4": {"agent_call": 0.20, "field_visit": 0.30, "agency": 0.50},
+    "M5": {"field_visit": 0.20, "agency": 0.50, "legal": 0.30},
+    "M6+": {"agency": 0.50, "legal": 0.50},
+}  # fmt: skip
+VARIANTS: dict[str, dict] = {
+    "default": {},
+    # the collections tests' twins (tests/collections/test_evaluate.py)
+    "calls cost 16, visits 100": {"action_costs": {
+        "sms": 0.05, "robo_call": 0.6, "agent_call": 16.0, "field_visit": 100.0, "agency": 20.0,
+        "legal": 900.0}},
+    "cures less, incumbent calls more": {
+        "base_cure_logit": (0.3, -1.2, -2.5),
+        "collection_policy": {
+            "M1": {"sms": 0.2, "robo_call": 0.3, "agent_call": 0.5},
+            "M2": {"agent_call": 0.7, "field_visit": 0.3},
+            "M3": {"agent_call": 0.4, "field_visit": 0.4, "agency": 0.2},
+            "M4": {"field_visit": 0.5, "agency": 0.5},
+            "M5": {"field_visit": 0.3, "agency": 0.4, "legal": 0.3},
+            "M6+": {"agency": 0.6, "legal": 0.4}}},
+    "unwilling need a visit": {"collection_effects": _STUBBORN},
+    # a one-action incumbent: a text for every M1 account
+    "incumbent texts every M1": {"collection_policy": {"M1": {"sms": 1.0}, **_LATE_POLICY}},
+    # sensitivity, not a DOMAIN figure: every action three times dearer
+    "costs x3 (sensitivity)": {"action_costs": {
+        "sms": 0.15, "robo_call": 1.8, "agent_call": 24.0, "field_visit": 450.0, "agency": 60.0,
+        "legal": 2700.0}},
+}  # fmt: skip
+"""Twins the strategy and the ceiling are measured on besides the default (one book each)."""
+
+
+def _cell_oracle(plan: pd.DataFrame, net: np.ndarray, dues: int = 20, bands: int = 10) -> float:
+    """Net of the best any plan on the lender's own cells could do: each cell (bucket x
+    ``dues`` amount-due bands x ``bands`` C-score bands) given the action that is truly best
+    for its accounts on average; it knows the truth per cell, not each account's payer type."""
+    due = pd.qcut(plan["amount_due"].rank(method="first"), dues, labels=False).to_numpy()
+    score = pd.qcut(plan["p_cure"].rank(method="first"), bands, labels=False).to_numpy()
+    key = pd.Series(plan["bucket"].astype(str).to_numpy()) + "|" + due.astype(str)
+    key = (key + "|" + score.astype(str)).to_numpy()
+    _, cell = np.unique(key, return_inverse=True)
+    sums = np.zeros((cell.max() + 1, net.shape[1]))
+    np.add.at(sums, cell, net)
+    return float(sums.max(axis=1).sum())
+
+
+def _one_book(n: int, seed: int, settings: dict | None = None) -> dict[str, float]:
+    book = simulate(SimulationConfig(n_applications=n, seed=seed, **(settings or {})))
     acc = account_months(book)
     months = sorted(acc["month"].unique())[-6:]
     scores = CollectionScores().fit(acc[acc["month"] < months[0]])
@@ -86,6 +148,8 @@ def _one_book(n: int, seed: int) -> dict[str, float]:
         "h_incumbent_charged_off": hi["charged_off"],
         "h_all_calls_net": float(h_net[:, ACTIONS.index("agent_call")].sum()),
         "h_oracle_net": float(h_net.max(axis=1).sum()),
+        "h_cell_oracle_net": _cell_oracle(plan, h_net),
+        "cell_oracle_net": _cell_oracle(plan, net),
         "h_month_oracle_net": float(h_net[np.arange(len(net)), net.argmax(axis=1)].sum()),
         "accounts": float(len(plan)),
         "plan_net": result.plan["net_recovery"],
@@ -115,8 +179,23 @@ def run(quick: bool = False) -> dict:
     def hrel(x: float) -> float:
         return (x - hinc) / abs(hinc)
 
+    variants = {}
+    for name, settings in VARIANTS.items():
+        if name == "default":
+            continue
+        b = _one_book(40_000 if quick else 100_000, 11, settings)
+        variants[name] = {
+            "month": (b["plan_net"] - b["incumbent_net"]) / abs(b["incumbent_net"]),
+            "month_cost": b["plan_cost"] / b["incumbent_cost"],
+            "month_ceiling": (b["oracle_net"] - b["incumbent_net"]) / abs(b["incumbent_net"]),
+            "life": (b["h_plan_net"] - b["h_incumbent_net"]) / abs(b["h_incumbent_net"]),
+            "life_cost": b["h_plan_cost"] / b["h_incumbent_cost"],
+            "life_ceiling": (b["h_oracle_net"] - b["h_incumbent_net"]) / abs(b["h_incumbent_net"]),
+        }
     metrics = {
         "accounts": total["accounts"],
+        "cell_oracle_uplift": rel(total["cell_oracle_net"]),
+        "h_cell_oracle_uplift": hrel(total["h_cell_oracle_net"]),
         "net_uplift_vs_incumbent": rel(total["plan_net"]),
         "cost_ratio_vs_incumbent": total["plan_cost"] / total["incumbent_cost"],
         "mix_effect": rel(total["same_mix_net"]),
@@ -160,6 +239,17 @@ def run(quick: bool = False) -> dict:
             f"{b['h_plan_cost'] / b['h_incumbent_cost']:.2f}",
             f"{(b['h_oracle_net'] - b['h_incumbent_net']) / abs(b['h_incumbent_net']):+.1%}",
         ])  # fmt: skip
+    table.append(["twin (one book, seed 11)", "", "", "", "month", "cost ratio", "ceiling",
+                  "life", "life cost ratio", "life ceiling"])  # fmt: skip
+    for name, v in variants.items():
+        table.append([
+            name, "", "", "", f"{v['month']:+.1%}", f"{v['month_cost']:.2f}",
+            f"{v['month_ceiling']:+.1%}", f"{v['life']:+.1%}", f"{v['life_cost']:.2f}",
+            f"{v['life_ceiling']:+.1%}",
+        ])  # fmt: skip
+        slug = "".join(c if c.isalnum() else "_" for c in name).strip("_")
+        metrics[f"variant_{slug}_month_ceiling"] = v["month_ceiling"]
+        metrics[f"variant_{slug}_life_ceiling"] = v["life_ceiling"]
     return {
         "name": "collections",
         "metrics": metrics,
@@ -172,6 +262,8 @@ def run(quick: bool = False) -> dict:
             f"policy after the plan's month); and {SHORT} months (s_*). Target >= +15% net "
             "recovery at no "
             "more cost; the oracle ceiling (each account's truly best action under the measure) "
-            "bounds what any plan can get."
+            "bounds what any plan can get; the cell oracle, what any plan on the lender's own "
+            "cells (bucket x amount due x C-score) can get. Below the books: the example and the "
+            "ceilings on twins with other collection settings (one book each)."
         ),
     }

@@ -9,16 +9,16 @@ import pytest
 from typer.testing import CliRunner
 
 from creditfactory.cli import app
-from creditfactory.data import Portfolio
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "strategies" / "collections.yaml"
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def folder(book: Portfolio, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def folder(book_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with the session's book (``book``, a link to the one written once) and a plan."""
     root = tmp_path_factory.mktemp("cli")
-    book.write(root / "book")
+    (root / "book").symlink_to(book_dir, target_is_directory=True)
     out = runner.invoke(
         app,
         ["collections", "plan", "--book", str(root / "book"), "--strategy", str(EXAMPLE),

@@ -93,11 +93,12 @@ def test_the_horizon_truth_matches_what_happened(book: Portfolio, horizon: int) 
     assert np.allclose(one["horizon_cost"] - one["after_charge_off_cost"], one["cost"], atol=0.006)
 
 
-def test_what_charged_off_debt_brings_back_matches_what_happened() -> None:
+def test_what_charged_off_debt_brings_back_matches_what_happened(
+    book: Portfolio, accounts: pd.DataFrame
+) -> None:
     # accounts in M6+ that roll this month are charged off; the agency and the debt buyer then
     # pay within seven months: the book must have seen all of it
-    portfolio = simulate(SimulationConfig(n_applications=40_000, seed=4))
-    acc = account_months(portfolio)
+    portfolio, acc = book, accounts
     last = acc["month"].max()
     late = acc[(acc["bucket"] == "M6+") & (acc["month"] <= last - pd.DateOffset(months=8))]
     late = late.sort_values(["loan_id", "mob"]).drop_duplicates("loan_id")
@@ -144,10 +145,13 @@ def test_the_life_of_the_loan_ends_every_account(book: Portfolio) -> None:
     )
 
 
-def _six_months(portfolio: Portfolio, strategy: Strategy) -> pd.DataFrame:
+def _six_months(
+    portfolio: Portfolio, strategy: Strategy, scores: CollectionScores | None = None
+) -> pd.DataFrame:
     acc = account_months(portfolio)
     months = sorted(acc["month"].unique())[-6:]
-    scores = CollectionScores().fit(acc[acc["month"] < months[0]])  # fitted before them all
+    if scores is None:
+        scores = CollectionScores().fit(acc[acc["month"] < months[0]])  # fitted before them all
     return pd.concat(
         [plan_collections(portfolio, strategy, as_of=f"{m:%Y-%m}", scores=scores) for m in months],
         ignore_index=True,
@@ -157,7 +161,7 @@ def _six_months(portfolio: Portfolio, strategy: Strategy) -> pd.DataFrame:
 @pytest.mark.parametrize(
     "settings",
     [
-        {},
+        None,
         # calls cost twice as much, field visits less
         {"action_costs": {"sms": 0.05, "robo_call": 0.6, "agent_call": 16.0,
                           "field_visit": 100.0, "agency": 20.0, "legal": 900.0}},
@@ -181,10 +185,15 @@ def _six_months(portfolio: Portfolio, strategy: Strategy) -> pd.DataFrame:
     ],
     ids=["default", "dear-calls", "low-cure", "stubborn"],
 )  # fmt: skip
-def test_the_example_strategy_beats_the_incumbent_at_no_more_cost(settings: dict) -> None:
-    cfg = SimulationConfig(**{"n_applications": 15_000, "seed": 8, **settings})
-    portfolio = simulate(cfg)
-    plan = _six_months(portfolio, Strategy.load(EXAMPLE))
+def test_the_example_strategy_beats_the_incumbent_at_no_more_cost(
+    settings: dict | None, book: Portfolio, scores: CollectionScores
+) -> None:
+    if settings is None:  # the default twin: the session's book and its scores
+        portfolio = book
+        plan = _six_months(portfolio, Strategy.load(EXAMPLE), scores)
+    else:
+        portfolio = simulate(SimulationConfig(**{"n_applications": 15_000, "seed": 8, **settings}))
+        plan = _six_months(portfolio, Strategy.load(EXAMPLE))
     result = evaluate_plan(portfolio, plan)
     assert result.plan["accounts"] == result.incumbent["accounts"] == len(plan)
     assert result.plan["cost"] <= result.incumbent["cost"]
@@ -204,9 +213,10 @@ def test_the_incumbent_is_its_policy_mix(book: Portfolio) -> None:
     rows = acc[acc["bucket"] == "M1"].head(200)
     shares = book.config.collection_policy["M1"]
     plans = {a: rows[["loan_id", "mob"]].assign(action=a) for a in shares}
-    results = {a: evaluate_plan(book, p) for a, p in plans.items()}
-    mixed = sum(s * results[a].plan["net_recovery"] for a, s in shares.items())
-    assert results["sms"].incumbent["net_recovery"] == pytest.approx(mixed, rel=1e-6)
+    results = {a: evaluate_plan(book, p, horizon_months=2) for a, p in plans.items()}
+    for figure in ("net_recovery", "horizon_net_recovery"):
+        mixed = sum(s * results[a].plan[figure] for a, s in shares.items())
+        assert results["sms"].incumbent[figure] == pytest.approx(mixed, rel=1e-6)
 
 
 def test_bad_plans_are_refused(book: Portfolio) -> None:
@@ -229,12 +239,11 @@ def test_bad_plans_are_refused(book: Portfolio) -> None:
         collection_horizon(book, plan.assign(action="sms"), months=0)
 
 
-def test_cli_plan_then_evaluate(book: Portfolio, tmp_path: Path) -> None:
-    book.write(tmp_path / "book")
+def test_cli_plan_then_evaluate(book: Portfolio, book_dir: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     planned = runner.invoke(
         app,
-        ["collections", "plan", "--book", str(tmp_path / "book"), "--strategy", str(EXAMPLE),
+        ["collections", "plan", "--book", str(book_dir), "--strategy", str(EXAMPLE),
          "--out", str(tmp_path / "plan.parquet")],
     )  # fmt: skip
     assert planned.exit_code == 0, planned.output
@@ -244,7 +253,7 @@ def test_cli_plan_then_evaluate(book: Portfolio, tmp_path: Path) -> None:
     assert (plan["month"] == last).all()
     out = runner.invoke(
         app,
-        ["collections", "evaluate", "--book", str(tmp_path / "book"),
+        ["collections", "evaluate", "--book", str(book_dir),
          "--plan", str(tmp_path / "plan.parquet"), "--json", "--horizon", "3"],
     )  # fmt: skip
     assert out.exit_code == 0, out.output
@@ -263,7 +272,7 @@ def test_cli_plan_then_evaluate(book: Portfolio, tmp_path: Path) -> None:
         assert doc[side]["horizon_cost"] >= doc[side]["cost"]
         assert doc[side]["current_at_end"] + doc[side]["charged_off"] <= len(plan)
     missing = runner.invoke(
-        app, ["collections", "evaluate", "--book", str(tmp_path / "book"), "--plan", "nope.pq"]
+        app, ["collections", "evaluate", "--book", str(book_dir), "--plan", "nope.pq"]
     )
     assert missing.exit_code == 2
     assert "--plan: nope.pq does not exist" in missing.output

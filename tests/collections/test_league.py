@@ -8,7 +8,7 @@ import pytest
 from scipy.stats import spearmanr
 from statsmodels.stats.proportion import proportion_confint
 
-from creditfactory.collections import PERSONAL, league_table, scored_history, wilson
+from creditfactory.collections import PERSONAL, league_table, wilson
 from creditfactory.data import Portfolio
 from creditfactory.exceptions import DataError
 
@@ -64,8 +64,9 @@ def test_wilson_matches_statsmodels() -> None:
     assert np.allclose(hi, ref_hi)
 
 
-def test_on_the_twin_the_adjusted_rank_follows_true_skill(book: Portfolio) -> None:
-    history = scored_history(book)
+def test_on_the_twin_the_adjusted_rank_follows_true_skill(
+    book: Portfolio, history: pd.DataFrame
+) -> None:
     worked = history[history["taken_action"].astype(str).isin(PERSONAL)]
     table = league_table(worked)
     calls = table[table["pool"] == "agent_call"]

@@ -22,12 +22,6 @@ from creditfactory.exceptions import DataError, StrategyError
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "strategies" / "collections.yaml"
 
 
-@pytest.fixture(scope="module")
-def scores(book: Portfolio) -> CollectionScores:
-    acc = account_months(book)
-    return CollectionScores().fit(acc[acc["month"] < acc["month"].max()])
-
-
 def _strategy(flow: str, inputs: str = "bucket: str\n  amount_due: float") -> Strategy:
     return Strategy.from_yaml(
         f"strategy: t\nversion: '1'\nkey: loan_id\ninputs:\n  loan_id: str\n  {inputs}\n"

@@ -13,12 +13,14 @@ from creditfactory.exceptions import DataError
 
 
 @pytest.fixture(scope="module")
-def split(book: Portfolio) -> tuple[pd.DataFrame, pd.DataFrame, CollectionScores]:
-    acc = account_months(book)
-    months = sorted(acc["month"].unique())
-    cut = months[-6]
-    train, test = acc[acc["month"] < cut], acc[acc["month"] >= cut].reset_index(drop=True)
-    return train, test, CollectionScores().fit(train)
+def split(
+    accounts: pd.DataFrame, scores: CollectionScores
+) -> tuple[pd.DataFrame, pd.DataFrame, CollectionScores]:
+    """The session's scores, fitted on the months before the last six; those six held out."""
+    cut = sorted(accounts["month"].unique())[-6]
+    train = accounts[accounts["month"] < cut]
+    test = accounts[accounts["month"] >= cut].reset_index(drop=True)
+    return train, test, scores
 
 
 def test_late_stage_scores_rank_out_of_time(split: tuple) -> None:

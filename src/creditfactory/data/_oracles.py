@@ -278,10 +278,23 @@ def collection_horizon(
         [sch["loan_id"].astype(str), sch["instalment_no"].astype(np.int64)]
     )
 
+    # looked up once for every row and instalment (a row's loan has at most ``width`` of them)
+    width = int(term.max()) if n else 0
+    at = skey.get_indexer(
+        pd.MultiIndex.from_arrays(
+            [np.repeat(loan_ids, width), np.tile(np.arange(1, width + 1, dtype=np.int64), n)]
+        )
+    ).reshape(n, width)
+    pay_by_t = np.where(at >= 0, sch["payment"].to_numpy(float)[np.maximum(at, 0)], 0.0)
+    bal_by_t = np.where(at >= 0, sch["balance_after"].to_numpy(float)[np.maximum(at, 0)], 0.0)
+
     def scheduled(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        at = skey.get_indexer(pd.MultiIndex.from_arrays([loan_ids, t]))
-        pay = np.where(at >= 0, sch["payment"].to_numpy(float)[np.maximum(at, 0)], 0.0)
-        bal = np.where(at >= 0, sch["balance_after"].to_numpy(float)[np.maximum(at, 0)], 0.0)
+        inside = (t >= 1) & (t <= width)
+        col = np.clip(t - 1, 0, max(width - 1, 0))
+        if not width:
+            return np.zeros(n), np.zeros(n)
+        pay = np.where(inside, pay_by_t[rows, col], 0.0)
+        bal = np.where(inside, bal_by_t[rows, col], 0.0)
         return pay, bal
 
     perf = portfolio.performance
@@ -340,24 +353,33 @@ def collection_horizon(
                 cure = first["cure_prob"].to_numpy(float)
                 cash_b = cure * due + (1.0 - cure) * ps * one
             else:
-                logit_b = base_cure(b) - 0.3 * z_std - 0.5 * strength * shocked + late(b)
-                logit_b = np.where(fraud, FRAUD_CURE_LOGIT + late(b), logit_b)
-                cure = np.zeros(n)
+                # only the accounts with mass in the bucket: elsewhere the mass, arrears and
+                # penalty are all zero, and so is everything they contribute
+                live = np.flatnonzero(m > 0)
+                fl, sl = fraud[live], shocked[live]
+                logit_b = base_cure(b) - 0.3 * z_std[live] - 0.5 * strength * sl + late(b)
+                logit_b = np.where(fl, FRAUD_CURE_LOGIT + late(b), logit_b)
+                due_l, one_l, m_l, ps_l = due[live], one[live], m[live], ps[live]
+                cure_l = np.zeros(len(live))
+                cost_l = np.zeros(len(live))
                 for action, share in cfg.collection_policy[BUCKET_NAMES[b - 1]].items():
                     ai = COLLECTION_ACTIONS.index(action)
-                    la = logit_b + np.where(fraud, 0.0, effects[payer, ai])
+                    la = logit_b + np.where(fl, 0.0, effects[payer[live], ai])
                     pool = _POOLED.get(action)
                     if pool is None:
                         ca = sigmoid(la)
                     else:
                         ca = sigmoid(
-                            la[:, None] + np.where(fraud, 0.0, 1.0)[:, None] * skills[pool][None, :]
+                            la[:, None] + np.where(fl, 0.0, 1.0)[:, None] * skills[pool][None, :]
                         ).mean(axis=1)
-                    cure += share * ca
+                    cure_l += share * ca
                     fee = HORIZON_AGENCY_FEE if action == "agency" else 0.0
-                    later_cost += share * (
-                        m * costs[action] + fee * (ca * due + (1.0 - ca) * ps * one)
+                    cost_l += share * (
+                        m_l * costs[action] + fee * (ca * due_l + (1.0 - ca) * ps_l * one_l)
                     )
+                cure = np.zeros(n)
+                cure[live] = cure_l
+                later_cost[live] += cost_l
                 cash_b = cure * due + (1.0 - cure) * ps * one
             got += cash_b
             stay = (1.0 - cure) * ps
