@@ -78,7 +78,10 @@ def column_schema(s: pd.Series, kind: str, special_codes: Iterable[Any] = ()) ->
         out["min"] = float(x[keep].min()) if keep.any() else None
         out["max"] = float(x[keep].max()) if keep.any() else None
     else:
-        out["categories"] = sorted({str(v) for v in s.dropna()})
+        values = s.dropna()
+        if values.dtype != object:  # typed values: their distinct ones give the same texts
+            values = values.unique()
+        out["categories"] = sorted({str(v) for v in values})
     return out
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from creditfactory._schema import column_schema
 from creditfactory.exceptions import ConfigError, DataError
@@ -29,7 +30,7 @@ from creditfactory.scorecard._logit import fit_logit
 from creditfactory.scorecard._points import PointsScaling
 from creditfactory.scorecard._record import RecordScorer
 from creditfactory.scorecard._scorer import PointsScorer
-from creditfactory.scorecard._selection import SelectionReport, filter_features, stepwise
+from creditfactory.scorecard._selection import SelectionReport, _stepwise, filter_features
 
 __all__ = ["Scorecard"]
 
@@ -166,6 +167,12 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
         ``sample_weight`` (frequency weights) is used by the binning, the stepwise selection
         and the regression.
         """
+        # One BLAS thread: the products here are thin (rows x a few dozen columns), where a
+        # second thread gains little and, on a busy machine, spins and waits for a core.
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._fit(X, y, sample_weight)
+
+    def _fit(self, X: object, y: object, sample_weight: object) -> Scorecard:
         frame = as_frame(X)
         target = check_target(y, len(frame))
         weights = check_weights(sample_weight, len(frame))
@@ -234,11 +241,17 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
                 f"dropped {len(dropped_input)} unusable column(s): {', '.join(dropped_input)} "
                 "(entirely missing, constant, datetime or identifier-like; see selection_report_)",
                 ScorecardWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         if not tables:
             raise DataError("no usable column: every column is entirely missing or constant")
-        W = pd.DataFrame({n: t.woe[bin_idx[n]] for n, t in tables.items()})
+        # the WOE matrix, one contiguous float64 array (a frame view for the filters)
+        names = list(tables)
+        W_arr = np.empty((target.size, len(names)))
+        for j, n in enumerate(names):
+            np.take(tables[n].woe, bin_idx[n], out=W_arr[:, j])
+        col_of = {n: j for j, n in enumerate(names)}
+        W = pd.DataFrame(W_arr, columns=names, copy=False)
         ivs = {n: t.iv for n, t in tables.items()}
         kept = filter_features(
             W,
@@ -254,10 +267,12 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
             iv_pvalues={n: t.iv_pvalue for n, t in tables.items()},
             max_iv_pvalue=auto["max_iv_pvalue"],
         )
+        start = None
         if self.selection is not None and kept:
             rows = self._selection_rows(target)
-            kept = stepwise(
-                W[kept].iloc[rows],
+            kept, sel = _stepwise(
+                W_arr[np.ix_(rows, [col_of[f] for f in kept])],
+                kept,
                 target[rows],
                 report,
                 method=self.selection,
@@ -266,13 +281,14 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
                 p_remove=self.p_remove,
                 sample_weight=None if weights is None else weights[rows],
             )
-        kept, res = self._fit_signed(W, target, weights, kept, report)
+            start = sel.params
+        kept, res = self._fit_signed(W_arr, col_of, target, weights, kept, report, start)
         if not kept:
             # A scorecard needs a characteristic: keep the strongest one and say so.
             best = max(ivs, key=lambda f: ivs[f])
             kept = [best]
             report.keep(best, "fallback", "no feature survived selection; kept the highest IV")
-            res = fit_logit(W[kept].to_numpy(float), target, weights)
+            res = fit_logit(W_arr[:, [col_of[best]]], target, weights)
         for f in kept:
             report.keep(f, "final", "in the model", ivs[f])
         self.defaults_ = auto
@@ -338,13 +354,19 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
             sample_weight=weights,
         )
 
-    def _fit_signed(self, W, target, weights, kept, report):
+    def _fit_signed(self, W, col_of, target, weights, kept, report, start=None):
+        """The regression on every row, dropping wrong-signed characteristics one at a time.
+
+        ``start`` (the stepwise's last fit, on the sample) and, after a drop, the previous
+        fit without the dropped coefficient are warm starts: the maximum likelihood is unique,
+        so they change how fast Newton gets there, not where.
+        """
         kept = list(kept)
-        rows = self._selection_rows(target)
         while True:
-            X = W[kept].to_numpy(float)
-            start = None
-            if rows.size < target.size:  # warm start from the sample: 2-3 full-data steps
+            X = W[:, [col_of[f] for f in kept]]
+            cap = self.selection_max_rows
+            if start is None and cap is not None and cap < target.size:  # start from a sample
+                rows = self._selection_rows(target)
                 wr = None if weights is None else weights[rows]
                 start = fit_logit(X[rows], target[rows], wr, tol=1e-4).params
             res = fit_logit(X, target, weights, start=start)
@@ -357,6 +379,7 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
                 return kept, res
             f = kept.pop(worst)
             report.drop(f, "sign", "coefficient has the wrong sign", float(res.params[1 + worst]))
+            start = np.delete(res.params, 1 + worst)
 
     def _build_points(self) -> None:
         self._record_scorer: RecordScorer | None = None

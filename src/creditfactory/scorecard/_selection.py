@@ -10,7 +10,7 @@ import pandas as pd
 from scipy import stats
 
 from creditfactory.exceptions import ConfigError
-from creditfactory.scorecard._logit import LogitResult, fit_logit
+from creditfactory.scorecard._logit import LogitResult, _fit_design
 
 __all__ = ["SelectionReport", "filter_features", "score_tests", "stepwise", "vif"]
 
@@ -200,22 +200,57 @@ def stepwise(
     is the one with the largest score statistic and the one to leave has the smallest Wald
     statistic; the criterion is then checked on the refitted model. Every decision is logged.
     """
+    return _stepwise(
+        W.to_numpy(float), list(W.columns), y, report, method=method, criterion=criterion,
+        p_enter=p_enter, p_remove=p_remove, sample_weight=sample_weight,
+        max_features=max_features,
+    )[0]  # fmt: skip
+
+
+def _stepwise(
+    Xall: np.ndarray,
+    cols: list[str],
+    y: np.ndarray,
+    report: SelectionReport,
+    *,
+    method: str = "forward",
+    criterion: str = "aic",
+    p_enter: float = 0.05,
+    p_remove: float = 0.10,
+    sample_weight: np.ndarray | None = None,
+    max_features: int | None = None,
+) -> tuple[list[str], LogitResult]:
+    """:func:`stepwise` on an array whose columns are named ``cols``; also returns the last fit
+    (of the selected columns, in order: a warm start for the final regression)."""
     if method not in _METHODS:
         raise ConfigError(f"stepwise: {method!r} is not one of {sorted(_METHODS)}")
     if criterion not in _CRITERIA:
         raise ConfigError(f"stepwise criterion: {criterion!r} is not one of {sorted(_CRITERIA)}")
-    cols = list(W.columns)
-    Xall = W.to_numpy(float)
     y = np.asarray(y, dtype=float)
     w = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    Xall = np.asfortranarray(Xall, dtype=float)  # a column is read at every step
     pos = {c: i for i, c in enumerate(cols)}
+    # The design of the current model, grown in place: intercept, then the current columns.
+    D = np.empty((y.size, len(cols) + 1))
+    D[:, 0] = 1.0
+    in_design: list[str] = []
+
+    def design(feats: list[str]) -> np.ndarray:
+        nonlocal in_design
+        m = 0
+        while m < min(len(feats), len(in_design)) and feats[m] == in_design[m]:
+            m += 1
+        for j in range(m, len(feats)):
+            D[:, j + 1] = Xall[:, pos[feats[j]]]
+        in_design = list(feats)
+        return D[:, : len(feats) + 1]
     limit = max_features or len(cols)
     current: list[str] = [] if method != "backward" else list(cols)
     removed: set[str] = set()  # a feature that left never re-enters (no cycling)
 
     def fit(feats: list[str], start: np.ndarray | None = None) -> LogitResult:
         # warm-started Newton converges in a few steps; the final model is refitted exactly
-        return fit_logit(Xall[:, [pos[f] for f in feats]], y, w, start=start, tol=1e-4, max_iter=2)
+        return _fit_design(design(feats), y, w, start=start, tol=1e-4, max_iter=2)
 
     def crit(r: LogitResult) -> float:
         return r.aic if criterion == "aic" else r.bic
@@ -254,8 +289,7 @@ def stepwise(
         cand = [c for c in cols if c not in current and c not in removed]
         if len(current) >= limit or not cand:
             return False
-        Z = np.column_stack([np.ones(y.size), Xall[:, [pos[f] for f in current]]])
-        s = score_tests(res, Z, Xall[:, [pos[f] for f in cand]], y, w)
+        s = score_tests(res, design(current), Xall[:, [pos[f] for f in cand]], y, w)
         j = int(np.argmax(s))
         f = cand[j]
         pval = float(stats.chi2.sf(s[j], 1))
@@ -285,4 +319,4 @@ def stepwise(
     for f in cols:
         if f not in current and f not in report.dropped:
             report.drop(f, f"stepwise-{method}", f"did not improve {criterion.upper()}")
-    return current
+    return current, res
