@@ -26,7 +26,7 @@ from creditfactory.scorecard._inputs import (
     check_weights,
     column_stats,
 )
-from creditfactory.scorecard._logit import fit_logit
+from creditfactory.scorecard._logit import _fit_design, fit_logit
 from creditfactory.scorecard._points import PointsScaling
 from creditfactory.scorecard._record import RecordScorer
 from creditfactory.scorecard._scorer import PointsScorer
@@ -247,7 +247,7 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
             raise DataError("no usable column: every column is entirely missing or constant")
         # the WOE matrix, one contiguous float64 array (a frame view for the filters)
         names = list(tables)
-        W_arr = np.empty((target.size, len(names)))
+        W_arr = np.empty((target.size, len(names)), order="F")  # columns are read whole
         for j, n in enumerate(names):
             np.take(tables[n].woe, bin_idx[n], out=W_arr[:, j])
         col_of = {n: j for j, n in enumerate(names)}
@@ -362,14 +362,19 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
         so they change how fast Newton gets there, not where.
         """
         kept = list(kept)
+        # the design (intercept first), built once; a dropped column is deleted from it
+        Z = np.empty((target.size, len(kept) + 1))
+        Z[:, 0] = 1.0
+        for j, f in enumerate(kept):
+            Z[:, j + 1] = W[:, col_of[f]]
+        y = target.astype(float)
         while True:
-            X = W[:, [col_of[f] for f in kept]]
             cap = self.selection_max_rows
             if start is None and cap is not None and cap < target.size:  # start from a sample
                 rows = self._selection_rows(target)
                 wr = None if weights is None else weights[rows]
-                start = fit_logit(X[rows], target[rows], wr, tol=1e-4).params
-            res = fit_logit(X, target, weights, start=start)
+                start = _fit_design(Z[rows], y[rows], wr, tol=1e-4).params
+            res = _fit_design(Z, y, weights, start=start)
             if not self.sign_constraint or not kept:
                 return kept, res
             # WOE is ln(%good/%bad): a positive coefficient on P(bad) would reverse the trend.
@@ -380,6 +385,7 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
             f = kept.pop(worst)
             report.drop(f, "sign", "coefficient has the wrong sign", float(res.params[1 + worst]))
             start = np.delete(res.params, 1 + worst)
+            Z = np.delete(Z, 1 + worst, axis=1)
 
     def _build_points(self) -> None:
         self._record_scorer: RecordScorer | None = None

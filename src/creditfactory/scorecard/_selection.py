@@ -80,7 +80,10 @@ def vif(W: np.ndarray, sample_weight: np.ndarray | None = None) -> np.ndarray:
     """
     if W.shape[1] < 2:
         return np.ones(W.shape[1])
-    corr = _corr(W, sample_weight)
+    return _vif_from_corr(_corr(W, sample_weight))
+
+
+def _vif_from_corr(corr: np.ndarray) -> np.ndarray:
     try:
         return np.diag(np.linalg.inv(corr))
     except np.linalg.LinAlgError:
@@ -128,8 +131,11 @@ def filter_features(
         else:
             kept.append(f)
     kept.sort(key=lambda f: -ivs[f])
-    if len(kept) > 1:
-        corr = np.abs(_corr(woe_frame[kept].to_numpy(float), sample_weight))
+    # one correlation matrix for both filters: VIF reads its submatrices
+    corr_all = _corr(woe_frame[kept].to_numpy(float), sample_weight) if len(kept) > 1 else None
+    where = {f: i for i, f in enumerate(kept)}
+    if corr_all is not None:
+        corr = np.abs(corr_all)
         alive = [True] * len(kept)
         for i in range(len(kept)):
             if not alive[i]:
@@ -144,8 +150,9 @@ def filter_features(
                         float(corr[i, j]),
                     )
         kept = [f for f, a in zip(kept, alive, strict=True) if a]
-    while len(kept) > 1:
-        v = vif(woe_frame[kept].to_numpy(float), sample_weight)
+    while len(kept) > 1 and corr_all is not None:
+        idx = [where[f] for f in kept]
+        v = _vif_from_corr(corr_all[np.ix_(idx, idx)])
         worst = int(np.argmax(v))
         if v[worst] <= max_vif:
             break
