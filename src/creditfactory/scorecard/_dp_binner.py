@@ -164,14 +164,14 @@ def _distinct(
     """
     if w is not None:
         u, inv = np.unique(x, return_inverse=True)
-        wb = np.bincount(inv, weights=w * y, minlength=u.size)
-        wg = np.bincount(inv, weights=w * (1 - y), minlength=u.size)
-        return u, wg, wb
+        w_bad = np.bincount(inv, weights=w * y, minlength=u.size)
+        w_good = np.bincount(inv, weights=w * (1 - y), minlength=u.size)
+        return u, w_good, w_bad
     u, n_all = _runs(np.sort(x))
     ub, n_bad = _runs(np.sort(x[y == 1]))
-    wb = np.zeros(u.size)
-    wb[np.searchsorted(u, ub)] = n_bad
-    return u, n_all - wb, wb
+    n_bad_at = np.zeros(u.size)
+    n_bad_at[np.searchsorted(u, ub)] = n_bad
+    return u, n_all - n_bad_at, n_bad_at
 
 
 def _runs(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -271,7 +271,7 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
         if self.selection is not None and kept:
             rows = self._selection_rows(target)
             kept, sel = _stepwise(
-                W_arr[np.ix_(rows, [col_of[f] for f in kept])],
+                W_arr[np.ix_(rows, np.array([col_of[f] for f in kept], dtype=np.intp))],
                 kept,
                 target[rows],
                 report,

@@ -251,6 +251,7 @@ def _stepwise(
             D[:, j + 1] = Xall[:, pos[feats[j]]]
         in_design = list(feats)
         return D[:, : len(feats) + 1]
+
     limit = max_features or len(cols)
     current: list[str] = [] if method != "backward" else list(cols)
     removed: set[str] = set()  # a feature that left never re-enters (no cycling)
