@@ -107,3 +107,20 @@ def test_score_tests_needs_a_fit_with_cov_and_fitted(design):
     assert score_tests(res, Z, C, y.astype(float), None).shape == (1,)
     with pytest.raises(ConfigError, match="fitted"):
         score_tests(replace(res, fitted=None), Z, C, y.astype(float), None)
+
+
+def test_logit_over_many_row_blocks_matches_statsmodels_from_any_start():
+    # more rows than one Hessian block, warm and cold starts: the Hessian is built in blocks
+    # and kept once the steps are small, and the answer must not depend on either
+    rng = np.random.default_rng(11)
+    n = 20_000
+    X = rng.normal(size=(n, 4))
+    eta = -2.5 + X @ np.array([0.8, -0.5, 0.3, 0.0])
+    y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(int)
+    ref = sm.Logit(y, sm.add_constant(X)).fit(disp=0, tol=1e-12)
+    for start in (None, ref.params + 0.3, np.zeros(5)):
+        r = fit_logit(X, y, start=start)
+        assert r.converged
+        np.testing.assert_allclose(r.params, ref.params, rtol=1e-7, atol=1e-9)
+        np.testing.assert_allclose(r.bse, ref.bse, rtol=1e-6)
+        assert r.loglik == pytest.approx(ref.llf, rel=1e-12)
