@@ -165,18 +165,22 @@ def _fit_categorical(x, y, w, name, specials, binner, c) -> tuple[BinningTable, 
     # distinct raw values can share a label (1 and "1"): aggregate by label
     label_codes, labels = pd.factorize(np.array([str(u) for u in uniq], dtype=object))
     labels = np.asarray(labels, dtype=object)
-    row_label = np.r_[label_codes, -1][codes]  # -1: missing
-    ww = np.ones(y.size) if w is None else w
-    seen = row_label >= 0
-    g_lab = np.bincount(row_label[seen], weights=((1 - y) * ww)[seen], minlength=labels.size)
-    b_lab = np.bincount(row_label[seen], weights=(y * ww)[seen], minlength=labels.size)
-    g_miss, b_miss = float(((1 - y) * ww)[~seen].sum()), float((y * ww)[~seen].sum())
+    # counts per distinct value (code + 1; 0 = missing), then per label: two passes over rows
+    c1 = codes + 1
+    n_codes = uniq.size + 1
+    all_c = np.bincount(c1, weights=w, minlength=n_codes).astype(float)
+    bad_c = np.bincount(c1, weights=y if w is None else y * w, minlength=n_codes)
+    good_c = all_c - bad_c
+    g_lab = np.bincount(label_codes, weights=good_c[1:], minlength=labels.size)
+    b_lab = np.bincount(label_codes, weights=bad_c[1:], minlength=labels.size)
+    g_miss, b_miss = float(good_c[0]), float(bad_c[0])
     special_str = [str(code) for code in specials]
     regular = ~np.isin(labels, special_str) & ((g_lab + b_lab) > 0)
     if hasattr(binner, "fit_categorical_counts"):
         groups = binner.fit_categorical_counts(labels[regular], g_lab[regular], b_lab[regular], c)
     else:
-        mask = seen & np.r_[regular, False][row_label]
+        row_label = np.r_[label_codes, -1][codes]  # -1: missing
+        mask = (row_label >= 0) & np.r_[regular, False][row_label]
         groups = binner.fit_categorical(labels[row_label[mask]], y[mask], c, **_kw(w, mask))
     rule = BinningTable(
         feature=name, kind="categorical", groups=tuple(tuple(str(v) for v in g) for g in groups),
@@ -192,7 +196,7 @@ def _fit_categorical(x, y, w, name, specials, binner, c) -> tuple[BinningTable, 
     for k, lab in enumerate(special_str):
         if lab in pos:
             bin_of_label[pos[lab]] = rule.n_regular + k
-    idx = np.r_[bin_of_label, rule.missing_bin][row_label]
+    idx = np.r_[rule.missing_bin, bin_of_label[label_codes]][c1]
     n_good = np.bincount(bin_of_label, weights=g_lab, minlength=rule.n_bins)
     n_bad = np.bincount(bin_of_label, weights=b_lab, minlength=rule.n_bins)
     n_good[rule.missing_bin] += g_miss
