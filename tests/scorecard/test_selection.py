@@ -124,3 +124,22 @@ def test_logit_over_many_row_blocks_matches_statsmodels_from_any_start():
         np.testing.assert_allclose(r.params, ref.params, rtol=1e-7, atol=1e-9)
         np.testing.assert_allclose(r.bse, ref.bse, rtol=1e-6)
         assert r.loglik == pytest.approx(ref.llf, rel=1e-12)
+
+
+def test_stepwise_hessian_from_the_score_test_parts_is_the_augmented_hessian(design):
+    # stepwise starts a candidate's fit from the previous Hessian and the score test's
+    # products: that must be the Hessian of the augmented design at the same coefficients
+    from creditfactory.scorecard._selection import _score_parts
+
+    W, y = design
+    X = W[["a", "b"]].to_numpy()
+    res = fit_logit(X, y)
+    Z = np.column_stack([np.ones(len(y)), X])
+    c = W[["c"]].to_numpy()
+    _, A, cvc = _score_parts(res, Z, c, y.astype(float), None)
+    k = Z.shape[1]
+    assembled = np.block([[res.hessian, A.T], [A, cvc[:, None] + 1e-9]])
+    Zc = np.column_stack([Z, c])
+    v = res.fitted * (1 - res.fitted)
+    direct = (Zc * v[:, None]).T @ Zc + 1e-9 * np.eye(k + 1)
+    np.testing.assert_allclose(assembled, direct, rtol=1e-10)

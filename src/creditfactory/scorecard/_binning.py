@@ -121,8 +121,13 @@ def fit_feature(
     constraints: BinningConstraints | None = None,
     solver: str = "dp",
     sample_weight: object = None,
+    factorized: tuple[np.ndarray, Any] | None = None,
 ) -> tuple[BinningTable, np.ndarray]:
-    """:func:`bin_feature` that also returns every row's bin index (one pass over the data)."""
+    """:func:`bin_feature` that also returns every row's bin index (one pass over the data).
+
+    ``factorized``: ``pd.factorize(x, use_na_sentinel=True)`` when the caller has it already
+    (a categorical column is then not hashed again).
+    """
     c = constraints or BinningConstraints()
     y_arr = np.asarray(y).astype(np.int64)
     kind = kind or infer_kind(x, name)
@@ -142,7 +147,7 @@ def fit_feature(
         rule._check_rule()
         idx = rule.bin_index(v)
         return _with_counts(rule, idx, y_arr, w), idx
-    return _fit_categorical(x, y_arr, w, name, specials, binner, c)
+    return _fit_categorical(x, y_arr, w, name, specials, binner, c, factorized)
 
 
 def _with_counts(
@@ -158,10 +163,14 @@ def _with_counts(
     )
 
 
-def _fit_categorical(x, y, w, name, specials, binner, c) -> tuple[BinningTable, np.ndarray]:
+def _fit_categorical(
+    x, y, w, name, specials, binner, c, factorized=None
+) -> tuple[BinningTable, np.ndarray]:
     """Categorical binning on per-category counts: the rows are hashed once."""
-    values = x if isinstance(x, pd.Series) else np.asarray(x, dtype=object)
-    codes, uniq = pd.factorize(values, use_na_sentinel=True)
+    if factorized is None:
+        values = x if isinstance(x, pd.Series) else np.asarray(x, dtype=object)
+        factorized = pd.factorize(values, use_na_sentinel=True)
+    codes, uniq = factorized
     # distinct raw values can share a label (1 and "1"): aggregate by label
     label_codes, labels = pd.factorize(np.array([str(u) for u in uniq], dtype=object))
     labels = np.asarray(labels, dtype=object)

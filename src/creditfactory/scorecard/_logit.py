@@ -27,6 +27,7 @@ class LogitResult:
     converged: bool
     cov: np.ndarray | None = None
     fitted: np.ndarray | None = None
+    hessian: np.ndarray | None = None  # at the final coefficients (stepwise reuses it)
 
     @property
     def aic(self) -> float:
@@ -95,10 +96,13 @@ def _fit_design(
     start: np.ndarray | None = None,
     max_iter: int = 50,
     tol: float = 1e-8,
+    hessian0: np.ndarray | None = None,
 ) -> LogitResult:
     """:func:`fit_logit` on a design whose first column is the intercept (1.0).
 
     ``Z`` may be a view of a wider array (stepwise selection grows one in place).
+    ``hessian0``: the Hessian at ``start`` when the caller has it (stepwise assembles it from
+    the previous fit and the score test's products).
     """
     n = Z.shape[0]
     k = Z.shape[1]
@@ -111,7 +115,7 @@ def _fit_design(
     eta = Z @ beta
     ll = _loglik_eta(eta, y, w)
     p = _sigmoid(eta)
-    h = _hessian(Z, p, w, ridge)
+    h = _hessian(Z, p, w, ridge) if hessian0 is None else hessian0
     fresh = True  # h is the Hessian at the current coefficients
     for _ in range(max_iter):
         r = y - p
@@ -160,6 +164,7 @@ def _fit_design(
         converged=converged,
         cov=cov,
         fitted=p,
+        hessian=h,
     )
 
 

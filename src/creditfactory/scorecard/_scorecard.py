@@ -207,7 +207,10 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
         schema: dict[str, dict[str, Any]] = {}
         for col, name in zip(frame.columns, self._columns, strict=True):
             series = frame[col]
-            s = column_stats(series, weights)
+            # a text column is hashed once here, for its statistics and its binning
+            numeric = isinstance(series.dtype, np.dtype) and series.dtype.kind in "fiub"
+            fz = None if numeric else pd.factorize(series, use_na_sentinel=True)
+            s = column_stats(series, weights, fz)
             if s["n_unique"] == 0:
                 report.drop(name, "input", "column is entirely missing", 1.0)
                 continue
@@ -233,7 +236,7 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
                 series, kind, self._specials_for(name) if kind == "numerical" else ()
             )
             tables[name], bin_idx[name] = self._bin_one(
-                series, target, name, kind, constraints, user_bins, weights
+                series, target, name, kind, constraints, user_bins, weights, fz
             )
         dropped_input = [r["feature"] for r in report.records]
         if dropped_input:
@@ -324,7 +327,7 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
         return np.sort(np.concatenate(rows))
 
     def _bin_one(
-        self, series, target, name, kind, constraints, user_bins, weights
+        self, series, target, name, kind, constraints, user_bins, weights, factorized=None
     ) -> tuple[BinningTable, np.ndarray]:
         specials = self._specials_for(name) if kind == "numerical" else ()
         if name in user_bins:
@@ -352,6 +355,7 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
             constraints=constraints,
             solver=self.solver,
             sample_weight=weights,
+            factorized=factorized if kind == "categorical" else None,
         )
 
     def _fit_signed(self, W, col_of, target, weights, kept, report, start=None):

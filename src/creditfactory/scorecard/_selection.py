@@ -173,6 +173,14 @@ def score_tests(
     ``Z`` is the fitted model's design with the intercept column. One pass over the data scores
     every candidate, so forward selection needs one fit per step instead of one per candidate.
     """
+    return _score_parts(res, Z, C, y, w)[0]
+
+
+def _score_parts(
+    res: LogitResult, Z: np.ndarray, C: np.ndarray, y: np.ndarray, w: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`score_tests`, with ``C' V Z`` and ``diag(C' V C)``: with the fit's Hessian they
+    make the Hessian of the model with a candidate added, at the same coefficients."""
     p, cov = res.fitted, res.cov
     if p is None or cov is None:
         raise ConfigError(
@@ -182,9 +190,10 @@ def score_tests(
     v = ww * p * (1 - p)
     u = C.T @ (ww * (y - p))
     A = (C * v[:, None]).T @ Z  # m x k
-    var = np.einsum("ij,ij->j", C * v[:, None], C) - np.einsum("ij,jk,ik->i", A, cov, A)
+    cvc = np.einsum("ij,ij->j", C * v[:, None], C)
+    var = cvc - np.einsum("ij,jk,ik->i", A, cov, A)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(var > 1e-12, u**2 / var, 0.0)
+        return np.where(var > 1e-12, u**2 / var, 0.0), A, cvc
 
 
 def stepwise(
@@ -256,9 +265,13 @@ def _stepwise(
     current: list[str] = [] if method != "backward" else list(cols)
     removed: set[str] = set()  # a feature that left never re-enters (no cycling)
 
-    def fit(feats: list[str], start: np.ndarray | None = None) -> LogitResult:
+    def fit(
+        feats: list[str], start: np.ndarray | None = None, hessian0: np.ndarray | None = None
+    ) -> LogitResult:
         # warm-started Newton converges in a few steps; the final model is refitted exactly
-        return _fit_design(design(feats), y, w, start=start, tol=1e-4, max_iter=2)
+        return _fit_design(
+            design(feats), y, w, start=start, tol=1e-4, max_iter=2, hessian0=hessian0
+        )
 
     def crit(r: LogitResult) -> float:
         return r.aic if criterion == "aic" else r.bic
@@ -297,13 +310,20 @@ def _stepwise(
         cand = [c for c in cols if c not in current and c not in removed]
         if len(current) >= limit or not cand:
             return False
-        s = score_tests(res, design(current), Xall[:, [pos[f] for f in cand]], y, w)
+        s, A, cvc = _score_parts(res, design(current), Xall[:, [pos[f] for f in cand]], y, w)
         j = int(np.argmax(s))
         f = cand[j]
         pval = float(stats.chi2.sf(s[j], 1))
         if criterion == "pvalue" and pval >= p_enter:
             return False
-        new = fit([*current, f], start=np.r_[res.params, 0.0])
+        h0 = None
+        if res.hessian is not None:  # the new model's Hessian at the start, from parts at hand
+            k = res.hessian.shape[0]
+            h0 = np.empty((k + 1, k + 1))
+            h0[:k, :k] = res.hessian
+            h0[k, :k] = h0[:k, k] = A[j]
+            h0[k, k] = cvc[j] + 1e-9  # the ridge of every Hessian's diagonal
+        new = fit([*current, f], start=np.r_[res.params, 0.0], hessian0=h0)
         if criterion != "pvalue" and crit(new) >= crit(res):
             return False
         current.append(f)
