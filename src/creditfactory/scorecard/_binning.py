@@ -19,20 +19,30 @@ _NUMERIC_LOOKING = 0.9
 _MAX_TOKENS = 5
 
 
-def infer_kind(x: object, name: str) -> Kind:
+def infer_kind(x: object, name: str, factorized: tuple[np.ndarray, Any] | None = None) -> Kind:
     """``numerical`` for numeric values, ``categorical`` for text, category and bool columns.
 
     Text that reads as numbers (phone numbers, ID numbers, codes) stays categorical. A column
     of numbers polluted by a few text tokens (at least 90 % of the non-missing values are
     numbers and the rest take at most 5 distinct values, such as ``"n/a"``) raises a
     :class:`DataError` naming the column and an offending value.
+
+    ``factorized``: ``pd.factorize(x, use_na_sentinel=True)`` when the caller has it (used
+    for text dtypes, whose distinct values it gives without hashing the rows again).
     """
     s = x if isinstance(x, pd.Series) else pd.Series(np.asarray(x, dtype=object))
     if pd.api.types.is_bool_dtype(s.dtype):
         return "categorical"
     if pd.api.types.is_numeric_dtype(s.dtype):
         return "numerical"
-    counts = s.value_counts(dropna=True)  # distinct values: cheap even on millions of rows
+    if factorized is not None and _typed_text(s):
+        codes, uniq = factorized
+        per_value = np.bincount(codes + 1, minlength=len(uniq) + 1)[1:]
+        counts = pd.Series(per_value, index=pd.Index(uniq)).sort_values(
+            ascending=False, kind="stable"
+        )
+    else:
+        counts = s.value_counts(dropna=True)  # distinct values: cheap even on millions of rows
     values = counts.index.to_series(index=range(len(counts)))
     if values.empty:
         return "categorical"
@@ -57,6 +67,15 @@ def infer_kind(x: object, name: str) -> Kind:
                 "clean it or cast it to str"
             )
     return "categorical"
+
+
+def _typed_text(s: pd.Series) -> bool:
+    """A text dtype (not object, not category): every value is a string or missing."""
+    return (
+        pd.api.types.is_string_dtype(s.dtype)
+        and s.dtype != object
+        and not isinstance(s.dtype, pd.CategoricalDtype)
+    )
 
 
 def bin_feature(

@@ -220,7 +220,7 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
             if pd.api.types.is_datetime64_any_dtype(series.dtype):
                 report.drop(name, "input", "datetime column; derive numeric features from it")
                 continue
-            kind = "categorical" if name in forced_cat else infer_kind(series, name)
+            kind = "categorical" if name in forced_cat else infer_kind(series, name, fz)
             if kind == "categorical" and s["n_unique"] > self.max_n_categories:
                 report.drop(
                     name,
@@ -233,7 +233,7 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
             kinds[name] = kind
             col_stats[name] = s
             schema[name] = column_schema(
-                series, kind, self._specials_for(name) if kind == "numerical" else ()
+                series, kind, self._specials_for(name) if kind == "numerical" else (), fz
             )
             tables[name], bin_idx[name] = self._bin_one(
                 series, target, name, kind, constraints, user_bins, weights, fz
