@@ -42,6 +42,10 @@ same warm-up and repetitions for all):
   ``searchsorted`` + gather; an int8 bin index from summed ``x >= edge`` comparisons (missing
   by mask) + one gather per characteristic, on whole columns; and the same in blocks of
   65,536 rows (cache-sized), the fastest. Each must give our scores exactly.
+- NumPy on the raw frame (the same input and the same work as ours): the blocked int8 scorer
+  that converts the numeric columns to float64, maps text with Arrow's ``index_in`` against
+  the model's categories and bools through their byte inside the timing
+  (:data:`RAW_NUMPY_SCORERS`); it must give our scores exactly too.
 - toad (``benchmarks/.peers-venv``): its tutorial pipeline ``toad.selection.select``,
   ``toad.transform.Combiner().fit(method="dt")``, ``WOETransformer.fit_transform``,
   ``toad.selection.stepwise``, ``toad.ScoreCard.fit``; scoring ``ScoreCard.predict(frame)``.
@@ -291,6 +295,54 @@ def _score_int8_gather_blocked(inputs) -> np.ndarray:
     return np.concatenate(blocks) if blocks else np.zeros(0)
 
 
+def _numpy_plan(sc: Scorecard) -> list[tuple]:
+    """What a plain NumPy scorer of the raw frame compiles from the model once (as ours does at
+    fit): per characteristic, (column, edges, special (value, bin) pairs, missing bin, points,
+    None) for a numeric one; (column, None, (), missing bin, points, (category texts, points
+    per category code with the missing bin's points last)) for a categorical one."""
+    plan = []
+    for f in sc.selected_features_:
+        t = sc.binning_tables_[f]
+        pts = np.asarray(sc.bin_points_[f], dtype=float)
+        if t.kind == "numerical":
+            specials = tuple((float(c), t.n_regular + k) for k, c in enumerate(t.special_codes))
+            plan.append((f, np.asarray(t.splits, dtype=float), specials, t.missing_bin, pts, None))
+            continue
+        cats = [c for g in t.groups for c in g] + [str(c) for c in t.special_codes]
+        bins = [i for i, g in enumerate(t.groups) for _ in g]
+        bins += [t.n_regular + k for k in range(len(t.special_codes))]
+        plan.append((f, None, (), t.missing_bin, pts, (cats, pts[[*bins, t.missing_bin]])))
+    return plan
+
+
+def _score_raw_int8_gather_blocked(plan: list[tuple], frame: pd.DataFrame) -> np.ndarray:
+    """The blocked int8 scorer given the raw frame, as ours is: it reads the numeric columns
+    as float64, maps text to per-category codes with Arrow's ``index_in`` against the model's
+    categories (the fastest lookup measured: ``dictionary_encode`` and ``pd.factorize`` are
+    slower) and NumPy bools through their byte, then scores as :func:`_score_int8_gather`."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    inputs = []
+    for f, edges, specials, missing, pts, cat in plan:
+        col = frame[f]
+        if cat is None:
+            inputs.append((col.to_numpy(dtype=float), edges, specials, missing, pts))
+            continue
+        cats, code_points = cat
+        if col.dtype == bool:
+            miss = code_points[-1]
+            table = np.array([code_points[cats.index(k)] if k in cats else miss
+                              for k in ("False", "True")])  # fmt: skip
+            inputs.append((col.to_numpy().view(np.int8), None, (), missing, table))
+            continue
+        arrow = col.array.__arrow_array__()
+        found = pc.index_in(arrow, value_set=pa.array(cats, type=arrow.type))
+        codes = pc.fill_null(found, len(cats)).to_numpy()
+        inputs.append((codes, None, (), missing, code_points))
+    return _score_int8_gather_blocked(inputs)
+
+
 NUMPY_SCORERS = {
     "numpy_searchsorted": _score_searchsorted,
     "numpy_int8_gather": _score_int8_gather,
@@ -306,12 +358,14 @@ def _score_contenders(ours: Scorecard, ob: Any, frame: pd.DataFrame) -> dict[str
     """
     n = len(frame)
     inputs = _numpy_inputs(ours, frame)
+    plan = _numpy_plan(ours)
     text = [c for c in frame.columns if pd.api.types.is_string_dtype(frame[c].dtype)]
     cat = frame.astype(dict.fromkeys(text, "category"))
     contenders = {
         "ours": (lambda: ours.predict_points(frame), None),
         "optbinning": (lambda: ob.score(frame), None),
         **{name: (lambda fn=fn: fn(inputs), None) for name, fn in NUMPY_SCORERS.items()},
+        **{name: (lambda fn=fn: fn(plan, frame), None) for name, fn in RAW_NUMPY_SCORERS.items()},
         "ours_categorical_input": (lambda: ours.predict_points(cat), None),
     }
     with warnings.catch_warnings():
@@ -319,10 +373,14 @@ def _score_contenders(ours: Scorecard, ob: Any, frame: pd.DataFrame) -> dict[str
         timed = _timed_together(contenders, SCORE_PLAN)
     rate: dict[str, float] = {name: n / secs for name, (secs, _) in timed.items()}
     ref = timed["ours"][1]
-    others = [*NUMPY_SCORERS, "ours_categorical_input"]
+    others = [*NUMPY_SCORERS, *RAW_NUMPY_SCORERS, "ours_categorical_input"]
     diffs = [float(np.abs(timed[k][1] - ref).max()) if n else 0.0 for k in others]
     rate["numpy_max_abs_diff"] = max(diffs)
     return rate
+
+
+# NumPy scorers of the raw frame (the same input and the same work as ours): fn(plan, frame)
+RAW_NUMPY_SCORERS = {"numpy_raw_int8_gather_blocked": _score_raw_int8_gather_blocked}
 
 
 def _solver_ivs(X: pd.DataFrame, y: np.ndarray) -> tuple[int, float, float, float]:
@@ -579,6 +637,9 @@ def run(quick: bool = False) -> dict:
         "score_speedup_vs_optbinning": rate["ours"] / rate["optbinning"],
         "score_ratio_vs_best_numpy": rate["ours"] / best_np,
         "score_ratio_vs_numpy_int8_gather": rate["ours"] / rate["numpy_int8_gather"],
+        "score_rows_per_s_numpy_raw_int8_gather_blocked": rate["numpy_raw_int8_gather_blocked"],
+        "score_ratio_vs_best_numpy_same_input": rate["ours"]
+        / rate["numpy_raw_int8_gather_blocked"],
         "score_ratio_categorical_input_vs_best_numpy": rate["ours_categorical_input"] / best_np,
         "numpy_baseline_max_abs_diff_points": agree,
         "n_features_ours": len(ours.selected_features_),
@@ -625,6 +686,10 @@ def run(quick: bool = False) -> dict:
             + " / ".join(f"{rate[k]:,.0f}" for k in NUMPY_SCORERS),
         ]
     ]
+    raw_ratio = metrics["score_ratio_vs_best_numpy_same_input"]
+    raw_rate = rate["numpy_raw_int8_gather_blocked"]
+    table += [["score rows/s, NumPy on the raw frame", "", "",
+               f"{raw_rate:,.0f} (ours / it {raw_ratio:.2f})"]]  # fmt: skip
     cat_ratio = metrics["score_ratio_categorical_input_vs_best_numpy"]
     table += [["score rows/s, text as Categorical", f"{rate['ours_categorical_input']:,.0f}",
                "", f"ratio to best NumPy {cat_ratio:.2f}"]]  # fmt: skip
@@ -654,8 +719,9 @@ def run(quick: bool = False) -> dict:
             f"Books of every size: the twin subsampled to {', '.join(f'{b:,}' for b in SIZES)}"
             f"{'' if quick else ' and 1,000,000'} rows (and German credit), test AUC mean ± sd "
             f"over {N_SPLITS} stratified 70/30 splits, the same splits for every contender. "
-            "Targets: AUC/KS >= best peer; fit >= 3x faster than the fastest peer; scoring >= 5x "
-            "the fastest peer and >= 0.7x the best NumPy scorer."
+            "Targets: AUC/KS >= best peer; fit >= 5x faster than optbinning; scoring >= 5x "
+            "the fastest peer and >= 0.7x the best NumPy scorer (reported both on pre-encoded "
+            "input and on the raw frame ours reads)."
         ),
     }
 

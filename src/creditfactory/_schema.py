@@ -55,8 +55,16 @@ def _value_type(s: pd.Series) -> str:
     return "str"
 
 
-def column_schema(s: pd.Series, kind: str, special_codes: Iterable[Any] = ()) -> dict[str, Any]:
+def column_schema(
+    s: pd.Series,
+    kind: str,
+    special_codes: Iterable[Any] = (),
+    factorized: tuple[np.ndarray, Any] | None = None,
+) -> dict[str, Any]:
     """The schema of one training column (see the module docstring).
+
+    ``factorized``: ``pd.factorize(s, use_na_sentinel=True)`` when the caller has it; a text
+    column's categories are then read from its distinct values without hashing the rows.
 
     >>> column_schema(pd.Series([True, False, True]), "categorical")
     {'type': 'bool', 'kind': 'categorical', 'nullable': False, 'special': [], 'categories': ['False', 'True']}
@@ -78,7 +86,14 @@ def column_schema(s: pd.Series, kind: str, special_codes: Iterable[Any] = ()) ->
         out["min"] = float(x[keep].min()) if keep.any() else None
         out["max"] = float(x[keep].max()) if keep.any() else None
     else:
-        out["categories"] = sorted({str(v) for v in s.dropna()})
+        text_dtype = pd.api.types.is_string_dtype(s.dtype) and s.dtype != object
+        if factorized is not None and text_dtype and not isinstance(s.dtype, pd.CategoricalDtype):
+            values = factorized[1]  # the distinct strings, missing values left out
+        else:
+            values = s.dropna()
+            if values.dtype != object:  # typed values: their distinct ones give the same texts
+                values = values.unique()
+        out["categories"] = sorted({str(v) for v in values})
     return out
 
 

@@ -219,6 +219,12 @@ def test_ours_optbinning_and_numpy_are_timed_alike(monkeypatch: pytest.MonkeyPat
             name,
             lambda inputs, fn=fn, name=name: calls.append((name, None)) or fn(inputs),
         )
+    for name, fn in list(bench.RAW_NUMPY_SCORERS.items()):
+        monkeypatch.setitem(
+            bench.RAW_NUMPY_SCORERS,
+            name,
+            lambda plan, frame, fn=fn, name=name: calls.append((name, frame)) or fn(plan, frame),
+        )
     monkeypatch.setattr(bench, "WARMUP_ROWS", 600)
     train, test = bench._data(1_500)
     # a few columns of each kind (numeric, integer, Arrow text, bool) keep the fits short
@@ -244,6 +250,9 @@ def test_ours_optbinning_and_numpy_are_timed_alike(monkeypatch: pytest.MonkeyPat
     assert all(x is frame for x in ob_inputs)  # the same raw frame as ours
     for name in bench.NUMPY_SCORERS:
         assert sum(c == name for c, _ in calls) == sw + sr, name
+        assert rate[name] > 0
+    for name in bench.RAW_NUMPY_SCORERS:  # the same raw frame as ours, as often
+        assert [x is frame for c, x in calls if c == name] == [True] * (sw + sr), name
         assert rate[name] > 0
     assert rate["numpy_max_abs_diff"] == 0.0  # every NumPy scorer gives our scores exactly
 

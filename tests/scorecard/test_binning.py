@@ -251,3 +251,21 @@ def test_other_trends_with_the_dp_solver(trend):
         assert r.argmax() not in (0, len(r) - 1)
     if trend == "valley":
         assert r.argmin() not in (0, len(r) - 1)
+
+
+def test_distinct_values_from_sorts_match_np_unique():
+    # the unweighted path (two sorts and run lengths) and the weighted one (np.unique) agree
+    from creditfactory.scorecard._dp_binner import _distinct
+
+    rng = np.random.default_rng(4)
+    x = np.r_[rng.integers(-3, 4, 500).astype(float), -0.0, 0.0, np.inf, -np.inf, 2.5, 2.5]
+    y = (rng.random(x.size) < 0.3).astype(float)
+    u, g, b = _distinct(x, y, None)
+    uw, gw, bw = _distinct(x, y, np.ones(x.size))
+    np.testing.assert_array_equal(u, uw)
+    np.testing.assert_array_equal(g, gw)
+    np.testing.assert_array_equal(b, bw)
+    ref_u, ref_n = np.unique(x, return_counts=True)
+    np.testing.assert_array_equal(u, ref_u)
+    np.testing.assert_array_equal(g + b, ref_n)
+    assert b.sum() == y.sum()

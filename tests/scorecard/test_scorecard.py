@@ -20,6 +20,7 @@ from creditfactory.scorecard import (
     Scorecard,
     ScorecardWarning,
     auc,
+    fit_logit,
     load,
     to_scoring_spec,
     to_sql,
@@ -379,3 +380,24 @@ def test_whole_points(apps, tmp_path):
     np.testing.assert_allclose(sc.scaling.points_from_logit(np.log(p / (1 - p))), pts)
     sc.save(tmp_path / "m")
     np.testing.assert_array_equal(load(tmp_path / "m").predict_points(X.head(50)), pts)
+
+
+def test_final_coefficients_do_not_depend_on_the_warm_start(apps):
+    # the final regression starts from the stepwise's last fit on a sample (and, after a
+    # wrong-signed drop, from the previous fit): it must land where a cold fit on every row does
+    X, y = apps
+    sc = Scorecard(selection_max_rows=len(y) // 3).fit(X, y)
+    W = sc.transform_woe(X)[sc.selected_features_].to_numpy()
+    cold = fit_logit(W, np.asarray(y))
+    np.testing.assert_allclose(sc.coef_, cold.params[1:], rtol=1e-7, atol=1e-10)
+    np.testing.assert_allclose(sc.bse_, cold.bse, rtol=1e-6)
+
+
+def test_column_stats_of_numbers_count_signed_zeros_as_one_value():
+    from creditfactory.scorecard._inputs import column_stats
+
+    s = pd.Series([0.0, -0.0, np.nan, 1.0, np.inf, -np.inf, np.inf])
+    # distinct: 0, 1, inf, -inf; the most frequent value (0 or inf) holds 2 of 7 rows
+    assert column_stats(s) == {"missing_share": 1 / 7, "single_share": 2 / 7, "n_unique": 4.0}
+    ints = pd.Series(np.array([3, 3, 3, 1], dtype=np.int16))
+    assert column_stats(ints) == {"missing_share": 0.0, "single_share": 0.75, "n_unique": 2.0}

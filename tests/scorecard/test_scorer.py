@@ -129,3 +129,14 @@ def test_scores_are_bit_identical_to_summing_bin_points_of_bin_indices(fitted_an
         assert np.array_equal(sc.predict_points(cat), old)
     small = PointsScorer(sc.binning_tables_, sc.bin_points_, block_rows=1_000)
     assert np.array_equal(small.points(rows)[0], old)
+
+
+def test_bool_column_with_one_value_seen_in_training_counts_the_other_as_unseen():
+    # NumPy bools are read through their byte: a value no bin knows takes the missing bin
+    t = BinningTable("flag", "categorical", groups=(("True",),))
+    pts = {"flag": np.array([4.0, -1.0])}
+    total, unseen = PointsScorer({"flag": t}, pts).points(
+        pd.DataFrame({"flag": [True, False, True, False, False]})
+    )
+    np.testing.assert_array_equal(total, [4.0, -1.0, 4.0, -1.0, -1.0])
+    assert unseen == {"flag": 3}

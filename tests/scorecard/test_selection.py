@@ -107,3 +107,39 @@ def test_score_tests_needs_a_fit_with_cov_and_fitted(design):
     assert score_tests(res, Z, C, y.astype(float), None).shape == (1,)
     with pytest.raises(ConfigError, match="fitted"):
         score_tests(replace(res, fitted=None), Z, C, y.astype(float), None)
+
+
+def test_logit_over_many_row_blocks_matches_statsmodels_from_any_start():
+    # more rows than one Hessian block, warm and cold starts: the Hessian is built in blocks
+    # and kept once the steps are small, and the answer must not depend on either
+    rng = np.random.default_rng(11)
+    n = 20_000
+    X = rng.normal(size=(n, 4))
+    eta = -2.5 + X @ np.array([0.8, -0.5, 0.3, 0.0])
+    y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(int)
+    ref = sm.Logit(y, sm.add_constant(X)).fit(disp=0, tol=1e-12)
+    for start in (None, ref.params + 0.3, np.zeros(5)):
+        r = fit_logit(X, y, start=start)
+        assert r.converged
+        np.testing.assert_allclose(r.params, ref.params, rtol=1e-7, atol=1e-9)
+        np.testing.assert_allclose(r.bse, ref.bse, rtol=1e-6)
+        assert r.loglik == pytest.approx(ref.llf, rel=1e-12)
+
+
+def test_stepwise_hessian_from_the_score_test_parts_is_the_augmented_hessian(design):
+    # stepwise starts a candidate's fit from the previous Hessian and the score test's
+    # products: that must be the Hessian of the augmented design at the same coefficients
+    from creditfactory.scorecard._selection import _score_parts
+
+    W, y = design
+    X = W[["a", "b"]].to_numpy()
+    res = fit_logit(X, y)
+    Z = np.column_stack([np.ones(len(y)), X])
+    c = W[["c"]].to_numpy()
+    _, A, cvc = _score_parts(res, Z, c, y.astype(float), None)
+    k = Z.shape[1]
+    assembled = np.block([[res.hessian, A.T], [A, cvc[:, None] + 1e-9]])
+    Zc = np.column_stack([Z, c])
+    v = res.fitted * (1 - res.fitted)
+    direct = (Zc * v[:, None]).T @ Zc + 1e-9 * np.eye(k + 1)
+    np.testing.assert_allclose(assembled, direct, rtol=1e-10)

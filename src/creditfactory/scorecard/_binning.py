@@ -19,20 +19,30 @@ _NUMERIC_LOOKING = 0.9
 _MAX_TOKENS = 5
 
 
-def infer_kind(x: object, name: str) -> Kind:
+def infer_kind(x: object, name: str, factorized: tuple[np.ndarray, Any] | None = None) -> Kind:
     """``numerical`` for numeric values, ``categorical`` for text, category and bool columns.
 
     Text that reads as numbers (phone numbers, ID numbers, codes) stays categorical. A column
     of numbers polluted by a few text tokens (at least 90 % of the non-missing values are
     numbers and the rest take at most 5 distinct values, such as ``"n/a"``) raises a
     :class:`DataError` naming the column and an offending value.
+
+    ``factorized``: ``pd.factorize(x, use_na_sentinel=True)`` when the caller has it (used
+    for text dtypes, whose distinct values it gives without hashing the rows again).
     """
     s = x if isinstance(x, pd.Series) else pd.Series(np.asarray(x, dtype=object))
     if pd.api.types.is_bool_dtype(s.dtype):
         return "categorical"
     if pd.api.types.is_numeric_dtype(s.dtype):
         return "numerical"
-    counts = s.value_counts(dropna=True)  # distinct values: cheap even on millions of rows
+    if factorized is not None and _typed_text(s):
+        codes, uniq = factorized
+        per_value = np.bincount(codes + 1, minlength=len(uniq) + 1)[1:]
+        counts = pd.Series(per_value, index=pd.Index(uniq)).sort_values(
+            ascending=False, kind="stable"
+        )
+    else:
+        counts = s.value_counts(dropna=True)  # distinct values: cheap even on millions of rows
     values = counts.index.to_series(index=range(len(counts)))
     if values.empty:
         return "categorical"
@@ -57,6 +67,15 @@ def infer_kind(x: object, name: str) -> Kind:
                 "clean it or cast it to str"
             )
     return "categorical"
+
+
+def _typed_text(s: pd.Series) -> bool:
+    """A text dtype (not object, not category): every value is a string or missing."""
+    return (
+        pd.api.types.is_string_dtype(s.dtype)
+        and s.dtype != object
+        and not isinstance(s.dtype, pd.CategoricalDtype)
+    )
 
 
 def bin_feature(
@@ -121,8 +140,13 @@ def fit_feature(
     constraints: BinningConstraints | None = None,
     solver: str = "dp",
     sample_weight: object = None,
+    factorized: tuple[np.ndarray, Any] | None = None,
 ) -> tuple[BinningTable, np.ndarray]:
-    """:func:`bin_feature` that also returns every row's bin index (one pass over the data)."""
+    """:func:`bin_feature` that also returns every row's bin index (one pass over the data).
+
+    ``factorized``: ``pd.factorize(x, use_na_sentinel=True)`` when the caller has it already
+    (a categorical column is then not hashed again).
+    """
     c = constraints or BinningConstraints()
     y_arr = np.asarray(y).astype(np.int64)
     kind = kind or infer_kind(x, name)
@@ -142,7 +166,7 @@ def fit_feature(
         rule._check_rule()
         idx = rule.bin_index(v)
         return _with_counts(rule, idx, y_arr, w), idx
-    return _fit_categorical(x, y_arr, w, name, specials, binner, c)
+    return _fit_categorical(x, y_arr, w, name, specials, binner, c, factorized)
 
 
 def _with_counts(
@@ -158,25 +182,33 @@ def _with_counts(
     )
 
 
-def _fit_categorical(x, y, w, name, specials, binner, c) -> tuple[BinningTable, np.ndarray]:
+def _fit_categorical(
+    x, y, w, name, specials, binner, c, factorized=None
+) -> tuple[BinningTable, np.ndarray]:
     """Categorical binning on per-category counts: the rows are hashed once."""
-    values = x if isinstance(x, pd.Series) else np.asarray(x, dtype=object)
-    codes, uniq = pd.factorize(values, use_na_sentinel=True)
+    if factorized is None:
+        values = x if isinstance(x, pd.Series) else np.asarray(x, dtype=object)
+        factorized = pd.factorize(values, use_na_sentinel=True)
+    codes, uniq = factorized
     # distinct raw values can share a label (1 and "1"): aggregate by label
     label_codes, labels = pd.factorize(np.array([str(u) for u in uniq], dtype=object))
     labels = np.asarray(labels, dtype=object)
-    row_label = np.r_[label_codes, -1][codes]  # -1: missing
-    ww = np.ones(y.size) if w is None else w
-    seen = row_label >= 0
-    g_lab = np.bincount(row_label[seen], weights=((1 - y) * ww)[seen], minlength=labels.size)
-    b_lab = np.bincount(row_label[seen], weights=(y * ww)[seen], minlength=labels.size)
-    g_miss, b_miss = float(((1 - y) * ww)[~seen].sum()), float((y * ww)[~seen].sum())
+    # counts per distinct value (code + 1; 0 = missing), then per label: two passes over rows
+    c1 = codes + 1
+    n_codes = uniq.size + 1
+    all_c = np.bincount(c1, weights=w, minlength=n_codes).astype(float)
+    bad_c = np.bincount(c1, weights=y if w is None else y * w, minlength=n_codes)
+    good_c = all_c - bad_c
+    g_lab = np.bincount(label_codes, weights=good_c[1:], minlength=labels.size)
+    b_lab = np.bincount(label_codes, weights=bad_c[1:], minlength=labels.size)
+    g_miss, b_miss = float(good_c[0]), float(bad_c[0])
     special_str = [str(code) for code in specials]
     regular = ~np.isin(labels, special_str) & ((g_lab + b_lab) > 0)
     if hasattr(binner, "fit_categorical_counts"):
         groups = binner.fit_categorical_counts(labels[regular], g_lab[regular], b_lab[regular], c)
     else:
-        mask = seen & np.r_[regular, False][row_label]
+        row_label = np.r_[label_codes, -1][codes]  # -1: missing
+        mask = (row_label >= 0) & np.r_[regular, False][row_label]
         groups = binner.fit_categorical(labels[row_label[mask]], y[mask], c, **_kw(w, mask))
     rule = BinningTable(
         feature=name, kind="categorical", groups=tuple(tuple(str(v) for v in g) for g in groups),
@@ -192,7 +224,7 @@ def _fit_categorical(x, y, w, name, specials, binner, c) -> tuple[BinningTable, 
     for k, lab in enumerate(special_str):
         if lab in pos:
             bin_of_label[pos[lab]] = rule.n_regular + k
-    idx = np.r_[bin_of_label, rule.missing_bin][row_label]
+    idx = np.r_[rule.missing_bin, bin_of_label[label_codes]][c1]
     n_good = np.bincount(bin_of_label, weights=g_lab, minlength=rule.n_bins)
     n_bad = np.bincount(bin_of_label, weights=b_lab, minlength=rule.n_bins)
     n_good[rule.missing_bin] += g_miss

@@ -171,11 +171,35 @@ def check_weights(w: object, n_rows: int) -> np.ndarray | None:
     return arr
 
 
-def column_stats(col: pd.Series, weights: np.ndarray | None = None) -> dict[str, float]:
+def column_stats(
+    col: pd.Series,
+    weights: np.ndarray | None = None,
+    factorized: tuple[np.ndarray, Any] | None = None,
+) -> dict[str, float]:
     """Missing share and share of the most frequent value (missing counts as a value).
 
     With ``weights`` the shares are weighted (a weight of 2 counts like a repeated row).
+    ``factorized``: ``pd.factorize(col, use_na_sentinel=True)`` when the caller has it.
     """
+    if factorized is not None:
+        codes, uniq = factorized
+        w_all = None if weights is None else np.asarray(weights, dtype=float)
+        per_code = np.bincount(codes + 1, weights=w_all, minlength=len(uniq) + 1)
+        total = float(len(col)) if w_all is None else w_all.sum()
+        miss_w = float(per_code[0])
+        top = float(per_code[1:].max()) if len(uniq) else 0.0
+        return {
+            "missing_share": float(miss_w / total),
+            "single_share": max(top, miss_w) / total,
+            "n_unique": float(len(uniq)),
+        }
+    if (
+        weights is None
+        and len(col)
+        and isinstance(col.dtype, np.dtype)
+        and col.dtype.kind in "fiub"
+    ):
+        return _numeric_column_stats(col.to_numpy())
     w = np.ones(len(col)) if weights is None else np.asarray(weights, dtype=float)
     total = w.sum()
     miss = col.isna().to_numpy()
@@ -186,4 +210,22 @@ def column_stats(col: pd.Series, weights: np.ndarray | None = None) -> dict[str,
         "missing_share": float(w[miss].sum() / total),
         "single_share": max(top, float(w[miss].sum())) / total,
         "n_unique": float(len(uniq)),
+    }
+
+
+def _numeric_column_stats(x: np.ndarray) -> dict[str, float]:
+    """:func:`column_stats` of an unweighted NumPy column, from a sort instead of hashing."""
+    n = x.size
+    miss = np.isnan(x) if x.dtype.kind == "f" else None
+    n_miss = int(np.count_nonzero(miss)) if miss is not None else 0
+    s = np.sort(x if miss is None or not n_miss else x[~miss])
+    n_unique, top = 0, 0
+    if s.size:
+        starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+        n_unique = starts.size
+        top = int(np.diff(np.r_[starts, s.size]).max())
+    return {
+        "missing_share": float(n_miss / n),
+        "single_share": max(float(top), float(n_miss)) / n,
+        "n_unique": float(n_unique),
     }

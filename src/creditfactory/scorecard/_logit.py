@@ -27,6 +27,7 @@ class LogitResult:
     converged: bool
     cov: np.ndarray | None = None
     fitted: np.ndarray | None = None
+    hessian: np.ndarray | None = None  # at the final coefficients (stepwise reuses it)
 
     @property
     def aic(self) -> float:
@@ -37,6 +38,12 @@ class LogitResult:
     def bic(self) -> float:
         """Bayesian information criterion."""
         return -2 * self.loglik + np.log(self.n_obs) * self.params.size
+
+
+_BLOCK = 4096  # rows per block of the Hessian's product
+# Steps smaller than this keep the Hessian: near the optimum it barely changes, and a step with
+# the old one (a chord step) still shrinks the error a hundredfold or more.
+_REFRESH = 1e-3
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -77,7 +84,27 @@ def fit_logit(
     Z[:, 0] = 1.0
     Z[:, 1:] = X
     y = np.asarray(y, dtype=float)
-    w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    w = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    return _fit_design(Z, y, w, start=start, max_iter=max_iter, tol=tol)
+
+
+def _fit_design(
+    Z: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray | None,
+    *,
+    start: np.ndarray | None = None,
+    max_iter: int = 50,
+    tol: float = 1e-8,
+    hessian0: np.ndarray | None = None,
+) -> LogitResult:
+    """:func:`fit_logit` on a design whose first column is the intercept (1.0).
+
+    ``Z`` may be a view of a wider array (stepwise selection grows one in place).
+    ``hessian0``: the Hessian at ``start`` when the caller has it (stepwise assembles it from
+    the previous fit and the score test's products).
+    """
+    n = Z.shape[0]
     k = Z.shape[1]
     beta = np.zeros(k) if start is None else np.asarray(start, dtype=float).copy()
     if start is None:
@@ -87,10 +114,12 @@ def fit_logit(
     converged = False
     eta = Z @ beta
     ll = _loglik_eta(eta, y, w)
+    p = _sigmoid(eta)
+    h = _hessian(Z, p, w, ridge) if hessian0 is None else hessian0
+    fresh = True  # h is the Hessian at the current coefficients
     for _ in range(max_iter):
-        p = _sigmoid(eta)
-        grad = Z.T @ (w * (y - p))
-        h = (Z * (w * p * (1 - p))[:, None]).T @ Z + ridge
+        r = y - p
+        grad = Z.T @ (r if w is None else w * r)
         try:
             step = np.linalg.solve(h, grad)
         except np.linalg.LinAlgError:
@@ -106,11 +135,18 @@ def fit_logit(
             t *= 0.5
         beta = beta + t * step
         eta, ll = eta_new, ll_new
-        if np.max(np.abs(t * step)) < tol:
+        p = _sigmoid(eta)
+        moved = float(np.max(np.abs(t * step)))
+        if moved < tol:
             converged = True
             break
-    p = _sigmoid(eta)
-    h = (Z * (w * p * (1 - p))[:, None]).T @ Z + ridge
+        if moved > _REFRESH or t < 1.0:
+            h = _hessian(Z, p, w, ridge)
+            fresh = True
+        else:  # close to the optimum: keep the Hessian (a chord step, still fast to converge)
+            fresh = False
+    if not fresh or converged:
+        h = _hessian(Z, p, w, ridge)  # the covariance is always at the final coefficients
     try:
         cov = np.linalg.inv(h)
         bse = np.sqrt(np.clip(np.diag(cov), 0, None))
@@ -124,12 +160,33 @@ def fit_logit(
         bse=bse,
         pvalues=pvalues,
         loglik=ll,
-        n_obs=float(w.sum()),
+        n_obs=float(n if w is None else w.sum()),
         converged=converged,
         cov=cov,
         fitted=p,
+        hessian=h,
     )
 
 
-def _loglik_eta(eta: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
-    return float(np.dot(w, y * eta - np.logaddexp(0.0, eta)))
+def _hessian(Z: np.ndarray, p: np.ndarray, w: np.ndarray | None, ridge: np.ndarray) -> np.ndarray:
+    """``Z' diag(w p (1 - p)) Z``, in blocks of rows that stay in the CPU cache."""
+    v = p * (1 - p)
+    if w is not None:
+        v *= w
+    n, k = Z.shape
+    h = ridge.copy()
+    buf = np.empty((min(_BLOCK, n), k))
+    for lo in range(0, n, _BLOCK):
+        zb = Z[lo : lo + _BLOCK]
+        vb = buf[: zb.shape[0]]
+        np.multiply(zb, v[lo : lo + _BLOCK, None], out=vb)
+        h += vb.T @ zb
+    return h
+
+
+def _loglik_eta(eta: np.ndarray, y: np.ndarray, w: np.ndarray | None) -> float:
+    # log(1 + e^eta): log1p(exp) is several times faster than logaddexp and exact enough
+    # while exp cannot overflow (scorecard log-odds stay far below 30)
+    soft = np.log1p(np.exp(eta)) if eta.size and eta.max() < 30.0 else np.logaddexp(0.0, eta)
+    ll = y * eta - soft
+    return float(ll.sum() if w is None else np.dot(w, ll))

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from creditfactory._schema import column_schema
 from creditfactory.exceptions import ConfigError, DataError
@@ -25,11 +26,11 @@ from creditfactory.scorecard._inputs import (
     check_weights,
     column_stats,
 )
-from creditfactory.scorecard._logit import fit_logit
+from creditfactory.scorecard._logit import _fit_design, fit_logit
 from creditfactory.scorecard._points import PointsScaling
 from creditfactory.scorecard._record import RecordScorer
 from creditfactory.scorecard._scorer import PointsScorer
-from creditfactory.scorecard._selection import SelectionReport, filter_features, stepwise
+from creditfactory.scorecard._selection import SelectionReport, _stepwise, filter_features
 
 __all__ = ["Scorecard"]
 
@@ -166,6 +167,12 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
         ``sample_weight`` (frequency weights) is used by the binning, the stepwise selection
         and the regression.
         """
+        # One BLAS thread: the products here are thin (rows x a few dozen columns), where a
+        # second thread gains little and, on a busy machine, spins and waits for a core.
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._fit(X, y, sample_weight)
+
+    def _fit(self, X: object, y: object, sample_weight: object) -> Scorecard:
         frame = as_frame(X)
         target = check_target(y, len(frame))
         weights = check_weights(sample_weight, len(frame))
@@ -200,7 +207,10 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
         schema: dict[str, dict[str, Any]] = {}
         for col, name in zip(frame.columns, self._columns, strict=True):
             series = frame[col]
-            s = column_stats(series, weights)
+            # a text column is hashed once here, for its statistics and its binning
+            numeric = isinstance(series.dtype, np.dtype) and series.dtype.kind in "fiub"
+            fz = None if numeric else pd.factorize(series, use_na_sentinel=True)
+            s = column_stats(series, weights, fz)
             if s["n_unique"] == 0:
                 report.drop(name, "input", "column is entirely missing", 1.0)
                 continue
@@ -210,7 +220,7 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
             if pd.api.types.is_datetime64_any_dtype(series.dtype):
                 report.drop(name, "input", "datetime column; derive numeric features from it")
                 continue
-            kind = "categorical" if name in forced_cat else infer_kind(series, name)
+            kind = "categorical" if name in forced_cat else infer_kind(series, name, fz)
             if kind == "categorical" and s["n_unique"] > self.max_n_categories:
                 report.drop(
                     name,
@@ -223,10 +233,10 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
             kinds[name] = kind
             col_stats[name] = s
             schema[name] = column_schema(
-                series, kind, self._specials_for(name) if kind == "numerical" else ()
+                series, kind, self._specials_for(name) if kind == "numerical" else (), fz
             )
             tables[name], bin_idx[name] = self._bin_one(
-                series, target, name, kind, constraints, user_bins, weights
+                series, target, name, kind, constraints, user_bins, weights, fz
             )
         dropped_input = [r["feature"] for r in report.records]
         if dropped_input:
@@ -234,11 +244,17 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
                 f"dropped {len(dropped_input)} unusable column(s): {', '.join(dropped_input)} "
                 "(entirely missing, constant, datetime or identifier-like; see selection_report_)",
                 ScorecardWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         if not tables:
             raise DataError("no usable column: every column is entirely missing or constant")
-        W = pd.DataFrame({n: t.woe[bin_idx[n]] for n, t in tables.items()})
+        # the WOE matrix, one contiguous float64 array (a frame view for the filters)
+        names = list(tables)
+        W_arr = np.empty((target.size, len(names)), order="F")  # columns are read whole
+        for j, n in enumerate(names):
+            np.take(tables[n].woe, bin_idx[n], out=W_arr[:, j])
+        col_of = {n: j for j, n in enumerate(names)}
+        W = pd.DataFrame(W_arr, columns=names, copy=False)
         ivs = {n: t.iv for n, t in tables.items()}
         kept = filter_features(
             W,
@@ -254,10 +270,12 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
             iv_pvalues={n: t.iv_pvalue for n, t in tables.items()},
             max_iv_pvalue=auto["max_iv_pvalue"],
         )
+        start = None
         if self.selection is not None and kept:
             rows = self._selection_rows(target)
-            kept = stepwise(
-                W[kept].iloc[rows],
+            kept, sel = _stepwise(
+                W_arr[np.ix_(rows, np.array([col_of[f] for f in kept], dtype=np.intp))],
+                kept,
                 target[rows],
                 report,
                 method=self.selection,
@@ -266,13 +284,14 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
                 p_remove=self.p_remove,
                 sample_weight=None if weights is None else weights[rows],
             )
-        kept, res = self._fit_signed(W, target, weights, kept, report)
+            start = sel.params
+        kept, res = self._fit_signed(W_arr, col_of, target, weights, kept, report, start)
         if not kept:
             # A scorecard needs a characteristic: keep the strongest one and say so.
             best = max(ivs, key=lambda f: ivs[f])
             kept = [best]
             report.keep(best, "fallback", "no feature survived selection; kept the highest IV")
-            res = fit_logit(W[kept].to_numpy(float), target, weights)
+            res = fit_logit(W_arr[:, [col_of[best]]], target, weights)
         for f in kept:
             report.keep(f, "final", "in the model", ivs[f])
         self.defaults_ = auto
@@ -308,7 +327,7 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
         return np.sort(np.concatenate(rows))
 
     def _bin_one(
-        self, series, target, name, kind, constraints, user_bins, weights
+        self, series, target, name, kind, constraints, user_bins, weights, factorized=None
     ) -> tuple[BinningTable, np.ndarray]:
         specials = self._specials_for(name) if kind == "numerical" else ()
         if name in user_bins:
@@ -336,18 +355,30 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
             constraints=constraints,
             solver=self.solver,
             sample_weight=weights,
+            factorized=factorized if kind == "categorical" else None,
         )
 
-    def _fit_signed(self, W, target, weights, kept, report):
+    def _fit_signed(self, W, col_of, target, weights, kept, report, start=None):
+        """The regression on every row, dropping wrong-signed characteristics one at a time.
+
+        ``start`` (the stepwise's last fit, on the sample) and, after a drop, the previous
+        fit without the dropped coefficient are warm starts: the maximum likelihood is unique,
+        so they change how fast Newton gets there, not where.
+        """
         kept = list(kept)
-        rows = self._selection_rows(target)
+        # the design (intercept first), built once; a dropped column is deleted from it
+        Z = np.empty((target.size, len(kept) + 1))
+        Z[:, 0] = 1.0
+        for j, f in enumerate(kept):
+            Z[:, j + 1] = W[:, col_of[f]]
+        y = target.astype(float)
         while True:
-            X = W[kept].to_numpy(float)
-            start = None
-            if rows.size < target.size:  # warm start from the sample: 2-3 full-data steps
+            cap = self.selection_max_rows
+            if start is None and cap is not None and cap < target.size:  # start from a sample
+                rows = self._selection_rows(target)
                 wr = None if weights is None else weights[rows]
-                start = fit_logit(X[rows], target[rows], wr, tol=1e-4).params
-            res = fit_logit(X, target, weights, start=start)
+                start = _fit_design(Z[rows], y[rows], wr, tol=1e-4).params
+            res = _fit_design(Z, y, weights, start=start)
             if not self.sign_constraint or not kept:
                 return kept, res
             # WOE is ln(%good/%bad): a positive coefficient on P(bad) would reverse the trend.
@@ -357,6 +388,8 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
                 return kept, res
             f = kept.pop(worst)
             report.drop(f, "sign", "coefficient has the wrong sign", float(res.params[1 + worst]))
+            start = np.delete(res.params, 1 + worst)
+            Z = np.delete(Z, 1 + worst, axis=1)
 
     def _build_points(self) -> None:
         self._record_scorer: RecordScorer | None = None

@@ -149,6 +149,14 @@ def _category_points(s: pd.Series, spec: _Categorical) -> tuple[np.ndarray, np.n
         known = np.array([c in spec.bins for c in cats] + [True])
         unseen = 0 if known.all() else int((~known[codes]).sum())
         return codes, spec.points[bins], unseen
+    if isinstance(dtype, np.dtype) and dtype.kind == "b":  # NumPy bools: the byte is the code
+        keys = ["False", "True"]
+        bins = np.array([spec.bins.get(k, spec.missing_bin) for k in keys])
+        codes = s.to_numpy().view(np.int8)
+        unseen = sum(
+            int(np.count_nonzero(codes == i)) for i, k in enumerate(keys) if k not in spec.bins
+        )
+        return codes, spec.points[bins], unseen
     arrow = _arrow_strings(s)
     if arrow is not None:
         import pyarrow as pa

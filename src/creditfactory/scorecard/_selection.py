@@ -10,7 +10,7 @@ import pandas as pd
 from scipy import stats
 
 from creditfactory.exceptions import ConfigError
-from creditfactory.scorecard._logit import LogitResult, fit_logit
+from creditfactory.scorecard._logit import LogitResult, _fit_design
 
 __all__ = ["SelectionReport", "filter_features", "score_tests", "stepwise", "vif"]
 
@@ -80,7 +80,10 @@ def vif(W: np.ndarray, sample_weight: np.ndarray | None = None) -> np.ndarray:
     """
     if W.shape[1] < 2:
         return np.ones(W.shape[1])
-    corr = _corr(W, sample_weight)
+    return _vif_from_corr(_corr(W, sample_weight))
+
+
+def _vif_from_corr(corr: np.ndarray) -> np.ndarray:
     try:
         return np.diag(np.linalg.inv(corr))
     except np.linalg.LinAlgError:
@@ -128,8 +131,11 @@ def filter_features(
         else:
             kept.append(f)
     kept.sort(key=lambda f: -ivs[f])
-    if len(kept) > 1:
-        corr = np.abs(_corr(woe_frame[kept].to_numpy(float), sample_weight))
+    # one correlation matrix for both filters: VIF reads its submatrices
+    corr_all = _corr(woe_frame[kept].to_numpy(float), sample_weight) if len(kept) > 1 else None
+    where = {f: i for i, f in enumerate(kept)}
+    if corr_all is not None:
+        corr = np.abs(corr_all)
         alive = [True] * len(kept)
         for i in range(len(kept)):
             if not alive[i]:
@@ -144,8 +150,9 @@ def filter_features(
                         float(corr[i, j]),
                     )
         kept = [f for f, a in zip(kept, alive, strict=True) if a]
-    while len(kept) > 1:
-        v = vif(woe_frame[kept].to_numpy(float), sample_weight)
+    while len(kept) > 1 and corr_all is not None:
+        idx = [where[f] for f in kept]
+        v = _vif_from_corr(corr_all[np.ix_(idx, idx)])
         worst = int(np.argmax(v))
         if v[worst] <= max_vif:
             break
@@ -166,6 +173,14 @@ def score_tests(
     ``Z`` is the fitted model's design with the intercept column. One pass over the data scores
     every candidate, so forward selection needs one fit per step instead of one per candidate.
     """
+    return _score_parts(res, Z, C, y, w)[0]
+
+
+def _score_parts(
+    res: LogitResult, Z: np.ndarray, C: np.ndarray, y: np.ndarray, w: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`score_tests`, with ``C' V Z`` and ``diag(C' V C)``: with the fit's Hessian they
+    make the Hessian of the model with a candidate added, at the same coefficients."""
     p, cov = res.fitted, res.cov
     if p is None or cov is None:
         raise ConfigError(
@@ -175,9 +190,10 @@ def score_tests(
     v = ww * p * (1 - p)
     u = C.T @ (ww * (y - p))
     A = (C * v[:, None]).T @ Z  # m x k
-    var = np.einsum("ij,ij->j", C * v[:, None], C) - np.einsum("ij,jk,ik->i", A, cov, A)
+    cvc = np.einsum("ij,ij->j", C * v[:, None], C)
+    var = cvc - np.einsum("ij,jk,ik->i", A, cov, A)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(var > 1e-12, u**2 / var, 0.0)
+        return np.where(var > 1e-12, u**2 / var, 0.0), A, cvc
 
 
 def stepwise(
@@ -200,22 +216,62 @@ def stepwise(
     is the one with the largest score statistic and the one to leave has the smallest Wald
     statistic; the criterion is then checked on the refitted model. Every decision is logged.
     """
+    return _stepwise(
+        W.to_numpy(float), list(W.columns), y, report, method=method, criterion=criterion,
+        p_enter=p_enter, p_remove=p_remove, sample_weight=sample_weight,
+        max_features=max_features,
+    )[0]  # fmt: skip
+
+
+def _stepwise(
+    Xall: np.ndarray,
+    cols: list[str],
+    y: np.ndarray,
+    report: SelectionReport,
+    *,
+    method: str = "forward",
+    criterion: str = "aic",
+    p_enter: float = 0.05,
+    p_remove: float = 0.10,
+    sample_weight: np.ndarray | None = None,
+    max_features: int | None = None,
+) -> tuple[list[str], LogitResult]:
+    """:func:`stepwise` on an array whose columns are named ``cols``; also returns the last fit
+    (of the selected columns, in order: a warm start for the final regression)."""
     if method not in _METHODS:
         raise ConfigError(f"stepwise: {method!r} is not one of {sorted(_METHODS)}")
     if criterion not in _CRITERIA:
         raise ConfigError(f"stepwise criterion: {criterion!r} is not one of {sorted(_CRITERIA)}")
-    cols = list(W.columns)
-    Xall = W.to_numpy(float)
     y = np.asarray(y, dtype=float)
     w = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    Xall = np.asfortranarray(Xall, dtype=float)  # a column is read at every step
     pos = {c: i for i, c in enumerate(cols)}
+    # The design of the current model, grown in place: intercept, then the current columns.
+    D = np.empty((y.size, len(cols) + 1))
+    D[:, 0] = 1.0
+    in_design: list[str] = []
+
+    def design(feats: list[str]) -> np.ndarray:
+        nonlocal in_design
+        m = 0
+        while m < min(len(feats), len(in_design)) and feats[m] == in_design[m]:
+            m += 1
+        for j in range(m, len(feats)):
+            D[:, j + 1] = Xall[:, pos[feats[j]]]
+        in_design = list(feats)
+        return D[:, : len(feats) + 1]
+
     limit = max_features or len(cols)
     current: list[str] = [] if method != "backward" else list(cols)
     removed: set[str] = set()  # a feature that left never re-enters (no cycling)
 
-    def fit(feats: list[str], start: np.ndarray | None = None) -> LogitResult:
+    def fit(
+        feats: list[str], start: np.ndarray | None = None, hessian0: np.ndarray | None = None
+    ) -> LogitResult:
         # warm-started Newton converges in a few steps; the final model is refitted exactly
-        return fit_logit(Xall[:, [pos[f] for f in feats]], y, w, start=start, tol=1e-4, max_iter=2)
+        return _fit_design(
+            design(feats), y, w, start=start, tol=1e-4, max_iter=2, hessian0=hessian0
+        )
 
     def crit(r: LogitResult) -> float:
         return r.aic if criterion == "aic" else r.bic
@@ -254,14 +310,20 @@ def stepwise(
         cand = [c for c in cols if c not in current and c not in removed]
         if len(current) >= limit or not cand:
             return False
-        Z = np.column_stack([np.ones(y.size), Xall[:, [pos[f] for f in current]]])
-        s = score_tests(res, Z, Xall[:, [pos[f] for f in cand]], y, w)
+        s, A, cvc = _score_parts(res, design(current), Xall[:, [pos[f] for f in cand]], y, w)
         j = int(np.argmax(s))
         f = cand[j]
         pval = float(stats.chi2.sf(s[j], 1))
         if criterion == "pvalue" and pval >= p_enter:
             return False
-        new = fit([*current, f], start=np.r_[res.params, 0.0])
+        h0 = None
+        if res.hessian is not None:  # the new model's Hessian at the start, from parts at hand
+            k = res.hessian.shape[0]
+            h0 = np.empty((k + 1, k + 1))
+            h0[:k, :k] = res.hessian
+            h0[k, :k] = h0[:k, k] = A[j]
+            h0[k, k] = cvc[j] + 1e-9  # the ridge of every Hessian's diagonal
+        new = fit([*current, f], start=np.r_[res.params, 0.0], hessian0=h0)
         if criterion != "pvalue" and crit(new) >= crit(res):
             return False
         current.append(f)
@@ -285,4 +347,4 @@ def stepwise(
     for f in cols:
         if f not in current and f not in report.dropped:
             report.drop(f, f"stepwise-{method}", f"did not improve {criterion.upper()}")
-    return current
+    return current, res
