@@ -36,12 +36,18 @@ from creditfactory.fraud._models import (
     model_frame,
 )
 from creditfactory.fraud._ocr import (
+    CHECKED_FIELDS,
+    FIELD_STATUSES,
+    IMAGE_FORMATS,
+    MAX_IMAGE_PIXELS,
     OCR_REASONS,
     IdCardFields,
     cross_check,
+    decode_card_image,
     ocr_engine,
     parse_id_card_text,
     read_id_card,
+    same_value,
 )
 from creditfactory.fraud._provider import Lookups, Provider, feature_kind
 from creditfactory.fraud._rings import LINKS, RingState, components, link_edges
@@ -51,9 +57,13 @@ from creditfactory.fraud._velocity import WINDOWS, VelocityState, velocity_colum
 
 __all__ = [
     "CARRIER_PREFIXES",
+    "CHECKED_FIELDS",
     "FEATURES",
+    "FIELD_STATUSES",
     "FLAG_THRESHOLD",
+    "IMAGE_FORMATS",
     "LINKS",
+    "MAX_IMAGE_PIXELS",
     "MODEL_FEATURES",
     "OCR_REASONS",
     "REASON_CODES",
@@ -75,6 +85,7 @@ __all__ = [
     "check_id_numbers",
     "components",
     "cross_check",
+    "decode_card_image",
     "evaluate",
     "feature_kind",
     "fit_fraud_model",
@@ -93,5 +104,6 @@ __all__ = [
     "parse_id_card_text",
     "parse_list_feature",
     "read_id_card",
+    "same_value",
     "velocity_columns",
 ]

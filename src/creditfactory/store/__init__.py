@@ -8,6 +8,12 @@ from creditfactory.fraud import hash_identifier
 from creditfactory.store._anchoring import Anchorer
 from creditfactory.store._db import DEFAULT_URL, Store, current_revision, make_engine, migrate
 from creditfactory.store._errors import AuthError, ConflictError, NotFoundError, unavailable
+from creditfactory.store._id_cards import (
+    IdCardCheck,
+    add_id_card_check,
+    image_hmac,
+    latest_id_card_check,
+)
 from creditfactory.store._ledger import (
     anchor_head,
     append,
@@ -106,6 +112,7 @@ __all__ = [
     "Base",
     "ConflictError",
     "DecisionRecord",
+    "IdCardCheck",
     "LedgerHead",
     "LedgerRow",
     "ListCache",
@@ -126,6 +133,7 @@ __all__ = [
     "activate",
     "activations",
     "active_strategy",
+    "add_id_card_check",
     "add_key",
     "add_list_entries",
     "add_strategy",
@@ -146,6 +154,8 @@ __all__ = [
     "get_loan",
     "get_strategy",
     "hash_identifier",
+    "image_hmac",
+    "latest_id_card_check",
     "ledger_head",
     "list_models",
     "list_strategies",
