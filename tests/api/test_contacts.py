@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from tests.api.conftest import Api
 
 
@@ -37,8 +36,8 @@ def test_declared_contacts_are_stored_protected(
     body = {**good_application, "emergency_contacts": ["13800000001", "13912345678"]}
     r = live.client.post("/v1/applications", json=body, headers=live.as_("admin"))
     assert r.status_code == 201, r.text
-    for body in ({**good_application, "application_id": "A2", "emergency_contacts": None},
-                 {**good_application, "application_id": "A3", "emergency_contacts": []}):  # fmt: skip
+    for k, none in ((2, None), (3, [])):
+        body = {**good_application, "application_id": f"A{k}", "emergency_contacts": none}
         assert live.client.post("/v1/applications", json=body,
                                 headers=live.as_("admin")).status_code == 201  # fmt: skip
     seen = live.client.get("/v1/applications/A1", headers=live.as_("read-only")).json()

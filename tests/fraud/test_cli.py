@@ -81,8 +81,10 @@ def test_read_id_prints_the_fields_and_the_cross_check(tmp_path) -> None:
               f'{{"id_number": "{CARD_ID}", "name": "李雷"}}'],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert CARD_ID in result.output and "张伟明" in result.output
-    assert "OCR_NAME_MISMATCH" in result.output and "mismatched" in result.output
+    assert CARD_ID in result.output
+    assert "张伟明" in result.output
+    assert "OCR_NAME_MISMATCH" in result.output
+    assert "mismatched" in result.output
 
 
 def test_read_id_bad_arguments(tmp_path) -> None:

@@ -71,7 +71,7 @@ def histories(draw: st.DrawFn) -> pd.DataFrame:
                             max_size=2,
                         ),
                     )
-                ),  # fmt: skip
+                ),
                 "form_fill_seconds": float(draw(st.integers(20, 900))),
             }
         )
