@@ -12,7 +12,8 @@ from tests.api.conftest import Api
 @pytest.mark.parametrize(
     ("contacts", "loc", "msg"),
     [
-        ("13800000001", ["body", "emergency_contacts"], "must be a list of mobile numbers"),
+        ("13800000001", ["body", "emergency_contacts"], "must be a list of contacts"),
+        ([{"name": "李雷"}], ["body", "emergency_contacts", 0, "phone"], "not a mobile number"),
         (["13800000001", "12345"], ["body", "emergency_contacts", 1], "not a mobile number"),
         ([13800000001], ["body", "emergency_contacts", 0], "not a mobile number"),
         (["13800000001"] * 6, ["body", "emergency_contacts"], "at most 5 contacts (got 6)"),
@@ -33,7 +34,8 @@ def test_bad_contacts_are_a_422_naming_the_field(
 def test_declared_contacts_are_stored_protected(
     live: Api, good_application: dict[str, Any]
 ) -> None:
-    body = {**good_application, "emergency_contacts": ["13800000001", "13912345678"]}
+    contacts = ["13800000001", {"name": "李雷", "relation": "friend", "phone": "13912345678"}]
+    body = {**good_application, "emergency_contacts": contacts}
     r = live.client.post("/v1/applications", json=body, headers=live.as_("admin"))
     assert r.status_code == 201, r.text
     for k, none in ((2, None), (3, [])):
@@ -41,7 +43,10 @@ def test_declared_contacts_are_stored_protected(
         assert live.client.post("/v1/applications", json=body,
                                 headers=live.as_("admin")).status_code == 201  # fmt: skip
     seen = live.client.get("/v1/applications/A1", headers=live.as_("read-only")).json()
-    assert seen["payload"]["emergency_contacts"] == ["138****0001", "139****5678"]
+    assert seen["payload"]["emergency_contacts"] == [
+        "138****0001",
+        {"name": "李*", "relation": "f*****", "phone": "139****5678"},
+    ]
     store = live.client.app.state.store  # type: ignore[attr-defined]
     from sqlalchemy import select
 

@@ -118,7 +118,7 @@ def test_contacts_known_applicants_known_answers() -> None:
         "id_number": ["11010519491231002X"] * 5,
         "phone": [p1, "13700000003", p1, "13600000004", p2],
         "emergency_contact_phone": [None, stranger, p1, None, None],
-        "emergency_contacts": [None, [p1, stranger], None, [p2], []],
+        "emergency_contacts": [None, [{"name": "李雷", "phone": p1}, stranger], None, [p2], []],
     })  # fmt: skip
     pit = fraud_features(apps)["contacts_known_applicants"].tolist()
     assert pit == [0, 1, 0, 0, 0]

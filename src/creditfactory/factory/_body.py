@@ -133,8 +133,8 @@ def parse_body(raw: bytes) -> dict[str, Any]:
         if wrong:
             raise BodyError(
                 [{"type": "value_error", "msg": msg, "input": None,
-                  "loc": ("body", "emergency_contacts") + (() if i is None else (i,))}
-                 for i, msg in wrong]
+                  "loc": ("body", "emergency_contacts", *where)}
+                 for where, msg in wrong]
             )  # fmt: skip
     return value
 

@@ -5,7 +5,8 @@ Only the contacts an applicant **declares** are used — one or two emergency co
 applicant's consent, as Chinese lending applications collect them — never a harvested address
 book or call log (PIPL: a contact list is other people's personal information). An application
 declares them as ``emergency_contact_phone`` (one phone) and/or ``emergency_contacts`` (a list
-of at most :data:`MAX_DECLARED_CONTACTS` phones); their distinct values are its contacts.
+of at most :data:`MAX_DECLARED_CONTACTS` contacts, each a phone or an object with a ``phone``
+and, say, a ``name`` and ``relation``); their distinct phones are its contacts.
 
 - ``contacts_known_applicants`` (a fraud feature, ``fraud:contacts_known_applicants``): how many
   of the contacts are the phone of an application by another customer that arrived earlier
@@ -34,26 +35,35 @@ MAX_DECLARED_CONTACTS = 5
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 
 
-def contact_problems(value: Any) -> list[tuple[int | None, str]]:
-    """What is wrong with an ``emergency_contacts`` value (``(index or None, message)``; empty
-    when it is fine): a list of at most :data:`MAX_DECLARED_CONTACTS` mainland mobile numbers
-    (11 digits, ``1[3-9]``), or null.
+_NOT_MOBILE = "not a mobile number (11 digits starting 13-19)"
 
-    >>> contact_problems(["13800138000", "1380013"])
-    [(1, 'not a mobile number (11 digits starting 13-19)')]
+
+def contact_problems(value: Any) -> list[tuple[tuple[int | str, ...], str]]:
+    """What is wrong with an ``emergency_contacts`` value (``(where in it, message)``; empty
+    when it is fine): a list of at most :data:`MAX_DECLARED_CONTACTS` contacts, each a mainland
+    mobile number (11 digits, ``1[3-9]``) or an object whose ``phone`` is one; or null.
+
+    >>> contact_problems(["13800138000", "1380013", {"name": "李雷", "phone": "13900001111"}])
+    [((1,), 'not a mobile number (11 digits starting 13-19)')]
+    >>> contact_problems([{"name": "李雷"}])
+    [((0, 'phone'), 'not a mobile number (11 digits starting 13-19)')]
     >>> contact_problems("13800138000")
-    [(None, 'must be a list of mobile numbers')]
+    [((), 'must be a list of contacts (mobile numbers, or objects with a phone)')]
     """
     if value is None:
         return []
     if not isinstance(value, list):
-        return [(None, "must be a list of mobile numbers")]
+        return [((), "must be a list of contacts (mobile numbers, or objects with a phone)")]
     if len(value) > MAX_DECLARED_CONTACTS:
-        return [(None, f"at most {MAX_DECLARED_CONTACTS} contacts (got {len(value)})")]
-    out: list[tuple[int | None, str]] = []
+        return [((), f"at most {MAX_DECLARED_CONTACTS} contacts (got {len(value)})")]
+    out: list[tuple[tuple[int | str, ...], str]] = []
     for i, item in enumerate(value):
-        if not isinstance(item, str) or not _MOBILE.fullmatch(item):
-            out.append((i, "not a mobile number (11 digits starting 13-19)"))
+        if isinstance(item, dict):
+            phone = item.get("phone")
+            if not isinstance(phone, str) or not _MOBILE.fullmatch(phone):
+                out.append(((i, "phone"), _NOT_MOBILE))
+        elif not isinstance(item, str) or not _MOBILE.fullmatch(item):
+            out.append(((i,), _NOT_MOBILE))
     return out
 
 
@@ -78,7 +88,7 @@ def declared_contacts(application: Mapping[str, Any]) -> list[str]:
     """The distinct contact phones an application declares, in the order given.
 
     >>> declared_contacts({"emergency_contact_phone": "13800000001",
-    ...                    "emergency_contacts": ["13900000002", "13800000001"]})
+    ...                    "emergency_contacts": ["13900000002", {"phone": "13800000001"}]})
     ['13800000001', '13900000002']
     """
     out: list[str] = []
@@ -86,7 +96,7 @@ def declared_contacts(application: Mapping[str, Any]) -> list[str]:
     if single is not None:
         out.append(single)
     for item in _items(application.get("emergency_contacts")):
-        text = _text(item)
+        text = _text(item.get("phone") if isinstance(item, Mapping) else item)
         if text is not None and text not in out:
             out.append(text)
     return out
