@@ -325,3 +325,17 @@ def test_a_drawn_card_through_the_real_ocr(live: Api, request) -> None:
     assert r.status_code == 201, r.text
     assert r.json()["ok"], r.json()
     assert r.json()["confidence"] > 0.8
+
+
+def test_a_check_altered_behind_the_service_is_caught_by_the_ledger(cards) -> None:
+    api, _ = cards
+    assert _send(api, png()).status_code == 201
+    store = api.client.app.state.store  # type: ignore[attr-defined]
+    from sqlalchemy import text
+
+    with store.session() as s:
+        s.execute(text("UPDATE id_card_checks SET problems = '[]', ok = false"))
+    with store.session() as s:
+        verdict = verify(s)
+        assert not verdict.ok
+        assert any("id_card_check:" in str(p) for p in verdict.problems), verdict.problems
