@@ -68,6 +68,46 @@ def _same_partition(x: np.ndarray, y: np.ndarray) -> bool:
     return bool(pairs["x"].is_unique and pairs["y"].is_unique)
 
 
+def contacts_measures(book: Any, features: pd.DataFrame) -> dict[str, float]:
+    """The declared-contact features against the truth (§2): how often ``contacts_known_applicants``
+    and ``contacts_listed_share`` fire on ring members, lone fraud and honest applicants, and
+    what adding them to the flag would do (ring members flagged, honest applicants flagged).
+    The lists are the phones of fraud confirmed before the book's middle day
+    (``confirmed_fraud_identifiers``: what a lender would have listed), screened for the
+    applications after it."""
+    from creditfactory.data import confirmed_fraud_identifiers
+    from creditfactory.fraud import CONTACTS_LISTED_SHARE, HashedLists
+
+    apps, truth = book.applications, book.truth.set_index("application_id")
+    t = truth.loc[apps["application_id"]]
+    ring = (t["ring_id"].notna() & t["is_fraud"]).to_numpy()
+    lone = (t["ring_id"].isna() & t["is_fraud"]).to_numpy()
+    honest = (~t["is_fraud"]).to_numpy()
+    middle = apps["applied_at"].quantile(0.5)
+    listed = confirmed_fraud_identifiers(book, before=middle.date())
+    phones = listed.loc[listed["field"] == "phone", "value"].tolist()
+    lists = HashedLists.from_values("bench", {("blacklist", "phone"): phones})
+    import polars as pl
+
+    share = lists.frame([CONTACTS_LISTED_SHARE], pl.from_pandas(apps[["emergency_contact_phone"]]))
+    later = (apps["applied_at"] >= middle).to_numpy()
+    listed_hit = share[CONTACTS_LISTED_SHARE].to_numpy() > 0
+    known_hit = features["contacts_known_applicants"].to_numpy() > 0
+    flag = features["fraud_flag"].to_numpy(bool)
+    out: dict[str, float] = {"contacts_blacklisted_phones": float(len(phones))}
+    for name, hit, scope in (("known", known_hit, np.ones(len(apps), bool)),
+                             ("listed", listed_hit, later)):  # fmt: skip
+        for who, mask in (("ring", ring), ("lone", lone), ("honest", honest)):
+            m = mask & scope
+            out[f"contacts_{name}_{who}_share"] = round(float(hit[m].mean()) if m.any() else 0, 5)
+        both = flag | hit
+        out[f"contacts_{name}_flag_ring_recall"] = round(float(both[ring & scope].mean()), 4)
+        out[f"contacts_{name}_flag_honest_flagged"] = round(float(both[honest & scope].mean()), 5)
+        out[f"contacts_{name}_base_ring_recall"] = round(float(flag[ring & scope].mean()), 4)
+        out[f"contacts_{name}_base_honest_flagged"] = round(float(flag[honest & scope].mean()), 5)
+    return out
+
+
 def run(quick: bool = False) -> dict[str, Any]:
     from creditfactory.data import SimulationConfig, simulate
     from creditfactory.fraud import (
@@ -154,6 +194,8 @@ def run(quick: bool = False) -> dict[str, Any]:
     metrics["incumbent_fraud_approved"] = int((inc_approved & fraud).sum())
     metrics["incumbent_fraud_limits"] = round(float(inc_limits[inc_approved & fraud].sum()), 0)
     metrics["incumbent_approval_rate"] = round(float(inc_approved.mean()), 4)
+
+    metrics.update(contacts_measures(book, measures["point in time"][0]))
 
     # grouping back-ends on the same edges
     t_sec = applied_seconds(apps)

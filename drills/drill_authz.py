@@ -61,6 +61,7 @@ ACTIONS = {
     "POST /v1/loans": "loans.create",
     "POST /v1/loans/{loan_id}/payments": "loans.pay",
     "POST /v1/loans/{loan_id}/write-off": "loans.write_off",
+    "POST /v1/id-cards/{external_id}": "id_cards.check",
 }
 PUBLIC = {"GET /health"}
 # docs/service.md's rows -> the permissions they document
@@ -73,6 +74,7 @@ DOC_ROWS = {
     "create / revoke keys": ["keys.manage"],
     "disburse loans, post payments": ["loans.create", "loans.pay"],
     "write loans off": ["loans.write_off"],
+    "check ID cards": ["id_cards.check"],
 }
 
 
@@ -142,6 +144,7 @@ class Requests:
             "decision_id": 1,
             "strategy_id": 1,
             "list_name": "blacklist",
+            "external_id": "T1000",  # an application populate() sent
         }
         if "{key_id}" in path:
             values["key_id"] = self._admin(
@@ -153,6 +156,8 @@ class Requests:
             values["loan_id"] = self._loan(n) if method == "POST" else self.loan_id
         if key == "POST /v1/loans/{loan_id}/payments":
             headers["Idempotency-Key"] = f"authz-{n}-{uuid.uuid4().hex[:8]}"
+        if key == "POST /v1/id-cards/{external_id}":
+            headers["Content-Type"] = "image/png"
         for name in re.findall(r"{(\w+)}", path):
             path = path.replace(f"{{{name}}}", str(values.get(name, 1)))
         bodies = {
@@ -168,8 +173,20 @@ class Requests:
             ),
             "POST /v1/loans/{loan_id}/payments": {"amount": "100.00"},
             "POST /v1/loans/{loan_id}/write-off": {"reason": "authz drill"},
+            "POST /v1/id-cards/{external_id}": _card_image(),  # raw bytes, not JSON
         }
         return path, bodies.get(key), headers
+
+
+def _card_image() -> bytes:
+    """A small blank PNG: the OCR reads nothing on it, and the check is stored (201)."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (120, 76), (235, 235, 235)).save(out, "PNG")
+    return out.getvalue()
 
 
 def _model_spec() -> dict[str, Any]:
@@ -311,9 +328,11 @@ def run(quick: bool = False, races: int = 30) -> dict[str, Any]:
                         )
                         if who in STRANGERS:
                             extra["X-Forwarded-For"] = ATTACKER
+                        raw = payload if isinstance(payload, bytes) else None
                         row[who], answer = call(
-                            svc.url, method.upper(), path, keys[who], payload, headers=extra
-                        )
+                            svc.url, method.upper(), path, keys[who],
+                            None if raw is not None else payload, headers=extra, raw=raw,
+                        )  # fmt: skip
                         ok = row[who] < 400
                         if allowed is None:
                             if who in ("revoked", "wrong key", "no key") and ok:

@@ -118,6 +118,23 @@ class Settings(BaseSettings):
             "(413 beyond; 0: no limit)"
         ),
     )
+    max_image_bytes: int = Field(
+        5 << 20,
+        ge=0,
+        description=(
+            "largest ID-card image (POST /v1/id-cards/...) in bytes (413 beyond, refused from "
+            "Content-Length before the body is read; 0: no limit)"
+        ),
+    )
+    ocr_workers: int = Field(
+        1,
+        ge=1,
+        le=16,
+        description=(
+            "ID-card images read at once (threads beside the event loop); up to 8 per worker "
+            "more wait, beyond that 503"
+        ),
+    )
     max_fields: int = Field(
         2000,
         ge=0,

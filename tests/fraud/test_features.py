@@ -104,3 +104,25 @@ def test_only_the_required_columns_and_an_empty_id() -> None:
     assert fraud_features(apps.iloc[:0]).shape == (0, len(FEATURES))
     with pytest.raises(DataError, match="id_number"):
         FraudState().update({"application_id": "A3", "applied_at": "2024-01-03"})
+
+
+def test_contacts_known_applicants_known_answers() -> None:
+    # A1 (C1) applies with phone P1; A2 (C2) names P1 and a stranger; A3 (C1 again) names P1,
+    # its own phone: not another applicant's; A4 (C3) names P2, which C2 uses only later (A5)
+    p1, p2, stranger = "13800000001", "13900000002", "15000000009"
+    apps = pd.DataFrame({
+        "application_id": ["A1", "A2", "A3", "A4", "A5"],
+        "applied_at": pd.to_datetime(["2024-03-01 10:00", "2024-03-01 11:00", "2024-03-01 12:00",
+                                      "2024-03-01 13:00", "2024-03-01 14:00"]),
+        "customer_id": ["C1", "C2", "C1", "C3", "C2"],
+        "id_number": ["11010519491231002X"] * 5,
+        "phone": [p1, "13700000003", p1, "13600000004", p2],
+        "emergency_contact_phone": [None, stranger, p1, None, None],
+        "emergency_contacts": [None, [{"name": "李雷", "phone": p1}, stranger], None, [p2], []],
+    })  # fmt: skip
+    pit = fraud_features(apps)["contacts_known_applicants"].tolist()
+    assert pit == [0, 1, 0, 0, 0]
+    retro = fraud_features(apps, point_in_time=False)["contacts_known_applicants"].tolist()
+    assert retro == [0, 1, 0, 1, 0]
+    with pytest.raises(DataError, match="emergency_contacts: expected a list"):
+        fraud_features(apps.assign(emergency_contacts=[1, 2, 3, 4, 5]))

@@ -138,3 +138,43 @@ def test_the_fingerprint_follows_the_content_and_the_key() -> None:
     assert (
         Lookups({"list": a}).fingerprint() != Lookups({"list": HashedLists.empty()}).fingerprint()
     )
+
+
+PHONES = ["13800000001", "13800000002", " 13800000003 ", "13900000004"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.none(), st.sampled_from(PHONES)),
+            st.one_of(st.none(), st.lists(st.sampled_from(PHONES), max_size=3)),
+        ),
+        min_size=1, max_size=15,
+    ),
+    st.lists(st.sampled_from(PHONES), max_size=3),
+    st.lists(st.sampled_from(PHONES), max_size=3),
+)  # fmt: skip
+def test_contacts_listed_share_one_row_and_a_frame_agree(
+    apps: list[tuple[str | None, list[str] | None]], black: list[str], grey: list[str]
+) -> None:
+    from creditfactory.fraud import CONTACTS_LISTED_SHARE, declared_contacts
+
+    lists = HashedLists.from_values(
+        "k", {("blacklist", "phone"): black, ("greylist", "phone"): grey,
+              ("whitelist", "phone"): PHONES}  # a whitelist does not count
+    )  # fmt: skip
+    rows = [{"emergency_contact_phone": a, "emergency_contacts": b} for a, b in apps]
+    frame = pl.DataFrame(
+        rows, schema={"emergency_contact_phone": pl.String,
+                      "emergency_contacts": pl.List(pl.String)}
+    )  # fmt: skip
+    got = lists.frame([CONTACTS_LISTED_SHARE], frame)[CONTACTS_LISTED_SHARE].to_list()
+    listed = {p.strip() for p in [*black, *grey]}
+    for i, row in enumerate(rows):
+        one = lists.row([CONTACTS_LISTED_SHARE], row)[CONTACTS_LISTED_SHARE]
+        assert one == got[i]
+        contacts = declared_contacts(row)  # known answer: the listed share of the distinct ones
+        want = sum(c in listed for c in contacts) / len(contacts) if contacts else 0.0
+        assert one == pytest.approx(want)
+    assert HashedLists.empty().row([CONTACTS_LISTED_SHARE], rows[0]) == {CONTACTS_LISTED_SHARE: 0.0}

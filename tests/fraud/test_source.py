@@ -60,7 +60,19 @@ def histories(draw: st.DrawFn) -> pd.DataFrame:
                 "phone": draw(st.sampled_from(["13800000000", "13900000001", "18600000002"])),
                 "address_id": f"AD{draw(pick)}",
                 "ip_address": f"10.0.{draw(pick)}.{draw(pick)}",
-                "emergency_contact_phone": draw(st.sampled_from(["15000000000", None])),
+                # contacts: strangers, and the phones of other applicants (rings name each other)
+                "emergency_contact_phone": draw(
+                    st.sampled_from(["15000000000", "13800000000", "18600000002", None])
+                ),
+                "emergency_contacts": draw(
+                    st.one_of(
+                        st.none(),
+                        st.lists(
+                            st.sampled_from(["13900000001", "15000000000", "13800000000"]),
+                            max_size=2,
+                        ),
+                    )
+                ),
                 "form_fill_seconds": float(draw(st.integers(20, 900))),
             }
         )

@@ -43,7 +43,7 @@ def test_migrations_match_the_models_and_are_idempotent(store: Store) -> None:
     from creditfactory.store import Base
 
     store.migrate()  # a second run is a no-op
-    assert current_revision(store.engine) == "0005_fraud_links"
+    assert current_revision(store.engine) == "0006_id_card_checks"
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []

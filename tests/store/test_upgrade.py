@@ -103,7 +103,7 @@ def write_0002(url: str) -> Store:
 def test_a_0002_database_with_data_upgrades_and_verifies(db_url: str) -> None:
     store = write_0002(db_url)
     store.migrate()
-    assert current_revision(store.engine) == "0005_fraud_links"
+    assert current_revision(store.engine) == "0006_id_card_checks"
     with store.session() as s:
         verdict = verify(s)
         assert verdict.ok, verdict.problems

@@ -17,6 +17,7 @@ from creditfactory.api import (
     _applications,
     _audit,
     _decisions,
+    _id_cards,
     _keys,
     _lists,
     _loans,
@@ -48,6 +49,7 @@ from creditfactory.store import (
 
 ROUTERS = (
     _applications, _decisions, _strategies, _models, _lists, _keys, _reviews, _audit, _loans,
+    _id_cards,
 )  # fmt: skip
 
 

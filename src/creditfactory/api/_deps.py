@@ -34,6 +34,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "loans.create": frozenset({"admin", "underwriter"}),
     "loans.pay": frozenset({"admin", "underwriter"}),
     "loans.write_off": frozenset({"admin"}),
+    "id_cards.check": frozenset({"admin", "underwriter"}),
     "read": frozenset({"admin", "analyst", "underwriter", "read-only"}),
 }
 # how a 403 names each permission ("role 'read-only' may not decide reviews")
@@ -49,6 +50,7 @@ ACTIONS: dict[str, str] = {
     "loans.create": "disburse loans",
     "loans.pay": "post payments",
     "loans.write_off": "write loans off",
+    "id_cards.check": "check ID cards",
     "read": "read",
 }
 assert ACTIONS.keys() == PERMISSIONS.keys(), "every permission needs its 403 wording"

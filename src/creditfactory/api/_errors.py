@@ -32,7 +32,23 @@ from creditfactory.store import AuthError, ConflictError, NotFoundError, unavail
 
 _log = logging.getLogger("creditfactory.api")
 
+
+class UnsupportedMediaError(CreditFactoryError, ValueError):
+    """A body in a media type the endpoint does not take (415)."""
+
+
+class NotInstalledError(ConfigError):
+    """An endpoint whose optional extra is not installed (501)."""
+
+
+class BusyError(CreditFactoryError, RuntimeError):
+    """Too much slow work queued already (503 with ``Retry-After``)."""
+
+
 _STATUS: list[tuple[type[Exception], int]] = [
+    (UnsupportedMediaError, 415),
+    (NotInstalledError, 501),  # before ConfigError, its base
+    (BusyError, 503),
     (ForbiddenError, 403),  # before AuthError, its base
     (AuthError, 401),
     (EngineUnavailableError, 503),
@@ -76,6 +92,8 @@ async def handle(request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse(status_code=422, content={"detail": field_errors(exc)})
     status = status_of(exc)
     headers = {"WWW-Authenticate": "APIKey"} if status == 401 else None
+    if isinstance(exc, BusyError):
+        headers = {"Retry-After": "1"}
     return JSONResponse(status_code=status, content={"detail": str(exc)}, headers=headers)
 
 

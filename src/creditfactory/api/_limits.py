@@ -31,6 +31,7 @@ _log = logging.getLogger("creditfactory.api")
 
 TABLE_SIZE = 10_000  # names (addresses, keys) a table of buckets tracks at most
 UPLOADS = ("/v1/strategies", "/v1/models", "/v1/lists")  # bodies up to max_upload_bytes
+IMAGES = "/v1/id-cards/"  # bodies up to max_image_bytes
 KEY_MIN_LENGTH = 24
 KEY_MIN_BITS = 56
 
@@ -218,6 +219,8 @@ class Limits:
         """The largest body for ``path`` (0: none) and the setting naming it."""
         if path.startswith(UPLOADS):
             return self.settings.max_upload_bytes, "CREDITFACTORY_MAX_UPLOAD_BYTES"
+        if path.startswith(IMAGES):
+            return self.settings.max_image_bytes, "CREDITFACTORY_MAX_IMAGE_BYTES"
         return self.settings.max_body_bytes, "CREDITFACTORY_MAX_BODY_BYTES"
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import pandas as pd
 import typer
@@ -13,7 +14,18 @@ from rich.table import Table
 
 from creditfactory.cli._common import console, fail
 from creditfactory.exceptions import CreditFactoryError
-from creditfactory.fraud import FLAG_THRESHOLD, FraudMeasures, evaluate, fraud_features
+from creditfactory.fraud import (
+    CHECKED_FIELDS,
+    FLAG_THRESHOLD,
+    OCR_REASONS,
+    FraudMeasures,
+    cross_check,
+    decode_card_image,
+    evaluate,
+    fraud_features,
+    ocr_engine,
+    read_id_card,
+)
 
 app = typer.Typer(help="Anti-fraud: identity, velocity and ring features (反欺诈).")
 
@@ -70,6 +82,72 @@ def scan(
             fail(str(exc))
         _measures(measures)
     console.print(f"[green]wrote[/] {out} ({len(features):,} rows, {features.shape[1]} columns)")
+
+
+IMAGE_FILE_MAX_BYTES = 50 << 20  # a phone photo is a few MB; the pixels are checked as well
+
+
+def _application(text: str | None) -> dict[str, Any]:
+    if text is None:
+        return {}
+    source = text
+    if not text.lstrip().startswith(("{", "[")):
+        path = Path(text)
+        if not path.is_file():
+            fail(f"--application: no file at {text} (give a JSON file or a JSON object)")
+        try:
+            source = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            fail(f"--application: cannot read {text}: {exc}")
+    try:
+        value = json.loads(source)
+    except ValueError as exc:
+        fail(f"--application: not JSON ({exc})")
+    if not isinstance(value, dict):
+        fail("--application: must be a JSON object (the application's fields)")
+    return value
+
+
+@app.command("read-id")
+def read_id(
+    image: Annotated[Path, typer.Option("--image", help="The card's front: a PNG or JPEG file.")],
+    application: Annotated[
+        str | None,
+        typer.Option(
+            "--application",
+            help="The application to cross-check with: a JSON file or a JSON object "
+            "(id_number, name, gender, address).",
+        ),
+    ] = None,
+) -> None:
+    """Read the front of a resident ID card (RapidOCR, the optional extra 'ocr') and print its
+    fields and their cross-check with the application (and with the card itself)."""
+    declared = _application(application)
+    if not image.is_file():
+        fail(f"--image: no file at {image}")
+    if image.stat().st_size > IMAGE_FILE_MAX_BYTES:
+        fail(f"--image: {image} is larger than {IMAGE_FILE_MAX_BYTES:,} bytes")
+    try:
+        pixels = decode_card_image(image.read_bytes())
+        with console.status("reading the card (the OCR models load in a few seconds)"):
+            card = read_id_card(pixels, engine=ocr_engine())
+    except CreditFactoryError as exc:
+        text = str(exc)
+        fail(f"--image: {text.removeprefix('image: ')}" if text.startswith("image:") else text)
+    result = cross_check(card, declared)
+    table = Table(title="ID card · 身份证")
+    table.add_column("field")
+    table.add_column("read")
+    table.add_column("against the application", justify="right")
+    for field in CHECKED_FIELDS:
+        table.add_row(field, str(result[field] or "-"), result["fields"][field])
+    console.print(table)
+    conf = result["confidence"]
+    console.print(f"OCR confidence: {'-' if conf is None else f'{conf:.2f}'}")
+    if result["ok"]:
+        console.print("[green]cross-check: no problem[/]")
+    for code in result["problems"]:
+        console.print(f"[red]{code}[/] {OCR_REASONS[code]}")
 
 
 def _summary(features: pd.DataFrame, point_in_time: bool) -> None:

@@ -69,6 +69,9 @@ def _times_genuine(n: int, cfg: SimulationConfig, rng: np.random.Generator) -> n
     )
 
 
+HONEST_KNOWN_CONTACT = 0.01
+"""Share of honest applicants whose emergency contact is another applicant's phone (family or
+friends who borrow from the same lender; docs/data.md)."""
 _HOURS = np.array(
     # relative application intensity by hour of day, 0h first
     [
@@ -278,6 +281,17 @@ def make_applications(
     own_phone = col["phone"].to_numpy(dtype="U11")
     own_address = ids("H", genuine.size + n_fraud)[index]
     own_contact = make_phones(n, rng)
+    # about 1% of honest applicants name as emergency contact a relative or friend who applied
+    # too (an earlier or later applicant's phone); drawn from a child generator, so that every
+    # other column is drawn as before
+    kin = rng.spawn(1)[0]
+    honest_rows = np.flatnonzero(~is_fraud)
+    if len(honest_rows) > 1:
+        naming = honest_rows[kin.random(len(honest_rows)) < HONEST_KNOWN_CONTACT]
+        named = honest_rows[kin.integers(0, len(honest_rows), len(naming))]
+        customer = col["customer_id"].to_numpy()
+        other = customer[named] != customer[naming]  # nobody names themselves
+        own_contact[naming[other]] = own_phone[named[other]]
     household = rng.random(n) < 0.02  # families share a phone or tablet
     own_device[household] = own_device[np.maximum(np.flatnonzero(household) - 1, 0)]
     # ring members take identifiers from their ring's small shared pools; ring_identifiers

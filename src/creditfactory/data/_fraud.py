@@ -70,7 +70,9 @@ def ring_identifiers(
 ) -> dict[str, np.ndarray]:
     """Overwrite the identifiers of ring members with values from their ring's small shared
     pool, for the kinds of identifier the ring shares. ``own`` maps 'device', 'phone',
-    'address', 'contact' to arrays over the fraudulent applications."""
+    'address', 'contact' to arrays over the fraudulent applications. A ring that shares contacts
+    names each other: a member's emergency contact is the phone one of the ring's first members
+    applies with (another member's, never its own, unless the ring has one member)."""
     out = {k: v.copy() for k, v in own.items()}
     members = layout.ring >= 0
     ring = layout.ring[members]
@@ -82,7 +84,17 @@ def ring_identifiers(
         sizes = np.bincount(ring, minlength=layout.n_rings)
         donor = first[ring] + np.minimum(slot, sizes[ring] - 1)
         values = out[kind][members]
-        donor_values = own[kind][members][donor]
+        if kind == "contact" and "phone" in out:
+            # a ring that shares contacts names each other (互为紧急联系人): the emergency
+            # contact is the phone one of the first members applies with, never one's own
+            position = np.arange(len(ring))
+            self_named = (donor == position) & (sizes[ring] > 1)
+            donor[self_named] = first[ring][self_named] + (
+                donor[self_named] == first[ring][self_named]
+            ).astype(np.int64)
+            donor_values = out["phone"][members][donor]
+        else:
+            donor_values = own[kind][members][donor]
         use = layout.shares[ring, k]
         values[use] = donor_values[use]
         out[kind][members] = values

@@ -14,6 +14,7 @@ from typing import Any
 
 from creditfactory._nested import first_problem
 from creditfactory.exceptions import DataError
+from creditfactory.fraud import contact_problems
 
 MAX_DEPTH = 32  # an application is a record: deeper nesting is an error, not data
 
@@ -126,6 +127,15 @@ def parse_body(raw: bytes) -> dict[str, Any]:
         raise BodyError(
             [{"type": "value_error", "loc": ("body", *path), "input": None, "msg": message}]
         )
+    contacts = value.get("emergency_contacts")  # declared contacts: checked whatever decides
+    if contacts is not None:
+        wrong = contact_problems(contacts)
+        if wrong:
+            raise BodyError(
+                [{"type": "value_error", "msg": msg, "input": None,
+                  "loc": ("body", "emergency_contacts", *where)}
+                 for where, msg in wrong]
+            )  # fmt: skip
     return value
 
 

@@ -10,6 +10,13 @@ and ``cross_check`` read an ID card's front (optional extra ``ocr``) and check i
 seam through which a strategy looks lists (and other stored features) up at decision time.
 """
 
+from creditfactory.fraud._contacts import (
+    CONTACT_FIELDS,
+    MAX_DECLARED_CONTACTS,
+    ContactState,
+    contact_problems,
+    declared_contacts,
+)
 from creditfactory.fraud._evaluate import FraudMeasures, evaluate
 from creditfactory.fraud._features import FEATURES, REQUIRED, FraudState, fraud_features
 from creditfactory.fraud._identity import (
@@ -22,6 +29,7 @@ from creditfactory.fraud._identity import (
     is_valid_id_number,
 )
 from creditfactory.fraud._lists import (
+    CONTACTS_LISTED_SHARE,
     HashedLists,
     hash_identifier,
     identifier_text,
@@ -36,12 +44,18 @@ from creditfactory.fraud._models import (
     model_frame,
 )
 from creditfactory.fraud._ocr import (
+    CHECKED_FIELDS,
+    FIELD_STATUSES,
+    IMAGE_FORMATS,
+    MAX_IMAGE_PIXELS,
     OCR_REASONS,
     IdCardFields,
     cross_check,
+    decode_card_image,
     ocr_engine,
     parse_id_card_text,
     read_id_card,
+    same_value,
 )
 from creditfactory.fraud._provider import Lookups, Provider, feature_kind
 from creditfactory.fraud._rings import LINKS, RingState, components, link_edges
@@ -56,15 +70,23 @@ from creditfactory.fraud._velocity import WINDOWS, VelocityState, velocity_colum
 
 __all__ = [
     "CARRIER_PREFIXES",
+    "CHECKED_FIELDS",
+    "CONTACTS_LISTED_SHARE",
+    "CONTACT_FIELDS",
     "FEATURES",
+    "FIELD_STATUSES",
     "FLAG_THRESHOLD",
+    "IMAGE_FORMATS",
     "LINKS",
+    "MAX_DECLARED_CONTACTS",
+    "MAX_IMAGE_PIXELS",
     "MODEL_FEATURES",
     "OCR_REASONS",
     "REASON_CODES",
     "REQUIRED",
     "SCORE_REASONS",
     "WINDOWS",
+    "ContactState",
     "FraudAnomaly",
     "FraudMeasures",
     "FraudSource",
@@ -79,7 +101,10 @@ __all__ = [
     "check_character",
     "check_id_numbers",
     "components",
+    "contact_problems",
     "cross_check",
+    "declared_contacts",
+    "decode_card_image",
     "evaluate",
     "feature_kind",
     "fit_fraud_model",
@@ -99,5 +124,6 @@ __all__ = [
     "parse_id_card_text",
     "parse_list_feature",
     "read_id_card",
+    "same_value",
     "velocity_columns",
 ]

@@ -10,6 +10,7 @@ import pandas as pd
 
 from creditfactory.exceptions import DataError
 from creditfactory.fraud._columns import Columns
+from creditfactory.fraud._contacts import ContactState, contacts_known_batch
 from creditfactory.fraud._identity import applied_seconds, identity_arrays, identity_checks
 from creditfactory.fraud._rings import RingState, rings_point_in_time, rings_retro
 from creditfactory.fraud._score import score, score_arrays
@@ -50,6 +51,9 @@ FEATURES: dict[str, str] = {
     "night": "applied between 00:00 and 06:00",
     "identity_reasons": "identity reason codes that fired, ';'-joined, or null",
     "identity_hits": "how many identity reason codes fired",
+    "contacts_known_applicants": "declared contacts (emergency_contact_phone, "
+    "emergency_contacts) that are the phone of another customer's earlier application (retro: "
+    "of any other customer's)",
     **velocity_meanings(),
 }
 """Every output column of :func:`fraud_features` with its meaning."""
@@ -88,7 +92,8 @@ def fraud_features(
         least; ``customer_id``, ``device_id``, ``phone``, ``emergency_contact_phone``,
         ``ip_address``, ``address_id``, ``age``, ``gender``, ``city``, ``gps_city``,
         ``ip_city``, ``form_fill_seconds``, ``contacts_blacklisted_share``,
-        ``loan_apps_installed`` and ``contact_list_size`` are used when present.
+        ``loan_apps_installed``, ``contact_list_size`` and ``emergency_contacts`` (a list of
+        declared contact phones) are used when present.
     point_in_time : bool, default True
         Use, for each application, only the applications that arrived before it (as an online
         decision would); False looks at the whole history (investigation, retro-scans).
@@ -138,6 +143,7 @@ def fraud_features(
     feats = pd.concat([ident, rings, vel], axis=1)
     scored = score(frame, feats)
     out = pd.concat([frame[["application_id"]], feats, scored], axis=1)
+    out["contacts_known_applicants"] = contacts_known_batch(frame, point_in_time=point_in_time)
     rest = [c for c in FEATURES if c not in _HEAD and c in out.columns]
     out = out[[*_HEAD, *rest]]
     result = out.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
@@ -161,6 +167,7 @@ class FraudState:
     def __init__(self) -> None:
         self.velocity = VelocityState()
         self.rings = RingState()
+        self.contacts = ContactState()
 
     def update(self, application: Mapping[str, Any]) -> dict[str, Any]:
         """All features of ``application`` (column -> value) from those seen before it."""
@@ -196,6 +203,7 @@ class FraudState:
         row: dict[str, Any] = {"application_id": application["application_id"]}
         row.update({c: _scalar(v[0]) for c, v in feats.items()})
         row.update({c: _scalar(v[0]) for c, v in scored.items()})
+        row["contacts_known_applicants"] = self.contacts.update(application)
         return {c: row[c] for c in FEATURES if c in row}
 
 

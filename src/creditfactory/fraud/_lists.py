@@ -9,7 +9,10 @@ in batch (a frame), so the service, the batch factory and the simulation screen 
 construction.
 
 A feature of this source is named ``list:<list>:<field>`` (:func:`list_feature`): whether the
-application's ``field`` is on ``list``.
+application's ``field`` is on ``list``. One more, ``list:contacts_listed_share``
+(:data:`CONTACTS_LISTED_SHARE`), is the share of the application's declared contact phones
+(``emergency_contact_phone``, ``emergency_contacts``) on the blacklist or the greylist of
+``phone`` (0.0 when it declares none).
 """
 
 from __future__ import annotations
@@ -23,8 +26,12 @@ from typing import Any
 import polars as pl
 
 from creditfactory.exceptions import ConfigError, DataError
+from creditfactory.fraud._contacts import CONTACT_FIELDS, declared_contacts
 
 KIND = "list"
+CONTACTS_LISTED_SHARE = "list:contacts_listed_share"
+"""The feature: share of the declared contact phones on the blacklist or greylist of phones."""
+_SCREENED = (("blacklist", "phone"), ("greylist", "phone"))  # what a listed contact is on
 
 
 def identifier_text(field: str, value: Any) -> bytes:
@@ -222,13 +229,26 @@ class HashedLists:
         return key
 
     # ------------------------------------------------------------------ look-ups
-    def row(self, names: Sequence[str], application: Mapping[str, Any]) -> dict[str, bool]:
+    def _listed_phones(self) -> frozenset[str]:
+        return frozenset().union(*(self._index.get(k, frozenset()) for k in _SCREENED))
+
+    def _contacts_share(self, contacts: Sequence[str], listed: frozenset[str]) -> float:
+        if not contacts or not listed:
+            return 0.0
+        hits = sum(self._hash("phone", c) in listed for c in contacts)
+        return hits / len(contacts)
+
+    def row(self, names: Sequence[str], application: Mapping[str, Any]) -> dict[str, Any]:
         """Each feature of ``names`` for one application (a field absent counts as null)."""
         if not self._index:  # no entries at all (a service without lists): nothing to hash
-            return dict.fromkeys(names, False)
-        out: dict[str, bool] = {}
+            return {n: 0.0 if n == CONTACTS_LISTED_SHARE else False for n in names}
+        out: dict[str, Any] = {}
         digests: dict[str, str] = {}  # field -> hash, one HMAC per field at most
         for name in names:
+            if name == CONTACTS_LISTED_SHARE:
+                contacts = declared_contacts(application)
+                out[name] = self._contacts_share(contacts, self._listed_phones())
+                continue
             key = self._key(name)
             hashes = self._index.get(key)
             if hashes is None:
@@ -250,6 +270,9 @@ class HashedLists:
         digests: dict[str, dict[str, str]] = {}  # field -> clear value -> hash
         columns: list[pl.Series] = []
         for name in names:
+            if name == CONTACTS_LISTED_SHARE:
+                columns.append(self._contacts_frame(applications).alias(name))
+                continue
             key = self._key(name)
             hashes = self._index.get(key)
             field = key[1]
@@ -269,3 +292,25 @@ class HashedLists:
             hit = text.is_in(pl.Series(listed[key], dtype=pl.String).implode())
             columns.append(hit.fill_null(False).alias(name))
         return pl.DataFrame(columns)
+
+    def _contacts_frame(self, applications: pl.DataFrame) -> pl.Series:
+        """:data:`CONTACTS_LISTED_SHARE` of every row (each distinct contact hashed once)."""
+        listed = self._listed_phones()
+        has = [c for c in CONTACT_FIELDS if c in applications.columns]
+        if not listed or not has:
+            return pl.Series([0.0] * applications.height, dtype=pl.Float64)
+        known: dict[str, bool] = {}
+        out: list[float] = []
+        for app in applications.select(has).iter_rows(named=True):
+            contacts = declared_contacts(app)
+            if not contacts:
+                out.append(0.0)
+                continue
+            hits = 0
+            for c in contacts:
+                hit = known.get(c)
+                if hit is None:
+                    hit = known[c] = self._hash("phone", c) in listed
+                hits += hit
+            out.append(hits / len(contacts))
+        return pl.Series(out, dtype=pl.Float64)

@@ -9,6 +9,12 @@ from creditfactory.store._anchoring import Anchorer
 from creditfactory.store._db import DEFAULT_URL, Store, current_revision, make_engine, migrate
 from creditfactory.store._errors import AuthError, ConflictError, NotFoundError, unavailable
 from creditfactory.store._fraud_links import LINK_COLS, FraudLink, LinkReader
+from creditfactory.store._id_cards import (
+    IdCardCheck,
+    add_id_card_check,
+    image_hmac,
+    latest_id_card_check,
+)
 from creditfactory.store._ledger import (
     anchor_head,
     append,
@@ -109,6 +115,7 @@ __all__ = [
     "ConflictError",
     "DecisionRecord",
     "FraudLink",
+    "IdCardCheck",
     "LedgerHead",
     "LedgerRow",
     "LinkReader",
@@ -130,6 +137,7 @@ __all__ = [
     "activate",
     "activations",
     "active_strategy",
+    "add_id_card_check",
     "add_key",
     "add_list_entries",
     "add_strategy",
@@ -150,6 +158,8 @@ __all__ = [
     "get_loan",
     "get_strategy",
     "hash_identifier",
+    "image_hmac",
+    "latest_id_card_check",
     "ledger_head",
     "list_models",
     "list_strategies",

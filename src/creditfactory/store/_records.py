@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from creditfactory.audit import canonical_json
+from creditfactory.store._id_card_table import IdCardCheck
 from creditfactory.store._loan_tables import Loan, LoanPayment, LoanWriteOff
 from creditfactory.store._tables import (
     Activation,
@@ -92,6 +93,10 @@ COVERED: dict[str, tuple[str, ...]] = {
     ),
     "loan_write_off": (
         "id", "loan_id", "written_off_on", "amount", "reason", "written_off_by", "created_at",
+    ),
+    "id_card_check": (
+        "id", "application_id", "image_hmac", "ok", "problems", "fields", "confidence",
+        "checked_by", "checked_at",
     ),
 }  # fmt: skip
 _SORTED = {kind: tuple(sorted(cols)) for kind, cols in COVERED.items()}
@@ -170,6 +175,7 @@ list_entry_content = _content_of("list_entry")
 loan_content = _content_of("loan")
 loan_payment_content = _content_of("loan_payment")
 loan_write_off_content = _content_of("loan_write_off")
+id_card_check_content = _content_of("id_card_check")
 
 
 #: kind (the subject's prefix) -> (table, content function), in the order verify reads them
@@ -185,6 +191,7 @@ RECORD_KINDS: dict[str, tuple[type[Any], Callable[[Any], dict[str, Any]]]] = {
     "loan": (Loan, loan_content),
     "loan_payment": (LoanPayment, loan_payment_content),
     "loan_write_off": (LoanWriteOff, loan_write_off_content),
+    "id_card_check": (IdCardCheck, id_card_check_content),
 }
 #: the kinds authority comes from: who may act, and what decides (checked at start-up)
 AUTHORITY = ("api_key", "model", "strategy", "activation")
