@@ -149,7 +149,7 @@ class _Times:
 
     def __init__(self, proc: Callable[[Any], Any]):
         self.proc = proc
-        self._last: tuple[Any, str] = (None, "")
+        self._last: tuple[Any, str] = (_Times._PROBE, proc(_Times._PROBE))
 
     @classmethod
     def agrees(cls, proc: Callable[[Any], Any]) -> bool:
