@@ -61,7 +61,7 @@ def test_unstorable_text_is_refused_as_by_the_full_path(app: dict, field: str) -
     ],
 )
 def test_identifiers_of_every_json_kind_are_sealed_as_by_the_full_path(app: dict) -> None:
-    clear, stored, text = protected_payload(app, PII)  # type: ignore[misc]
+    _clear, stored, text = protected_payload(app, PII)  # type: ignore[misc]
     assert stored == PII.protect(app)
     assert text == CANONICAL.encode(PII.protect(canonical_payload(app)[0]))
 

@@ -373,7 +373,8 @@ def test_sqlite_times_are_bound_as_sqlalchemy_binds_them(when: datetime) -> None
     from creditfactory.store._backend_sqlite import _Times
 
     proc = DateTime()._cached_bind_processor(create_engine("sqlite://").dialect)
-    assert proc is not None and _Times.agrees(proc)
+    assert proc is not None
+    assert _Times.agrees(proc)
     times = _Times(proc)
     assert times(None) is None
     value = when.astimezone(UTC)
