@@ -50,3 +50,29 @@ def test_unstorable_text_is_refused_as_by_the_full_path(app: dict, field: str) -
         protected_payload(app, PII)
     assert str(once.value) == str(full.value)
     assert field in str(once.value) or repr(field)[1:-1] in str(once.value)
+
+
+@pytest.mark.parametrize(
+    "app",
+    [
+        {"phone": None, "age": 1},  # an identifier that is null stays null
+        {"phone": 13800000000, "device_id": True, "ip_address": 1.5, "age": 1},  # not text
+        {"phone": "  138 ", "id_number": "11010119900101123X"},
+    ],
+)
+def test_identifiers_of_every_json_kind_are_sealed_as_by_the_full_path(app: dict) -> None:
+    _clear, stored, text = protected_payload(app, PII)  # type: ignore[misc]
+    assert stored == PII.protect(app)
+    assert text == CANONICAL.encode(PII.protect(canonical_payload(app)[0]))
+
+
+@pytest.mark.parametrize(
+    "app",
+    [
+        {"phone": float("nan"), "age": 1},  # no JSON form: canonical_payload says what it is
+        {"phone": ("138",), "age": 1},
+        {"phone": b"138", "age": 1},
+    ],
+)
+def test_an_identifier_that_is_no_json_scalar_takes_the_full_path(app: dict) -> None:
+    assert protected_payload(app, PII) is None

@@ -308,3 +308,13 @@ def test_flat_and_nested_identifiers_get_the_keyed_hash_of_their_field_and_value
         assert p.seal("phone", f"1{k:010d}").split(":")[3] == hash_identifier(
             "s", "phone", f"1{k:010d}"
         )
+
+
+def test_seal_fields_is_protect_for_a_flat_application() -> None:
+    p = Protector(hash_secret="s")
+    app = {"phone": "13800000000", "id_number": None, "device_id": 7, "age": 30}
+    names = p.fields.intersection(app)
+    sealed = p.seal_fields(app, names)
+    assert sealed == p.protect(app)
+    assert sealed is not app
+    assert app["phone"] == "13800000000"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import secrets
 from collections.abc import Mapping
 from typing import Any
@@ -92,13 +93,18 @@ def protected_payload(
     kinds = set(map(type, clear.values()))
     if not names or dict in kinds or list in kinds:  # nested: identifiers may hide below
         return None
-    try:
-        identifiers = CANONICAL.encode({name: clear[name] for name in names})
-    except (TypeError, ValueError):
-        return None
-    if "\\u0000" in identifiers or text_problem(identifiers) is not None:
-        _reject_unstorable(clear)
-    stored = pii.protect(clear)
+    for name in names:  # each a JSON scalar (else the general path), its text storable
+        value = clear[name]
+        kind = type(value)
+        if kind is str:
+            if text_problem(value) is not None:
+                _reject_unstorable(clear)
+        elif kind is float:
+            if not math.isfinite(value):
+                return None
+        elif not (value is None or kind is int or kind is bool):
+            return None
+    stored = pii.seal_fields(clear, names)
     try:
         text = CANONICAL.encode(stored)
     except (TypeError, ValueError):

@@ -9,6 +9,7 @@ own (:class:`~creditfactory.store._checkpoint.Checkpointer`), off the write path
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine
@@ -51,8 +52,9 @@ class SqliteBackend:
         self.insert_rev = insert(t.rev, REV_COLS)
         self.insert_ledger = insert(t.ledger, LEDGER_COLS)
         self.insert_link = insert_links(q, "?", 1)  # fraud links (store._fraud_links)
-        self.ids = (
-            f"SELECT (SELECT coalesce(max(id), 0) FROM {q(t.app.name)}), "
+        # the head locked and the largest ids read in one statement (under the lock)
+        self.lock_and_ids = (
+            f"{t.lock_head}, (SELECT coalesce(max(id), 0) FROM {q(t.app.name)}), "
             f"(SELECT coalesce(max(id), 0) FROM {q(t.dec.name)}), "
             f"(SELECT coalesce(max(id), 0) FROM {q(t.rev.name)})"
         )
@@ -63,7 +65,7 @@ class SqliteBackend:
             for col in table.columns:
                 proc = col.type._cached_bind_processor(engine.dialect)
                 if proc is not None and col.name not in ("payload", *JSON_COLS):
-                    procs[col.name] = proc
+                    procs[col.name] = _Times(proc) if _Times.agrees(proc) else proc
         self.procs = procs
         self._app_procs = [(i, procs[c]) for i, c in enumerate(APP_COLS[1:]) if c in procs]
         self._dec_procs = [(i, procs[c]) for i, c in enumerate(DEC_COLS[2:]) if c in procs]
@@ -76,8 +78,7 @@ class SqliteBackend:
     def write(self, raw: Any, batch: list[Pending]) -> list[tuple[Any, Any, Any]]:
         """Lock the head, take ids after the largest, one multi-row INSERT per table, commit."""
         cur = raw.cursor()
-        seq, head_hash = cur.execute(self.tables.lock_head).fetchone()
-        a, d, r = cur.execute(self.ids).fetchone()
+        seq, head_hash, a, d, r = cur.execute(self.lock_and_ids).fetchone()
         n, k = len(batch), reviewed(batch)
         built = build_rows(
             self, batch, seq, head_hash, range(a + 1, a + n + 1), range(d + 1, d + n + 1),
@@ -140,6 +141,41 @@ class SqliteBackend:
             head, marks = insert.rsplit(" VALUES ", 1)
             out = self._rows[(insert, n)] = f"{head} VALUES {', '.join([marks] * n)}"
         return out
+
+
+class _Times:
+    """What SQLAlchemy's SQLite ``DateTime`` binds (``proc``: wall-clock text, microseconds),
+    written by ``datetime.isoformat`` and the last value remembered (a decision's
+    ``decided_at`` is its application's ``received_at``: one text for both)."""
+
+    _PROBE = datetime(1999, 12, 31, 23, 59, 58, 1234, tzinfo=UTC)
+
+    def __init__(self, proc: Callable[[Any], Any]):
+        self.proc = proc
+        self._last: tuple[Any, str] = (_Times._PROBE, proc(_Times._PROBE))
+
+    @classmethod
+    def agrees(cls, proc: Callable[[Any], Any]) -> bool:
+        """Whether ``proc`` binds a datetime as this does (a column of another type, or a
+        storage format of its own, keeps its processor)."""
+        try:
+            return bool(proc(cls._PROBE) == cls._text(cls._PROBE))
+        except Exception:
+            return False
+
+    @staticmethod
+    def _text(value: datetime) -> str:
+        return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+    def __call__(self, value: Any) -> Any:
+        last = self._last
+        if value is last[0]:
+            return last[1]
+        if type(value) is not datetime:
+            return self.proc(value)
+        text = self._text(value)
+        self._last = (value, text)
+        return text
 
 
 def _bound(

@@ -286,6 +286,18 @@ class Protector:
             return payload if type(payload) is dict else dict(payload)
         return out
 
+    def seal_fields(self, payload: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
+        """``payload`` (a flat application: no nested object or list) with its identifier
+        fields ``names`` sealed, a new dict: what :meth:`protect` gives for it, without looking
+        for the names again or for nested identifiers (the caller found there are none)."""
+        out = dict(payload)
+        seal = self.seal
+        for name in names:
+            value = out[name]
+            if value is not None:
+                out[name] = seal(name, value)
+        return out
+
     def _walk(self, value: Any) -> Any:
         """``value`` with the identifiers below it sealed (the same object when none)."""
         if type(value) is dict:

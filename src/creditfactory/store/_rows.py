@@ -75,6 +75,8 @@ class Pending:
     dec_values: tuple[Any, ...] = ()  # the row after its id and application id
     # the application's fraud link (store._fraud_links.LINK_COLS), written with it, or None
     fraud_link: tuple[Any, ...] | None = None
+    # the ledger entry's payload text before and after its digests (known before the ids)
+    entry_text: tuple[str, str] = ("", "")
 
     def __post_init__(self) -> None:
         a, d, texts = self.application, self.decision, self.texts
@@ -128,15 +130,21 @@ class Pending:
             ("id",),
         )  # fmt: skip
         self.app_digest = (a0, a1)
+        decision_text, strategy_text, version_text = cj(decision), cj(strategy), cj(version)
         d0, d1, d2 = content_pieces(
             "decision",
-            {"apr": cj(apr), "decided_at": decided_text, "decision": cj(decision),
+            {"apr": cj(apr), "decided_at": decided_text, "decision": decision_text,
              "limit": cj(limit), "list_hits": hits, "model_versions": versions,
-             "reasons": reasons, "strategy": cj(strategy), "strategy_id": cj(strategy_id),
-             "term": cj(term), "trace": trace, "values": values, "version": cj(version)},
+             "reasons": reasons, "strategy": strategy_text, "strategy_id": cj(strategy_id),
+             "term": cj(term), "trace": trace, "values": values, "version": version_text},
             ("application_id", "id"),
         )  # fmt: skip
         self.dec_digest = (d0, d1, d2)
+        # the ledger entry's payload (canonical JSON, sorted keys) around its digests
+        self.entry_text = (
+            f'{{"decision":{decision_text},"digests":',
+            f',"reasons":{reasons},"strategy":{strategy_text},"version":{version_text}}}',
+        )
 
 
 def stamp_json(value: datetime | None) -> str:
@@ -151,8 +159,7 @@ def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+sha256 = hashlib.sha256
 
 
 class RowFormat(Protocol):
@@ -196,10 +203,14 @@ def build_rows(
     rev_ids: Any,
 ) -> Built:  # fmt: skip
     """The rows of ``batch`` with its reserved ids, chained after ``(seq, prev_hash)``."""
-    rev_of = {
-        id(p): r
-        for p, r in zip((p for p in batch if p.review_reason is not None), rev_ids, strict=True)
-    }
+    rev_of = (
+        {
+            id(p): r
+            for p, r in zip((p for p in batch if p.review_reason is not None), rev_ids, strict=True)
+        }
+        if len(rev_ids)
+        else {}
+    )
     when = utc_now()
     apps: list[Any] = []
     decs: list[Any] = []
@@ -207,18 +218,19 @@ def build_rows(
     ledger: list[Any] = []
     out: list[tuple[Any, Any, Any]] = []
     links: list[tuple[Any, ...]] = []
+    application_row, decision_row = fmt.application_row, fmt.decision_row
     for p, app_id, dec_id in zip(batch, app_ids, dec_ids, strict=True):
-        d, t = p.decision, p.texts
+        d = p.decision
         a0, a1 = p.app_digest
         d0, d1, d2 = p.dec_digest
         app_text, dec_text = f"{a0}{app_id}{a1}", f"{d0}{app_id}{d1}{dec_id}{d2}"
-        digests = (
-            f'{{"application:{app_id}":"{_sha(app_text)}","decision:{dec_id}":"{_sha(dec_text)}"'
-        )
-        apps.append(fmt.application_row(p, app_id, app_text))
-        decs.append(fmt.decision_row(p, dec_id, app_id, dec_text))
+        app_sha = sha256(app_text.encode("utf-8")).hexdigest()
+        dec_sha = sha256(dec_text.encode("utf-8")).hexdigest()
+        digests = f'{{"application:{app_id}":"{app_sha}","decision:{dec_id}":"{dec_sha}"'
+        apps.append(application_row(p, app_id, app_text))
+        decs.append(decision_row(p, dec_id, app_id, dec_text))
         review = None
-        rev_id = rev_of.get(id(p))
+        rev_id = rev_of.get(id(p)) if rev_of else None
         if rev_id is not None:
             rv = {
                 "id": rev_id, "decision_id": dec_id, "queue_reason": p.review_reason,
@@ -228,11 +240,8 @@ def build_rows(
             revs.append(fmt.review_row(rv))
             review = SimpleNamespace(**rv)
             digests += f',"review:{rev_id}":"{record_digest(review, "review")}"'
-        payload = (
-            f'{{"decision":{cj(d["decision"])},"digests":{digests}}},'
-            f'"reasons":{t["reasons"]},"strategy":{cj(d["strategy"])},'
-            f'"version":{cj(d["version"])}}}'
-        )
+        head, tail = p.entry_text
+        payload = f"{head}{digests}}}{tail}"
         seq += 1
         subject = f"decision:{dec_id}"
         h = entry_hash_text(seq, "decision", subject, p.actor, when, payload, prev_hash)
