@@ -4,6 +4,10 @@ import typing
 
 from creditfactory import _lazy_exports
 
+# imported now, not on first use: the built-in binning solvers register themselves by name
+# ("optbinning" in _binners, "dp" here) when their modules load
+from creditfactory.scorecard import _dp_binner  # noqa: F401
+
 if typing.TYPE_CHECKING:
     from creditfactory._schema import (
         column_schema,
