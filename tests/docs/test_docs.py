@@ -442,3 +442,28 @@ def test_shell_blocks_share_exports_and_fail_on_the_first_error(tmp_path: Path) 
         with pytest.raises(pytest.fail.Exception, match=r"(?s)p\.md:4: .*status 1") as info:
             run.run(second)
     assert "unreachable" not in str(info.value)
+
+
+def test_the_warm_interpreter_runs_commands_as_the_console_script_does(
+    tmp_path: Path, warm: str | None
+) -> None:
+    if os.environ.get("CI") == "true":
+        assert warm is not None, "the doc runner's warm interpreter did not start"
+    if warm is None:
+        pytest.skip("the warm interpreter did not start (the pages ran the console script)")
+    work = _copy_repo(tmp_path, warm)
+    assert "_warm.py" in (work / ".venv" / "bin" / "creditfactory").read_text()
+    page = (
+        "```bash\nmkdir sub && cd sub\ncreditfactory simulate -n 200 --seed 3 --out book "
+        "| tail -1 > said.txt\n../.venv/bin/creditfactory --help > /dev/null\n```\n"
+        "```bash\nexport CREDITFACTORY_STRATEGY_FILE_MAX_BYTES=10\n"
+        "creditfactory strategy check examples/strategies/reference.yaml\n```\n"
+    )
+    first, second = blocks(page, "p.md")
+    with page_run(work, serve=False, warm=warm) as run:
+        run.run(first)
+        assert (work / "sub" / "book" / "applications.parquet").is_file()  # in the block's folder
+        assert (work / "sub" / "said.txt").read_text().startswith("wrote book/")  # its stdout
+        # the exported variable reaches the command, whose failure fails the block
+        with pytest.raises(pytest.fail.Exception, match=r"(?s)p\.md:6: .*status 2.*10 bytes"):
+            run.run(second)
