@@ -377,8 +377,10 @@ def test_checker_finds_every_kind_of_wrong_way_arrow(tmp_path: Path) -> None:
     assert "exceptions" not in found.replace("only creditfactory.exceptions", "")
     assert "data/_c.py" not in found  # the twin prices with pricing
     assert "pricing/_q.py" not in found
-    assert "pricing/__init__.py:1: 'pricing' may import only creditfactory.exceptions: "
-    "creditfactory.settings" in found
+    assert (
+        "pricing/__init__.py:1: 'pricing' may import only creditfactory.exceptions: "
+        "creditfactory.settings"
+    ) in found
     assert "creditfactory._lazy_exports" not in found  # the root's helper is beneath everything
     assert "monitoring/_n.py" not in found
     assert "store/__init__" not in found  # delivery layers may import whatever they need

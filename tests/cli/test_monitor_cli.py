@@ -14,7 +14,6 @@ from creditfactory.cli._monitor import read_decisions
 from creditfactory.monitoring import decision_rates
 
 runner = CliRunner()
-FEATURES = ["inquiries_other_1m", "utilisation", "loan_apps_installed", "third_party_score"]
 
 
 @pytest.fixture
