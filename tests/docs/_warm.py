@@ -70,15 +70,15 @@ args = sys.argv[1:]
 if not address or (args[:1] and args[0] in {direct!r}):
     os.execv(REAL, [REAL, *args])
 conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-try:
-    conn.connect(address)
-except OSError:
-    os.execv(REAL, [REAL, *args])
 request = json.dumps({{"argv": args, "cwd": os.getcwd(), "env": dict(os.environ)}}).encode()
-socket.send_fds(conn, [struct.pack("!I", len(request))], [0, 1, 2])
-conn.sendall(request)
-reader = conn.makefile("rb")
-pid = int(reader.readline())
+try:  # not answering, or a standard descriptor closed: the real console script
+    conn.connect(address)
+    socket.send_fds(conn, [struct.pack("!I", len(request))], [0, 1, 2])
+    conn.sendall(request)
+    reader = conn.makefile("rb")
+    pid = int(reader.readline())
+except (OSError, ValueError):
+    os.execv(REAL, [REAL, *args])
 for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
     signal.signal(number, lambda n, _f: os.kill(pid, n))
 status = reader.readline().split()
