@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -134,3 +135,43 @@ def good_application() -> dict[str, object]:
         "inquiries_3m": 0,
         "term_requested": 12,
     }
+
+
+MONITOR_FEATURES = ["inquiries_other_1m", "utilisation", "loan_apps_installed", "third_party_score"]
+
+
+@pytest.fixture(scope="session")
+def monitored_book(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """``(book folder, scorecard folder)``, built once a session for every test that monitors a
+    book (tests/cli's monitor tests, the dashboard's book pages): a 12,000-application twin
+    over 2024 with a macro shock from September 2024 (drift 1.0) and a scorecard on
+    ``MONITOR_FEATURES`` fitted on the applications before May 2024 (3-month window, bad at 1
+    month past due); a year of history, so that the collection scores can be fitted too.
+    Read-only: a test that changes it copies it first."""
+    import datetime as dt
+    import warnings
+
+    import numpy as np
+
+    from creditfactory.data import SimulationConfig, simulate
+    from creditfactory.monitoring import matured_outcomes
+    from creditfactory.scorecard import Scorecard
+
+    root = tmp_path_factory.mktemp("monitored")
+    cfg = SimulationConfig(
+        n_applications=12_000, seed=2, months_of_history=12, max_months_on_book=8,
+        macro_shock_month=dt.date(2024, 9, 1), approval_rate=0.9, fraud_rate=0.005,
+        macro_shock_drift=1.0, n_campaigns=1,
+    )  # fmt: skip
+    book = simulate(cfg)
+    book.write(root / "book")
+    apps = book.observable("applications")
+    y = matured_outcomes(book.loans, book.performance, window=3, bad_bucket=1)
+    y = y.reindex(apps["application_id"]).to_numpy()
+    dev = (apps["applied_at"] < "2024-05-01").to_numpy() & ~np.isnan(y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sc = Scorecard(selection=None, min_bin_n_bad=10, max_iv_pvalue=0.05)
+        sc.fit(apps.loc[dev, MONITOR_FEATURES], y[dev].astype(int))
+    sc.save(root / "model")
+    return root / "book", root / "model"

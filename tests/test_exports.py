@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import importlib
 import re
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -184,3 +185,15 @@ def test_checker_reports_each_problem(tmp_path: Path, monkeypatch: pytest.Monkey
     assert "defines public 'VERSION'" in found
     assert "defines public 'Fallback'" in found
     assert "'K' but" not in found
+
+
+def test_lazy_exports_keep_the_import_side_effects() -> None:
+    # a package's names load on first use (creditfactory._lazy_exports); what registers itself
+    # when imported (scorecard's binning solvers) must still be there in a fresh interpreter
+    code = (
+        "import creditfactory.scorecard as s, sys\n"
+        "assert 'sklearn' not in sys.modules\n"  # lazy: the models are not imported yet
+        "print(sorted(s.available_binners()))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "['dp', 'optbinning']"

@@ -4,43 +4,23 @@ HTML report out; decision rates from a SQLite store; clear errors for bad input.
 from __future__ import annotations
 
 import datetime as dt
-import warnings
 from pathlib import Path
 
-import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from creditfactory.cli import app
 from creditfactory.cli._monitor import read_decisions
-from creditfactory.data import SimulationConfig, simulate
-from creditfactory.monitoring import decision_rates, matured_outcomes
-from creditfactory.scorecard import Scorecard
+from creditfactory.monitoring import decision_rates
 
 runner = CliRunner()
-FEATURES = ["inquiries_other_1m", "utilisation", "loan_apps_installed", "third_party_score"]
 
 
-@pytest.fixture(scope="module")
-def book_and_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("monitor")
-    cfg = SimulationConfig(
-        n_applications=6_000, seed=2, months_of_history=8, max_months_on_book=4,
-        macro_shock_month=dt.date(2024, 7, 1), approval_rate=0.9, fraud_rate=0.005,
-        macro_shock_drift=1.0, n_campaigns=1,
-    )  # fmt: skip
-    book = simulate(cfg)
-    book.write(root / "book")
-    apps = book.observable("applications")
-    y = matured_outcomes(book.loans, book.performance, window=3, bad_bucket=1)
-    y = y.reindex(apps["application_id"]).to_numpy()
-    dev = (apps["applied_at"] < "2024-04-01").to_numpy() & ~np.isnan(y)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        sc = Scorecard(selection=None, min_bin_n_bad=10, max_iv_pvalue=0.05)
-        sc.fit(apps.loc[dev, FEATURES], y[dev].astype(int))
-    sc.save(root / "model")
-    return root / "book", root / "model"
+@pytest.fixture
+def book_and_model(monitored_book: tuple[Path, Path]) -> tuple[Path, Path]:
+    """The session's monitored book and scorecard (tests/conftest.py; the dashboard's tests use
+    the same): a twin over 2024 with a macro shock from September."""
+    return monitored_book
 
 
 def _store_with_decisions(url: str) -> str:
@@ -82,8 +62,8 @@ def test_monitor_writes_tables_and_an_offline_report(book_and_model, tmp_path) -
     )
     assert result.exit_code == 0, result.output
     assert "By month" in result.output
-    assert "2024-08" in result.output
-    assert "drift" in result.output  # the shock moves the population from July
+    assert "2024-10" in result.output
+    assert "drift" in result.output  # the shock moves the population from September
     html = out.read_text(encoding="utf-8")
     assert "<script src" not in html.lower()
     assert html.count(get_plotlyjs()[:500]) == 1

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib.util
 import os
 import re
 import shutil
@@ -43,6 +44,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+_spec = importlib.util.spec_from_file_location(
+    "doc_runner_warm", Path(__file__).with_name("_warm.py")
+)
+assert _spec is not None
+assert _spec.loader is not None
+_warm = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_warm)
 RUNNABLE = {"bash": "shell", "sh": "shell", "python": "python"}
 SERVE_MARKER = "<!-- doc-runner: serve -->"
 MAKE_LINE = re.compile(r"^\s*make(\s|$)")
@@ -156,29 +164,39 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _copy_repo(dest: Path) -> Path:
+def _copy_repo(dest: Path, warm: str | None = None) -> Path:
+    """The page's copy. Its ``.venv`` is the running environment: a link to it, or with ``warm``
+    (the warm interpreter's address) a folder of links to its parts whose
+    ``bin/creditfactory`` is the warm interpreter's shim (tests/docs/_warm.py)."""
     work = dest / "repo"
     shutil.copytree(ROOT, work, ignore=_ignored, symlinks=True)
-    (work / ".venv").symlink_to(Path(sys.prefix), target_is_directory=True)
+    prefix = Path(sys.prefix)
+    if warm is None:
+        (work / ".venv").symlink_to(prefix, target_is_directory=True)
+        return work
+    venv = work / ".venv"
+    (venv / "bin").mkdir(parents=True)
+    for part in prefix.iterdir():
+        if part.name != "bin":
+            (venv / part.name).symlink_to(part, target_is_directory=part.is_dir())
+    for tool in (prefix / "bin").iterdir():
+        if tool.name != "creditfactory":
+            (venv / "bin" / tool.name).symlink_to(tool)
+    script = venv / "bin" / "creditfactory"
+    script.write_text(_warm.shim(str(prefix / "bin" / "creditfactory")), encoding="utf-8")
+    script.chmod(0o755)
     return work
 
 
 class PageRun:
     """Runs one page's blocks in order in ``work``; holds the shell environment and namespace."""
 
-    def __init__(self, work: Path, port: int | None) -> None:
+    def __init__(self, work: Path, port: int | None, warm: str | None = None) -> None:
         self.work = work
         self.port = port
-        venv_bin = str(Path(sys.prefix) / "bin")
-        self.env = {
-            **os.environ,
-            "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
-            # the tree under test, with its compiled bytecode (the copy's would be compiled anew)
-            "PYTHONPATH": str(ROOT / "src"),
-            "NO_COLOR": "1",
-            "COLUMNS": "120",
-        }
-        self.env.pop("VIRTUAL_ENV", None)
+        # the copy's .venv/bin: the running environment's, with the warm shim when there is one
+        venv_bin = str(work / ".venv" / "bin") if warm else str(Path(sys.prefix) / "bin")
+        self.env = {**shell_env(venv_bin), **({WARM_VARIABLE: warm} if warm else {})}
         self.namespace: dict[str, object] = {"__name__": "__doc__"}
         self.servers: list[tuple[subprocess.Popen[bytes], Path]] = []
 
@@ -273,8 +291,8 @@ class PageRun:
 
 
 @contextlib.contextmanager
-def page_run(work: Path, serve: bool) -> Iterator[PageRun]:
-    run = PageRun(work, _free_port() if serve else None)
+def page_run(work: Path, serve: bool, warm: str | None = None) -> Iterator[PageRun]:
+    run = PageRun(work, _free_port() if serve else None, warm)
     old = Path.cwd()
     os.chdir(work)
     try:
@@ -284,8 +302,51 @@ def page_run(work: Path, serve: bool) -> Iterator[PageRun]:
         run.close()
 
 
+def shell_env(venv_bin: str) -> dict[str, str]:
+    """The environment a page's shell blocks start with (and the warm interpreter starts in)."""
+    env = {
+        **os.environ,
+        "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
+        # the tree under test, with its compiled bytecode (the copy's would be compiled anew)
+        "PYTHONPATH": str(ROOT / "src"),
+        "NO_COLOR": "1",
+        "COLUMNS": "120",
+    }
+    env.pop("VIRTUAL_ENV", None)
+    env.pop(WARM_VARIABLE, None)
+    return env
+
+
+WARM_VARIABLE = "CREDITFACTORY_DOC_WARM"
+
+
+@pytest.fixture(scope="module")
+def warm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | None]:
+    """The warm interpreter's address (tests/docs/_warm.py), or ``None`` when it did not start:
+    the pages' commands then run the console script directly (slower, same outcome)."""
+    folder = tmp_path_factory.mktemp("warm")
+    address = str(folder / "socket")
+    log = folder / "warm.log"
+    real = str(Path(sys.prefix) / "bin" / "creditfactory")
+    with log.open("wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("_warm.py")), address, real],
+            env=shell_env(str(Path(sys.prefix) / "bin")), stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=err, start_new_session=True,
+        )  # fmt: skip
+    assert proc.stdout is not None
+    ready = proc.stdout.readline() == b"ready\n"  # after its warm-up; nothing if it failed
+    try:
+        yield address if ready else None
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+
+
 @pytest.mark.parametrize("page", pages(), ids=lambda p: str(p.relative_to(ROOT)))
-def test_page_runs_as_written(page: Path, tmp_path: Path) -> None:
+def test_page_runs_as_written(page: Path, tmp_path: Path, warm: str | None) -> None:
     rel = str(page.relative_to(ROOT))
     found = blocks(page.read_text(encoding="utf-8"), rel)
     if not found:
@@ -302,8 +363,8 @@ def test_page_runs_as_written(page: Path, tmp_path: Path) -> None:
         if os.environ.get("CI") == "true":
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
-    work = _copy_repo(tmp_path)
-    with page_run(work, serve=any(b.serve for b in found)) as run:
+    work = _copy_repo(tmp_path, warm)
+    with page_run(work, serve=any(b.serve for b in found), warm=warm) as run:
         for block in found:
             run.run(block)
 
@@ -381,3 +442,28 @@ def test_shell_blocks_share_exports_and_fail_on_the_first_error(tmp_path: Path) 
         with pytest.raises(pytest.fail.Exception, match=r"(?s)p\.md:4: .*status 1") as info:
             run.run(second)
     assert "unreachable" not in str(info.value)
+
+
+def test_the_warm_interpreter_runs_commands_as_the_console_script_does(
+    tmp_path: Path, warm: str | None
+) -> None:
+    if os.environ.get("CI") == "true":
+        assert warm is not None, "the doc runner's warm interpreter did not start"
+    if warm is None:
+        pytest.skip("the warm interpreter did not start (the pages ran the console script)")
+    work = _copy_repo(tmp_path, warm)
+    assert "_warm.py" in (work / ".venv" / "bin" / "creditfactory").read_text()
+    page = (
+        "```bash\nmkdir sub && cd sub\ncreditfactory simulate -n 200 --seed 3 --out book "
+        "| tail -1 > said.txt\n../.venv/bin/creditfactory --help > /dev/null\n```\n"
+        "```bash\nexport CREDITFACTORY_STRATEGY_FILE_MAX_BYTES=10\n"
+        "creditfactory strategy check examples/strategies/reference.yaml\n```\n"
+    )
+    first, second = blocks(page, "p.md")
+    with page_run(work, serve=False, warm=warm) as run:
+        run.run(first)
+        assert (work / "sub" / "book" / "applications.parquet").is_file()  # in the block's folder
+        assert (work / "sub" / "said.txt").read_text().startswith("wrote book/")  # its stdout
+        # the exported variable reaches the command, whose failure fails the block
+        with pytest.raises(pytest.fail.Exception, match=r"(?s)p\.md:6: .*status 2.*10 bytes"):
+            run.run(second)

@@ -10,36 +10,41 @@ did off the incumbent's randomised history; ``evaluate_plan`` scores a plan and 
 policy against the twin's truth, over the month and over a horizon of months.
 """
 
-from creditfactory.collections._accounts import (
-    APPLICATION_FEATURES,
-    BUCKETS,
-    FEATURES,
-    HISTORY_FEATURES,
-    account_months,
-    last_month,
-    month_start,
-)
-from creditfactory.collections._evaluate import (
-    ACTIONS,
-    AGENCY_FEE,
-    HORIZON_FIGURES,
-    HORIZON_MONTHS,
-    PlanEvaluation,
-    evaluate_plan,
-    true_values,
-)
-from creditfactory.collections._league import league_table, wilson
-from creditfactory.collections._plan import (
-    DEFAULT_ACTION_COSTS,
-    PLAN_COLUMNS,
-    STRATEGY_INPUTS,
-    action_costs,
-    plan_collections,
-    scored_history,
-)
-from creditfactory.collections._queues import PERSONAL, Team, assign_queues, queue_summary
-from creditfactory.collections._response import action_response
-from creditfactory.collections._scores import STAGES, TARGETS, CollectionScores
+import typing
+
+from creditfactory import _lazy_exports
+
+if typing.TYPE_CHECKING:
+    from creditfactory.collections._accounts import (
+        APPLICATION_FEATURES,
+        BUCKETS,
+        FEATURES,
+        HISTORY_FEATURES,
+        account_months,
+        last_month,
+        month_start,
+    )
+    from creditfactory.collections._evaluate import (
+        ACTIONS,
+        AGENCY_FEE,
+        HORIZON_FIGURES,
+        HORIZON_MONTHS,
+        PlanEvaluation,
+        evaluate_plan,
+        true_values,
+    )
+    from creditfactory.collections._league import league_table, wilson
+    from creditfactory.collections._plan import (
+        DEFAULT_ACTION_COSTS,
+        PLAN_COLUMNS,
+        STRATEGY_INPUTS,
+        action_costs,
+        plan_collections,
+        scored_history,
+    )
+    from creditfactory.collections._queues import PERSONAL, Team, assign_queues, queue_summary
+    from creditfactory.collections._response import action_response
+    from creditfactory.collections._scores import STAGES, TARGETS, CollectionScores
 
 __all__ = [
     "ACTIONS",
@@ -73,3 +78,6 @@ __all__ = [
     "true_values",
     "wilson",
 ]
+
+if not typing.TYPE_CHECKING:  # each name is imported from its module on first use
+    __getattr__, __dir__ = _lazy_exports(__name__)

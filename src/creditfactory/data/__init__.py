@@ -8,18 +8,23 @@ campaigns); ``offer_outcomes`` is its oracle for any offer (true take-up and 12-
 a declared schema.
 """
 
-from creditfactory.data._blacklist import blacklist_lines, confirmed_fraud_identifiers
-from creditfactory.data._config import SimulationConfig
-from creditfactory.data._identity import is_valid_id_number, valid_id_mask
-from creditfactory.data._incumbent import incumbent_price
-from creditfactory.data._loader import read_table
-from creditfactory.data._offers import offer_outcomes
-from creditfactory.data._oracles import collection_horizon, collection_oracle, response_oracle
-from creditfactory.data._portfolio import TABLES, Portfolio
-from creditfactory.data._schedule import amortisation_schedule
-from creditfactory.data._schema import Column, Schema
-from creditfactory.data._simulate import simulate
-from creditfactory.data._summary import PortfolioSummary, summarise
+import typing
+
+from creditfactory import _lazy_exports
+
+if typing.TYPE_CHECKING:
+    from creditfactory.data._blacklist import blacklist_lines, confirmed_fraud_identifiers
+    from creditfactory.data._config import SimulationConfig
+    from creditfactory.data._identity import is_valid_id_number, valid_id_mask
+    from creditfactory.data._incumbent import incumbent_price
+    from creditfactory.data._loader import read_table
+    from creditfactory.data._offers import offer_outcomes
+    from creditfactory.data._oracles import collection_horizon, collection_oracle, response_oracle
+    from creditfactory.data._portfolio import TABLES, Portfolio
+    from creditfactory.data._schedule import amortisation_schedule
+    from creditfactory.data._schema import Column, Schema
+    from creditfactory.data._simulate import simulate
+    from creditfactory.data._summary import PortfolioSummary, summarise
 
 __all__ = [
     "TABLES",
@@ -42,3 +47,6 @@ __all__ = [
     "summarise",
     "valid_id_mask",
 ]
+
+if not typing.TYPE_CHECKING:  # each name is imported from its module on first use
+    __getattr__, __dir__ = _lazy_exports(__name__)

@@ -10,63 +10,68 @@ and ``cross_check`` read an ID card's front (optional extra ``ocr``) and check i
 seam through which a strategy looks lists (and other stored features) up at decision time.
 """
 
-from creditfactory.fraud._contacts import (
-    CONTACT_FIELDS,
-    MAX_DECLARED_CONTACTS,
-    ContactState,
-    contact_problems,
-    declared_contacts,
-)
-from creditfactory.fraud._evaluate import FraudMeasures, evaluate
-from creditfactory.fraud._features import FEATURES, REQUIRED, FraudState, fraud_features
-from creditfactory.fraud._identity import (
-    CARRIER_PREFIXES,
-    REASON_CODES,
-    carrier_of,
-    check_character,
-    check_id_numbers,
-    identity_checks,
-    is_valid_id_number,
-)
-from creditfactory.fraud._lists import (
-    CONTACTS_LISTED_SHARE,
-    HashedLists,
-    hash_identifier,
-    identifier_text,
-    list_feature,
-    parse_list_feature,
-)
-from creditfactory.fraud._models import (
-    MODEL_FEATURES,
-    FraudAnomaly,
-    fit_fraud_model,
-    load_anomaly,
-    model_frame,
-)
-from creditfactory.fraud._ocr import (
-    CHECKED_FIELDS,
-    FIELD_STATUSES,
-    IMAGE_FORMATS,
-    MAX_IMAGE_PIXELS,
-    OCR_REASONS,
-    IdCardFields,
-    cross_check,
-    decode_card_image,
-    ocr_engine,
-    parse_id_card_text,
-    read_id_card,
-    same_value,
-)
-from creditfactory.fraud._provider import Lookups, Provider, feature_kind
-from creditfactory.fraud._rings import LINKS, RingState, components, link_edges
-from creditfactory.fraud._score import FLAG_THRESHOLD, SCORE_REASONS
-from creditfactory.fraud._source import (
-    FraudSource,
-    fraud_feature,
-    keyed_hasher,
-    parse_fraud_feature,
-)
-from creditfactory.fraud._velocity import WINDOWS, VelocityState, velocity_columns
+import typing
+
+from creditfactory import _lazy_exports
+
+if typing.TYPE_CHECKING:
+    from creditfactory.fraud._contacts import (
+        CONTACT_FIELDS,
+        MAX_DECLARED_CONTACTS,
+        ContactState,
+        contact_problems,
+        declared_contacts,
+    )
+    from creditfactory.fraud._evaluate import FraudMeasures, evaluate
+    from creditfactory.fraud._features import FEATURES, REQUIRED, FraudState, fraud_features
+    from creditfactory.fraud._identity import (
+        CARRIER_PREFIXES,
+        REASON_CODES,
+        carrier_of,
+        check_character,
+        check_id_numbers,
+        identity_checks,
+        is_valid_id_number,
+    )
+    from creditfactory.fraud._lists import (
+        CONTACTS_LISTED_SHARE,
+        HashedLists,
+        hash_identifier,
+        identifier_text,
+        list_feature,
+        parse_list_feature,
+    )
+    from creditfactory.fraud._models import (
+        MODEL_FEATURES,
+        FraudAnomaly,
+        fit_fraud_model,
+        load_anomaly,
+        model_frame,
+    )
+    from creditfactory.fraud._ocr import (
+        CHECKED_FIELDS,
+        FIELD_STATUSES,
+        IMAGE_FORMATS,
+        MAX_IMAGE_PIXELS,
+        OCR_REASONS,
+        IdCardFields,
+        cross_check,
+        decode_card_image,
+        ocr_engine,
+        parse_id_card_text,
+        read_id_card,
+        same_value,
+    )
+    from creditfactory.fraud._provider import Lookups, Provider, feature_kind
+    from creditfactory.fraud._rings import LINKS, RingState, components, link_edges
+    from creditfactory.fraud._score import FLAG_THRESHOLD, SCORE_REASONS
+    from creditfactory.fraud._source import (
+        FraudSource,
+        fraud_feature,
+        keyed_hasher,
+        parse_fraud_feature,
+    )
+    from creditfactory.fraud._velocity import WINDOWS, VelocityState, velocity_columns
 
 __all__ = [
     "CARRIER_PREFIXES",
@@ -127,3 +132,6 @@ __all__ = [
     "same_value",
     "velocity_columns",
 ]
+
+if not typing.TYPE_CHECKING:  # each name is imported from its module on first use
+    __getattr__, __dir__ = _lazy_exports(__name__)

@@ -12,28 +12,33 @@ This package depends on nothing in creditfactory but ``exceptions``, so that the
 twin (``creditfactory.data``) prices its incumbent with the very same model.
 """
 
-from creditfactory.pricing._cost import comprehensive_cost
-from creditfactory.pricing._economics import DEFAULT_ECONOMICS, DEFAULT_TIMING, LoanEconomics
-from creditfactory.pricing._formulas import (
-    COST_OF_FUNDS,
-    DTI_CAP,
-    LGD,
-    MAX_APR,
-    TARGET_RETURN,
-    affordable_limit,
-    annuity_amount,
-    annuity_payment,
-    assign_limit,
-    expected_loss,
-    floor_to,
-)
-from creditfactory.pricing._lifetime import (
-    LoanValue,
-    default_curve,
-    loan_value,
-    risk_based_apr,
-)
-from creditfactory.pricing._solve import APR_SEARCH_MAX
+import typing
+
+from creditfactory import _lazy_exports
+
+if typing.TYPE_CHECKING:
+    from creditfactory.pricing._cost import comprehensive_cost
+    from creditfactory.pricing._economics import DEFAULT_ECONOMICS, DEFAULT_TIMING, LoanEconomics
+    from creditfactory.pricing._formulas import (
+        COST_OF_FUNDS,
+        DTI_CAP,
+        LGD,
+        MAX_APR,
+        TARGET_RETURN,
+        affordable_limit,
+        annuity_amount,
+        annuity_payment,
+        assign_limit,
+        expected_loss,
+        floor_to,
+    )
+    from creditfactory.pricing._lifetime import (
+        LoanValue,
+        default_curve,
+        loan_value,
+        risk_based_apr,
+    )
+    from creditfactory.pricing._solve import APR_SEARCH_MAX
 
 __all__ = [
     "APR_SEARCH_MAX",
@@ -57,3 +62,6 @@ __all__ = [
     "loan_value",
     "risk_based_apr",
 ]
+
+if not typing.TYPE_CHECKING:  # each name is imported from its module on first use
+    __getattr__, __dir__ = _lazy_exports(__name__)

@@ -5,7 +5,15 @@ The API mounts it (:func:`install`) with its permission map, so that the dashboa
 apply the same role rules and write through the same store functions.
 """
 
-from creditfactory.web._pages import PREFIX, install, plotly_js
-from creditfactory.web._session import Signer
+import typing
+
+from creditfactory import _lazy_exports
+
+if typing.TYPE_CHECKING:
+    from creditfactory.web._pages import PREFIX, install, plotly_js
+    from creditfactory.web._session import Signer
 
 __all__ = ["PREFIX", "Signer", "install", "plotly_js"]
+
+if not typing.TYPE_CHECKING:  # each name is imported from its module on first use
+    __getattr__, __dir__ = _lazy_exports(__name__)
