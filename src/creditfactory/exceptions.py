@@ -4,6 +4,7 @@
 
     CreditFactoryError                      base of everything raised on purpose
     ├── ConfigError(ValueError)             a configuration value is invalid
+    │   └── NotInstalledError               an endpoint's optional extra is not installed (api)
     ├── DataError(ValueError)               input data is wrong
     │   ├── SchemaError                     a table does not match its declared schema
     │   ├── ArtefactError                   a saved artefact is corrupt or of an unknown version
@@ -22,6 +23,8 @@
     ├── EngineUnavailableError(RuntimeError)  the engine process stopped; retry (factory)
     ├── FactoryStoppedError(RuntimeError)   the in-process factory's loop stopped (factory)
     ├── ProtocolError(RuntimeError)         a frame that is not one of the factory's messages
+    ├── UnsupportedMediaError(ValueError)   a body in a media type the endpoint does not take (api)
+    ├── BusyError(RuntimeError)             too much slow work queued already; retry (api)
     └── AuthError(PermissionError)          the caller is unknown
         └── ForbiddenError                  the caller's role may not do this
 

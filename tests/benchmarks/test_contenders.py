@@ -101,6 +101,7 @@ def test_decision_contenders_are_grouped_as_documented() -> None:
     assert groups == {
         "online": {
             "creditfactory online",
+            "creditfactory online, with its fraud step",
             "zen-engine online (static loader)",
             "zen-engine online (create_decision)",
         },

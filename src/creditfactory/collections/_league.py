@@ -28,13 +28,19 @@ def wilson(
     >>> lo, hi = wilson(np.array([8]), np.array([10]))
     >>> round(float(lo[0]), 3), round(float(hi[0]), 3)
     (0.49, 0.943)
+    >>> lo, hi = wilson(np.array([0, 7]), np.array([7, 7]))
+    >>> float(lo[0]), float(hi[1])
+    (0.0, 1.0)
     """
     z = norm.ppf(0.5 + level / 2)
     n = np.asarray(n, float)
     p = np.asarray(successes, float) / np.maximum(n, 1)
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return np.where(n > 0, centre - half, np.nan), np.where(n > 0, centre + half, np.nan)
+    # at 0 (n) successes the lower (upper) bound is exactly 0 (1), not a rounding error beside it
+    low = np.where(p <= 0, 0.0, np.clip(centre - half, 0.0, 1.0))
+    high = np.where(p >= 1, 1.0, np.clip(centre + half, 0.0, 1.0))
+    return np.where(n > 0, low, np.nan), np.where(n > 0, high, np.nan)
 
 
 def league_table(

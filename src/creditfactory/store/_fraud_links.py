@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, synonym
 
 from creditfactory.store._tables import Base
 
@@ -53,6 +53,8 @@ class FraudLink(Base):
     ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
     subnet: Mapped[str | None] = mapped_column(String(64), nullable=True)
     address: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # the ledger names a link by its seq (``fraud_link:<seq>``), as other records by their id
+    id = synonym("seq")
 
 
 def insert_links(quote: Any, mark: str, n: int) -> str:

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from creditfactory.audit import canonical_json
+from creditfactory.store._fraud_links import ALL_LINK_COLS, FraudLink
 from creditfactory.store._id_card_table import IdCardCheck
 from creditfactory.store._loan_tables import Loan, LoanPayment, LoanWriteOff
 from creditfactory.store._tables import (
@@ -98,7 +99,13 @@ COVERED: dict[str, tuple[str, ...]] = {
         "id", "application_id", "image_hmac", "ok", "problems", "fields", "confidence",
         "checked_by", "checked_at",
     ),
+    # a decided application's fraud link (keyed hashes, times in seconds), vouched for by its
+    # decision's ledger entry: a link altered, removed or slipped in would change the fraud
+    # features of every later application that shares an identifier with it
+    "fraud_link": ALL_LINK_COLS,
 }  # fmt: skip
+#: covered columns whose name ends in ``_at`` but that hold seconds, not timestamps
+_NOT_TIMES = frozenset({("fraud_link", "known_bad_at")})
 _SORTED = {kind: tuple(sorted(cols)) for kind, cols in COVERED.items()}
 
 
@@ -110,7 +117,10 @@ def is_time(column: str) -> bool:
 def content(kind: str, record: Any) -> dict[str, Any]:
     """What the digest of a record of ``kind`` covers: its columns, timestamps as :func:`stamp`."""
     return {
-        c: stamp(getattr(record, c)) if is_time(c) else getattr(record, c) for c in COVERED[kind]
+        c: stamp(getattr(record, c))
+        if is_time(c) and (kind, c) not in _NOT_TIMES
+        else getattr(record, c)
+        for c in COVERED[kind]
     }
 
 
@@ -176,6 +186,7 @@ loan_content = _content_of("loan")
 loan_payment_content = _content_of("loan_payment")
 loan_write_off_content = _content_of("loan_write_off")
 id_card_check_content = _content_of("id_card_check")
+fraud_link_content = _content_of("fraud_link")
 
 
 #: kind (the subject's prefix) -> (table, content function), in the order verify reads them
@@ -192,6 +203,7 @@ RECORD_KINDS: dict[str, tuple[type[Any], Callable[[Any], dict[str, Any]]]] = {
     "loan_payment": (LoanPayment, loan_payment_content),
     "loan_write_off": (LoanWriteOff, loan_write_off_content),
     "id_card_check": (IdCardCheck, id_card_check_content),
+    "fraud_link": (FraudLink, fraud_link_content),
 }
 #: the kinds authority comes from: who may act, and what decides (checked at start-up)
 AUTHORITY = ("api_key", "model", "strategy", "activation")
@@ -209,6 +221,16 @@ def record_digest(record: Any, kind: str | None = None) -> str:
     kind = kind or _KIND_OF[type(record)]
     texts = {c: canonical_json(v) for c, v in content(kind, record).items()}
     return hashlib.sha256(content_text(kind, texts).encode("utf-8")).hexdigest()
+
+
+def fraud_link_digest(seq: int, application_id: int, link: tuple[Any, ...]) -> str:
+    """The digest of the fraud link row ``(seq, application_id, *link)`` the writer is about to
+    store (what :func:`record_digest` gives for the row read back)."""
+    texts = {
+        c: canonical_json(v)
+        for c, v in zip(ALL_LINK_COLS, (seq, application_id, *link), strict=True)
+    }
+    return hashlib.sha256(content_text("fraud_link", texts).encode("utf-8")).hexdigest()
 
 
 def vouch(*records: Any) -> dict[str, str]:

@@ -19,7 +19,7 @@ from types import SimpleNamespace
 from typing import Any, Protocol
 
 from creditfactory.audit import canonical_json, entry_hash_text, utc_now
-from creditfactory.store._records import content_pieces, record_digest
+from creditfactory.store._records import content_pieces, fraud_link_digest, record_digest
 
 #: the columns the back-ends insert, in this order (the ids first)
 APP_COLS = ("id", "external_id", "payload", "request_sha256", "idempotency_key", "api_key_id",
@@ -227,6 +227,9 @@ def build_rows(
         app_sha = sha256(app_text.encode("utf-8")).hexdigest()
         dec_sha = sha256(dec_text.encode("utf-8")).hexdigest()
         digests = f'{{"application:{app_id}":"{app_sha}","decision:{dec_id}":"{dec_sha}"'
+        if p.fraud_link is not None:  # stored under this entry's seq (keys in sorted order)
+            link_sha = fraud_link_digest(seq + 1, app_id, p.fraud_link)
+            digests += f',"fraud_link:{seq + 1}":"{link_sha}"'
         apps.append(application_row(p, app_id, app_text))
         decs.append(decision_row(p, dec_id, app_id, dec_text))
         review = None
