@@ -4,24 +4,20 @@ refers, declines), and a simulated book and a scorecard for the book-based pages
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import socket
 import threading
 import time
 import urllib.request
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 ADMIN = "cf-test-admin-3Jq8ZrVx5TmW2pLk"
 KEYS = {"admin": ADMIN, "analyst": "analyst-secret-1", "underwriter": "underwriter-secret-1",
         "read-only": "read-only-secret-1"}  # fmt: skip
-FEATURES = ["inquiries_other_1m", "utilisation", "loan_apps_installed", "third_party_score"]
 
 
 def split_strategy() -> str:
@@ -74,32 +70,6 @@ def call(url: str, method: str, key: str, body: object | None = None) -> tuple[i
         return exc.code, json.loads(exc.read() or b"null")
 
 
-def book_and_model(root: Path) -> tuple[Path, Path]:
-    """A small twin with a macro shock and a scorecard fitted before it (as tests/cli's monitor
-    tests build them); a year of history, so that the collection scores can be fitted."""
-    from creditfactory.data import SimulationConfig, simulate
-    from creditfactory.monitoring import matured_outcomes
-    from creditfactory.scorecard import Scorecard
-
-    cfg = SimulationConfig(
-        n_applications=12_000, seed=2, months_of_history=12, max_months_on_book=8,
-        macro_shock_month=dt.date(2024, 9, 1), approval_rate=0.9, fraud_rate=0.005,
-        macro_shock_drift=1.0, n_campaigns=1,
-    )  # fmt: skip
-    book = simulate(cfg)
-    book.write(root / "book")
-    apps = book.observable("applications")
-    y = matured_outcomes(book.loans, book.performance, window=3, bad_bucket=1)
-    y = y.reindex(apps["application_id"]).to_numpy()
-    dev = (apps["applied_at"] < "2024-05-01").to_numpy() & ~np.isnan(y)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        sc = Scorecard(selection=None, min_bin_n_bad=10, max_iv_pvalue=0.05)
-        sc.fit(apps.loc[dev, FEATURES], y[dev].astype(int))
-    sc.save(root / "model")
-    return root / "book", root / "model"
-
-
 def application(i: int, kind: str) -> dict[str, object]:
     """An application the test strategy approves, refers (4+ inquiries) or declines (income)."""
     return {
@@ -112,14 +82,16 @@ def application(i: int, kind: str) -> dict[str, object]:
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+def live(
+    tmp_path_factory: pytest.TempPathFactory, monitored_book: tuple[Path, Path]
+) -> Iterator[Live]:
     import uvicorn
 
     from creditfactory.api import Settings, create_app
     from creditfactory.store import add_key
 
     root = tmp_path_factory.mktemp("web")
-    book, model = book_and_model(root)
+    book, model = monitored_book  # tests/conftest.py: read only, built once a session
     settings = Settings(
         database_url=f"sqlite:///{root / 'web.db'}", admin_key=ADMIN, engine_process=False,
         qc_rate=0.0, ui_book=book, ui_model=model, ui_secret="web-test-session-secret",
