@@ -362,24 +362,3 @@ def test_decide_many_splits_what_one_transaction_should_not_hold(
     with service.store.session() as s:
         assert verify(s).ok
         assert len(s.execute(select(Application.id)).scalars().all()) == n
-
-
-@given(_TIME.filter(lambda t: t is not None))
-def test_sqlite_times_are_bound_as_sqlalchemy_binds_them(when: datetime) -> None:
-    """The SQLite back-end writes a time's text itself (once per decision): the text
-    SQLAlchemy's ``DateTime`` would bind for the UTC value, which is what it reads back."""
-    from sqlalchemy import DateTime, create_engine
-
-    from creditfactory.store._backend_sqlite import _Times
-
-    proc = DateTime()._cached_bind_processor(create_engine("sqlite://").dialect)
-    assert proc is not None
-    assert _Times.agrees(proc)
-    times = _Times(proc)
-    assert times(None) is None
-    value = when.astimezone(UTC)
-    assert times(value) == proc(value)
-    assert times(value) == proc(value)  # remembered
-    assert times(None) is None
-    assert times(value.date()) == proc(value.date())  # not a datetime: SQLAlchemy's own
-    assert not _Times.agrees(lambda v: str(v))  # another format keeps its processor

@@ -9,7 +9,6 @@ own (:class:`~creditfactory.store._checkpoint.Checkpointer`), off the write path
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine
@@ -65,7 +64,7 @@ class SqliteBackend:
             for col in table.columns:
                 proc = col.type._cached_bind_processor(engine.dialect)
                 if proc is not None and col.name not in ("payload", *JSON_COLS):
-                    procs[col.name] = _Times(proc) if _Times.agrees(proc) else proc
+                    procs[col.name] = proc
         self.procs = procs
         self._app_procs = [(i, procs[c]) for i, c in enumerate(APP_COLS[1:]) if c in procs]
         self._dec_procs = [(i, procs[c]) for i, c in enumerate(DEC_COLS[2:]) if c in procs]
@@ -141,41 +140,6 @@ class SqliteBackend:
             head, marks = insert.rsplit(" VALUES ", 1)
             out = self._rows[(insert, n)] = f"{head} VALUES {', '.join([marks] * n)}"
         return out
-
-
-class _Times:
-    """What SQLAlchemy's SQLite ``DateTime`` binds (``proc``: wall-clock text, microseconds),
-    written by ``datetime.isoformat`` and the last value remembered (a decision's
-    ``decided_at`` is its application's ``received_at``: one text for both)."""
-
-    _PROBE = datetime(1999, 12, 31, 23, 59, 58, 1234, tzinfo=UTC)
-
-    def __init__(self, proc: Callable[[Any], Any]):
-        self.proc = proc
-        self._last: tuple[Any, str] = (_Times._PROBE, proc(_Times._PROBE))
-
-    @classmethod
-    def agrees(cls, proc: Callable[[Any], Any]) -> bool:
-        """Whether ``proc`` binds a datetime as this does (a column of another type, or a
-        storage format of its own, keeps its processor)."""
-        try:
-            return bool(proc(cls._PROBE) == cls._text(cls._PROBE))
-        except Exception:
-            return False
-
-    @staticmethod
-    def _text(value: datetime) -> str:
-        return value.replace(tzinfo=None).isoformat(" ", "microseconds")
-
-    def __call__(self, value: Any) -> Any:
-        last = self._last
-        if value is last[0]:
-            return last[1]
-        if type(value) is not datetime:
-            return self.proc(value)
-        text = self._text(value)
-        self._last = (value, text)
-        return text
 
 
 def _bound(
