@@ -172,9 +172,12 @@ def fit_feature(
 def _with_counts(
     rule: BinningTable, idx: np.ndarray, y: np.ndarray, w: np.ndarray | None
 ) -> BinningTable:
-    ww = np.ones(y.size) if w is None else w
-    n_bad = np.bincount(idx, weights=y * ww, minlength=rule.n_bins)
-    n_all = np.bincount(idx, weights=ww, minlength=rule.n_bins)
+    if w is None:  # whole counts (exact in floats): no weight arrays to build
+        n_bad = np.bincount(idx, weights=y, minlength=rule.n_bins)
+        n_all = np.bincount(idx, minlength=rule.n_bins).astype(float)
+    else:
+        n_bad = np.bincount(idx, weights=y * w, minlength=rule.n_bins)
+        n_all = np.bincount(idx, weights=w, minlength=rule.n_bins)
     return replace(
         rule,
         n_good=tuple(_count(v) for v in n_all - n_bad),

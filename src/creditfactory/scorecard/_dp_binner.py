@@ -79,24 +79,26 @@ def optimal_partition(
     best = np.full((M, P + 1, P + 1), _NEG)
     arg = np.full((M, P + 1, P + 1), -1, dtype=np.int64)
     best[0, 0, :] = np.where(ok[0, :], iv[0, :], _NEG)
-    allowed = None
-    if direction:  # allowed[h, i, j]: a bin [i, j) may follow [h, i) under the trend
+    # (i, j, h) with the previous bin's start h last, so the maximum over h runs along
+    # contiguous memory; a bin [i, j) that may not follow [h, i) under the trend gets -inf
+    penalty = None
+    if direction:
         with np.errstate(invalid="ignore"):
-            r_prev, r_next = rate[:, :, None], rate[None, :, :]
+            r_prev, r_next = rate.T[:, None, :], rate[:, :, None]  # rate[h, i], rate[i, j]
             allowed = r_prev <= r_next if direction > 0 else r_prev >= r_next
+        penalty = np.where(allowed, 0.0, _NEG)
     vals = np.empty((P + 1, P + 1, P + 1))
     for m in range(1, M):
         prev = best[m - 1]  # prev[h, i]: last bin [h, i)
         if not (prev > _NEG).any():
             break
-        # every (h, i, j) at once; argmax takes the first (smallest) h among equals
-        if allowed is None:
-            vals[...] = prev[:, :, None]
+        # every (i, j, h) at once; argmax takes the first (smallest) h among equals
+        if penalty is None:
+            vals[...] = prev.T[:, None, :]
         else:
-            vals.fill(_NEG)
-            np.copyto(vals, prev[:, :, None], where=allowed)
-        k = np.argmax(vals, axis=0)
-        top = np.take_along_axis(vals, k[None], axis=0)[0]
+            np.add(prev.T[:, None, :], penalty, out=vals)
+        k = np.argmax(vals, axis=2)
+        top = np.take_along_axis(vals, k[:, :, None], axis=2)[:, :, 0]
         good = ok & (top > _NEG)
         best[m][good] = top[good] + iv[good]
         arg[m][good] = k[good]
@@ -146,7 +148,15 @@ def _prebins(
         min_weight_fraction_leaf=min(0.05, c.min_bin_share or 0.05),
         max_leaf_nodes=c.max_n_prebins,
         random_state=0,
-    ).fit(xa[keep], ya[keep], sample_weight=wa[keep])
+    )
+    # the checks fit() makes (float32 C-contiguous X, finite values, 1-D weights) hold by
+    # construction; skipping them is most of the tree's cost on a few hundred distinct values
+    tree.fit(
+        np.ascontiguousarray(xa[keep], dtype=np.float32),
+        ya[keep],
+        sample_weight=wa[keep],
+        check_input=False,
+    )
     t = tree.tree_.threshold[tree.tree_.feature >= 0]
     # CART sends x <= t left; the next distinct value above t is the equivalent "x < edge"
     t_edges = u[np.minimum(np.searchsorted(u, t, side="right"), u.size - 1)]

@@ -115,11 +115,15 @@ def _fit_design(
     eta = Z @ beta
     ll = _loglik_eta(eta, y, w)
     p = _sigmoid(eta)
-    h = _hessian(Z, p, w, ridge) if hessian0 is None else hessian0
+    if hessian0 is None:
+        h, grad = _hessian(Z, p, w, ridge, y)
+    else:
+        h, grad = hessian0, None
     fresh = True  # h is the Hessian at the current coefficients
     for _ in range(max_iter):
-        r = y - p
-        grad = Z.T @ (r if w is None else w * r)
+        if grad is None:  # (a fresh Hessian brings the gradient from the same pass)
+            r = y - p
+            grad = Z.T @ (r if w is None else w * r)
         try:
             step = np.linalg.solve(h, grad)
         except np.linalg.LinAlgError:
@@ -141,12 +145,13 @@ def _fit_design(
             converged = True
             break
         if moved > _REFRESH or t < 1.0:
-            h = _hessian(Z, p, w, ridge)
+            h, grad = _hessian(Z, p, w, ridge, y)
             fresh = True
         else:  # close to the optimum: keep the Hessian (a chord step, still fast to converge)
+            grad = None
             fresh = False
     if not fresh or converged:
-        h = _hessian(Z, p, w, ridge)  # the covariance is always at the final coefficients
+        h = _hessian(Z, p, w, ridge)[0]  # the covariance is always at the final coefficients
     try:
         cov = np.linalg.inv(h)
         bse = np.sqrt(np.clip(np.diag(cov), 0, None))
@@ -168,20 +173,35 @@ def _fit_design(
     )
 
 
-def _hessian(Z: np.ndarray, p: np.ndarray, w: np.ndarray | None, ridge: np.ndarray) -> np.ndarray:
-    """``Z' diag(w p (1 - p)) Z``, in blocks of rows that stay in the CPU cache."""
+def _hessian(
+    Z: np.ndarray,
+    p: np.ndarray,
+    w: np.ndarray | None,
+    ridge: np.ndarray,
+    y: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """``Z' diag(w p (1 - p)) Z``, in blocks of rows that stay in the CPU cache; with ``y``
+    also the gradient ``Z' w (y - p)``, from the same blocks (one pass over ``Z``)."""
     v = p * (1 - p)
     if w is not None:
         v *= w
     n, k = Z.shape
     h = ridge.copy()
+    grad = None
+    if y is not None:
+        r = y - p
+        if w is not None:
+            r *= w
+        grad = np.zeros(k)
     buf = np.empty((min(_BLOCK, n), k))
     for lo in range(0, n, _BLOCK):
         zb = Z[lo : lo + _BLOCK]
         vb = buf[: zb.shape[0]]
         np.multiply(zb, v[lo : lo + _BLOCK, None], out=vb)
         h += vb.T @ zb
-    return h
+        if grad is not None:
+            grad += r[lo : lo + _BLOCK] @ zb
+    return h, grad
 
 
 def _loglik_eta(eta: np.ndarray, y: np.ndarray, w: np.ndarray | None) -> float:

@@ -270,7 +270,7 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
             iv_pvalues={n: t.iv_pvalue for n, t in tables.items()},
             max_iv_pvalue=auto["max_iv_pvalue"],
         )
-        start = None
+        start: Any = None  # coefficients, or (coefficients, Hessian) from the stepwise
         if self.selection is not None and kept:
             rows = self._selection_rows(target)
             kept, sel = _stepwise(
@@ -285,6 +285,10 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
                 sample_weight=None if weights is None else weights[rows],
             )
             start = sel.params
+            if sel.hessian is not None:  # the sample's Hessian, scaled to every row: a first
+                # step's Hessian that costs nothing (Newton refreshes it after that step)
+                n_all = float(target.size if weights is None else weights.sum())
+                start = (sel.params, sel.hessian * (n_all / sel.n_obs))
         kept, res = self._fit_signed(W_arr, col_of, target, weights, kept, report, start)
         if not kept:
             # A scorecard needs a characteristic: keep the strongest one and say so.
@@ -361,10 +365,14 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
     def _fit_signed(self, W, col_of, target, weights, kept, report, start=None):
         """The regression on every row, dropping wrong-signed characteristics one at a time.
 
-        ``start`` (the stepwise's last fit, on the sample) and, after a drop, the previous
-        fit without the dropped coefficient are warm starts: the maximum likelihood is unique,
-        so they change how fast Newton gets there, not where.
+        ``start`` (the stepwise's last fit, on the sample: its coefficients, or they and an
+        approximate Hessian there) and, after a drop, the previous fit without the dropped
+        coefficient (and its Hessian without that row and column) are warm starts: the maximum
+        likelihood is unique, so they change how fast Newton gets there, not where.
         """
+        h0 = None
+        if isinstance(start, tuple):
+            start, h0 = start
         kept = list(kept)
         # the design (intercept first), built once; a dropped column is deleted from it
         Z = np.empty((target.size, len(kept) + 1))
@@ -378,7 +386,7 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
                 rows = self._selection_rows(target)
                 wr = None if weights is None else weights[rows]
                 start = _fit_design(Z[rows], y[rows], wr, tol=1e-4).params
-            res = _fit_design(Z, y, weights, start=start)
+            res = _fit_design(Z, y, weights, start=start, hessian0=h0)
             if not self.sign_constraint or not kept:
                 return kept, res
             # WOE is ln(%good/%bad): a positive coefficient on P(bad) would reverse the trend.
@@ -389,6 +397,11 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
             f = kept.pop(worst)
             report.drop(f, "sign", "coefficient has the wrong sign", float(res.params[1 + worst]))
             start = np.delete(res.params, 1 + worst)
+            h0 = (
+                None
+                if res.hessian is None
+                else np.delete(np.delete(res.hessian, 1 + worst, axis=0), 1 + worst, axis=1)
+            )
             Z = np.delete(Z, 1 + worst, axis=1)
 
     def _build_points(self) -> None:

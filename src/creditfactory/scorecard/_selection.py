@@ -132,7 +132,13 @@ def filter_features(
             kept.append(f)
     kept.sort(key=lambda f: -ivs[f])
     # one correlation matrix for both filters: VIF reads its submatrices
-    corr_all = _corr(woe_frame[kept].to_numpy(float), sample_weight) if len(kept) > 1 else None
+    corr_all = None
+    if len(kept) > 1:
+        # the whole WOE array (a view when the frame holds one float block), then the kept
+        # columns' submatrix: no copy of the selected columns
+        pos = {f: i for i, f in enumerate(woe_frame.columns)}
+        at = np.array([pos[f] for f in kept], dtype=np.intp)
+        corr_all = _corr(woe_frame.to_numpy(float), sample_weight)[np.ix_(at, at)]
     where = {f: i for i, f in enumerate(kept)}
     if corr_all is not None:
         corr = np.abs(corr_all)
