@@ -238,6 +238,56 @@ def test_dp_partition_is_exact_against_brute_force():
             assert value == pytest.approx(best), (P, direction)
 
 
+def _partition_iv(g: np.ndarray, b: np.ndarray, bounds: list[int]):
+    """IV (smoothed as the solver smooths an empty side) and bad rates of a partition of the
+    pre-bins, or None when a bin holds under 5 % of the rows."""
+    import itertools
+
+    G, B = g.sum(), b.sum()
+    gg = np.array([g[s:e].sum() for s, e in itertools.pairwise(bounds)])
+    bb = np.array([b[s:e].sum() for s, e in itertools.pairwise(bounds)])
+    if ((gg + bb) < 0.05 * (G + B) - 1e-9).any():
+        return None
+    deg = (gg == 0) | (bb == 0)
+    pg = np.where(deg, gg + 0.5, gg) / G
+    pb = np.where(deg, bb + 0.5, bb) / B
+    return float(np.sum((gg / G - bb / B) * np.log(pg / pb))), bb / (gg + bb)
+
+
+def test_dp_partition_cuts_reach_the_brute_force_optimum():
+    # the cuts returned (not only the value) are an optimal feasible partition, on pre-bin
+    # counts with zero goods or bads in places and up to 10 pre-bins
+    import functools
+    import itertools
+
+    from creditfactory.scorecard import optimal_partition
+
+    rng = np.random.default_rng(11)
+    for _ in range(30):
+        P = int(rng.integers(4, 11))
+        g = rng.integers(0, 150, P).astype(float) + 1
+        b = rng.integers(0, 30, P).astype(float)
+        c = BinningConstraints(max_n_bins=int(rng.integers(2, 6)), min_bin_share=0.05)
+        iv_of = functools.partial(_partition_iv, g, b)
+        for direction in (1, -1, 0):
+            best = -np.inf
+            for k in range(1, c.max_n_bins):
+                for cuts in itertools.combinations(range(1, P), k):
+                    got = iv_of([0, *cuts, P])
+                    if got is None or (direction and not np.all(np.diff(got[1]) * direction >= 0)):
+                        continue
+                    best = max(best, got[0])
+            cuts, value = optimal_partition(g, b, c, direction)
+            if not np.isfinite(best):
+                assert cuts == []
+                continue
+            assert value == pytest.approx(best)
+            got = iv_of([0, *cuts, P])
+            assert got is not None
+            assert got[0] == pytest.approx(best), (P, direction, cuts)
+            assert not direction or np.all(np.diff(got[1]) * direction >= 0)
+
+
 @pytest.mark.parametrize("trend", ["peak", "valley", "none"])
 def test_other_trends_with_the_dp_solver(trend):
     rng = np.random.default_rng(2)

@@ -172,9 +172,10 @@ def fit_feature(
 def _with_counts(
     rule: BinningTable, idx: np.ndarray, y: np.ndarray, w: np.ndarray | None
 ) -> BinningTable:
-    if w is None:  # whole counts (exact in floats): no weight arrays to build
-        n_bad = np.bincount(idx, weights=y, minlength=rule.n_bins)
-        n_all = np.bincount(idx, minlength=rule.n_bins).astype(float)
+    if w is None:  # whole counts, goods and bads in one integer pass (bin * 2 + bad)
+        gb = np.bincount(idx * 2 + y, minlength=2 * rule.n_bins).reshape(-1, 2)
+        n_bad = gb[:, 1].astype(float)
+        n_all = n_bad + gb[:, 0]
     else:
         n_bad = np.bincount(idx, weights=y * w, minlength=rule.n_bins)
         n_all = np.bincount(idx, weights=w, minlength=rule.n_bins)

@@ -12,6 +12,7 @@ optbinning, whose constraint-programming model covers them.
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import numpy as np
@@ -79,29 +80,35 @@ def optimal_partition(
     best = np.full((M, P + 1, P + 1), _NEG)
     arg = np.full((M, P + 1, P + 1), -1, dtype=np.int64)
     best[0, 0, :] = np.where(ok[0, :], iv[0, :], _NEG)
-    # (i, j, h) with the previous bin's start h last, so the maximum over h runs along
-    # contiguous memory; a bin [i, j) that may not follow [h, i) under the trend gets -inf
-    penalty = None
-    if direction:
+    # every triple h < i < j (a bin [h, i) followed by [i, j)), grouped by (i, j) with h
+    # ascending: the best previous bin of each (i, j) is a segmented maximum. Indices are
+    # flat: hi = h (P + 1) + i into a (P + 1, P + 1) table, ij likewise, g_ij per group.
+    h, hi, ij, g_ij, starts, counts = _triples(P)
+    pen = None
+    if direction:  # a bin [i, j) that may not follow [h, i) under the trend: -inf
+        r = rate.ravel()
         with np.errstate(invalid="ignore"):
-            r_prev, r_next = rate.T[:, None, :], rate[:, :, None]  # rate[h, i], rate[i, j]
+            r_prev, r_next = r[hi], r[ij]
             allowed = r_prev <= r_next if direction > 0 else r_prev >= r_next
-        penalty = np.where(allowed, 0.0, _NEG)
-    vals = np.empty((P + 1, P + 1, P + 1))
+        pen = np.where(allowed, 0.0, _NEG)
+    ok_g = ok.ravel()[g_ij]
+    iv_g = iv.ravel()[g_ij]
+    flat = best.reshape(M, -1)
+    flat_arg = arg.reshape(M, -1)
     for m in range(1, M):
-        prev = best[m - 1]  # prev[h, i]: last bin [h, i)
+        prev = flat[m - 1]  # prev[h (P + 1) + i]: last bin [h, i)
         if not (prev > _NEG).any():
             break
-        # every (i, j, h) at once; argmax takes the first (smallest) h among equals
-        if penalty is None:
-            vals[...] = prev.T[:, None, :]
-        else:
-            np.add(prev.T[:, None, :], penalty, out=vals)
-        k = np.argmax(vals, axis=2)
-        top = np.take_along_axis(vals, k[:, :, None], axis=2)[:, :, 0]
-        good = ok & (top > _NEG)
-        best[m][good] = top[good] + iv[good]
-        arg[m][good] = k[good]
+        vals = prev[hi]
+        if pen is not None:
+            vals += pen
+        top = np.maximum.reduceat(vals, starts)
+        # the first (smallest) h reaching the maximum, as argmax would take
+        k = np.minimum.reduceat(np.where(vals == np.repeat(top, counts), h, P + 1), starts)
+        good = ok_g & (top > _NEG)
+        at = g_ij[good]
+        flat[m, at] = top[good] + iv_g[good]
+        flat_arg[m, at] = k[good]
     final = best[:, :, P]
     if not np.isfinite(final).any():
         return [], float(iv[0, P]) if np.isfinite(iv[0, P]) else 0.0
@@ -114,6 +121,24 @@ def optimal_partition(
         h = arg[m, i, j]
         j, i, m = i, h, m - 1
     return sorted(cuts), value
+
+
+@functools.lru_cache(maxsize=128)
+def _triples(P: int) -> tuple[np.ndarray, ...]:
+    """Every ``(h, i, j)`` with ``0 <= h < i < j <= P``, ordered by ``(i, j, h)``: per triple
+    ``h`` and the flat indices ``h (P + 1) + i`` and ``i (P + 1) + j``; per ``(i, j)`` group
+    its flat index, first triple and size (``i``: one triple per ``h < i``)."""
+    gi, gj = np.triu_indices(P + 1, k=1)
+    keep = gi >= 1
+    gi, gj = gi[keep], gj[keep]
+    counts = gi.copy()
+    starts = np.cumsum(counts) - counts
+    h = np.arange(int(counts.sum())) - np.repeat(starts, counts)
+    at_i, at_j = np.repeat(gi, counts), np.repeat(gj, counts)
+    out = (h, h * (P + 1) + at_i, at_i * (P + 1) + at_j, gi * (P + 1) + gj, starts, counts)
+    for a in out:
+        a.setflags(write=False)
+    return out
 
 
 def _prebins(
