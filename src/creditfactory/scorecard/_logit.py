@@ -41,6 +41,7 @@ class LogitResult:
 
 
 _BLOCK = 4096  # rows per block of the Hessian's product
+_WHOLE = 2_000_000  # a column-major design up to this many cells takes one product instead
 # Steps smaller than this keep the Hessian: near the optimum it barely changes, and a step with
 # the old one (a chord step) still shrinks the error a hundredfold or more.
 _REFRESH = 1e-3
@@ -186,20 +187,24 @@ def _hessian(
     if w is not None:
         v *= w
     n, k = Z.shape
-    h = ridge.copy()
-    grad = None
+    r = None
     if y is not None:
         r = y - p
         if w is not None:
             r *= w
-        grad = np.zeros(k)
+    if Z.strides[0] == Z.itemsize and n * k <= _WHOLE:
+        # column-major and small (stepwise's design on its sample): one product reads each
+        # column once, where row blocks would gather strided rows
+        return ridge + (Z * v[:, None]).T @ Z, None if r is None else Z.T @ r
+    h = ridge.copy()
+    grad = None if r is None else np.zeros(k)
     buf = np.empty((min(_BLOCK, n), k))
     for lo in range(0, n, _BLOCK):
         zb = Z[lo : lo + _BLOCK]
         vb = buf[: zb.shape[0]]
         np.multiply(zb, v[lo : lo + _BLOCK, None], out=vb)
         h += vb.T @ zb
-        if grad is not None:
+        if grad is not None and r is not None:
             grad += r[lo : lo + _BLOCK] @ zb
     return h, grad
 

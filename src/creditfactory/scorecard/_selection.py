@@ -192,11 +192,11 @@ def _score_parts(
         raise ConfigError(
             "score_tests needs a LogitResult with 'fitted' and 'cov' (fit_logit sets both)"
         )
-    ww = np.ones(y.size) if w is None else w
-    v = ww * p * (1 - p)
-    u = C.T @ (ww * (y - p))
-    A = (C * v[:, None]).T @ Z  # m x k
-    cvc = np.einsum("ij,ij->j", C * v[:, None], C)
+    v = p * (1 - p) if w is None else w * p * (1 - p)
+    u = C.T @ (y - p if w is None else w * (y - p))
+    CV = C * v[:, None]
+    A = CV.T @ Z  # m x k
+    cvc = np.einsum("ij,ij->j", CV, C)
     var = cvc - np.einsum("ij,jk,ik->i", A, cov, A)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(var > 1e-12, u**2 / var, 0.0), A, cvc
@@ -253,7 +253,7 @@ def _stepwise(
     Xall = np.asfortranarray(Xall, dtype=float)  # a column is read at every step
     pos = {c: i for i, c in enumerate(cols)}
     # The design of the current model, grown in place: intercept, then the current columns.
-    D = np.empty((y.size, len(cols) + 1))
+    D = np.empty((y.size, len(cols) + 1), order="F")
     D[:, 0] = 1.0
     in_design: list[str] = []
 
