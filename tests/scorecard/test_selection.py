@@ -143,3 +143,31 @@ def test_stepwise_hessian_from_the_score_test_parts_is_the_augmented_hessian(des
     v = res.fitted * (1 - res.fitted)
     direct = (Zc * v[:, None]).T @ Zc + 1e-9 * np.eye(k + 1)
     np.testing.assert_allclose(assembled, direct, rtol=1e-10)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_chord_newton_from_an_approximate_hessian_reaches_the_same_fit(weighted):
+    # the final regression starts from a sample's Hessian scaled to every row and keeps it
+    # while the steps shrink fast (chord steps): the maximum, standard errors and likelihood
+    # must be Newton's, however rough that Hessian (a poor one forces refreshes); a
+    # column-major design takes the Hessian's one-product path, and must agree too
+    from creditfactory.scorecard._logit import _fit_design
+
+    rng = np.random.default_rng(5)
+    n = 30_000
+    X = rng.normal(size=(n, 5))
+    eta = -2.0 + X @ np.array([0.7, -0.4, 0.2, 0.0, 0.1])
+    y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
+    w = rng.integers(1, 4, n).astype(float) if weighted else None
+    Z = np.column_stack([np.ones(n), X])
+    ref = _fit_design(Z, y, w)
+    sample = rng.choice(n, 5_000, replace=False)
+    part = _fit_design(Z[sample], y[sample], None if w is None else w[sample], tol=1e-4)
+    scale = (n if w is None else w.sum()) / part.n_obs
+    for h0 in (part.hessian * scale, part.hessian * scale * 3.0, np.eye(6)):
+        for design in (Z, np.asfortranarray(Z)):
+            r = _fit_design(design, y, w, start=part.params, hessian0=h0, chord=True)
+            assert r.converged
+            np.testing.assert_allclose(r.params, ref.params, rtol=1e-7, atol=1e-9)
+            np.testing.assert_allclose(r.bse, ref.bse, rtol=1e-7)
+            assert r.loglik == pytest.approx(ref.loglik, rel=1e-12)

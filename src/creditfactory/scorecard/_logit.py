@@ -98,12 +98,16 @@ def _fit_design(
     max_iter: int = 50,
     tol: float = 1e-8,
     hessian0: np.ndarray | None = None,
+    chord: bool = False,
 ) -> LogitResult:
     """:func:`fit_logit` on a design whose first column is the intercept (1.0).
 
     ``Z`` may be a view of a wider array (stepwise selection grows one in place).
     ``hessian0``: the Hessian at ``start`` when the caller has it (stepwise assembles it from
-    the previous fit and the score test's products).
+    the previous fit and the score test's products), or one close to it with ``chord``: the
+    steps then keep it while each is under a tenth of the one before (a chord method: the
+    same maximum, fewer Hessians when ``hessian0`` is close, e.g. the Hessian of a sample
+    scaled to every row); the covariance is still the Hessian's at the final coefficients.
     """
     n = Z.shape[0]
     k = Z.shape[1]
@@ -120,7 +124,8 @@ def _fit_design(
         h, grad = _hessian(Z, p, w, ridge, y)
     else:
         h, grad = hessian0, None
-    fresh = True  # h is the Hessian at the current coefficients
+    fresh = hessian0 is None or not chord  # h is the Hessian at the current coefficients
+    last = np.inf  # the previous step's size
     for _ in range(max_iter):
         if grad is None:  # (a fresh Hessian brings the gradient from the same pass)
             r = y - p
@@ -145,7 +150,9 @@ def _fit_design(
         if moved < tol:
             converged = True
             break
-        if moved > _REFRESH or t < 1.0:
+        slow = moved > 0.1 * last if chord else moved > _REFRESH
+        last = moved
+        if slow or t < 1.0:
             h, grad = _hessian(Z, p, w, ridge, y)
             fresh = True
         else:  # close to the optimum: keep the Hessian (a chord step, still fast to converge)

@@ -386,7 +386,7 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
                 rows = self._selection_rows(target)
                 wr = None if weights is None else weights[rows]
                 start = _fit_design(Z[rows], y[rows], wr, tol=1e-4).params
-            res = _fit_design(Z, y, weights, start=start, hessian0=h0)
+            res = _fit_design(Z, y, weights, start=start, hessian0=h0, chord=True)
             if not self.sign_constraint or not kept:
                 return kept, res
             # WOE is ln(%good/%bad): a positive coefficient on P(bad) would reverse the trend.
