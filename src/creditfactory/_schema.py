@@ -83,8 +83,11 @@ def column_schema(
         keep = ~np.isnan(x)
         for code in specials:
             keep &= x != float(code)
-        out["min"] = float(x[keep].min()) if keep.any() else None
-        out["max"] = float(x[keep].max()) if keep.any() else None
+        if keep.any():
+            kept = x if keep.all() else x[keep]  # (one copy of the kept values at most)
+            out["min"], out["max"] = float(kept.min()), float(kept.max())
+        else:
+            out["min"] = out["max"] = None
     else:
         text_dtype = pd.api.types.is_string_dtype(s.dtype) and s.dtype != object
         if factorized is not None and text_dtype and not isinstance(s.dtype, pd.CategoricalDtype):

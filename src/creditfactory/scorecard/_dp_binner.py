@@ -163,6 +163,7 @@ def _prebins(
     cw = np.cumsum(wg + wb)
     probs = np.linspace(0, 1, n_quantiles + 1)[1:-1] * cw[-1]
     q = u[np.minimum(np.searchsorted(cw, probs, side="left"), u.size - 1)]
+    import sklearn
     from sklearn.tree import DecisionTreeClassifier
 
     xa = np.r_[u, u].reshape(-1, 1)
@@ -174,14 +175,15 @@ def _prebins(
         max_leaf_nodes=c.max_n_prebins,
         random_state=0,
     )
-    # the checks fit() makes (float32 C-contiguous X, finite values, 1-D weights) hold by
-    # construction; skipping them is most of the tree's cost on a few hundred distinct values
-    tree.fit(
-        np.ascontiguousarray(xa[keep], dtype=np.float32),
-        ya[keep],
-        sample_weight=wa[keep],
-        check_input=False,
-    )
+    # the checks fit() makes (float32 C-contiguous X, finite values, 1-D weights, valid
+    # parameters) hold by construction: skipped, they were a third of the tree's time
+    with sklearn.config_context(skip_parameter_validation=True):
+        tree.fit(
+            np.ascontiguousarray(xa[keep], dtype=np.float32),
+            ya[keep],
+            sample_weight=wa[keep],
+            check_input=False,
+        )
     t = tree.tree_.threshold[tree.tree_.feature >= 0]
     # CART sends x <= t left; the next distinct value above t is the equivalent "x < edge"
     t_edges = u[np.minimum(np.searchsorted(u, t, side="right"), u.size - 1)]
