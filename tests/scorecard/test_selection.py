@@ -171,3 +171,27 @@ def test_chord_newton_from_an_approximate_hessian_reaches_the_same_fit(weighted)
             np.testing.assert_allclose(r.params, ref.params, rtol=1e-7, atol=1e-9)
             np.testing.assert_allclose(r.bse, ref.bse, rtol=1e-7)
             assert r.loglik == pytest.approx(ref.loglik, rel=1e-12)
+
+
+def test_sign_drop_warm_start_is_the_newton_step_without_the_coefficient():
+    # after a wrong-signed drop the refit starts from the other coefficients moved by the
+    # Newton step that sets the dropped one to zero: closer to the refit than deleting it
+    from creditfactory.scorecard._logit import _fit_design
+    from creditfactory.scorecard._scorecard import _without
+
+    rng = np.random.default_rng(8)
+    n = 20_000
+    a = rng.normal(size=n)
+    X = np.column_stack([a, 0.8 * a + 0.6 * rng.normal(size=n), rng.normal(size=n)])
+    eta = -2.0 + X @ np.array([0.9, 0.3, -0.4])
+    y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
+    Z = np.column_stack([np.ones(n), X])
+    full = _fit_design(Z, y, None)
+    refit = _fit_design(np.delete(Z, 1, axis=1), y, None)
+    start, h0 = _without(full.params, full.hessian, 1)
+    assert h0 is not None
+    np.testing.assert_allclose(h0, np.delete(np.delete(full.hessian, 1, 0), 1, 1))
+    plain = np.delete(full.params, 1)
+    assert np.abs(start - refit.params).max() < 0.2 * np.abs(plain - refit.params).max()
+    r = _fit_design(np.delete(Z, 1, axis=1), y, None, start=start, hessian0=h0, chord=True)
+    np.testing.assert_allclose(r.params, refit.params, rtol=1e-7, atol=1e-9)

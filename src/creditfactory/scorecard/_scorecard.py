@@ -35,6 +35,23 @@ from creditfactory.scorecard._selection import SelectionReport, _stepwise, filte
 __all__ = ["Scorecard"]
 
 
+def _without(
+    params: np.ndarray, hessian: np.ndarray | None, j: int
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """A warm start for the fit without coefficient ``j``: the other coefficients moved by the
+    Newton step that sets ``j`` to zero (with the gradient zero at ``params``, the other
+    coefficients absorb ``beta_j`` through their Hessian block), and that Hessian block."""
+    rest = np.delete(params, j)
+    if hessian is None:
+        return rest, None
+    h = np.delete(np.delete(hessian, j, axis=0), j, axis=1)
+    try:
+        shift = np.linalg.solve(h, np.delete(hessian[:, j], j) * params[j])
+    except np.linalg.LinAlgError:
+        return rest, h
+    return (rest + shift if np.all(np.isfinite(shift)) else rest), h
+
+
 class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
     """A credit scorecard: optimal binning, WOE, selection, logistic regression, points.
 
@@ -396,12 +413,7 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
                 return kept, res
             f = kept.pop(worst)
             report.drop(f, "sign", "coefficient has the wrong sign", float(res.params[1 + worst]))
-            start = np.delete(res.params, 1 + worst)
-            h0 = (
-                None
-                if res.hessian is None
-                else np.delete(np.delete(res.hessian, 1 + worst, axis=0), 1 + worst, axis=1)
-            )
+            start, h0 = _without(res.params, res.hessian, 1 + worst)
             Z = np.delete(Z, 1 + worst, axis=1)
 
     def _build_points(self) -> None:

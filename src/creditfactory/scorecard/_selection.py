@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special  # chdtrc(1, x) is chi2.sf(x, 1), without its dispatch
 
 from creditfactory.exceptions import ConfigError
 from creditfactory.scorecard._logit import LogitResult, _fit_design
@@ -291,7 +291,7 @@ def _stepwise(
         z2 = (res.params[1:] / res.bse[1:]) ** 2
         j = int(np.nanargmin(z2))
         f = current[j]
-        pval = float(stats.chi2.sf(z2[j], 1))
+        pval = float(special.chdtrc(1, z2[j]))
         if criterion == "pvalue":
             if pval <= p_remove:
                 return False
@@ -319,7 +319,7 @@ def _stepwise(
         s, A, cvc = _score_parts(res, design(current), Xall[:, [pos[f] for f in cand]], y, w)
         j = int(np.argmax(s))
         f = cand[j]
-        pval = float(stats.chi2.sf(s[j], 1))
+        pval = float(special.chdtrc(1, s[j]))
         if criterion == "pvalue" and pval >= p_enter:
             return False
         h0 = None
