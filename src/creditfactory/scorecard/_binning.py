@@ -158,7 +158,10 @@ def fit_feature(
         regular = ~np.isnan(v)
         for code in specials:
             regular &= v != float(code)
-        splits = binner.fit_numeric(v[regular], y_arr[regular], c, **_kw(w, regular))
+        if regular.all():  # no missing or special value: the rows as they are, no copies
+            splits = binner.fit_numeric(v, y_arr, c, **_kw(w, regular))
+        else:
+            splits = binner.fit_numeric(v[regular], y_arr[regular], c, **_kw(w, regular))
         rule = BinningTable(
             feature=name, kind=kind, splits=tuple(float(s) for s in splits),
             special_codes=specials,

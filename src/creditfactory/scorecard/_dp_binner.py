@@ -251,7 +251,7 @@ class DPBinner:
         if sample_weight is not None:  # a zero weight is a removed row
             keep = np.asarray(sample_weight) > 0
             x, y, sample_weight = x[keep], y[keep], np.asarray(sample_weight, float)[keep]
-        if x.size == 0 or np.unique(y).size < 2:
+        if x.size == 0 or y.min() == y.max():  # no rows, or one class only
             return []
         edges, u, wg, wb = _prebins(x, y, sample_weight, self.n_prebins, constraints)
         if edges.size == 0:
