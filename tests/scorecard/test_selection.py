@@ -195,3 +195,14 @@ def test_sign_drop_warm_start_is_the_newton_step_without_the_coefficient():
     assert np.abs(start - refit.params).max() < 0.2 * np.abs(plain - refit.params).max()
     r = _fit_design(np.delete(Z, 1, axis=1), y, None, start=start, hessian0=h0, chord=True)
     np.testing.assert_allclose(r.params, refit.params, rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("j", [0, 3, 6])
+def test_dropping_a_design_column_in_place_is_np_delete(j):
+    from creditfactory.scorecard._scorecard import _drop_column
+
+    Z = np.random.default_rng(1).normal(size=(10_001, 7))
+    expected = np.delete(Z, j, axis=1)
+    got = _drop_column(Z.copy(), j, block=4096)
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(_drop_column(got, 0), np.delete(expected, 0, axis=1))

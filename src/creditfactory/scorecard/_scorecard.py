@@ -35,6 +35,16 @@ from creditfactory.scorecard._selection import SelectionReport, _stepwise, filte
 __all__ = ["Scorecard"]
 
 
+def _drop_column(Z: np.ndarray, j: int, block: int = 4096) -> np.ndarray:
+    """``np.delete(Z, j, axis=1)`` of a row-major ``Z``, in place: the later columns move left
+    block by block of rows, and the result is a view of the first columns (a new array of all
+    rows costs its page faults, more system time than the copy itself on a busy machine)."""
+    for lo in range(0, Z.shape[0], block):
+        rows = Z[lo : lo + block]
+        rows[:, j:-1] = rows[:, j + 1 :]
+    return Z[:, :-1]
+
+
 def _without(
     params: np.ndarray, hessian: np.ndarray | None, j: int
 ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -414,7 +424,7 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
             f = kept.pop(worst)
             report.drop(f, "sign", "coefficient has the wrong sign", float(res.params[1 + worst]))
             start, h0 = _without(res.params, res.hessian, 1 + worst)
-            Z = np.delete(Z, 1 + worst, axis=1)
+            Z = _drop_column(Z, 1 + worst)
 
     def _build_points(self) -> None:
         self._record_scorer: RecordScorer | None = None
