@@ -171,6 +171,24 @@ def test_solver_registry():
     assert t.bad_rate[:2].tolist() == [0.0, 1.0]
 
 
+def test_a_solver_cannot_alter_the_callers_column():
+    # a column with nothing missing reaches the solver without a copy: as a read-only view
+    class Sorter:
+        def fit_numeric(self, x, y, constraints):
+            x.sort()  # a careless solver sorting in place
+            return [0.5]
+
+        def fit_categorical(self, x, y, constraints):
+            return [[c] for c in np.unique(x)]
+
+    register_binner("sorter", Sorter)
+    x = np.random.default_rng(0).random(200)
+    before = x.copy()
+    with pytest.raises(ValueError, match="read-only"):
+        bin_feature(x, np.r_[[0] * 100, [1] * 100], name="x", solver="sorter")
+    np.testing.assert_array_equal(x, before)
+
+
 def test_weights_equal_duplicated_rows(apps):
     X, y = apps
     x = X["utilisation"].to_numpy()[:1000]

@@ -158,8 +158,9 @@ def fit_feature(
         regular = ~np.isnan(v)
         for code in specials:
             regular &= v != float(code)
-        if regular.all():  # no missing or special value: the rows as they are, no copies
-            splits = binner.fit_numeric(v, y_arr, c, **_kw(w, regular))
+        if regular.all():  # no missing or special value: the rows as they are, no copies,
+            # read-only so that a registered binner cannot alter the caller's data
+            splits = binner.fit_numeric(_read_only(v), _read_only(y_arr), c, **_kw(w, regular))
         else:
             splits = binner.fit_numeric(v[regular], y_arr[regular], c, **_kw(w, regular))
         rule = BinningTable(
@@ -254,3 +255,10 @@ def _fit_categorical(
 
 def _kw(w: np.ndarray | None, mask: np.ndarray) -> dict[str, np.ndarray]:
     return {} if w is None else {"sample_weight": w[mask]}
+
+
+def _read_only(values: np.ndarray) -> np.ndarray:
+    """A read-only view of ``values`` (no copy): writing through it raises ``ValueError``."""
+    view = values.view()
+    view.flags.writeable = False
+    return view
