@@ -34,7 +34,7 @@ from typing import Any
 
 from creditfactory.exceptions import ConfigError
 
-__all__ = ["AUTO_RULE", "book_position", "resolve_defaults"]
+__all__ = ["AUTO_RULE", "STEPWISE_MIN_BADS", "book_position", "resolve_defaults"]
 
 # parameter -> (small book's bads, large book's bads, value there, value there, scale)
 AUTO_RULE: dict[str, tuple[float, float, float, float, str]] = {
@@ -42,6 +42,8 @@ AUTO_RULE: dict[str, tuple[float, float, float, float, str]] = {
     "max_iv_pvalue": (300.0, 3000.0, 0.2, 0.001, "log"),
     "min_iv": (1000.0, 10000.0, 0.0, 0.01, "linear"),
 }
+# ``selection="auto"``: forward stepwise (AIC) from this many bads on, none below
+STEPWISE_MIN_BADS = 1000.0
 
 
 def book_position(n_bads: float, small: float, large: float) -> float:
@@ -73,11 +75,16 @@ def _value(name: str, n_bads: float) -> float:
 def resolve_defaults(params: dict[str, Any], n_bads: float) -> dict[str, Any]:
     """The value in force for every parameter of :data:`AUTO_RULE` given as ``"auto"``.
 
-    Other values pass through unchanged; a string other than ``"auto"`` raises
-    :class:`ConfigError` naming the parameter.
+    ``selection="auto"`` is ``"forward"`` from :data:`STEPWISE_MIN_BADS` bads on and
+    ``None`` (no stepwise) below. Other values pass through unchanged; a string other than
+    ``"auto"`` for a numeric parameter raises :class:`ConfigError` naming the parameter.
 
     Examples
     --------
+    >>> resolve_defaults({"selection": "auto"}, n_bads=450)
+    {'selection': None}
+    >>> resolve_defaults({"selection": "auto"}, n_bads=1_000)
+    {'selection': 'forward'}
     >>> resolve_defaults({"min_bin_n_bad": "auto", "max_iv_pvalue": 0.01}, n_bads=60)
     {'min_bin_n_bad': 5, 'max_iv_pvalue': 0.01}
     >>> resolve_defaults({"min_bin_n_bad": "auto", "min_iv": "auto"}, n_bads=20_000)
@@ -85,7 +92,10 @@ def resolve_defaults(params: dict[str, Any], n_bads: float) -> dict[str, Any]:
     """
     out: dict[str, Any] = {}
     for name, value in params.items():
-        if isinstance(value, str):
+        if name == "selection":
+            if value == "auto":
+                value = "forward" if n_bads >= STEPWISE_MIN_BADS else None
+        elif isinstance(value, str):
             if value != "auto" or name not in AUTO_RULE:
                 raise ConfigError(f"{name}: {value!r} is not a number (or 'auto')")
             v = _value(name, n_bads)
