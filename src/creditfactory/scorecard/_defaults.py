@@ -25,6 +25,20 @@ The number of bins follows: a feature can have at most ``B / min_bin_n_bad`` reg
 ``1 / min_bin_share`` and ``max_n_bins``, whichever is smallest. The end points were
 chosen on the twin subsampled to 1,000, 10,000 and 100,000 rows and on a real book of 1,000
 applications (docs/scorecard.md, "Books of every size").
+
+Stepwise selection (``selection="auto"``) runs from :data:`STEPWISE_MIN_BADS` (1,000) bads
+on and not below. Forward selection by AIC enters a characteristic when it lowers the
+deviance by more than 2 given those already in; on a few hundred bads a weak but real
+characteristic (IV 0.02 to 0.05, most of a mostly-categorical book) rarely clears that bar,
+while the filters before it (IV significance, correlation, VIF) and the sign check after it
+already keep noise and collinear pairs out. Chosen by cross-validation on the twin books only
+(1,000 and 10,000 rows; thin, rich and categorical; genuine and with fraud; 30 and 10 splits):
+without stepwise the mean test AUC was at least that with it on every 10,000-row book
+(+0.000 to +0.0014) and 0.0047 higher on average over the 1,000-row books (from -0.0045
+to +0.0100, each within its standard error); on 100,000-row books (2,500 to 3,800 training bads) the two differ by less
+than 0.0004, so the threshold is set where stepwise neither helps nor costs, and big books
+keep the parsimony (and the speed) of stepwise. German credit (300 bads), held out from the
+choice, moved from 0.7867 to 0.7890 (optbinning's pipeline: 0.7891), mean over 30 splits.
 """
 
 from __future__ import annotations
