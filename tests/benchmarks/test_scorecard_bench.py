@@ -376,7 +376,8 @@ def test_small_books_get_more_splits() -> None:
     from benchmarks import _scorecard_books as books
 
     assert [books.splits_for(n) for n in (1_000, 10_000, 100_000, 1_000_000)] == [30, 10, 3, 1]
-    assert books.splits_for(700) == 30 and books.splits_for(5_000_000) == 1
+    assert books.splits_for(700) == 30
+    assert books.splits_for(5_000_000) == 1
 
 
 def test_paired_difference_matches_splits_and_corrects_the_standard_error() -> None:
