@@ -263,7 +263,7 @@ def paired_difference(
     ``se`` is Nadeau and Bengio's corrected resampled standard error,
     ``sd(d) * sqrt(1/J + test/train)``: repeated random splits of one book share rows, and
     the naive ``sd(d) / sqrt(J)`` (``se_naive``) understates the uncertainty. ``noise`` is 1
-    when ``|mean| < 2 se``. The splits are matched by digest, so a split one contender failed
+    when ``|mean| <= 2 se``. The splits are matched by digest, so a split one contender failed
     on is left out of the pair, not misaligned.
 
     Examples
@@ -287,7 +287,7 @@ def paired_difference(
         "se": se,
         "se_naive": sd / float(np.sqrt(d.size)),
         "n": int(d.size),
-        "noise": int(bool(abs(d.mean()) < 2 * se)),
+        "noise": int(bool(abs(d.mean()) <= 2 * se)),
     }
 
 

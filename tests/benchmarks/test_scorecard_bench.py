@@ -397,7 +397,7 @@ def test_paired_difference_matches_splits_and_corrects_the_standard_error() -> N
     assert r["se_naive"] == pytest.approx(sd / np.sqrt(19))
     assert r["se"] == pytest.approx(sd * np.sqrt(1 / 19 + 0.3 / 0.7))  # Nadeau-Bengio
     assert r["se"] > 3 * r["se_naive"]
-    assert r["noise"] == int(abs(r["mean"]) < 2 * r["se"])
+    assert r["noise"] == int(abs(r["mean"]) <= 2 * r["se"])
     # a difference far beyond its error is not noise
     far = [{"split": f"s{i}", "auc": float(base[i] + 0.1 + d[i] / 10)} for i in range(20)]
     assert books.paired_difference(far, b)["noise"] == 0

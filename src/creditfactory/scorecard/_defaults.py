@@ -24,7 +24,7 @@ that are weak alone but add to the model out of sample (docs/scorecard.md has th
 The number of bins follows: a feature can have at most ``B / min_bin_n_bad`` regular bins,
 ``1 / min_bin_share`` and ``max_n_bins``, whichever is smallest. The end points were
 chosen on the twin subsampled to 1,000, 10,000 and 100,000 rows and on a real book of 1,000
-applications (docs/scorecard.md, "Books of every size").
+applications (docs/scorecard.md, "Defaults that adapt to the book").
 
 Stepwise selection (``selection="auto"``) runs from :data:`STEPWISE_MIN_BADS` (1,000) bads
 on and not below. Forward selection by AIC enters a characteristic when it lowers the
