@@ -764,12 +764,15 @@ def _book_rows(books: list[dict[str, Any]]) -> list[list[str]]:
         r = b.get(name)
         if not r or not r["n_ok"]:
             return "failed" if r else "not run"
-        return f"{r['mean']:.4f} ± {r['std']:.3f}" + ("" if r["n_ok"] == b["n_splits"] else "*")
+        spread = f" ± {r['std']:.3f}" if r["n_ok"] > 1 else ""
+        return f"{r['mean']:.4f}{spread}" + ("" if r["n_ok"] == b["n_splits"] else "*")
 
     def gap(b: dict[str, Any]) -> str:
         d = b.get("vs_best")
         if not d or not d["n"]:
             return ""
+        if d["n"] < 2:  # one split has no spread to judge by
+            return f"; ours - {b['best_peer']} {d['mean']:+.4f} (one split)"
         verdict = "noise" if d["noise"] else ("better" if d["mean"] > 0 else "WORSE")
         return f"; ours - {b['best_peer']} {d['mean']:+.4f} ± {d['se']:.4f} ({verdict})"
 

@@ -419,3 +419,9 @@ def test_book_table_says_whether_a_gap_is_noise() -> None:
     rows = bench._book_rows(books)
     assert [r[3].rsplit("(", 1)[1] for r in rows] == ["noise)", "WORSE)", "better)"]
     assert "30 splits" in rows[0][0]
+    one = book("d", 0.005, float("nan"))
+    one.update(n_splits=1, ours={"mean": 0.79, "std": float("nan"), "n_ok": 1})
+    one["vs_best"]["n"] = 1
+    row = bench._book_rows([one])[0]
+    assert row[1] == "0.7900"
+    assert row[3].endswith("(one split)")
