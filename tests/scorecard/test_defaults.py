@@ -11,6 +11,7 @@ from tests.scorecard.conftest import make_applications
 
 from creditfactory.exceptions import ConfigError
 from creditfactory.scorecard import Scorecard, resolve_defaults
+from creditfactory.scorecard._defaults import STEPWISE_MIN_BADS
 
 AUTO = {"min_bin_n_bad": "auto", "max_iv_pvalue": "auto", "min_iv": "auto"}
 
@@ -45,6 +46,18 @@ def test_between_the_end_points_the_rule_is_log_linear():
         assert b["min_iv"] >= a["min_iv"]
 
 
+@pytest.mark.parametrize(
+    ("bads", "expected"),
+    [(45, None), (450, None), (999, None), (1_000, "forward"), (16_000, "forward")],
+)
+def test_stepwise_runs_from_a_thousand_bads_on(bads, expected):
+    assert STEPWISE_MIN_BADS == 1_000
+    assert resolve_defaults({"selection": "auto"}, bads) == {"selection": expected}
+    # a method or None given by the user is kept at any size
+    for given in ("both", "backward", None):
+        assert resolve_defaults({"selection": given}, bads) == {"selection": given}
+
+
 def test_explicit_values_pass_through_and_other_strings_are_refused():
     assert resolve_defaults({"min_bin_n_bad": None, "max_iv_pvalue": 0.05}, 10) == {
         "min_bin_n_bad": None,
@@ -59,10 +72,18 @@ def test_explicit_values_pass_through_and_other_strings_are_refused():
 def test_fit_reads_the_book_and_records_the_values_in_force():
     X, y = make_applications(n=600, seed=4)  # about 180 bads: a small book
     small = Scorecard().fit(X, y)
-    assert small.defaults_ == {"min_bin_n_bad": 5, "max_iv_pvalue": 0.2, "min_iv": 0.0}
+    assert small.defaults_ == {
+        "min_bin_n_bad": 5,
+        "max_iv_pvalue": 0.2,
+        "min_iv": 0.0,
+        "selection": None,
+    }
+    assert not any(r["step"].startswith("stepwise") for r in small.selection_report_.records)
     # the same rows with weight 40 are a book of about 7,000 bads
     big = Scorecard().fit(X, y, sample_weight=np.full(len(y), 40.0))
-    assert big.defaults_ == resolve_defaults(AUTO, 40.0 * y.sum())
+    assert big.defaults_ == resolve_defaults({**AUTO, "selection": "auto"}, 40.0 * y.sum())
+    assert big.defaults_["selection"] == "forward"
+    assert any(r["step"] == "stepwise-forward" for r in big.selection_report_.records)
     assert big.defaults_["min_bin_n_bad"] > 15
     # the bins obey the value in force: no regular bin of the small book under 5 bads
     for t in small.binning_tables_.values():

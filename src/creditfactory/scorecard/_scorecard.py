@@ -80,7 +80,7 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
         Bad-rate shape over numeric bins (see :class:`BinningConstraints`).
     max_n_bins, min_bin_share, min_bin_n_bad, min_bin_n_good : binning constraints
         Defaults 10 bins and 1 % of the rows per bin; ``min_bin_n_bad="auto"`` adapts to the
-        book: 5 bads per bin with up to 100 bads in the data, 20 from 5,000 bads on, and in
+        book: 5 bads per bin with up to 300 bads in the data, 20 from 10,000 bads on, and in
         between on a log scale (see :func:`resolve_defaults` and docs/scorecard.md).
     solver : str, default "dp"
         Registered binning solver: ``dp`` (exact dynamic programming, reaches at least
@@ -89,18 +89,21 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
         Manual bins, ``{column: {"splits": [...]}}`` or ``{column: {"groups": [[...], ...]}}``
         (take them from an edited :class:`BinningTable`).
     min_iv, max_missing_share, max_single_share, max_corr, max_vif : selection filters
-        Defaults ``"auto"`` (0 on books of up to 100 bads, 0.01 from 5,000 bads on), 0.95,
+        Defaults ``"auto"`` (0 on books of up to 1,000 bads, 0.01 from 10,000 bads on), 0.95,
         0.95, 0.8 and 10.
     max_iv_pvalue : float, "auto" or None, default "auto"
         Drop a feature whose IV is not significant (:attr:`BinningTable.iv_pvalue`): on small
         samples optimised bins give pure noise an IV above any fixed threshold. ``"auto"``:
-        0.2 on books of up to 100 bads, 0.001 from 5,000 bads on. The values in force after
+        0.2 on books of up to 300 bads, 0.001 from 3,000 bads on. The values in force after
         ``fit`` are in ``defaults_``.
     max_n_categories : int, default 100
         Text columns with more distinct values are identifier-like (ids, phones): they are
         dropped and logged rather than binned.
-    selection : {"forward", "backward", "both"} or None, default "forward"
+    selection : {"forward", "backward", "both"}, "auto" or None, default "auto"
         Stepwise method after the filters; ``None`` keeps every feature that passed them.
+        ``"auto"``: ``"forward"`` on books of 1,000 bads or more, ``None`` below (on a few
+        hundred bads stepwise drops characteristics that are weak alone but add to the model
+        out of sample; see :func:`resolve_defaults`).
     criterion : {"aic", "bic", "pvalue"}, default "aic"
     p_enter, p_remove : float
         Thresholds for ``criterion="pvalue"``.
@@ -143,7 +146,7 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
         max_n_categories: int = 100,
         max_corr: float = 0.8,
         max_vif: float = 10.0,
-        selection: str | None = "forward",
+        selection: str | None = "auto",
         criterion: str = "aic",
         p_enter: float = 0.05,
         p_remove: float = 0.10,
@@ -213,6 +216,7 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
                 "min_bin_n_bad": self.min_bin_n_bad,
                 "max_iv_pvalue": self.max_iv_pvalue,
                 "min_iv": self.min_iv,
+                "selection": self.selection,
             },
             n_bads,
         )
@@ -298,14 +302,14 @@ class Scorecard(TabularEstimatorMixin, ClassifierMixin, BaseEstimator):
             max_iv_pvalue=auto["max_iv_pvalue"],
         )
         start: Any = None  # coefficients, or (coefficients, Hessian) from the stepwise
-        if self.selection is not None and kept:
+        if auto["selection"] is not None and kept:
             rows = self._selection_rows(target)
             kept, sel = _stepwise(
                 W_arr[np.ix_(rows, np.array([col_of[f] for f in kept], dtype=np.intp))],
                 kept,
                 target[rows],
                 report,
-                method=self.selection,
+                method=auto["selection"],
                 criterion=self.criterion,
                 p_enter=self.p_enter,
                 p_remove=self.p_remove,
