@@ -437,9 +437,7 @@ def run(quick: bool = False) -> dict:
         ],
         ["decisions equal to NumPy's", f"{b['decisions_agree']:.4%}", "100%"],
     ]
-    priced = np.asarray(b["price"])[: len(rows)]
-    zen_rows = [{**r, "lifetime_price": float(p)} for r, p in zip(rows, priced, strict=True)]
-    zen = _zen(zen_rows, spec, blacklist)
+    zen = _zen(zen_inputs(rows, b["price"]), spec, blacklist)
     if "decisions" in zen:
         mine_online = [strategy.decide(r).decision for r in rows]
         same = float(np.mean([a == b for a, b in zip(mine_online, zen["decisions"], strict=True)]))
@@ -656,6 +654,13 @@ def zen_plan() -> dict[str, Any]:
             if c.name in ZEN_PATHS
         ],
     }  # fmt: skip
+
+
+def zen_inputs(rows: list[dict[str, Any]], price: Any) -> list[dict[str, Any]]:
+    """The applications as zen-engine gets them: each with its lifetime price (the NumPy
+    reference's, the same model as the engine's) as the input ``lifetime_price``."""
+    priced = np.asarray(price, dtype=float)[: len(rows)]
+    return [{**r, "lifetime_price": float(p)} for r, p in zip(rows, priced, strict=True)]
 
 
 def run_zen(

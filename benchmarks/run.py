@@ -24,6 +24,7 @@ import json
 import math
 import numbers
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -129,15 +130,32 @@ def run_one(module: Path, quick: bool, timeout: float) -> dict[str, Any]:
         command += ["--_out", str(out)] + (["--quick"] if quick else [])
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         start = time.perf_counter()
+        # its own process group (POSIX), so that a timeout stops what it started too: the peers'
+        # subprocesses of bench_scorecard outlived a timed-out run and kept a core busy
+        posix = os.name == "posix"
+        proc = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            start_new_session=posix,
+        )
         try:
-            proc = subprocess.run(
-                command, capture_output=True, text=True, timeout=timeout, env=env, check=False
-            )
-        except subprocess.TimeoutExpired as exc:
-            log = _text(exc.stdout) + _text(exc.stderr)
+            stdout, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            if posix:
+                os.killpg(proc.pid, signal.SIGKILL)
+            else:
+                proc.kill()
+            stdout, stderr = proc.communicate()
             return _failed(
-                module, f"timed out after {timeout:g} s", log, time.perf_counter() - start
+                module,
+                f"timed out after {timeout:g} s",
+                _text(stdout) + _text(stderr),
+                time.perf_counter() - start,
             )
+        proc = subprocess.CompletedProcess(command, proc.returncode, stdout, stderr)
         wall = time.perf_counter() - start
         if proc.returncode != 0 or not out.exists():
             reason = _last_line(proc.stderr) or f"exit status {proc.returncode}"

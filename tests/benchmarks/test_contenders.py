@@ -293,7 +293,12 @@ def _peers_have_zen() -> bool:
 def test_real_zen_engine_decides_as_ours(decision_data: dict[str, Any]) -> None:
     d = decision_data
     rows = d["rows"][:520]
-    out = bench_decision.run_zen(PEERS_PYTHON, rows, d["spec"], d["blacklist"])
+    # the price is an input of the graph, as in the benchmark (zen_inputs); without it zen-engine
+    # fails on min([null, 0.24])
+    arrays = bench_decision.numpy_arrays(d["apps"], d["spec"])
+    price = bench_decision.numpy_reference(arrays, d["spec"], d["blacklist"])["price"]
+    zen_rows = bench_decision.zen_inputs(rows, price)
+    out = bench_decision.run_zen(PEERS_PYTHON, zen_rows, d["spec"], d["blacklist"])
     assert "error" not in out, out.get("error")
     ours = [d["strategy"].decide(r).decision for r in rows]
     assert out["decisions"] == ours

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from types import ModuleType
 
@@ -136,6 +137,38 @@ def test_a_benchmark_that_hangs_is_stopped(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert load(folder, "slow")["error"] == "timed out after 2 s"
     assert load(folder, "small")["status"] == "ok"
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc (process groups are POSIX)")
+def test_a_timeout_also_stops_the_processes_the_benchmark_started(tmp_path: Path) -> None:
+    pid_file = tmp_path / "grandchild.pid"
+    spawner = f"""
+        import subprocess, sys, time
+
+        def run(quick: bool = False) -> dict:
+            child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+            open({str(pid_file)!r}, "w").write(str(child.pid))
+            time.sleep(60)
+            return {{"name": "spawner", "metrics": {{}}, "notes": ""}}
+    """
+    folder = bench_dir(tmp_path, spawner=spawner)
+    proc = run_cli(folder, "--timeout", "3")
+    assert proc.returncode == 1
+    assert load(folder, "spawner")["error"] == "timed out after 3 s"
+    pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(pid), "the benchmark's own subprocess outlived its timeout"
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie awaiting its reaper counts as gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 # ------------------------------------------------------------------ the pieces in-process

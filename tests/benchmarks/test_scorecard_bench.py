@@ -141,6 +141,15 @@ def test_the_plan_is_a_warm_up_then_a_best_of_several():
     for plan in (bench.FIT_PLAN, bench.SCORE_PLAN):
         assert plan["warmup"] >= 1
         assert plan["repeat"] >= 2
+    # the scoring target's reference reads what ours reads (the raw frame); the pre-encoded
+    # NumPy scorers are the lower bound beside it
+    assert bench.CONTENDERS["numpy_raw_int8_gather_blocked"]["input"] == "raw frame"
+    assert bench.CONTENDERS["ours"]["input"] == "raw frame"
+    assert set(bench.RAW_NUMPY_SCORERS) == {
+        n
+        for n, c in bench.CONTENDERS.items()
+        if n.startswith("numpy") and c["input"] == "raw frame"
+    }
     for name, c in bench.CONTENDERS.items():
         if name in bench.PEERS or name == "optbinning":  # the module docstring names the call
             assert c["score"].rsplit(".", 1)[-1] in bench.__doc__

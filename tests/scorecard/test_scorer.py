@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from creditfactory.scorecard import BinningTable, Scorecard, ScorecardWarning
-from creditfactory.scorecard._scorer import PointsScorer
+from creditfactory.scorecard._scorer import LOOKUP_SPAN, PointsScorer
 
 from .conftest import make_applications
 
@@ -140,3 +140,91 @@ def test_bool_column_with_one_value_seen_in_training_counts_the_other_as_unseen(
     )
     np.testing.assert_array_equal(total, [4.0, -1.0, 4.0, -1.0, -1.0])
     assert unseen == {"flag": 3}
+
+
+def test_integer_columns_use_a_lookup_table_with_the_comparisons_answers():
+    # age: edges 25, 40, special -1 -> the table spans -2 .. 41; 100 and -50 are clipped to
+    # its ends, which hold the last and the first regular bins (by hand: 30 and 10 points)
+    ints = [18, 25, 39, 40, 41, -1, 100, 24, -50, -2, 0, 10**9]
+    expected = [10, 20, 20, 30, 30, 5, 30, 10, 10, 10, 10, 30]
+    scorer = PointsScorer({"age": AGE}, {"age": POINTS["age"]}, block_rows=5)
+    assert scorer._specs[0][1].lookup[:2] == (-2, 41)  # type: ignore[union-attr]
+    for dtype in (np.int64, np.int32, np.int16, np.uint16, np.uint32):
+        values = [v for v in ints if np.can_cast(np.min_scalar_type(v), dtype)]
+        want = [e for v, e in zip(ints, expected, strict=True) if v in values]
+        total, _ = scorer.points(pd.DataFrame({"age": np.array(values, dtype=dtype)}))
+        np.testing.assert_array_equal(total, want, err_msg=str(dtype))
+    int8 = np.array([-128, -1, 24, 25, 39, 40, 127], dtype=np.int8)  # the dtype's own limits
+    total, _ = scorer.points(pd.DataFrame({"age": int8}))
+    np.testing.assert_array_equal(total, [10, 5, 10, 20, 20, 30, 30])
+    # uint64 does not fit np.intp: the comparisons path, same answers
+    total, _ = scorer.points(pd.DataFrame({"age": np.array([2**64 - 1, 24, 25], np.uint64)}))
+    np.testing.assert_array_equal(total, [30, 10, 20])
+
+
+def test_a_special_value_beyond_the_edges_and_a_wide_span():
+    # special -999 far below the edges: the table reaches it, and values below it are clipped
+    # to an end that holds the first regular bin, not the special one
+    t = BinningTable("n", "numerical", splits=(1.5, 3.0), special_codes=(-999, 7.5))
+    pts = np.array([1.0, 2.0, 3.0, 40.0, 50.0, 60.0])  # 3 regular, 2 special, missing
+    scorer = PointsScorer({"n": t}, {"n": pts})
+    assert scorer._specs[0][1].lookup is not None  # type: ignore[union-attr]
+    x = np.array([-5000, -999, -998, 0, 1, 2, 3, 7, 8, 5000])
+    total, _ = scorer.points(pd.DataFrame({"n": x}))
+    np.testing.assert_array_equal(total, [1, 40, 1, 1, 1, 2, 3, 3, 3, 3])  # 7.5 never an int
+    total, _ = scorer.points(pd.DataFrame({"n": x.astype(float)}))  # floats: the comparisons
+    np.testing.assert_array_equal(total, [1, 40, 1, 1, 1, 2, 3, 3, 3, 3])
+    # edges further apart than LOOKUP_SPAN integers: no table, the comparisons give the points
+    wide = BinningTable("n", "numerical", splits=(0.0, float(LOOKUP_SPAN)))
+    scorer = PointsScorer({"n": wide}, {"n": np.array([1.0, 2.0, 3.0, 0.0])})
+    assert scorer._specs[0][1].lookup is None  # type: ignore[union-attr]
+    total, _ = scorer.points(pd.DataFrame({"n": np.array([-1, 0, LOOKUP_SPAN - 1, LOOKUP_SPAN])}))
+    np.testing.assert_array_equal(total, [1, 2, 2, 3])
+
+
+@pytest.mark.parametrize("block_rows", [2, 65_536])
+def test_arrow_dictionary_text_is_looked_up_once_per_entry(block_rows):
+    # two chunks with different dictionaries; a null row (missing), "zzz" unseen, "x" special
+    chunks = [pa.array(CITY_VALUES[:3]), pa.array(CITY_VALUES[3:])]
+    for index_type in (pa.int8(), pa.int32()):
+        arrays = [
+            pa.DictionaryArray.from_arrays(
+                pa.array(pc_indices(c), type=index_type),
+                pa.array(sorted(set(c.to_pylist()) - {None})),
+            )
+            for c in chunks
+        ]
+        city = pd.Series(pd.arrays.ArrowExtensionArray(pa.chunked_array(arrays)))
+        assert pa.types.is_dictionary(city.dtype.pyarrow_dtype)
+        total, unseen = PointsScorer(TABLES, POINTS, block_rows=block_rows).points(frame(city))
+        np.testing.assert_array_equal(total, EXPECTED)
+        assert unseen == {"city": 1}
+
+
+def pc_indices(chunk: pa.Array) -> list[int | None]:
+    """Indices of a chunk's values into its sorted distinct non-null values (None for null)."""
+    values = sorted(set(chunk.to_pylist()) - {None})
+    return [None if v is None else values.index(v) for v in chunk.to_pylist()]
+
+
+def test_predict_points_on_dictionary_text_and_integer_lookups_is_bit_identical(
+    fitted_and_rows,
+):
+    sc, rows = fitted_and_rows
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScorecardWarning)
+        idx = sc.bin_indices(rows)
+    old = np.zeros(len(rows))
+    for f in sc.selected_features_:
+        old += sc.bin_points_[f][idx[f].to_numpy()]
+    # whole-number columns as NumPy integers take the lookup tables (inquiries_3m with its
+    # special value -9), and channel as an Arrow dictionary
+    ints = {"age": "int64", "inquiries_3m": "int16"}
+    assert set(ints) <= set(sc.selected_features_)
+    encoded = pa.chunked_array([pa.array(rows["channel"].astype(object)).dictionary_encode()])
+    dictionary = rows.astype(ints).assign(channel=pd.arrays.ArrowExtensionArray(encoded))
+    assert (rows["inquiries_3m"] == -9).any()
+    tables = dict(PointsScorer(sc.binning_tables_, sc.bin_points_)._specs)
+    assert all(tables[f].lookup is not None for f in ints)  # type: ignore[union-attr]
+    with pytest.warns(ScorecardWarning, match=r"'channel': 51 rows"):
+        assert np.array_equal(sc.predict_points(dictionary), old)

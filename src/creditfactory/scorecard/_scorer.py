@@ -5,10 +5,15 @@ characteristic:
 
 - numeric: the bin index in the smallest integer dtype that holds it, from comparisons against
   the float edges (a binary search when there are many edges); missing values and declared
-  special values are set by masks;
-- categorical: the distinct values are hashed once (Arrow's ``index_in`` on Arrow strings, the
-  codes of a pandas ``Categorical``, ``pd.factorize`` otherwise) and mapped to points through a
-  precomputed value -> points table;
+  special values are set by masks. A column of plain NumPy integers (or bools) whose edges
+  and special values span at most :data:`LOOKUP_SPAN` integers skips the comparisons: its
+  values, clipped to that span, index a precomputed integer -> points table (below the span
+  every value falls in the first bin, above it in the last, as the comparisons would put it);
+- categorical: the values are mapped to points through a precomputed value -> points table,
+  looked up once per distinct value where the input carries its categories (the codes of a
+  pandas ``Categorical``, the indices of an Arrow dictionary, the byte of a NumPy bool) and
+  once per row otherwise (Arrow's ``index_in`` on Arrow strings, ``pd.factorize`` on other
+  text);
 
 then one gather of the points per characteristic. Rows are processed in blocks of
 :data:`BLOCK_ROWS` so that a block's column slices, bin indices and running totals stay in the
@@ -28,9 +33,11 @@ import pandas as pd
 
 from creditfactory.scorecard._binning_table import _FEW_EDGES, BinningTable, _as_float
 
-__all__ = ["BLOCK_ROWS", "PointsScorer"]
+__all__ = ["BLOCK_ROWS", "LOOKUP_SPAN", "PointsScorer"]
 
 BLOCK_ROWS = 65_536  # 512 KiB of float64 per column slice: fits in L2 with its temporaries
+LOOKUP_SPAN = 4_096  # integers in a numeric characteristic's lookup table (32 KiB of float64)
+_INTP = np.iinfo(np.intp)
 
 
 def _small_int(n_bins: int) -> type[np.signedinteger[Any]]:
@@ -44,6 +51,7 @@ class _Numeric:
     missing_bin: int
     points: np.ndarray  # float64, one per bin
     dtype: type[np.signedinteger[Any]]
+    lookup: tuple[int, int, np.ndarray] | None  # (lowest, highest integer, points of each)
 
 
 @dataclass(frozen=True)
@@ -74,12 +82,14 @@ class PointsScorer:
             points = np.asarray(pts, dtype=float)
             if t.kind == "numerical":
                 specials = tuple((float(c), t.n_regular + k) for k, c in enumerate(t.special_codes))
+                edges = np.asarray(t.splits, dtype=float)
                 spec: _Numeric | _Categorical = _Numeric(
-                    np.asarray(t.splits, dtype=float),
+                    edges,
                     specials,
                     t.missing_bin,
                     points,
                     _small_int(t.n_bins),
+                    _integer_lookup(edges, specials, points),
                 )
             else:
                 bins = {c: i for i, g in enumerate(t.groups) for c in g}
@@ -98,7 +108,12 @@ class PointsScorer:
                 col = frame[f]
                 # plain NumPy integers and bools cannot hold NaN: no missing mask to build
                 exact = isinstance(col.dtype, np.dtype) and col.dtype.kind in "iub"
-                inputs.append((_as_float(col, f), not exact))
+                # (a scorer pickled before the lookup tables existed has none)
+                lookup = getattr(spec, "lookup", None)
+                if exact and lookup is not None and _fits_intp(col.dtype):
+                    inputs.append((col.to_numpy(), lookup))  # integers index the table
+                else:
+                    inputs.append((_as_float(col, f), not exact))
             else:
                 codes, table, n_unseen = _category_points(frame[f], spec)
                 if n_unseen:
@@ -106,29 +121,79 @@ class PointsScorer:
                 inputs.append((codes, table))
         total = np.zeros(n)
         step = self.block_rows
+        flags = np.empty(min(step, n), dtype=bool)  # one block's comparison, reused
         for lo in range(0, n, step):
             hi = min(lo + step, n)
             out = total[lo:hi]
             for (_, spec), (arr, extra) in zip(self._specs, inputs, strict=True):
-                if isinstance(spec, _Numeric):
-                    idx = _numeric_bins(arr[lo:hi], spec, bool(extra))
-                    out += spec.points.take(idx)
-                else:
+                if not isinstance(spec, _Numeric):
                     out += extra.take(arr[lo:hi])
+                elif isinstance(extra, tuple):
+                    out += _looked_up(arr[lo:hi], extra)
+                else:
+                    idx = _numeric_bins(arr[lo:hi], spec, bool(extra), flags[: hi - lo])
+                    out += spec.points.take(idx)
         return total, unseen
 
 
-def _numeric_bins(v: np.ndarray, spec: _Numeric, can_be_nan: bool) -> np.ndarray:
-    """Bin index of a block of values: comparisons (or a binary search), then masks."""
+def _integer_lookup(
+    edges: np.ndarray, specials: tuple[tuple[float, int], ...], points: np.ndarray
+) -> tuple[int, int, np.ndarray] | None:
+    """Points of every integer from one below the lowest edge or special value to one above the
+    highest (or None when that span exceeds :data:`LOOKUP_SPAN` or there is no finite edge).
+
+    The ends of the span hold the first and last regular bins, so that clipping a value to the
+    span gives its points; a special value inside the span holds its special bin.
+    """
+    if edges.size == 0 or not np.isfinite(edges).all():
+        return None
+    whole = [int(v) for v, _ in specials if float(v).is_integer()]
+    low = min([int(np.floor(edges[0])), *whole]) - 1
+    high = max([int(np.ceil(edges[-1])), *whole]) + 1
+    if high - low + 1 > LOOKUP_SPAN or low <= _INTP.min or high >= _INTP.max:
+        return None
+    values = np.arange(low, high + 1)
+    bins = np.searchsorted(edges, values.astype(float), side="right")
+    for value, b in specials:
+        if float(value).is_integer():
+            bins[values == int(value)] = b
+    return low, high, points[bins]
+
+
+def _fits_intp(dtype: np.dtype) -> bool:
+    """Whether every value of an integer (or bool) dtype converts to ``np.intp`` exactly."""
+    return dtype.kind != "u" or dtype.itemsize < np.dtype(np.intp).itemsize
+
+
+def _looked_up(v: np.ndarray, lookup: tuple[int, int, np.ndarray]) -> np.ndarray:
+    """Points of a block of integers through the characteristic's integer -> points table."""
+    low, high, table = lookup
+    if v.dtype == np.intp:
+        i = np.clip(v, low, high)
+    else:
+        i = v.astype(np.intp)
+        np.clip(i, low, high, out=i)
+    i -= low
+    return table.take(i)
+
+
+def _numeric_bins(v: np.ndarray, spec: _Numeric, can_be_nan: bool, flags: np.ndarray) -> np.ndarray:
+    """Bin index of a block of values: comparisons (or a binary search), then masks.
+
+    ``flags`` is a bool buffer of the block's length for the comparisons: each is written into
+    it and added as int8 bytes, not as a new bool array cast on the fly.
+    """
     if spec.edges.size <= _FEW_EDGES:
         if can_be_nan:
-            nan = np.isnan(v)
-            idx = nan.view(np.int8).astype(spec.dtype, copy=False) * spec.dtype(spec.missing_bin)
+            nan = np.isnan(v, out=flags)
+            idx = nan.view(np.int8).astype(spec.dtype) * spec.dtype(spec.missing_bin)
         else:
             nan = None
             idx = np.zeros(v.size, dtype=spec.dtype)
+        step = flags.view(np.int8) if spec.dtype is np.int8 else flags
         for edge in spec.edges:  # NaN compares False: missing rows keep the missing bin
-            idx += v >= edge
+            np.greater_equal(v, edge, out=flags)
+            np.add(idx, step, out=idx)
     else:
         idx = np.searchsorted(spec.edges, v, side="right").astype(spec.dtype, copy=False)
         nan = np.isnan(v) if can_be_nan else None
@@ -157,6 +222,9 @@ def _category_points(s: pd.Series, spec: _Categorical) -> tuple[np.ndarray, np.n
             int(np.count_nonzero(codes == i)) for i, k in enumerate(keys) if k not in spec.bins
         )
         return codes, spec.points[bins], unseen
+    dictionary = _arrow_dictionary(s)
+    if dictionary is not None:
+        return _dictionary_points(dictionary, spec)
     arrow = _arrow_strings(s)
     if arrow is not None:
         import pyarrow as pa
@@ -176,6 +244,49 @@ def _category_points(s: pd.Series, spec: _Categorical) -> tuple[np.ndarray, np.n
     known = np.array([k in spec.bins for k in keys] + [True])
     unseen = 0 if known.all() else int((~known[codes]).sum())
     return codes, spec.points[bins], unseen
+
+
+def _dictionary_points(chunked: Any, spec: _Categorical) -> tuple[np.ndarray, np.ndarray, int]:
+    """:func:`_category_points` of an Arrow dictionary of text: each chunk's dictionary is looked
+    up once, its indices (shifted past the earlier chunks' entries) are the per-row codes."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    cats = list(spec.bins)
+    cat_bins = np.array([*spec.bins.values(), spec.missing_bin])
+    tables, codes, unseen, offset = [], [], 0, 0
+    for chunk in chunked.chunks:
+        values = chunk.dictionary
+        found = pc.index_in(values, value_set=pa.array(cats, type=values.type))
+        known = found.is_valid().to_numpy(zero_copy_only=False) | values.is_null().to_numpy(
+            zero_copy_only=False
+        )
+        entry_bins = cat_bins[pc.fill_null(found, len(cats)).to_numpy()]
+        tables.append(spec.points[np.append(entry_bins, spec.missing_bin)])
+        index = pc.fill_null(chunk.indices, len(values)).to_numpy().astype(np.intp)
+        if not known.all():
+            unseen += int(np.count_nonzero(~np.append(known, True)[index]))
+        codes.append(index + offset)
+        offset += len(values) + 1
+    table = np.concatenate(tables) if tables else spec.points[[spec.missing_bin]]
+    code = np.concatenate(codes) if codes else np.zeros(0, dtype=np.intp)
+    return code, table, unseen
+
+
+def _arrow_dictionary(s: pd.Series) -> Any:
+    """The column's Arrow data when it is an Arrow dictionary of text, else None."""
+    dtype = s.dtype
+    if not isinstance(dtype, pd.ArrowDtype):
+        return None
+    import pyarrow as pa
+
+    arrow_type = dtype.pyarrow_dtype
+    if not pa.types.is_dictionary(arrow_type):
+        return None
+    text = arrow_type.value_type
+    if not (pa.types.is_string(text) or pa.types.is_large_string(text)):
+        return None
+    return s.array.__arrow_array__()
 
 
 def _arrow_strings(s: pd.Series) -> Any:
