@@ -265,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, default=HERE, help="folder of bench_*.py modules")
     parser.add_argument("--results", type=Path, help="output folder (default: DIR/results)")
     parser.add_argument(
-        "--timeout", type=float, default=1800.0, help="seconds per benchmark (default 1800)"
+        "--timeout", type=float, default=3600.0, help="seconds per benchmark (default 3600)"
     )
     parser.add_argument(_CHILD_FLAG, type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--_out", type=Path, help=argparse.SUPPRESS)
