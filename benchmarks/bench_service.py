@@ -45,7 +45,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -177,7 +177,7 @@ class Applications:
     request is taking the next one.
     """
 
-    def __init__(self, rows: list[dict[str, Any]], key: str):
+    def __init__(self, rows: Iterable[dict[str, Any]], key: str):
         self.bodies = [json.dumps(r) for r in rows]
         self.key = key
         self._used: dict[str, int] = {}
@@ -627,14 +627,15 @@ def batch(n: int, chunk: int, tmp: Path, strategy_path: Path) -> dict[str, float
 FASTEST = 2_500
 
 
-def application_rows(n: int, seed: int = 3) -> list[dict[str, Any]]:
+def application_rows(n: int, seed: int = 3) -> Iterator[dict[str, Any]]:
     """``n`` simulated applications (distinct ``application_id``, in arrival order), each whole,
-    as a channel would send it (JSON values: time as text, NaN as null)."""
+    as a channel would send it (JSON values: time as text, NaN as null); made into dicts 10,000
+    at a time, so that a pool of 220,000 never holds them all as Python objects."""
     apps = pl.from_pandas(simulate(SimulationConfig(n_applications=n, seed=seed)).applications)
     floats = [c for c, t in apps.schema.items() if t == pl.Float64]
-    return apps.with_columns(
-        pl.col("applied_at").cast(pl.String), pl.col(floats).fill_nan(None)
-    ).to_dicts()
+    apps = apps.with_columns(pl.col("applied_at").cast(pl.String), pl.col(floats).fill_nan(None))
+    for part in apps.iter_slices(10_000):
+        yield from part.to_dicts()
 
 
 def run(quick: bool = False) -> dict:
