@@ -32,9 +32,15 @@ from creditfactory.store import (
 )
 from creditfactory.store._backend_postgres import LOCK_AFTER_MISS, PostgresBackend
 from creditfactory.store._backend_sqlite import SqliteBackend
-from creditfactory.store._records import application_content, decision_content, record_digests
+from creditfactory.store._records import (
+    application_content,
+    decision_content,
+    fraud_link_digest,
+    record_digests,
+)
 from creditfactory.store._rows import Pending
 from creditfactory.store._rows import cj as _cj
+from creditfactory.store._writer import Writer
 
 
 @pytest.fixture
@@ -248,6 +254,69 @@ def test_writer_digest_texts_are_the_canonical_json_of_the_record_content(
     assert f"{a0}{app_id}{a1}" == canonical_json(application_content(stored_app))
     assert f"{d0}{app_id}{d1}{dec_id}{d2}" == canonical_json(decision_content(stored_dec))
     assert p.application["received_at"].tzinfo is UTC  # stored as UTC: SQLite keeps wall time
+
+
+@given(
+    link=st.tuples(
+        st.integers(0, 2**40), st.booleans(), st.one_of(st.none(), st.integers(0, 2**40)),
+        *[st.one_of(st.none(), _TEXT)] * 8,
+    ),
+    seq=st.integers(1, 10**9), app_id=st.integers(1, 10**9),
+)  # fmt: skip
+def test_the_fraud_link_digest_text_is_what_verify_derives(
+    link: tuple[Any, ...], seq: int, app_id: int
+) -> None:
+    """The link's digest text, cut around its application id and seq when the rows are made,
+    gives the digest ``audit verify`` derives from the stored link."""
+    app = {
+        "external_id": "A",
+        "payload": {},
+        "request_sha256": "",
+        "idempotency_key": None,
+        "api_key_id": None,
+        "received_at": datetime(2026, 1, 2, tzinfo=UTC),
+    }
+    dec = {"strategy_id": 1, "strategy": "s", "version": "1", "decision": "approve",
+           "limit": 1.0, "apr": 0.1, "term": 1, "reasons": [], "trace": [],
+           "model_versions": {}, "values": {}, "list_hits": [], "decided_at": None}  # fmt: skip
+    p = Pending(app, dec, None, "me", fraud_link=link)
+    l0, l1, l2 = p.link_text
+    text = f"{l0}{app_id}{l1}{seq}{l2}"
+    assert hashlib.sha256(text.encode()).hexdigest() == fraud_link_digest(seq, app_id, link)
+
+
+def test_sqlite_writer_tells_when_another_connection_committed(tmp_path: Path) -> None:
+    """``others_wrote`` is False only when no other connection committed since it was last
+    asked (the fraud history then skips its read); its own commits do not count."""
+    store = Store(f"sqlite:///{tmp_path / 'w.db'}")
+    store.migrate()
+    one, two = Writer(store.engine), Writer(store.engine)
+    try:
+        assert one.others_wrote()  # not connected yet: cannot tell
+        one.write([_pending_row(1)])
+        assert one.others_wrote()  # a new connection: no earlier answer to compare with
+        assert not one.others_wrote()
+        one.write([_pending_row(2)])
+        assert not one.others_wrote()  # its own commit
+        two.write([_pending_row(3)])
+        assert one.others_wrote()  # another connection's commit
+        assert not one.others_wrote()
+    finally:
+        one.close()
+        two.close()
+        store.dispose()
+
+
+def _pending_row(i: int) -> Pending:
+    when = datetime(2026, 1, 2, tzinfo=UTC)
+    return Pending(
+        {"external_id": f"A{i}", "payload": {"i": i}, "request_sha256": "",
+         "idempotency_key": None, "api_key_id": None, "received_at": when},
+        {"strategy_id": None, "strategy": "s", "version": "1", "decision": "approve",
+         "limit": 1.0, "apr": 0.1, "term": 1, "reasons": [], "trace": [], "model_versions": {},
+         "values": {}, "list_hits": [], "decided_at": when},
+        None, "me",
+    )  # fmt: skip
 
 
 @given(

@@ -93,16 +93,16 @@ async def create_application(request: Request) -> Response:
     check_fields(raw, state.settings.max_fields)  # before any process parses it
     # the factory (a thread here, or the engine process) parses, decides and stores
     out = await state.factory.decide(raw, caller.name, caller.id, idempotency_key)
-    body = await presented(request, out.body, raw, lang)
+    body = await presented(request, out.data, raw, lang)
     if out.replayed:
         return Response(body, status.HTTP_200_OK, {"Idempotent-Replayed": "true"}, JSON)
     return Response(body, status.HTTP_201_CREATED, media_type=JSON)
 
 
-async def presented(request: Request, body: bytes, raw: bytes, lang: str) -> bytes:
+async def presented(request: Request, data: dict[str, Any], raw: bytes, lang: str) -> bytes:
     """The factory's answer as the client reads it: limit to the fen, APR to 4 dp, reasons
     explained in ``lang`` by the strategy version that decided (values from the body sent)."""
-    answer = json.loads(body)
+    answer = dict(data)
     answer["limit"], answer["apr"] = money(answer["limit"]), rate(answer["apr"])
     every: list[dict[str, Any]] = []
     told: list[dict[str, Any]] = []

@@ -7,7 +7,9 @@ store: each decided application's *link* (its arrival time, ID validity and iden
 hashes, :class:`~creditfactory.store.FraudLink`) is written in the decision's own transaction,
 and before each batch the factory reads the links stored since its high-water mark — other
 processes' decisions — into its history (one indexed range query; its own links are skipped, they
-are in already). A process that starts reads every stored link once (compact rows: no payload to
+are in already; on SQLite the query is skipped when the writer's connection shows that no
+other connection committed since the last look, ``PRAGMA data_version``). A process that
+starts reads every stored link once (compact rows: no payload to
 decrypt, no identity check to repeat).
 
 The links are keyed by the list secret (``CREDITFACTORY_LIST_SECRET``); without one no link is
@@ -17,7 +19,7 @@ stored, and the history is this process's own, from its start.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from creditfactory.fraud import FraudSource, keyed_hasher
@@ -35,12 +37,19 @@ class FraudLinks:
         Where the links are stored (the writer writes them) and read back from.
     secret : str, optional
         The key of the links' hashes (the list secret); None: no link is stored.
+    others_wrote : callable, optional
+        ``others_wrote()`` is False only when no other connection can have committed since
+        its last call (the factory's writer: :meth:`~creditfactory.store.Writer.others_wrote`);
+        then no link can have been stored by anyone else and :meth:`catch_up` skips its query.
     """
 
-    def __init__(self, store: Store, secret: str | None):
+    def __init__(
+        self, store: Store, secret: str | None, others_wrote: Callable[[], bool] | None = None
+    ):
         hasher = keyed_hasher(secret) if secret else None
         self.source = FraudSource(clock=now, hasher=hasher)
         self.reader = LinkReader(store.engine) if secret else None
+        self._others_wrote = others_wrote
         self.wanted = False  # whether the active strategy asks for fraud features
         self.read = 0  # links read back from the store (other processes', and at start)
         self._warned = False
@@ -57,6 +66,9 @@ class FraudLinks:
                     "fraud history: no list secret, so no fraud link is stored: each engine "
                     "process sees only the applications it decided since it started"
                 )
+            return 0
+        # asked before the read: a commit after this question moves the answer of the next one
+        if self._others_wrote is not None and not self._others_wrote():
             return 0
         rows = self.reader.after(self.source.high_water)
         if not rows:

@@ -108,7 +108,7 @@ class Factory:
         # the fraud features (fraud:ring_size ...) of strategies that declare them: a history in
         # memory that every decided application's link (keyed hashes) joins, stored with the
         # decision and read back by every engine process (creditfactory.factory._fraud)
-        self.fraud_links = FraudLinks(self.store, config.list_secret)
+        self.fraud_links = FraudLinks(self.store, config.list_secret, self.writer.others_wrote)
         self.fraud = self.fraud_links.source
         self.lookups = Lookups({"list": source, "fraud": self.fraud})
         self._texts: dict[tuple[Any, ...], str] = {}

@@ -36,6 +36,11 @@ class WriteBackend(RowFormat, Protocol):
     def failed(self) -> None:
         """The last :meth:`write` failed: forget what it assumed about the database."""
 
+    def others_wrote(self, raw: Any) -> bool:
+        """Whether another connection may have committed on the database since the last call
+        on ``raw`` (the writer's idle DB-API connection); True when the back-end cannot tell
+        cheaply. Never False after another connection's commit."""
+
     def committed(self) -> None:
         """A batch was committed (e.g. wake the SQLite checkpointer)."""
 

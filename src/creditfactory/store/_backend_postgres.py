@@ -119,6 +119,9 @@ class PostgresBackend:
     def failed(self) -> None:
         self._head = None  # not known after a failure: the next batch locks it
 
+    def others_wrote(self, raw: Any) -> bool:
+        return True  # no cheap sign of other sessions' commits: the caller reads
+
     def committed(self) -> None:
         return None
 

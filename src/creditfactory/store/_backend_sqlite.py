@@ -69,10 +69,21 @@ class SqliteBackend:
         self._app_procs = [(i, procs[c]) for i, c in enumerate(APP_COLS[1:]) if c in procs]
         self._dec_procs = [(i, procs[c]) for i, c in enumerate(DEC_COLS[2:]) if c in procs]
         self._checkpointer: Checkpointer | None = None
+        self._data_version: int | None = None  # of the writer's connection, last read
 
     # ------------------------------------------------------------------ WriteBackend
     def connected(self, conn: Any) -> None:
+        self._data_version = None
         self._checkpointer = Checkpointer.start_for(self.engine, conn)
+
+    def others_wrote(self, raw: Any) -> bool:
+        """``PRAGMA data_version`` of the writer's connection moved: SQLite moves it on every
+        commit of another connection (another process, the front's sessions), never on this
+        connection's own."""
+        version = raw.execute("PRAGMA data_version").fetchone()[0]
+        moved = version != self._data_version
+        self._data_version = version
+        return bool(moved)
 
     def write(self, raw: Any, batch: list[Pending]) -> list[tuple[Any, Any, Any]]:
         """Lock the head, take ids after the largest, one multi-row INSERT per table, commit."""

@@ -19,7 +19,8 @@ from types import SimpleNamespace
 from typing import Any, Protocol
 
 from creditfactory.audit import canonical_json, entry_hash_text, utc_now
-from creditfactory.store._records import content_pieces, fraud_link_digest, record_digest
+from creditfactory.store._fraud_links import LINK_COLS
+from creditfactory.store._records import content_pieces, record_digest
 
 #: the columns the back-ends insert, in this order (the ids first)
 APP_COLS = ("id", "external_id", "payload", "request_sha256", "idempotency_key", "api_key_id",
@@ -44,6 +45,8 @@ def cj(value: Any) -> str:
         return "null"
     if kind is int:
         return int.__repr__(value)
+    if kind is bool:
+        return "true" if value else "false"
     if kind is float and math.isfinite(value):
         return float.__repr__(value)
     if kind is list and all(type(v) is str for v in value):  # reasons, trace, list hits
@@ -77,6 +80,8 @@ class Pending:
     fraud_link: tuple[Any, ...] | None = None
     # the ledger entry's payload text before and after its digests (known before the ids)
     entry_text: tuple[str, str] = ("", "")
+    # the text the fraud link's digest covers, around its application id and seq
+    link_text: tuple[str, str, str] = ("", "", "")
 
     def __post_init__(self) -> None:
         a, d, texts = self.application, self.decision, self.texts
@@ -145,6 +150,13 @@ class Pending:
             f'{{"decision":{decision_text},"digests":',
             f',"reasons":{reasons},"strategy":{strategy_text},"version":{version_text}}}',
         )
+        if self.fraud_link is not None:
+            l0, l1, l2 = content_pieces(
+                "fraud_link",
+                dict(zip(LINK_COLS, map(cj, self.fraud_link), strict=True)),
+                ("application_id", "seq"),
+            )
+            self.link_text = (l0, l1, l2)
 
 
 def stamp_json(value: datetime | None) -> str:
@@ -228,7 +240,8 @@ def build_rows(
         dec_sha = sha256(dec_text.encode("utf-8")).hexdigest()
         digests = f'{{"application:{app_id}":"{app_sha}","decision:{dec_id}":"{dec_sha}"'
         if p.fraud_link is not None:  # stored under this entry's seq (keys in sorted order)
-            link_sha = fraud_link_digest(seq + 1, app_id, p.fraud_link)
+            l0, l1, l2 = p.link_text
+            link_sha = sha256(f"{l0}{app_id}{l1}{seq + 1}{l2}".encode()).hexdigest()
             digests += f',"fraud_link:{seq + 1}":"{link_sha}"'
         apps.append(application_row(p, app_id, app_text))
         decs.append(decision_row(p, dec_id, app_id, dec_text))

@@ -77,6 +77,19 @@ class Writer:
         """Let go of the connection."""
         self._drop_connection()
 
+    def others_wrote(self) -> bool:
+        """Whether another connection (another process, the front's sessions) may have
+        committed since the last call: False only when the back-end can tell for sure that
+        none did (SQLite's ``data_version``); True before the first write, after an error and
+        on back-ends that cannot tell cheaply (PostgreSQL)."""
+        conn = self._conn
+        if conn is None or conn.dbapi_connection is None:
+            return True
+        try:
+            return self.backend.others_wrote(conn.dbapi_connection)
+        except Exception:  # a broken connection: the next write finds out and reconnects
+            return True
+
     def _write_safely(self, batch: list[Pending]) -> list[Any]:
         try:
             results = self._write(batch)
