@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -35,11 +36,34 @@ def _pg_problem() -> str | None:
     return _PG_STATE["problem"]
 
 
+def _drop_schema(schema: str) -> None:
+    import psycopg
+
+    dsn = PG_URL.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(scope="session")
+def drop_schema_later() -> Iterator[Callable[[str], None]]:
+    """Drops a PostgreSQL schema in a background thread (the server works while the next test
+    runs); every drop has finished, and any failure is raised, when the session ends."""
+    pool = ThreadPoolExecutor(1, thread_name_prefix="drop-schema")
+    drops: list[Future[None]] = []
+    yield lambda schema: drops.append(pool.submit(_drop_schema, schema))
+    pool.shutdown(wait=True)
+    for drop in drops:
+        drop.result()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    drop_schema_later: Callable[[str], None],
 ) -> Iterator[str]:
-    """A URL to an empty database: a fresh SQLite file, or a fresh PostgreSQL schema."""
+    """A URL to an empty database: a fresh SQLite file, or a fresh PostgreSQL schema (dropped
+    after the test, in the background)."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'cf.db'}"
         return
@@ -62,8 +86,7 @@ def db_url(
     try:
         yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
     finally:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        drop_schema_later(schema)
 
 
 SERVICE_STRATEGY = """
