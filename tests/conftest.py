@@ -36,21 +36,26 @@ def _pg_problem() -> str | None:
     return _PG_STATE["problem"]
 
 
-def _drop_schema(schema: str) -> None:
+def _drop_schema(schema: str, test: str) -> None:
     import psycopg
 
     dsn = PG_URL.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    try:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("SET lock_timeout = '60s'")  # a connection left open fails, not hangs
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    except psycopg.Error as exc:
+        raise RuntimeError(f"dropping the schema {schema} of {test} failed: {exc}") from exc
 
 
 @pytest.fixture(scope="session")
-def drop_schema_later() -> Iterator[Callable[[str], None]]:
-    """Drops a PostgreSQL schema in a background thread (the server works while the next test
-    runs); every drop has finished, and any failure is raised, when the session ends."""
+def drop_schema_later() -> Iterator[Callable[[str, str], None]]:
+    """``drop(schema, test)`` drops a PostgreSQL schema in a background thread (the server
+    works while the next test runs); every drop has finished, and the first failure (naming
+    the test) is raised, when the session ends."""
     pool = ThreadPoolExecutor(1, thread_name_prefix="drop-schema")
     drops: list[Future[None]] = []
-    yield lambda schema: drops.append(pool.submit(_drop_schema, schema))
+    yield lambda schema, test: drops.append(pool.submit(_drop_schema, schema, test))
     pool.shutdown(wait=True)
     for drop in drops:
         drop.result()
@@ -60,7 +65,7 @@ def drop_schema_later() -> Iterator[Callable[[str], None]]:
 def db_url(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
-    drop_schema_later: Callable[[str], None],
+    drop_schema_later: Callable[[str, str], None],
 ) -> Iterator[str]:
     """A URL to an empty database: a fresh SQLite file, or a fresh PostgreSQL schema (dropped
     after the test, in the background)."""
@@ -86,7 +91,7 @@ def db_url(
     try:
         yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
     finally:
-        drop_schema_later(schema)
+        drop_schema_later(schema, request.node.nodeid)
 
 
 SERVICE_STRATEGY = """
