@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -35,11 +36,39 @@ def _pg_problem() -> str | None:
     return _PG_STATE["problem"]
 
 
+def _drop_schema(schema: str, test: str) -> None:
+    import psycopg
+
+    dsn = PG_URL.replace("postgresql+psycopg://", "postgresql://")
+    try:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("SET lock_timeout = '60s'")  # a connection left open fails, not hangs
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    except psycopg.Error as exc:
+        raise RuntimeError(f"dropping the schema {schema} of {test} failed: {exc}") from exc
+
+
+@pytest.fixture(scope="session")
+def drop_schema_later() -> Iterator[Callable[[str, str], None]]:
+    """``drop(schema, test)`` drops a PostgreSQL schema in a background thread (the server
+    works while the next test runs); every drop has finished, and the first failure (naming
+    the test) is raised, when the session ends."""
+    pool = ThreadPoolExecutor(1, thread_name_prefix="drop-schema")
+    drops: list[Future[None]] = []
+    yield lambda schema, test: drops.append(pool.submit(_drop_schema, schema, test))
+    pool.shutdown(wait=True)
+    for drop in drops:
+        drop.result()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    drop_schema_later: Callable[[str, str], None],
 ) -> Iterator[str]:
-    """A URL to an empty database: a fresh SQLite file, or a fresh PostgreSQL schema."""
+    """A URL to an empty database: a fresh SQLite file, or a fresh PostgreSQL schema (dropped
+    after the test, in the background)."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'cf.db'}"
         return
@@ -62,8 +91,7 @@ def db_url(
     try:
         yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
     finally:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        drop_schema_later(schema, request.node.nodeid)
 
 
 SERVICE_STRATEGY = """
