@@ -366,8 +366,9 @@ def test_unimodal_partition_reaches_the_brute_force_optimum():
                     got = iv_of([0, *cuts, P])
                     if got is not None and _unimodal(got[1], shape):
                         best = max(best, got[0])
-            cuts, value, mono = unimodal_partition(g, b, c, shape)
+            cuts, value, mono, mono_cuts = unimodal_partition(g, b, c, shape)
             assert mono == pytest.approx(optimal_partition(g, b, c, shape)[1])
+            assert mono_cuts == optimal_partition(g, b, c, shape)[0]
             if not np.isfinite(best):
                 assert cuts == []
                 continue

@@ -138,10 +138,10 @@ UNIMODAL_MIN_CHI2 = 25.0
 
 def unimodal_partition(
     g: np.ndarray, b: np.ndarray, c: BinningConstraints, shape: int
-) -> tuple[list[int], float, float]:
+) -> tuple[list[int], float, float, list[int]]:
     """Best cuts and IV when the bad rate rises then falls (``shape=+1``, a peak) or falls then
-    rises (``shape=-1``, a valley), and the best IV of the first direction alone (ascending
-    for a peak, descending for a valley).
+    rises (``shape=-1``, a valley), and the best IV and cuts of the first direction alone
+    (ascending for a peak, descending for a valley: :func:`optimal_partition`'s).
 
     A dynamic programme over (number of bins, last bin, phase): phase 0 follows the first
     direction; a bin that goes the other way starts phase 1, which follows the second
@@ -152,7 +152,8 @@ def unimodal_partition(
     --------
     >>> import numpy as np
     >>> g = np.array([80, 90, 95, 95, 90, 80.0]); b = np.array([20, 10, 5, 5, 10, 20.0])
-    >>> cuts, value, mono = unimodal_partition(g, b, BinningConstraints(max_n_bins=4), -1)
+    >>> c = BinningConstraints(max_n_bins=4)
+    >>> cuts, value, mono, mono_cuts = unimodal_partition(g, b, c, -1)
     >>> cuts, value > mono
     ([1, 2, 5], True)
     """
@@ -178,8 +179,9 @@ def unimodal_partition(
         p0, p1 = best[0, m - 1], best[1, m - 1]
         if not ((p0 > _NEG).any() or (p1 > _NEG).any()):
             break
-        v0 = p0[hi] + pen0
-        a, bb = p0[hi] + pen1, p1[hi] + pen1
+        p0h = p0[hi]
+        v0 = p0h + pen0
+        a, bb = p0h + pen1, p1[hi] + pen1
         v1 = np.maximum(a, bb)
         for phase, vals in ((0, v0), (1, v1)):
             top = np.maximum.reduceat(vals, starts)
@@ -192,21 +194,26 @@ def unimodal_partition(
                 came[m, at] = np.where(a[t[good]] >= bb[t[good]], 0, 1)
     end = np.arange(P + 1) * (P + 1) + P  # flat index of [i, P)
     final = best[:, :, end]  # (phase, m, i)
-    mono = float(final[0].max()) if np.isfinite(final[0]).any() else _NEG
     if not np.isfinite(final).any():
         one = float(iv[0, P]) if np.isfinite(iv[0, P]) else 0.0
-        return [], one, one
+        return [], one, one, []
+
+    def walk(ph: int, m: int, i: int) -> list[int]:
+        cuts, j = [], P
+        while m > 0:
+            cuts.append(i)
+            k = i * (P + 1) + j  # flat index of the last bin [i, j)
+            h_prev = int(arg[ph, m, k])
+            ph = int(came[m, k]) if ph == 1 else 0
+            j, i, m = i, h_prev, m - 1
+        return sorted(cuts)
+
     ph, m, i = (int(v) for v in np.unravel_index(np.argmax(final), final.shape))
-    value = float(final[ph, m, i])
-    cuts = []
-    j = P
-    while m > 0:
-        cuts.append(i)
-        k = i * (P + 1) + j  # flat index of the last bin [i, j)
-        h_prev = int(arg[ph, m, k])
-        ph = int(came[m, k]) if ph == 1 else 0
-        j, i, m = i, h_prev, m - 1
-    return sorted(cuts), value, mono
+    mono, mono_cuts = _NEG, []
+    if np.isfinite(final[0]).any():
+        m0, i0 = (int(v) for v in np.unravel_index(np.argmax(final[0]), final[0].shape))
+        mono, mono_cuts = float(final[0, m0, i0]), walk(0, m0, i0)
+    return walk(ph, m, i), float(final[ph, m, i]), mono, mono_cuts
 
 
 @functools.lru_cache(maxsize=128)
@@ -409,12 +416,11 @@ def _auto_cuts(g: np.ndarray, b: np.ndarray, c: BinningConstraints) -> list[int]
     """``monotonic_trend="auto"``: the best monotone binning, or the best peak or valley when
     its IV gain is significant (:data:`UNIMODAL_MIN_CHI2`)."""
     peak, valley = unimodal_partition(g, b, c, +1), unimodal_partition(g, b, c, -1)
-    mono_dir = +1 if peak[2] >= valley[2] else -1
-    mono_iv = max(peak[2], valley[2])
+    mono = peak if peak[2] >= valley[2] else valley  # ties: ascending, as before
     uni = max((peak, valley), key=lambda r: r[1])
     G, B = float(g.sum()), float(b.sum())
-    if np.isfinite(mono_iv) and (uni[1] - mono_iv) * B * G / (G + B) <= UNIMODAL_MIN_CHI2:
-        return optimal_partition(g, b, c, mono_dir)[0]
+    if np.isfinite(mono[2]) and (uni[1] - mono[2]) * B * G / (G + B) <= UNIMODAL_MIN_CHI2:
+        return mono[3]
     return uni[0]
 
 
