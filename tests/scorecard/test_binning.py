@@ -337,3 +337,61 @@ def test_distinct_values_from_sorts_match_np_unique():
     np.testing.assert_array_equal(u, ref_u)
     np.testing.assert_array_equal(g + b, ref_n)
     assert b.sum() == y.sum()
+
+
+def _unimodal(r: np.ndarray, shape: int) -> bool:
+    """Bad rates rising then falling (shape +1) or falling then rising (-1), ties allowed."""
+    d = np.diff(r) * shape
+    turned = np.flatnonzero(d < 0)
+    return turned.size == 0 or bool(np.all(d[turned[0] :] <= 0))
+
+
+def test_unimodal_partition_reaches_the_brute_force_optimum():
+    import functools
+    import itertools
+
+    from creditfactory.scorecard._dp_binner import optimal_partition, unimodal_partition
+
+    rng = np.random.default_rng(5)
+    for _ in range(30):
+        P = int(rng.integers(4, 10))
+        g = rng.integers(0, 150, P).astype(float) + 1
+        b = rng.integers(0, 30, P).astype(float)
+        c = BinningConstraints(max_n_bins=int(rng.integers(2, 6)), min_bin_share=0.05)
+        iv_of = functools.partial(_partition_iv, g, b)
+        for shape in (1, -1):
+            best = -np.inf
+            for k in range(1, c.max_n_bins):
+                for cuts in itertools.combinations(range(1, P), k):
+                    got = iv_of([0, *cuts, P])
+                    if got is not None and _unimodal(got[1], shape):
+                        best = max(best, got[0])
+            cuts, value, mono, mono_cuts = unimodal_partition(g, b, c, shape)
+            assert mono == pytest.approx(optimal_partition(g, b, c, shape)[1])
+            assert mono_cuts == optimal_partition(g, b, c, shape)[0]
+            if not np.isfinite(best):
+                assert cuts == []
+                continue
+            assert value == pytest.approx(best), (P, shape)
+            got = iv_of([0, *cuts, P])
+            assert got is not None
+            assert got[0] == pytest.approx(best)
+            assert _unimodal(got[1], shape), (P, shape, cuts)
+
+
+def test_auto_trend_takes_a_valley_only_when_the_book_shows_it():
+    # a U-shaped risk on 40,000 rows gets a valley under "auto"; pure noise on 2,000 rows
+    # stays monotone (the gain of a turn is not significant there)
+    rng = np.random.default_rng(8)
+    x = rng.uniform(18, 70, 40_000)
+    y = (rng.random(x.size) < 1 / (1 + np.exp(3 - 0.002 * (x - 42) ** 2))).astype(int)
+    t = bin_feature(x, y, name="age")
+    r = t.bad_rate[: t.n_regular]
+    assert 0 < r.argmin() < len(r) - 1
+    assert _unimodal(r, -1)
+    for seed in range(5):
+        noise = np.random.default_rng(seed)
+        xs, ys = noise.normal(size=2_000), (noise.random(2_000) < 0.1).astype(int)
+        ts = bin_feature(xs, ys, name="noise")
+        rs = ts.bad_rate[: ts.n_regular]
+        assert np.all(np.diff(rs) >= 0) or np.all(np.diff(rs) <= 0), seed

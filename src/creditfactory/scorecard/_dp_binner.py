@@ -6,8 +6,12 @@ partitions of the pre-bins into contiguous bins that satisfy the constraints (at
 bad/good counts, bad rate monotone), the solver returns the one with the largest information
 value - exactly, by dynamic programming over (number of bins, last bin).
 
-Trends ``peak``, ``valley``, ``convex``, ``concave`` and ``auto_heuristic`` are handed to
-optbinning, whose constraint-programming model covers them.
+``auto`` (the default) is the better of ascending and descending, or the best peak or valley
+(one turn, :func:`unimodal_partition`, the same programme with a phase) when its IV gain is
+significant (:data:`UNIMODAL_MIN_CHI2`): a risk that falls with age and rises again after 45
+keeps its turn on a large book. The trends ``peak``, ``valley``, ``convex``, ``concave`` and
+``auto_heuristic`` asked for by name are handed to optbinning, whose constraint-programming
+model covers them.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from creditfactory.scorecard._binners import (
     register_binner,
 )
 
-__all__ = ["DPBinner", "optimal_partition"]
+__all__ = ["UNIMODAL_MIN_CHI2", "DPBinner", "optimal_partition", "unimodal_partition"]
 
 _SMOOTH = 0.5
 _NEG = -np.inf
@@ -121,6 +125,95 @@ def optimal_partition(
         h = arg[m, i, j]
         j, i, m = i, h, m - 1
     return sorted(cuts), value
+
+
+# ``monotonic_trend="auto"`` takes a peak or a valley over the best monotone binning when the
+# gain in IV, as a likelihood-ratio statistic (about ``IV * bads * goods / rows``), exceeds
+# this. Both binnings are optimised in sample, so the gain is not chi-square(1): on pure noise
+# (2,000 to 70,000 rows, 5 to 10 % bads, 40 draws each) its 99th percentile was 18 to 21. A
+# U-shaped risk on a book with thousands of bads (the twin's age: 60 to 140 at 100,000 rows)
+# clears it; on a few hundred bads a turn is rarely worth the noise it lets in.
+UNIMODAL_MIN_CHI2 = 25.0
+
+
+def unimodal_partition(
+    g: np.ndarray, b: np.ndarray, c: BinningConstraints, shape: int
+) -> tuple[list[int], float, float, list[int]]:
+    """Best cuts and IV when the bad rate rises then falls (``shape=+1``, a peak) or falls then
+    rises (``shape=-1``, a valley), and the best IV and cuts of the first direction alone
+    (ascending for a peak, descending for a valley: :func:`optimal_partition`'s).
+
+    A dynamic programme over (number of bins, last bin, phase): phase 0 follows the first
+    direction; a bin that goes the other way starts phase 1, which follows the second
+    direction to the end. Either turning point may be absent, so the result is at least as
+    good as either monotone binning.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> g = np.array([80, 90, 95, 95, 90, 80.0]); b = np.array([20, 10, 5, 5, 10, 20.0])
+    >>> c = BinningConstraints(max_n_bins=4)
+    >>> cuts, value, mono, mono_cuts = unimodal_partition(g, b, c, -1)
+    >>> cuts, value > mono
+    ([1, 2, 5], True)
+    """
+    P = g.size
+    iv, rate, ok = _segment_tables(g, b, c)
+    M = min(c.max_n_bins or P, P)
+    best = np.full((2, M, (P + 1) * (P + 1)), _NEG)
+    arg = np.full((2, M, (P + 1) * (P + 1)), -1, dtype=np.int64)
+    came = np.zeros((M, (P + 1) * (P + 1)), dtype=np.int64)  # phase before a phase-1 bin
+    best[0, 0, : P + 1] = np.where(ok[0, :], iv[0, :], _NEG)
+    h, hi, ij, g_ij, starts, counts = _triples(P)
+    r = rate.ravel()
+    with np.errstate(invalid="ignore"):
+        up = r[hi] <= r[ij]
+        down = r[hi] >= r[ij]
+    first, second = (up, down) if shape > 0 else (down, up)
+    pen0 = np.where(first, 0.0, _NEG)
+    pen1 = np.where(second, 0.0, _NEG)
+    ok_g = ok.ravel()[g_ij]
+    iv_g = iv.ravel()[g_ij]
+    t_idx = np.arange(h.size)
+    for m in range(1, M):
+        p0, p1 = best[0, m - 1], best[1, m - 1]
+        if not ((p0 > _NEG).any() or (p1 > _NEG).any()):
+            break
+        p0h = p0[hi]
+        v0 = p0h + pen0
+        a, bb = p0h + pen1, p1[hi] + pen1
+        v1 = np.maximum(a, bb)
+        for phase, vals in ((0, v0), (1, v1)):
+            top = np.maximum.reduceat(vals, starts)
+            t = np.minimum.reduceat(np.where(vals == np.repeat(top, counts), t_idx, h.size), starts)
+            good = ok_g & (top > _NEG)
+            at = g_ij[good]
+            best[phase, m, at] = top[good] + iv_g[good]
+            arg[phase, m, at] = h[t[good]]
+            if phase == 1:
+                came[m, at] = np.where(a[t[good]] >= bb[t[good]], 0, 1)
+    end = np.arange(P + 1) * (P + 1) + P  # flat index of [i, P)
+    final = best[:, :, end]  # (phase, m, i)
+    if not np.isfinite(final).any():
+        one = float(iv[0, P]) if np.isfinite(iv[0, P]) else 0.0
+        return [], one, one, []
+
+    def walk(ph: int, m: int, i: int) -> list[int]:
+        cuts, j = [], P
+        while m > 0:
+            cuts.append(i)
+            k = i * (P + 1) + j  # flat index of the last bin [i, j)
+            h_prev = int(arg[ph, m, k])
+            ph = int(came[m, k]) if ph == 1 else 0
+            j, i, m = i, h_prev, m - 1
+        return sorted(cuts)
+
+    ph, m, i = (int(v) for v in np.unravel_index(np.argmax(final), final.shape))
+    mono, mono_cuts = _NEG, []
+    if np.isfinite(final[0]).any():
+        m0, i0 = (int(v) for v in np.unravel_index(np.argmax(final[0]), final[0].shape))
+        mono, mono_cuts = float(final[0, m0, i0]), walk(0, m0, i0)
+    return walk(ph, m, i), float(final[ph, m, i]), mono, mono_cuts
 
 
 @functools.lru_cache(maxsize=128)
@@ -232,7 +325,9 @@ class DPBinner:
 
     def _solve(self, g, b, c: BinningConstraints) -> list[int]:
         trend = c.monotonic_trend
-        directions = {"auto": (1, -1), "ascending": (1,), "descending": (-1,), "none": (0,)}
+        if trend == "auto":
+            return _auto_cuts(g, b, c)
+        directions = {"ascending": (1,), "descending": (-1,), "none": (0,)}
         results = [optimal_partition(g, b, c, d) for d in directions[trend]]
         return max(results, key=lambda r: r[1])[0]
 
@@ -315,6 +410,18 @@ class DPBinner:
         cuts, _ = optimal_partition(g, b, ordered, +1)
         bounds = [0, *cuts, len(groups)]
         return [[c for grp in groups[s:e] for c in grp] for s, e in itertools.pairwise(bounds)]
+
+
+def _auto_cuts(g: np.ndarray, b: np.ndarray, c: BinningConstraints) -> list[int]:
+    """``monotonic_trend="auto"``: the best monotone binning, or the best peak or valley when
+    its IV gain is significant (:data:`UNIMODAL_MIN_CHI2`)."""
+    peak, valley = unimodal_partition(g, b, c, +1), unimodal_partition(g, b, c, -1)
+    mono = peak if peak[2] >= valley[2] else valley  # ties: ascending, as before
+    uni = max((peak, valley), key=lambda r: r[1])
+    G, B = float(g.sum()), float(b.sum())
+    if np.isfinite(mono[2]) and (uni[1] - mono[2]) * B * G / (G + B) <= UNIMODAL_MIN_CHI2:
+        return mono[3]
+    return uni[0]
 
 
 def _factory() -> Binner:
