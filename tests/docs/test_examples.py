@@ -26,7 +26,8 @@ def test_the_application_has_every_input_of_the_reference_strategy() -> None:
     # path a newcomer wants to see (a rebuilt example that declines fails here, loudly)
     assert decision.decision == "approve"
     assert decision.reasons == []
-    assert decision.limit is not None and decision.limit > 0
+    assert decision.limit is not None
+    assert decision.limit > 0
 
 
 def test_the_training_table_has_a_0_1_target_and_the_reference_model_inputs() -> None:
