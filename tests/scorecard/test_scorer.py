@@ -111,16 +111,22 @@ def fitted_and_rows():
     return sc, rows
 
 
-def test_scores_are_bit_identical_to_summing_bin_points_of_bin_indices(fitted_and_rows):
-    """The previous implementation: bin_index per feature, then bin_points added in order."""
-    sc, rows = fitted_and_rows
-    assert {"channel", "inquiries_3m"} <= set(sc.selected_features_)
+def summed_bin_points(sc, rows: pd.DataFrame) -> np.ndarray:
+    """The previous scorer: each row's bin per characteristic, its points added in order."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ScorecardWarning)
         idx = sc.bin_indices(rows)
     old = np.zeros(len(rows))
     for f in sc.selected_features_:
         old += sc.bin_points_[f][idx[f].to_numpy()]
+    return old
+
+
+def test_scores_are_bit_identical_to_summing_bin_points_of_bin_indices(fitted_and_rows):
+    """The previous implementation: bin_index per feature, then bin_points added in order."""
+    sc, rows = fitted_and_rows
+    assert {"channel", "inquiries_3m"} <= set(sc.selected_features_)
+    old = summed_bin_points(sc, rows)
     with pytest.warns(ScorecardWarning, match=r"'channel': 51 rows"):
         new = sc.predict_points(rows)
     assert np.array_equal(new, old)  # bit for bit, not approximately
@@ -211,12 +217,7 @@ def test_predict_points_on_dictionary_text_and_integer_lookups_is_bit_identical(
     fitted_and_rows,
 ):
     sc, rows = fitted_and_rows
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ScorecardWarning)
-        idx = sc.bin_indices(rows)
-    old = np.zeros(len(rows))
-    for f in sc.selected_features_:
-        old += sc.bin_points_[f][idx[f].to_numpy()]
+    old = summed_bin_points(sc, rows)
     # whole-number columns as NumPy integers take the lookup tables (inquiries_3m with its
     # special value -9), and channel as an Arrow dictionary
     ints = {"age": "int64", "inquiries_3m": "int16"}
