@@ -67,6 +67,12 @@ def test_explicit_values_pass_through_and_other_strings_are_refused():
         resolve_defaults({"max_iv_pvalue": "strict"}, 10)
     with pytest.raises(ConfigError, match="min_bin_n_bad"):
         Scorecard(min_bin_n_bad="many").fit(*make_applications(n=500))
+    # an unknown selection is refused on any book, small ones (no stepwise) included
+    for bogus in ("Auto", "stepwise", 3):
+        with pytest.raises(ConfigError, match=rf"selection: {bogus!r} is not one of"):
+            resolve_defaults({"selection": bogus}, 10)
+    with pytest.raises(ConfigError, match="selection: 'forwards'"):
+        Scorecard(selection="forwards").fit(*make_applications(n=500))
 
 
 def test_fit_reads_the_book_and_records_the_values_in_force():

@@ -59,6 +59,7 @@ AUTO_RULE: dict[str, tuple[float, float, float, float, str]] = {
 }
 # ``selection="auto"``: forward stepwise (AIC) from this many bads on, none below
 STEPWISE_MIN_BADS = 1000.0
+_SELECTIONS = frozenset({"auto", "forward", "backward", "both"})
 
 
 def book_position(n_bads: float, small: float, large: float) -> float:
@@ -108,6 +109,10 @@ def resolve_defaults(params: dict[str, Any], n_bads: float) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in params.items():
         if name == "selection":
+            if value is not None and value not in _SELECTIONS:
+                raise ConfigError(
+                    f"selection: {value!r} is not one of {sorted(_SELECTIONS)} or None"
+                )
             if value == "auto":
                 value = "forward" if n_bads >= STEPWISE_MIN_BADS else None
         elif isinstance(value, str):
