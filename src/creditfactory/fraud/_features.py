@@ -185,16 +185,7 @@ class FraudState:
         cols = Columns(application)
         ident = identity_arrays(cols, np.array([t], dtype=np.int64))
         vel = self.velocity.update(application, t=t)
-        bad = application.get("known_bad_at")
-        bad_at = None
-        if bad is not None and not (isinstance(bad, float) and np.isnan(bad)) and not pd.isna(bad):
-            try:
-                bad_stamp = pd.Timestamp(bad)
-            except (ValueError, TypeError) as exc:
-                raise DataError(f"application: 'known_bad_at' is not a time ({exc})") from exc
-            if bad_stamp.tzinfo is not None:
-                bad_stamp = bad_stamp.tz_convert("UTC").tz_localize(None)
-            bad_at = int(bad_stamp.value // 1_000_000_000)
+        bad_at = known_bad_seconds(application)
         ring = self.rings.update(
             application, t=t, id_valid=bool(ident["id_valid"][0]), known_bad_at=bad_at
         )
@@ -218,3 +209,18 @@ def _is_time(application: Mapping[str, Any]) -> bool:
 def _scalar(value: Any) -> Any:
     item = getattr(value, "item", None)
     return item() if callable(item) and not isinstance(value, str) else value
+
+
+def known_bad_seconds(application: Mapping[str, Any]) -> int | None:
+    """The optional ``known_bad_at`` of one application as UTC seconds (None when absent);
+    :class:`DataError` naming the field when it is not a time."""
+    bad = application.get("known_bad_at")
+    if bad is None or (isinstance(bad, float) and np.isnan(bad)) or pd.isna(bad):
+        return None
+    try:
+        stamp = pd.Timestamp(bad)
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"application: 'known_bad_at' is not a time ({exc})") from exc
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    return int(stamp.value // 1_000_000_000)

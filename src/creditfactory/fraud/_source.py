@@ -37,12 +37,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import polars as pl
 
 from creditfactory.exceptions import ConfigError, DataError
-from creditfactory.fraud._features import FEATURES, REQUIRED, fraud_features
+from creditfactory.fraud._features import FEATURES, REQUIRED, fraud_features, known_bad_seconds
 from creditfactory.fraud._online import check_id, identity_row, score_row
 from creditfactory.fraud._rings import RING_COLUMNS, RingState, _text
 from creditfactory.fraud._velocity import VelocityState, ip_subnet
@@ -216,7 +215,7 @@ class FraudSource:
             t = self._last_t
         ok = check_id(application.get("id_number"))[0]
         try:
-            bad = _known_bad(application)
+            bad = known_bad_seconds(application)
         except DataError:
             bad = None
         return self._link_of(application, t, ok, bad)
@@ -310,7 +309,7 @@ class FraudSource:
         if t is None:
             raise DataError("application: field 'applied_at' is not a time")
         ident = identity_row(application, t)
-        link = self._link_of(application, t, ident["id_valid"], _known_bad(application))
+        link = self._link_of(application, t, ident["id_valid"], known_bad_seconds(application))
         vel, ring = self.state.add(link)
         feats: dict[str, Any] = {"application_id": application["application_id"], **ident, **vel}
         feats.update(zip(_RING_NAMES, ring, strict=True))
@@ -371,20 +370,6 @@ def _as_frame(names: Sequence[str], columns: Sequence[str], feats: pd.DataFrame)
 
 _LONGEST = 30 * 86_400  # the longest velocity window (seconds)
 _RING_NAMES = (*RING_COLUMNS, "ring_group")
-
-
-def _known_bad(application: Mapping[str, Any]) -> int | None:
-    """The optional ``known_bad_at`` as seconds (None when absent)."""
-    bad = application.get("known_bad_at")
-    if bad is None or (isinstance(bad, float) and np.isnan(bad)) or pd.isna(bad):
-        return None
-    try:
-        stamp = pd.Timestamp(bad)
-    except (ValueError, TypeError) as exc:
-        raise DataError(f"application: 'known_bad_at' is not a time ({exc})") from exc
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("UTC").tz_localize(None)
-    return int(stamp.value // 1_000_000_000)
 
 
 def _scalar(value: Any) -> Any:
