@@ -5,6 +5,7 @@ refers, declines), and a simulated book and a scorecard for the book-based pages
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
@@ -12,12 +13,40 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 ADMIN = "cf-test-admin-3Jq8ZrVx5TmW2pLk"
 KEYS = {"admin": ADMIN, "analyst": "analyst-secret-1", "underwriter": "underwriter-secret-1",
         "read-only": "read-only-secret-1"}  # fmt: skip
+
+
+TOKEN = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def keyed_app(settings: Any) -> Any:
+    """``create_app(settings)`` with one key per role of :data:`KEYS` (the admin's comes from
+    the settings)."""
+    from creditfactory.api import create_app
+    from creditfactory.store import add_key
+
+    app = create_app(settings)
+    with app.state.store.session() as s:
+        for role in ("analyst", "underwriter", "read-only"):
+            add_key(s, role, role, KEYS[role], "test")
+    return app
+
+
+def login(c: Any, role: str) -> str:
+    """Log in to the dashboard as ``role`` from a fresh browser (no earlier cookies); the
+    session's CSRF token (from the next page's logout form)."""
+    c.cookies.clear()
+    token = TOKEN.search(c.get("/ui/login").text).group(1)  # type: ignore[union-attr]
+    r = c.post("/ui/login", data={"key": KEYS[role], "csrf": token})
+    assert r.status_code == 200, r.text  # after the redirect to the overview
+    assert r.url.path == "/ui/"
+    return TOKEN.search(r.text).group(1)  # type: ignore[union-attr]
 
 
 def split_strategy() -> str:
@@ -87,8 +116,7 @@ def live(
 ) -> Iterator[Live]:
     import uvicorn
 
-    from creditfactory.api import Settings, create_app
-    from creditfactory.store import add_key
+    from creditfactory.api import Settings
 
     root = tmp_path_factory.mktemp("web")
     book, model = monitored_book  # tests/conftest.py: read only, built once a session
@@ -96,11 +124,8 @@ def live(
         database_url=f"sqlite:///{root / 'web.db'}", admin_key=ADMIN, engine_process=False,
         qc_rate=0.0, ui_book=book, ui_model=model, ui_secret="web-test-session-secret",
     )  # fmt: skip
-    app = create_app(settings)
+    app = keyed_app(settings)
     store = app.state.store
-    with store.session() as s:
-        for role in ("analyst", "underwriter", "read-only"):
-            add_key(s, role, role, KEYS[role], "test")
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -10,22 +10,17 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from tests.conftest import SERVICE_STRATEGY
-from tests.web.conftest import ADMIN, KEYS, application
+from tests.web.conftest import ADMIN, KEYS, TOKEN, application, keyed_app, login
 
 from creditfactory.api import Settings, create_app
-from creditfactory.store import DecisionRecord, add_key
+from creditfactory.store import DecisionRecord
 from creditfactory.web import Signer
-
-TOKEN = re.compile(r'name="csrf" value="([^"]+)"')
 
 
 @pytest.fixture
 def client(db_url: str) -> Iterator[TestClient]:
     settings = Settings(database_url=db_url, admin_key=ADMIN, engine_process=False, qc_rate=0.0)
-    app = create_app(settings)
-    with app.state.store.session() as s:
-        for role in ("analyst", "underwriter", "read-only"):
-            add_key(s, role, role, KEYS[role], "test")
+    app = keyed_app(settings)
     with TestClient(app, base_url="http://127.0.0.1") as c:
         r = c.post("/v1/strategies", headers={"X-API-Key": ADMIN},
                    json={"source": SERVICE_STRATEGY.format(version="1", multiple=3),
@@ -37,15 +32,6 @@ def client(db_url: str) -> Iterator[TestClient]:
             assert r.json()["decision"] == kind
         yield c
     app.state.store.dispose()
-
-
-def login(c: TestClient, role: str) -> str:
-    """Log in as ``role``; the session's CSRF token (from the next page's logout form)."""
-    token = TOKEN.search(c.get("/ui/login").text).group(1)  # type: ignore[union-attr]
-    r = c.post("/ui/login", data={"key": KEYS[role], "csrf": token})
-    assert r.status_code == 200, r.text  # after the redirect to the overview
-    assert r.url.path == "/ui/"
-    return TOKEN.search(r.text).group(1)  # type: ignore[union-attr]
 
 
 def test_pages_need_a_session(client: TestClient) -> None:

@@ -16,14 +16,13 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from tests.web.conftest import ADMIN, KEYS
+from tests.web.conftest import ADMIN, keyed_app, login
 
-from creditfactory.api import ACTIONS, PERMISSIONS, Settings, create_app
+from creditfactory.api import ACTIONS, PERMISSIONS, Settings
 from creditfactory.decision import FileAccess, Strategy
-from creditfactory.store import Activation, LedgerRow, StrategyVersion, add_key
+from creditfactory.store import Activation, LedgerRow, StrategyVersion
 from creditfactory.web import _pages, _simulation
 
-TOKEN = re.compile(r'name="csrf" value="([^"]+)"')
 PAGE = "/ui/strategies/simulate"
 
 
@@ -68,24 +67,13 @@ def client(book: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tes
     db = tmp_path_factory.mktemp("simdb") / "sim.db"
     settings = Settings(database_url=f"sqlite:///{db}", admin_key=ADMIN, engine_process=False,
                         qc_rate=0.0, ui_book=book)  # fmt: skip
-    app = create_app(settings)
-    with app.state.store.session() as s:
-        for role in ("analyst", "underwriter", "read-only"):
-            add_key(s, role, role, KEYS[role], "test")
+    app = keyed_app(settings)
     with TestClient(app, base_url="http://127.0.0.1") as c:
         r = c.post("/v1/strategies", headers={"X-API-Key": ADMIN},
                    json={"source": ACTIVE, "activate": True})  # fmt: skip
         assert r.status_code == 201, r.text
         yield c
     app.state.store.dispose()
-
-
-def login(c: TestClient, role: str) -> str:
-    c.cookies.clear()
-    token = TOKEN.search(c.get("/ui/login").text).group(1)  # type: ignore[union-attr]
-    r = c.post("/ui/login", data={"key": KEYS[role], "csrf": token})
-    assert r.url.path == "/ui/", r.text
-    return TOKEN.search(r.text).group(1)  # type: ignore[union-attr]
 
 
 def stored(c: TestClient) -> tuple[int, int, int]:
