@@ -11,22 +11,17 @@ import importlib.util
 import io
 import struct
 import zlib
-from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image
 from sqlalchemy import func, select
 from tests.api.conftest import ADMIN, Api
+from tests.fraud.test_ocr import CARD_ID, FONT, LINES, draw_card
 
 from creditfactory.api import Settings, _id_cards, create_app
 from creditfactory.api._id_cards import OcrPool
 from creditfactory.store import IdCardCheck, LedgerRow, verify
-
-FONT = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
-CARD_ID = "320582199003074513"  # a man born 1990-03-07 (tests/fraud/test_ocr.py)
-LINES = ["姓名 张伟明", "性别 男 民族 汉", "出生 1990年3月7日", "住址 江苏省苏州市吴中区",
-         "东吴北路88号", "公民身份号码 " + CARD_ID]  # fmt: skip
 
 
 class FakeEngine:
@@ -308,18 +303,8 @@ def test_a_drawn_card_through_the_real_ocr(live: Api, request) -> None:
         pytest.skip("ID-card OCR needs the optional extra: pip install 'creditfactory[ocr]'")
     if not FONT.is_file():
         pytest.skip(f"drawing a card needs a CJK font: Debian package fonts-wqy-zenhei ({FONT})")
-    from PIL import ImageDraw, ImageFont
-
-    font = ImageFont.truetype(str(FONT), 28)
-    img = Image.new("RGB", (856, 540), (236, 240, 232))
-    draw = ImageDraw.Draw(img)
-    for k, line in enumerate(LINES[:4]):
-        draw.text((60, 60 + 60 * k), line.replace(" ", "  "), font=font, fill=(20, 20, 20))
-    draw.text((130, 280), LINES[4], font=font, fill=(20, 20, 20))
-    draw.text((60, 420), LINES[5].replace(" ", "  "), font=ImageFont.truetype(str(FONT), 34),
-              fill=(20, 20, 20))  # fmt: skip
     out = io.BytesIO()
-    img.save(out, "JPEG", quality=90)
+    draw_card().save(out, "JPEG", quality=90)
     _apply(live, name="张伟明", address="江苏省苏州市吴中区东吴北路88号")
     r = _send(live, out.getvalue(), media="image/jpeg")
     assert r.status_code == 201, r.text

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib.util
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -62,7 +63,9 @@ def _engine():
     return ocr_engine()
 
 
-def _card(path: Path, *, rotate: float = 0.0, noise: float = 0.0) -> Path:
+def draw_card(*, rotate: float = 0.0, noise: float = 0.0) -> Any:
+    """The front of :data:`LINES`' ID card as a PIL image (needs :data:`FONT`), optionally
+    rotated and noisy like a phone's photo; tests/api/test_id_cards.py sends it through HTTP."""
     from PIL import Image, ImageDraw, ImageFont
 
     font = ImageFont.truetype(str(FONT), 28)
@@ -79,7 +82,11 @@ def _card(path: Path, *, rotate: float = 0.0, noise: float = 0.0) -> Path:
         rng = np.random.default_rng(0)
         arr = np.asarray(img).astype(float) + rng.normal(0, noise, (img.size[1], img.size[0], 3))
         img = Image.fromarray(np.clip(arr, 0, 255).astype("uint8"))
-    img.save(path)
+    return img
+
+
+def _card(path: Path, *, rotate: float = 0.0, noise: float = 0.0) -> Path:
+    draw_card(rotate=rotate, noise=noise).save(path)
     return path
 
 
